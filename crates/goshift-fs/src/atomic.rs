@@ -1,0 +1,163 @@
+//! Atomic replacement of files and symlinks.
+
+use fs_err::os::unix::fs::OpenOptionsExt;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A name for a temporary sibling of `path` that no other process or thread picks:
+/// `.<name>.tmp-<pid>-<counter>`. Leftovers from a killed process start with `.` and contain
+/// `.tmp-`, so cleanup can find them.
+pub fn temp_name(path: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
+}
+
+/// Writes `contents` to `path` atomically with mode 0644: readers see the old file or the
+/// new one, never a part, and after return the new content survives a crash.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    write_atomic_with_mode(path, contents, 0o644)
+}
+
+/// [`write_atomic`] with an explicit file mode.
+pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    let temp = temp_name(path);
+    let result = (|| {
+        let mut file = fs_err::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)?;
+        file.write_all(contents)?;
+        // The umask may have narrowed the mode; set it exactly.
+        file.file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+        file.sync_all()?;
+        fs_err::rename(&temp, path)?;
+        fsync_parent(path)
+    })();
+    if result.is_err() {
+        let _ = fs_err::remove_file(&temp);
+    }
+    result
+}
+
+/// Points the symlink `link` at `target` atomically: a new link is created beside it and
+/// renamed over the old one, so the link never disappears, even for a moment.
+pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
+    let temp = temp_name(link);
+    std::os::unix::fs::symlink(target, &temp).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("failed to create symlink `{}`: {e}", temp.display()),
+        )
+    })?;
+    if let Err(e) = fs_err::rename(&temp, link) {
+        let _ = fs_err::remove_file(&temp);
+        return Err(e);
+    }
+    fsync_parent(link)
+}
+
+/// Flushes a directory's entries (new names, renames) to disk.
+pub fn fsync_dir(dir: &Path) -> io::Result<()> {
+    fs_err::File::open(dir)?.sync_all()
+}
+
+fn fsync_parent(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => fsync_dir(parent),
+        _ => fsync_dir(Path::new(".")),
+    }
+}
+
+/// Creates `dir` and its parents if missing, and makes sure it is not group- or
+/// world-writable (mode 0755 when created).
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    fs_err::create_dir_all(dir)?;
+    let metadata = fs_err::metadata(dir)?;
+    let mode = metadata.permissions().mode();
+    if mode & 0o022 != 0 {
+        fs_err::set_permissions(dir, std::fs::Permissions::from_mode(mode & !0o022))?;
+    }
+    Ok(())
+}
+
+/// Removes a directory tree; a missing directory is not an error. Read-only directories
+/// inside (Go's module cache makes them) are made writable first.
+pub fn remove_dir_all_if_exists(dir: &Path) -> io::Result<()> {
+    match fs_err::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            make_writable(dir)?;
+            match fs_err::remove_dir_all(dir) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn make_writable(dir: &Path) -> io::Result<()> {
+    let metadata = fs_err::symlink_metadata(dir)?;
+    if !metadata.is_dir() {
+        return Ok(());
+    }
+    let mode = metadata.permissions().mode();
+    fs_err::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o700))?;
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            make_writable(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs_err::read(&path).unwrap(), b"two");
+        let names: Vec<_> = fs_err::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+        let mode = fs_err::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+
+    #[test]
+    fn replace_symlink_swaps_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("default");
+        replace_symlink(Path::new("toolchains/a"), &link).unwrap();
+        replace_symlink(Path::new("toolchains/b"), &link).unwrap();
+        assert_eq!(fs_err::read_link(&link).unwrap(), Path::new("toolchains/b"));
+    }
+
+    #[test]
+    fn private_dir_drops_group_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("home");
+        fs_err::create_dir(&target).unwrap();
+        fs_err::set_permissions(&target, std::fs::Permissions::from_mode(0o777)).unwrap();
+        ensure_private_dir(&target).unwrap();
+        let mode = fs_err::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o022, 0);
+    }
+}

@@ -1,0 +1,43 @@
+//! Every environment variable goshift reads, in one place.
+
+/// The registry of environment variables. Code reads variables by these names only, so this
+/// list is the complete documentation of goshift's environment.
+#[derive(Debug)]
+pub struct EnvVars;
+
+impl EnvVars {
+    /// goshift's home: the toolchain store, audit log and lock. Default
+    /// `$XDG_DATA_HOME/goshift`, else `~/.local/share/goshift`.
+    pub const GOSHIFT_HOME: &'static str = "GOSHIFT_HOME";
+    /// The release index URL (`https://…`, `file://…`, or loopback `http://…`). Default
+    /// `https://go.dev/dl/?mode=json&include=all`.
+    pub const GOSHIFT_INDEX_URL: &'static str = "GOSHIFT_INDEX_URL";
+    /// Base URL archives are downloaded from instead of the index's host. Hashes still come
+    /// from the index.
+    pub const GOSHIFT_MIRROR: &'static str = "GOSHIFT_MIRROR";
+    /// Allows plain `http://` URLs that are not loopback when set to `1`.
+    pub const GOSHIFT_ALLOW_HTTP: &'static str = "GOSHIFT_ALLOW_HTTP";
+    /// How long to wait for the store lock, in seconds or a duration like `30s`. Default 60s.
+    pub const GOSHIFT_LOCK_TIMEOUT: &'static str = "GOSHIFT_LOCK_TIMEOUT";
+    /// Forces the Go version the `go` proxy runs (exact version).
+    pub const GOSHIFT_GO_VERSION: &'static str = "GOSHIFT_GO_VERSION";
+    /// The machine's environment name for policy evaluation (`prod`, `ci`, …).
+    pub const GOSHIFT_ENV: &'static str = "GOSHIFT_ENV";
+    /// Path of the policy file.
+    pub const GOSHIFT_POLICY: &'static str = "GOSHIFT_POLICY";
+    /// Platform override for installs, as `GOOS/GOARCH` (e.g. `linux/arm64`). Default: this
+    /// machine.
+    pub const GOSHIFT_PLATFORM: &'static str = "GOSHIFT_PLATFORM";
+    /// Go's own toolchain selection, honoured by the `go` proxy while resolving.
+    pub const GOTOOLCHAIN: &'static str = "GOTOOLCHAIN";
+    /// Disables colour when set to anything non-empty.
+    pub const NO_COLOR: &'static str = "NO_COLOR";
+    /// The user's home directory.
+    pub const HOME: &'static str = "HOME";
+    /// XDG data directory.
+    pub const XDG_DATA_HOME: &'static str = "XDG_DATA_HOME";
+    /// XDG config directory.
+    pub const XDG_CONFIG_HOME: &'static str = "XDG_CONFIG_HOME";
+    /// Directories searched for executables.
+    pub const PATH: &'static str = "PATH";
+}

@@ -1,0 +1,26 @@
+//! The one place where goshift touches the file system directly.
+//!
+//! Everything that mutates state on disk goes through here, so the durability rules live in
+//! one file each: [`write_atomic`] (temp file in the same directory, fsync, rename, fsync the
+//! directory), [`replace_symlink`] (new link renamed over the old one, so there is never a
+//! moment without a link), and [`LockFile`] (an advisory cross-process lock with a timeout
+//! whose error names the holder's pid). [`fs`] re-exports `fs-err`, whose errors name the path
+//! that failed; use it instead of `std::fs`.
+//!
+//! [`EnvVars`] is the registry of every environment variable goshift reads, and [`Dirs`]
+//! resolves goshift's home and config directories from an environment given by the caller.
+#![warn(missing_docs)]
+
+mod atomic;
+mod dirs;
+mod env_vars;
+mod lock;
+
+pub use atomic::{
+    ensure_private_dir, fsync_dir, remove_dir_all_if_exists, replace_symlink, temp_name,
+    write_atomic, write_atomic_with_mode,
+};
+pub use dirs::{Dirs, DirsError};
+pub use env_vars::EnvVars;
+pub use fs_err as fs;
+pub use lock::{LockError, LockFile, LockGuard};

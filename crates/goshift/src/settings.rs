@@ -1,0 +1,141 @@
+//! Settings resolved once, before any work: command-line flags, environment, config file.
+//!
+//! Nothing below this module reads process-global state: commands get a [`GlobalSettings`]
+//! with everything they need, so they run the same in-process and under test.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use goshift_fs::{Dirs, EnvVars};
+
+use crate::cli::GlobalArgs;
+use crate::printer::{Format, Printer};
+
+/// A snapshot of the process environment, taken once at start.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Environment {
+    vars: BTreeMap<String, OsString>,
+}
+
+impl Environment {
+    /// Captures the current process environment.
+    pub(crate) fn capture() -> Self {
+        Self {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v)))
+                .collect(),
+        }
+    }
+
+    /// A variable's value, if set.
+    pub(crate) fn var_os(&self, name: &str) -> Option<OsString> {
+        self.vars.get(name).cloned()
+    }
+
+    /// A variable's value as UTF-8, if set and non-empty.
+    pub(crate) fn var(&self, name: &str) -> Option<String> {
+        self.vars
+            .get(name)
+            .and_then(|v| v.to_str())
+            .filter(|v| !v.is_empty())
+            .map(ToOwned::to_owned)
+    }
+}
+
+/// What every command gets.
+#[derive(Debug, Clone)]
+pub(crate) struct GlobalSettings {
+    /// Output channels.
+    pub(crate) printer: Printer,
+    /// goshift's directories.
+    pub(crate) dirs: Dirs,
+    /// The environment snapshot.
+    pub(crate) env: Environment,
+    /// The policy file given by `--policy` or `GOSHIFT_POLICY`, if any.
+    pub(crate) policy: Option<PathBuf>,
+    /// The machine's environment name given by `--env` or `GOSHIFT_ENV`, if any.
+    pub(crate) environment: Option<String>,
+    /// How long to wait for the store lock.
+    pub(crate) lock_timeout: Duration,
+    /// The working directory at start.
+    pub(crate) cwd: PathBuf,
+}
+
+impl GlobalSettings {
+    /// Resolves the global flags against the environment.
+    pub(crate) fn resolve(args: GlobalArgs, env: Environment) -> anyhow::Result<Self> {
+        let GlobalArgs {
+            json,
+            quiet,
+            color,
+            policy,
+            environment,
+        } = args;
+        let format = if json { Format::Json } else { Format::Human };
+        let no_color = env.var(EnvVars::NO_COLOR).is_some();
+        let printer = Printer::detect(format, quiet, color, no_color);
+        let dirs = Dirs::from_env(|k| env.var_os(k))?;
+        let lock_timeout = match env.var(EnvVars::GOSHIFT_LOCK_TIMEOUT) {
+            None => Duration::from_secs(60),
+            Some(text) => parse_duration(&text).map_err(|reason| {
+                anyhow::anyhow!(
+                    "{} is not a duration: {reason}",
+                    EnvVars::GOSHIFT_LOCK_TIMEOUT
+                )
+            })?,
+        };
+        let policy = policy.or_else(|| env.var(EnvVars::GOSHIFT_POLICY).map(PathBuf::from));
+        let environment = environment.or_else(|| env.var(EnvVars::GOSHIFT_ENV));
+        let cwd = std::env::current_dir().context("failed to read the current directory")?;
+        Ok(Self {
+            printer,
+            dirs,
+            env,
+            policy,
+            environment,
+            lock_timeout,
+            cwd,
+        })
+    }
+}
+
+/// Parses `30`, `30s`, `500ms`, `2m`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(text.len()),
+    );
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("`{text}` has an unknown unit (use ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{text}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("2 weeks").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests: the real `goshift` binary in a sandbox.
+
+mod basics;
