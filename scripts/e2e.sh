@@ -78,7 +78,9 @@ if ((build)); then
     echo "==> cargo build --release --workspace --bins --locked"
     cargo build --release --workspace --bins --locked
 fi
-GOSHIFT="$REPO/target/release/goshift"
+target_dir=${CARGO_TARGET_DIR:-$REPO/target}
+[[ $target_dir == /* ]] || target_dir="$REPO/$target_dir"
+GOSHIFT="$target_dir/release/goshift"
 if [[ ! -x $GOSHIFT ]]; then
     echo "e2e: error: $GOSHIFT is missing; run without \`--no-build\`" >&2
     exit 2
