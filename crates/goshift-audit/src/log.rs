@@ -71,7 +71,7 @@ impl AuditLog {
         Self {
             path,
             lock,
-            lock_timeout: Duration::from_secs(60),
+            lock_timeout: Duration::from_mins(1),
         }
     }
 
@@ -195,7 +195,7 @@ impl AuditLog {
         match error {
             AuditError::DamagedTail { path, problem, .. } => {
                 let line = fs::read(&self.path).map_or(0, |bytes| {
-                    let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+                    let newlines = bytes.split(|&b| b == b'\n').count() as u64 - 1;
                     if bytes.ends_with(b"\n") {
                         newlines
                     } else {

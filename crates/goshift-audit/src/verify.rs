@@ -197,7 +197,7 @@ pub fn verify(path: &Path, anchor: Option<&Head>) -> Result<Summary, VerifyError
         records = number;
         prev = record.hash;
     }
-    let head = (records > 0).then(|| Head {
+    let head = (records > 0).then_some(Head {
         seq: records,
         hash: prev,
     });
