@@ -1,13 +1,15 @@
 //! Command dispatch. One file per verb below `commands/`; a command orchestrates the domain
 //! crates and prints, nothing else does.
 
+mod audit;
 mod home;
+mod policy;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ToolchainCommand};
+use crate::cli::{Cli, Command, GovernanceCommand, ToolchainCommand};
 use crate::exit::ExitStatus;
 use crate::settings::{Environment, GlobalSettings};
 
@@ -29,6 +31,10 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Toolchain(command) => match command {
             ToolchainCommand::Home => home::home(&settings),
+        },
+        Command::Governance(command) => match command {
+            GovernanceCommand::Policy(command) => policy::run(&settings, command),
+            GovernanceCommand::Audit(command) => audit::run(&settings, command),
         },
     }
 }
