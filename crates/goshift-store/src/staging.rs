@@ -17,6 +17,7 @@ use goshift_version::GoVersion;
 
 use crate::error::{IoContext, StoreError};
 use crate::layout::{Store, StoreLock};
+use crate::phase::Phase;
 
 /// A private work directory in the store. Dropping it deletes it (and whatever is still in
 /// it); a tree moved out by [`Store::publish`] survives.
@@ -71,11 +72,13 @@ impl Store {
             let _ = fs::remove_file(&lock_path);
             return Err(e).at("create the staging directory", dir);
         }
-        Ok(Staging {
+        let staging = Staging {
             dir,
             lock_path,
             _lock: lock,
-        })
+        };
+        self.reached(Phase::Staged);
+        Ok(staging)
     }
 
     /// Removes what dead processes left: staging areas whose lock is free, toolchains

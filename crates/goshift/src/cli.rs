@@ -3,7 +3,7 @@
 //! Each capability has its own file under `cli/` with a subcommand enum that is flattened
 //! into [`Command`], so the areas grow independently.
 
-mod toolchain;
+pub(crate) mod toolchain;
 
 use std::path::PathBuf;
 

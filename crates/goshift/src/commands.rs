@@ -2,12 +2,13 @@
 //! crates and prints, nothing else does.
 
 mod home;
+mod toolchain;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ToolchainCommand};
+use crate::cli::{Cli, Command};
 use crate::exit::ExitStatus;
 use crate::settings::{Environment, GlobalSettings};
 
@@ -27,8 +28,6 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
     };
     let settings = GlobalSettings::resolve(cli.global, Environment::capture())?;
     match cli.command {
-        Command::Toolchain(command) => match command {
-            ToolchainCommand::Home => home::home(&settings),
-        },
+        Command::Toolchain(command) => toolchain::run(command, &settings),
     }
 }
