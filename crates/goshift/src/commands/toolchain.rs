@@ -109,8 +109,14 @@ impl ToolchainSettings {
             Some("0" | "false" | "no") => false,
             Some(other) => {
                 return Err(hinted(
-                    format!("{} is `{other}`, not a boolean", EnvVars::GOSHIFT_ALLOW_HTTP),
-                    format!("set {}=1 to allow plain http, or unset it", EnvVars::GOSHIFT_ALLOW_HTTP),
+                    format!(
+                        "{} is `{other}`, not a boolean",
+                        EnvVars::GOSHIFT_ALLOW_HTTP
+                    ),
+                    format!(
+                        "set {}=1 to allow plain http, or unset it",
+                        EnvVars::GOSHIFT_ALLOW_HTTP
+                    ),
                 ));
             }
         };
@@ -198,7 +204,9 @@ fn read_config(settings: &GlobalSettings) -> anyhow::Result<ConfigTable> {
     };
     let file: ConfigFile = toml::from_str(&text)
         .with_context(|| format!("the config file `{}` is not valid", path.display()))
-        .hint("the `[toolchain]` table accepts `index_url`, `mirror`, `allow_http` and `platform`")?;
+        .hint(
+            "the `[toolchain]` table accepts `index_url`, `mirror`, `allow_http` and `platform`",
+        )?;
     Ok(file.toolchain)
 }
 
@@ -212,7 +220,9 @@ pub(crate) fn parse_request(text: &str) -> anyhow::Result<VersionRequest> {
 /// The installed version a request names: exact, or the newest installed on a line.
 pub(crate) fn installed_version(store: &Store, text: &str) -> anyhow::Result<GoVersion> {
     let request = parse_request(text)?;
-    let installed = store.installed_versions().map_err(|e| store_error(e, None))?;
+    let installed = store
+        .installed_versions()
+        .map_err(|e| store_error(e, None))?;
     match request.select(&installed) {
         Some(version) => Ok(version.clone()),
         None => {
@@ -285,10 +295,7 @@ pub(crate) fn clean(
 }
 
 /// Makes the `bin/` links match the installed versions.
-pub(crate) fn refresh_links(
-    toolchain: &ToolchainSettings,
-    lock: &StoreLock,
-) -> anyhow::Result<()> {
+pub(crate) fn refresh_links(toolchain: &ToolchainSettings, lock: &StoreLock) -> anyhow::Result<()> {
     toolchain
         .store
         .refresh_links(lock, &toolchain.goshift_exe)

@@ -45,7 +45,9 @@ pub(crate) fn import(
                 "pass `--force` to replace it with this copy",
             ));
         }
-        store.stage(&lock, &name).map_err(|e| store_error(e, None))?
+        store
+            .stage(&lock, &name)
+            .map_err(|e| store_error(e, None))?
     };
     printer.status(format!("Copying {name} from {}", source_dir.display()));
     let entries = goshift_dist::copy_tree(&source_dir, &staging.tree())
@@ -65,7 +67,9 @@ pub(crate) fn import(
         }
         .run()
         .map_err(anyhow::Error::from)
-        .context(format!("{name} failed its smoke test, so it was not imported"))
+        .context(format!(
+            "{name} failed its smoke test, so it was not imported"
+        ))
         .hint("`--no-smoke-test` skips the check if you must")?;
         SmokeOutcome::Passed
     };

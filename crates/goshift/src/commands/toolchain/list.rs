@@ -29,7 +29,11 @@ pub(crate) fn list(
         printer.status("No toolchains installed; install one with `goshift install latest`");
     } else {
         for toolchain in installed {
-            let marker = if toolchain.is_default { "  (default)" } else { "" };
+            let marker = if toolchain.is_default {
+                "  (default)"
+            } else {
+                ""
+            };
             printer.data(format!("{}{marker}", toolchain.version.toolchain_name()));
         }
     }
@@ -50,14 +54,12 @@ fn list_remote(
     toolchain: &ToolchainSettings,
 ) -> anyhow::Result<ExitStatus> {
     let printer = &settings.printer;
-    let index = Client::new()
-        .fetch_index(&toolchain.sources)
-        .map_err(|e| {
-            with_hint(
-                e.into(),
-                "set GOSHIFT_INDEX_URL to a reachable index (https://, file:// or loopback http://)",
-            )
-        })?;
+    let index = Client::new().fetch_index(&toolchain.sources).map_err(|e| {
+        with_hint(
+            e.into(),
+            "set GOSHIFT_INDEX_URL to a reachable index (https://, file:// or loopback http://)",
+        )
+    })?;
     let installed = toolchain
         .store
         .installed_versions()

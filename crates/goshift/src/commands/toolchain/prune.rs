@@ -2,7 +2,7 @@
 
 use goshift_version::GoVersion;
 
-use super::{clean, ToolchainSettings, refresh_links, store_error};
+use super::{ToolchainSettings, clean, refresh_links, store_error};
 use crate::cli::toolchain::PruneArgs;
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;

@@ -2,7 +2,7 @@
 
 use goshift_store::Action;
 
-use super::{clean, ToolchainSettings, name_or_none, refresh_links, store_error};
+use super::{ToolchainSettings, clean, name_or_none, refresh_links, store_error};
 use crate::cli::toolchain::RollbackArgs;
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;
@@ -22,7 +22,9 @@ pub(crate) fn rollback(
     let lock = toolchain.lock(settings)?;
     clean(settings, toolchain, &lock)?;
     let from = store.default_version().map_err(|e| store_error(e, None))?;
-    let target = store.rollback_target(to).map_err(|e| store_error(e, None))?;
+    let target = store
+        .rollback_target(to)
+        .map_err(|e| store_error(e, None))?;
     // About to change the default: `from` → `target`.
     let switch = store
         .set_default(&lock, &target, Action::Rollback)

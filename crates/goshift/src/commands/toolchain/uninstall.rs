@@ -1,6 +1,6 @@
 //! `goshift uninstall VERSION [--force]`.
 
-use super::{clean, ToolchainSettings, installed_version, refresh_links, store_error};
+use super::{ToolchainSettings, clean, installed_version, refresh_links, store_error};
 use crate::cli::toolchain::UninstallArgs;
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;

@@ -2,7 +2,9 @@
 
 use goshift_store::Action;
 
-use super::{clean, ToolchainSettings, installed_version, name_or_none, refresh_links, store_error};
+use super::{
+    ToolchainSettings, clean, installed_version, name_or_none, refresh_links, store_error,
+};
 use crate::cli::toolchain::UseArgs;
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;

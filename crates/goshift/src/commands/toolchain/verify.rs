@@ -24,9 +24,7 @@ pub(crate) fn verify(
     let printer = &settings.printer;
     let mut reports = Vec::new();
     for version in &versions {
-        let report = store
-            .verify(version)
-            .map_err(|e| store_error(e, None))?;
+        let report = store.verify(version).map_err(|e| store_error(e, None))?;
         if !printer.json() {
             print_report(settings, &report);
         }
@@ -52,7 +50,11 @@ fn print_report(settings: &GlobalSettings, report: &VerifyReport) {
         return;
     }
     let count = report.differences.len();
-    let noun = if count == 1 { "difference" } else { "differences" };
+    let noun = if count == 1 {
+        "difference"
+    } else {
+        "differences"
+    };
     printer.data(format!("{name}: {count} {noun}"));
     for difference in &report.differences {
         let line = match difference {
