@@ -1,3 +1,6 @@
 //! Integration tests: the real `goshift` binary in a sandbox.
 
 mod basics;
+mod toolchain;
+mod toolchain_crash;
+mod toolchain_errors;
