@@ -34,7 +34,7 @@ use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;
 
 /// How long each step of the smoke test may take (a cold `go build` compiles the runtime).
-const SMOKE_TIMEOUT: Duration = Duration::from_secs(300);
+const SMOKE_TIMEOUT: Duration = Duration::from_mins(5);
 
 /// Runs a toolchain command.
 pub(crate) fn run(
@@ -46,13 +46,13 @@ pub(crate) fn run(
     }
     let toolchain = ToolchainSettings::resolve(settings)?;
     match command {
-        ToolchainCommand::List(args) => list::list(args, settings, &toolchain),
+        ToolchainCommand::List(args) => list::list(&args, settings, &toolchain),
         ToolchainCommand::Install(args) => install::install(args, settings, &toolchain),
         ToolchainCommand::Use(args) => use_version::use_version(args, settings, &toolchain),
         ToolchainCommand::History => history::history(settings, &toolchain),
-        ToolchainCommand::Rollback(args) => rollback::rollback(args, settings, &toolchain),
+        ToolchainCommand::Rollback(args) => rollback::rollback(&args, settings, &toolchain),
         ToolchainCommand::Uninstall(args) => uninstall::uninstall(args, settings, &toolchain),
-        ToolchainCommand::Prune(args) => prune::prune(args, settings, &toolchain),
+        ToolchainCommand::Prune(args) => prune::prune(&args, settings, &toolchain),
         ToolchainCommand::Import(args) => import::import(args, settings, &toolchain),
         ToolchainCommand::Verify(args) => verify::verify(args, settings, &toolchain),
         ToolchainCommand::Env => env::env(settings, &toolchain),
@@ -223,21 +223,19 @@ pub(crate) fn installed_version(store: &Store, text: &str) -> anyhow::Result<GoV
     let installed = store
         .installed_versions()
         .map_err(|e| store_error(e, None))?;
-    match request.select(&installed) {
-        Some(version) => Ok(version.clone()),
-        None => {
-            let list = if installed.is_empty() {
-                "nothing is installed".to_owned()
-            } else {
-                let names: Vec<String> = installed.iter().rev().map(|v| format!("go{v}")).collect();
-                format!("installed: {}", names.join(", "))
-            };
-            Err(hinted(
-                format!("no installed toolchain matches `{text}` ({list})"),
-                format!("install it first with `goshift install {text}`"),
-            ))
-        }
+    if let Some(version) = request.select(&installed) {
+        return Ok(version.clone());
     }
+    let list = if installed.is_empty() {
+        "nothing is installed".to_owned()
+    } else {
+        let names: Vec<String> = installed.iter().rev().map(|v| format!("go{v}")).collect();
+        format!("installed: {}", names.join(", "))
+    };
+    Err(hinted(
+        format!("no installed toolchain matches `{text}` ({list})"),
+        format!("install it first with `goshift install {text}`"),
+    ))
 }
 
 /// Converts a store error, attaching the fix where there is an obvious one.

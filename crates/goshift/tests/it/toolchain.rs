@@ -1,5 +1,6 @@
 //! The toolchain store's commands against a loopback mirror of fake Go archives.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -56,7 +57,11 @@ impl StoreTest {
 
     /// Runs `goshift ARGS…`.
     pub(crate) fn run(&self, args: &[&str]) -> Run {
-        let output = self.command().args(args).output().expect("failed to run goshift");
+        let output = self
+            .command()
+            .args(args)
+            .output()
+            .expect("failed to run goshift");
         self.finish(&output)
     }
 
@@ -105,7 +110,12 @@ pub(crate) fn names(dir: &Path) -> Vec<String> {
         return Vec::new();
     };
     let mut names: Vec<String> = entries
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .map(|e| {
+            e.expect("failed to list a directory")
+                .file_name()
+                .into_string()
+                .expect("failed to list a directory")
+        })
         .collect();
     names.sort();
     names
@@ -127,7 +137,10 @@ fn filter_times(text: &str) -> String {
             out.push_str("[TIME]");
             i += pattern.len();
         } else {
-            let c = text[i..].chars().next().unwrap();
+            let c = text[i..]
+                .chars()
+                .next()
+                .expect("a non-empty rest has a first char");
             out.push(c);
             i += c.len_utf8();
         }
@@ -190,8 +203,9 @@ fn several_versions_install_in_parallel_and_the_first_asked_is_the_default() {
     let test = StoreTest::new(&["1.21.13", "1.22.9", "1.22.10"]);
     let run = test.ok(&["install", "--no-smoke-test", "1.22", "1.21.13"]);
     assert!(
-        run.stderr
-            .starts_with("Resolved `1.22` to go1.22.10\nSkipping the smoke test (--no-smoke-test)\n"),
+        run.stderr.starts_with(
+            "Resolved `1.22` to go1.22.10\nSkipping the smoke test (--no-smoke-test)\n"
+        ),
         "{}",
         run.stderr
     );
@@ -206,7 +220,10 @@ fn several_versions_install_in_parallel_and_the_first_asked_is_the_default() {
         "go1.22.10  (default)\ngo1.21.13\n"
     );
     let manifest = std::fs::read_to_string(test.home().join("manifests/go1.21.13.json")).unwrap();
-    assert!(manifest.contains("\"smoke_test\": \"skipped\""), "{manifest}");
+    assert!(
+        manifest.contains("\"smoke_test\": \"skipped\""),
+        "{manifest}"
+    );
 }
 
 #[test]
@@ -219,7 +236,8 @@ fn latest_and_json_output() {
     assert_eq!(value[0]["became_default"], true);
     assert_eq!(value[0]["smoke_test"], "passed");
     assert_eq!(value[0]["dir"], "[ROOT]/home/toolchains/go1.22.10");
-    let list: serde_json::Value = serde_json::from_str(&test.ok(&["list", "--json"]).stdout).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_str(&test.ok(&["list", "--json"]).stdout).unwrap();
     assert_eq!(
         list,
         serde_json::json!([{
@@ -309,7 +327,14 @@ fn use_history_and_rollback() {
 #[test]
 fn uninstall_and_prune_never_take_the_default() {
     let test = StoreTest::new(&["1.20.14", "1.21.13", "1.22.9", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.20.14", "1.22.9", "1.22.10"]);
+    test.ok(&[
+        "install",
+        "--no-smoke-test",
+        "1.21.13",
+        "1.20.14",
+        "1.22.9",
+        "1.22.10",
+    ]);
     let run = test.run(&["uninstall", "1.21.13"]);
     assert_eq!(run.code, Some(2));
     assert_eq!(
@@ -317,19 +342,31 @@ fn uninstall_and_prune_never_take_the_default() {
         "error: go1.21.13 is the default toolchain\n\n\
          hint: switch to another version first (`goshift use VERSION`), or pass `--force` to remove go1.21.13 and leave no default\n"
     );
-    assert_eq!(test.ok(&["uninstall", "1.22.9"]).stderr, "Uninstalled go1.22.9\n");
-    assert_eq!(test.names("bin"), ["go", "go1.20.14", "go1.21.13", "go1.22.10", "gofmt"]);
+    assert_eq!(
+        test.ok(&["uninstall", "1.22.9"]).stderr,
+        "Uninstalled go1.22.9\n"
+    );
+    assert_eq!(
+        test.names("bin"),
+        ["go", "go1.20.14", "go1.21.13", "go1.22.10", "gofmt"]
+    );
     assert_eq!(
         test.names("manifests"),
         ["go1.20.14.json", "go1.21.13.json", "go1.22.10.json"]
     );
     // Keep one: the newest stays, and so does the default.
-    assert_eq!(test.ok(&["prune", "--keep", "1"]).stderr, "Removed go1.20.14\n");
+    assert_eq!(
+        test.ok(&["prune", "--keep", "1"]).stderr,
+        "Removed go1.20.14\n"
+    );
     assert_eq!(
         test.ok(&["list"]).stdout,
         "go1.22.10\ngo1.21.13  (default)\n"
     );
-    assert_eq!(test.ok(&["prune", "--keep", "1"]).stderr, "Nothing to prune\n");
+    assert_eq!(
+        test.ok(&["prune", "--keep", "1"]).stderr,
+        "Nothing to prune\n"
+    );
     let run = test.ok(&["uninstall", "--force", "1.21.13"]);
     assert_eq!(
         run.stderr,
@@ -349,14 +386,19 @@ fn uninstall_and_prune_never_take_the_default() {
 fn verify_names_each_changed_file() {
     let test = StoreTest::new(&["1.22.10"]);
     test.ok(&["install", "1.22.10"]);
-    assert_eq!(test.ok(&["verify", "1.22.10"]).stdout, "go1.22.10: ok (13 entries)\n");
+    assert_eq!(
+        test.ok(&["verify", "1.22.10"]).stdout,
+        "go1.22.10: ok (13 entries)\n"
+    );
     let root = test.home().join("toolchains/go1.22.10");
     std::fs::write(root.join("src/fmt/print.go"), "package fmt // changed\n").unwrap();
     std::fs::write(root.join("src/fmt/evil.go"), "package fmt\n").unwrap();
     std::fs::remove_file(root.join("LICENSE")).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(root.join("bin/gofmt"), std::fs::Permissions::from_mode(0o777))
-        .unwrap();
+    std::fs::set_permissions(
+        root.join("bin/gofmt"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
     let run = test.run(&["verify"]);
     assert_eq!(run.code, Some(1));
     let print_sha = goshift_testkit::mirror::sha256_hex(b"package fmt // changed\n");
@@ -381,7 +423,7 @@ fn verify_names_each_changed_file() {
 fn import_copies_a_goroot() {
     let test = StoreTest::new(&[]);
     let goroot = test.context.root().join("distro/go");
-    unpack_fake(&goshift_testkit::archive::fake_go("1.19.8"), &goroot);
+    unpack_fake(&fake_go("1.19.8"), &goroot);
     let run = test.ok(&["import", goroot.to_str().unwrap()]);
     assert_eq!(
         run.stderr,
@@ -393,7 +435,10 @@ fn import_copies_a_goroot() {
     assert_eq!(test.ok(&["list"]).stdout, "go1.19.8  (default)\n");
     assert_eq!(test.ok(&["verify"]).stdout, "go1.19.8: ok (13 entries)\n");
     let manifest = std::fs::read_to_string(test.home().join("manifests/go1.19.8.json")).unwrap();
-    assert!(manifest.contains("\"verification\": \"imported\""), "{manifest}");
+    assert!(
+        manifest.contains("\"verification\": \"imported\""),
+        "{manifest}"
+    );
     // The source stays untouched, and importing again needs `--force`.
     assert!(goroot.join("bin/go").is_file());
     let run = test.run(&["import", goroot.to_str().unwrap()]);
@@ -404,25 +449,30 @@ fn import_copies_a_goroot() {
     );
     let run = test.run(&["import", test.context.root().to_str().unwrap()]);
     assert_eq!(run.code, Some(2));
-    assert!(run.stderr.starts_with("error: `[ROOT]` is not a GOROOT: it has no `bin/go`\n"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: `[ROOT]` is not a GOROOT: it has no `bin/go`\n"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Extracts a fake archive's `go/` into `dest` with the system `tar`.
 pub(crate) fn unpack_fake(archive: &[u8], dest: &Path) {
-    let parent = dest.parent().unwrap();
-    std::fs::create_dir_all(parent).unwrap();
+    let parent = dest.parent().expect("failed to unpack a fake Go tree");
+    std::fs::create_dir_all(parent).expect("failed to unpack a fake Go tree");
     let file = parent.join("archive.tar.gz");
-    std::fs::write(&file, archive).unwrap();
+    std::fs::write(&file, archive).expect("failed to unpack a fake Go tree");
     let status = Command::new("tar")
         .arg("-xzf")
         .arg(&file)
         .current_dir(parent)
         .status()
-        .unwrap();
+        .expect("failed to unpack a fake Go tree");
     assert!(status.success());
-    std::fs::remove_file(&file).unwrap();
-    if dest.file_name().unwrap() != "go" {
-        std::fs::rename(parent.join("go"), dest).unwrap();
+    std::fs::remove_file(&file).expect("failed to unpack a fake Go tree");
+    if dest.file_name().expect("failed to unpack a fake Go tree") != "go" {
+        std::fs::rename(parent.join("go"), dest).expect("failed to unpack a fake Go tree");
     }
 }
 
@@ -440,7 +490,8 @@ fn env_prints_shell_lines_for_the_default() {
         test.ok(&["env"]).stdout,
         "export PATH='[ROOT]/home/default/bin':\"$PATH\"\nexport GOROOT='[ROOT]/home/default'\n"
     );
-    let value: serde_json::Value = serde_json::from_str(&test.ok(&["env", "--json"]).stdout).unwrap();
+    let value: serde_json::Value =
+        serde_json::from_str(&test.ok(&["env", "--json"]).stdout).unwrap();
     assert_eq!(
         value,
         serde_json::json!({
@@ -483,7 +534,9 @@ fn install_from_a_local_archive() {
     let run = test.run(&["install", "1.21.13", "--archive", archive]);
     assert_eq!(run.code, Some(2));
     assert!(
-        run.stderr.starts_with("error: cannot verify the archive `[ROOT]/go1.21.13.tar.gz`: no trusted SHA-256\n"),
+        run.stderr.starts_with(
+            "error: cannot verify the archive `[ROOT]/go1.21.13.tar.gz`: no trusted SHA-256\n"
+        ),
         "{}",
         run.stderr
     );
@@ -494,14 +547,31 @@ fn install_from_a_local_archive() {
     );
     // A wrong hash: refused, nothing installed.
     let wrong = "0".repeat(64);
-    let run = test.run(&["install", "1.21.13", "--archive", archive, "--sha256", &wrong]);
+    let run = test.run(&[
+        "install",
+        "1.21.13",
+        "--archive",
+        archive,
+        "--sha256",
+        &wrong,
+    ]);
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("checksum mismatch"), "{}", run.stderr);
     assert!(test.names("toolchains").is_empty());
     // The right hash.
-    test.ok(&["install", "1.21.13", "--archive", archive, "--sha256", &sha.to_uppercase()]);
+    test.ok(&[
+        "install",
+        "1.21.13",
+        "--archive",
+        archive,
+        "--sha256",
+        &sha.to_uppercase(),
+    ]);
     let manifest = std::fs::read_to_string(test.home().join("manifests/go1.21.13.json")).unwrap();
-    assert!(manifest.contains("\"verification\": \"sha256-flag\""), "{manifest}");
+    assert!(
+        manifest.contains("\"verification\": \"sha256-flag\""),
+        "{manifest}"
+    );
     // Unverified, loudly.
     let other = test.context.root().join("go1.20.1.tar.gz");
     std::fs::write(&other, fake_go("1.20.1")).unwrap();
@@ -513,10 +583,14 @@ fn install_from_a_local_archive() {
         "--allow-unverified",
     ]);
     assert!(
-        run.stderr.contains("warning: installing `[ROOT]/go1.20.1.tar.gz` WITHOUT checking its SHA-256"),
+        run.stderr
+            .contains("warning: installing `[ROOT]/go1.20.1.tar.gz` WITHOUT checking its SHA-256"),
         "{}",
         run.stderr
     );
     let manifest = std::fs::read_to_string(test.home().join("manifests/go1.20.1.json")).unwrap();
-    assert!(manifest.contains("\"verification\": \"unverified\""), "{manifest}");
+    assert!(
+        manifest.contains("\"verification\": \"unverified\""),
+        "{manifest}"
+    );
 }

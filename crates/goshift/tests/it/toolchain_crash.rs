@@ -30,7 +30,11 @@ fn eight_concurrent_installs_of_one_version() {
         if run.stderr.contains("Installed go1.22.10") {
             installed += 1;
         } else {
-            assert!(run.stderr.contains("go1.22.10 is already installed"), "{}", run.stderr);
+            assert!(
+                run.stderr.contains("go1.22.10 is already installed"),
+                "{}",
+                run.stderr
+            );
         }
     }
     assert_eq!(installed, 1);
@@ -38,7 +42,11 @@ fn eight_concurrent_installs_of_one_version() {
     assert_eq!(test.ok(&["list"]).stdout, "go1.22.10  (default)\n");
     assert_eq!(test.ok(&["verify"]).stdout, "go1.22.10: ok (13 entries)\n");
     assert_eq!(test.ok(&["history"]).stdout.lines().count(), 1);
-    assert!(test.names("staging").is_empty(), "{:?}", test.names("staging"));
+    assert!(
+        test.names("staging").is_empty(),
+        "{:?}",
+        test.names("staging")
+    );
 }
 
 /// Asserts the invariants a killed process must leave: every `toolchains/` entry is a
@@ -50,14 +58,20 @@ fn assert_consistent(test: &StoreTest) {
         assert!(tree.join("VERSION").is_file(), "{name} is incomplete");
         assert!(tree.join("bin/go").is_file(), "{name} is incomplete");
         assert!(
-            home.join("manifests").join(format!("{name}.json")).is_file(),
+            home.join("manifests")
+                .join(format!("{name}.json"))
+                .is_file(),
             "{name} has no manifest"
         );
     }
     let link = home.join("default");
     if std::fs::symlink_metadata(&link).is_ok() {
-        let target = std::fs::read_link(&link).unwrap();
-        assert!(home.join(&target).join("VERSION").is_file(), "default -> {target:?} dangles");
+        let target = std::fs::read_link(&link).expect("failed to read the default link");
+        assert!(
+            home.join(&target).join("VERSION").is_file(),
+            "default -> {} dangles",
+            target.display()
+        );
     }
 }
 
@@ -70,20 +84,20 @@ fn kill_at(test: &StoreTest, phase: &str, args: &[&str]) {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
+        .expect("failed to run a paused goshift");
+    let stderr = child.stderr.take().expect("failed to run a paused goshift");
     let expected = format!("paused at {phase}");
     let mut seen = Vec::new();
     for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
+        let line = line.expect("failed to run a paused goshift");
         if line == expected {
-            child.kill().unwrap();
-            child.wait().unwrap();
+            child.kill().expect("failed to run a paused goshift");
+            child.wait().expect("failed to run a paused goshift");
             return;
         }
         seen.push(line);
     }
-    let status = child.wait().unwrap();
+    let status = child.wait().expect("failed to run a paused goshift");
     panic!("goshift {args:?} never reached {phase} ({status}): {seen:#?}");
 }
 
@@ -103,15 +117,27 @@ fn a_kill_at_any_phase_of_an_install_leaves_no_trace() {
         assert_consistent(&test);
         let installed = test.names("toolchains");
         let visible = ["published", "default-switched", "history-written"].contains(&phase);
-        assert_eq!(installed.len(), usize::from(visible), "{phase}: {installed:?}");
+        assert_eq!(
+            installed.len(),
+            usize::from(visible),
+            "{phase}: {installed:?}"
+        );
         // The next run cleans up and succeeds.
         let run = test.ok(&["install", "1.21.13"]);
-        assert!(test.names("staging").is_empty(), "{phase}: {:?}", test.names("staging"));
+        assert!(
+            test.names("staging").is_empty(),
+            "{phase}: {:?}",
+            test.names("staging")
+        );
         if !["default-switched", "history-written"].contains(&phase) {
             assert!(run.stderr.contains("Cleaned up"), "{phase}: {}", run.stderr);
         }
         test.ok(&["install", "1.22.10"]);
-        assert_eq!(test.names("toolchains"), ["go1.21.13", "go1.22.10"], "{phase}");
+        assert_eq!(
+            test.names("toolchains"),
+            ["go1.21.13", "go1.22.10"],
+            "{phase}"
+        );
         assert_eq!(test.run(&["verify"]).code, Some(0), "{phase}");
         assert_consistent(&test);
     }
@@ -128,14 +154,24 @@ fn a_kill_during_a_switch_or_uninstall_leaves_a_valid_default() {
         ("published", &["install", "--force", "1.22.10"][..]),
     ] {
         let test = StoreTest::new(&["1.20.14", "1.21.13", "1.22.10"]);
-        test.ok(&["install", "--no-smoke-test", "1.22.10", "1.21.13", "1.20.14"]);
+        test.ok(&[
+            "install",
+            "--no-smoke-test",
+            "1.22.10",
+            "1.21.13",
+            "1.20.14",
+        ]);
         test.ok(&["use", "1.20.14"]);
         kill_at(&test, phase, args);
         assert_consistent(&test);
         test.ok(&["list"]);
         test.ok(&["use", "1.20.14"]);
         assert_consistent(&test);
-        assert!(test.names("staging").is_empty(), "{phase}: {:?}", test.names("staging"));
+        assert!(
+            test.names("staging").is_empty(),
+            "{phase}: {:?}",
+            test.names("staging")
+        );
         assert_eq!(test.run(&["verify"]).code, Some(0), "{phase} {args:?}");
     }
 }
@@ -144,7 +180,8 @@ fn a_kill_during_a_switch_or_uninstall_leaves_a_valid_default() {
 fn kills_at_random_moments_leave_no_trace() {
     // A slow download stretches the window in which a kill can land.
     let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    let filename = IndexEntry::host_archive("1.22.10", &goshift_testkit::archive::fake_go("1.22.10")).filename;
+    let filename =
+        IndexEntry::host_archive("1.22.10", &goshift_testkit::archive::fake_go("1.22.10")).filename;
     test.mirror.fault(
         &filename,
         goshift_testkit::mirror::Fault::Trickle {
@@ -179,7 +216,10 @@ fn kills_at_random_moments_leave_no_trace() {
             // Any mutation cleans up; then uninstall whatever got published so later kills
             // hit installs again.
             test.ok(&["install", "--no-smoke-test", "1.21.13"]);
-            assert!(test.names("staging").is_empty(), "trial {trial} seed {seed}");
+            assert!(
+                test.names("staging").is_empty(),
+                "trial {trial} seed {seed}"
+            );
             if test.names("toolchains").contains(&"go1.22.10".to_owned()) {
                 test.ok(&["uninstall", "--force", "1.22.10"]);
             }

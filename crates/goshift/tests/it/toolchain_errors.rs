@@ -8,9 +8,21 @@ use crate::toolchain::StoreTest;
 
 /// Asserts that nothing was installed and no work is left in the store.
 fn assert_untouched(test: &StoreTest) {
-    assert!(test.names("toolchains").is_empty(), "{:?}", test.names("toolchains"));
-    assert!(test.names("manifests").is_empty(), "{:?}", test.names("manifests"));
-    assert!(test.names("staging").is_empty(), "{:?}", test.names("staging"));
+    assert!(
+        test.names("toolchains").is_empty(),
+        "{:?}",
+        test.names("toolchains")
+    );
+    assert!(
+        test.names("manifests").is_empty(),
+        "{:?}",
+        test.names("manifests")
+    );
+    assert!(
+        test.names("staging").is_empty(),
+        "{:?}",
+        test.names("staging")
+    );
     assert!(test.names("cache/archives").is_empty());
     assert!(std::fs::symlink_metadata(test.home().join("default")).is_err());
 }
@@ -26,7 +38,10 @@ fn failing(test: &StoreTest, args: &[&str]) -> String {
 fn unknown_version_suggests_the_nearest() {
     let test = StoreTest::new(&["1.21.13", "1.22.9", "1.22.10"]);
     let stderr = failing(&test, &["install", "1.22.11"]);
-    assert!(stderr.starts_with("error: no Go release matches `1.22.11`"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: no Go release matches `1.22.11`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("1.22.10"), "{stderr}");
     assert!(
         stderr.ends_with("hint: `goshift list --remote --all` lists every release of the index\n"),
@@ -34,7 +49,10 @@ fn unknown_version_suggests_the_nearest() {
     );
     assert_untouched(&test);
     let stderr = failing(&test, &["install", "one.two"]);
-    assert!(stderr.starts_with("error: `one.two` is not a Go version"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: `one.two` is not a Go version"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -58,9 +76,15 @@ fn truncated_and_corrupt_archives_are_refused() {
     let test = StoreTest::new(&["1.22.10"]);
     let bytes = fake_go("1.22.10");
     let filename = IndexEntry::host_archive("1.22.10", &bytes).filename;
-    test.mirror.fault(&filename, Fault::CloseAfter(bytes.len() / 2));
+    test.mirror
+        .fault(&filename, Fault::CloseAfter(bytes.len() / 2));
     let stderr = failing(&test, &["install", "1.22.10"]);
-    assert!(stderr.starts_with("error: failed to install go1.22.10\n"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: failed to install go1.22.10\n  Caused by: reading the archive failed after"
+        ),
+        "{stderr}"
+    );
     assert_untouched(&test);
 
     // Garbage that the index vouches for: the hash matches, the content is not an archive.
@@ -74,7 +98,10 @@ fn truncated_and_corrupt_archives_are_refused() {
     let cut = bytes[..bytes.len() - 40].to_vec();
     let test = StoreTest::with_archives(&[("1.22.10".to_owned(), cut)]);
     let stderr = failing(&test, &["install", "1.22.10"]);
-    assert!(stderr.contains("truncated") || stderr.contains("corrupt"), "{stderr}");
+    assert!(
+        stderr.contains("truncated") || stderr.contains("corrupt"),
+        "{stderr}"
+    );
     assert_untouched(&test);
 }
 
@@ -104,7 +131,10 @@ fn hostile_entries_are_refused() {
     ] {
         let test = StoreTest::with_archives(&[("1.22.10".to_owned(), tar.tar_gz())]);
         let stderr = failing(&test, &["install", "1.22.10"]);
-        assert!(stderr.contains("refusing archive entry"), "{name}: {stderr}");
+        assert!(
+            stderr.contains("refusing archive entry"),
+            "{name}: {stderr}"
+        );
         assert_untouched(&test);
         assert!(!test.context.root().join("escape").exists());
     }
@@ -115,7 +145,10 @@ fn a_version_file_naming_another_version_is_refused() {
     let archive = FakeGo::new("1.22.10").version_file("go1.22.9\n").archive();
     let test = StoreTest::with_archives(&[("1.22.10".to_owned(), archive)]);
     let stderr = failing(&test, &["install", "1.22.10"]);
-    assert!(stderr.contains("contains Go 1.22.9, not Go 1.22.10"), "{stderr}");
+    assert!(
+        stderr.contains("contains Go 1.22.9, not Go 1.22.10"),
+        "{stderr}"
+    );
     assert_untouched(&test);
 }
 
@@ -130,7 +163,10 @@ fn a_toolchain_failing_its_smoke_test_is_not_installed() {
         ),
         "{stderr}"
     );
-    assert!(stderr.contains("hint: a toolchain that cannot build hello-world is broken"), "{stderr}");
+    assert!(
+        stderr.contains("hint: a toolchain that cannot build hello-world is broken"),
+        "{stderr}"
+    );
     assert_untouched(&test);
 
     let broken = FakeGo::new("1.22.10").failing_build().archive();
@@ -140,7 +176,11 @@ fn a_toolchain_failing_its_smoke_test_is_not_installed() {
     assert_untouched(&test);
     // Skipping the smoke test installs it anyway, and says so.
     let run = test.ok(&["install", "--no-smoke-test", "1.22.10"]);
-    assert!(run.stderr.contains("Skipping the smoke test"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Skipping the smoke test"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -154,7 +194,12 @@ fn plain_http_to_another_host_is_refused() {
         .unwrap();
     let run = test.finish(&run);
     assert_eq!(run.code, Some(2));
-    assert!(run.stderr.contains("refusing to download `http://mirror.example.com/go/go1.22.10"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("refusing to download `http://mirror.example.com/go/go1.22.10"),
+        "{}",
+        run.stderr
+    );
     assert_untouched(&test);
 }
 
@@ -163,7 +208,10 @@ fn a_malformed_index_is_an_error() {
     let test = StoreTest::new(&[]);
     test.mirror.add("index.json", "[{\"version\": ");
     let stderr = failing(&test, &["install", "1.22.10"]);
-    assert!(stderr.starts_with("error: failed to read the release index\n"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: failed to read the release index\n"),
+        "{stderr}"
+    );
     assert!(stderr.contains("is invalid"), "{stderr}");
     assert_untouched(&test);
     test.mirror.fault("index.json", Fault::Status(404));
@@ -185,7 +233,8 @@ fn an_unwritable_home_is_an_error() {
     let run = test.finish(&output);
     assert_eq!(run.code, Some(2));
     assert!(
-        run.stderr.starts_with("error: failed to create the directory `[ROOT]/not-a-dir/home`\n"),
+        run.stderr
+            .starts_with("error: failed to create the directory `[ROOT]/not-a-dir/home`\n"),
         "{}",
         run.stderr
     );
@@ -218,10 +267,23 @@ fn a_full_disk_installs_nothing() {
         .arg(env!("CARGO_BIN_EXE_goshift"));
     let run = test.finish(&sh.output().unwrap());
     assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(run.stderr.starts_with("error: failed to install go1.22.10\n"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: failed to install go1.22.10\n"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("File too large"), "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with("hint: the disk is full or a file size limit was hit: free space under `[ROOT]/home` and run the command again\n"),
+        "{}",
+        run.stderr
+    );
     assert!(test.names("toolchains").is_empty());
-    assert!(test.names("staging").is_empty(), "{:?}", test.names("staging"));
+    assert!(
+        test.names("staging").is_empty(),
+        "{:?}",
+        test.names("staging")
+    );
     // With space again, it installs.
     test.ok(&["install", "--no-smoke-test", "1.22.10"]);
 }
@@ -235,9 +297,18 @@ fn bad_arguments_are_explained() {
         "error: `abc` is not a SHA-256: expected 64 hexadecimal digits\n\nhint: copy the checksum from go.dev/dl or the release index\n"
     );
     let stderr = failing(&test, &["install", "1.22", "--archive", "x.tar.gz"]);
-    assert!(stderr.starts_with("error: `--archive` installs one exact version\n"), "{stderr}");
-    let stderr = failing(&test, &["install", "1.22.10", "--archive", "missing.tar.gz"]);
-    assert!(stderr.starts_with("error: the archive `missing.tar.gz` does not exist\n"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: `--archive` installs one exact version\n"),
+        "{stderr}"
+    );
+    let stderr = failing(
+        &test,
+        &["install", "1.22.10", "--archive", "missing.tar.gz"],
+    );
+    assert!(
+        stderr.starts_with("error: the archive `missing.tar.gz` does not exist\n"),
+        "{stderr}"
+    );
     let stderr = failing(&test, &["use", "1.22.10"]);
     assert_eq!(
         stderr,
@@ -255,7 +326,10 @@ fn bad_arguments_are_explained() {
         "error: the history has no switch number 7 (it has 1 entries)\n\nhint: `goshift history` lists the switches and their numbers\n"
     );
     let stderr = failing(&test, &["uninstall", "1.21"]);
-    assert!(stderr.starts_with("error: no installed toolchain matches `1.21` (installed: go1.22.10)\n"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: no installed toolchain matches `1.21` (installed: go1.22.10)\n"),
+        "{stderr}"
+    );
     let run = test
         .command()
         .env("GOSHIFT_PLATFORM", "plan9")
@@ -264,5 +338,9 @@ fn bad_arguments_are_explained() {
         .unwrap();
     let run = test.finish(&run);
     assert_eq!(run.code, Some(2));
-    assert!(run.stderr.starts_with("error: invalid GOSHIFT_PLATFORM\n"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: invalid GOSHIFT_PLATFORM\n"),
+        "{}",
+        run.stderr
+    );
 }

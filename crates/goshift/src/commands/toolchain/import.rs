@@ -2,8 +2,9 @@
 
 use anyhow::Context;
 use goshift_store::{
-    Action, Manifest, Phase, Replace, SmokeOutcome, SmokeTest, Source, Verification,
+    Action, Manifest, Phase, Replace, SmokeOutcome, SmokeTest, Source, Staging, Verification,
 };
+use goshift_version::GoVersion;
 
 use super::{ToolchainSettings, clean, refresh_links, store_error};
 use crate::cli::toolchain::{ChangeArgs, ImportArgs};
@@ -50,29 +51,11 @@ pub(crate) fn import(
             .map_err(|e| store_error(e, None))?
     };
     printer.status(format!("Copying {name} from {}", source_dir.display()));
+    goshift_fs::fs::create_dir(staging.tree())?;
     let entries = goshift_dist::copy_tree(&source_dir, &staging.tree())
         .with_context(|| format!("failed to copy `{}`", source_dir.display()))?;
     store.reached(Phase::Unpacked);
-    let smoke_test = if no_smoke_test {
-        printer.status("Skipping the smoke test (--no-smoke-test)");
-        SmokeOutcome::Skipped
-    } else {
-        printer.status(format!("Smoke-testing {name}"));
-        SmokeTest {
-            goroot: &staging.tree(),
-            expected: &version,
-            scratch: &staging.scratch(),
-            path: toolchain.smoke_path.clone(),
-            timeout: toolchain.smoke_timeout,
-        }
-        .run()
-        .map_err(anyhow::Error::from)
-        .context(format!(
-            "{name} failed its smoke test, so it was not imported"
-        ))
-        .hint("`--no-smoke-test` skips the check if you must")?;
-        SmokeOutcome::Passed
-    };
+    let smoke_test = smoke_test(settings, toolchain, &staging, &version, no_smoke_test)?;
     store.reached(Phase::SmokeTested);
     let manifest = Manifest {
         version: version.clone(),
@@ -126,4 +109,35 @@ pub(crate) fn import(
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// Runs the smoke test on the copied tree, unless skipped.
+fn smoke_test(
+    settings: &GlobalSettings,
+    toolchain: &ToolchainSettings,
+    staging: &Staging,
+    version: &GoVersion,
+    skip: bool,
+) -> anyhow::Result<SmokeOutcome> {
+    let printer = &settings.printer;
+    let name = version.toolchain_name();
+    if skip {
+        printer.status("Skipping the smoke test (--no-smoke-test)");
+        return Ok(SmokeOutcome::Skipped);
+    }
+    printer.status(format!("Smoke-testing {name}"));
+    SmokeTest {
+        goroot: &staging.tree(),
+        expected: version,
+        scratch: &staging.scratch(),
+        path: toolchain.smoke_path.clone(),
+        timeout: toolchain.smoke_timeout,
+    }
+    .run()
+    .map_err(anyhow::Error::from)
+    .context(format!(
+        "{name} failed its smoke test, so it was not imported"
+    ))
+    .hint("`--no-smoke-test` skips the check if you must")?;
+    Ok(SmokeOutcome::Passed)
 }

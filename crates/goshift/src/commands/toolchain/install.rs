@@ -90,13 +90,13 @@ pub(crate) fn install(
     let jobs = match archive {
         Some(path) => vec![plan_archive(
             &requests,
-            path,
+            &path,
             sha256,
             allow_unverified,
             toolchain,
             &progress,
         )?],
-        None => plan_downloads(&requests, sha256, toolchain, &progress)?,
+        None => plan_downloads(&requests, sha256.as_ref(), toolchain, &progress)?,
     };
     let options = Options {
         smoke_test: !no_smoke_test,
@@ -113,6 +113,7 @@ pub(crate) fn install(
                 let progress = &progress;
                 scope.spawn(move || {
                     install_one(job, options, settings, toolchain, progress)
+                        .map_err(|error| out_of_space_hint(error, toolchain))
                         .with_context(|| format!("failed to install go{}", job.version))
                 })
             })
@@ -156,7 +157,7 @@ pub(crate) fn install(
 /// Resolves every request against the index.
 fn plan_downloads(
     requests: &[VersionRequest],
-    sha256: Option<String>,
+    sha256: Option<&String>,
     toolchain: &ToolchainSettings,
     progress: &Progress,
 ) -> anyhow::Result<Vec<Job>> {
@@ -177,7 +178,7 @@ fn plan_downloads(
         if !matches!(request, VersionRequest::Exact(_)) {
             progress.status(&format!("Resolved `{request}` to go{}", release.version));
         }
-        if let Some(given) = &sha256
+        if let Some(given) = sha256
             && given != &file.sha256
         {
             return Err(hinted(
@@ -210,7 +211,7 @@ fn plan_downloads(
 /// from the index, else nothing with `--allow-unverified`.
 fn plan_archive(
     requests: &[VersionRequest],
-    path: PathBuf,
+    path: &Path,
     sha256: Option<String>,
     allow_unverified: bool,
     toolchain: &ToolchainSettings,
@@ -228,7 +229,7 @@ fn plan_archive(
             "check the path given to `--archive`",
         ));
     }
-    let path = goshift_fs::fs::canonicalize(&path)?;
+    let path = goshift_fs::fs::canonicalize(path)?;
     let (sha256, verification) = match sha256 {
         Some(sha256) => (Some(sha256), Verification::Sha256Flag),
         None => match index_hash(version, toolchain) {
@@ -497,6 +498,29 @@ fn keep_in_cache(toolchain: &ToolchainSettings, staging: &Staging, sha256: &str)
     if copy.is_file() {
         let target: &Path = &toolchain.store.archive_cache_dir().join(sha256);
         let _ = goshift_fs::fs::rename(&copy, target);
+    }
+}
+
+/// Adds a hint when an error comes from a full disk or a file size limit.
+fn out_of_space_hint(error: anyhow::Error, toolchain: &ToolchainSettings) -> anyhow::Error {
+    let full = error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::FileTooLarge
+            )
+        })
+    });
+    if full {
+        with_hint(
+            error,
+            format!(
+                "the disk is full or a file size limit was hit: free space under `{}` and run the command again",
+                toolchain.store.home().display()
+            ),
+        )
+    } else {
+        error
     }
 }
 

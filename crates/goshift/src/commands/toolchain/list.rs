@@ -9,11 +9,11 @@ use crate::settings::GlobalSettings;
 
 /// Lists installed toolchains (newest first), or the index's releases.
 pub(crate) fn list(
-    args: ListArgs,
+    args: &ListArgs,
     settings: &GlobalSettings,
     toolchain: &ToolchainSettings,
 ) -> anyhow::Result<ExitStatus> {
-    let ListArgs { remote, all } = args;
+    let ListArgs { remote, all } = *args;
     if remote {
         return list_remote(all, settings, toolchain);
     }

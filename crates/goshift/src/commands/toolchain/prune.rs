@@ -9,7 +9,7 @@ use crate::settings::GlobalSettings;
 
 /// Removes all but the newest N versions, never the default.
 pub(crate) fn prune(
-    args: PruneArgs,
+    args: &PruneArgs,
     settings: &GlobalSettings,
     toolchain: &ToolchainSettings,
 ) -> anyhow::Result<ExitStatus> {
@@ -17,7 +17,7 @@ pub(crate) fn prune(
         keep,
         force: _,
         change: _,
-    } = args;
+    } = *args;
     let store = &toolchain.store;
     let lock = toolchain.lock(settings)?;
     clean(settings, toolchain, &lock)?;

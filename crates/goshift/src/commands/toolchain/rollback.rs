@@ -9,7 +9,7 @@ use crate::settings::GlobalSettings;
 
 /// Switches the default back to the previous one, or to the version switch N set.
 pub(crate) fn rollback(
-    args: RollbackArgs,
+    args: &RollbackArgs,
     settings: &GlobalSettings,
     toolchain: &ToolchainSettings,
 ) -> anyhow::Result<ExitStatus> {
@@ -17,7 +17,7 @@ pub(crate) fn rollback(
         to,
         force: _,
         change: _,
-    } = args;
+    } = *args;
     let store = &toolchain.store;
     let lock = toolchain.lock(settings)?;
     clean(settings, toolchain, &lock)?;
