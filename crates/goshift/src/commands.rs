@@ -1,14 +1,16 @@
 //! Command dispatch. One file per verb below `commands/`; a command orchestrates the domain
 //! crates and prints, nothing else does.
 
+mod audit;
 mod home;
+mod policy;
 mod toolchain;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GovernanceCommand};
 use crate::exit::ExitStatus;
 use crate::settings::{Environment, GlobalSettings};
 
@@ -29,5 +31,9 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
     let settings = GlobalSettings::resolve(cli.global, Environment::capture())?;
     match cli.command {
         Command::Toolchain(command) => toolchain::run(command, &settings),
+        Command::Governance(command) => match command {
+            GovernanceCommand::Policy(command) => policy::run(&settings, command),
+            GovernanceCommand::Audit(command) => audit::run(&settings, command),
+        },
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the real `goshift` binary in a sandbox.
 
 mod basics;
+mod governance;
 mod toolchain;
 mod toolchain_crash;
 mod toolchain_errors;
