@@ -28,6 +28,11 @@ impl EnvVars {
     /// Platform override for installs, as `GOOS/GOARCH` (e.g. `linux/arm64`). Default: this
     /// machine.
     pub const GOSHIFT_PLATFORM: &'static str = "GOSHIFT_PLATFORM";
+    /// Test-only: the name of a store phase (`staged`, `unpacked`, `smoke-tested`,
+    /// `manifest-written`, `published`, `default-switched`, `history-written`, `removed`) at
+    /// which a mutating command stops and waits to be killed, after printing `paused at
+    /// <phase>` to stderr. The crash tests use it to kill at exact points. Added in 0.1.0.
+    pub const GOSHIFT_TEST_PAUSE: &'static str = "GOSHIFT_TEST_PAUSE";
     /// Go's own toolchain selection, honoured by the `go` proxy while resolving.
     pub const GOTOOLCHAIN: &'static str = "GOTOOLCHAIN";
     /// Disables colour when set to anything non-empty.

@@ -4,7 +4,7 @@
 //! into [`Command`], so the areas grow independently.
 
 mod governance;
-mod toolchain;
+pub(crate) mod toolchain;
 
 use std::path::PathBuf;
 

@@ -4,12 +4,13 @@
 mod audit;
 mod home;
 mod policy;
+mod toolchain;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, GovernanceCommand, ToolchainCommand};
+use crate::cli::{Cli, Command, GovernanceCommand};
 use crate::exit::ExitStatus;
 use crate::settings::{Environment, GlobalSettings};
 
@@ -29,9 +30,7 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
     };
     let settings = GlobalSettings::resolve(cli.global, Environment::capture())?;
     match cli.command {
-        Command::Toolchain(command) => match command {
-            ToolchainCommand::Home => home::home(&settings),
-        },
+        Command::Toolchain(command) => toolchain::run(command, &settings),
         Command::Governance(command) => match command {
             GovernanceCommand::Policy(command) => policy::run(&settings, command),
             GovernanceCommand::Audit(command) => audit::run(&settings, command),

@@ -2,3 +2,6 @@
 
 mod basics;
 mod governance;
+mod toolchain;
+mod toolchain_crash;
+mod toolchain_errors;
