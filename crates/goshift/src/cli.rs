@@ -3,6 +3,7 @@
 //! Each capability has its own file under `cli/` with a subcommand enum that is flattened
 //! into [`Command`], so the areas grow independently.
 
+mod project;
 mod toolchain;
 
 use std::path::PathBuf;
@@ -11,6 +12,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::printer::ColorChoice;
 
+pub(crate) use project::{
+    CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,
+    ProjectCommand, WhichArgs,
+};
 pub(crate) use toolchain::ToolchainCommand;
 
 /// Change Go safely: verified toolchains, atomic switches, policy, audit and zero-downtime
@@ -51,4 +56,6 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     #[command(flatten)]
     Toolchain(ToolchainCommand),
+    #[command(flatten)]
+    Project(ProjectCommand),
 }

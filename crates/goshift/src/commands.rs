@@ -2,14 +2,15 @@
 //! crates and prints, nothing else does.
 
 mod home;
+pub(crate) mod project;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ToolchainCommand};
+use crate::cli::{Cli, Command, ProjectCommand, ToolchainCommand};
 use crate::exit::ExitStatus;
-use crate::settings::{Environment, GlobalSettings};
+use crate::settings::{ConfigErrors, Environment, GlobalSettings};
 
 /// Parses the arguments and runs the command.
 pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
@@ -25,10 +26,16 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             });
         }
     };
-    let settings = GlobalSettings::resolve(cli.global, Environment::capture())?;
+    // `doctor` reports a broken config file instead of failing on it.
+    let config_errors = match cli.command {
+        Command::Project(ProjectCommand::Doctor) => ConfigErrors::Report,
+        _ => ConfigErrors::Fail,
+    };
+    let settings = GlobalSettings::resolve(cli.global, Environment::capture(), config_errors)?;
     match cli.command {
         Command::Toolchain(command) => match command {
             ToolchainCommand::Home => home::home(&settings),
         },
+        Command::Project(command) => project::run(command, &settings),
     }
 }

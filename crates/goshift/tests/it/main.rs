@@ -1,3 +1,5 @@
 //! Integration tests: the real `goshift` binary in a sandbox.
 
 mod basics;
+mod project;
+mod project_shell;
