@@ -1,14 +1,16 @@
 //! Command dispatch. One file per verb below `commands/`; a command orchestrates the domain
 //! crates and prints, nothing else does.
 
+mod audit;
 mod home;
+mod policy;
 pub(crate) mod project;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ProjectCommand, ToolchainCommand};
+use crate::cli::{Cli, Command, GovernanceCommand, ProjectCommand, ToolchainCommand};
 use crate::exit::ExitStatus;
 use crate::settings::{ConfigErrors, Environment, GlobalSettings};
 
@@ -37,5 +39,9 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             ToolchainCommand::Home => home::home(&settings),
         },
         Command::Project(command) => project::run(command, &settings),
+        Command::Governance(command) => match command {
+            GovernanceCommand::Policy(command) => policy::run(&settings, command),
+            GovernanceCommand::Audit(command) => audit::run(&settings, command),
+        },
     }
 }

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod error;
 mod exit;
+mod governance;
 mod printer;
 mod proxy;
 mod settings;

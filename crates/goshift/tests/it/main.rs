@@ -1,5 +1,6 @@
 //! Integration tests: the real `goshift` binary in a sandbox.
 
 mod basics;
+mod governance;
 mod project;
 mod project_shell;

@@ -12,6 +12,7 @@ use goshift_version::GoVersion;
 use super::system::{available_bytes, glibc_version, kernel_release};
 use super::{Class, Finding, Severity};
 use crate::commands::project::resolve_here;
+use crate::governance;
 use crate::settings::GlobalSettings;
 use crate::toolchains::StoreView;
 
@@ -580,44 +581,24 @@ fn config_file(settings: &GlobalSettings) -> Finding {
 
 fn policy_file(settings: &GlobalSettings) -> Finding {
     const CHECK: &str = "policy";
-    let candidates = [
-        settings.policy.clone(),
-        Some(settings.dirs.in_home("policy.toml")),
-        Some(PathBuf::from("/etc/goshift/policy.toml")),
-    ];
-    let explicit = settings.policy.is_some();
-    let Some(path) = candidates
-        .into_iter()
-        .flatten()
-        .find(|p| explicit || p.exists())
-    else {
+    let Some(path) = governance::policy_path(settings) else {
         return Finding::ok(Class::Configuration, CHECK, "no policy file");
     };
-    match fs::read_to_string(&path) {
+    match governance::read_policy(&path) {
+        Ok(_) => Finding::ok(
+            Class::Configuration,
+            CHECK,
+            format!("`{}` is a valid policy", path.display()),
+        ),
         Err(error) => Finding::problem(
             Severity::Error,
             Class::Configuration,
             CHECK,
-            format!("{error}"),
-            "create the policy file, or correct `--policy`/GOSHIFT_POLICY/the `policy` setting",
+            format!("{error:#}"),
+            format!(
+                "fix the policy (`goshift policy check {}` lists every problem), or point `--policy` at another file",
+                path.display()
+            ),
         ),
-        Ok(text) => match text.parse::<toml::Table>() {
-            Ok(_) => Finding::ok(
-                Class::Configuration,
-                CHECK,
-                format!("`{}` is valid TOML", path.display()),
-            ),
-            Err(error) => Finding::problem(
-                Severity::Error,
-                Class::Configuration,
-                CHECK,
-                format!(
-                    "`{}` does not parse: {}",
-                    path.display(),
-                    error.to_string().trim_end()
-                ),
-                "fix the TOML syntax at the line shown",
-            ),
-        },
     }
 }
