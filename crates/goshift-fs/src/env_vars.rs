@@ -35,6 +35,23 @@ impl EnvVars {
     pub const GOSHIFT_TEST_PAUSE: &'static str = "GOSHIFT_TEST_PAUSE";
     /// Go's own toolchain selection, honoured by the `go` proxy while resolving.
     pub const GOTOOLCHAIN: &'static str = "GOTOOLCHAIN";
+    /// Go's workspace file: `off` ignores go.work, a path names it. Honoured by the `go`
+    /// proxy while resolving.
+    pub const GOWORK: &'static str = "GOWORK";
+    /// Go's root directory. The `go` proxy sets it for the toolchain it runs; `goshift
+    /// doctor` reports a stale value in the environment.
+    pub const GOROOT: &'static str = "GOROOT";
+    /// Go's workspace for installed commands; `goshift doctor` checks `$GOPATH/bin` is on
+    /// `PATH`.
+    pub const GOPATH: &'static str = "GOPATH";
+    /// The file `go env -w` writes to; `goshift doctor` reads it for a stored `GOTOOLCHAIN`.
+    pub const GOENV: &'static str = "GOENV";
+    /// Whether cgo is on; `goshift doctor` checks a C compiler exists when it is.
+    pub const CGO_ENABLED: &'static str = "CGO_ENABLED";
+    /// The C compiler cgo uses.
+    pub const CC: &'static str = "CC";
+    /// The user's shell, for the hint of `goshift doctor`.
+    pub const SHELL: &'static str = "SHELL";
     /// Disables colour when set to anything non-empty.
     pub const NO_COLOR: &'static str = "NO_COLOR";
     /// The user's home directory.

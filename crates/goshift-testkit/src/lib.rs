@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod mirror;
+mod fake_toolchain;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

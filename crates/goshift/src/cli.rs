@@ -4,6 +4,7 @@
 //! into [`Command`], so the areas grow independently.
 
 mod governance;
+mod project;
 pub(crate) mod toolchain;
 
 use std::path::PathBuf;
@@ -13,6 +14,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::printer::ColorChoice;
 
 pub(crate) use governance::{AuditCommand, ExportFormat, GovernanceCommand, PolicyCommand};
+pub(crate) use project::{
+    CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,
+    ProjectCommand, WhichArgs,
+};
 pub(crate) use toolchain::ToolchainCommand;
 
 /// Change Go safely: verified toolchains, atomic switches, policy, audit and zero-downtime
@@ -53,6 +58,8 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     #[command(flatten)]
     Toolchain(ToolchainCommand),
+    #[command(flatten)]
+    Project(ProjectCommand),
     #[command(flatten)]
     Governance(GovernanceCommand),
 }

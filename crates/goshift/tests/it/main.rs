@@ -5,3 +5,5 @@ mod governance;
 mod toolchain;
 mod toolchain_crash;
 mod toolchain_errors;
+mod project;
+mod project_shell;
