@@ -12,7 +12,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::printer::ColorChoice;
 
-pub(crate) use governance::{AuditCommand, ExportFormat, GovernanceCommand, PolicyCommand};
+pub(crate) use governance::{
+    AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
+};
 pub(crate) use toolchain::ToolchainCommand;
 
 /// Change Go safely: verified toolchains, atomic switches, policy, audit and zero-downtime
