@@ -13,7 +13,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::printer::ColorChoice;
 
-pub(crate) use governance::{AuditCommand, ExportFormat, GovernanceCommand, PolicyCommand};
+pub(crate) use governance::{
+    AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
+};
 pub(crate) use project::{
     CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,
     ProjectCommand, WhichArgs,

@@ -2,6 +2,7 @@
 //! crates and prints, nothing else does.
 
 mod audit;
+mod gate;
 mod home;
 mod policy;
 mod toolchain;
@@ -41,6 +42,7 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
         Command::Governance(command) => match command {
             GovernanceCommand::Policy(command) => policy::run(&settings, command),
             GovernanceCommand::Audit(command) => audit::run(&settings, command),
+            GovernanceCommand::Gate(args) => gate::gate(&settings, args),
         },
     }
 }

@@ -7,3 +7,4 @@ mod toolchain_crash;
 mod toolchain_errors;
 mod project;
 mod project_shell;
+mod governance_gate;
