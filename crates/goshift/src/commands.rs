@@ -2,12 +2,16 @@
 //! crates and prints, nothing else does.
 
 mod home;
+mod inspect;
+mod sbom;
+mod scan;
+mod vuln;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ToolchainCommand};
+use crate::cli::{Cli, Command, InspectCommand, ToolchainCommand, VulnCommand};
 use crate::exit::ExitStatus;
 use crate::settings::{Environment, GlobalSettings};
 
@@ -29,6 +33,13 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Toolchain(command) => match command {
             ToolchainCommand::Home => home::home(&settings),
+        },
+        Command::Inspect(command) => match command {
+            InspectCommand::Inspect(args) => inspect::inspect(&settings, args),
+            InspectCommand::Scan(args) => scan::scan(&settings, args),
+            InspectCommand::Vuln(VulnCommand::Sync(args)) => vuln::sync::sync(&settings, args),
+            InspectCommand::Vuln(VulnCommand::Check(args)) => vuln::check::check(&settings, args),
+            InspectCommand::Sbom(args) => sbom::sbom(&settings, args),
         },
     }
 }
