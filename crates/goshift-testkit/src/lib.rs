@@ -5,6 +5,9 @@
 //! variables, so tests never touch the developer's machine.
 #![warn(missing_docs)]
 
+pub mod gobinary;
+pub mod vulndb;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
