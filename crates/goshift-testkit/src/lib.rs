@@ -8,6 +8,8 @@
 pub mod archive;
 pub mod mirror;
 mod fake_toolchain;
+pub mod gobinary;
+pub mod vulndb;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 //! into [`Command`], so the areas grow independently.
 
 mod governance;
+mod inspect;
 mod project;
 pub(crate) mod toolchain;
 
@@ -15,6 +16,9 @@ use crate::printer::ColorChoice;
 
 pub(crate) use governance::{
     AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
+};
+pub(crate) use inspect::{
+    InspectArgs, InspectCommand, SbomArgs, ScanArgs, VulnCheckArgs, VulnCommand, VulnSyncArgs,
 };
 pub(crate) use project::{
     CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,
@@ -64,4 +68,6 @@ pub(crate) enum Command {
     Project(ProjectCommand),
     #[command(flatten)]
     Governance(GovernanceCommand),
+    #[command(flatten)]
+    Inspect(InspectCommand),
 }

@@ -4,15 +4,19 @@
 mod audit;
 mod gate;
 mod home;
+mod inspect;
 mod policy;
-mod toolchain;
 pub(crate) mod project;
+mod sbom;
+mod scan;
+mod toolchain;
+mod vuln;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, GovernanceCommand, ProjectCommand};
+use crate::cli::{Cli, Command, GovernanceCommand, InspectCommand, ProjectCommand, VulnCommand};
 use crate::exit::ExitStatus;
 use crate::settings::{ConfigErrors, Environment, GlobalSettings};
 
@@ -43,6 +47,13 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             GovernanceCommand::Policy(command) => policy::run(&settings, command),
             GovernanceCommand::Audit(command) => audit::run(&settings, command),
             GovernanceCommand::Gate(args) => gate::gate(&settings, args),
+        },
+        Command::Inspect(command) => match command {
+            InspectCommand::Inspect(args) => inspect::inspect(&settings, args),
+            InspectCommand::Scan(args) => scan::scan(&settings, args),
+            InspectCommand::Vuln(VulnCommand::Sync(args)) => vuln::sync::sync(&settings, args),
+            InspectCommand::Vuln(VulnCommand::Check(args)) => vuln::check::check(&settings, args),
+            InspectCommand::Sbom(args) => sbom::sbom(&settings, args),
         },
     }
 }
