@@ -5,6 +5,9 @@
 //! variables, so tests never touch the developer's machine.
 #![warn(missing_docs)]
 
+#[cfg(unix)]
+pub mod service;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
