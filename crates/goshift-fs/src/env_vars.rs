@@ -28,6 +28,14 @@ impl EnvVars {
     /// Platform override for installs, as `GOOS/GOARCH` (e.g. `linux/arm64`). Default: this
     /// machine.
     pub const GOSHIFT_PLATFORM: &'static str = "GOSHIFT_PLATFORM";
+    /// The supervisor's service file for `goshift supervise`. Default
+    /// `$XDG_CONFIG_HOME/goshift/supervisor.toml`.
+    pub const GOSHIFT_SUPERVISOR_CONFIG: &'static str = "GOSHIFT_SUPERVISOR_CONFIG";
+    /// The supervisor's control socket. Default `$GOSHIFT_HOME/run/supervisor.sock`.
+    pub const GOSHIFT_SUPERVISOR_SOCKET: &'static str = "GOSHIFT_SUPERVISOR_SOCKET";
+    /// The service manager's notification socket (set by systemd for `Type=notify`); the
+    /// supervisor reports `READY=1`, `RELOADING=1`, `STOPPING=1` and `STATUS=` there.
+    pub const NOTIFY_SOCKET: &'static str = "NOTIFY_SOCKET";
     /// Go's own toolchain selection, honoured by the `go` proxy while resolving.
     pub const GOTOOLCHAIN: &'static str = "GOTOOLCHAIN";
     /// Disables colour when set to anything non-empty.

@@ -3,6 +3,7 @@
 //! Each capability has its own file under `cli/` with a subcommand enum that is flattened
 //! into [`Command`], so the areas grow independently.
 
+mod service;
 mod toolchain;
 
 use std::path::PathBuf;
@@ -11,6 +12,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::printer::ColorChoice;
 
+pub(crate) use service::{
+    ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcRollbackArgs, SvcUpgradeArgs,
+};
 pub(crate) use toolchain::ToolchainCommand;
 
 /// Change Go safely: verified toolchains, atomic switches, policy, audit and zero-downtime
@@ -51,4 +55,6 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     #[command(flatten)]
     Toolchain(ToolchainCommand),
+    #[command(flatten)]
+    Service(ServiceCommand),
 }

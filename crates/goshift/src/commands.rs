@@ -2,12 +2,14 @@
 //! crates and prints, nothing else does.
 
 mod home;
+mod supervise;
+mod svc;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ToolchainCommand};
+use crate::cli::{Cli, Command, ServiceCommand, SvcCommand, ToolchainCommand};
 use crate::exit::ExitStatus;
 use crate::settings::{Environment, GlobalSettings};
 
@@ -29,6 +31,15 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Toolchain(command) => match command {
             ToolchainCommand::Home => home::home(&settings),
+        },
+        Command::Service(command) => match command {
+            ServiceCommand::Supervise(args) => supervise::supervise(args, &settings),
+            ServiceCommand::Svc(command) => match command {
+                SvcCommand::Status(args) => svc::status(args, &settings),
+                SvcCommand::Upgrade(args) => svc::upgrade(args, &settings),
+                SvcCommand::Rollback(args) => svc::rollback(args, &settings),
+                SvcCommand::Stop(args) => svc::stop(args, &settings),
+            },
         },
     }
 }

@@ -1,0 +1,28 @@
+//! `goshift svc rollback NAME`.
+
+use goshift_supervisor::Request;
+
+use crate::cli::SvcRollbackArgs;
+use crate::exit::ExitStatus;
+use crate::settings::GlobalSettings;
+
+/// Swaps NAME back to the release that served before the current one.
+pub(crate) fn rollback(
+    args: SvcRollbackArgs,
+    settings: &GlobalSettings,
+) -> anyhow::Result<ExitStatus> {
+    let SvcRollbackArgs {
+        name,
+        reason,
+        control,
+    } = args;
+    let client = super::client(control.control, settings);
+    super::run_upgrade(
+        &client,
+        &Request::Rollback {
+            service: name,
+            reason,
+        },
+        settings,
+    )
+}
