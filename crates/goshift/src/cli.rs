@@ -3,6 +3,7 @@
 //! Each capability has its own file under `cli/` with a subcommand enum that is flattened
 //! into [`Command`], so the areas grow independently.
 
+mod governance;
 mod service;
 mod toolchain;
 
@@ -12,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::printer::ColorChoice;
 
+pub(crate) use governance::{AuditCommand, ExportFormat, GovernanceCommand, PolicyCommand};
 pub(crate) use service::{
     ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcRollbackArgs, SvcUpgradeArgs,
 };
@@ -57,4 +59,6 @@ pub(crate) enum Command {
     Toolchain(ToolchainCommand),
     #[command(flatten)]
     Service(ServiceCommand),
+    #[command(flatten)]
+    Governance(GovernanceCommand),
 }

@@ -1,7 +1,9 @@
 //! Command dispatch. One file per verb below `commands/`; a command orchestrates the domain
 //! crates and prints, nothing else does.
 
+mod audit;
 mod home;
+mod policy;
 mod supervise;
 mod svc;
 
@@ -9,7 +11,7 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ServiceCommand, SvcCommand, ToolchainCommand};
+use crate::cli::{Cli, Command, GovernanceCommand, ServiceCommand, SvcCommand, ToolchainCommand};
 use crate::exit::ExitStatus;
 use crate::settings::{Environment, GlobalSettings};
 
@@ -40,6 +42,10 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
                 SvcCommand::Rollback(args) => svc::rollback(args, &settings),
                 SvcCommand::Stop(args) => svc::stop(args, &settings),
             },
+        },
+        Command::Governance(command) => match command {
+            GovernanceCommand::Policy(command) => policy::run(&settings, command),
+            GovernanceCommand::Audit(command) => audit::run(&settings, command),
         },
     }
 }

@@ -1,4 +1,5 @@
 //! Integration tests: the real `goshift` binary in a sandbox.
 
 mod basics;
+mod governance;
 mod service;
