@@ -39,7 +39,7 @@ metrics = "127.0.0.1:$SUP_METRICS_PORT"
 [services.api]
 binary = "$SUP_DIR/bin/v1"
 listen = [{ name = "http", address = "tcp://127.0.0.1:$SUP_PORT" }]
-ready = { notify = true, timeout = "10s" }
+ready = { notify = true, timeout = "3s" }
 stop = { signal = "SIGTERM", grace = "5s" }
 watch = "$watch"
 restart = { backoff = "100ms", max = "2s" }

@@ -55,9 +55,12 @@ pub(crate) struct SvcUpgradeArgs {
     pub(crate) name: String,
     /// The new binary; it is copied into the release store first.
     pub(crate) binary: PathBuf,
-    /// Why (recorded with the release).
+    /// Why (recorded with the release and in the audit log).
     #[arg(long)]
     pub(crate) reason: Option<String>,
+    /// Upgrade even though the policy denies it (needs `--reason`; the override is audited).
+    #[arg(long)]
+    pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) control: ControlArgs,
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use goshift_fs::EnvVars;
-use goshift_supervisor::{BuildFacts, Config, Options, Supervisor};
+use goshift_supervisor::{Config, Options, Supervisor};
 
 use crate::cli::SuperviseArgs;
 use crate::error::WithHint;
@@ -41,7 +41,7 @@ pub(crate) fn supervise(
             .collect(),
         manager_notify: settings.env.var(EnvVars::NOTIFY_SOCKET).map(PathBuf::from),
     };
-    let mut supervisor = Supervisor::new(config, options, &build_facts)
+    let mut supervisor = Supervisor::new(config, options, &super::svc::build_facts)
         .with_context(|| format!("the supervisor could not start from `{}`", path.display()))?;
     let events = supervisor.subscribe();
     // Signals are blocked here, before any thread exists, and handled by one thread.
@@ -64,10 +64,4 @@ pub(crate) fn supervise(
         .context("failed to start the log thread")?;
     supervisor.run();
     Ok(ExitStatus::Success)
-}
-
-/// Build information for a release's provenance. The Go build-info reader lives in the
-/// inspection crate; until it is wired in, provenance records the hash and size only.
-fn build_facts(_binary: &std::path::Path) -> BuildFacts {
-    BuildFacts::default()
 }

@@ -7,11 +7,15 @@ mod upgrade;
 
 use std::path::PathBuf;
 
+use goshift_audit::Outcome as AuditOutcome;
 use goshift_fs::EnvVars;
-use goshift_supervisor::{Client, ControlError, Outcome, Reply, Request, UpgradeResult};
+use goshift_supervisor::{
+    BuildFacts, Client, ControlError, Outcome, Reply, Request, UpgradeResult,
+};
 
 use crate::error::{WithHint, hinted};
 use crate::exit::ExitStatus;
+use crate::governance::{self, Change};
 use crate::printer::Style;
 use crate::settings::GlobalSettings;
 
@@ -64,11 +68,19 @@ fn ask(
     Ok(replies)
 }
 
-/// Streams the phases of an upgrade or rollback and reports its outcome: 0 upgraded or
-/// unchanged, 1 rolled back.
+/// Build information for a release's provenance and the policy check. The Go build-info
+/// reader lives in the inspection crate; until it is wired in, provenance records the hash
+/// and size only and the policy sees no Go version.
+pub(crate) fn build_facts(_binary: &std::path::Path) -> BuildFacts {
+    BuildFacts::default()
+}
+
+/// Streams the phases of an upgrade or rollback, records it in the audit log, and reports its
+/// outcome: 0 upgraded or unchanged, 1 rolled back.
 fn run_upgrade(
     client: &Client,
     request: &Request,
+    change: &mut Change,
     settings: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
     let printer = &settings.printer;
@@ -97,6 +109,18 @@ fn run_upgrade(
     }) else {
         anyhow::bail!("the supervisor closed the connection before the outcome (is it stopping?)");
     };
+    change.from.clone_from(&outcome.from);
+    change.to = Some(outcome.to.clone());
+    let audit_outcome = match outcome.result {
+        UpgradeResult::Upgraded | UpgradeResult::Unchanged => AuditOutcome::Success,
+        UpgradeResult::RolledBack => AuditOutcome::Failure,
+    };
+    governance::record(
+        settings,
+        change,
+        audit_outcome,
+        serde_json::to_value(&outcome)?,
+    )?;
     report(&outcome, settings)
 }
 

@@ -111,6 +111,42 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("is not executable"));
 
+    // Every upgrade and rollback is in the audit log with its outcome.
+    let audit = std::fs::read_to_string(context.home().join("audit.log")).unwrap();
+    let actions: Vec<(String, String)> = audit
+        .lines()
+        .map(|line| {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                record["action"].as_str().unwrap().to_owned(),
+                record["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("svc.upgrade", "success"),
+        ("svc.upgrade", "success"),
+        ("svc.upgrade", "failure"),
+        ("svc.rollback", "success"),
+    ];
+    assert_eq!(
+        actions,
+        expected.map(|(a, o)| (a.to_owned(), o.to_owned())),
+        "{audit}"
+    );
+
+    // A change freeze refuses the upgrade before anything is staged.
+    std::fs::write(context.home().join("policy.toml"), "freeze = true\n").unwrap();
+    let v4 = service_variant(&context.work(), "v4", None);
+    let frozen = context.run(["svc", "upgrade", "api", v4.to_str().unwrap()]);
+    assert_eq!(frozen.status.code(), Some(2), "{frozen:?}");
+    assert!(String::from_utf8_lossy(&frozen.stderr).contains("freeze"));
+    let releases = std::fs::read_dir(context.home().join("services/api/releases"))
+        .unwrap()
+        .count();
+    assert_eq!(releases, 3, "v1, v2 and the crashing v3 only");
+    std::fs::remove_file(context.home().join("policy.toml")).unwrap();
+
     let stop = context.run(["svc", "stop"]);
     assert!(stop.status.success(), "{stop:?}");
     running.until("stopped");

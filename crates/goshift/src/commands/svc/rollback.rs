@@ -4,6 +4,7 @@ use goshift_supervisor::Request;
 
 use crate::cli::SvcRollbackArgs;
 use crate::exit::ExitStatus;
+use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
 
 /// Swaps NAME back to the release that served before the current one.
@@ -17,12 +18,15 @@ pub(crate) fn rollback(
         control,
     } = args;
     let client = super::client(control.control, settings);
+    let mut change = Change::new("svc.rollback", &name).overrides(false, reason.clone());
+    governance::authorize(settings, &mut change)?;
     super::run_upgrade(
         &client,
         &Request::Rollback {
             service: name,
             reason,
         },
+        &mut change,
         settings,
     )
 }

@@ -1,15 +1,16 @@
 //! `goshift svc upgrade NAME BINARY`.
 
 use anyhow::Context;
-use goshift_supervisor::{BuildFacts, ReleaseStore, Reply, Request};
+use goshift_supervisor::{ReleaseStore, Reply, Request};
 
 use crate::cli::SvcUpgradeArgs;
 use crate::error::hinted;
 use crate::exit::ExitStatus;
+use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
 
-/// Checks and stages BINARY as a release of NAME (nothing runs if it is refused), then asks
-/// the supervisor to upgrade and streams the phases.
+/// Checks BINARY against the policy and stages it as a release of NAME (nothing runs if it is
+/// refused), then asks the supervisor to upgrade and streams the phases.
 pub(crate) fn upgrade(
     args: SvcUpgradeArgs,
     settings: &GlobalSettings,
@@ -18,6 +19,7 @@ pub(crate) fn upgrade(
         name,
         binary,
         reason,
+        force,
         control,
     } = args;
     let client = super::client(control.control, settings);
@@ -37,9 +39,21 @@ pub(crate) fn upgrade(
         ));
     }
     let binary = settings.cwd.join(binary);
+    let facts = super::build_facts(&binary);
+    let mut change = Change::new("svc.upgrade", &name)
+        .from_to(None, Some(binary.display().to_string()))
+        .overrides(force, reason.clone());
+    if let Some(version) = facts
+        .go_version
+        .as_deref()
+        .and_then(|v| goshift_version::GoVersion::parse(v).ok())
+    {
+        change = change.version(version);
+    }
+    governance::authorize(settings, &mut change)?;
     let store = ReleaseStore::new(&settings.dirs.home, &name);
     let release = store
-        .stage(&binary, BuildFacts::default(), reason.clone())
+        .stage(&binary, facts, reason.clone())
         .with_context(|| format!("`{}` cannot become a release of `{name}`", binary.display()))?;
     settings.printer.status(format!(
         "staged release {} (sha256 {}, {} bytes)",
@@ -54,6 +68,7 @@ pub(crate) fn upgrade(
             release: release.id().to_owned(),
             reason,
         },
+        &mut change,
         settings,
     )
 }
