@@ -10,6 +10,8 @@ pub mod mirror;
 mod fake_toolchain;
 pub mod gobinary;
 pub mod vulndb;
+#[cfg(unix)]
+pub mod service;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

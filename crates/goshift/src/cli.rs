@@ -6,6 +6,7 @@
 mod governance;
 mod inspect;
 mod project;
+mod service;
 pub(crate) mod toolchain;
 
 use std::path::PathBuf;
@@ -23,6 +24,9 @@ pub(crate) use inspect::{
 pub(crate) use project::{
     CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,
     ProjectCommand, WhichArgs,
+};
+pub(crate) use service::{
+    ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcRollbackArgs, SvcUpgradeArgs,
 };
 pub(crate) use toolchain::ToolchainCommand;
 
@@ -66,6 +70,8 @@ pub(crate) enum Command {
     Toolchain(ToolchainCommand),
     #[command(flatten)]
     Project(ProjectCommand),
+    #[command(flatten)]
+    Service(ServiceCommand),
     #[command(flatten)]
     Governance(GovernanceCommand),
     #[command(flatten)]

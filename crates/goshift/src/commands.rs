@@ -9,6 +9,8 @@ mod policy;
 pub(crate) mod project;
 mod sbom;
 mod scan;
+mod supervise;
+mod svc;
 mod toolchain;
 mod vuln;
 
@@ -16,7 +18,10 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, GovernanceCommand, InspectCommand, ProjectCommand, VulnCommand};
+use crate::cli::{
+    Cli, Command, GovernanceCommand, InspectCommand, ProjectCommand, ServiceCommand, SvcCommand,
+    VulnCommand,
+};
 use crate::exit::ExitStatus;
 use crate::settings::{ConfigErrors, Environment, GlobalSettings};
 
@@ -43,6 +48,15 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Toolchain(command) => toolchain::run(command, &settings),
         Command::Project(command) => project::run(command, &settings),
+        Command::Service(command) => match command {
+            ServiceCommand::Supervise(args) => supervise::supervise(args, &settings),
+            ServiceCommand::Svc(command) => match command {
+                SvcCommand::Status(args) => svc::status(args, &settings),
+                SvcCommand::Upgrade(args) => svc::upgrade(args, &settings),
+                SvcCommand::Rollback(args) => svc::rollback(args, &settings),
+                SvcCommand::Stop(args) => svc::stop(args, &settings),
+            },
+        },
         Command::Governance(command) => match command {
             GovernanceCommand::Policy(command) => policy::run(&settings, command),
             GovernanceCommand::Audit(command) => audit::run(&settings, command),

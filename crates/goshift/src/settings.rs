@@ -36,6 +36,11 @@ impl Environment {
         self.vars.get(name).cloned()
     }
 
+    /// Every variable, by name.
+    pub(crate) fn vars(&self) -> impl Iterator<Item = (&String, &OsString)> {
+        self.vars.iter()
+    }
+
     /// A variable's value as UTF-8, if set and non-empty.
     pub(crate) fn var(&self, name: &str) -> Option<String> {
         self.vars

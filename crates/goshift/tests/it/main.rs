@@ -8,3 +8,4 @@ mod toolchain_errors;
 mod project;
 mod project_shell;
 mod governance_gate;
+mod service;
