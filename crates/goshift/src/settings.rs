@@ -103,7 +103,7 @@ impl GlobalSettings {
         let printer = Printer::detect(format, quiet, color, no_color);
         let dirs = Dirs::from_env(|k| env.var_os(k))?;
         let lock_timeout = match env.var(EnvVars::GOSHIFT_LOCK_TIMEOUT) {
-            None => Duration::from_secs(60),
+            None => Duration::from_mins(1),
             Some(text) => parse_duration(&text).map_err(|reason| {
                 anyhow::anyhow!(
                     "{} is not a duration: {reason}",
@@ -171,7 +171,7 @@ mod tests {
         assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_mins(2));
         assert!(parse_duration("2 weeks").is_err());
         assert!(parse_duration("").is_err());
     }
