@@ -28,6 +28,9 @@ impl EnvVars {
     /// Platform override for installs, as `GOOS/GOARCH` (e.g. `linux/arm64`). Default: this
     /// machine.
     pub const GOSHIFT_PLATFORM: &'static str = "GOSHIFT_PLATFORM";
+    /// Proxy for downloads from remote hosts (`http://host:port`); never used for loopback
+    /// mirrors.
+    pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";
     /// Go's own toolchain selection, honoured by the `go` proxy while resolving.
     pub const GOTOOLCHAIN: &'static str = "GOTOOLCHAIN";
     /// Disables colour when set to anything non-empty.
