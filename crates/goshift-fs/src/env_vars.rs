@@ -41,6 +41,9 @@ impl EnvVars {
     /// The service manager's notification socket (set by systemd for `Type=notify`); the
     /// supervisor reports `READY=1`, `RELOADING=1`, `STOPPING=1` and `STATUS=` there.
     pub const NOTIFY_SOCKET: &'static str = "NOTIFY_SOCKET";
+    /// Proxy for downloads from remote hosts (`http://host:port`); never used for loopback
+    /// mirrors.
+    pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";
     /// Go's own toolchain selection, honoured by the `go` proxy while resolving.
     pub const GOTOOLCHAIN: &'static str = "GOTOOLCHAIN";
     /// Go's workspace file: `off` ignores go.work, a path names it. Honoured by the `go`
