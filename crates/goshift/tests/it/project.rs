@@ -625,3 +625,53 @@ fn doctor_reports_a_policy_that_does_not_parse() {
             .contains("goshift policy check")
     );
 }
+
+#[test]
+fn doctor_finds_gotoolchain_stored_by_go_env_w() {
+    let context = store();
+    write(
+        &context.root().join("config/go/env"),
+        "GOTOOLCHAIN=go1.21.0+auto\nGOPRIVATE=example.com\n",
+    );
+    let output = context
+        .command()
+        .args(["--json", "doctor"])
+        .env("PATH", context.path_with_proxies())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let finding = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "gotoolchain")
+        .unwrap();
+    assert_eq!(finding["severity"], "warning");
+    assert_eq!(finding["class"], "configuration");
+    assert_eq!(finding["fix"], "go env -u GOTOOLCHAIN");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("GOTOOLCHAIN=go1.21.0+auto")
+    );
+}
+
+#[test]
+fn a_toolchain_that_leads_back_to_the_proxy_is_stopped() {
+    let context = store();
+    let go = context.home().join("toolchains/go1.22.10/bin/go");
+    std::fs::remove_file(&go).unwrap();
+    std::os::unix::fs::symlink(context.home().join("bin/go"), &go).unwrap();
+    let output = go_in_work(&context).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("leads back to goshift"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+fn go_in_work(context: &TestContext) -> Command {
+    go(context, &context.work(), &["version"])
+}
