@@ -5,6 +5,10 @@
 //! variables, so tests never touch the developer's machine.
 #![warn(missing_docs)]
 
+pub mod archive;
+pub mod mirror;
+mod fake_toolchain;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

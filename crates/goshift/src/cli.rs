@@ -4,7 +4,8 @@
 //! into [`Command`], so the areas grow independently.
 
 mod governance;
-mod toolchain;
+mod project;
+pub(crate) mod toolchain;
 
 use std::path::PathBuf;
 
@@ -14,6 +15,10 @@ use crate::printer::ColorChoice;
 
 pub(crate) use governance::{
     AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
+};
+pub(crate) use project::{
+    CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,
+    ProjectCommand, WhichArgs,
 };
 pub(crate) use toolchain::ToolchainCommand;
 
@@ -55,6 +60,8 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     #[command(flatten)]
     Toolchain(ToolchainCommand),
+    #[command(flatten)]
+    Project(ProjectCommand),
     #[command(flatten)]
     Governance(GovernanceCommand),
 }

@@ -5,14 +5,16 @@ mod audit;
 mod gate;
 mod home;
 mod policy;
+mod toolchain;
+pub(crate) mod project;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, GovernanceCommand, ToolchainCommand};
+use crate::cli::{Cli, Command, GovernanceCommand, ProjectCommand};
 use crate::exit::ExitStatus;
-use crate::settings::{Environment, GlobalSettings};
+use crate::settings::{ConfigErrors, Environment, GlobalSettings};
 
 /// Parses the arguments and runs the command.
 pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
@@ -28,11 +30,15 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             });
         }
     };
-    let settings = GlobalSettings::resolve(cli.global, Environment::capture())?;
+    // `doctor` reports a broken config file instead of failing on it.
+    let config_errors = match cli.command {
+        Command::Project(ProjectCommand::Doctor) => ConfigErrors::Report,
+        _ => ConfigErrors::Fail,
+    };
+    let settings = GlobalSettings::resolve(cli.global, Environment::capture(), config_errors)?;
     match cli.command {
-        Command::Toolchain(command) => match command {
-            ToolchainCommand::Home => home::home(&settings),
-        },
+        Command::Toolchain(command) => toolchain::run(command, &settings),
+        Command::Project(command) => project::run(command, &settings),
         Command::Governance(command) => match command {
             GovernanceCommand::Policy(command) => policy::run(&settings, command),
             GovernanceCommand::Audit(command) => audit::run(&settings, command),

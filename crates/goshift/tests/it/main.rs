@@ -2,4 +2,9 @@
 
 mod basics;
 mod governance;
+mod toolchain;
+mod toolchain_crash;
+mod toolchain_errors;
+mod project;
+mod project_shell;
 mod governance_gate;

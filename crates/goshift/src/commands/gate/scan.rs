@@ -293,6 +293,7 @@ fn source_text(source: &Source) -> String {
         Source::GoWork(requirement) => format!("go.work {} line", directive(requirement)),
         Source::GoMod(requirement) => format!("go.mod {} line", directive(requirement)),
         Source::Default => "default".to_owned(),
+        Source::ProxyName { name } => format!("invoked as {name}"),
     }
 }
 
