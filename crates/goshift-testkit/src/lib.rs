@@ -6,8 +6,8 @@
 #![warn(missing_docs)]
 
 pub mod archive;
-pub mod mirror;
 mod fake_toolchain;
+pub mod mirror;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -5,8 +5,8 @@ mod audit;
 mod gate;
 mod home;
 mod policy;
-mod toolchain;
 pub(crate) mod project;
+mod toolchain;
 
 use std::ffi::OsString;
 

@@ -2,9 +2,10 @@
 
 mod basics;
 mod governance;
+mod governance_enforce;
+mod governance_gate;
+mod project;
+mod project_shell;
 mod toolchain;
 mod toolchain_crash;
 mod toolchain_errors;
-mod project;
-mod project_shell;
-mod governance_gate;
