@@ -15,6 +15,7 @@ use crate::printer::ColorChoice;
 
 pub(crate) use governance::{
     AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
+    SnapshotCommand,
 };
 pub(crate) use project::{
     CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,

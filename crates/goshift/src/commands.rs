@@ -6,6 +6,7 @@ mod gate;
 mod home;
 mod policy;
 pub(crate) mod project;
+mod snapshot;
 mod toolchain;
 
 use std::ffi::OsString;
@@ -43,6 +44,7 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             GovernanceCommand::Policy(command) => policy::run(&settings, command),
             GovernanceCommand::Audit(command) => audit::run(&settings, command),
             GovernanceCommand::Gate(args) => gate::gate(&settings, args),
+            GovernanceCommand::Snapshot(command) => snapshot::run(&settings, command),
         },
     }
 }

@@ -4,6 +4,7 @@ mod basics;
 mod governance;
 mod governance_enforce;
 mod governance_gate;
+mod governance_snapshot;
 mod project;
 mod project_shell;
 mod toolchain;
