@@ -13,6 +13,7 @@ mod supervise;
 mod svc;
 mod toolchain;
 mod vuln;
+mod snapshot;
 
 use std::ffi::OsString;
 
@@ -61,6 +62,7 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             GovernanceCommand::Policy(command) => policy::run(&settings, command),
             GovernanceCommand::Audit(command) => audit::run(&settings, command),
             GovernanceCommand::Gate(args) => gate::gate(&settings, args),
+            GovernanceCommand::Snapshot(command) => snapshot::run(&settings, command),
         },
         Command::Inspect(command) => match command {
             InspectCommand::Inspect(args) => inspect::inspect(&settings, args),

@@ -10,6 +10,8 @@ mod governance_gate;
 mod project;
 mod project_shell;
 mod service;
+mod governance_enforce;
+mod governance_snapshot;
 mod toolchain;
 mod toolchain_crash;
 mod toolchain_errors;
