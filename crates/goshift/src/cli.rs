@@ -3,6 +3,7 @@
 //! Each capability has its own file under `cli/` with a subcommand enum that is flattened
 //! into [`Command`], so the areas grow independently.
 
+mod governance;
 mod inspect;
 mod toolchain;
 
@@ -12,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::printer::ColorChoice;
 
+pub(crate) use governance::{AuditCommand, ExportFormat, GovernanceCommand, PolicyCommand};
 pub(crate) use inspect::{
     InspectArgs, InspectCommand, SbomArgs, ScanArgs, VulnCheckArgs, VulnCommand, VulnSyncArgs,
 };
@@ -57,4 +59,6 @@ pub(crate) enum Command {
     Toolchain(ToolchainCommand),
     #[command(flatten)]
     Inspect(InspectCommand),
+    #[command(flatten)]
+    Governance(GovernanceCommand),
 }

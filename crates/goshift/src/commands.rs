@@ -1,8 +1,10 @@
 //! Command dispatch. One file per verb below `commands/`; a command orchestrates the domain
 //! crates and prints, nothing else does.
 
+mod audit;
 mod home;
 mod inspect;
+mod policy;
 mod sbom;
 mod scan;
 mod vuln;
@@ -11,7 +13,7 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, InspectCommand, ToolchainCommand, VulnCommand};
+use crate::cli::{Cli, Command, GovernanceCommand, InspectCommand, ToolchainCommand, VulnCommand};
 use crate::exit::ExitStatus;
 use crate::settings::{Environment, GlobalSettings};
 
@@ -40,6 +42,10 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             InspectCommand::Vuln(VulnCommand::Sync(args)) => vuln::sync::sync(&settings, args),
             InspectCommand::Vuln(VulnCommand::Check(args)) => vuln::check::check(&settings, args),
             InspectCommand::Sbom(args) => sbom::sbom(&settings, args),
+        },
+        Command::Governance(command) => match command {
+            GovernanceCommand::Policy(command) => policy::run(&settings, command),
+            GovernanceCommand::Audit(command) => audit::run(&settings, command),
         },
     }
 }

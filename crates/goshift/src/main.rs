@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod error;
 mod exit;
+mod governance;
 mod printer;
 mod settings;
 

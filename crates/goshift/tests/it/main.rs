@@ -1,3 +1,4 @@
 //! Integration tests: the real `goshift` binary in a sandbox.
 
 mod basics;
+mod governance;

@@ -1,0 +1,149 @@
+//! Fetching the index and archives over `https://`, loopback `http://` and `file://`.
+
+use std::io::{self, Read};
+use std::time::Duration;
+
+use ureq::ResponseExt;
+
+use crate::sources::check_url;
+use crate::url::Location;
+use crate::{DistError, Index, Sources};
+
+/// How long to wait for a connection, and between two reads of a response body.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const READ_TIMEOUT: Duration = Duration::from_mins(1);
+/// The largest index accepted; go.dev's full index is about 2 MB.
+const MAX_INDEX_BYTES: u64 = 64 << 20;
+
+/// An HTTP client for release indexes and archives.
+///
+/// Proxies come from the standard `HTTPS_PROXY`/`NO_PROXY` variables for remote hosts and
+/// are never used for loopback hosts.
+#[derive(Debug, Clone)]
+pub struct Client {
+    remote: ureq::Agent,
+    loopback: ureq::Agent,
+}
+
+/// An open download: the body as a [`Read`], and its length when the server announced it.
+pub struct Download {
+    reader: Box<dyn Read + Send>,
+    content_length: Option<u64>,
+}
+
+impl Client {
+    /// A client with connect and read timeouts and a `goshift/<version>` user agent.
+    pub fn new() -> Self {
+        Self {
+            remote: agent(ureq::Proxy::try_from_env()),
+            loopback: agent(None),
+        }
+    }
+
+    /// Fetches and parses the index named by `sources`.
+    pub fn fetch_index(&self, sources: &Sources) -> Result<Index, DistError> {
+        let download = self.open(&sources.index_url, sources.allow_insecure_http)?;
+        let mut bytes = Vec::new();
+        let read = download
+            .take(MAX_INDEX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|source| DistError::Read { bytes: 0, source })?;
+        if read as u64 > MAX_INDEX_BYTES {
+            return Err(DistError::InvalidUrl {
+                url: sources.index_url.clone(),
+                reason: "the index is larger than 64 MiB, so it is not a release index",
+            });
+        }
+        Index::parse(&bytes).map_err(|source| DistError::Index {
+            url: sources.index_url.clone(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Opens `url` for reading after checking the URL policy (`https://`, `file://`, and
+    /// `http://` only for loopback hosts unless `allow_insecure_http`). A response other
+    /// than 2xx is an error naming the status and the URL; so is a redirect to a URL the
+    /// policy refuses.
+    pub fn open(&self, url: &str, allow_insecure_http: bool) -> Result<Download, DistError> {
+        let location = check_url(url, allow_insecure_http)?;
+        match location {
+            Location::File(path) => {
+                let file =
+                    goshift_fs::fs::File::open(&path).map_err(|source| DistError::LocalFile {
+                        path: path.clone(),
+                        source,
+                    })?;
+                let content_length = file.metadata().ok().map(|meta| meta.len());
+                Ok(Download {
+                    reader: Box::new(file),
+                    content_length,
+                })
+            }
+            Location::Remote { .. } => {
+                let agent = if location.is_loopback() {
+                    &self.loopback
+                } else {
+                    &self.remote
+                };
+                let response = agent.get(url).call().map_err(|error| match error {
+                    ureq::Error::StatusCode(status) => DistError::HttpStatus {
+                        url: url.to_owned(),
+                        status,
+                    },
+                    other => DistError::Transport {
+                        url: url.to_owned(),
+                        source: Box::new(other),
+                    },
+                })?;
+                let final_url = response.get_uri().to_string();
+                if final_url != url {
+                    check_url(&final_url, allow_insecure_http)?;
+                }
+                let body = response.into_body();
+                let content_length = body.content_length();
+                Ok(Download {
+                    reader: Box::new(body.into_reader()),
+                    content_length,
+                })
+            }
+        }
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Download {
+    /// The announced length of the body, if known.
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+}
+
+impl Read for Download {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
+    }
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("content_length", &self.content_length)
+            .finish_non_exhaustive()
+    }
+}
+
+fn agent(proxy: Option<ureq::Proxy>) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .user_agent(concat!("goshift/", env!("CARGO_PKG_VERSION")))
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_recv_response(Some(READ_TIMEOUT))
+        .timeout_per_read(Some(READ_TIMEOUT))
+        .proxy(proxy)
+        .build()
+        .new_agent()
+}

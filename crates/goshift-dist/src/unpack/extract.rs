@@ -1,0 +1,355 @@
+//! The tar side of the pipeline: validates each entry and writes it under the destination.
+//!
+//! Every path is checked before anything touches the disk: it must be relative, free of
+//! `..`, under `go/`, not below a symlink from the archive and not a repeat. Files are
+//! created with `O_EXCL`, so even a check missed here could not write through an existing
+//! link.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use goshift_fs::fs;
+use sha2::{Digest, Sha256};
+use tar::EntryType;
+
+use crate::error::UnsafeReason;
+use crate::manifest::{BUFFER_SIZE, hex, link_stays_inside};
+use crate::{DistError, EntryKind, ManifestEntry, sys};
+
+/// The largest `go/VERSION` kept in memory.
+const VERSION_LIMIT: usize = 4096;
+
+/// An extraction failure, before it is ranked against the stream's own failures.
+pub(super) enum Failure {
+    /// Reading or decoding the archive failed.
+    Archive {
+        error: io::Error,
+        entry: Option<String>,
+    },
+    /// A definite error (unsafe entry, file system, …).
+    Dist(DistError),
+}
+
+impl Failure {
+    pub(super) fn into_error(self) -> DistError {
+        match self {
+            Self::Archive { error, entry } if error.kind() == io::ErrorKind::UnexpectedEof => {
+                DistError::Truncated { entry }
+            }
+            Self::Archive { error, entry } => DistError::Corrupt {
+                entry,
+                detail: error.to_string(),
+            },
+            Self::Dist(error) => error,
+        }
+    }
+}
+
+impl From<DistError> for Failure {
+    fn from(error: DistError) -> Self {
+        Self::Dist(error)
+    }
+}
+
+/// What a path already written is.
+#[derive(Clone, Copy)]
+enum Seen {
+    /// Index into `dirs`.
+    Dir(usize),
+    /// Index into `entries`.
+    File(usize),
+    Symlink,
+}
+
+/// Writes validated entries under `dest` and records their manifest.
+pub(super) struct Extractor {
+    dest: PathBuf,
+    buffer: Vec<u8>,
+    seen: HashMap<String, Seen>,
+    entries: Vec<ManifestEntry>,
+    /// Directories and the modes applied once their contents are written.
+    dirs: Vec<(String, u32)>,
+    version_text: Option<Vec<u8>>,
+    last_entry: Option<String>,
+}
+
+impl Extractor {
+    pub(super) fn new(dest: &Path) -> Self {
+        Self {
+            dest: dest.to_path_buf(),
+            buffer: vec![0; BUFFER_SIZE],
+            seen: HashMap::new(),
+            entries: Vec::new(),
+            dirs: Vec::new(),
+            version_text: None,
+            last_entry: None,
+        }
+    }
+
+    /// The path of the entry read last, for error messages.
+    pub(super) fn last_entry(&self) -> Option<String> {
+        self.last_entry.clone()
+    }
+
+    /// Validates and writes one entry.
+    pub(super) fn add<R: Read>(&mut self, mut entry: tar::Entry<'_, R>) -> Result<(), Failure> {
+        let raw = entry.path_bytes().into_owned();
+        let display = String::from_utf8_lossy(&raw).into_owned();
+        self.last_entry = Some(display.clone());
+        let refuse = |reason| {
+            Failure::Dist(DistError::UnsafeEntry {
+                entry: display.clone(),
+                reason,
+            })
+        };
+        let path = std::str::from_utf8(&raw).map_err(|_| refuse(UnsafeReason::NotUtf8))?;
+        let relative = archive_relative(path).map_err(&refuse)?;
+        let entry_type = entry.header().entry_type();
+        let mode = entry.header().mode().map_err(|error| Failure::Archive {
+            error,
+            entry: Some(display.clone()),
+        })?;
+        let Some(relative) = relative else {
+            // `go/` itself: `dest` already exists.
+            return match entry_type {
+                EntryType::Directory => Ok(()),
+                _ => Err(refuse(UnsafeReason::OutsideRoot)),
+            };
+        };
+        match entry_type {
+            EntryType::Directory => self.directory(relative, mode, &display),
+            EntryType::Regular | EntryType::Continuous => {
+                self.file(&mut entry, relative, mode, &display)
+            }
+            EntryType::Symlink => {
+                let target = link_name(&entry, &display)?;
+                if !link_stays_inside(relative.matches('/').count(), &target) {
+                    return Err(refuse(UnsafeReason::SymlinkEscapes(target)));
+                }
+                let path = self.prepare(&relative, &display)?;
+                sys::symlink(&target, &path).map_err(DistError::Io)?;
+                self.seen.insert(relative.clone(), Seen::Symlink);
+                self.entries.push(ManifestEntry {
+                    path: relative,
+                    kind: EntryKind::Symlink { target },
+                });
+                Ok(())
+            }
+            EntryType::Link => {
+                let target = link_name(&entry, &display)?;
+                let bad = || refuse(UnsafeReason::BadHardLink(target.clone()));
+                let original = archive_relative(&target).ok().flatten().ok_or_else(bad)?;
+                let Some(Seen::File(index)) = self.seen.get(&original).copied() else {
+                    return Err(bad());
+                };
+                let path = self.prepare(&relative, &display)?;
+                fs::hard_link(self.dest.join(&original), &path).map_err(DistError::Io)?;
+                let kind = self.entries[index].kind.clone();
+                self.seen
+                    .insert(relative.clone(), Seen::File(self.entries.len()));
+                self.entries.push(ManifestEntry {
+                    path: relative,
+                    kind,
+                });
+                Ok(())
+            }
+            EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                Err(refuse(UnsafeReason::Special))
+            }
+            // Archive-wide pax metadata (e.g. from `git archive`) carries no file.
+            EntryType::XGlobalHeader => Ok(()),
+            other => Err(refuse(UnsafeReason::UnsupportedType(char::from(
+                other.as_byte(),
+            )))),
+        }
+    }
+
+    /// Applies directory modes and returns the `VERSION` text and the sorted manifest.
+    pub(super) fn finish(mut self) -> Result<(Option<String>, Vec<ManifestEntry>), DistError> {
+        for (relative, mode) in &self.dirs {
+            sys::set_path_mode(&self.dest.join(relative), *mode).map_err(DistError::Io)?;
+        }
+        self.entries
+            .extend(self.dirs.into_iter().map(|(path, mode)| ManifestEntry {
+                path,
+                kind: EntryKind::Dir { mode },
+            }));
+        self.entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let version = self
+            .version_text
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+        Ok((version, self.entries))
+    }
+
+    fn directory(&mut self, relative: String, mode: u32, display: &str) -> Result<(), Failure> {
+        let mode = (mode & 0o755) | 0o700;
+        match self.seen.get(&relative) {
+            Some(Seen::Dir(index)) => {
+                self.dirs[*index].1 = mode;
+                Ok(())
+            }
+            Some(_) => Err(Failure::Dist(DistError::UnsafeEntry {
+                entry: display.to_owned(),
+                reason: UnsafeReason::Duplicate,
+            })),
+            None => {
+                let path = self.prepare(&relative, display)?;
+                fs::create_dir(&path).map_err(DistError::Io)?;
+                self.seen
+                    .insert(relative.clone(), Seen::Dir(self.dirs.len()));
+                self.dirs.push((relative, mode));
+                Ok(())
+            }
+        }
+    }
+
+    fn file<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        relative: String,
+        mode: u32,
+        display: &str,
+    ) -> Result<(), Failure> {
+        let path = self.prepare(&relative, display)?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(DistError::Io)?;
+        let keep = relative == "VERSION";
+        let mut kept = Vec::new();
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        loop {
+            let read = match entry.read(&mut self.buffer) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    return Err(Failure::Archive {
+                        error,
+                        entry: Some(display.to_owned()),
+                    });
+                }
+            };
+            let chunk = &self.buffer[..read];
+            hasher.update(chunk);
+            file.write_all(chunk).map_err(DistError::Io)?;
+            if keep && kept.len() < VERSION_LIMIT {
+                kept.extend_from_slice(&chunk[..chunk.len().min(VERSION_LIMIT - kept.len())]);
+            }
+            size += read as u64;
+        }
+        let mode = (mode & 0o755) | 0o400;
+        sys::set_file_mode(&file, mode).map_err(DistError::Io)?;
+        if keep {
+            self.version_text = Some(kept);
+        }
+        self.seen
+            .insert(relative.clone(), Seen::File(self.entries.len()));
+        self.entries.push(ManifestEntry {
+            path: relative,
+            kind: EntryKind::File {
+                sha256: hex(&hasher.finalize()),
+                size,
+                mode,
+            },
+        });
+        Ok(())
+    }
+
+    /// Checks that `relative` is new and not below an archive symlink, creates missing
+    /// parent directories, and returns the path to write.
+    fn prepare(&mut self, relative: &str, display: &str) -> Result<PathBuf, Failure> {
+        let refuse = |reason| {
+            Failure::Dist(DistError::UnsafeEntry {
+                entry: display.to_owned(),
+                reason,
+            })
+        };
+        for (slash, _) in relative.match_indices('/') {
+            let ancestor = &relative[..slash];
+            match self.seen.get(ancestor) {
+                Some(Seen::Dir(_)) => {}
+                Some(Seen::Symlink) => return Err(refuse(UnsafeReason::ThroughSymlink)),
+                Some(Seen::File(_)) => return Err(refuse(UnsafeReason::Duplicate)),
+                None => {
+                    fs::create_dir(self.dest.join(ancestor)).map_err(DistError::Io)?;
+                    self.seen
+                        .insert(ancestor.to_owned(), Seen::Dir(self.dirs.len()));
+                    self.dirs.push((ancestor.to_owned(), 0o755));
+                }
+            }
+        }
+        if self.seen.contains_key(relative) {
+            return Err(refuse(UnsafeReason::Duplicate));
+        }
+        Ok(self.dest.join(relative))
+    }
+}
+
+/// The path of an archive entry relative to `go/`: `None` for `go/` itself. `.` and empty
+/// components are ignored.
+fn archive_relative(path: &str) -> Result<Option<String>, UnsafeReason> {
+    if path.starts_with('/') {
+        return Err(UnsafeReason::AbsolutePath);
+    }
+    let mut parts = Vec::new();
+    for component in path.split('/') {
+        match component {
+            "" | "." => {}
+            ".." => return Err(UnsafeReason::ParentComponent),
+            other => parts.push(other),
+        }
+    }
+    match parts.split_first() {
+        Some((&"go", [])) => Ok(None),
+        Some((&"go", rest)) => Ok(Some(rest.join("/"))),
+        _ => Err(UnsafeReason::OutsideRoot),
+    }
+}
+
+fn link_name<R: Read>(entry: &tar::Entry<'_, R>, display: &str) -> Result<String, Failure> {
+    let corrupt = |detail: &str| {
+        Failure::Dist(DistError::Corrupt {
+            entry: Some(display.to_owned()),
+            detail: detail.to_owned(),
+        })
+    };
+    let name = entry
+        .link_name_bytes()
+        .ok_or_else(|| corrupt("a link entry has no target"))?;
+    String::from_utf8(name.into_owned()).map_err(|_| {
+        Failure::Dist(DistError::UnsafeEntry {
+            entry: display.to_owned(),
+            reason: UnsafeReason::NotUtf8,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(
+            archive_relative("go/bin/go").unwrap().as_deref(),
+            Some("bin/go")
+        );
+        assert_eq!(archive_relative("go/").unwrap(), None);
+        assert_eq!(
+            archive_relative("./go//src/./x").unwrap().as_deref(),
+            Some("src/x")
+        );
+        assert_eq!(archive_relative("/go/x"), Err(UnsafeReason::AbsolutePath));
+        assert_eq!(
+            archive_relative("go/../x"),
+            Err(UnsafeReason::ParentComponent)
+        );
+        assert_eq!(archive_relative("gox/a"), Err(UnsafeReason::OutsideRoot));
+        assert_eq!(archive_relative("x"), Err(UnsafeReason::OutsideRoot));
+        assert_eq!(archive_relative(""), Err(UnsafeReason::OutsideRoot));
+    }
+}

@@ -1,0 +1,402 @@
+//! go.mod and go.work: one parser for resolution, `goshift mod` and the CI gate.
+//!
+//! [`parse_go_mod`] and [`parse_go_work`] read a main module's or workspace's file strictly,
+//! as `go` does: an unknown directive, a repeated `go` line or a malformed version is an
+//! error naming the line. The result keeps every directive with its line number; its JSON
+//! form uses the field names of `go mod edit -json` (`Module`, `Go`, `Require`, …) so the two
+//! can be compared directly.
+
+mod directive;
+mod semver;
+
+use std::path::{Path, PathBuf};
+
+use goshift_version::GoVersion;
+use serde::Serialize;
+
+use crate::lex::{self, Line, TokenKind};
+
+pub use semver::is_valid_module_version;
+
+/// Which kind of file was parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FileKind {
+    /// A module's `go.mod`.
+    GoMod,
+    /// A workspace's `go.work`.
+    GoWork,
+}
+
+impl FileKind {
+    /// The file name: `go.mod` or `go.work`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::GoMod => "go.mod",
+            Self::GoWork => "go.work",
+        }
+    }
+}
+
+/// A parsed go.mod or go.work.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ModFile {
+    /// The `module` directive (go.mod only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<ModulePath>,
+    /// The `go` directive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub go: Option<GoLine>,
+    /// The `toolchain` directive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<ToolchainLine>,
+    /// `godebug key=value` settings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub godebug: Vec<Godebug>,
+    /// `require` lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub require: Vec<Require>,
+    /// `exclude` lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<ModuleVersion>,
+    /// `replace` lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<Replace>,
+    /// `retract` lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retract: Vec<Retract>,
+    /// `tool` lines (Go 1.24).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool: Vec<PathLine>,
+    /// `ignore` lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<PathLine>,
+    /// `use` lines (go.work only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub r#use: Vec<Use>,
+}
+
+/// The `module` directive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ModulePath {
+    /// The module path.
+    pub path: String,
+    /// The message of a `// Deprecated:` comment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<String>,
+    /// The line it is on.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// The `go` directive: the minimum Go version (a mandatory minimum since Go 1.21).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct GoLine {
+    /// The version as written (`1.22`, `1.22.3`, `1.23rc1`).
+    pub version: GoVersion,
+    /// The line it is on.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// The `toolchain` directive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ToolchainLine {
+    /// The name as written: `go1.22.10`, `go1.22.1-bigcorp` or `default`.
+    pub name: String,
+    /// The line it is on.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+impl ToolchainLine {
+    /// The version this toolchain name stands for, or `None` for `default`. A suffix after
+    /// `-` (a non-standard build such as `go1.22.1-bigcorp`) compares equal to the base
+    /// version, as in Go.
+    pub fn version(&self) -> Option<Result<GoVersion, goshift_version::ParseVersionError>> {
+        if self.name == "default" {
+            return None;
+        }
+        let base = self
+            .name
+            .split(['-', ' ', '\t'])
+            .next()
+            .unwrap_or(&self.name);
+        Some(GoVersion::parse(base))
+    }
+}
+
+/// A `godebug key=value` setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Godebug {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
+    /// The line it is on.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// A `require` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Require {
+    /// The module path.
+    pub path: String,
+    /// The version (`v1.2.3`, `v4.1.2+incompatible`, a pseudo-version).
+    pub version: String,
+    /// Marked `// indirect`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub indirect: bool,
+    /// The line it is on.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// A module path with a version (`exclude`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ModuleVersion {
+    /// The module path.
+    pub path: String,
+    /// The version.
+    pub version: String,
+    /// The line it is on.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// One side of a `replace`: a module path or a directory, with an optional version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplaceSide {
+    /// The module path, or the directory for a local replacement.
+    pub path: String,
+    /// The version, if one was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// A `replace` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Replace {
+    /// What is replaced.
+    pub old: ReplaceSide,
+    /// The replacement.
+    pub new: ReplaceSide,
+    /// The line it is on.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// A `retract` line: one version (`low == high`) or a closed interval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Retract {
+    /// The lowest retracted version.
+    pub low: String,
+    /// The highest retracted version.
+    pub high: String,
+    /// The comment explaining why.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub rationale: String,
+    /// The line it is on.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// A directive that names a path only (`tool`, `ignore`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PathLine {
+    /// The path.
+    pub path: String,
+    /// The line it is on.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// A go.work `use` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Use {
+    /// The module directory.
+    pub disk_path: String,
+    /// The line it is on.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// A go.mod or go.work that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{}` line {line}: {reason}", path.display())]
+pub struct ModFileError {
+    /// The file.
+    pub path: PathBuf,
+    /// The 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Parses a main module's go.mod. `path` is used in error messages only.
+pub fn parse_go_mod(path: &Path, text: &str) -> Result<ModFile, ModFileError> {
+    parse(FileKind::GoMod, path, text)
+}
+
+/// Parses a workspace's go.work. `path` is used in error messages only.
+pub fn parse_go_work(path: &Path, text: &str) -> Result<ModFile, ModFileError> {
+    parse(FileKind::GoWork, path, text)
+}
+
+impl ModFile {
+    /// The effective `go` version: the `go` line, or what Go implies without one (1.16 for
+    /// go.mod, 1.18 for go.work).
+    pub fn go_version(&self, kind: FileKind) -> GoVersion {
+        if let Some(go) = &self.go {
+            return go.version.clone();
+        }
+        let implied = match kind {
+            FileKind::GoMod => "1.16",
+            FileKind::GoWork => "1.18",
+        };
+        // Both literals are valid versions.
+        GoVersion::parse(implied).unwrap_or_else(|_| unreachable!("`{implied}` is a version"))
+    }
+}
+
+/// Parses either kind of file.
+pub fn parse(kind: FileKind, path: &Path, text: &str) -> Result<ModFile, ModFileError> {
+    let error = |line: usize, reason: String| ModFileError {
+        path: path.to_owned(),
+        line,
+        reason,
+    };
+    let lines = lex::lex(text).map_err(|e| error(e.line, e.reason))?;
+    let mut file = ModFile::default();
+    let mut before: Vec<String> = Vec::new();
+    let mut block: Option<Block> = None;
+    for line in &lines {
+        if line.tokens.is_empty() {
+            match &line.comment {
+                Some(comment) => before.push(comment.trim().to_owned()),
+                None => before.clear(),
+            }
+            continue;
+        }
+        let entry = if let Some(open) = &mut block {
+            if line.tokens.len() == 1 && line.tokens[0].kind == TokenKind::RParen {
+                block = None;
+                before.clear();
+                continue;
+            }
+            let comments = Comments {
+                before: std::mem::take(&mut before),
+                suffix: line.comment.clone(),
+                block: open.comments.clone(),
+            };
+            Entry {
+                keyword: open.keyword.clone(),
+                args: line,
+                skip: 0,
+                comments,
+            }
+        } else {
+            let keyword = &line.tokens[0];
+            if keyword.kind != TokenKind::Word {
+                return Err(error(
+                    line.number,
+                    format!("expected a directive, found `{}`", keyword.text),
+                ));
+            }
+            let last = line.tokens.len() - 1;
+            let opens = line.tokens[last].kind == TokenKind::LParen;
+            let empty_block = last == 2
+                && line.tokens[1].kind == TokenKind::LParen
+                && line.tokens[2].kind == TokenKind::RParen;
+            if opens || empty_block {
+                if last != 1 && !empty_block {
+                    return Err(error(
+                        line.number,
+                        format!(
+                            "a `{}` block must open with `{} (` alone on its line",
+                            keyword.text, keyword.text
+                        ),
+                    ));
+                }
+                directive::check_block_allowed(kind, &keyword.text)
+                    .map_err(|reason| error(line.number, reason))?;
+                if opens {
+                    let mut comments = std::mem::take(&mut before);
+                    if let Some(suffix) = &line.comment {
+                        comments.push(suffix.trim().to_owned());
+                    }
+                    block = Some(Block {
+                        keyword: keyword.text.clone(),
+                        comments,
+                        line: line.number,
+                    });
+                }
+                continue;
+            }
+            Entry {
+                keyword: keyword.text.clone(),
+                args: line,
+                skip: 1,
+                comments: Comments {
+                    before: std::mem::take(&mut before),
+                    suffix: line.comment.clone(),
+                    block: Vec::new(),
+                },
+            }
+        };
+        directive::apply(kind, &mut file, &entry).map_err(|reason| error(line.number, reason))?;
+    }
+    if let Some(open) = block {
+        return Err(error(
+            open.line,
+            format!("the `{} (` block is never closed with `)`", open.keyword),
+        ));
+    }
+    if kind == FileKind::GoMod && file.module.is_none() {
+        return Err(error(1, "no `module` directive".to_owned()));
+    }
+    Ok(file)
+}
+
+/// An open `keyword (` block.
+#[derive(Debug)]
+struct Block {
+    keyword: String,
+    comments: Vec<String>,
+    line: usize,
+}
+
+/// Comments attached to one directive, as Go attaches them.
+#[derive(Debug, Default)]
+struct Comments {
+    /// Comment lines right before the directive.
+    before: Vec<String>,
+    /// The comment at the end of its line.
+    suffix: Option<String>,
+    /// Comments of the enclosing block (used when the line has none).
+    block: Vec<String>,
+}
+
+/// One directive: its keyword and argument tokens (`args.tokens[skip..]`).
+#[derive(Debug)]
+struct Entry<'a> {
+    keyword: String,
+    args: &'a Line,
+    skip: usize,
+    comments: Comments,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+//! Commands of governance: policy, audit log, CI gate, snapshots.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+/// Policy, audit log, CI gate and snapshots.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GovernanceCommand {
+    /// Check, show and explain the policy file.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Read, verify and export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `goshift policy …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Validate a policy file (default: the policy in force); errors carry line and column.
+    Check {
+        /// The file to check.
+        file: Option<PathBuf>,
+    },
+    /// Print the version status board: environment, version, since, status, notes.
+    Show,
+    /// Print the decision for a version and every rule that applied (`--env` picks the
+    /// environment).
+    Explain {
+        /// The Go version, such as `1.22.10` or `go1.22.10`.
+        #[arg(value_name = "VERSION")]
+        go_version: String,
+    },
+}
+
+/// `goshift audit …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Print the records of the audit log, oldest first.
+    Log {
+        /// Only records at or after this time: RFC 3339 (`2024-03-01T12:00:00Z`), a date
+        /// (`2024-03-01`) or an age (`2h`, `7days`).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only records of this action (`install`, `use`, …).
+        #[arg(long, value_name = "ACTION")]
+        action: Option<String>,
+    },
+    /// Verify the hash chain; exit 1 naming the first bad line.
+    Verify {
+        /// Also require the record `SEQ` to have hash `HASH` (as printed by `goshift audit
+        /// head` earlier), which catches records removed from the end.
+        #[arg(long, value_name = "SEQ:HASH")]
+        anchor: Option<String>,
+    },
+    /// Print the last record's `seq` and `hash`, for anchoring elsewhere.
+    Head,
+    /// Export every record to stdout.
+    Export {
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
+}
+
+/// Formats of `goshift audit export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// One JSON record per line, exactly as stored.
+    Jsonl,
+    /// Comma-separated values with a header line.
+    Csv,
+}
+
+/// `goshift gate`
+#[derive(Debug, Args)]
+pub(crate) struct GateArgs {
+    /// The report format.
+    #[arg(long, value_enum, default_value_t = GateFormat::Text)]
+    pub(crate) format: GateFormat,
+    /// Directories to scan for go.mod and go.work files (default: the current directory).
+    pub(crate) paths: Vec<PathBuf>,
+}
+
+/// Formats of `goshift gate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GateFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON document.
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+}

@@ -1,0 +1,76 @@
+//! `goshift audit verify [--anchor SEQ:HASH]`.
+
+use goshift_audit::{Head, VerifyError};
+use serde_json::json;
+
+use crate::error::hinted;
+use crate::exit::ExitStatus;
+use crate::governance;
+use crate::settings::GlobalSettings;
+
+/// Verifies the whole chain; exit 1 naming the first bad line.
+pub(crate) fn verify(
+    settings: &GlobalSettings,
+    anchor: Option<&str>,
+) -> anyhow::Result<ExitStatus> {
+    let anchor = anchor.map(parse_anchor).transpose()?;
+    let log = governance::audit_log(settings);
+    match goshift_audit::verify(log.path(), anchor.as_ref()) {
+        Ok(summary) => {
+            if settings.printer.json() {
+                settings.printer.json_value(&json!({
+                    "valid": true,
+                    "records": summary.records,
+                    "head": summary.head,
+                }))?;
+            } else {
+                let head = summary
+                    .head
+                    .as_ref()
+                    .map_or_else(String::new, |h| format!(", head {} {}", h.seq, h.hash));
+                settings.printer.data(format!(
+                    "audit log `{}` is intact: {} records{head}",
+                    log.path().display(),
+                    summary.records
+                ));
+            }
+            Ok(ExitStatus::Success)
+        }
+        Err(VerifyError::BadLine {
+            path,
+            line,
+            problem,
+        }) => {
+            if settings.printer.json() {
+                settings.printer.json_value(&json!({
+                    "valid": false,
+                    "line": line,
+                    "problem": problem.to_string(),
+                }))?;
+            } else {
+                settings
+                    .printer
+                    .data(format!("{}:{line}: {problem}", path.display()));
+            }
+            Ok(ExitStatus::Failure)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn parse_anchor(text: &str) -> anyhow::Result<Head> {
+    let parsed = text.split_once(':').and_then(|(seq, hash)| {
+        let seq = seq.trim().parse::<u64>().ok().filter(|&s| s > 0)?;
+        let hash = hash.trim();
+        (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Head {
+            seq,
+            hash: hash.to_ascii_lowercase(),
+        })
+    });
+    parsed.ok_or_else(|| {
+        hinted(
+            format!("`{text}` is not an anchor"),
+            "write it as SEQ:HASH, as `goshift audit head` prints it (e.g. `42:3f…`, 64 hex digits)",
+        )
+    })
+}

@@ -1,0 +1,334 @@
+//! Policy enforcement and auditing for every mutating command.
+//!
+//! A command that changes the machine describes the change as a [`Change`], calls
+//! [`authorize`] before doing anything (which refuses what the policy denies, with every
+//! reason and the fix), and [`record`] after, with the outcome and details such as a smoke
+//! test's result. Refusals are recorded too. The policy is found at `--policy` /
+//! `GOSHIFT_POLICY`, else `$GOSHIFT_HOME/policy.toml`, else `/etc/goshift/policy.toml`; the
+//! environment comes from `--env` / `GOSHIFT_ENV`, else `environment` in the config file.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use goshift_audit::{Actor, AuditLog, Entry, Outcome};
+use goshift_fs::fs;
+use goshift_policy::{Date, Decision, EvalContext, Policy, Verdict};
+use goshift_version::GoVersion;
+use serde_json::{Value, json};
+
+use crate::error::{WithHint as _, hinted};
+use crate::settings::GlobalSettings;
+
+/// The system-wide policy file, read when neither `--policy` nor `$GOSHIFT_HOME/policy.toml`
+/// is there.
+pub(crate) const SYSTEM_POLICY: &str = "/etc/goshift/policy.toml";
+
+/// A policy file that was found, read and validated.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadedPolicy {
+    /// The policy.
+    pub(crate) policy: Policy,
+    /// Where it came from.
+    pub(crate) path: PathBuf,
+}
+
+/// A change to the machine, as the policy and the audit log see it.
+#[derive(Debug, Clone)]
+pub(crate) struct Change {
+    /// The audit action: `install`, `use`, `rollback`, `uninstall`, `prune`, `import`,
+    /// `exec`, `auto-install`, `snapshot.restore`, …
+    pub(crate) action: String,
+    /// What is changed: usually a toolchain name such as `go1.22.10`.
+    pub(crate) subject: String,
+    /// The Go version the policy evaluates; `None` for changes that install or select no
+    /// version (only `freeze` and `require_reason` apply then).
+    pub(crate) version: Option<GoVersion>,
+    /// The state before, if any.
+    pub(crate) from: Option<String>,
+    /// The state after, if any.
+    pub(crate) to: Option<String>,
+    /// `--force` was given.
+    pub(crate) force: bool,
+    /// `--reason` was given.
+    pub(crate) reason: Option<String>,
+    /// What the policy decided, filled in by [`authorize`] and kept in the audit record.
+    policy: Option<Value>,
+}
+
+impl Change {
+    /// A change with no version, no from/to, no force and no reason.
+    pub(crate) fn new(action: impl Into<String>, subject: impl Into<String>) -> Self {
+        Self {
+            action: action.into(),
+            subject: subject.into(),
+            version: None,
+            from: None,
+            to: None,
+            force: false,
+            reason: None,
+            policy: None,
+        }
+    }
+
+    /// Sets the version the policy evaluates.
+    #[must_use]
+    pub(crate) fn version(mut self, version: GoVersion) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// Sets the state before and after.
+    #[must_use]
+    pub(crate) fn from_to(mut self, from: Option<String>, to: Option<String>) -> Self {
+        self.from = from;
+        self.to = to;
+        self
+    }
+
+    /// Sets `--force` and `--reason`.
+    #[must_use]
+    pub(crate) fn overrides(mut self, force: bool, reason: Option<String>) -> Self {
+        self.force = force;
+        self.reason = reason.filter(|r| !r.trim().is_empty());
+        self
+    }
+}
+
+/// The policy file in force: `--policy`/`GOSHIFT_POLICY` (which must exist), else the first
+/// of `$GOSHIFT_HOME/policy.toml` and `/etc/goshift/policy.toml` that exists.
+pub(crate) fn policy_path(settings: &GlobalSettings) -> Option<PathBuf> {
+    if let Some(path) = &settings.policy {
+        return Some(settings.cwd.join(path));
+    }
+    [
+        settings.dirs.in_home("policy.toml"),
+        PathBuf::from(SYSTEM_POLICY),
+    ]
+    .into_iter()
+    .find(|path| path.exists())
+}
+
+/// Reads and validates a policy file.
+pub(crate) fn read_policy(path: &Path) -> anyhow::Result<Policy> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("failed to read the policy file `{}`", path.display()))?;
+    Ok(Policy::parse(&text, &path.display().to_string())?)
+}
+
+/// Loads the policy in force, if there is one.
+pub(crate) fn load_policy(settings: &GlobalSettings) -> anyhow::Result<Option<LoadedPolicy>> {
+    let Some(path) = policy_path(settings) else {
+        return Ok(None);
+    };
+    let policy = read_policy(&path).hint(format!(
+        "fix the policy (`goshift policy check {}` lists every problem), or point `--policy` at another file",
+        path.display()
+    ))?;
+    Ok(Some(LoadedPolicy { policy, path }))
+}
+
+/// The machine's environment: `--env`/`GOSHIFT_ENV`, else `environment = "…"` in the config
+/// file.
+pub(crate) fn environment(settings: &GlobalSettings) -> anyhow::Result<Option<String>> {
+    if let Some(name) = &settings.environment {
+        return Ok(Some(name.clone()));
+    }
+    let path = settings.dirs.config_file();
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let table: toml::Table = toml::from_str(&text)
+        .with_context(|| format!("failed to parse the config file `{}`", path.display()))?;
+    match table.get("environment") {
+        None => Ok(None),
+        Some(toml::Value::String(name)) => Ok(Some(name.clone())),
+        Some(other) => Err(hinted(
+            format!(
+                "`environment` in `{}` must be a string, not {}",
+                path.display(),
+                other.type_str()
+            ),
+            "write it as `environment = \"prod\"`",
+        )),
+    }
+}
+
+/// Today's date in UTC.
+pub(crate) fn today() -> Date {
+    let seconds = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    Date::from_unix_seconds(seconds)
+}
+
+/// The newest Go release goshift knows of: the newest of the installed toolchains, the
+/// versions the policy itself names as environment defaults, and `candidate`.
+pub(crate) fn newest_known(
+    settings: &GlobalSettings,
+    policy: &Policy,
+    candidate: Option<&GoVersion>,
+) -> Option<GoVersion> {
+    let installed = fs::read_dir(settings.dirs.in_home("toolchains"))
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| GoVersion::parse(entry.ok()?.file_name().to_str()?).ok());
+    let named = policy
+        .environments
+        .values()
+        .filter_map(|e| e.default.clone());
+    installed
+        .chain(named)
+        .chain(candidate.cloned())
+        .filter(GoVersion::is_stable)
+        .max()
+}
+
+/// Evaluates a version against a policy in the machine's context.
+pub(crate) fn decide(
+    settings: &GlobalSettings,
+    policy: &Policy,
+    version: &GoVersion,
+    environment: Option<&str>,
+) -> Decision {
+    let newest = newest_known(settings, policy, Some(version));
+    policy.evaluate(
+        version,
+        &EvalContext {
+            environment,
+            newest: newest.as_ref(),
+            today: Some(today()),
+        },
+    )
+}
+
+/// Refuses `change` when the policy in force denies it, printing warnings for what it only
+/// warns about. A refusal is recorded in the audit log before the error is returned.
+pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyhow::Result<()> {
+    let Some(loaded) = load_policy(settings)? else {
+        return Ok(());
+    };
+    let environment = environment(settings)?;
+    let decision = change
+        .version
+        .as_ref()
+        .map(|version| decide(settings, &loaded.policy, version, environment.as_deref()));
+    let frozen = loaded.policy.freeze;
+    let needs_reason = frozen
+        || environment
+            .as_deref()
+            .is_some_and(|e| loaded.policy.require_reason.iter().any(|n| n == e));
+    let denials: Vec<&goshift_policy::Reason> = decision
+        .iter()
+        .flat_map(|d| d.with_verdict(Verdict::Deny))
+        .collect();
+    let mut problems: Vec<String> = denials.iter().map(|r| r.message.clone()).collect();
+    if frozen && decision.is_none() {
+        problems
+            .push("a change freeze is in force: changes need `--force` and `--reason`".to_owned());
+    }
+    let overridable = denials.iter().all(|r| r.overridable);
+    let has_reason = change.reason.is_some();
+    let refused = if !problems.is_empty() {
+        !(overridable && change.force && has_reason)
+    } else {
+        needs_reason && !has_reason
+    };
+    let where_ = environment
+        .as_deref()
+        .map(|e| format!(" in environment `{e}`"))
+        .unwrap_or_default();
+    change.policy = Some(json!({
+        "file": loaded.path.display().to_string(),
+        "environment": environment,
+        "verdict": decision.as_ref().map_or(Verdict::Allow, |d| d.verdict),
+        "reasons": decision.as_ref().map(|d| &d.reasons),
+        "overridden": !refused && !problems.is_empty(),
+    }));
+    if !refused {
+        for reason in decision.iter().flat_map(|d| d.with_verdict(Verdict::Warn)) {
+            settings.printer.warn(&reason.message);
+        }
+        if !problems.is_empty() {
+            settings.printer.warn(format!(
+                "overriding the policy for `{} {}`{where_} (recorded in the audit log): {}",
+                change.action,
+                change.subject,
+                problems.join("; ")
+            ));
+        }
+        return Ok(());
+    }
+    let mut message = format!(
+        "the policy `{}` refuses `{} {}`{where_}",
+        loaded.path.display(),
+        change.action,
+        change.subject
+    );
+    let hint = if problems.is_empty() {
+        message.push_str(": changes here need a reason");
+        "run it again with `--reason \"…\"` saying why (it is kept in the audit log)".to_owned()
+    } else {
+        for problem in &problems {
+            let _ = write!(message, "\n  - {problem}");
+        }
+        if overridable {
+            "if it must be done anyway, run it again with `--force --reason \"…\"` (the override is kept in the audit log)".to_owned()
+        } else {
+            "the policy does not allow overriding this; pick another version or change the policy"
+                .to_owned()
+        }
+    };
+    if let Err(error) = record(settings, change, Outcome::Refused, Value::Null) {
+        settings.printer.warn(format!(
+            "failed to record the refusal in the audit log: {error:#}"
+        ));
+    }
+    Err(hinted(message, hint))
+}
+
+/// Appends the audit record of `change` with its outcome and details (a JSON object, or
+/// `Value::Null` for none). The policy decision taken by [`authorize`] is added under
+/// `policy`.
+pub(crate) fn record(
+    settings: &GlobalSettings,
+    change: &Change,
+    outcome: Outcome,
+    details: Value,
+) -> anyhow::Result<()> {
+    let mut details = match details {
+        Value::Null => serde_json::Map::new(),
+        Value::Object(map) => map,
+        other => {
+            let mut map = serde_json::Map::new();
+            map.insert("value".to_owned(), other);
+            map
+        }
+    };
+    if let Some(policy) = &change.policy {
+        details.insert("policy".to_owned(), policy.clone());
+    }
+    let mut entry = Entry::new(
+        Actor::from_os(),
+        change.action.clone(),
+        change.subject.clone(),
+        outcome,
+    );
+    entry.from.clone_from(&change.from);
+    entry.to.clone_from(&change.to);
+    entry.reason.clone_from(&change.reason);
+    entry.details = Value::Object(details);
+    audit_log(settings)
+        .append(entry)
+        .context("failed to append to the audit log")
+        .hint("the change itself is done; check the file system, then `goshift audit verify`")?;
+    Ok(())
+}
+
+/// The machine's audit log.
+pub(crate) fn audit_log(settings: &GlobalSettings) -> AuditLog {
+    AuditLog::open(settings.dirs.in_home("audit.log")).with_lock_timeout(settings.lock_timeout)
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The real tier: real Go toolchains from a local go.dev-style mirror, the release binary, and
+# every part in scripts/e2e/[0-9][0-9]-*.sh run in order, each in its own bash.
+#
+# Usage: scripts/e2e.sh [--no-build] [PART...]
+#   PART        a part number or file name prefix (`10`, `40-inspect`); default: every part
+#   --no-build  reuse target/release/goshift instead of building it
+#
+# Environment: E2E_DIR (scratch dir, default .e2e/run, emptied at start), E2E_CACHE (wheel and
+# archive cache, default .e2e/cache), E2E_TIMEOUT_SCALE (multiplies every timeout, default 1),
+# E2E_PART_TIMEOUT (seconds per part before scaling, default 300).
+#
+# Ends with the line `N passed, M failed` and exits non-zero when a part failed.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+build=1
+filters=()
+for arg in "$@"; do
+    case $arg in
+    --no-build) build=0 ;;
+    -h | --help)
+        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    -*)
+        echo "e2e: error: unknown option \`$arg\` (usage: scripts/e2e.sh [--no-build] [PART...])" >&2
+        exit 2
+        ;;
+    *) filters+=("$arg") ;;
+    esac
+done
+
+E2E_TIMEOUT_SCALE=${E2E_TIMEOUT_SCALE:-1}
+if [[ ! $E2E_TIMEOUT_SCALE =~ ^[1-9][0-9]*$ ]]; then
+    echo "e2e: error: E2E_TIMEOUT_SCALE must be a positive integer, got \`$E2E_TIMEOUT_SCALE\`" >&2
+    exit 2
+fi
+part_timeout=$((${E2E_PART_TIMEOUT:-300} * E2E_TIMEOUT_SCALE))
+
+# Select the parts first, so a typo in a filter fails before the slow steps.
+parts=()
+for part in scripts/e2e/[0-9][0-9]-*.sh; do
+    [[ -e $part ]] || continue
+    name=$(basename "$part")
+    if ((${#filters[@]} == 0)); then
+        parts+=("$part")
+        continue
+    fi
+    for filter in "${filters[@]}"; do
+        if [[ $name == "$filter"* ]]; then
+            parts+=("$part")
+            break
+        fi
+    done
+done
+for filter in "${filters[@]}"; do
+    matched=0
+    for part in "${parts[@]}"; do
+        [[ $(basename "$part") == "$filter"* ]] && matched=1
+    done
+    if ((matched == 0)); then
+        echo "e2e: error: no part matches \`$filter\`; parts are:" >&2
+        ls scripts/e2e/[0-9][0-9]-*.sh >&2
+        exit 2
+    fi
+done
+
+# Settings of the caller must not leak into the parts: each part sets its own.
+while IFS= read -r name; do
+    unset "$name"
+done < <(env | sed -n 's/^\(GOSHIFT_[A-Za-z0-9_]*\)=.*/\1/p')
+unset GOTOOLCHAIN GOFLAGS GOROOT GOPATH GOPROXY GOENV
+
+if ((build)); then
+    echo "==> cargo build --release --workspace --bins --locked"
+    cargo build --release --workspace --bins --locked
+fi
+target_dir=${CARGO_TARGET_DIR:-$REPO/target}
+[[ $target_dir == /* ]] || target_dir="$REPO/$target_dir"
+GOSHIFT="$target_dir/release/goshift"
+if [[ ! -x $GOSHIFT ]]; then
+    echo "e2e: error: $GOSHIFT is missing; run without \`--no-build\`" >&2
+    exit 2
+fi
+
+E2E_DIR=${E2E_DIR:-$REPO/.e2e/run}
+if [[ -d $E2E_DIR ]]; then
+    # Go's module cache is read-only; make everything removable first.
+    chmod -R u+w "$E2E_DIR"
+    rm -rf "$E2E_DIR"
+fi
+mkdir -p "$E2E_DIR/logs"
+E2E_DIR=$(cd "$E2E_DIR" && pwd)
+
+echo "==> local Go mirror"
+# shellcheck source=e2e/mirror.sh
+source scripts/e2e/mirror.sh
+echo "mirror at $MIRROR_URL (Go trees in $E2E_DIR/go)"
+
+export GOSHIFT REPO E2E_DIR E2E_TIMEOUT_SCALE
+
+passed=0
+failed=0
+failures=()
+for part in "${parts[@]}"; do
+    name=$(basename "$part")
+    echo
+    echo "==> $name"
+    start=$SECONDS
+    status=0
+    timeout --kill-after=10 "$part_timeout" bash -euo pipefail "$part" </dev/null 2>&1 |
+        tee "$E2E_DIR/logs/${name%.sh}.log" || status=${PIPESTATUS[0]}
+    elapsed=$((SECONDS - start))
+    if ((status == 0)); then
+        passed=$((passed + 1))
+        echo "--- PASS $name (${elapsed}s)"
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        if ((status == 124)); then
+            echo "--- FAIL $name (timed out after ${part_timeout}s)"
+        else
+            echo "--- FAIL $name (exit $status, ${elapsed}s; log: $E2E_DIR/logs/${name%.sh}.log)"
+        fi
+    fi
+done
+
+echo
+if ((failed > 0)); then
+    echo "failed parts: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))
