@@ -250,3 +250,70 @@ fn sbom_describes_modules_and_stdlib() {
     let output = context.run(["sbom", "app", "--spec", "1.4"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn scan_classifies_binaries_by_policy() {
+    let context = context();
+    let tree = context.work().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    write_binary(&tree, "blocked", Container::Elf, "go1.21.2");
+    write_binary(&tree, "fine", Container::Elf, "go1.22.10");
+    let devel = "path\tx/cmd\nmod\tx\t(devel)\t\nbuild\tvcs.modified=true\n";
+    std::fs::write(
+        tree.join("devel"),
+        GoBinary::new(Container::Elf, "go1.22.10", devel).build(),
+    )
+    .unwrap();
+    std::fs::write(
+        context.work().join("policy.toml"),
+        "[[blocked]]\nversions = \">=1.21.0, <1.21.3\"\nreason = \"HTTP/2 rapid reset\"\nadvisories = [\"GO-2023-2102\"]\n",
+    )
+    .unwrap();
+    let output = context.run(["--json", "--policy", "policy.toml", "scan", "tree"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let status: Vec<(&str, &str)> = value["binaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap(),
+                r["policy"]["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("tree/blocked", "block"),
+            ("tree/devel", "warn"),
+            ("tree/fine", "ok")
+        ]
+    );
+    let reasons = value["binaries"][1]["policy"]["reasons"].to_string();
+    assert!(
+        reasons.contains("(devel)") && reasons.contains("modified VCS tree"),
+        "{reasons}"
+    );
+
+    // With the vulnerability database, a vulnerable dependency blocks too.
+    goshift_testkit::vulndb::write(&context.root().join("db"), false);
+    assert!(
+        context
+            .run(["vuln", "sync", "--from", "../db"])
+            .status
+            .success()
+    );
+    let output = context.run(["--policy", "policy.toml", "inspect", "tree/fine"]);
+    let text = stdout(&output);
+    assert!(text.contains("Policy        block"), "{text}");
+    assert!(
+        text.contains("known vulnerabilities: GO-2023-2102, GO-2024-2687"),
+        "{text}"
+    );
+}
