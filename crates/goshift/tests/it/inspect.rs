@@ -24,7 +24,7 @@ fn context() -> TestContext {
 
 fn write_binary(dir: &Path, name: &str, container: Container, go_version: &str) {
     let bytes = GoBinary::new(container, go_version, MODINFO).build();
-    std::fs::write(dir.join(name), bytes).unwrap();
+    std::fs::write(dir.join(name), bytes).expect("failed to write a fixture binary");
 }
 
 fn stdout(output: &std::process::Output) -> String {
