@@ -5,8 +5,13 @@
 //! variables, so tests never touch the developer's machine.
 #![warn(missing_docs)]
 
+pub mod archive;
+pub mod mirror;
+mod fake_toolchain;
 pub mod gobinary;
 pub mod vulndb;
+#[cfg(unix)]
+pub mod service;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,9 @@
 
 mod governance;
 mod inspect;
-mod toolchain;
+mod project;
+mod service;
+pub(crate) mod toolchain;
 
 use std::path::PathBuf;
 
@@ -13,9 +15,18 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::printer::ColorChoice;
 
-pub(crate) use governance::{AuditCommand, ExportFormat, GovernanceCommand, PolicyCommand};
+pub(crate) use governance::{
+    AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
+};
 pub(crate) use inspect::{
     InspectArgs, InspectCommand, SbomArgs, ScanArgs, VulnCheckArgs, VulnCommand, VulnSyncArgs,
+};
+pub(crate) use project::{
+    CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,
+    ProjectCommand, WhichArgs,
+};
+pub(crate) use service::{
+    ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcRollbackArgs, SvcUpgradeArgs,
 };
 pub(crate) use toolchain::ToolchainCommand;
 
@@ -58,7 +69,11 @@ pub(crate) enum Command {
     #[command(flatten)]
     Toolchain(ToolchainCommand),
     #[command(flatten)]
-    Inspect(InspectCommand),
+    Project(ProjectCommand),
+    #[command(flatten)]
+    Service(ServiceCommand),
     #[command(flatten)]
     Governance(GovernanceCommand),
+    #[command(flatten)]
+    Inspect(InspectCommand),
 }

@@ -3,3 +3,10 @@
 mod basics;
 mod governance;
 mod inspect;
+mod toolchain;
+mod toolchain_crash;
+mod toolchain_errors;
+mod project;
+mod project_shell;
+mod governance_gate;
+mod service;
