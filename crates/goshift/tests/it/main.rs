@@ -2,11 +2,11 @@
 
 mod basics;
 mod governance;
+mod governance_gate;
 mod inspect;
+mod project;
+mod project_shell;
+mod service;
 mod toolchain;
 mod toolchain_crash;
 mod toolchain_errors;
-mod project;
-mod project_shell;
-mod governance_gate;
-mod service;

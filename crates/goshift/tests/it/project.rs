@@ -575,7 +575,11 @@ fn init_and_completions_print_scripts() {
 #[test]
 fn doctor_reports_a_policy_that_does_not_parse() {
     let context = store();
-    std::fs::write(context.home().join("policy.toml"), "support_window = \"two\"\n").unwrap();
+    std::fs::write(
+        context.home().join("policy.toml"),
+        "support_window = \"two\"\n",
+    )
+    .unwrap();
     let output = context.run(["--json", "doctor"]);
     assert_eq!(output.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -586,6 +590,14 @@ fn doctor_reports_a_policy_that_does_not_parse() {
         .find(|f| f["check"] == "policy")
         .unwrap();
     assert_eq!(policy["severity"], "error");
-    assert!(policy["message"].as_str().unwrap().contains("policy.toml"), "{policy}");
-    assert!(policy["fix"].as_str().unwrap().contains("goshift policy check"));
+    assert!(
+        policy["message"].as_str().unwrap().contains("policy.toml"),
+        "{policy}"
+    );
+    assert!(
+        policy["fix"]
+            .as_str()
+            .unwrap()
+            .contains("goshift policy check")
+    );
 }
