@@ -12,6 +12,7 @@ mod project_shell;
 mod service;
 mod governance_enforce;
 mod governance_snapshot;
+mod inspect;
 mod toolchain;
 mod toolchain_crash;
 mod toolchain_errors;
