@@ -109,6 +109,7 @@ fn an_old_generation_ignoring_sigterm_is_killed_after_its_grace() {
     let h = Harness::start(Setup {
         first_fault: Some("ignore-sigterm"),
         service_lines: "stop = { grace = \"300ms\" }",
+        ..Setup::default()
     });
     h.until(Phase::Running);
     let v2 = h.stage("v2", None);
