@@ -10,6 +10,9 @@ set -euo pipefail
 # shellcheck source=supervisor-lib.sh
 source "$REPO/scripts/e2e/supervisor-lib.sh"
 UPGRADES=${SUP_UPGRADES:-100}
+# One wrk thread leaves the CPU to the upgrades on a small machine; scripts/bench/upgrade.sh
+# measures with more load.
+export SUP_WRK_THREADS=${SUP_WRK_THREADS:-1} SUP_WRK_CONNECTIONS=${SUP_WRK_CONNECTIONS:-16}
 
 check() {
     echo "check: $*"
