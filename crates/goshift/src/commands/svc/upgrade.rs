@@ -41,7 +41,7 @@ pub(crate) fn upgrade(
     let binary = settings.cwd.join(binary);
     let facts = super::build_facts(&binary);
     let mut change = Change::new("svc.upgrade", &name)
-        .from_to(None, Some(binary.display().to_string()))
+        .states(None, Some(binary.display().to_string()))
         .overrides(force, reason.clone());
     if let Some(version) = facts
         .go_version
