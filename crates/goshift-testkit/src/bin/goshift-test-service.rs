@@ -6,7 +6,9 @@
 //! Fault modes come from `GOSHIFT_TEST_FAULT` or from a trailer appended to the binary
 //! itself (see `goshift_testkit::service`), so a "faulty build" is a different binary:
 //! `crash-at-start`, `never-ready`, `ready-then-panic`, `ignore-sigterm`, `slow-drain`,
-//! `bind-own-port`, `5xx`, `systemd-notify` (readiness through the `systemd-notify` tool).
+//! `bind-own-port`, `5xx`, `systemd-notify` (readiness through the `systemd-notify` tool),
+//! `slow-start` (ready after `GOSHIFT_TEST_START_MS`), `slow-start-extend` (the same, after
+//! asking for more time with `EXTEND_TIMEOUT_USEC`).
 #![expect(
     clippy::print_stderr,
     reason = "a test program reporting its own failures"
@@ -120,6 +122,16 @@ fn main() {
     for (_, listener) in listeners {
         let shared = Arc::clone(&shared);
         acceptors.push(std::thread::spawn(move || accept_loop(&listener, &shared)));
+    }
+    if fault == "slow-start" || fault == "slow-start-extend" {
+        if fault == "slow-start-extend" {
+            notify("EXTEND_TIMEOUT_USEC=10000000\nSTATUS=warming up");
+        }
+        let ms = std::env::var("GOSHIFT_TEST_START_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(600);
+        std::thread::sleep(Duration::from_millis(ms));
     }
     match fault.as_str() {
         "never-ready" | "5xx" => {}
