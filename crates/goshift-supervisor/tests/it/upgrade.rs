@@ -242,3 +242,20 @@ fn watching_is_published_only_after_the_old_generation_is_gone() {
         }
     }
 }
+
+#[test]
+fn tcp_probe_waits_for_the_generation_to_accept() {
+    let h = Harness::start(Setup {
+        service_lines: "ready = { notify = false, tcp = true, timeout = \"10s\" }",
+        ..Setup::default()
+    });
+    h.until(Phase::Running);
+    let v2 = h.stage("v2", None);
+    let (phases, outcome) = h.upgrade(v2.id());
+    assert_eq!(phases, [Spawned, Ready, Draining, Watching, Upgraded]);
+    assert_eq!(outcome.result, UpgradeResult::Upgraded);
+    // A generation that dies before accepting is never taken for ready.
+    let bad = h.stage("v3-crash", Some("crash-at-start"));
+    let (phases, _) = h.upgrade(bad.id());
+    assert_eq!(phases, [Spawned, RolledBack]);
+}
