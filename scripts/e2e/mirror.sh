@@ -218,6 +218,9 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
         _mirror_print
         ;;
     "")
+        # Turn signals into a normal exit so that the EXIT trap stops the server.
+        trap 'exit 130' INT
+        trap 'exit 143' TERM
         mirror_setup serve
         _mirror_print
         echo "mirror: serving $MIRROR_DIR at $MIRROR_URL (pid $MIRROR_PID); Ctrl-C stops it" >&2
