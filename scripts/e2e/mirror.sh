@@ -178,8 +178,9 @@ mirror_setup() {
     mkdir -p "$MIRROR_DIR"
     local archive
     for archive in "${archives[@]}"; do
-        # A hard link costs nothing when cache and run dir share a file system.
-        ln "$archive" "$MIRROR_DIR/" 2>/dev/null || cp "$archive" "$MIRROR_DIR/"
+        # A copy, not a link: parts may damage served archives on purpose (a failed-hash test)
+        # and the cache must survive that.
+        cp --reflink=auto "$archive" "$MIRROR_DIR/"
     done
     python3 "$_MIRROR_HERE/mirror.py" index "$MIRROR_DIR/index.json" "$MIRROR_DIR"/*.tar.gz ||
         return 1
