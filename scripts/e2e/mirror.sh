@@ -25,7 +25,7 @@
 # entries in path order and the release time from the VERSION file, so every run builds
 # byte-identical archives. The wheels are pinned by SHA-256.
 
-# Runs in the caller's shell when sourced: keep every helper name prefixed and every
+# Runs in the caller's shell when sourced: keep every function name prefixed and every
 # variable local or exported on purpose.
 
 _mirror_fail() {
@@ -157,9 +157,9 @@ mirror_setup() {
     [[ $(uname -s) == Linux && $(uname -m) == x86_64 ]] ||
         _mirror_fail "the mirror is built from linux-amd64 wheels; this is $(uname -s)/$(uname -m)" ||
         return 1
-    local tool
-    for tool in python3 curl tar sha256sum; do
-        command -v "$tool" >/dev/null || _mirror_fail "\`$tool\` is required" || return 1
+    local program
+    for program in python3 curl tar sha256sum; do
+        command -v "$program" >/dev/null || _mirror_fail "\`$program\` is required" || return 1
     done
     mkdir -p "$E2E_CACHE" "$E2E_DIR"
 
