@@ -81,7 +81,7 @@ impl Change {
 
     /// Sets the state before and after.
     #[must_use]
-    pub(crate) fn from_to(mut self, from: Option<String>, to: Option<String>) -> Self {
+    pub(crate) fn states(mut self, from: Option<String>, to: Option<String>) -> Self {
         self.from = from;
         self.to = to;
         self
@@ -232,10 +232,10 @@ pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyho
     }
     let overridable = denials.iter().all(|r| r.overridable);
     let has_reason = change.reason.is_some();
-    let refused = if !problems.is_empty() {
-        !(overridable && change.force && has_reason)
-    } else {
+    let refused = if problems.is_empty() {
         needs_reason && !has_reason
+    } else {
+        !(overridable && change.force && has_reason)
     };
     let where_ = environment
         .as_deref()

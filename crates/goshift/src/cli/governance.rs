@@ -13,6 +13,10 @@ pub(crate) enum GovernanceCommand {
     /// Read, verify and export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Check projects against the policy, for CI: the `go` and `toolchain` lines of every
+    /// go.mod and go.work under PATH, and the toolchain each directory resolves to (exit 0
+    /// clean, 1 violations, 2 usage or configuration errors).
+    Gate(GateArgs),
 }
 
 /// `goshift policy …`

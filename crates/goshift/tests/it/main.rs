@@ -1,4 +1,15 @@
 //! Integration tests: the real `goshift` binary in a sandbox.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions fail loudly on broken fixtures"
+)]
 
 mod basics;
 mod governance;
+mod governance_gate;
+mod project;
+mod project_shell;
+mod service;
+mod toolchain;
+mod toolchain_crash;
+mod toolchain_errors;
