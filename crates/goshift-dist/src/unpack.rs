@@ -15,6 +15,7 @@ mod source;
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use flate2::bufread::GzDecoder;
 use goshift_fs::fs;
@@ -117,22 +118,7 @@ fn unpack_inner(
         .map_err(DistError::Io)?;
     let source = Source::new(reader, expected.size, cache_file, progress);
     let mut input = BufReader::with_capacity(BUFFER_SIZE, source);
-    let extracted = extract_stream(&mut input, dest);
-    let structural = match extracted {
-        Ok(extractor) => {
-            // A clean archive: whatever is left in the stream is trailing data, but it is
-            // still read so a mismatch is reported as such.
-            let trailing = input.fill_buf().map(|rest| !rest.is_empty());
-            match trailing {
-                Ok(true) => Err(Failure::Dist(DistError::TrailingData {
-                    after: "gzip stream",
-                })),
-                Ok(false) => Ok(extractor),
-                Err(error) => Err(Failure::Archive { error, entry: None }),
-            }
-        }
-        Err(failure) => Err(failure),
-    };
+    let structural = extract_stream(&mut input, dest);
     let source = input.into_inner();
     let summary = source.finish(
         expected.sha256.is_some() || expected.size.is_some(),
@@ -182,7 +168,9 @@ fn unpack_inner(
     })
 }
 
-/// Decompresses and extracts; on success the gzip stream has been read to its end.
+/// Decompresses on this thread and extracts on a second one; on success the gzip stream has
+/// been read to its end. The split keeps both cores busy: inflating is the expensive half
+/// of reading, hashing and writing files the expensive half of extracting.
 fn extract_stream<R: BufRead>(input: &mut R, dest: &Path) -> Result<Extractor, Failure> {
     let head = input
         .fill_buf()
@@ -201,11 +189,94 @@ fn extract_stream<R: BufRead>(input: &mut R, dest: &Path) -> Result<Extractor, F
             detail: String::from("it is not gzip data"),
         }));
     }
+    let (chunks, receiver) = mpsc::sync_channel(CHUNKS_IN_FLIGHT);
+    let (spares, spare_receiver) = mpsc::channel();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || extract_chunks(ChunkReader::new(receiver, spares), dest));
+        let inflated = inflate(input, &chunks, &spare_receiver);
+        drop(chunks);
+        let (extractor, extracted) = match writer.join() {
+            Ok(outcome) => outcome,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        match (inflated, extracted) {
+            // The decoder's own error explains why the extractor saw the stream fail.
+            (Err(Failure::Archive { error, entry: None }), _) => Err(Failure::Archive {
+                error,
+                entry: extractor.last_entry(),
+            }),
+            (Err(failure), _) | (Ok(()), Err(failure)) => Err(failure),
+            (Ok(()), Ok(())) => Ok(extractor),
+        }
+    })
+}
+
+/// How many decompressed chunks may wait for the extracting thread.
+const CHUNKS_IN_FLIGHT: usize = 4;
+/// Size of a decompressed chunk. Every chunk can cost a thread wake-up, which on a loaded
+/// machine means waiting for a time slice, so chunks are large: a go.dev archive inflates
+/// to about 110 of them.
+const CHUNK_SIZE: usize = 2 << 20;
+
+/// A decompressed chunk (a buffer and how much of it is filled), or the decoder's failure.
+enum Chunk {
+    Data(Vec<u8>, usize),
+    Failed,
+}
+
+/// Inflates `input` into chunks for the extracting thread. Stops quietly when the
+/// extractor has hung up (it reports its own error).
+fn inflate<R: BufRead>(
+    input: &mut R,
+    chunks: &mpsc::SyncSender<Chunk>,
+    spares: &mpsc::Receiver<Vec<u8>>,
+) -> Result<(), Failure> {
+    let mut decoder = GzDecoder::new(&mut *input);
+    loop {
+        // Recycled buffers keep their length, so they are never zeroed again.
+        let mut buffer = spares.try_recv().unwrap_or_else(|_| vec![0; CHUNK_SIZE]);
+        let mut filled = 0;
+        while filled < buffer.len() {
+            match decoder.read(&mut buffer[filled..]) {
+                Ok(0) => break,
+                Ok(read) => filled += read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    let _ = chunks.send(Chunk::Failed);
+                    return Err(Failure::Archive { error, entry: None });
+                }
+            }
+        }
+        if filled == 0 {
+            break;
+        }
+        if chunks.send(Chunk::Data(buffer, filled)).is_err() {
+            return Ok(());
+        }
+    }
+    drop(decoder);
+    // One gzip member makes a Go archive; anything after it is not part of the archive.
+    match input.fill_buf() {
+        Ok([]) => Ok(()),
+        Ok(_) => Err(Failure::Dist(DistError::TrailingData {
+            after: "gzip stream",
+        })),
+        Err(error) => Err(Failure::Archive { error, entry: None }),
+    }
+}
+
+/// Runs on the extracting thread: the tar layer over the decompressed chunks.
+fn extract_chunks(reader: ChunkReader, dest: &Path) -> (Extractor, Result<(), Failure>) {
+    let mut extractor = Extractor::new(dest);
+    let result = extract_tar(reader, &mut extractor);
+    (extractor, result)
+}
+
+fn extract_tar(reader: ChunkReader, extractor: &mut Extractor) -> Result<(), Failure> {
     let mut archive = tar::Archive::new(EndTracker {
-        inner: GzDecoder::new(input),
+        inner: reader,
         ended: false,
     });
-    let mut extractor = Extractor::new(dest);
     let entries = archive
         .entries()
         .map_err(|error| Failure::Archive { error, entry: None })?;
@@ -227,7 +298,7 @@ fn extract_stream<R: BufRead>(input: &mut R, dest: &Path) -> Result<Extractor, F
     let mut buffer = vec![0; 64 * 1024];
     loop {
         match rest.read(&mut buffer) {
-            Ok(0) => break,
+            Ok(0) => return Ok(()),
             Ok(read) => {
                 if buffer[..read].iter().any(|&byte| byte != 0) {
                     return Err(Failure::Dist(DistError::TrailingData {
@@ -239,7 +310,55 @@ fn extract_stream<R: BufRead>(input: &mut R, dest: &Path) -> Result<Extractor, F
             Err(error) => return Err(Failure::Archive { error, entry: None }),
         }
     }
-    Ok(extractor)
+}
+
+/// Reads the chunks sent by [`inflate`], returning each emptied buffer for reuse.
+struct ChunkReader {
+    chunks: mpsc::Receiver<Chunk>,
+    spares: mpsc::Sender<Vec<u8>>,
+    current: Vec<u8>,
+    filled: usize,
+    position: usize,
+}
+
+impl ChunkReader {
+    fn new(chunks: mpsc::Receiver<Chunk>, spares: mpsc::Sender<Vec<u8>>) -> Self {
+        Self {
+            chunks,
+            spares,
+            current: Vec::new(),
+            filled: 0,
+            position: 0,
+        }
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.position == self.filled {
+            match self.chunks.recv() {
+                Ok(Chunk::Data(buffer, filled)) => {
+                    let empty = std::mem::replace(&mut self.current, buffer);
+                    if !empty.is_empty() {
+                        // The inflating thread may be gone already; then the buffer is freed.
+                        let _ = self.spares.send(empty);
+                    }
+                    self.filled = filled;
+                    self.position = 0;
+                }
+                Ok(Chunk::Failed) => {
+                    return Err(io::Error::other("the compressed stream failed"));
+                }
+                // The sender is dropped after the last chunk.
+                Err(mpsc::RecvError) => return Ok(0),
+            }
+        }
+        let available = &self.current[self.position..self.filled];
+        let count = available.len().min(buf.len());
+        buf[..count].copy_from_slice(&available[..count]);
+        self.position += count;
+        Ok(count)
+    }
 }
 
 /// Remembers whether the decompressed stream reached its end.

@@ -5,7 +5,13 @@
 //! variables, so tests never touch the developer's machine.
 #![warn(missing_docs)]
 
+pub mod archive;
 mod fake_toolchain;
+pub mod gobinary;
+pub mod mirror;
+#[cfg(unix)]
+pub mod service;
+pub mod vulndb;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
