@@ -9,11 +9,11 @@ mod policy;
 pub(crate) mod project;
 mod sbom;
 mod scan;
+mod snapshot;
 mod supervise;
 mod svc;
 mod toolchain;
 mod vuln;
-mod snapshot;
 
 use std::ffi::OsString;
 

@@ -6,13 +6,13 @@
 
 mod basics;
 mod governance;
+mod governance_enforce;
 mod governance_gate;
+mod governance_snapshot;
+mod inspect;
 mod project;
 mod project_shell;
 mod service;
-mod governance_enforce;
-mod governance_snapshot;
-mod inspect;
 mod toolchain;
 mod toolchain_crash;
 mod toolchain_errors;
