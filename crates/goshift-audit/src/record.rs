@@ -191,18 +191,63 @@ impl Record {
         hash: Option<&str>,
         out: &mut Vec<u8>,
     ) -> std::ops::Range<usize> {
+        Fields {
+            action: &self.action,
+            host: &self.actor.host,
+            uid: self.actor.uid,
+            user: &self.actor.user,
+            details: &self.details,
+            from: self.from.as_deref(),
+            outcome: self.outcome,
+            prev: &self.prev,
+            reason: self.reason.as_deref(),
+            seq: self.seq,
+            subject: &self.subject,
+            time: &self.time,
+            to: self.to.as_deref(),
+        }
+        .write_canonical(hash, out)
+    }
+}
+
+/// A record's fields, borrowed, in canonical key order.
+#[derive(Debug)]
+pub(crate) struct Fields<'a> {
+    pub(crate) action: &'a str,
+    pub(crate) host: &'a str,
+    pub(crate) uid: u32,
+    pub(crate) user: &'a str,
+    pub(crate) details: &'a Value,
+    pub(crate) from: Option<&'a str>,
+    pub(crate) outcome: Outcome,
+    pub(crate) prev: &'a str,
+    pub(crate) reason: Option<&'a str>,
+    pub(crate) seq: u64,
+    pub(crate) subject: &'a str,
+    pub(crate) time: &'a str,
+    pub(crate) to: Option<&'a str>,
+}
+
+impl Fields<'_> {
+    /// Writes the canonical form, with `hash` when given, and returns the byte range of the
+    /// `,"hash":"…"` member in `out` (empty without `hash`).
+    pub(crate) fn write_canonical(
+        &self,
+        hash: Option<&str>,
+        out: &mut Vec<u8>,
+    ) -> std::ops::Range<usize> {
         out.extend_from_slice(b"{\"action\":");
-        string(&self.action, out);
+        string(self.action, out);
         out.extend_from_slice(b",\"actor\":{\"host\":");
-        string(&self.actor.host, out);
+        string(self.host, out);
         out.extend_from_slice(b",\"uid\":");
-        let _ = write!(out, "{}", self.actor.uid);
+        let _ = write!(out, "{}", self.uid);
         out.extend_from_slice(b",\"user\":");
-        string(&self.actor.user, out);
+        string(self.user, out);
         out.extend_from_slice(b"},\"details\":");
-        canonical_value(&self.details, out);
+        canonical_value(self.details, out);
         out.extend_from_slice(b",\"from\":");
-        optional(self.from.as_deref(), out);
+        optional(self.from, out);
         let hash_start = out.len();
         if let Some(hash) = hash {
             out.extend_from_slice(b",\"hash\":");
@@ -212,17 +257,17 @@ impl Record {
         out.extend_from_slice(b",\"outcome\":\"");
         out.extend_from_slice(self.outcome.as_str().as_bytes());
         out.extend_from_slice(b"\",\"prev\":");
-        string(&self.prev, out);
+        string(self.prev, out);
         out.extend_from_slice(b",\"reason\":");
-        optional(self.reason.as_deref(), out);
+        optional(self.reason, out);
         out.extend_from_slice(b",\"seq\":");
         let _ = write!(out, "{}", self.seq);
         out.extend_from_slice(b",\"subject\":");
-        string(&self.subject, out);
+        string(self.subject, out);
         out.extend_from_slice(b",\"time\":");
-        string(&self.time, out);
+        string(self.time, out);
         out.extend_from_slice(b",\"to\":");
-        optional(self.to.as_deref(), out);
+        optional(self.to, out);
         out.push(b'}');
         hash_member
     }

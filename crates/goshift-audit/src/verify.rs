@@ -1,15 +1,19 @@
 //! Verifying a whole log: every line canonical, every hash right, the chain unbroken.
 
 use std::fmt;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
 
 use goshift_fs::fs;
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::log::Head;
-use crate::record::{GENESIS, Record, hex};
+use crate::record::{Fields, GENESIS, Outcome, hex};
 
 /// What a successful verification found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -130,78 +134,326 @@ impl fmt::Display for Problem {
 /// line. A missing file is an empty log. With `anchor` (a [`Head`] noted earlier, from
 /// `goshift audit head`), the record at that position must exist and have that hash, which
 /// also catches records cut off the end.
+///
+/// The file is read in blocks of whole lines; worker threads check each block's records
+/// (canonical form, hash, and the chain inside the block), and the blocks are then stitched
+/// in order (the chain across block boundaries), so the first bad line reported is the same
+/// as a line-by-line pass would report.
 pub fn verify(path: &Path, anchor: Option<&Head>) -> Result<Summary, VerifyError> {
+    verify_in_blocks(path, anchor, 4 << 20)
+}
+
+fn verify_in_blocks(
+    path: &Path,
+    anchor: Option<&Head>,
+    block_size: usize,
+) -> Result<Summary, VerifyError> {
     let io_error = |source| VerifyError::Io {
         path: path.to_owned(),
         source,
     };
-    let file = match fs::File::open(path) {
+    let mut file = match fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return finish(path, 0, None, anchor, None);
         }
         Err(e) => return Err(io_error(e)),
     };
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut line = Vec::with_capacity(512);
-    let mut canonical = Vec::with_capacity(512);
-    let mut prev = GENESIS.to_owned();
-    let mut records: u64 = 0;
-    let mut anchored: Option<String> = None;
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).map_err(io_error)? == 0 {
-            break;
+    let anchor_seq = anchor.map(|a| a.seq);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4);
+    let (job_sender, job_receiver) = mpsc::sync_channel::<(usize, Vec<u8>)>(workers * 2);
+    let job_receiver = Mutex::new(job_receiver);
+    let job_receiver = &job_receiver;
+    let results = std::thread::scope(move |scope| -> io::Result<Vec<BlockResult>> {
+        let (result_sender, result_receiver) = mpsc::channel::<(usize, BlockResult)>();
+        for _ in 0..workers {
+            let result_sender = result_sender.clone();
+            scope.spawn(move || {
+                loop {
+                    // A poisoned lock means another worker panicked; stop taking jobs.
+                    let job = match job_receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok((index, block)) = job else { break };
+                    if result_sender
+                        .send((index, check_block(&block, anchor_seq)))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
         }
-        let number = records + 1;
-        let bad = |problem| VerifyError::BadLine {
+        drop(result_sender);
+        let read = read_blocks(&mut file, block_size, |index, block| {
+            // The workers only stop early if one of them panicked; the scope reports that.
+            let _ = job_sender.send((index, block));
+        });
+        drop(job_sender);
+        let mut results: Vec<(usize, BlockResult)> = result_receiver.iter().collect();
+        read?;
+        results.sort_by_key(|(index, _)| *index);
+        Ok(results.into_iter().map(|(_, result)| result).collect())
+    })
+    .map_err(io_error)?;
+
+    let mut records: u64 = 0;
+    let mut prev = GENESIS.to_owned();
+    let mut anchored = None;
+    for block in results {
+        let bad = |line, problem| VerifyError::BadLine {
             path: path.to_owned(),
-            line: number,
+            line,
             problem,
         };
-        let Some(text) = line.strip_suffix(b"\n") else {
-            return Err(bad(Problem::Incomplete));
-        };
-        let record: Record =
-            serde_json::from_slice(text).map_err(|e| bad(Problem::Malformed(e.to_string())))?;
-        if record.seq != number {
-            return Err(bad(Problem::Sequence {
-                expected: number,
-                found: record.seq,
-            }));
+        if let Some((seq, first_prev)) = block.first {
+            if seq != records + 1 {
+                return Err(bad(
+                    records + 1,
+                    Problem::Sequence {
+                        expected: records + 1,
+                        found: seq,
+                    },
+                ));
+            }
+            if first_prev != prev {
+                return Err(bad(
+                    records + 1,
+                    Problem::Chain {
+                        expected: prev,
+                        found: first_prev,
+                    },
+                ));
+            }
         }
-        if record.prev != prev {
-            return Err(bad(Problem::Chain {
-                expected: prev,
-                found: record.prev,
-            }));
+        if let Some((line, problem)) = block.error {
+            return Err(bad(records + line, problem));
         }
-        canonical.clear();
-        let hash_member = record.write_canonical(Some(&record.hash), &mut canonical);
-        let mut hasher = Sha256::new();
-        hasher.update(&canonical[..hash_member.start]);
-        hasher.update(&canonical[hash_member.end..]);
-        let computed = hex(&hasher.finalize());
-        if computed != record.hash {
-            return Err(bad(Problem::Hash {
-                computed,
-                found: record.hash,
-            }));
+        records += block.lines;
+        if let Some(hash) = block.last_hash {
+            prev = hash;
         }
-        if canonical != text {
-            return Err(bad(Problem::NotCanonical));
+        if block.anchored.is_some() {
+            anchored = block.anchored;
         }
-        if anchor.is_some_and(|a| a.seq == number) {
-            anchored = Some(record.hash.clone());
-        }
-        records = number;
-        prev = record.hash;
     }
     let head = (records > 0).then_some(Head {
         seq: records,
         hash: prev,
     });
     finish(path, records, head, anchor, anchored)
+}
+
+/// Reads `file` in blocks of whole lines (about `block_size` bytes each), in order; a last
+/// line without a newline comes as a block of its own.
+fn read_blocks(
+    file: &mut fs::File,
+    block_size: usize,
+    mut send: impl FnMut(usize, Vec<u8>),
+) -> io::Result<()> {
+    let mut index = 0;
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let mut block = std::mem::take(&mut carry);
+        let start = block.len();
+        block.resize(start + block_size, 0);
+        let mut filled = start;
+        while filled < block.len() {
+            match file.read(&mut block[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        block.truncate(filled);
+        let at_end = filled < start + block_size;
+        match block.iter().rposition(|&b| b == b'\n') {
+            Some(last) if !at_end || last + 1 < block.len() => {
+                carry = block.split_off(last + 1);
+                send(index, block);
+                index += 1;
+            }
+            _ if block.is_empty() => {}
+            _ if at_end => {
+                send(index, block);
+                index += 1;
+            }
+            // No newline in a whole block: one very long line; keep reading it.
+            _ => {
+                carry = block;
+                continue;
+            }
+        }
+        if at_end {
+            if !carry.is_empty() {
+                send(index, std::mem::take(&mut carry));
+            }
+            return Ok(());
+        }
+    }
+}
+
+/// What a worker found in one block.
+#[derive(Debug, Default)]
+struct BlockResult {
+    /// Lines checked and found good.
+    lines: u64,
+    /// The first record's `seq` and `prev`, checked when stitching.
+    first: Option<(u64, String)>,
+    /// The last good record's hash.
+    last_hash: Option<String>,
+    /// The first bad line (1-based, within the block) and its problem.
+    error: Option<(u64, Problem)>,
+    /// The hash of the record whose `seq` is the anchor's.
+    anchored: Option<String>,
+}
+
+fn check_block(block: &[u8], anchor_seq: Option<u64>) -> BlockResult {
+    let mut result = BlockResult::default();
+    let mut canonical = Vec::with_capacity(512);
+    let mut previous: Option<(u64, String)> = None;
+    let mut rest = block;
+    while !rest.is_empty() {
+        let local = result.lines + 1;
+        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+            result.error = Some((local, Problem::Incomplete));
+            return result;
+        };
+        let (text, after) = (&rest[..end], &rest[end + 1..]);
+        rest = after;
+        let record: BorrowedRecord<'_> = match serde_json::from_slice(text) {
+            Ok(record) => record,
+            Err(e) => {
+                result.error = Some((local, Problem::Malformed(e.to_string())));
+                return result;
+            }
+        };
+        match &previous {
+            None => result.first = Some((record.seq, record.prev.clone().into_owned())),
+            Some((seq, hash)) => {
+                let problem = if record.seq != seq + 1 {
+                    Some(Problem::Sequence {
+                        expected: seq + 1,
+                        found: record.seq,
+                    })
+                } else if record.prev != hash.as_str() {
+                    Some(Problem::Chain {
+                        expected: hash.clone(),
+                        found: record.prev.clone().into_owned(),
+                    })
+                } else {
+                    None
+                };
+                if let Some(problem) = problem {
+                    result.error = Some((local, problem));
+                    return result;
+                }
+            }
+        }
+        canonical.clear();
+        let hash_member = record
+            .fields()
+            .write_canonical(Some(&record.hash), &mut canonical);
+        let mut hasher = Sha256::new();
+        hasher.update(&canonical[..hash_member.start]);
+        hasher.update(&canonical[hash_member.end..]);
+        let digest = hasher.finalize();
+        if !hex_equals(&digest, &record.hash) {
+            result.error = Some((
+                local,
+                Problem::Hash {
+                    computed: hex(&digest),
+                    found: record.hash.into_owned(),
+                },
+            ));
+            return result;
+        }
+        if canonical != text {
+            result.error = Some((local, Problem::NotCanonical));
+            return result;
+        }
+        if anchor_seq == Some(record.seq) {
+            result.anchored = Some(record.hash.clone().into_owned());
+        }
+        result.lines = local;
+        previous = Some((record.seq, record.hash.into_owned()));
+    }
+    result.last_hash = previous.map(|(_, hash)| hash);
+    result
+}
+
+/// A record parsed without copying its strings (most need no unescaping).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BorrowedRecord<'a> {
+    seq: u64,
+    #[serde(borrow)]
+    time: Cow<'a, str>,
+    #[serde(borrow)]
+    actor: BorrowedActor<'a>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(borrow)]
+    subject: Cow<'a, str>,
+    #[serde(borrow)]
+    from: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    to: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reason: Option<Cow<'a, str>>,
+    outcome: Outcome,
+    details: Value,
+    #[serde(borrow)]
+    prev: Cow<'a, str>,
+    #[serde(borrow)]
+    hash: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BorrowedActor<'a> {
+    uid: u32,
+    #[serde(borrow)]
+    user: Cow<'a, str>,
+    #[serde(borrow)]
+    host: Cow<'a, str>,
+}
+
+impl BorrowedRecord<'_> {
+    fn fields(&self) -> Fields<'_> {
+        Fields {
+            action: &self.action,
+            host: &self.actor.host,
+            uid: self.actor.uid,
+            user: &self.actor.user,
+            details: &self.details,
+            from: self.from.as_deref(),
+            outcome: self.outcome,
+            prev: &self.prev,
+            reason: self.reason.as_deref(),
+            seq: self.seq,
+            subject: &self.subject,
+            time: &self.time,
+            to: self.to.as_deref(),
+        }
+    }
+}
+
+/// Returns true if and only if `text` is the lowercase hex of `bytes`.
+fn hex_equals(bytes: &[u8], text: &str) -> bool {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    text.len() == bytes.len() * 2
+        && bytes
+            .iter()
+            .zip(text.as_bytes().chunks_exact(2))
+            .all(|(byte, pair)| {
+                pair[0] == DIGITS[usize::from(byte >> 4)]
+                    && pair[1] == DIGITS[usize::from(byte & 0xf)]
+            })
 }
 
 fn finish(
@@ -237,7 +489,7 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Actor, AuditLog, Entry, Outcome};
+    use crate::{Actor, AuditLog, Entry, Outcome, Record};
 
     fn actor() -> Actor {
         Actor {
@@ -418,6 +670,51 @@ mod tests {
                 ..
             }) => {}
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn block_boundaries_report_the_same_first_bad_line() {
+        type Tamper = Box<dyn Fn(&mut Vec<String>)>;
+        let (_dir, log) = log_with(12);
+        let original = lines(&log);
+        let tampers: Vec<(&str, Tamper)> = vec![
+            ("none", Box::new(|_| {})),
+            ("swap", Box::new(|l| l.swap(6, 7))),
+            (
+                "delete",
+                Box::new(|l| {
+                    l.remove(5);
+                }),
+            ),
+            (
+                "edit",
+                Box::new(|l| l[8] = l[8].replace("reason 9", "reason X")),
+            ),
+            ("garbage", Box::new(|l| l.push("}".to_owned()))),
+        ];
+        for (name, tamper) in &tampers {
+            let mut edited = original.clone();
+            tamper(&mut edited);
+            write_lines(&log, &edited);
+            let whole = format!("{:?}", verify_in_blocks(log.path(), None, 1 << 20));
+            for block_size in [1, 7, 100, 300, 301, 302, 450, 999, 2000] {
+                let blocks = format!("{:?}", verify_in_blocks(log.path(), None, block_size));
+                assert_eq!(blocks, whole, "{name} with blocks of {block_size}");
+            }
+        }
+        write_lines(&log, &original);
+        let bytes = fs::read(log.path()).unwrap();
+        fs::write(log.path(), &bytes[..bytes.len() - 10]).unwrap();
+        for block_size in [1, 100, 1 << 20] {
+            match verify_in_blocks(log.path(), None, block_size) {
+                Err(VerifyError::BadLine {
+                    line: 12,
+                    problem: Problem::Incomplete,
+                    ..
+                }) => {}
+                other => panic!("{other:?}"),
+            }
         }
     }
 

@@ -28,11 +28,45 @@ impl EnvVars {
     /// Platform override for installs, as `GOOS/GOARCH` (e.g. `linux/arm64`). Default: this
     /// machine.
     pub const GOSHIFT_PLATFORM: &'static str = "GOSHIFT_PLATFORM";
+    /// Test-only: the name of a store phase (`staged`, `unpacked`, `smoke-tested`,
+    /// `manifest-written`, `published`, `default-switched`, `history-written`, `removed`) at
+    /// which a mutating command stops and waits to be killed, after printing `paused at
+    /// <phase>` to stderr. The crash tests use it to kill at exact points. Added in 0.1.0.
+    pub const GOSHIFT_TEST_PAUSE: &'static str = "GOSHIFT_TEST_PAUSE";
+    /// The supervisor's service file for `goshift supervise`. Default
+    /// `$XDG_CONFIG_HOME/goshift/supervisor.toml`.
+    pub const GOSHIFT_SUPERVISOR_CONFIG: &'static str = "GOSHIFT_SUPERVISOR_CONFIG";
+    /// The supervisor's control socket. Default `$GOSHIFT_HOME/run/supervisor.sock`.
+    pub const GOSHIFT_SUPERVISOR_SOCKET: &'static str = "GOSHIFT_SUPERVISOR_SOCKET";
+    /// The service manager's notification socket (set by systemd for `Type=notify`); the
+    /// supervisor reports `READY=1`, `RELOADING=1`, `STOPPING=1` and `STATUS=` there.
+    pub const NOTIFY_SOCKET: &'static str = "NOTIFY_SOCKET";
     /// Proxy for downloads from remote hosts (`http://host:port`); never used for loopback
     /// mirrors.
     pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";
     /// Go's own toolchain selection, honoured by the `go` proxy while resolving.
     pub const GOTOOLCHAIN: &'static str = "GOTOOLCHAIN";
+    /// Go's workspace file: `off` ignores go.work, a path names it. Honoured by the `go`
+    /// proxy while resolving.
+    pub const GOWORK: &'static str = "GOWORK";
+    /// Go's root directory. The `go` proxy sets it for the toolchain it runs; `goshift
+    /// doctor` reports a stale value in the environment.
+    pub const GOROOT: &'static str = "GOROOT";
+    /// Go's workspace for installed commands; `goshift doctor` checks `$GOPATH/bin` is on
+    /// `PATH`.
+    pub const GOPATH: &'static str = "GOPATH";
+    /// The file `go env -w` writes to; `goshift doctor` reads it for a stored `GOTOOLCHAIN`.
+    pub const GOENV: &'static str = "GOENV";
+    /// Whether cgo is on; `goshift doctor` checks a C compiler exists when it is.
+    pub const CGO_ENABLED: &'static str = "CGO_ENABLED";
+    /// The C compiler cgo uses.
+    pub const CC: &'static str = "CC";
+    /// How many times the `go` proxy has exec'd in this chain of processes. Set by the proxy
+    /// for its child; past 100 the proxy stops, because a toolchain's `go` that leads back
+    /// to the proxy would otherwise loop forever.
+    pub const GOSHIFT_PROXY_DEPTH: &'static str = "GOSHIFT_PROXY_DEPTH";
+    /// The user's shell, for the hint of `goshift doctor`.
+    pub const SHELL: &'static str = "SHELL";
     /// Disables colour when set to anything non-empty.
     pub const NO_COLOR: &'static str = "NO_COLOR";
     /// The user's home directory.

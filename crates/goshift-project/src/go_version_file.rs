@@ -56,6 +56,16 @@ pub fn parse_go_version_file(path: &Path, text: &str) -> Result<GoVersionPin, Go
             ));
         }
         let version = GoVersion::parse(content).map_err(|e| error(number, e.to_string()))?;
+        let release_kind = matches!(version.prerelease_kind(), "" | "alpha" | "beta" | "rc");
+        let numbered = !version.is_prerelease() || content.ends_with(|c: char| c.is_ascii_digit());
+        if !release_kind || !numbered {
+            return Err(error(
+                number,
+                format!(
+                    "`{content}` is not a Go release (expected a version such as `1.22.10`, `1.22` or `1.23rc1`)"
+                ),
+            ));
+        }
         pin = Some(GoVersionPin {
             version,
             line: number,
@@ -103,5 +113,12 @@ mod tests {
                 .contains("no version")
         );
         assert!(parse("").is_err());
+        assert!(
+            parse("1.2x\n")
+                .unwrap_err()
+                .reason
+                .contains("not a Go release")
+        );
+        assert!(parse("1.23rc\n").is_err());
     }
 }

@@ -88,6 +88,11 @@ pub enum Source {
     GoMod(Requirement),
     /// The default toolchain.
     Default,
+    /// The name the proxy was invoked as (`go1.22.10`).
+    ProxyName {
+        /// The name.
+        name: String,
+    },
 }
 
 /// A minimum from a go.mod or go.work and how it was met.
@@ -414,6 +419,7 @@ impl Source {
                 format!("{what} in {}{how}", show_path(&requirement.path, base))
             }
             Self::Default => "default".to_owned(),
+            Self::ProxyName { name } => format!("invoked as {name}"),
         }
     }
 }

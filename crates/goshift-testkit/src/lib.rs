@@ -6,7 +6,12 @@
 #![warn(missing_docs)]
 
 pub mod archive;
+mod fake_toolchain;
+pub mod gobinary;
 pub mod mirror;
+#[cfg(unix)]
+pub mod service;
+pub mod vulndb;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,10 @@
 //! into [`Command`], so the areas grow independently.
 
 mod governance;
-mod toolchain;
+mod inspect;
+mod project;
+mod service;
+pub(crate) mod toolchain;
 
 use std::path::PathBuf;
 
@@ -12,7 +15,20 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::printer::ColorChoice;
 
-pub(crate) use governance::{AuditCommand, ExportFormat, GovernanceCommand, PolicyCommand};
+pub(crate) use governance::{
+    AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
+    SnapshotCommand,
+};
+pub(crate) use inspect::{
+    InspectArgs, InspectCommand, SbomArgs, ScanArgs, VulnCheckArgs, VulnCommand, VulnSyncArgs,
+};
+pub(crate) use project::{
+    CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,
+    ProjectCommand, WhichArgs,
+};
+pub(crate) use service::{
+    ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcRollbackArgs, SvcUpgradeArgs,
+};
 pub(crate) use toolchain::ToolchainCommand;
 
 /// Change Go safely: verified toolchains, atomic switches, policy, audit and zero-downtime
@@ -54,5 +70,11 @@ pub(crate) enum Command {
     #[command(flatten)]
     Toolchain(ToolchainCommand),
     #[command(flatten)]
+    Project(ProjectCommand),
+    #[command(flatten)]
+    Service(ServiceCommand),
+    #[command(flatten)]
     Governance(GovernanceCommand),
+    #[command(flatten)]
+    Inspect(InspectCommand),
 }

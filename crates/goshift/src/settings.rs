@@ -12,6 +12,7 @@ use anyhow::Context;
 use goshift_fs::{Dirs, EnvVars};
 
 use crate::cli::GlobalArgs;
+use crate::config::Config;
 use crate::printer::{Format, Printer};
 
 /// A snapshot of the process environment, taken once at start.
@@ -33,6 +34,11 @@ impl Environment {
     /// A variable's value, if set.
     pub(crate) fn var_os(&self, name: &str) -> Option<OsString> {
         self.vars.get(name).cloned()
+    }
+
+    /// Every variable, by name.
+    pub(crate) fn vars(&self) -> impl Iterator<Item = (&String, &OsString)> {
+        self.vars.iter()
     }
 
     /// A variable's value as UTF-8, if set and non-empty.
@@ -62,11 +68,29 @@ pub(crate) struct GlobalSettings {
     pub(crate) lock_timeout: Duration,
     /// The working directory at start.
     pub(crate) cwd: PathBuf,
+    /// The config file's settings (empty when there is no file).
+    pub(crate) config: Config,
+    /// Why the config file could not be read, when it was loaded with
+    /// [`ConfigErrors::Report`] (`goshift doctor`).
+    pub(crate) config_error: Option<String>,
+}
+
+/// What to do with a config file that does not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConfigErrors {
+    /// Fail: the error names the file and line.
+    Fail,
+    /// Carry on with an empty config and keep the error for a report.
+    Report,
 }
 
 impl GlobalSettings {
-    /// Resolves the global flags against the environment.
-    pub(crate) fn resolve(args: GlobalArgs, env: Environment) -> anyhow::Result<Self> {
+    /// Resolves the global flags against the environment and the config file.
+    pub(crate) fn resolve(
+        args: GlobalArgs,
+        env: Environment,
+        config_errors: ConfigErrors,
+    ) -> anyhow::Result<Self> {
         let GlobalArgs {
             json,
             quiet,
@@ -79,7 +103,7 @@ impl GlobalSettings {
         let printer = Printer::detect(format, quiet, color, no_color);
         let dirs = Dirs::from_env(|k| env.var_os(k))?;
         let lock_timeout = match env.var(EnvVars::GOSHIFT_LOCK_TIMEOUT) {
-            None => Duration::from_secs(60),
+            None => Duration::from_mins(1),
             Some(text) => parse_duration(&text).map_err(|reason| {
                 anyhow::anyhow!(
                     "{} is not a duration: {reason}",
@@ -87,8 +111,19 @@ impl GlobalSettings {
                 )
             })?,
         };
-        let policy = policy.or_else(|| env.var(EnvVars::GOSHIFT_POLICY).map(PathBuf::from));
-        let environment = environment.or_else(|| env.var(EnvVars::GOSHIFT_ENV));
+        let (config, config_error) = match Config::load(&dirs.config_file()) {
+            Ok(config) => (config, None),
+            Err(error) if config_errors == ConfigErrors::Report => {
+                (Config::default(), Some(format!("{error:#}")))
+            }
+            Err(error) => return Err(error),
+        };
+        let policy = policy
+            .or_else(|| env.var(EnvVars::GOSHIFT_POLICY).map(PathBuf::from))
+            .or_else(|| config.policy.clone());
+        let environment = environment
+            .or_else(|| env.var(EnvVars::GOSHIFT_ENV))
+            .or_else(|| config.environment.clone());
         let cwd = std::env::current_dir().context("failed to read the current directory")?;
         Ok(Self {
             printer,
@@ -98,6 +133,8 @@ impl GlobalSettings {
             environment,
             lock_timeout,
             cwd,
+            config,
+            config_error,
         })
     }
 }
@@ -134,7 +171,7 @@ mod tests {
         assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_mins(2));
         assert!(parse_duration("2 weeks").is_err());
         assert!(parse_duration("").is_err());
     }

@@ -1,0 +1,232 @@
+//! [`Store`]: where things live under `$GOSHIFT_HOME`, and reading them.
+//!
+//! Reading needs no lock: every visible state is complete, because writers publish with
+//! renames (a toolchain directory, a manifest, the `default` link, the history file).
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use goshift_fs::{LockFile, LockGuard, fs};
+use goshift_version::GoVersion;
+
+use crate::error::{IoContext, StoreError};
+use crate::phase::Phase;
+
+/// A toolchain store rooted at a home directory.
+#[derive(Clone)]
+pub struct Store {
+    home: PathBuf,
+    observer: Option<Arc<dyn Fn(Phase) + Send + Sync>>,
+}
+
+/// Proof that the store lock is held; every mutation asks for one. Dropping it releases the
+/// lock.
+#[derive(Debug)]
+pub struct StoreLock {
+    _guard: LockGuard,
+}
+
+/// An installed toolchain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Installed {
+    /// Its version.
+    pub version: GoVersion,
+    /// Its GOROOT.
+    pub dir: PathBuf,
+    /// Whether `default` points at it.
+    pub is_default: bool,
+}
+
+impl Store {
+    /// A store at `home` (created on the first mutation).
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        Self {
+            home: home.into(),
+            observer: None,
+        }
+    }
+
+    /// Calls `observer` at each [`Phase`] of a mutation, after the phase is true on disk.
+    #[must_use]
+    pub fn with_observer(mut self, observer: impl Fn(Phase) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// The home directory.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// `toolchains/`.
+    pub fn toolchains_dir(&self) -> PathBuf {
+        self.home.join("toolchains")
+    }
+
+    /// `toolchains/go<version>`: the GOROOT of a version.
+    pub fn toolchain_dir(&self, version: &GoVersion) -> PathBuf {
+        self.toolchains_dir().join(version.toolchain_name())
+    }
+
+    /// `manifests/`.
+    pub fn manifests_dir(&self) -> PathBuf {
+        self.home.join("manifests")
+    }
+
+    /// `manifests/go<version>.json`.
+    pub fn manifest_path(&self, version: &GoVersion) -> PathBuf {
+        self.manifests_dir()
+            .join(format!("{}.json", version.toolchain_name()))
+    }
+
+    /// `staging/`.
+    pub fn staging_dir(&self) -> PathBuf {
+        self.home.join("staging")
+    }
+
+    /// `cache/archives/`: verified archives named by their SHA-256.
+    pub fn archive_cache_dir(&self) -> PathBuf {
+        self.home.join("cache").join("archives")
+    }
+
+    /// `bin/`: the `go` proxy links.
+    pub fn bin_dir(&self) -> PathBuf {
+        self.home.join("bin")
+    }
+
+    /// The `default` link.
+    pub fn default_link(&self) -> PathBuf {
+        self.home.join("default")
+    }
+
+    /// The `history` file.
+    pub fn history_path(&self) -> PathBuf {
+        self.home.join("history")
+    }
+
+    /// The store lock file.
+    pub fn lock_path(&self) -> PathBuf {
+        self.home.join("lock")
+    }
+
+    /// Creates the layout if needed and takes the store lock, waiting up to `timeout`.
+    /// `on_wait` is called once with the holder (`pid 1234`) when the lock is busy.
+    pub fn lock(
+        &self,
+        timeout: Duration,
+        on_wait: impl FnMut(&str),
+    ) -> Result<StoreLock, StoreError> {
+        for dir in [
+            self.home.clone(),
+            self.toolchains_dir(),
+            self.manifests_dir(),
+            self.staging_dir(),
+            self.archive_cache_dir(),
+            self.bin_dir(),
+        ] {
+            goshift_fs::ensure_private_dir(&dir).at("create the directory", &dir)?;
+        }
+        let guard = LockFile::new(self.lock_path()).acquire(timeout, on_wait)?;
+        Ok(StoreLock { _guard: guard })
+    }
+
+    /// The installed toolchains, oldest first.
+    pub fn installed(&self) -> Result<Vec<Installed>, StoreError> {
+        let default = self.default_version()?;
+        let mut installed: Vec<Installed> = self
+            .installed_versions()?
+            .into_iter()
+            .map(|version| Installed {
+                dir: self.toolchain_dir(&version),
+                is_default: default.as_ref() == Some(&version),
+                version,
+            })
+            .collect();
+        installed.sort_by(|a, b| a.version.cmp(&b.version));
+        Ok(installed)
+    }
+
+    /// The installed versions, oldest first.
+    pub fn installed_versions(&self) -> Result<Vec<GoVersion>, StoreError> {
+        let dir = self.toolchains_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).at("list", dir),
+        };
+        let mut versions = Vec::new();
+        for entry in entries {
+            let entry = entry.at("list", &dir)?;
+            let name = entry.file_name();
+            let Some(version) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("go"))
+                .and_then(|v| GoVersion::parse(v).ok())
+            else {
+                continue;
+            };
+            if entry.file_type().at("inspect", entry.path())?.is_dir() {
+                versions.push(version);
+            }
+        }
+        versions.sort();
+        Ok(versions)
+    }
+
+    /// Returns true if and only if `version` is installed.
+    pub fn is_installed(&self, version: &GoVersion) -> bool {
+        self.toolchain_dir(version).is_dir()
+    }
+
+    /// Fails with [`StoreError::NotInstalled`] unless `version` is installed.
+    pub fn require_installed(&self, version: &GoVersion) -> Result<(), StoreError> {
+        if self.is_installed(version) {
+            return Ok(());
+        }
+        let mut installed = self.installed_versions()?;
+        installed.reverse();
+        Err(StoreError::NotInstalled {
+            version: Box::new(version.clone()),
+            installed,
+        })
+    }
+
+    /// The version `default` points at; `None` when there is no default or it points at
+    /// nothing installed.
+    pub fn default_version(&self) -> Result<Option<GoVersion>, StoreError> {
+        let link = self.default_link();
+        let target = match fs::read_link(&link) {
+            Ok(target) => target,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => return Ok(None),
+            Err(e) => return Err(e).at("read the link", link),
+        };
+        let version = target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("go"))
+            .and_then(|v| GoVersion::parse(v).ok());
+        Ok(version.filter(|v| self.is_installed(v)))
+    }
+
+    /// Reports a phase to the observer, if any. The store reports its own phases; a caller
+    /// that does work in a [`Staging`](crate::Staging) area (unpacking, the smoke test)
+    /// reports those.
+    pub fn reached(&self, phase: Phase) {
+        if let Some(observer) = &self.observer {
+            observer(phase);
+        }
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("home", &self.home)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}

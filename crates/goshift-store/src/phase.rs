@@ -1,0 +1,64 @@
+//! The phases of a store mutation, reported to an observer once each is true on disk.
+
+use std::fmt;
+
+/// A point in a mutation, in the order they happen. Tests use these to stop a process at an
+/// exact point (and kill it there); nothing else depends on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// A staging area exists and is locked by its owner.
+    Staged,
+    /// The toolchain tree is complete in the staging area (unpacked or copied).
+    Unpacked,
+    /// The smoke test passed or was skipped.
+    SmokeTested,
+    /// The manifest is written; the tree is not yet published.
+    ManifestWritten,
+    /// The tree is live in `toolchains/`.
+    Published,
+    /// The `default` link points at the new version; the history is not yet written.
+    DefaultSwitched,
+    /// The history records the switch.
+    HistoryWritten,
+    /// A toolchain was moved out of `toolchains/`, not yet deleted.
+    Removed,
+}
+
+impl Phase {
+    /// Every phase, in order.
+    pub const ALL: [Self; 8] = [
+        Self::Staged,
+        Self::Unpacked,
+        Self::SmokeTested,
+        Self::ManifestWritten,
+        Self::Published,
+        Self::DefaultSwitched,
+        Self::HistoryWritten,
+        Self::Removed,
+    ];
+
+    /// The phase's name in kebab case (`manifest-written`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Staged => "staged",
+            Self::Unpacked => "unpacked",
+            Self::SmokeTested => "smoke-tested",
+            Self::ManifestWritten => "manifest-written",
+            Self::Published => "published",
+            Self::DefaultSwitched => "default-switched",
+            Self::HistoryWritten => "history-written",
+            Self::Removed => "removed",
+        }
+    }
+
+    /// The phase with this [`name`](Self::name).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

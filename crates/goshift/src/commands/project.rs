@@ -1,0 +1,104 @@
+//! Per-project toolchain commands, and what they share: resolving the current directory and
+//! picking an installed version for a request.
+
+mod completions;
+mod config;
+mod current;
+mod doctor;
+mod each;
+mod exec;
+mod init;
+mod modfile;
+mod pin;
+mod which;
+
+use anyhow::Context as _;
+use goshift_fs::EnvVars;
+use goshift_project::{Request, Resolution, ResolveError, resolve};
+use goshift_version::{GoVersion, VersionRequest};
+
+use crate::cli::ProjectCommand;
+use crate::error::{WithHint, hinted};
+use crate::exit::ExitStatus;
+use crate::proxy::read_project_file;
+use crate::settings::GlobalSettings;
+use crate::toolchains::StoreView;
+
+/// Runs a per-project command.
+pub(crate) fn run(
+    command: ProjectCommand,
+    settings: &GlobalSettings,
+) -> anyhow::Result<ExitStatus> {
+    match command {
+        ProjectCommand::Which(args) => which::which(args, settings),
+        ProjectCommand::Current => current::current(settings),
+        ProjectCommand::Pin(args) => pin::pin(args, settings),
+        ProjectCommand::Init(args) => init::init(&args, settings),
+        ProjectCommand::Completions(args) => completions::completions(&args, settings),
+        ProjectCommand::Exec(args) => exec::exec(args, settings),
+        ProjectCommand::Each(args) => each::each(args, settings),
+        ProjectCommand::Doctor => doctor::doctor(settings),
+        ProjectCommand::Config(command) => config::config(command, settings),
+        ProjectCommand::Mod(args) => modfile::show(args, settings),
+    }
+}
+
+/// Resolves the toolchain of the working directory, exactly as the `go` proxy does.
+pub(crate) fn resolve_here(settings: &GlobalSettings) -> Result<Resolution, ResolveError> {
+    let env = &settings.env;
+    let go_version = env.var(EnvVars::GOSHIFT_GO_VERSION);
+    let gotoolchain = env.var(EnvVars::GOTOOLCHAIN);
+    let gowork = env.var(EnvVars::GOWORK);
+    let request = Request {
+        go_version: go_version.as_deref(),
+        gotoolchain: gotoolchain.as_deref(),
+        gowork: gowork.as_deref(),
+        start: &settings.cwd,
+    };
+    resolve(
+        &request,
+        &mut read_project_file,
+        &mut StoreView::new(&settings.dirs.home),
+    )
+}
+
+/// [`resolve_here`] with the install hint attached to its error.
+pub(crate) fn resolve_here_hinted(settings: &GlobalSettings) -> anyhow::Result<Resolution> {
+    match resolve_here(settings) {
+        Ok(resolution) => Ok(resolution),
+        Err(error) => match error.install_request() {
+            Some(request) => Err(error).hint(format!("run `goshift install {request}`")),
+            None if matches!(error, ResolveError::NoDefault) => Err(error)
+                .hint("install a toolchain with `goshift install latest`, which also makes it the default"),
+            None => Err(error.into()),
+        },
+    }
+}
+
+/// The installed version that `text` (exact, line or `latest`) asks for.
+pub(crate) fn select_installed(store: &StoreView<'_>, text: &str) -> anyhow::Result<GoVersion> {
+    let request = VersionRequest::parse(text)
+        .with_context(|| format!("`{text}` is not a version request"))?;
+    let installed = store.installed_sorted();
+    match request.select(&installed) {
+        Some(version) => Ok(version.clone()),
+        None => Err(hinted(
+            format!("no installed Go toolchain matches `{text}`"),
+            format!(
+                "run `goshift install {text}`{}",
+                if installed.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (installed: {})",
+                        installed
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ),
+        )),
+    }
+}

@@ -1,0 +1,69 @@
+//! Facts about the machine: kernel release, C library, free disk space.
+
+use std::ffi::CStr;
+use std::path::Path;
+
+use goshift_fs::fs;
+
+/// The running kernel's release as `(major, minor, patch)`, from
+/// `/proc/sys/kernel/osrelease`.
+pub(super) fn kernel_release() -> Option<(String, (u64, u64, u64))> {
+    let text = fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let text = text.trim().to_owned();
+    let numbers: Vec<u64> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map(|part| part.parse().unwrap_or(0))
+        .collect();
+    let version = (
+        *numbers.first()?,
+        numbers.get(1).copied().unwrap_or(0),
+        numbers.get(2).copied().unwrap_or(0),
+    );
+    Some((text, version))
+}
+
+/// The GNU C library's version, when the process runs on glibc.
+#[cfg(target_env = "gnu")]
+#[expect(
+    unsafe_code,
+    reason = "glibc's version is only available through its C API"
+)]
+pub(super) fn glibc_version() -> Option<String> {
+    // SAFETY: `gnu_get_libc_version` takes no arguments and returns a pointer to a static,
+    // NUL-terminated string owned by glibc that lives as long as the process.
+    let version = unsafe { CStr::from_ptr(libc::gnu_get_libc_version()) };
+    version.to_str().ok().map(ToOwned::to_owned)
+}
+
+/// The GNU C library's version, when the process runs on glibc.
+#[cfg(not(target_env = "gnu"))]
+pub(super) fn glibc_version() -> Option<String> {
+    None
+}
+
+/// Bytes available to unprivileged users on the file system holding `path` (or its nearest
+/// existing ancestor).
+#[expect(unsafe_code, reason = "std has no API for free disk space")]
+pub(super) fn available_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let existing = path.ancestors().find(|p| p.exists())?;
+    let mut bytes = existing.as_os_str().as_bytes().to_vec();
+    bytes.push(0);
+    let c_path = CStr::from_bytes_with_nul(&bytes).ok()?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` is a valid NUL-terminated string and `stats` points to writable
+    // memory of the right size for one `statvfs`, which the call fills on success.
+    let result = unsafe { libc::statvfs(c_path.as_ptr(), stats.as_mut_ptr()) };
+    if result != 0 {
+        return None;
+    }
+    // SAFETY: `statvfs` returned 0, so it initialised `stats`.
+    let stats = unsafe { stats.assume_init() };
+    #[expect(
+        clippy::useless_conversion,
+        reason = "the field types differ between platforms"
+    )]
+    let (available, fragment) = (u64::from(stats.f_bavail), u64::from(stats.f_frsize));
+    Some(available.saturating_mul(fragment))
+}

@@ -1,0 +1,306 @@
+//! The toolchain store's commands, and the settings they share.
+//!
+//! [`ToolchainSettings`] is resolved once from the environment and the config file's
+//! `[toolchain]` table (the environment wins): where releases come from, the platform, the
+//! store, and the goshift executable the `bin/` links point at.
+
+mod env;
+mod history;
+mod import;
+pub(super) mod install;
+mod list;
+mod progress;
+mod prune;
+mod rollback;
+mod uninstall;
+mod use_version;
+mod verify;
+
+use std::ffi::OsString;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::Context;
+use goshift_dist::{Platform, Sources};
+use goshift_fs::EnvVars;
+use goshift_store::{Phase, Store, StoreError, StoreLock};
+use goshift_version::{GoVersion, VersionRequest};
+
+use crate::cli::toolchain::ToolchainCommand;
+use crate::error::{WithHint, hinted};
+use crate::exit::ExitStatus;
+use crate::settings::GlobalSettings;
+
+/// How long each step of the smoke test may take (a cold `go build` compiles the runtime).
+const SMOKE_TIMEOUT: Duration = Duration::from_mins(5);
+
+/// Runs a toolchain command.
+pub(crate) fn run(
+    command: ToolchainCommand,
+    settings: &GlobalSettings,
+) -> anyhow::Result<ExitStatus> {
+    if let ToolchainCommand::Home = command {
+        return super::home::home(settings);
+    }
+    let toolchain = ToolchainSettings::resolve(settings)?;
+    match command {
+        ToolchainCommand::List(args) => list::list(&args, settings, &toolchain),
+        ToolchainCommand::Install(args) => install::install(args, settings, &toolchain),
+        ToolchainCommand::Use(args) => use_version::use_version(args, settings, &toolchain),
+        ToolchainCommand::History => history::history(settings, &toolchain),
+        ToolchainCommand::Rollback(args) => rollback::rollback(&args, settings, &toolchain),
+        ToolchainCommand::Uninstall(args) => uninstall::uninstall(args, settings, &toolchain),
+        ToolchainCommand::Prune(args) => prune::prune(&args, settings, &toolchain),
+        ToolchainCommand::Import(args) => import::import(args, settings, &toolchain),
+        ToolchainCommand::Verify(args) => verify::verify(args, settings, &toolchain),
+        ToolchainCommand::Env => env::env(settings, &toolchain),
+        ToolchainCommand::Home => super::home::home(settings),
+    }
+}
+
+/// What the toolchain commands need beyond the global settings.
+#[derive(Debug, Clone)]
+pub(crate) struct ToolchainSettings {
+    /// The store under `GOSHIFT_HOME`.
+    pub(crate) store: Store,
+    /// Where the index and archives come from.
+    pub(crate) sources: Sources,
+    /// The platform whose archives are installed.
+    pub(crate) platform: Platform,
+    /// The goshift executable, for the `bin/` links.
+    pub(crate) goshift_exe: PathBuf,
+    /// `PATH` for the smoke test's Go commands.
+    pub(crate) smoke_path: OsString,
+    /// The smoke test's limit per step.
+    pub(crate) smoke_timeout: Duration,
+}
+
+/// The `[toolchain]` table of the config file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigTable {
+    index_url: Option<String>,
+    mirror: Option<String>,
+    allow_http: Option<bool>,
+    platform: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    toolchain: ConfigTable,
+}
+
+impl ToolchainSettings {
+    /// Resolves the settings from the environment, then the config file.
+    pub(crate) fn resolve(settings: &GlobalSettings) -> anyhow::Result<Self> {
+        let config = read_config(settings)?;
+        let env = &settings.env;
+        let index_url = env
+            .var(EnvVars::GOSHIFT_INDEX_URL)
+            .or(config.index_url)
+            .unwrap_or_else(|| Sources::DEFAULT_INDEX_URL.to_owned());
+        let mirror = env.var(EnvVars::GOSHIFT_MIRROR).or(config.mirror);
+        let allow_insecure_http = match env.var(EnvVars::GOSHIFT_ALLOW_HTTP).as_deref() {
+            None => config.allow_http.unwrap_or(false),
+            Some("1" | "true" | "yes") => true,
+            Some("0" | "false" | "no") => false,
+            Some(other) => {
+                return Err(hinted(
+                    format!(
+                        "{} is `{other}`, not a boolean",
+                        EnvVars::GOSHIFT_ALLOW_HTTP
+                    ),
+                    format!(
+                        "set {}=1 to allow plain http, or unset it",
+                        EnvVars::GOSHIFT_ALLOW_HTTP
+                    ),
+                ));
+            }
+        };
+        let platform = match env.var(EnvVars::GOSHIFT_PLATFORM).or(config.platform) {
+            Some(text) => Platform::parse(&text)
+                .with_context(|| format!("invalid {}", EnvVars::GOSHIFT_PLATFORM))?,
+            None => Platform::host(),
+        };
+        let mut store = Store::new(&settings.dirs.home);
+        if let Some(name) = env.var(EnvVars::GOSHIFT_TEST_PAUSE) {
+            let phase = Phase::from_name(&name).ok_or_else(|| {
+                anyhow::anyhow!("{} names no phase: `{name}`", EnvVars::GOSHIFT_TEST_PAUSE)
+            })?;
+            let printer = settings.printer;
+            store = store.with_observer(move |reached| {
+                if reached == phase {
+                    printer.stderr_raw(&format!("paused at {phase}\n"));
+                    // Wait to be killed: this hook exists so tests can stop a process at an
+                    // exact point of a mutation.
+                    loop {
+                        std::thread::park();
+                    }
+                }
+            });
+        }
+        let goshift_exe =
+            std::env::current_exe().context("failed to find the goshift executable")?;
+        Ok(Self {
+            store,
+            sources: Sources {
+                index_url,
+                mirror,
+                allow_insecure_http,
+            },
+            platform,
+            goshift_exe,
+            smoke_path: env.var_os(EnvVars::PATH).unwrap_or_default(),
+            smoke_timeout: SMOKE_TIMEOUT,
+        })
+    }
+
+    /// Takes the store lock, saying so when another process holds it. Threads of this
+    /// process queue on a mutex first, so the message only ever names another process.
+    pub(crate) fn lock(&self, settings: &GlobalSettings) -> anyhow::Result<HeldLock> {
+        static IN_PROCESS: Mutex<()> = Mutex::new(());
+        let local = IN_PROCESS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let printer = settings.printer;
+        let home = self.store.home().display().to_string();
+        let store = self
+            .store
+            .lock(settings.lock_timeout, |holder| {
+                printer.status(format!("Waiting for the store lock (held by {holder})"));
+            })
+            .map_err(|error| store_error(error, Some(&home)))?;
+        Ok(HeldLock {
+            store,
+            _local: local,
+        })
+    }
+}
+
+/// The store lock, held by this thread.
+#[derive(Debug)]
+pub(crate) struct HeldLock {
+    store: StoreLock,
+    _local: MutexGuard<'static, ()>,
+}
+
+impl Deref for HeldLock {
+    type Target = StoreLock;
+
+    fn deref(&self) -> &StoreLock {
+        &self.store
+    }
+}
+
+fn read_config(settings: &GlobalSettings) -> anyhow::Result<ConfigTable> {
+    let path = settings.dirs.config_file();
+    let text = match goshift_fs::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigTable::default()),
+        Err(e) => return Err(e).context("failed to read the config file"),
+    };
+    let file: ConfigFile = toml::from_str(&text)
+        .with_context(|| format!("the config file `{}` is not valid", path.display()))
+        .hint(
+            "the `[toolchain]` table accepts `index_url`, `mirror`, `allow_http` and `platform`",
+        )?;
+    Ok(file.toolchain)
+}
+
+/// Parses a version request, with a hint on failure.
+pub(crate) fn parse_request(text: &str) -> anyhow::Result<VersionRequest> {
+    VersionRequest::parse(text)
+        .map_err(anyhow::Error::from)
+        .hint("versions look like `1.22.10`, `1.22` (newest patch) or `latest`")
+}
+
+/// The installed version a request names: exact, or the newest installed on a line.
+pub(crate) fn installed_version(store: &Store, text: &str) -> anyhow::Result<GoVersion> {
+    let request = parse_request(text)?;
+    let installed = store
+        .installed_versions()
+        .map_err(|e| store_error(e, None))?;
+    if let Some(version) = request.select(&installed) {
+        return Ok(version.clone());
+    }
+    let list = if installed.is_empty() {
+        "nothing is installed".to_owned()
+    } else {
+        let names: Vec<String> = installed.iter().rev().map(|v| format!("go{v}")).collect();
+        format!("installed: {}", names.join(", "))
+    };
+    Err(hinted(
+        format!("no installed toolchain matches `{text}` ({list})"),
+        format!("install it first with `goshift install {text}`"),
+    ))
+}
+
+/// Converts a store error, attaching the fix where there is an obvious one.
+pub(crate) fn store_error(error: StoreError, home: Option<&str>) -> anyhow::Error {
+    let hint = match &error {
+        StoreError::NotInstalled { version, .. } => {
+            Some(format!("install it with `goshift install {version}`"))
+        }
+        StoreError::IsDefault { version } => Some(format!(
+            "switch to another version first (`goshift use VERSION`), or pass `--force` to remove go{version} and leave no default"
+        )),
+        StoreError::NoPrevious => {
+            Some("`goshift history` lists the switches; `goshift use VERSION` sets one".to_owned())
+        }
+        StoreError::NoSuchSwitch { .. } | StoreError::ClearedSwitch { .. } => {
+            Some("`goshift history` lists the switches and their numbers".to_owned())
+        }
+        StoreError::Io { .. } => home.map(|home| {
+            format!("make sure `{home}` is writable and has free space, or set GOSHIFT_HOME to another directory")
+        }),
+        _ => None,
+    };
+    match hint {
+        Some(hint) => with_hint(error.into(), hint),
+        None => error.into(),
+    }
+}
+
+/// Attaches a hint to an error that is already at hand.
+pub(crate) fn with_hint(error: anyhow::Error, hint: impl Into<String>) -> anyhow::Error {
+    match Err::<(), _>(error).hint(hint) {
+        Err(error) => error,
+        // `hint` maps the error and never turns it into a success.
+        Ok(()) => anyhow::anyhow!("internal error: a hint swallowed the error"),
+    }
+}
+
+/// Cleans what dead processes left, telling the user what was removed.
+pub(crate) fn clean(
+    settings: &GlobalSettings,
+    toolchain: &ToolchainSettings,
+    lock: &StoreLock,
+) -> anyhow::Result<()> {
+    let removed = toolchain
+        .store
+        .clean(lock)
+        .map_err(|e| store_error(e, None))?;
+    if !removed.is_empty() {
+        settings.printer.status(format!(
+            "Cleaned up {} leftover(s) of interrupted operations",
+            removed.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Makes the `bin/` links match the installed versions.
+pub(crate) fn refresh_links(toolchain: &ToolchainSettings, lock: &StoreLock) -> anyhow::Result<()> {
+    toolchain
+        .store
+        .refresh_links(lock, &toolchain.goshift_exe)
+        .map_err(|e| store_error(e, None))
+}
+
+/// `go1.22.10`, or `none`.
+pub(crate) fn name_or_none(version: Option<&GoVersion>) -> String {
+    version.map_or_else(|| "none".to_owned(), GoVersion::toolchain_name)
+}

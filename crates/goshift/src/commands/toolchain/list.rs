@@ -1,0 +1,107 @@
+//! `goshift list [--remote [--all]]`.
+
+use goshift_dist::Client;
+
+use super::{ToolchainSettings, store_error, with_hint};
+use crate::cli::toolchain::ListArgs;
+use crate::exit::ExitStatus;
+use crate::settings::GlobalSettings;
+
+/// Lists installed toolchains (newest first), or the index's releases.
+pub(crate) fn list(
+    args: &ListArgs,
+    settings: &GlobalSettings,
+    toolchain: &ToolchainSettings,
+) -> anyhow::Result<ExitStatus> {
+    let ListArgs { remote, all } = *args;
+    if remote {
+        return list_remote(all, settings, toolchain);
+    }
+    let printer = &settings.printer;
+    let mut installed = toolchain
+        .store
+        .installed()
+        .map_err(|e| store_error(e, None))?;
+    installed.reverse();
+    if printer.json() {
+        printer.json_value(&installed)?;
+    } else if installed.is_empty() {
+        printer.status("No toolchains installed; install one with `goshift install latest`");
+    } else {
+        for toolchain in installed {
+            let marker = if toolchain.is_default {
+                "  (default)"
+            } else {
+                ""
+            };
+            printer.data(format!("{}{marker}", toolchain.version.toolchain_name()));
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+#[derive(Debug, serde::Serialize)]
+struct RemoteRelease {
+    version: String,
+    stable: bool,
+    installed: bool,
+    archive: Option<String>,
+}
+
+fn list_remote(
+    all: bool,
+    settings: &GlobalSettings,
+    toolchain: &ToolchainSettings,
+) -> anyhow::Result<ExitStatus> {
+    let printer = &settings.printer;
+    let index = Client::new().fetch_index(&toolchain.sources).map_err(|e| {
+        with_hint(
+            e.into(),
+            "set GOSHIFT_INDEX_URL to a reachable index (https://, file:// or loopback http://)",
+        )
+    })?;
+    let installed = toolchain
+        .store
+        .installed_versions()
+        .map_err(|e| store_error(e, None))?;
+    let mut releases: Vec<RemoteRelease> = index
+        .releases()
+        .iter()
+        .filter(|release| all || release.stable)
+        .map(|release| RemoteRelease {
+            version: release.version.to_string(),
+            stable: release.stable,
+            installed: installed.contains(&release.version),
+            archive: release
+                .archive_for(&toolchain.platform)
+                .map(|file| file.filename.clone()),
+        })
+        .collect();
+    releases.sort_by(|a, b| {
+        let parse = |text: &str| goshift_version::GoVersion::parse(text).ok();
+        parse(&b.version).cmp(&parse(&a.version))
+    });
+    if printer.json() {
+        printer.json_value(&releases)?;
+        return Ok(ExitStatus::Success);
+    }
+    for release in releases {
+        let mut notes = Vec::new();
+        if release.installed {
+            notes.push("installed".to_owned());
+        }
+        if !release.stable {
+            notes.push("unstable".to_owned());
+        }
+        if release.archive.is_none() {
+            notes.push(format!("no archive for {}", toolchain.platform));
+        }
+        let name = format!("go{}", release.version);
+        if notes.is_empty() {
+            printer.data(name);
+        } else {
+            printer.data(format!("{name:<14}{}", notes.join(", ")));
+        }
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,218 @@
+//! The config file, `$XDG_CONFIG_HOME/goshift/config.toml`: machine-wide choices that are not
+//! worth a flag on every command.
+//!
+//! ```toml
+//! mirror = "https://mirror.example.com/golang/"
+//! index_url = "file:///srv/go/index.json"
+//! environment = "prod"
+//! auto_install = false
+//! policy = "/etc/goshift/policy.toml"
+//! ```
+//!
+//! Unknown keys are errors (a typo must not silently do nothing). The `go` proxy never reads
+//! this file on its fast path; it reads it only to learn `auto_install` when a toolchain is
+//! missing.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use goshift_fs::fs;
+use serde::{Deserialize, Serialize};
+
+/// The settings of the config file. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// Base URL archives are downloaded from (hashes still come from the index).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) mirror: Option<String>,
+    /// The release index (`https://…` or `file://…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) index_url: Option<String>,
+    /// This machine's environment name for the policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) environment: Option<String>,
+    /// Install a missing toolchain when the `go` proxy needs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) auto_install: Option<bool>,
+    /// The policy file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) policy: Option<PathBuf>,
+}
+
+/// A key of the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub(crate) enum ConfigKey {
+    /// `mirror`
+    Mirror,
+    /// `index_url`
+    IndexUrl,
+    /// `environment`
+    Environment,
+    /// `auto_install`
+    AutoInstall,
+    /// `policy`
+    Policy,
+}
+
+impl ConfigKey {
+    /// Every key, in file order.
+    pub(crate) const ALL: [Self; 5] = [
+        Self::Mirror,
+        Self::IndexUrl,
+        Self::Environment,
+        Self::AutoInstall,
+        Self::Policy,
+    ];
+
+    /// The key as written in the file.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Mirror => "mirror",
+            Self::IndexUrl => "index_url",
+            Self::Environment => "environment",
+            Self::AutoInstall => "auto_install",
+            Self::Policy => "policy",
+        }
+    }
+}
+
+impl fmt::Display for ConfigKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Config {
+    /// Reads the config file; a missing file is the empty config. An unreadable or invalid
+    /// file is an error naming the file and, from the TOML parser, the line.
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = match fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default());
+            }
+            Err(error) => return Err(error.into()),
+        };
+        Self::parse(&text).with_context(|| format!("invalid config file `{}`", path.display()))
+    }
+
+    /// Parses config text.
+    pub(crate) fn parse(text: &str) -> anyhow::Result<Self> {
+        let config: Self =
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+        if let Some(url) = &config.mirror {
+            check_url(ConfigKey::Mirror, url)?;
+        }
+        if let Some(url) = &config.index_url {
+            check_url(ConfigKey::IndexUrl, url)?;
+        }
+        Ok(config)
+    }
+
+    /// The value of `key` as text, if set.
+    pub(crate) fn get(&self, key: ConfigKey) -> Option<String> {
+        match key {
+            ConfigKey::Mirror => self.mirror.clone(),
+            ConfigKey::IndexUrl => self.index_url.clone(),
+            ConfigKey::Environment => self.environment.clone(),
+            ConfigKey::AutoInstall => self.auto_install.map(|b| b.to_string()),
+            ConfigKey::Policy => self.policy.as_ref().map(|p| p.display().to_string()),
+        }
+    }
+
+    /// Sets `key` from text, checking the value; `None` removes the key.
+    pub(crate) fn set(&mut self, key: ConfigKey, value: Option<&str>) -> anyhow::Result<()> {
+        match key {
+            ConfigKey::Mirror | ConfigKey::IndexUrl => {
+                if let Some(url) = value {
+                    check_url(key, url)?;
+                }
+                let slot = if key == ConfigKey::Mirror {
+                    &mut self.mirror
+                } else {
+                    &mut self.index_url
+                };
+                *slot = value.map(ToOwned::to_owned);
+            }
+            ConfigKey::Environment => {
+                if value.is_some_and(str::is_empty) {
+                    anyhow::bail!("`environment` cannot be empty");
+                }
+                self.environment = value.map(ToOwned::to_owned);
+            }
+            ConfigKey::AutoInstall => {
+                self.auto_install = match value {
+                    None => None,
+                    Some("true") => Some(true),
+                    Some("false") => Some(false),
+                    Some(other) => {
+                        anyhow::bail!("`auto_install` is `true` or `false`, not `{other}`")
+                    }
+                };
+            }
+            ConfigKey::Policy => {
+                if let Some(path) = value
+                    && !Path::new(path).is_absolute()
+                {
+                    anyhow::bail!("`policy` must be an absolute path, not `{path}`");
+                }
+                self.policy = value.map(PathBuf::from);
+            }
+        }
+        Ok(())
+    }
+
+    /// The file's text.
+    pub(crate) fn to_toml(&self) -> anyhow::Result<String> {
+        Ok(toml::to_string(self)?)
+    }
+}
+
+fn check_url(key: ConfigKey, url: &str) -> anyhow::Result<()> {
+    let known = ["https://", "http://", "file://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme) && url.len() > scheme.len());
+    if known {
+        Ok(())
+    } else {
+        anyhow::bail!("`{key}` must be an `https://`, `http://` or `file://` URL, not `{url}`")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let mut config = Config::parse("environment = \"prod\"\nauto_install = true\n").unwrap();
+        assert_eq!(config.get(ConfigKey::AutoInstall).as_deref(), Some("true"));
+        config
+            .set(ConfigKey::Mirror, Some("https://mirror.example/go/"))
+            .unwrap();
+        let text = config.to_toml().unwrap();
+        assert_eq!(Config::parse(&text).unwrap(), config);
+        config.set(ConfigKey::Environment, None).unwrap();
+        assert_eq!(config.get(ConfigKey::Environment), None);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let error = Config::parse("environment = \"prod\"\nauto_instal = true\n").unwrap_err();
+        let text = format!("{error:#}");
+        assert!(text.contains("line 2"), "{text}");
+        assert!(text.contains("auto_instal"), "{text}");
+        assert!(Config::parse("auto_install = \"yes\"").is_err());
+        assert!(Config::parse("mirror = \"ftp://x\"").is_err());
+        let mut config = Config::default();
+        assert!(config.set(ConfigKey::AutoInstall, Some("yes")).is_err());
+        assert!(
+            config
+                .set(ConfigKey::Policy, Some("relative.toml"))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Benchmark: the overhead of the `go` proxy.
+#
+# `go version` through `$GOSHIFT_HOME/bin/go` (goshift resolving the toolchain from a go.mod
+# three directories up, then exec'ing the real go) against the same real `go version` run
+# directly, in the same run, with hyperfine (no shell, warmed up). Prints both medians, the
+# difference and the ratio. Goal: proxy <= direct + 1 ms median.
+#
+# Usage: scripts/bench/proxy.sh [--runs N]
+# Environment: GOSHIFT (default: builds target/release/goshift), GOROOT_122 (default: the Go
+# 1.22.10 tree prepared by scripts/e2e/mirror.sh --prepare).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+runs=500
+while (($# > 0)); do
+    case $1 in
+    --runs)
+        runs=${2:?--runs needs a number}
+        shift 2
+        ;;
+    *)
+        echo "proxy.sh: error: unknown argument \`$1\` (usage: scripts/bench/proxy.sh [--runs N])" >&2
+        exit 2
+        ;;
+    esac
+done
+
+command -v hyperfine >/dev/null || {
+    echo "proxy.sh: error: hyperfine is not installed (apt-get install hyperfine)" >&2
+    exit 2
+}
+if [[ -z ${GOSHIFT:-} ]]; then
+    cargo build --release --quiet -p goshift --manifest-path "$REPO/Cargo.toml"
+    GOSHIFT="${CARGO_TARGET_DIR:-$REPO/target}/release/goshift"
+fi
+if [[ -z ${GOROOT_122:-} ]]; then
+    eval "$("$REPO/scripts/e2e/mirror.sh" --prepare)"
+fi
+[[ -x $GOROOT_122/bin/go ]] || {
+    echo "proxy.sh: error: no Go at $GOROOT_122/bin/go" >&2
+    exit 2
+}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+home="$work/home"
+mkdir -p "$home/toolchains" "$home/bin" "$work/project/internal/pkg/sub"
+ln -s "$GOROOT_122" "$home/toolchains/go1.22.10"
+ln -s toolchains/go1.22.10 "$home/default"
+ln -s "$GOSHIFT" "$home/bin/go"
+printf 'module example.com/bench\n\ngo 1.22\n' >"$work/project/go.mod"
+cd "$work/project/internal/pkg/sub"
+
+env -i PATH=/usr/bin:/bin HOME="$work" GOSHIFT_HOME="$home" "$home/bin/go" version | grep -q go1.22.10 || {
+    echo "proxy.sh: error: the proxy did not run go1.22.10" >&2
+    exit 1
+}
+
+echo "goshift: $GOSHIFT"
+echo "go:      $GOROOT_122/bin/go ($("$GOROOT_122/bin/go" version))"
+echo "cwd:     a go.mod three directories up; $runs runs each"
+env -i PATH=/usr/bin:/bin HOME="$work" GOSHIFT_HOME="$home" \
+    hyperfine --shell=none --warmup 50 --runs "$runs" --export-json "$work/result.json" \
+    --command-name direct "$GOROOT_122/bin/go version" \
+    --command-name proxy "$home/bin/go version"
+
+python3 - "$work/result.json" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+direct = results["direct"]["median"] * 1000
+proxy = results["proxy"]["median"] * 1000
+print(f"median direct {direct:.3f} ms, proxy {proxy:.3f} ms: overhead {proxy - direct:+.3f} ms, ratio {proxy / direct:.3f}")
+print("goal (proxy <= direct + 1 ms):", "met" if proxy - direct <= 1.0 else "NOT met")
+PY

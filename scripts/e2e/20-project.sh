@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Part 20: per-project toolchains with real Go.
+#
+# Two projects, one pinned to 1.21.13 by .go-version and one requiring 1.22 by go.mod:
+# `go version` and `go build` through the proxy pick the right toolchain in each, and each
+# built binary's embedded Go version proves it. Then: Go's own GOTOOLCHAIN=auto switching
+# agrees with goshift's choice, GOTOOLCHAIN overrides, a malformed go.mod runs nothing, and
+# `goshift mod --json` reads go.mod files exactly as `go mod edit -json` does.
+set -euo pipefail
+
+: "${GOSHIFT:?}" "${E2E_DIR:?}" "${GOROOT_121:?}" "${GOROOT_122:?}" "${GO121:?}" "${GO122:?}"
+
+dir="$E2E_DIR/project"
+rm -rf "$dir"
+mkdir -p "$dir/user" "$dir/config"
+export GOSHIFT_HOME="$dir/home" XDG_CONFIG_HOME="$dir/config" HOME="$dir/user"
+export GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$dir/gocache" GOPATH="$dir/gopath" GOENV=off
+unset GOTOOLCHAIN GOROOT GOWORK GOSHIFT_GO_VERSION
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+check() {
+    echo "ok: $*"
+}
+# expect_eq WHAT ACTUAL EXPECTED
+expect_eq() {
+    [[ $2 == "$3" ]] || fail "$1: expected \`$3\`, got \`$2\`"
+    check "$1: $2"
+}
+
+echo "--- store"
+if "$GOSHIFT" install --help >/dev/null 2>&1; then
+    echo "installing 1.21.13 and 1.22.10 with \`goshift install\` from the local mirror"
+    export GOSHIFT_INDEX_URL="${INDEX_URL:?}" GOSHIFT_MIRROR="${MIRROR_URL:?}"
+    "$GOSHIFT" install 1.21.13
+    "$GOSHIFT" install 1.22.10
+    for name in go gofmt go1.21.13 go1.22.10; do
+        [[ -L $GOSHIFT_HOME/bin/$name ]] || fail "the store did not create the proxy bin/$name"
+    done
+else
+    echo "no \`goshift install\` in this build: laying out the store by hand from the Go trees"
+    mkdir -p "$GOSHIFT_HOME/toolchains" "$GOSHIFT_HOME/bin"
+    ln -s "$GOROOT_121" "$GOSHIFT_HOME/toolchains/go1.21.13"
+    ln -s "$GOROOT_122" "$GOSHIFT_HOME/toolchains/go1.22.10"
+    ln -s toolchains/go1.21.13 "$GOSHIFT_HOME/default"
+    for name in go gofmt go1.21.13 go1.22.10; do
+        ln -s "$GOSHIFT" "$GOSHIFT_HOME/bin/$name"
+    done
+fi
+export PATH="$GOSHIFT_HOME/bin:$PATH"
+expect_eq "go on PATH" "$(command -v go)" "$GOSHIFT_HOME/bin/go"
+
+echo "--- two projects"
+mkdir -p "$dir/old" "$dir/new"
+cat >"$dir/old/go.mod" <<'MOD'
+module example.com/old
+
+go 1.21
+MOD
+echo "1.21.13" >"$dir/old/.go-version"
+cat >"$dir/new/go.mod" <<'MOD'
+module example.com/new
+
+go 1.22
+MOD
+for project in old new; do
+    cat >"$dir/$project/main.go" <<'GO'
+package main
+
+import (
+	"fmt"
+	"runtime"
+)
+
+func main() {
+	fmt.Println(runtime.Version())
+}
+GO
+done
+# Range over an integer exists from Go 1.22 only: go1.21.13 cannot build this project.
+cat >"$dir/new/count.go" <<'GO'
+package main
+
+func count() (n int) {
+	for range 3 {
+		n++
+	}
+	return n
+}
+
+var _ = count
+GO
+
+cd "$dir/old"
+expect_eq "old: go version" "$(go version)" "go version go1.21.13 linux/amd64"
+expect_eq "old: goshift current" "$("$GOSHIFT" current)" "go1.21.13 (pinned in ./.go-version)"
+go build -o "$dir/old.bin" .
+expect_eq "old: built binary's Go version (go version FILE)" "$(cd "$dir" && GOTOOLCHAIN=local "$GO122" version "$dir/old.bin")" "$dir/old.bin: go1.21.13"
+expect_eq "old: built binary runs" "$("$dir/old.bin")" "go1.21.13"
+
+cd "$dir/new"
+expect_eq "new: go version" "$(go version)" "go version go1.22.10 linux/amd64"
+current=$("$GOSHIFT" current)
+[[ $current == "go1.22.10 (go 1.22 line in ./go.mod"* ]] || fail "new: goshift current said \`$current\`"
+check "new: goshift current: $current"
+go build -o "$dir/new.bin" .
+expect_eq "new: built binary's Go version (go version FILE)" "$(cd "$dir" && GOTOOLCHAIN=local "$GO121" version "$dir/new.bin")" "$dir/new.bin: go1.22.10"
+expect_eq "new: built binary runs" "$("$dir/new.bin")" "go1.22.10"
+expect_eq "new: goshift which" "$("$GOSHIFT" which)" "$GOSHIFT_HOME/toolchains/go1.22.10/bin/go"
+if GOTOOLCHAIN=local GOSHIFT_GO_VERSION=1.21.13 go build -o /dev/null . 2>"$dir/refused.txt"; then
+    fail "go1.21.13 built a module that says go 1.22"
+fi
+grep -q "go.mod requires go >= 1.22" "$dir/refused.txt" || fail "unexpected refusal: $(cat "$dir/refused.txt")"
+check "new: go1.21.13 itself refuses the module (so the proxy's choice matters)"
+
+echo "--- GOTOOLCHAIN"
+cd "$dir/old"
+expect_eq "GOTOOLCHAIN=go1.22.10 overrides .go-version" "$(GOTOOLCHAIN=go1.22.10 go version)" "go version go1.22.10 linux/amd64"
+expect_eq "the proxy passes GOTOOLCHAIN=local to Go" "$(go env GOTOOLCHAIN)" "local"
+expect_eq "the proxy sets GOROOT to the chosen toolchain" "$(go env GOROOT)" "$GOSHIFT_HOME/toolchains/go1.21.13"
+expect_eq "go1.22.10 by name" "$(go1.22.10 version)" "go version go1.22.10 linux/amd64"
+
+echo "--- Go's own switching agrees"
+mkdir -p "$dir/pinned-toolchain"
+cd "$dir/pinned-toolchain"
+printf 'module example.com/t\n\ngo 1.21.0\n\ntoolchain go1.22.10\n' >go.mod
+# Real go1.21.13 with GOTOOLCHAIN=auto switches to the toolchain line, finding `go1.22.10` on
+# PATH (goshift's proxy name) without any download.
+expect_eq "go1.21.13 with GOTOOLCHAIN=auto" "$(GOTOOLCHAIN=auto "$GO121" version)" "go version go1.22.10 linux/amd64"
+expect_eq "goshift's choice" "$(go version)" "go version go1.22.10 linux/amd64"
+printf 'module example.com/t\n\ngo 1.21.0\n\ntoolchain default\n' >go.mod
+expect_eq "toolchain default: go1.21.13 stays" "$(GOTOOLCHAIN=auto "$GO121" version)" "go version go1.21.13 linux/amd64"
+expect_eq "toolchain default: goshift stays on the GOTOOLCHAIN floor" "$(GOTOOLCHAIN=go1.21.13+auto go version)" "go version go1.21.13 linux/amd64"
+# For `go 1.22` Go would switch to go1.22.0 (not in the store): it says so, offline.
+cd "$dir/new"
+if GOTOOLCHAIN=auto "$GO121" version >/dev/null 2>"$dir/switch.txt"; then
+    fail "go1.21.13 found a go1.22.0 it should not have"
+fi
+grep -q "go1.22.0" "$dir/switch.txt" || fail "unexpected: $(cat "$dir/switch.txt")"
+check "go 1.22: Go wants go1.22.0 ($(head -n1 "$dir/switch.txt")); goshift runs the newest installed 1.22 release instead"
+
+echo "--- malformed go.mod runs nothing"
+mkdir -p "$dir/broken"
+cd "$dir/broken"
+printf 'module example.com/b\n\ngo 1.22\ngo 1.23\n' >go.mod
+status=0
+go version >"$dir/broken.out" 2>"$dir/broken.err" || status=$?
+((status != 0)) || fail "the proxy ran go despite a malformed go.mod"
+[[ ! -s $dir/broken.out ]] || fail "the proxy printed: $(cat "$dir/broken.out")"
+grep -q "go.mod\` line 4: repeated \`go\` directive" "$dir/broken.err" || fail "unexpected error: $(cat "$dir/broken.err")"
+check "malformed go.mod: exit $status, $(head -n1 "$dir/broken.err")"
+
+echo "--- goshift each"
+cd "$dir/old"
+"$GOSHIFT" each --installed -- go version | tee "$dir/each.txt"
+grep -Eq '^1\.21\.13 +0 ' "$dir/each.txt" || fail "no 1.21.13 row"
+grep -Eq '^1\.22\.10 +0 ' "$dir/each.txt" || fail "no 1.22.10 row"
+
+echo "--- go.mod parsing against go mod edit -json"
+mkdir -p "$dir/parse"
+cat >"$dir/parse/go.mod" <<'MOD'
+// Deprecated: use example.com/parse/v2 instead.
+module example.com/parse
+
+go 1.21.5
+
+toolchain go1.22.10
+
+require (
+	example.com/direct v1.2.3
+	example.com/legacy v4.1.2+incompatible // indirect
+	"example.com/quoted" v0.0.0-20200722182040-012345abcdef // indirect
+)
+
+require example.com/single v0.1.0
+
+exclude example.com/direct v1.2.2
+
+replace (
+	example.com/legacy => ../legacy
+	example.com/single v0.1.0 => example.com/fork v0.1.1
+)
+
+// Published too early.
+retract v0.9.0
+
+retract [v0.5.0, v0.5.9] // Data race in the cache.
+MOD
+normalize() {
+    python3 -c '
+import json, sys
+def clean(v):
+    if isinstance(v, dict):
+        return {k: clean(x) for k, x in v.items() if x not in (None, "", [], {}, False)}
+    if isinstance(v, list):
+        return [clean(x) for x in v]
+    return v
+print(json.dumps(clean(json.load(sys.stdin)), sort_keys=True, indent=1))
+'
+}
+for file in "$dir/parse/go.mod" "$dir/old/go.mod" "$dir/new/go.mod" "$dir/pinned-toolchain/go.mod"; do
+    cd "$(dirname "$file")"
+    GOTOOLCHAIN=local "$GO122" mod edit -json | normalize >"$dir/expected.json"
+    "$GOSHIFT" mod --json | normalize >"$dir/actual.json"
+    if ! diff -u "$dir/expected.json" "$dir/actual.json"; then
+        fail "goshift mod --json differs from go mod edit -json for $file"
+    fi
+    check "goshift mod --json == go mod edit -json for ${file#"$dir"/}"
+done
+
+echo "part 20: all checks passed"
