@@ -74,9 +74,16 @@ while IFS= read -r name; do
 done < <(env | sed -n 's/^\(GOSHIFT_[A-Za-z0-9_]*\)=.*/\1/p')
 unset GOTOOLCHAIN GOFLAGS GOROOT GOPATH GOPROXY GOENV
 
+# A setup failure fails every selected part, and the summary line still ends the output.
+setup_failed() {
+    echo "e2e: error: $*" >&2
+    echo "0 passed, ${#parts[@]} failed"
+    exit 1
+}
+
 if ((build)); then
     echo "==> cargo build --release --workspace --bins --locked"
-    cargo build --release --workspace --bins --locked
+    cargo build --release --workspace --bins --locked || setup_failed "the release build failed"
 fi
 target_dir=${CARGO_TARGET_DIR:-$REPO/target}
 [[ $target_dir == /* ]] || target_dir="$REPO/$target_dir"
@@ -87,17 +94,24 @@ if [[ ! -x $GOSHIFT ]]; then
 fi
 
 E2E_DIR=${E2E_DIR:-$REPO/.e2e/run}
-if [[ -d $E2E_DIR ]]; then
+# Only the default directory, one this script created (it holds the marker) or an empty one is
+# emptied, so a mistyped E2E_DIR cannot wipe anything else.
+marker=.goshift-e2e-scratch
+if [[ -d $E2E_DIR && -n $(ls -A "$E2E_DIR") ]]; then
+    if [[ ! -e $E2E_DIR/$marker && $(cd "$E2E_DIR" && pwd -P) != "$(pwd -P)/.e2e/run" ]]; then
+        setup_failed "E2E_DIR=$E2E_DIR is not empty and was not created by scripts/e2e.sh; choose another directory or empty it"
+    fi
     # Go's module cache is read-only; make everything removable first.
     chmod -R u+w "$E2E_DIR"
     rm -rf "$E2E_DIR"
 fi
 mkdir -p "$E2E_DIR/logs"
+touch "$E2E_DIR/$marker"
 E2E_DIR=$(cd "$E2E_DIR" && pwd)
 
 echo "==> local Go mirror"
 # shellcheck source=e2e/mirror.sh
-source scripts/e2e/mirror.sh
+source scripts/e2e/mirror.sh || setup_failed "the local Go mirror could not be set up"
 echo "mirror at $MIRROR_URL (Go trees in $E2E_DIR/go)"
 
 export GOSHIFT REPO E2E_DIR E2E_TIMEOUT_SCALE
@@ -110,10 +124,24 @@ for part in "${parts[@]}"; do
     echo
     echo "==> $name"
     start=$SECONDS
+    log="$E2E_DIR/logs/${name%.sh}.log"
+    # The part writes to its log file and `tail` streams it: a process the part leaves behind
+    # can then never hold a pipe open and stall the run.
+    : >"$log"
+    timeout --kill-after=10 "$part_timeout" bash -euo pipefail "$part" </dev/null >"$log" 2>&1 &
+    part_pid=$!
+    tail --pid="$part_pid" --lines=+1 --follow "$log" &
+    tail_pid=$!
     status=0
-    timeout --kill-after=10 "$part_timeout" bash -euo pipefail "$part" </dev/null 2>&1 |
-        tee "$E2E_DIR/logs/${name%.sh}.log" || status=${PIPESTATUS[0]}
+    wait "$part_pid" || status=$?
+    wait "$tail_pid" || true
     elapsed=$((SECONDS - start))
+    # `timeout` leads its own process group; anything still in it was left behind by the part.
+    if kill -0 -- "-$part_pid" 2>/dev/null; then
+        echo "warning: $name left processes running; stopping them:"
+        ps -eo pid=,pgid=,args= | awk -v group="$part_pid" '$2 == group { $2 = ""; print }' || true
+        kill -- "-$part_pid" 2>/dev/null || true
+    fi
     if ((status == 0)); then
         passed=$((passed + 1))
         echo "--- PASS $name (${elapsed}s)"
@@ -123,7 +151,7 @@ for part in "${parts[@]}"; do
         if ((status == 124)); then
             echo "--- FAIL $name (timed out after ${part_timeout}s)"
         else
-            echo "--- FAIL $name (exit $status, ${elapsed}s; log: $E2E_DIR/logs/${name%.sh}.log)"
+            echo "--- FAIL $name (exit $status, ${elapsed}s; log: $log)"
         fi
     fi
 done

@@ -33,6 +33,17 @@ impl EnvVars {
     /// which a mutating command stops and waits to be killed, after printing `paused at
     /// <phase>` to stderr. The crash tests use it to kill at exact points. Added in 0.1.0.
     pub const GOSHIFT_TEST_PAUSE: &'static str = "GOSHIFT_TEST_PAUSE";
+    /// The supervisor's service file for `goshift supervise`. Default
+    /// `$XDG_CONFIG_HOME/goshift/supervisor.toml`.
+    pub const GOSHIFT_SUPERVISOR_CONFIG: &'static str = "GOSHIFT_SUPERVISOR_CONFIG";
+    /// The supervisor's control socket. Default `$GOSHIFT_HOME/run/supervisor.sock`.
+    pub const GOSHIFT_SUPERVISOR_SOCKET: &'static str = "GOSHIFT_SUPERVISOR_SOCKET";
+    /// The service manager's notification socket (set by systemd for `Type=notify`); the
+    /// supervisor reports `READY=1`, `RELOADING=1`, `STOPPING=1` and `STATUS=` there.
+    pub const NOTIFY_SOCKET: &'static str = "NOTIFY_SOCKET";
+    /// Proxy for downloads from remote hosts (`http://host:port`); never used for loopback
+    /// mirrors.
+    pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";
     /// Go's own toolchain selection, honoured by the `go` proxy while resolving.
     pub const GOTOOLCHAIN: &'static str = "GOTOOLCHAIN";
     /// Go's workspace file: `off` ignores go.work, a path names it. Honoured by the `go`
@@ -50,6 +61,10 @@ impl EnvVars {
     pub const CGO_ENABLED: &'static str = "CGO_ENABLED";
     /// The C compiler cgo uses.
     pub const CC: &'static str = "CC";
+    /// How many times the `go` proxy has exec'd in this chain of processes. Set by the proxy
+    /// for its child; past 100 the proxy stops, because a toolchain's `go` that leads back
+    /// to the proxy would otherwise loop forever.
+    pub const GOSHIFT_PROXY_DEPTH: &'static str = "GOSHIFT_PROXY_DEPTH";
     /// The user's shell, for the hint of `goshift doctor`.
     pub const SHELL: &'static str = "SHELL";
     /// Disables colour when set to anything non-empty.

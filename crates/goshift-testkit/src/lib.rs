@@ -7,7 +7,11 @@
 
 pub mod archive;
 mod fake_toolchain;
+pub mod gobinary;
 pub mod mirror;
+#[cfg(unix)]
+pub mod service;
+pub mod vulndb;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,9 @@
 //! into [`Command`], so the areas grow independently.
 
 mod governance;
+mod inspect;
 mod project;
+mod service;
 pub(crate) mod toolchain;
 
 use std::path::PathBuf;
@@ -17,9 +19,15 @@ pub(crate) use governance::{
     AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
     SnapshotCommand,
 };
+pub(crate) use inspect::{
+    InspectArgs, InspectCommand, SbomArgs, ScanArgs, VulnCheckArgs, VulnCommand, VulnSyncArgs,
+};
 pub(crate) use project::{
     CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,
     ProjectCommand, WhichArgs,
+};
+pub(crate) use service::{
+    ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcRollbackArgs, SvcUpgradeArgs,
 };
 pub(crate) use toolchain::ToolchainCommand;
 
@@ -64,5 +72,9 @@ pub(crate) enum Command {
     #[command(flatten)]
     Project(ProjectCommand),
     #[command(flatten)]
+    Service(ServiceCommand),
+    #[command(flatten)]
     Governance(GovernanceCommand),
+    #[command(flatten)]
+    Inspect(InspectCommand),
 }

@@ -4,16 +4,25 @@
 mod audit;
 mod gate;
 mod home;
+mod inspect;
 mod policy;
 pub(crate) mod project;
+mod sbom;
+mod scan;
 mod snapshot;
+mod supervise;
+mod svc;
 mod toolchain;
+mod vuln;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, GovernanceCommand, ProjectCommand};
+use crate::cli::{
+    Cli, Command, GovernanceCommand, InspectCommand, ProjectCommand, ServiceCommand, SvcCommand,
+    VulnCommand,
+};
 use crate::exit::ExitStatus;
 use crate::settings::{ConfigErrors, Environment, GlobalSettings};
 
@@ -40,11 +49,27 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Toolchain(command) => toolchain::run(command, &settings),
         Command::Project(command) => project::run(command, &settings),
+        Command::Service(command) => match command {
+            ServiceCommand::Supervise(args) => supervise::supervise(args, &settings),
+            ServiceCommand::Svc(command) => match command {
+                SvcCommand::Status(args) => svc::status(args, &settings),
+                SvcCommand::Upgrade(args) => svc::upgrade(args, &settings),
+                SvcCommand::Rollback(args) => svc::rollback(args, &settings),
+                SvcCommand::Stop(args) => svc::stop(args, &settings),
+            },
+        },
         Command::Governance(command) => match command {
             GovernanceCommand::Policy(command) => policy::run(&settings, command),
             GovernanceCommand::Audit(command) => audit::run(&settings, command),
             GovernanceCommand::Gate(args) => gate::gate(&settings, args),
             GovernanceCommand::Snapshot(command) => snapshot::run(&settings, command),
+        },
+        Command::Inspect(command) => match command {
+            InspectCommand::Inspect(args) => inspect::inspect(&settings, args),
+            InspectCommand::Scan(args) => scan::scan(&settings, args),
+            InspectCommand::Vuln(VulnCommand::Sync(args)) => vuln::sync::sync(&settings, args),
+            InspectCommand::Vuln(VulnCommand::Check(args)) => vuln::check::check(&settings, args),
+            InspectCommand::Sbom(args) => sbom::sbom(&settings, args),
         },
     }
 }

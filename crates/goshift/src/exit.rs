@@ -12,8 +12,6 @@ pub(crate) enum ExitStatus {
     Failure,
     /// It could not do what was asked (bad input, configuration, I/O): 2.
     Error,
-    /// A child's exit status, passed through (`goshift exec`).
-    External(u8),
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -22,7 +20,6 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => Self::SUCCESS,
             ExitStatus::Failure => Self::from(1),
             ExitStatus::Error => Self::from(2),
-            ExitStatus::External(code) => Self::from(code),
         }
     }
 }

@@ -41,25 +41,29 @@ pub(crate) enum Style {
 
 impl Printer {
     /// Returns true if and only if data is printed as JSON.
-    pub(crate) fn json(&self) -> bool {
+    pub(crate) fn json(self) -> bool {
         self.format == Format::Json
     }
 
     /// Writes a line of data to stdout.
-    pub(crate) fn data(&self, line: impl AsRef<str>) {
+    #[expect(
+        clippy::unused_self,
+        reason = "every write goes through the printer, so output stays in one place"
+    )]
+    pub(crate) fn data(self, line: impl AsRef<str>) {
         let mut out = io::stdout().lock();
         let _ = writeln!(out, "{}", line.as_ref());
     }
 
     /// Writes a value as pretty JSON to stdout.
-    pub(crate) fn json_value(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    pub(crate) fn json_value(self, value: &impl serde::Serialize) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(value)?;
         self.data(text);
         Ok(())
     }
 
     /// Writes a status line to stderr unless `--quiet`.
-    pub(crate) fn status(&self, line: impl AsRef<str>) {
+    pub(crate) fn status(self, line: impl AsRef<str>) {
         if !self.quiet {
             let mut err = io::stderr().lock();
             let _ = writeln!(err, "{}", line.as_ref());
@@ -67,21 +71,25 @@ impl Printer {
     }
 
     /// Writes a warning to stderr, even with `--quiet`.
-    pub(crate) fn warn(&self, line: impl AsRef<str>) {
+    pub(crate) fn warn(self, line: impl AsRef<str>) {
         let mut err = io::stderr().lock();
         let prefix = self.paint(Style::Yellow, "warning");
         let _ = writeln!(err, "{prefix}: {}", line.as_ref());
     }
 
     /// Writes raw text to stderr without a newline (progress bars).
-    pub(crate) fn stderr_raw(&self, text: &str) {
+    #[expect(
+        clippy::unused_self,
+        reason = "every write goes through the printer, so output stays in one place"
+    )]
+    pub(crate) fn stderr_raw(self, text: &str) {
         let mut err = io::stderr().lock();
         let _ = write!(err, "{text}");
         let _ = err.flush();
     }
 
     /// Wraps `text` in a colour when colour is on.
-    pub(crate) fn paint(&self, style: Style, text: &str) -> String {
+    pub(crate) fn paint(self, style: Style, text: &str) -> String {
         if !self.color {
             return text.to_owned();
         }

@@ -36,6 +36,11 @@ impl Environment {
         self.vars.get(name).cloned()
     }
 
+    /// Every variable, by name.
+    pub(crate) fn vars(&self) -> impl Iterator<Item = (&String, &OsString)> {
+        self.vars.iter()
+    }
+
     /// A variable's value as UTF-8, if set and non-empty.
     pub(crate) fn var(&self, name: &str) -> Option<String> {
         self.vars
@@ -98,7 +103,7 @@ impl GlobalSettings {
         let printer = Printer::detect(format, quiet, color, no_color);
         let dirs = Dirs::from_env(|k| env.var_os(k))?;
         let lock_timeout = match env.var(EnvVars::GOSHIFT_LOCK_TIMEOUT) {
-            None => Duration::from_secs(60),
+            None => Duration::from_mins(1),
             Some(text) => parse_duration(&text).map_err(|reason| {
                 anyhow::anyhow!(
                     "{} is not a duration: {reason}",
@@ -166,7 +171,7 @@ mod tests {
         assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_mins(2));
         assert!(parse_duration("2 weeks").is_err());
         assert!(parse_duration("").is_err());
     }

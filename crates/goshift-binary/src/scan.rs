@@ -1,0 +1,180 @@
+//! Walking directory trees in parallel for Go binaries.
+//!
+//! Workers share one queue of directories and files. A directory is listed with the entry
+//! types the OS already returns, so no file is opened twice; a file costs one 4-byte read
+//! unless it starts like an executable, and only executables are mapped. Symbolic links are
+//! never followed, so a walk cannot leave its tree or loop.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, PoisonError};
+
+use goshift_fs::fs;
+
+use crate::{BuildInfo, Error};
+
+/// What the walk found at one path.
+#[derive(Debug)]
+pub enum ScanItem {
+    /// A Go binary.
+    Binary {
+        /// The file.
+        path: PathBuf,
+        /// Its build information.
+        info: Box<BuildInfo>,
+    },
+    /// A file or directory that could not be read, or an executable that is damaged.
+    Failed {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        error: Error,
+    },
+}
+
+impl ScanItem {
+    /// The path of the item.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Binary { path, .. } | Self::Failed { path, .. } => path,
+        }
+    }
+}
+
+/// Counters of a walk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Regular files looked at.
+    pub files: usize,
+    /// Symbolic links skipped.
+    pub symlinks: usize,
+}
+
+enum Task {
+    Dir(PathBuf),
+    File(PathBuf),
+}
+
+struct Queue {
+    tasks: VecDeque<Task>,
+    /// Tasks taken but not finished; the walk ends when this and the queue are empty.
+    busy: usize,
+}
+
+/// Walks `roots` with `threads` workers and returns every Go binary and every failure,
+/// sorted by path. A root that is a file is inspected directly.
+pub fn scan(roots: &[PathBuf], threads: usize) -> (Vec<ScanItem>, ScanStats) {
+    let queue = Mutex::new(Queue {
+        tasks: roots
+            .iter()
+            .map(|root| {
+                if root.is_dir() {
+                    Task::Dir(root.clone())
+                } else {
+                    Task::File(root.clone())
+                }
+            })
+            .collect(),
+        busy: 0,
+    });
+    let wakeup = Condvar::new();
+    let results = Mutex::new((Vec::new(), ScanStats::default()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| worker(&queue, &wakeup, &results));
+        }
+    });
+    let (mut items, stats) = results.into_inner().unwrap_or_else(PoisonError::into_inner);
+    items.sort_by(|a: &ScanItem, b: &ScanItem| a.path().cmp(b.path()));
+    (items, stats)
+}
+
+fn worker(queue: &Mutex<Queue>, wakeup: &Condvar, results: &Mutex<(Vec<ScanItem>, ScanStats)>) {
+    loop {
+        let task = {
+            let mut state = queue.lock().unwrap_or_else(PoisonError::into_inner);
+            loop {
+                if let Some(task) = state.tasks.pop_front() {
+                    state.busy += 1;
+                    break task;
+                }
+                if state.busy == 0 {
+                    wakeup.notify_all();
+                    return;
+                }
+                state = wakeup.wait(state).unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        let mut found = Vec::new();
+        let mut stats = ScanStats::default();
+        let mut more = Vec::new();
+        match task {
+            Task::Dir(dir) => list(&dir, &mut more, &mut found, &mut stats),
+            Task::File(path) => {
+                stats.files += 1;
+                match crate::read_build_info(&path) {
+                    Ok(info) => found.push(ScanItem::Binary {
+                        path,
+                        info: Box::new(info),
+                    }),
+                    Err(error) if error.is_not_go() => {}
+                    Err(error) => found.push(ScanItem::Failed { path, error }),
+                }
+            }
+        }
+        if !found.is_empty() || stats != ScanStats::default() {
+            let mut out = results.lock().unwrap_or_else(PoisonError::into_inner);
+            out.0.extend(found);
+            out.1.files += stats.files;
+            out.1.symlinks += stats.symlinks;
+        }
+        let mut shared = queue.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.busy -= 1;
+        let added = !more.is_empty();
+        shared.tasks.extend(more);
+        if added || (shared.tasks.is_empty() && shared.busy == 0) {
+            wakeup.notify_all();
+        }
+    }
+}
+
+fn list(dir: &Path, more: &mut Vec<Task>, found: &mut Vec<ScanItem>, stats: &mut ScanStats) {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(source) => {
+            found.push(ScanItem::Failed {
+                path: dir.to_owned(),
+                error: Error::Io {
+                    path: dir.to_owned(),
+                    source,
+                },
+            });
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(source) => {
+                found.push(ScanItem::Failed {
+                    path: dir.to_owned(),
+                    error: Error::Io {
+                        path: dir.to_owned(),
+                        source,
+                    },
+                });
+                continue;
+            }
+        };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_symlink() {
+            stats.symlinks += 1;
+        } else if kind.is_dir() {
+            more.push(Task::Dir(entry.path()));
+        } else if kind.is_file() {
+            more.push(Task::File(entry.path()));
+        }
+    }
+}

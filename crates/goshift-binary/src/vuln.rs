@@ -1,0 +1,422 @@
+//! Matching Go binaries against the Go vulnerability database (OSV layout).
+//!
+//! The database lives in a directory in the official layout (`index/db.json`,
+//! `index/modules.json`, `ID/GO-*.json`); [`sync`] fills it from `https://vuln.go.dev`, a
+//! mirror or a local copy and swaps it in atomically, and [`Database`] reads it offline.
+//! [`Database::check`] applies Go's rules: the binary's Go version, mapped to semver
+//! (`go1.21rc1` → `1.21.0-rc.1`), is matched against `stdlib` and `toolchain`; every
+//! dependency (its replacement's version when replaced) against its own path; `(devel)` and
+//! unversioned modules never match; platform-limited advisories only match the binary's
+//! `GOOS`/`GOARCH`.
+
+pub mod osv;
+mod semver;
+mod sync;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use goshift_fs::fs;
+use goshift_version::GoVersion;
+use serde::Serialize;
+
+pub use semver::Semver;
+pub use sync::{Source, SyncReport, sync};
+
+use crate::BuildInfo;
+use osv::{DbIndex, Entry, ModuleIndex};
+
+/// Why the vulnerability database could not be used or synced.
+#[derive(Debug, thiserror::Error)]
+pub enum VulnError {
+    /// No database has been synced to the cache yet.
+    #[error("no vulnerability database at `{}`", path.display())]
+    Missing {
+        /// The expected location.
+        path: PathBuf,
+    },
+    /// Reading or writing a database file failed.
+    #[error("failed to access `{}`", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A database file is not valid JSON of the expected shape.
+    #[error("invalid vulnerability database file `{name}`")]
+    Json {
+        /// The file, relative to the database root.
+        name: String,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Downloading from the source failed.
+    #[error("failed to download `{url}`")]
+    Http {
+        /// The URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: Box<ureq::Error>,
+    },
+    /// The source lacks a required file.
+    #[error("the vulnerability database at `{source_name}` has no `{name}`")]
+    NotFound {
+        /// The source.
+        source_name: String,
+        /// The missing file.
+        name: String,
+    },
+    /// The `--from` value is not usable.
+    #[error("unsupported vulnerability database source `{0}`")]
+    BadSource(String),
+    /// An entry's ID does not match its file name, or is not a Go advisory ID.
+    #[error("advisory file `{name}` holds `{id}`")]
+    Mismatch {
+        /// The file.
+        name: String,
+        /// The ID inside.
+        id: String,
+    },
+}
+
+/// What kind of module a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingKind {
+    /// The Go standard library the binary was built with.
+    Stdlib,
+    /// The Go command that built the binary (a build-time risk, not a runtime one).
+    Toolchain,
+    /// A dependency or the main module.
+    Module,
+}
+
+/// One advisory that applies to a binary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// `GO-YYYY-NNNN`.
+    pub id: String,
+    /// CVE and GHSA identifiers.
+    pub aliases: Vec<String>,
+    /// One-line summary.
+    pub summary: String,
+    /// What is affected.
+    pub kind: FindingKind,
+    /// Module path (`stdlib` and `toolchain` for Go itself).
+    pub module: String,
+    /// The version found in the binary (`go1.21.2` for Go itself).
+    pub version: String,
+    /// The first fixed version after it, in the same notation, if any.
+    pub fixed: Option<String>,
+    /// Affected packages.
+    pub packages: Vec<String>,
+    /// The advisory's page.
+    pub url: Option<String>,
+}
+
+/// A synced database, read lazily from disk.
+#[derive(Debug)]
+pub struct Database {
+    root: PathBuf,
+    modified: String,
+    modules: HashMap<String, Vec<osv::ModuleVuln>>,
+    entries: Mutex<HashMap<String, Arc<Entry>>>,
+}
+
+impl Database {
+    /// Opens the database in `root` (the official layout, uncompressed).
+    pub fn open(root: &Path) -> Result<Self, VulnError> {
+        if !root.join("index").join("db.json").is_file() {
+            return Err(VulnError::Missing {
+                path: root.to_owned(),
+            });
+        }
+        let db: DbIndex = read_json(root, "index/db.json")?;
+        let modules: Vec<ModuleIndex> = read_json(root, "index/modules.json")?;
+        Ok(Self {
+            root: root.to_owned(),
+            modified: db.modified,
+            modules: modules.into_iter().map(|m| (m.path, m.vulns)).collect(),
+            entries: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// When the database last changed (RFC 3339).
+    pub fn modified(&self) -> &str {
+        &self.modified
+    }
+
+    /// The number of advisories in the index.
+    pub fn advisory_count(&self) -> usize {
+        let mut ids: Vec<&str> = self
+            .modules
+            .values()
+            .flatten()
+            .map(|v| v.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
+    /// Every advisory that applies to the binary, ordered by module then ID.
+    pub fn check(&self, info: &BuildInfo) -> Result<Vec<Finding>, VulnError> {
+        let goos = info.setting("GOOS").unwrap_or("");
+        let goarch = info.setting("GOARCH").unwrap_or("");
+        let mut findings = Vec::new();
+        let go_semver = go_to_semver(&info.go_version);
+        for (module, kind) in [
+            ("stdlib", FindingKind::Stdlib),
+            ("toolchain", FindingKind::Toolchain),
+        ] {
+            if let Some(version) = &go_semver {
+                let subject = Subject {
+                    module,
+                    kind,
+                    shown: &info.go_version,
+                    version,
+                    goos,
+                    goarch,
+                };
+                self.match_module(&subject, &mut findings)?;
+            }
+        }
+        let modules = info.modinfo.main.iter().chain(&info.modinfo.deps);
+        for module in modules {
+            let built = module.effective();
+            let Some(version) = Semver::parse(&built.version) else {
+                continue;
+            };
+            let subject = Subject {
+                module: &module.path,
+                kind: FindingKind::Module,
+                shown: &built.version,
+                version: &version,
+                goos,
+                goarch,
+            };
+            self.match_module(&subject, &mut findings)?;
+        }
+        findings.dedup_by(|a, b| a.id == b.id && a.module == b.module);
+        Ok(findings)
+    }
+
+    fn match_module(&self, subject: &Subject<'_>, out: &mut Vec<Finding>) -> Result<(), VulnError> {
+        let Some(vulns) = self.modules.get(subject.module) else {
+            return Ok(());
+        };
+        for vuln in vulns {
+            // The index's newest fix lets most advisories be skipped without reading them.
+            if let Some(fixed) = vuln.fixed.as_deref().and_then(Semver::parse)
+                && *subject.version >= fixed
+            {
+                continue;
+            }
+            let entry = self.entry(&vuln.id)?;
+            if entry.withdrawn.is_some() {
+                continue;
+            }
+            if let Some(finding) = evaluate(&entry, subject) {
+                out.push(finding);
+            }
+        }
+        Ok(())
+    }
+
+    fn entry(&self, id: &str) -> Result<Arc<Entry>, VulnError> {
+        let mut cache = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = cache.get(id) {
+            return Ok(Arc::clone(entry));
+        }
+        if !sync::is_advisory_id(id) {
+            return Err(VulnError::Mismatch {
+                name: "index/modules.json".to_owned(),
+                id: id.to_owned(),
+            });
+        }
+        let entry: Arc<Entry> = Arc::new(read_json(&self.root, &format!("ID/{id}.json"))?);
+        cache.insert(id.to_owned(), Arc::clone(&entry));
+        Ok(entry)
+    }
+}
+
+/// The module being checked and the binary's platform.
+struct Subject<'a> {
+    module: &'a str,
+    kind: FindingKind,
+    shown: &'a str,
+    version: &'a Semver,
+    goos: &'a str,
+    goarch: &'a str,
+}
+
+/// Go's `GoTagToSemver`: `go1.21.3` → `1.21.3`, `go1.21rc1` → `1.21.0-rc.1`, `go1.19` →
+/// `1.19.0`; devel and custom builds have none.
+pub fn go_to_semver(go_version: &str) -> Option<Semver> {
+    Semver::parse(&go_semver_text(go_version)?)
+}
+
+/// [`go_to_semver`] as text, without a `v`.
+pub fn go_semver_text(go_version: &str) -> Option<String> {
+    let tag = go_version.split_whitespace().next()?;
+    let bare = tag.strip_prefix("go")?;
+    if bare == "1.0" {
+        return None;
+    }
+    let version = GoVersion::parse(bare).ok()?;
+    let kind = version.prerelease_kind();
+    let numbered = bare.ends_with(|c: char| c.is_ascii_digit());
+    if !(kind.is_empty() || (matches!(kind, "rc" | "beta") && numbered)) {
+        return None;
+    }
+    Some(version.to_semver())
+}
+
+/// Applies one advisory to one module; returns a finding if any affected block matches.
+fn evaluate(entry: &Entry, subject: &Subject<'_>) -> Option<Finding> {
+    let mut packages = Vec::new();
+    let mut fixed: Option<Option<String>> = None;
+    for affected in &entry.affected {
+        if affected.package.name != subject.module {
+            continue;
+        }
+        let imports = affected
+            .ecosystem_specific
+            .as_ref()
+            .map(|e| e.imports.as_slice())
+            .unwrap_or_default();
+        let platform_matches = |list: &[String], value: &str| {
+            list.is_empty() || value.is_empty() || list.iter().any(|v| v == value)
+        };
+        let matching: Vec<&osv::Import> = imports
+            .iter()
+            .filter(|i| platform_matches(&i.goos, subject.goos))
+            .filter(|i| platform_matches(&i.goarch, subject.goarch))
+            .collect();
+        if !imports.is_empty() && matching.is_empty() {
+            continue;
+        }
+        let Some(fix) = affects(&affected.ranges, subject.version) else {
+            continue;
+        };
+        packages.extend(matching.iter().map(|i| i.path.clone()));
+        // With several matching blocks, report the earliest fix.
+        fixed = Some(match (fixed.flatten(), fix) {
+            (Some(a), Some(b)) => Some(if Semver::parse(&a) <= Semver::parse(&b) {
+                a
+            } else {
+                b
+            }),
+            (a, b) => a.or(b),
+        });
+    }
+    let fixed = fixed?;
+    packages.sort();
+    packages.dedup();
+    let fixed = fixed.map(|f| match subject.kind {
+        FindingKind::Stdlib | FindingKind::Toolchain => semver_to_go(&f),
+        FindingKind::Module => format!("v{f}"),
+    });
+    Some(Finding {
+        id: entry.id.clone(),
+        aliases: entry.aliases.clone(),
+        summary: entry.summary.clone(),
+        kind: subject.kind,
+        module: subject.module.to_owned(),
+        version: subject.shown.to_owned(),
+        fixed,
+        packages,
+        url: entry.database_specific.as_ref().and_then(|d| d.url.clone()),
+    })
+}
+
+/// Whether `version` is inside the SEMVER ranges; `Some(fix)` with the next fixed version
+/// (raw, as written in the advisory) when it is.
+#[expect(
+    clippy::option_option,
+    reason = "outer: affected or not; inner: the fix, which may not exist"
+)]
+fn affects(ranges: &[osv::Range], version: &Semver) -> Option<Option<String>> {
+    let semver_ranges: Vec<&osv::Range> = ranges.iter().filter(|r| r.kind == "SEMVER").collect();
+    if semver_ranges.is_empty() {
+        return Some(None);
+    }
+    for range in semver_ranges {
+        if range.events.is_empty() {
+            return Some(None);
+        }
+        let mut events: Vec<(Option<Semver>, &osv::Event)> = range
+            .events
+            .iter()
+            .map(|e| {
+                let text = e.introduced.as_deref().or(e.fixed.as_deref()).unwrap_or("");
+                let parsed = if e.introduced.as_deref() == Some("0") {
+                    None
+                } else {
+                    Semver::parse(text)
+                };
+                (parsed, e)
+            })
+            .collect();
+        // The beginning of time sorts first; unparseable versions sort like Go's invalid ones.
+        events.sort_by(|a, b| match (&a.0, &b.0) {
+            (None, None) => std::cmp::Ordering::Equal,
+            (None, Some(_)) => std::cmp::Ordering::Less,
+            (Some(_), None) => std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) => x.cmp(y),
+        });
+        let mut affected = false;
+        for (parsed, event) in &events {
+            if !affected && event.introduced.is_some() {
+                affected = event.introduced.as_deref() == Some("0")
+                    || parsed.as_ref().is_some_and(|p| version >= p);
+            } else if affected && event.fixed.is_some() {
+                // Every later fix is newer, so the first one past the version is the fix.
+                if parsed.as_ref().is_some_and(|p| version < p) {
+                    return Some(event.fixed.clone());
+                }
+                affected = false;
+            }
+        }
+        if affected {
+            return Some(None);
+        }
+    }
+    None
+}
+
+/// Go's `SemverToGoTag`: `1.21.3` → `go1.21.3`, `1.20.0` → `go1.20`, `1.21.0-rc.1` →
+/// `go1.21rc1`.
+pub fn semver_to_go(version: &str) -> String {
+    let version = version.strip_prefix('v').unwrap_or(version);
+    let (core, pre) = version.split_once('-').unwrap_or((version, ""));
+    let mut parts = core.splitn(3, '.');
+    let major = parts.next().unwrap_or("1");
+    let minor = parts.next().unwrap_or("0");
+    let patch = parts.next().unwrap_or("0");
+    let minor_number: u64 = minor.parse().unwrap_or(0);
+    if !pre.is_empty() {
+        return format!("go{major}.{minor}{}", pre.replace('.', ""));
+    }
+    if patch == "0" && major == "1" && minor_number < 21 {
+        return format!("go{major}.{minor}");
+    }
+    format!("go{major}.{minor}.{patch}")
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(root: &Path, name: &str) -> Result<T, VulnError> {
+    let path = root.join(name);
+    let bytes = fs::read(&path).map_err(|source| VulnError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| VulnError::Json {
+        name: name.to_owned(),
+        source,
+    })
+}

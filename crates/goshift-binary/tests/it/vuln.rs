@@ -1,0 +1,190 @@
+//! Matching against a database holding real advisories, and syncing it.
+
+use goshift_binary::vuln::{Database, FindingKind, Source, go_semver_text, sync};
+use goshift_binary::{BuildInfo, ExecutableFormat, ModInfo};
+
+fn binary(go_version: &str, goos: &str, deps: &str) -> BuildInfo {
+    let text = format!(
+        "path\texample.com/app\nmod\texample.com/app\t(devel)\t\n{deps}build\tGOARCH=amd64\nbuild\tGOOS={goos}\n"
+    );
+    BuildInfo {
+        go_version: go_version.to_owned(),
+        format: ExecutableFormat::Elf,
+        modinfo: ModInfo::parse(&text).unwrap(),
+        build_id: None,
+    }
+}
+
+fn database() -> (tempfile::TempDir, Database) {
+    let source = tempfile::tempdir().unwrap();
+    goshift_testkit::vulndb::write(&source.path().join("db"), false);
+    let cache = source.path().join("cache").join("vulndb");
+    sync(&Source::Dir(source.path().join("db")), &cache, &|_, _| {}).unwrap();
+    let database = Database::open(&cache).unwrap();
+    (source, database)
+}
+
+fn ids(database: &Database, info: &BuildInfo) -> Vec<String> {
+    let mut ids: Vec<String> = database
+        .check(info)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn go_versions_map_to_semver_like_govulncheck() {
+    for (go, semver) in [
+        ("go1.21.3", Some("1.21.3")),
+        ("go1.21rc1", Some("1.21.0-rc.1")),
+        ("go1.19", Some("1.19.0")),
+        ("go1.18beta2", Some("1.18.0-beta.2")),
+        ("go1.21.3 X:loopvar", Some("1.21.3")),
+        ("devel go1.23-abcdef", None),
+        ("go1.21.0-custom", None),
+        ("", None),
+    ] {
+        assert_eq!(go_semver_text(go).as_deref(), semver, "{go}");
+    }
+}
+
+#[test]
+fn stdlib_findings_follow_the_published_ranges() {
+    let (_dir, database) = database();
+    assert_eq!(
+        ids(&database, &binary("go1.21.2", "linux", "")),
+        [
+            "GO-2023-2102",
+            "GO-2023-2186",
+            "GO-2023-2382",
+            "GO-2024-2687"
+        ]
+    );
+    // Windows also gets the platform-limited advisory.
+    assert_eq!(
+        ids(&database, &binary("go1.21.2", "windows", "")),
+        [
+            "GO-2023-2102",
+            "GO-2023-2185",
+            "GO-2023-2186",
+            "GO-2023-2382",
+            "GO-2024-2687"
+        ]
+    );
+    // The regression block of GO-2023-2185.
+    let findings = database.check(&binary("go1.21.4", "windows", "")).unwrap();
+    let regression = findings.iter().find(|f| f.id == "GO-2023-2185").unwrap();
+    assert_eq!(regression.fixed.as_deref(), Some("go1.21.5"));
+    assert_eq!(regression.packages, ["path/filepath"]);
+    // A release candidate is inside `introduced: 1.21.0-0`.
+    assert!(ids(&database, &binary("go1.21rc2", "linux", "")).contains(&"GO-2023-2045".to_owned()));
+    let old = database.check(&binary("go1.20.9", "linux", "")).unwrap();
+    let rapid_reset = old.iter().find(|f| f.id == "GO-2023-2102").unwrap();
+    assert_eq!(rapid_reset.fixed.as_deref(), Some("go1.20.10"));
+    assert_eq!(rapid_reset.kind, FindingKind::Stdlib);
+    assert_eq!(rapid_reset.aliases[0], "CVE-2023-44487");
+    assert!(ids(&database, &binary("go1.22.10", "linux", "")).is_empty());
+}
+
+#[test]
+fn toolchain_findings_are_separate() {
+    let (_dir, database) = database();
+    let findings = database.check(&binary("go1.21.0", "linux", "")).unwrap();
+    let toolchain = findings.iter().find(|f| f.id == "GO-2023-2042").unwrap();
+    assert_eq!(toolchain.kind, FindingKind::Toolchain);
+    assert_eq!(toolchain.module, "toolchain");
+    assert_eq!(toolchain.fixed.as_deref(), Some("go1.21.1"));
+}
+
+#[test]
+fn modules_match_by_their_built_version() {
+    let (_dir, database) = database();
+    let info = binary(
+        "go1.22.10",
+        "linux",
+        "dep\tgolang.org/x/net\tv0.16.0\th1:x=\n",
+    );
+    let findings = database.check(&info).unwrap();
+    let ids: Vec<_> = findings
+        .iter()
+        .map(|f| (f.id.as_str(), f.fixed.as_deref()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("GO-2023-2102", Some("v0.17.0")),
+            ("GO-2024-2687", Some("v0.23.0"))
+        ]
+    );
+    assert!(findings.iter().all(|f| f.kind == FindingKind::Module));
+    // Replaced by a fixed version: nothing.
+    let replaced = binary(
+        "go1.22.10",
+        "linux",
+        "dep\tgolang.org/x/net\tv0.16.0\n=>\tgolang.org/x/net\tv0.23.0\th1:x=\n",
+    );
+    assert!(database.check(&replaced).unwrap().is_empty());
+    // Devel and custom Go versions never match stdlib.
+    assert!(
+        database
+            .check(&binary("devel go1.23-abc", "linux", ""))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn sync_reads_gzip_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    goshift_testkit::vulndb::write(&dir.path().join("db"), true);
+    let cache = dir.path().join("cache").join("vulndb");
+    let source = Source::Dir(dir.path().join("db"));
+    let first = sync(&source, &cache, &|_, _| {}).unwrap();
+    assert_eq!(first.modified, goshift_testkit::vulndb::MODIFIED);
+    assert_eq!(first.advisories, goshift_testkit::vulndb::ADVISORIES.len());
+    assert!(!first.up_to_date);
+    let second = sync(&source, &cache, &|_, _| {}).unwrap();
+    assert!(second.up_to_date);
+    assert!(Database::open(&cache).is_ok());
+}
+
+#[test]
+fn a_broken_source_leaves_the_cache_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    goshift_testkit::vulndb::write(&db, false);
+    let cache = dir.path().join("cache").join("vulndb");
+    sync(&Source::Dir(db.clone()), &cache, &|_, _| {}).unwrap();
+    // A newer database whose advisory file is damaged.
+    std::fs::write(
+        db.join("index/db.json"),
+        "{\"modified\":\"2025-01-01T00:00:00Z\"}",
+    )
+    .unwrap();
+    std::fs::write(db.join("ID/GO-2023-2102.json"), "{not json").unwrap();
+    let error = sync(&Source::Dir(db), &cache, &|_, _| {}).unwrap_err();
+    assert!(error.to_string().contains("GO-2023-2102"), "{error}");
+    let database = Database::open(&cache).unwrap();
+    assert_eq!(database.modified(), goshift_testkit::vulndb::MODIFIED);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+}
+
+#[test]
+fn sources_parse() {
+    assert_eq!(
+        Source::parse("https://vuln.go.dev/").unwrap(),
+        Source::Url("https://vuln.go.dev".to_owned())
+    );
+    assert_eq!(
+        Source::parse("file:///srv/vulndb").unwrap(),
+        Source::Dir("/srv/vulndb".into())
+    );
+    assert!(Source::parse("ftp://x").is_err());
+}

@@ -1,0 +1,73 @@
+//! Zero-downtime upgrades of Go services.
+//!
+//! The [`Supervisor`] owns every listening socket for its whole life and runs each service as
+//! a sequence of generations (child processes). A generation gets the sockets as fds 3.. with
+//! `LISTEN_FDS`, `LISTEN_FDNAMES` and `LISTEN_PID` (systemd's socket-activation protocol, so a
+//! Go service using `coreos/go-systemd` activation needs no change), its own `NOTIFY_SOCKET`
+//! and a private admin listener (`GOSHIFT_ADMIN_ADDR`) for probes. An upgrade starts the new
+//! generation, waits until it is ready, only then asks the old one to stop, and rolls back
+//! when the new one fails; the listening sockets never close, so clients wait in the backlog
+//! instead of being refused.
+//!
+//! Every state change is a [`PhaseEvent`]; tests and logs subscribe to them.
+//!
+//! ```no_run
+//! # use goshift_supervisor::{Config, Options, Supervisor, BuildFacts};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::load("supervisor.toml".as_ref())?;
+//! let options = Options {
+//!     home: "/var/lib/goshift".into(),
+//!     control: None,
+//!     base_env: Vec::new(),
+//!     manager_notify: None,
+//! };
+//! let mut supervisor = Supervisor::new(config, options, &|_| BuildFacts::default())?;
+//! let events = supervisor.subscribe();
+//! std::thread::spawn(move || events.iter().for_each(|e| eprintln!("{e:?}")));
+//! supervisor.run();
+//! # Ok(()) }
+//! ```
+#![cfg(unix)]
+#![warn(missing_docs)]
+
+mod config;
+mod control;
+mod error;
+mod listen;
+mod metrics;
+mod notify;
+mod phase;
+mod probe;
+mod procfs;
+mod release;
+mod supervisor;
+mod sys;
+
+pub use config::{
+    Config, ListenAddress, ListenConfig, ReadyConfig, RestartConfig, ServiceConfig, StopConfig,
+    parse_signal,
+};
+pub use control::{Client, Reply, Request};
+pub use error::{ConfigError, ControlError, ReleaseError, StartError};
+pub use notify::{NotifyMessage, send_to_manager};
+pub use phase::{Outcome, Phase, PhaseEvent, Readiness, ServiceStatus, Trigger, UpgradeResult};
+pub use release::{BuildFacts, Provenance, Release, ReleaseStore, check_program};
+pub use supervisor::{Handle, Options, Supervisor};
+pub use sys::SignalSet;
+
+/// Blocks `SIGHUP`, `SIGTERM` and `SIGINT` in the calling thread (and so in every thread it
+/// starts later) and delivers them to `handle` from a dedicated thread. Call it before any
+/// other thread exists; children get an empty signal mask again.
+pub fn forward_signals(handle: Handle) -> std::io::Result<()> {
+    let set = SignalSet::new(&[libc::SIGHUP, libc::SIGTERM, libc::SIGINT]);
+    set.block()?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            while let Ok(signal) = set.wait() {
+                handle.signal(signal);
+            }
+        })?;
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! Prometheus counters and the text exposition, plus the tiny HTTP endpoint serving it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc::{self, Sender};
+use std::time::Duration;
+
+const BUCKETS: [f64; 11] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
+
+/// Counters kept by the event loop.
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    upgrades: BTreeMap<(String, &'static str), u64>,
+    rollbacks: BTreeMap<(String, &'static str), u64>,
+    graceful_failures: BTreeMap<String, u64>,
+    restarts: BTreeMap<String, u64>,
+    durations: BTreeMap<String, Histogram>,
+}
+
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+/// What the loop knows about a live generation when rendering.
+#[derive(Debug)]
+pub(crate) struct Live {
+    pub(crate) service: String,
+    pub(crate) generation: u64,
+    pub(crate) connections: usize,
+}
+
+/// The serving release of a service, for `goshift_release_info`.
+#[derive(Debug)]
+pub(crate) struct ReleaseInfo {
+    pub(crate) service: String,
+    pub(crate) release: String,
+    pub(crate) go_version: String,
+    pub(crate) revision: String,
+}
+
+impl Metrics {
+    pub(crate) fn upgrade(&mut self, service: &str, result: &'static str, seconds: f64) {
+        *self
+            .upgrades
+            .entry((service.to_owned(), result))
+            .or_default() += 1;
+        let histogram = self.durations.entry(service.to_owned()).or_default();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                histogram.counts[i] += 1;
+            }
+        }
+        histogram.sum += seconds;
+        histogram.count += 1;
+    }
+
+    pub(crate) fn rollback(&mut self, service: &str, reason: &'static str) {
+        *self
+            .rollbacks
+            .entry((service.to_owned(), reason))
+            .or_default() += 1;
+    }
+
+    pub(crate) fn graceful_failure(&mut self, service: &str) {
+        *self
+            .graceful_failures
+            .entry(service.to_owned())
+            .or_default() += 1;
+    }
+
+    pub(crate) fn restart(&mut self, service: &str) {
+        *self.restarts.entry(service.to_owned()).or_default() += 1;
+    }
+
+    pub(crate) fn restarts(&self, service: &str) -> u64 {
+        self.restarts.get(service).copied().unwrap_or(0)
+    }
+
+    /// The Prometheus text exposition.
+    pub(crate) fn render(&self, live: &[Live], releases: &[ReleaseInfo]) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP goshift_upgrade_duration_seconds Time from upgrade request to outcome.\n# TYPE goshift_upgrade_duration_seconds histogram\n");
+        for (service, h) in &self.durations {
+            let service = escape(service);
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "goshift_upgrade_duration_seconds_bucket{{service=\"{service}\",le=\"{bound}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "goshift_upgrade_duration_seconds_bucket{{service=\"{service}\",le=\"+Inf\"}} {}\ngoshift_upgrade_duration_seconds_sum{{service=\"{service}\"}} {}\ngoshift_upgrade_duration_seconds_count{{service=\"{service}\"}} {}",
+                h.count, h.sum, h.count
+            );
+        }
+        out.push_str("# HELP goshift_upgrades_total Upgrades by result.\n# TYPE goshift_upgrades_total counter\n");
+        for ((service, result), n) in &self.upgrades {
+            let _ = writeln!(
+                out,
+                "goshift_upgrades_total{{service=\"{}\",result=\"{result}\"}} {n}",
+                escape(service)
+            );
+        }
+        out.push_str("# HELP goshift_rollbacks_total Automatic and requested rollbacks by reason.\n# TYPE goshift_rollbacks_total counter\n");
+        for ((service, reason), n) in &self.rollbacks {
+            let _ = writeln!(
+                out,
+                "goshift_rollbacks_total{{service=\"{}\",reason=\"{reason}\"}} {n}",
+                escape(service)
+            );
+        }
+        out.push_str("# HELP goshift_graceful_shutdown_failures_total Generations killed after their grace period.\n# TYPE goshift_graceful_shutdown_failures_total counter\n");
+        for (service, n) in &self.graceful_failures {
+            let _ = writeln!(
+                out,
+                "goshift_graceful_shutdown_failures_total{{service=\"{}\"}} {n}",
+                escape(service)
+            );
+        }
+        out.push_str("# HELP goshift_child_restarts_total Restarts after deaths outside upgrades.\n# TYPE goshift_child_restarts_total counter\n");
+        for (service, n) in &self.restarts {
+            let _ = writeln!(
+                out,
+                "goshift_child_restarts_total{{service=\"{}\"}} {n}",
+                escape(service)
+            );
+        }
+        out.push_str("# HELP goshift_active_connections Established TCP connections per generation, from /proc.\n# TYPE goshift_active_connections gauge\n");
+        for l in live {
+            let _ = writeln!(
+                out,
+                "goshift_active_connections{{service=\"{}\",generation=\"{}\"}} {}",
+                escape(&l.service),
+                l.generation,
+                l.connections
+            );
+        }
+        out.push_str(
+            "# HELP goshift_release_info The serving release.\n# TYPE goshift_release_info gauge\n",
+        );
+        for r in releases {
+            let _ = writeln!(
+                out,
+                "goshift_release_info{{service=\"{}\",release=\"{}\",go_version=\"{}\",revision=\"{}\"}} 1",
+                escape(&r.service),
+                escape(&r.release),
+                escape(&r.go_version),
+                escape(&r.revision)
+            );
+        }
+        out
+    }
+}
+
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Serves `GET /metrics` (any path) on `listener`; each request asks `fetch` for the text.
+pub(crate) fn serve(listener: TcpListener, fetch: impl Fn(Sender<String>) + Send + 'static) {
+    let _ = std::thread::Builder::new()
+        .name("metrics".into())
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut request = [0_u8; 1024];
+                let _ = stream.read(&mut request);
+                let (tx, rx) = mpsc::channel();
+                fetch(tx);
+                let body = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histogram() {
+        let mut metrics = Metrics::default();
+        metrics.upgrade("api", "upgraded", 0.3);
+        metrics.rollback("api", "ready_timeout");
+        metrics.graceful_failure("api");
+        metrics.restart("api");
+        let text = metrics.render(
+            &[Live {
+                service: "api".into(),
+                generation: 2,
+                connections: 5,
+            }],
+            &[ReleaseInfo {
+                service: "api".into(),
+                release: "r1".into(),
+                go_version: "go1.22.10".into(),
+                revision: String::new(),
+            }],
+        );
+        for needle in [
+            "goshift_upgrade_duration_seconds_bucket{service=\"api\",le=\"0.25\"} 0",
+            "goshift_upgrade_duration_seconds_bucket{service=\"api\",le=\"0.5\"} 1",
+            "goshift_upgrades_total{service=\"api\",result=\"upgraded\"} 1",
+            "goshift_rollbacks_total{service=\"api\",reason=\"ready_timeout\"} 1",
+            "goshift_graceful_shutdown_failures_total{service=\"api\"} 1",
+            "goshift_child_restarts_total{service=\"api\"} 1",
+            "goshift_active_connections{service=\"api\",generation=\"2\"} 5",
+            "goshift_release_info{service=\"api\",release=\"r1\",go_version=\"go1.22.10\",revision=\"\"} 1",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The lifecycle a service goes through, as published to subscribers, the control socket and
+//! the logs. A phase is published only once it is true: `Ready` after the generation said so,
+//! `Draining` after the old one got its stop signal, `Watching` after the old one was reaped.
+
+use serde::{Deserialize, Serialize};
+
+/// A service's phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// A generation was started outside an upgrade (first start or restart) and is not ready.
+    Starting,
+    /// Serving, no upgrade in progress.
+    Running,
+    /// Upgrade: the new generation was started.
+    Spawned,
+    /// Upgrade: the new generation is ready.
+    Ready,
+    /// Upgrade: the old generation got its stop signal.
+    Draining,
+    /// Upgrade: the old generation is gone; a death now rolls back.
+    Watching,
+    /// Upgrade: done, the new release is current.
+    Upgraded,
+    /// Upgrade failed after the cutover; the previous release is being started again.
+    RollingBack,
+    /// Upgrade failed; the previous release serves.
+    RolledBack,
+    /// A generation died outside an upgrade; a restart is scheduled.
+    Restarting,
+    /// Stopping: every generation got its stop signal.
+    Stopping,
+    /// Every generation is gone.
+    Stopped,
+}
+
+/// Whether a generation can take traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// Started, not ready yet.
+    Starting,
+    /// Said `READY=1` or passed its probe.
+    Ready,
+    /// Not serving (stopping, or nothing running).
+    NotReady,
+}
+
+/// One published phase change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseEvent {
+    /// Wall-clock time (RFC 3339, UTC).
+    pub time: String,
+    /// Milliseconds since the supervisor started (monotonic).
+    pub at_ms: f64,
+    /// The service.
+    pub service: String,
+    /// The new phase.
+    pub phase: Phase,
+    /// The upgrade this belongs to, if any.
+    pub upgrade_id: Option<String>,
+    /// The release involved.
+    pub release: Option<String>,
+    /// The pid being replaced.
+    pub old_pid: Option<u32>,
+    /// The pid taking over.
+    pub new_pid: Option<u32>,
+    /// Extra detail: a reason, an exit status.
+    pub detail: Option<String>,
+    /// What started the upgrade this event belongs to, if any.
+    pub trigger: Option<Trigger>,
+}
+
+/// What started an upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// An upgrade request on the control socket.
+    Request,
+    /// A rollback request on the control socket.
+    Rollback,
+    /// `SIGHUP`: upgrade to `current`.
+    Reload,
+}
+
+/// How an upgrade ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpgradeResult {
+    /// The new release serves.
+    Upgraded,
+    /// The previous release serves again.
+    RolledBack,
+    /// The release was already running; nothing was done.
+    Unchanged,
+}
+
+/// The outcome of one upgrade or rollback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The service.
+    pub service: String,
+    /// The upgrade id.
+    pub upgrade_id: String,
+    /// The result.
+    pub result: UpgradeResult,
+    /// The release before.
+    pub from: Option<String>,
+    /// The release asked for.
+    pub to: String,
+    /// Why it rolled back.
+    pub reason: Option<String>,
+    /// When it ended (RFC 3339).
+    pub finished: String,
+    /// How long it took, from request to outcome.
+    pub duration_seconds: f64,
+    /// The supervisor's own part of the handoff: from the new generation's readiness to the
+    /// old one's stop signal, plus from the old one's exit to its reaping, in milliseconds.
+    pub handoff_overhead_ms: Option<f64>,
+    /// Whether the old generation had to be killed after its grace period.
+    pub old_killed: bool,
+}
+
+/// One service as `svc status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    /// The service.
+    pub name: String,
+    /// The serving release.
+    pub release: Option<String>,
+    /// Its Go version, when known.
+    pub go_version: Option<String>,
+    /// Its `vcs.revision`, when known.
+    pub revision: Option<String>,
+    /// The serving generation's pid.
+    pub pid: Option<u32>,
+    /// The serving generation's private admin address.
+    pub admin: Option<String>,
+    /// The phase.
+    pub phase: Phase,
+    /// Since when (RFC 3339).
+    pub since: String,
+    /// The serving generation's readiness.
+    pub readiness: Readiness,
+    /// Its last `STATUS=` text.
+    pub status_text: Option<String>,
+    /// Established connections held by each live generation, by pid.
+    pub connections: Vec<(u32, usize)>,
+    /// The running upgrade, if any.
+    pub upgrading: Option<String>,
+    /// The last upgrade's outcome.
+    pub last_upgrade: Option<Outcome>,
+    /// Restarts outside upgrades since start.
+    pub restarts: u64,
+}

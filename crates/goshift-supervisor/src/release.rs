@@ -1,0 +1,478 @@
+//! The release store: `services/<name>/releases/<id>/` holds a copy of each binary with its
+//! provenance, and `services/<name>/current` points at the release that should run.
+//!
+//! A binary is checked (readable, executable, an ELF for this OS and architecture or a `#!`
+//! script) and hashed before it is copied; the copy is written to a temporary directory and
+//! renamed into place, so a release directory is either complete or absent. Staging the same
+//! bytes again returns the existing release.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use goshift_fs::fs;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::ReleaseError;
+
+/// Where a release came from and what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The release id (`20261121T064512Z-1a2b3c4d`).
+    pub id: String,
+    /// The SHA-256 of the binary, hex.
+    pub sha256: String,
+    /// The size in bytes.
+    pub size: u64,
+    /// The path it was staged from.
+    pub source: PathBuf,
+    /// When it was staged (RFC 3339, UTC).
+    pub staged_at: String,
+    /// The Go version that built it, from its build info, when known.
+    pub go_version: Option<String>,
+    /// The main module path, when known.
+    pub main_module: Option<String>,
+    /// The `vcs.revision` build setting, when known.
+    pub revision: Option<String>,
+    /// The reason given when it was staged.
+    pub reason: Option<String>,
+}
+
+/// A staged release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// Its provenance.
+    pub provenance: Provenance,
+    /// The binary inside the store.
+    pub binary: PathBuf,
+}
+
+impl Release {
+    /// The release id.
+    pub fn id(&self) -> &str {
+        &self.provenance.id
+    }
+}
+
+/// Build information read from a binary by the caller (the supervisor does not parse Go
+/// build info itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildFacts {
+    /// The Go version.
+    pub go_version: Option<String>,
+    /// The main module path.
+    pub main_module: Option<String>,
+    /// `vcs.revision`.
+    pub revision: Option<String>,
+}
+
+/// One service's releases.
+#[derive(Debug, Clone)]
+pub struct ReleaseStore {
+    service: String,
+    root: PathBuf,
+}
+
+const BINARY_NAME: &str = "binary";
+const PROVENANCE: &str = "provenance.json";
+
+impl ReleaseStore {
+    /// The store of `service` under `home` (`$GOSHIFT_HOME`).
+    pub fn new(home: &Path, service: &str) -> Self {
+        Self {
+            service: service.to_owned(),
+            root: home.join("services").join(service),
+        }
+    }
+
+    /// `services/<name>`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Checks `binary`, then copies it into the store with its provenance, or returns the
+    /// release that already holds the same bytes.
+    pub fn stage(
+        &self,
+        binary: &Path,
+        facts: BuildFacts,
+        reason: Option<String>,
+    ) -> Result<Release, ReleaseError> {
+        check_program(binary)?;
+        let bytes = fs::read(binary).map_err(|source| ReleaseError::Read {
+            path: binary.to_owned(),
+            source,
+        })?;
+        let sha256 = hex(&Sha256::digest(&bytes));
+        if let Some(existing) = self.find_by_sha256(&sha256)? {
+            return Ok(existing);
+        }
+        let now = SystemTime::now();
+        let id = format!("{}-{}", compact_utc(now), &sha256[..8]);
+        let provenance = Provenance {
+            id: id.clone(),
+            sha256,
+            size: bytes.len() as u64,
+            source: binary.to_owned(),
+            staged_at: rfc3339_utc(now),
+            go_version: facts.go_version,
+            main_module: facts.main_module,
+            revision: facts.revision,
+            reason,
+        };
+        let releases = self.root.join("releases");
+        let store_error = |path: &Path| {
+            let path = path.to_owned();
+            move |source| ReleaseError::Store { path, source }
+        };
+        fs::create_dir_all(&releases).map_err(store_error(&releases))?;
+        let target = releases.join(&id);
+        let staging = goshift_fs::temp_name(&target);
+        let result = (|| {
+            fs::create_dir(&staging)?;
+            goshift_fs::write_atomic_with_mode(&staging.join(BINARY_NAME), &bytes, 0o755)?;
+            let json = serde_json::to_vec_pretty(&provenance).map_err(std::io::Error::other)?;
+            goshift_fs::write_atomic(&staging.join(PROVENANCE), &json)?;
+            fs::rename(&staging, &target)?;
+            goshift_fs::fsync_dir(&releases)
+        })();
+        if let Err(source) = result {
+            let _ = goshift_fs::remove_dir_all_if_exists(&staging);
+            return Err(ReleaseError::Store {
+                path: target,
+                source,
+            });
+        }
+        Ok(Release {
+            provenance,
+            binary: target.join(BINARY_NAME),
+        })
+    }
+
+    /// The release with this id.
+    pub fn get(&self, id: &str) -> Result<Release, ReleaseError> {
+        let unknown = || ReleaseError::UnknownRelease {
+            service: self.service.clone(),
+            id: id.to_owned(),
+        };
+        if id.is_empty() || id.contains('/') || id.starts_with('.') {
+            return Err(unknown());
+        }
+        let dir = self.root.join("releases").join(id);
+        let text = match fs::read(dir.join(PROVENANCE)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(unknown()),
+            Err(source) => {
+                return Err(ReleaseError::Store {
+                    path: dir.join(PROVENANCE),
+                    source,
+                });
+            }
+        };
+        let provenance: Provenance =
+            serde_json::from_slice(&text).map_err(|e| ReleaseError::Store {
+                path: dir.join(PROVENANCE),
+                source: std::io::Error::other(e),
+            })?;
+        Ok(Release {
+            provenance,
+            binary: dir.join(BINARY_NAME),
+        })
+    }
+
+    /// Every release, oldest first.
+    pub fn list(&self) -> Result<Vec<Release>, ReleaseError> {
+        let releases = self.root.join("releases");
+        let entries = match fs::read_dir(&releases) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(ReleaseError::Store {
+                    path: releases,
+                    source,
+                });
+            }
+        };
+        let mut ids: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        ids.sort();
+        ids.iter().map(|id| self.get(id)).collect()
+    }
+
+    /// The release `current` points at, if the link exists.
+    pub fn current(&self) -> Result<Option<Release>, ReleaseError> {
+        let link = self.root.join("current");
+        match fs::read_link(&link) {
+            Ok(target) => {
+                let id = target
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                self.get(&id).map(Some)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(ReleaseError::Store { path: link, source }),
+        }
+    }
+
+    /// Points `current` at `id` atomically.
+    pub fn set_current(&self, id: &str) -> Result<(), ReleaseError> {
+        let link = self.root.join("current");
+        goshift_fs::replace_symlink(&Path::new("releases").join(id), &link)
+            .map_err(|source| ReleaseError::Store { path: link, source })
+    }
+
+    fn find_by_sha256(&self, sha256: &str) -> Result<Option<Release>, ReleaseError> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .find(|r| r.provenance.sha256 == sha256))
+    }
+}
+
+/// Refuses what cannot run here: a missing or non-executable file, or an ELF for another OS
+/// or architecture. `#!` scripts are accepted.
+pub fn check_program(path: &Path) -> Result<(), ReleaseError> {
+    let read_error = |source| ReleaseError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let metadata = fs::metadata(path).map_err(read_error)?;
+    if !metadata.is_file() {
+        return Err(ReleaseError::NotAProgram {
+            path: path.to_owned(),
+            reason: "it is not a regular file".into(),
+        });
+    }
+    let mode = metadata.permissions().mode();
+    if mode & 0o111 == 0 {
+        return Err(ReleaseError::NotExecutable {
+            path: path.to_owned(),
+            mode: mode & 0o7777,
+        });
+    }
+    let mut header = [0_u8; 20];
+    let mut file = fs::File::open(path).map_err(read_error)?;
+    let mut filled = 0;
+    while filled < header.len() {
+        match file.read(&mut header[filled..]).map_err(read_error)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    let header = &header[..filled];
+    if header.starts_with(b"#!") {
+        return Ok(());
+    }
+    if !header.starts_with(b"\x7fELF") || header.len() < 20 {
+        return Err(ReleaseError::NotAProgram {
+            path: path.to_owned(),
+            reason: "it is neither an ELF executable nor a `#!` script".into(),
+        });
+    }
+    let class = header[4];
+    let little_endian = header[5] == 1;
+    let osabi = header[7];
+    let machine = if little_endian {
+        u16::from_le_bytes([header[18], header[19]])
+    } else {
+        u16::from_be_bytes([header[18], header[19]])
+    };
+    let found = format!(
+        "{}/{}",
+        osabi_name(osabi),
+        machine_name(machine, class, little_endian)
+    );
+    let expected = format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH);
+    let (host_machine, host_class) = host_machine();
+    let os_ok = matches!(osabi, 0 | 3);
+    if !os_ok
+        || machine != host_machine
+        || class != host_class
+        || little_endian != cfg!(target_endian = "little")
+    {
+        return Err(ReleaseError::WrongPlatform {
+            path: path.to_owned(),
+            found,
+            expected,
+        });
+    }
+    Ok(())
+}
+
+fn host_machine() -> (u16, u8) {
+    let class = if cfg!(target_pointer_width = "64") {
+        2
+    } else {
+        1
+    };
+    let machine = match std::env::consts::ARCH {
+        "x86_64" => 62,
+        "x86" => 3,
+        "aarch64" => 183,
+        "arm" => 40,
+        "riscv64" => 243,
+        "powerpc64" => 21,
+        "s390x" => 22,
+        "loongarch64" => 258,
+        _ => 0,
+    };
+    (machine, class)
+}
+
+fn osabi_name(osabi: u8) -> &'static str {
+    match osabi {
+        0 | 3 => "linux",
+        9 => "freebsd",
+        12 => "openbsd",
+        2 => "netbsd",
+        6 => "solaris",
+        _ => "another OS",
+    }
+}
+
+fn machine_name(machine: u16, class: u8, little_endian: bool) -> String {
+    let name = match (machine, class) {
+        (62, 2) => "amd64",
+        (3, 1) => "386",
+        (183, 2) => "arm64",
+        (40, 1) => "arm",
+        (243, 2) => "riscv64",
+        (21, 2) if little_endian => "ppc64le",
+        (21, 2) => "ppc64",
+        (22, 2) => "s390x",
+        (258, 2) => "loong64",
+        _ => {
+            return format!(
+                "machine {machine} ({}-bit)",
+                if class == 2 { 64 } else { 32 }
+            );
+        }
+    };
+    name.to_owned()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// `(year, month, day, hour, minute, second)` in UTC.
+fn civil(time: SystemTime) -> (i64, u32, u32, u64, u64, u64) {
+    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
+    let rest = seconds % 86_400;
+    // Days to civil date (proleptic Gregorian), after H. Hinnant's `civil_from_days`.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
+/// `20261121T064512Z`.
+pub(crate) fn compact_utc(time: SystemTime) -> String {
+    let (y, mo, d, h, mi, s) = civil(time);
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+}
+
+/// `2026-11-21T06:45:12Z`.
+pub(crate) fn rfc3339_utc(time: SystemTime) -> String {
+    let (y, mo, d, h, mi, s) = civil(time);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn formats_utc() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_243_512);
+        assert_eq!(rfc3339_utc(t), "2026-11-21T06:45:12Z");
+        assert_eq!(compact_utc(t), "20261121T064512Z");
+        assert_eq!(rfc3339_utc(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
+
+    fn write_exec(path: &Path, bytes: &[u8]) {
+        std::fs::write(path, bytes).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn refuses_foreign_and_broken_binaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        assert!(matches!(
+            check_program(&missing),
+            Err(ReleaseError::Read { .. })
+        ));
+
+        let text = dir.path().join("text");
+        write_exec(&text, b"hello world, not a program");
+        assert!(matches!(
+            check_program(&text),
+            Err(ReleaseError::NotAProgram { .. })
+        ));
+
+        let mut elf = vec![0_u8; 64];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[4] = 2;
+        elf[5] = 1;
+        elf[18..20].copy_from_slice(&183_u16.to_le_bytes());
+        let arm = dir.path().join("arm64");
+        write_exec(&arm, &elf);
+        let error = check_program(&arm).unwrap_err().to_string();
+        if std::env::consts::ARCH == "x86_64" {
+            assert!(error.contains("built for linux/arm64"), "{error}");
+        }
+
+        let script = dir.path().join("script");
+        write_exec(&script, b"#!/bin/sh\nexit 0\n");
+        check_program(&script).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            check_program(&script),
+            Err(ReleaseError::NotExecutable { .. })
+        ));
+
+        check_program(&std::env::current_exe().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn stages_once_per_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ReleaseStore::new(dir.path(), "api");
+        let binary = std::env::current_exe().unwrap();
+        let first = store.stage(&binary, BuildFacts::default(), None).unwrap();
+        let again = store.stage(&binary, BuildFacts::default(), None).unwrap();
+        assert_eq!(first, again);
+        assert_eq!(store.list().unwrap().len(), 1);
+        assert_eq!(store.current().unwrap(), None);
+        store.set_current(first.id()).unwrap();
+        assert_eq!(store.current().unwrap(), Some(first.clone()));
+        assert_eq!(
+            std::fs::read(&first.binary).unwrap(),
+            std::fs::read(&binary).unwrap()
+        );
+        assert!(matches!(
+            store.get("nope"),
+            Err(ReleaseError::UnknownRelease { .. })
+        ));
+    }
+}

@@ -1,0 +1,204 @@
+//! A supervisor running on its own thread with a TCP listener on a free loopback port.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use goshift_supervisor::{
+    BuildFacts, Config, Handle, Options, Outcome, Phase, PhaseEvent, Release, ReleaseStore, Reply,
+    Request, Supervisor,
+};
+use goshift_testkit::service::service_variant;
+
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
+
+pub(crate) struct Harness {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) handle: Handle,
+    pub(crate) events: Receiver<PhaseEvent>,
+    pub(crate) port: u16,
+    pub(crate) control: PathBuf,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Extra settings for the `[services.api]` table.
+#[derive(Default)]
+pub(crate) struct Setup<'a> {
+    pub(crate) first_fault: Option<&'a str>,
+    pub(crate) service_lines: &'a str,
+    /// Adds a Unix listener `grpc` at `<dir>/api.sock`, mode 0640.
+    pub(crate) unix: bool,
+    /// The service manager's notify socket the supervisor reports to.
+    pub(crate) manager_notify: Option<PathBuf>,
+}
+
+/// `lines` plus the test defaults for the keys it does not set.
+fn with_defaults(lines: &str) -> String {
+    let mut text = lines.to_owned();
+    for (key, default) in [
+        ("stop", "stop = { grace = \"5s\" }"),
+        ("watch", "watch = \"300ms\""),
+        ("restart", "restart = { backoff = \"50ms\", max = \"1s\" }"),
+    ] {
+        if !lines.lines().any(|l| l.trim_start().starts_with(key)) {
+            text.push('\n');
+            text.push_str(default);
+        }
+    }
+    text
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Harness {
+    pub(crate) fn start(setup: Setup<'_>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = service_variant(dir.path(), "v1", setup.first_fault);
+        let port = free_port();
+        let text = format!(
+            r#"
+[services.api]
+binary = "{}"
+listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}{}]
+{}
+"#,
+            v1.display(),
+            if setup.unix {
+                ", { name = \"grpc\", address = \"unix:api.sock\", mode = \"0640\" }"
+            } else {
+                ""
+            },
+            with_defaults(setup.service_lines)
+        );
+        let config = Config::parse(&text, dir.path()).unwrap();
+        let options = Options {
+            home: dir.path().join("home"),
+            control: None,
+            base_env: vec![("PATH".into(), std::env::var_os("PATH").unwrap_or_default())],
+            manager_notify: setup.manager_notify.clone(),
+        };
+        let mut supervisor = Supervisor::new(config, options, &|_| BuildFacts::default()).unwrap();
+        let events = supervisor.subscribe();
+        let handle = supervisor.handle();
+        let control = supervisor.control_path().to_owned();
+        let thread = std::thread::spawn(move || supervisor.run());
+        Self {
+            dir,
+            handle,
+            events,
+            port,
+            control,
+            thread: Some(thread),
+        }
+    }
+
+    pub(crate) fn store(&self) -> ReleaseStore {
+        ReleaseStore::new(&self.dir.path().join("home"), "api")
+    }
+
+    /// Stages a variant of the test service as a release.
+    pub(crate) fn stage(&self, name: &str, fault: Option<&str>) -> Release {
+        let binary = service_variant(self.dir.path(), name, fault);
+        self.store()
+            .stage(&binary, BuildFacts::default(), None)
+            .unwrap()
+    }
+
+    /// Waits for the next event of `phase`, returning it and everything before it.
+    pub(crate) fn until(&self, phase: Phase) -> Vec<PhaseEvent> {
+        let mut seen = Vec::new();
+        loop {
+            let event = self
+                .events
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("no {phase:?} phase; saw {seen:#?}"));
+            let done = event.phase == phase;
+            seen.push(event);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// Sends an upgrade request and collects its phase events and outcome.
+    pub(crate) fn upgrade(&self, release: &str) -> (Vec<Phase>, Outcome) {
+        self.finish(self.handle.request(Request::Upgrade {
+            service: "api".into(),
+            release: release.into(),
+            reason: Some("test".into()),
+        }))
+    }
+
+    pub(crate) fn finish(&self, replies: Receiver<Reply>) -> (Vec<Phase>, Outcome) {
+        let mut phases = Vec::new();
+        loop {
+            match replies.recv_timeout(WAIT).expect("a reply") {
+                Reply::Phase { event } => phases.push(event.phase),
+                Reply::Outcome { outcome } => return (phases, outcome),
+                other => panic!("unexpected reply {other:?}"),
+            }
+        }
+    }
+
+    /// `GET path` on the service's port with a fresh connection.
+    pub(crate) fn get(&self, path: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        // The service keeps the connection open (keep-alive by default in its loop), so read
+        // the headers and the announced body only.
+        let mut buf = [0_u8; 4096];
+        loop {
+            let n = stream.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            response.push_str(&String::from_utf8_lossy(&buf[..n]));
+            if let Some((head, body)) = response.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Content-Length: "))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    return response;
+                }
+            }
+        }
+        response
+    }
+
+    pub(crate) fn stop(mut self) -> Vec<PhaseEvent> {
+        self.handle.signal(libc::SIGTERM);
+        let seen = self.until(Phase::Stopped);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+        seen
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.handle.signal(libc::SIGTERM);
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Start, restart, readiness through `systemd-notify`, descriptors, control socket, stop.
+
+use std::os::unix::fs::PermissionsExt;
+
+use goshift_supervisor::{Client, Phase, Readiness, Reply, Request};
+
+use crate::harness::{Harness, Setup};
+
+#[test]
+fn a_child_dying_outside_an_upgrade_is_restarted() {
+    let h = Harness::start(Setup::default());
+    let first = h.until(Phase::Running);
+    let pid = first.last().unwrap().new_pid.unwrap();
+    let rc = kill_hard(pid);
+    assert_eq!(rc, 0);
+    // The listening socket stays open: a client connecting now waits in the backlog and is
+    // answered by the restarted generation instead of being refused.
+    assert!(h.get("/").contains("variant=v1"));
+    let seen = h.until(Phase::Running);
+    let phases: Vec<Phase> = seen.iter().map(|e| e.phase).collect();
+    assert_eq!(phases, [Phase::Restarting, Phase::Starting, Phase::Running]);
+    assert_ne!(seen.last().unwrap().new_pid, Some(pid));
+    assert!(h.get("/").contains("variant=v1"));
+    let metrics = h.handle.metrics().unwrap();
+    assert!(
+        metrics.contains("goshift_child_restarts_total{service=\"api\"} 1"),
+        "{metrics}"
+    );
+}
+
+fn kill_hard(pid: u32) -> i32 {
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .map_or(-1, |s| s.code().unwrap_or(-1))
+}
+
+#[test]
+fn systemd_notify_from_the_child_counts_as_ready() {
+    if std::process::Command::new("systemd-notify")
+        .arg("--help")
+        .output()
+        .is_err()
+    {
+        eprintln!("systemd-notify is not installed; skipping");
+        return;
+    }
+    let h = Harness::start(Setup {
+        first_fault: Some("systemd-notify"),
+        service_lines: "ready = { notify = true, timeout = \"20s\" }",
+        ..Setup::default()
+    });
+    let seen = h.until(Phase::Running);
+    assert_eq!(
+        seen.iter().map(|e| e.phase).collect::<Vec<_>>(),
+        [Phase::Starting, Phase::Running]
+    );
+}
+
+#[test]
+fn children_get_exactly_their_listeners() {
+    let h = Harness::start(Setup::default());
+    h.until(Phase::Running);
+    let fds = h.get("/fds");
+    let body = fds.split_once("\r\n\r\n").unwrap().1;
+    let mut listeners = 0;
+    for line in body.lines() {
+        let (fd, target) = line.split_once(' ').unwrap();
+        let fd: i32 = fd.parse().unwrap();
+        if fd <= 2 {
+            continue;
+        }
+        if fd <= 4 {
+            assert!(target.starts_with("socket:"), "fd {fd} is {target}");
+            listeners += 1;
+        } else {
+            // Only the service's own accepted connections and its /proc listing.
+            assert!(
+                target.starts_with("socket:") || target.starts_with("/proc/"),
+                "leaked fd {fd}: {target}\n{body}"
+            );
+        }
+    }
+    assert_eq!(listeners, 2, "{body}");
+}
+
+#[test]
+fn unix_listeners_are_passed_with_their_mode_and_removed_at_stop() {
+    use std::io::{Read, Write};
+    let h = Harness::start(Setup {
+        unix: true,
+        ..Setup::default()
+    });
+    h.until(Phase::Running);
+    let path = h.dir.path().join("api.sock");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o640);
+    let mut stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut buf = [0_u8; 512];
+    let n = stream.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("variant=v1"));
+    drop(stream);
+    h.stop();
+    assert!(!path.exists(), "the socket file outlived the supervisor");
+}
+
+#[test]
+fn the_supervisor_reports_to_its_service_manager() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("manager.sock");
+    let manager = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    manager
+        .set_read_timeout(Some(crate::harness::WAIT))
+        .unwrap();
+    let receive = || {
+        let mut buf = [0_u8; 512];
+        let n = manager.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let h = Harness::start(Setup {
+        manager_notify: Some(path.clone()),
+        ..Setup::default()
+    });
+    assert!(receive().starts_with("READY=1\n"));
+    // SIGHUP with `current` unchanged: reloading, then ready again, nothing upgraded.
+    h.handle.signal(libc::SIGHUP);
+    assert!(receive().starts_with("RELOADING=1\n"));
+    assert!(receive().starts_with("READY=1\n"));
+    h.stop();
+    assert!(receive().starts_with("STOPPING=1\n"));
+}
+
+#[test]
+fn control_socket_is_private_and_answers_status() {
+    let h = Harness::start(Setup::default());
+    h.until(Phase::Running);
+    let mode = std::fs::metadata(&h.control).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let mut replies = Vec::new();
+    Client::new(&h.control)
+        .request(&Request::Status, |r| replies.push(r))
+        .unwrap();
+    let [Reply::Status { services }] = replies.as_slice() else {
+        panic!("{replies:?}");
+    };
+    assert_eq!(services[0].name, "api");
+    assert_eq!(services[0].phase, Phase::Running);
+    assert_eq!(services[0].readiness, Readiness::Ready);
+    assert!(services[0].pid.is_some());
+    assert_eq!(services[0].status_text.as_deref(), Some("serving"));
+
+    // Another user must not get in: as root, try from uid 65534 through a child process.
+    if running_as_root() {
+        use std::os::unix::process::CommandExt;
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("GOSHIFT_TEST_CONNECT", &h.control)
+            .args(["--exact", "lifecycle::connect_helper", "--nocapture"])
+            .uid(65534)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&status.stdout);
+        assert!(text.contains("refused:"), "{text}");
+    }
+    let stopped = h.stop();
+    assert_eq!(stopped.last().unwrap().phase, Phase::Stopped);
+}
+
+fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// Run as another user by the test above: reports whether the control socket let it in.
+#[test]
+fn connect_helper() {
+    let Some(path) = std::env::var_os("GOSHIFT_TEST_CONNECT") else {
+        return;
+    };
+    match Client::new(path).request(&Request::Status, |_| {}) {
+        Ok(()) => println!("connected"),
+        Err(e) => println!("refused: {e}"),
+    }
+}

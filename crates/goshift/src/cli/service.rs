@@ -1,0 +1,78 @@
+//! Commands of the service supervisor.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// Run Go services and upgrade them without dropping connections.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServiceCommand {
+    /// Run the services of a service file: own their sockets, start them, restart them, and
+    /// upgrade them without dropping a connection.
+    Supervise(SuperviseArgs),
+    /// Talk to a running supervisor: status, upgrade, rollback, stop.
+    #[command(subcommand)]
+    Svc(SvcCommand),
+}
+
+/// `goshift supervise`.
+#[derive(Debug, Args)]
+pub(crate) struct SuperviseArgs {
+    /// The service file (default: `GOSHIFT_SUPERVISOR_CONFIG`, then
+    /// `$XDG_CONFIG_HOME/goshift/supervisor.toml`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+/// `goshift svc …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SvcCommand {
+    /// Show each service's release, Go version, pid, phase, readiness, connections and last
+    /// upgrade.
+    Status(ControlArgs),
+    /// Stage BINARY as a new release of NAME and upgrade to it; exits 0 when upgraded, 1 when
+    /// it rolled back.
+    Upgrade(SvcUpgradeArgs),
+    /// Go back to the release that served before the current one, without a drop.
+    Rollback(SvcRollbackArgs),
+    /// Drain and stop every service, then stop the supervisor.
+    Stop(ControlArgs),
+}
+
+/// Where the supervisor listens.
+#[derive(Debug, Args)]
+pub(crate) struct ControlArgs {
+    /// The supervisor's control socket (default: `GOSHIFT_SUPERVISOR_SOCKET`, then
+    /// `$GOSHIFT_HOME/run/supervisor.sock`).
+    #[arg(long, value_name = "SOCKET")]
+    pub(crate) control: Option<PathBuf>,
+}
+
+/// `goshift svc upgrade`.
+#[derive(Debug, Args)]
+pub(crate) struct SvcUpgradeArgs {
+    /// The service.
+    pub(crate) name: String,
+    /// The new binary; it is copied into the release store first.
+    pub(crate) binary: PathBuf,
+    /// Why (recorded with the release and in the audit log).
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
+    /// Upgrade even though the policy denies it (needs `--reason`; the override is audited).
+    #[arg(long)]
+    pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) control: ControlArgs,
+}
+
+/// `goshift svc rollback`.
+#[derive(Debug, Args)]
+pub(crate) struct SvcRollbackArgs {
+    /// The service.
+    pub(crate) name: String,
+    /// Why.
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
+    #[command(flatten)]
+    pub(crate) control: ControlArgs,
+}

@@ -1,0 +1,211 @@
+//! `goshift scan DIR...`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use goshift_binary::scan::ScanItem;
+use goshift_binary::vuln::Database;
+
+use crate::cli::ScanArgs;
+use crate::commands::inspect::{Classification, Classifier, error_chain, open_database, vcs_text};
+use crate::exit::ExitStatus;
+use crate::settings::GlobalSettings;
+
+/// Finds Go binaries and prints one row each.
+pub(crate) fn scan(settings: &GlobalSettings, args: ScanArgs) -> anyhow::Result<ExitStatus> {
+    let ScanArgs { dirs, threads } = args;
+    let printer = &settings.printer;
+    for dir in &dirs {
+        if !dir.exists() {
+            return Err(crate::error::hinted(
+                format!("`{}` does not exist", dir.display()),
+                "pass directories or files that exist",
+            ));
+        }
+    }
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get().max(4)));
+    let database = open_database(settings)?;
+    let classifier = Classifier::load(settings)?;
+    let (items, stats) = goshift_binary::scan::scan(&dirs, threads);
+    let mut rows = Vec::new();
+    let mut failures = 0;
+    for item in &items {
+        match item {
+            ScanItem::Binary { path, info } => {
+                let vulnerabilities = match &database {
+                    Some(database) => Some(
+                        database
+                            .check(info)
+                            .with_context(|| format!("failed to check `{}`", path.display()))?,
+                    ),
+                    None => None,
+                };
+                let policy = classifier
+                    .as_ref()
+                    .map(|c| c.classify(info, vulnerabilities.as_deref()));
+                rows.push(Row::new(path, info, vulnerabilities, policy));
+            }
+            ScanItem::Failed { path, error } => {
+                failures += 1;
+                printer.warn(format!("{}: {}", path.display(), error_chain(error)));
+            }
+        }
+    }
+    if printer.json() {
+        let rows: Vec<_> = rows.iter().map(Row::json).collect();
+        printer.json_value(&serde_json::json!({
+            "binaries": rows,
+            "files": stats.files,
+            "symlinks_skipped": stats.symlinks,
+            "failures": failures,
+            "vulnerability_database": database.as_ref().map(Database::modified),
+        }))?;
+    } else {
+        print_table(settings, &rows);
+        printer.status(format!(
+            "Scanned {} files: {} Go binaries{}{}",
+            stats.files,
+            rows.len(),
+            if failures > 0 {
+                format!(", {failures} unreadable")
+            } else {
+                String::new()
+            },
+            if stats.symlinks > 0 {
+                format!(", {} symlinks not followed", stats.symlinks)
+            } else {
+                String::new()
+            },
+        ));
+        if database.is_none() {
+            printer.status(
+                "Vulnerabilities not checked: no database synced (run `goshift vuln sync`)",
+            );
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+struct Row {
+    path: String,
+    go_version: String,
+    module: String,
+    revision: String,
+    platform: String,
+    cgo: String,
+    policy: Option<Classification>,
+    vulnerabilities: Option<Vec<goshift_binary::vuln::Finding>>,
+    info: goshift_binary::BuildInfo,
+}
+
+impl Row {
+    fn new(
+        path: &Path,
+        info: &goshift_binary::BuildInfo,
+        vulnerabilities: Option<Vec<goshift_binary::vuln::Finding>>,
+        policy: Option<Classification>,
+    ) -> Self {
+        let module = info.main_module().map_or_else(
+            || "-".to_owned(),
+            |m| format!("{}@{}", m.path, m.effective().version),
+        );
+        let revision = vcs_text(info)
+            .and_then(|_| info.setting("vcs.revision"))
+            .map_or_else(
+                || "-".to_owned(),
+                |r| {
+                    let short = &r[..r.len().min(12)];
+                    if info.vcs_modified() {
+                        format!("{short}+dirty")
+                    } else {
+                        short.to_owned()
+                    }
+                },
+            );
+        let platform = match (info.setting("GOOS"), info.setting("GOARCH")) {
+            (Some(goos), Some(goarch)) => format!("{goos}/{goarch}"),
+            _ => "-".to_owned(),
+        };
+        Self {
+            path: path.display().to_string(),
+            go_version: info.go_version.clone(),
+            module,
+            revision,
+            platform,
+            cgo: info.setting("CGO_ENABLED").unwrap_or("-").to_owned(),
+            policy,
+            vulnerabilities,
+            info: info.clone(),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let main = self.info.main_module();
+        serde_json::json!({
+            "path": self.path,
+            "go_version": self.go_version,
+            "main_module": main.map(|m| &m.path),
+            "main_version": main.map(|m| &m.effective().version),
+            "vcs_revision": self.info.setting("vcs.revision"),
+            "vcs_modified": self.info.setting("vcs.modified").map(|v| v == "true"),
+            "goos": self.info.setting("GOOS"),
+            "goarch": self.info.setting("GOARCH"),
+            "cgo": self.info.setting("CGO_ENABLED").map(|v| v == "1"),
+            "build_id": self.info.build_id,
+            "policy": self.policy,
+            "vulnerabilities": self.vulnerabilities.as_ref().map(Vec::len),
+            "advisories": self.vulnerabilities.as_ref().map(|f| f.iter().map(|f| &f.id).collect::<Vec<_>>()),
+        })
+    }
+}
+
+fn print_table(settings: &GlobalSettings, rows: &[Row]) {
+    let header = [
+        "PATH", "GO", "MODULE", "REVISION", "PLATFORM", "CGO", "POLICY", "VULNS",
+    ];
+    let cells: Vec<[String; 8]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.path.clone(),
+                row.go_version.clone(),
+                row.module.clone(),
+                row.revision.clone(),
+                row.platform.clone(),
+                row.cgo.clone(),
+                row.policy
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |p| p.status.as_str().to_owned()),
+                row.vulnerabilities
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |f| f.len().to_string()),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut text = String::new();
+        for (index, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            if index + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<width$}  ");
+            }
+        }
+        text
+    };
+    if rows.is_empty() {
+        return;
+    }
+    settings.printer.data(line(&header.map(ToOwned::to_owned)));
+    for row in &cells {
+        settings.printer.data(line(row));
+    }
+}

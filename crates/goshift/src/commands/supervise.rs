@@ -1,0 +1,93 @@
+//! `goshift supervise`: run the services of a service file until stopped.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use goshift_audit::Outcome;
+use goshift_fs::EnvVars;
+use goshift_supervisor::{Config, Options, Phase, PhaseEvent, Supervisor, Trigger};
+
+use crate::cli::SuperviseArgs;
+use crate::error::WithHint;
+use crate::exit::ExitStatus;
+use crate::governance::{self, Change};
+use crate::settings::GlobalSettings;
+
+/// Checks the file and the binaries, binds every socket, then runs until SIGTERM/SIGINT or
+/// `goshift svc stop`. Phase events go to stderr as JSON lines.
+pub(crate) fn supervise(
+    args: SuperviseArgs,
+    settings: &GlobalSettings,
+) -> anyhow::Result<ExitStatus> {
+    let SuperviseArgs { config } = args;
+    let path = config
+        .or_else(|| {
+            settings
+                .env
+                .var(EnvVars::GOSHIFT_SUPERVISOR_CONFIG)
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| settings.dirs.config.join("supervisor.toml"));
+    let path = settings.cwd.join(path);
+    let config = Config::load(&path).hint("see docs/supervisor.md for the service file format")?;
+    let options = Options {
+        home: settings.dirs.home.clone(),
+        control: settings
+            .env
+            .var(EnvVars::GOSHIFT_SUPERVISOR_SOCKET)
+            .map(PathBuf::from),
+        base_env: settings
+            .env
+            .vars()
+            .map(|(k, v)| (k.into(), v.clone()))
+            .collect(),
+        manager_notify: settings.env.var(EnvVars::NOTIFY_SOCKET).map(PathBuf::from),
+    };
+    let mut supervisor = Supervisor::new(config, options, &super::svc::build_facts)
+        .with_context(|| format!("the supervisor could not start from `{}`", path.display()))?;
+    let events = supervisor.subscribe();
+    // Signals are blocked here, before any thread exists, and handled by one thread.
+    goshift_supervisor::forward_signals(supervisor.handle())
+        .context("failed to set up signal handling")?;
+    let printer = settings.printer;
+    printer.status(format!(
+        "supervising; control socket `{}`",
+        supervisor.control_path().display()
+    ));
+    let audit_settings = settings.clone();
+    let log = std::thread::Builder::new()
+        .name("log".into())
+        .spawn(move || {
+            for event in events {
+                if let Ok(line) = serde_json::to_string(&event) {
+                    printer.stderr_raw(&format!("{line}\n"));
+                }
+                if let Err(error) = audit(&audit_settings, &event) {
+                    printer.warn(format!(
+                        "failed to record `{:?}` in the audit log: {error:#}",
+                        event.phase
+                    ));
+                }
+            }
+        })
+        .context("failed to start the log thread")?;
+    supervisor.run();
+    // The supervisor is gone, so the event channel is closed: the log thread prints and
+    // records the last events, then ends.
+    let _ = log.join();
+    Ok(ExitStatus::Success)
+}
+
+/// Records what the supervisor did on its own: upgrades started by SIGHUP (requests from
+/// `goshift svc` are recorded by the requesting command, with its user) and each service's
+/// stop.
+fn audit(settings: &GlobalSettings, event: &PhaseEvent) -> anyhow::Result<()> {
+    let (action, outcome) = match (event.phase, event.trigger) {
+        (Phase::Upgraded, Some(Trigger::Reload)) => ("svc.reload", Outcome::Success),
+        (Phase::RolledBack, Some(Trigger::Reload)) => ("svc.reload", Outcome::Failure),
+        (Phase::Stopped, _) => ("svc.stopped", Outcome::Success),
+        _ => return Ok(()),
+    };
+    let change = Change::new(action, &event.service).states(None, event.release.clone());
+    governance::record(settings, &change, outcome, serde_json::to_value(event)?)
+}

@@ -1,0 +1,178 @@
+//! `goshift svc …`: the supervisor's control client.
+
+mod rollback;
+mod status;
+mod stop;
+mod upgrade;
+
+use std::path::PathBuf;
+
+use goshift_audit::Outcome as AuditOutcome;
+use goshift_fs::EnvVars;
+use goshift_supervisor::{
+    BuildFacts, Client, ControlError, Outcome, Reply, Request, UpgradeResult,
+};
+
+use crate::error::{WithHint, hinted};
+use crate::exit::ExitStatus;
+use crate::governance::{self, Change};
+use crate::printer::Style;
+use crate::settings::GlobalSettings;
+
+pub(crate) use rollback::rollback;
+pub(crate) use status::status;
+pub(crate) use stop::stop;
+pub(crate) use upgrade::upgrade;
+
+/// The control socket from `--control`, `GOSHIFT_SUPERVISOR_SOCKET` or the default.
+fn client(control: Option<PathBuf>, settings: &GlobalSettings) -> Client {
+    let path = control
+        .or_else(|| {
+            settings
+                .env
+                .var(EnvVars::GOSHIFT_SUPERVISOR_SOCKET)
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| settings.dirs.home.join("run").join("supervisor.sock"));
+    Client::new(settings.cwd.join(path))
+}
+
+/// Sends `request`, collecting the replies.
+fn ask(
+    client: &Client,
+    request: &Request,
+    mut each: impl FnMut(&Reply),
+) -> anyhow::Result<Vec<Reply>> {
+    let mut replies = Vec::new();
+    let result = client.request(request, |reply| {
+        each(&reply);
+        replies.push(reply);
+    });
+    match result {
+        Ok(()) => {}
+        Err(error @ ControlError::NotRunning { .. }) => {
+            return Err(error).hint(
+                "start it with `goshift supervise --config FILE`, or pass `--control SOCKET`",
+            );
+        }
+        Err(error) => return Err(error.into()),
+    }
+    if let Some(Reply::Error { message }) =
+        replies.iter().find(|r| matches!(r, Reply::Error { .. }))
+    {
+        return Err(hinted(
+            format!("the supervisor refused: {message}"),
+            "`goshift svc status` shows what it is doing",
+        ));
+    }
+    Ok(replies)
+}
+
+/// Build information for a release's provenance and the policy check, from the binary's
+/// embedded Go build info. A binary without one (a script, a non-Go program) has no Go facts;
+/// it is still checked as a program before it runs.
+pub(crate) fn build_facts(binary: &std::path::Path) -> BuildFacts {
+    match goshift_binary::read_build_info(binary) {
+        Ok(info) => BuildFacts {
+            go_version: info
+                .go_version
+                .split_whitespace()
+                .next()
+                .map(ToOwned::to_owned),
+            main_module: info.main_module().map(|module| module.path.clone()),
+            revision: info.setting("vcs.revision").map(ToOwned::to_owned),
+        },
+        Err(_) => BuildFacts::default(),
+    }
+}
+
+/// Streams the phases of an upgrade or rollback, records it in the audit log, and reports its
+/// outcome: 0 upgraded or unchanged, 1 rolled back.
+fn run_upgrade(
+    client: &Client,
+    request: &Request,
+    change: &mut Change,
+    settings: &GlobalSettings,
+) -> anyhow::Result<ExitStatus> {
+    let printer = &settings.printer;
+    let replies = ask(client, request, |reply| {
+        if let Reply::Phase { event } = reply {
+            let pids = match (event.old_pid, event.new_pid) {
+                (Some(old), Some(new)) => format!(" (old pid {old}, new pid {new})"),
+                (None, Some(new)) => format!(" (pid {new})"),
+                _ => String::new(),
+            };
+            let detail = event
+                .detail
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            printer.status(format!(
+                "{:>12} {}{pids}{detail}",
+                format!("{:?}", event.phase).to_lowercase(),
+                event.service
+            ));
+        }
+    })?;
+    let Some(outcome) = replies.into_iter().find_map(|r| match r {
+        Reply::Outcome { outcome } => Some(outcome),
+        _ => None,
+    }) else {
+        anyhow::bail!("the supervisor closed the connection before the outcome (is it stopping?)");
+    };
+    change.from.clone_from(&outcome.from);
+    change.to = Some(outcome.to.clone());
+    let audit_outcome = match outcome.result {
+        UpgradeResult::Upgraded | UpgradeResult::Unchanged => AuditOutcome::Success,
+        UpgradeResult::RolledBack => AuditOutcome::Failure,
+    };
+    governance::record(
+        settings,
+        change,
+        audit_outcome,
+        serde_json::to_value(&outcome)?,
+    )?;
+    report(&outcome, settings)
+}
+
+fn report(outcome: &Outcome, settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+    let printer = &settings.printer;
+    if printer.json() {
+        printer.json_value(outcome)?;
+    }
+    let from = outcome.from.as_deref().unwrap_or("nothing");
+    Ok(match outcome.result {
+        UpgradeResult::Upgraded => {
+            if !printer.json() {
+                printer.data(format!(
+                    "{} {} from {from} to {} in {:.2}s",
+                    printer.paint(Style::Green, "upgraded"),
+                    outcome.service,
+                    outcome.to,
+                    outcome.duration_seconds
+                ));
+            }
+            ExitStatus::Success
+        }
+        UpgradeResult::Unchanged => {
+            if !printer.json() {
+                printer.data(format!(
+                    "{} already runs {}; nothing to do",
+                    outcome.service, outcome.to
+                ));
+            }
+            ExitStatus::Success
+        }
+        UpgradeResult::RolledBack => {
+            if !printer.json() {
+                printer.data(format!(
+                    "{} {} to {from}: {}",
+                    printer.paint(Style::Red, "rolled back"),
+                    outcome.service,
+                    outcome.reason.as_deref().unwrap_or("no reason given")
+                ));
+            }
+            ExitStatus::Failure
+        }
+    })
+}

@@ -1,0 +1,99 @@
+//! `goshift vuln check FILE|DIR...`: exit 1 when a binary is affected.
+
+use anyhow::Context as _;
+use goshift_binary::scan::ScanItem;
+
+use crate::cli::VulnCheckArgs;
+use crate::commands::inspect::{database_dir, finding_line, open_database};
+use crate::error::hinted;
+use crate::exit::ExitStatus;
+use crate::settings::GlobalSettings;
+
+/// Checks binaries against the synced database.
+pub(crate) fn check(settings: &GlobalSettings, args: VulnCheckArgs) -> anyhow::Result<ExitStatus> {
+    let VulnCheckArgs { paths } = args;
+    let printer = &settings.printer;
+    let Some(database) = open_database(settings)? else {
+        return Err(hinted(
+            format!(
+                "no vulnerability database in `{}`",
+                database_dir(settings).display()
+            ),
+            "run `goshift vuln sync` (or `goshift vuln sync --from DIR` without network)",
+        ));
+    };
+    for path in &paths {
+        if !path.exists() {
+            return Err(hinted(
+                format!("`{}` does not exist", path.display()),
+                "pass Go binaries or directories that exist",
+            ));
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(4, |n| n.get().max(4));
+    let (items, _) = goshift_binary::scan::scan(&paths, threads);
+    let mut reports = Vec::new();
+    let mut failures = 0;
+    let mut total = 0;
+    for item in &items {
+        match item {
+            ScanItem::Binary { path, info } => {
+                let findings = database
+                    .check(info)
+                    .with_context(|| format!("failed to check `{}`", path.display()))?;
+                total += findings.len();
+                reports.push((path.clone(), info.go_version.clone(), findings));
+            }
+            ScanItem::Failed { path, error } => {
+                failures += 1;
+                printer.warn(format!("{}: {error}", path.display()));
+            }
+        }
+    }
+    // A file named explicitly that is not a Go binary is an error, not silence.
+    for path in paths.iter().filter(|p| p.is_file()) {
+        if !items.iter().any(|item| item.path() == path.as_path()) {
+            return Err(hinted(
+                format!("`{}` is not a Go binary", path.display()),
+                "pass a Go executable or a directory to search",
+            ));
+        }
+    }
+    if printer.json() {
+        let binaries: Vec<_> = reports
+            .iter()
+            .map(|(path, go_version, findings)| {
+                serde_json::json!({ "path": path, "go_version": go_version, "findings": findings })
+            })
+            .collect();
+        printer.json_value(&serde_json::json!({
+            "database_modified": database.modified(),
+            "binaries": binaries,
+            "vulnerabilities": total,
+        }))?;
+    } else {
+        for (path, go_version, findings) in &reports {
+            if findings.is_empty() {
+                continue;
+            }
+            printer.data(format!("{} ({go_version})", path.display()));
+            for finding in findings {
+                printer.data(format!("  {}", finding_line(finding)));
+                if !finding.summary.is_empty() {
+                    printer.data(format!("    {}", finding.summary));
+                }
+            }
+        }
+        let affected = reports.iter().filter(|r| !r.2.is_empty()).count();
+        printer.status(format!(
+            "{total} known vulnerabilities in {affected} of {} Go binaries (database modified {})",
+            reports.len(),
+            database.modified()
+        ));
+    }
+    Ok(if total > 0 || failures > 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}

@@ -1,0 +1,88 @@
+//! `goshift vuln sync [--from URL|DIR]`.
+
+use anyhow::Context as _;
+use goshift_binary::vuln::{self, Source};
+
+use crate::cli::VulnSyncArgs;
+use crate::commands::inspect::database_dir;
+use crate::error::WithHint as _;
+use crate::exit::ExitStatus;
+use crate::settings::GlobalSettings;
+
+/// The official database.
+const DEFAULT_SOURCE: &str = "https://vuln.go.dev";
+
+/// Syncs the database into the cache.
+pub(crate) fn sync(settings: &GlobalSettings, args: VulnSyncArgs) -> anyhow::Result<ExitStatus> {
+    let VulnSyncArgs { from } = args;
+    let printer = &settings.printer;
+    let text = from.as_deref().unwrap_or(DEFAULT_SOURCE);
+    let source = Source::parse(text)
+        .hint("use an `https://` URL, a loopback `http://` URL, `file://DIR` or a directory")?;
+    if let Source::Url(url) = &source
+        && url.starts_with("http://")
+        && !is_loopback(url)
+    {
+        return Err(crate::error::hinted(
+            format!("refusing plain HTTP for `{url}`: the database would be unauthenticated"),
+            "use `https://`, or sync from a local copy with `--from DIR`",
+        ));
+    }
+    if let Source::Dir(dir) = &source
+        && !dir.is_dir()
+    {
+        return Err(crate::error::hinted(
+            format!("`{}` is not a directory", dir.display()),
+            "pass a directory holding `index/db.json`, `index/modules.json` and `ID/`",
+        ));
+    }
+    printer.status(format!("Syncing the vulnerability database from {text}"));
+    let destination = database_dir(settings);
+    let report = vuln::sync(&source, &destination, &|done, total| {
+        if printer.stderr_is_terminal && !printer.quiet {
+            printer.stderr_raw(&format!("\r  {done}/{total} advisories"));
+            if done == total {
+                printer.stderr_raw("\n");
+            }
+        }
+    })
+    .with_context(|| format!("failed to sync the vulnerability database from `{text}`"))?;
+    if printer.json() {
+        printer.json_value(&serde_json::json!({
+            "source": text,
+            "modified": report.modified,
+            "advisories": report.advisories,
+            "up_to_date": report.up_to_date,
+            "path": destination,
+        }))?;
+    } else if report.up_to_date {
+        printer.data(format!(
+            "Vulnerability database already up to date (modified {}, {} advisories)",
+            report.modified, report.advisories
+        ));
+    } else {
+        printer.data(format!(
+            "Synced {} advisories (database modified {})",
+            report.advisories, report.modified
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn is_loopback(url: &str) -> bool {
+    let rest = url.trim_start_matches("http://");
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+    let name = if host.starts_with('[') {
+        host.split(']')
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Benchmark: a real Go service (testdata/goservice, Go 1.21.13 as v1, Go 1.22.10 as v2) under
+# `goshift supervise`, driven by wrk with keep-alive load on loopback. Measures, in one run:
+#   - steady state: requests/s and p99 latency without upgrades (the baseline);
+#   - the same during UPGRADES (default 100) upgrades v1→v2→v1…, with socket errors and
+#     non-2xx answers (both must be 0);
+#   - the supervisor's handoff overhead per upgrade: from the new generation's readiness to the
+#     old one's stop signal, plus from the old one's exit to its reaping (the app's own drain
+#     time is not in it);
+#   - the supervisor's resident memory after the run.
+# Prints the ratios against the baseline. Targets: req/s ≥ 0.9× steady, p99 ≤ 2× steady,
+# overhead ≤ 50 ms, RSS ≤ 15 MiB.
+#
+# Usage: scripts/bench/upgrade.sh   (env: UPGRADES, STEADY_SECONDS, GOSHIFT, E2E_DIR)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$REPO"
+export REPO
+UPGRADES=${UPGRADES:-100}
+STEADY_SECONDS=${STEADY_SECONDS:-10}
+GOSHIFT=${GOSHIFT:-$REPO/target/release/goshift}
+if [[ ! -x $GOSHIFT ]]; then
+    cargo build --release -p goshift
+fi
+export GOSHIFT
+command -v wrk >/dev/null || { echo "bench: error: wrk is not installed (apt-get install -y wrk)" >&2; exit 2; }
+
+E2E_DIR=${E2E_DIR:-$REPO/.e2e/bench}
+mkdir -p "$E2E_DIR"
+export E2E_DIR
+scripts/e2e/mirror.sh --prepare >/dev/null
+export GO121="$E2E_DIR/go/1.21.13/go/bin/go" GO122="$E2E_DIR/go/1.22.10/go/bin/go"
+
+# shellcheck source=../e2e/supervisor-lib.sh
+source scripts/e2e/supervisor-lib.sh
+rm -rf "$E2E_DIR/upgrade-bench/home" "$E2E_DIR/upgrade-bench/outcomes.jsonl"
+sup_setup "$E2E_DIR/upgrade-bench"
+trap 'kill "${SUP_PID:-}" 2>/dev/null || true; kill "${SUP_WRK_PID:-}" 2>/dev/null || true' EXIT
+sup_build v1 "$GO121" v1
+sup_build v2 "$GO122" v2
+sup_start 100ms
+
+sup_wrk_start "${STEADY_SECONDS}s" "$SUP_DIR/wrk-steady.txt"
+wait "$SUP_WRK_PID"
+read -r steady_rps steady_p99 steady_errors steady_non2xx _ < <(sup_wrk_summary "$SUP_DIR/wrk-steady.txt")
+
+sup_wrk_start 900s "$SUP_DIR/wrk-upgrades.txt"
+start=$SECONDS
+for ((i = 1; i <= UPGRADES; i++)); do
+    if ((i % 2 == 1)); then target=v2; else target=v1; fi
+    sup_upgrade "$target"
+done
+elapsed=$((SECONDS - start))
+sup_wrk_stop
+read -r up_rps up_p99 up_errors up_non2xx up_requests < <(sup_wrk_summary "$SUP_DIR/wrk-upgrades.txt")
+read -r count median p95 max < <(sup_overhead)
+rss=$(sup_rss_kib)
+sup_stop >/dev/null 2>&1
+
+python3 - <<PY
+steady_rps, up_rps = $steady_rps, $up_rps
+steady_p99, up_p99 = $steady_p99, $up_p99
+print(f"upgrades:            $UPGRADES in ${elapsed}s ($up_requests requests during them)")
+print(f"steady state:        {steady_rps:.0f} req/s, p99 {steady_p99:.2f} ms ($steady_errors socket errors, $steady_non2xx non-2xx)")
+print(f"during upgrades:     {up_rps:.0f} req/s, p99 {up_p99:.2f} ms ($up_errors socket errors, $up_non2xx non-2xx)")
+print(f"req/s ratio:         {up_rps / steady_rps:.2f}x steady (target >= 0.9)")
+print(f"p99 ratio:           {up_p99 / steady_p99:.2f}x steady (target <= 2)")
+print(f"handoff overhead:    median ${median} ms, p95 ${p95} ms, max ${max} ms over $count upgrades (target <= 50)")
+print(f"supervisor RSS:      {$rss / 1024:.1f} MiB (target <= 15)")
+PY

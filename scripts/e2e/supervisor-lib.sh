@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Shared by scripts/e2e/50-supervisor.sh and scripts/bench/upgrade.sh: build the Go service of
+# testdata/goservice with real Go toolchains, run it under `goshift supervise`, drive it with
+# wrk, upgrade it in a loop. Source it; every name is prefixed `sup_`.
+#
+# Needs: GOSHIFT, REPO, GO121, GO122 and a scratch directory given to sup_setup.
+
+# sup_setup DIR: the scratch dir, GOSHIFT_HOME, Go caches, free ports.
+sup_setup() {
+    SUP_DIR=$1
+    mkdir -p "$SUP_DIR/bin" "$SUP_DIR/home" "$SUP_DIR/gocache" "$SUP_DIR/gopath"
+    export GOSHIFT_HOME="$SUP_DIR/home"
+    export GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local
+    export GOCACHE="$SUP_DIR/gocache" GOPATH="$SUP_DIR/gopath"
+    read -r SUP_PORT SUP_METRICS_PORT < <(python3 -c '
+import socket
+ports = []
+socks = []
+for _ in range(2):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s); ports.append(s.getsockname()[1])
+print(*ports)')
+    SUP_URL="http://127.0.0.1:$SUP_PORT/"
+}
+
+# sup_build NAME GO VERSION [FAULT]: builds the service into $SUP_DIR/bin/NAME.
+sup_build() {
+    local name=$1 go=$2 version=$3 fault=${4:-}
+    (cd "$REPO/testdata/goservice" &&
+        "$go" build -trimpath -o "$SUP_DIR/bin/$name" \
+            -ldflags "-X main.version=$version -X main.fault=$fault" .)
+}
+
+# sup_start [WATCH]: writes the service file and starts the supervisor with v1.
+sup_start() {
+    local watch=${1:-100ms}
+    cat >"$SUP_DIR/supervisor.toml" <<TOML
+metrics = "127.0.0.1:$SUP_METRICS_PORT"
+
+[services.api]
+binary = "$SUP_DIR/bin/v1"
+listen = [{ name = "http", address = "tcp://127.0.0.1:$SUP_PORT" }]
+ready = { notify = true, timeout = "3s" }
+stop = { signal = "SIGTERM", grace = "5s" }
+watch = "$watch"
+restart = { backoff = "100ms", max = "2s" }
+TOML
+    "$GOSHIFT" supervise --config "$SUP_DIR/supervisor.toml" 2>"$SUP_DIR/supervisor.log" &
+    SUP_PID=$!
+    sup_wait_log '"phase":"running"' 30
+}
+
+# sup_wait_log PATTERN SECONDS: waits until the supervisor's log has a line matching PATTERN.
+sup_wait_log() {
+    local pattern=$1 seconds=$2 i
+    for ((i = 0; i < seconds * 10; i++)); do
+        grep -q -- "$pattern" "$SUP_DIR/supervisor.log" 2>/dev/null && return 0
+        kill -0 "$SUP_PID" 2>/dev/null || {
+            echo "the supervisor exited; its log:" >&2
+            cat "$SUP_DIR/supervisor.log" >&2
+            return 1
+        }
+        sleep 0.1
+    done
+    echo "no log line matching $pattern within ${seconds}s; log:" >&2
+    tail -20 "$SUP_DIR/supervisor.log" >&2
+    return 1
+}
+
+# sup_wrk_start DURATION OUT: keep-alive load on loopback in the background (SUP_WRK_PID);
+# SUP_WRK_THREADS and SUP_WRK_CONNECTIONS set its size (default 2 and 32).
+sup_wrk_start() {
+    wrk -t"${SUP_WRK_THREADS:-2}" -c"${SUP_WRK_CONNECTIONS:-32}" -d"$1" --latency --timeout 5s \
+        "$SUP_URL" >"$2" 2>&1 &
+    SUP_WRK_PID=$!
+}
+
+# sup_wrk_stop: stops background wrk early (it prints its report on SIGINT) and waits.
+sup_wrk_stop() {
+    kill -INT "$SUP_WRK_PID" 2>/dev/null || true
+    wait "$SUP_WRK_PID" || true
+}
+
+# sup_wrk_summary FILE: prints `rps p99_ms socket_errors non_2xx requests`.
+sup_wrk_summary() {
+    python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def ms(value):
+    number, unit = re.match(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p99 = ms(re.search(r"\s99%\s+(\S+)", text).group(1))
+requests = int(re.search(r"(\d+) requests in", text).group(1))
+errors = 0
+m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+if m:
+    errors = sum(int(x) for x in m.groups())
+non2xx = 0
+m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+if m:
+    non2xx = int(m.group(1))
+print(f"{rps:.0f} {p99:.2f} {errors} {non2xx} {requests}")
+PY
+}
+
+# sup_upgrade NAME: stages and upgrades to bin/NAME; appends the JSON outcome to
+# $SUP_DIR/outcomes.jsonl and returns goshift's exit status.
+sup_upgrade() {
+    local status=0
+    "$GOSHIFT" --json --quiet svc upgrade api "$SUP_DIR/bin/$1" --reason "e2e" \
+        >>"$SUP_DIR/outcomes.jsonl.tmp" || status=$?
+    python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' \
+        "$SUP_DIR/outcomes.jsonl.tmp" >>"$SUP_DIR/outcomes.jsonl"
+    rm -f "$SUP_DIR/outcomes.jsonl.tmp"
+    return $status
+}
+
+# sup_overhead: prints `count median_ms p95_ms max_ms` of the handoff overhead of successful
+# upgrades recorded in outcomes.jsonl.
+sup_overhead() {
+    python3 - "$SUP_DIR/outcomes.jsonl" <<'PY'
+import json, sys
+values = sorted(o["handoff_overhead_ms"] for o in map(json.loads, open(sys.argv[1]))
+                if o["result"] == "upgraded" and o.get("handoff_overhead_ms") is not None)
+if not values:
+    print("0 0 0 0"); sys.exit()
+pick = lambda q: values[min(len(values) - 1, int(q * len(values)))]
+print(f"{len(values)} {pick(0.5):.2f} {pick(0.95):.2f} {values[-1]:.2f}")
+PY
+}
+
+# sup_rss_kib: the supervisor's resident set size in KiB.
+sup_rss_kib() {
+    awk '/^VmRSS:/ {print $2}' "/proc/$SUP_PID/status"
+}
+
+# sup_stop: `goshift svc stop` and wait for the supervisor to exit.
+sup_stop() {
+    "$GOSHIFT" svc stop
+    wait "$SUP_PID"
+}

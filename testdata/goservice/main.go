@@ -1,0 +1,183 @@
+// Command goservice is the Go HTTP service of goshift's real tier. It uses only the standard
+// library: its listeners come from systemd socket activation (LISTEN_FDS, LISTEN_PID,
+// LISTEN_FDNAMES, fds from 3), it reports readiness with READY=1 on NOTIFY_SOCKET, serves
+// /healthz and / (a counter), and on SIGTERM drains: it stops accepting, answers every
+// further request with "Connection: close" until its clients have closed their connections
+// (at most GOSERVICE_LAME_DUCK_MS, default 5000), then shuts down.
+//
+// Build-time settings (-ldflags "-X main.version=v2 -X main.fault=crash-at-start"):
+// version is reported in every answer; fault selects a broken build: crash-at-start,
+// never-ready (initialisation hangs), panic-before-ready.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+var (
+	version = "dev"
+	fault   = ""
+)
+
+func main() {
+	log.SetPrefix(fmt.Sprintf("goservice %s[%d]: ", version, os.Getpid()))
+	log.SetFlags(0)
+	if fault == "crash-at-start" {
+		log.Fatal("crashing at start (fault build)")
+	}
+	listeners, err := inheritedListeners()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if fault == "never-ready" {
+		log.Print("initialisation hangs (fault build)")
+		select {}
+	}
+	if fault == "panic-before-ready" {
+		panic("broken initialisation (fault build)")
+	}
+
+	var count atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		n := count.Add(1)
+		fmt.Fprintf(w, "version=%s go=%s pid=%d count=%d\n", version, runtime.Version(), os.Getpid(), n)
+	})
+	var draining atomic.Bool
+	// While draining, every answer says "Connection: close", so keep-alive clients reconnect
+	// (to the next generation) after it instead of finding their connection closed under a
+	// request. (Server.SetKeepAlivesEnabled(false) is not used: it closes idle connections at
+	// once, racing with a client that is just sending its next request on one.)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		mux.ServeHTTP(w, r)
+	})
+	var open atomic.Int64
+	server := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			switch state {
+			case http.StateNew:
+				open.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				open.Add(-1)
+			}
+		},
+	}
+	for _, l := range listeners {
+		go func(l net.Listener) {
+			if err := server.Serve(l); err != nil && err != http.ErrServerClosed && !isClosed(err) {
+				log.Printf("serve %s: %v", l.Addr(), err)
+			}
+		}(l)
+	}
+	notify("READY=1\nSTATUS=serving " + version)
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	<-stop
+	draining.Store(true)
+	drain(server, listeners, &open)
+}
+
+// drain stops accepting (closing our copies of the shared listeners leaves them open in the
+// supervisor and the new generation), then waits while every kept-alive connection gets one
+// more answer, which carries "Connection: close", and its client closes it: the server never
+// closes a kept-alive connection under a client that may be sending on it. Connections that
+// stay silent for the whole lame-duck period are closed by Shutdown.
+func drain(server *http.Server, listeners []net.Listener, open *atomic.Int64) {
+	for _, l := range listeners {
+		l.Close()
+	}
+	lameDuck := 5 * time.Second
+	if text := os.Getenv("GOSERVICE_LAME_DUCK_MS"); text != "" {
+		if ms, err := strconv.Atoi(text); err == nil {
+			lameDuck = time.Duration(ms) * time.Millisecond
+		}
+	}
+	deadline := time.Now().Add(lameDuck)
+	for open.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := server.Shutdown(ctx); err != nil {
+		log.Printf("shutdown: %v", err)
+	}
+}
+
+func isClosed(err error) bool {
+	return strings.Contains(err.Error(), "use of closed network connection")
+}
+
+// inheritedListeners takes the sockets passed with the socket-activation protocol, as
+// sd_listen_fds does: only when LISTEN_PID is this process, fds 3.. marked close-on-exec.
+func inheritedListeners() ([]net.Listener, error) {
+	pid, err := strconv.Atoi(os.Getenv("LISTEN_PID"))
+	if err != nil || pid != os.Getpid() {
+		return nil, fmt.Errorf("LISTEN_PID is %q, not this process (%d)", os.Getenv("LISTEN_PID"), os.Getpid())
+	}
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n < 1 {
+		return nil, fmt.Errorf("LISTEN_FDS is %q", os.Getenv("LISTEN_FDS"))
+	}
+	names := strings.Split(os.Getenv("LISTEN_FDNAMES"), ":")
+	var listeners []net.Listener
+	for i := 0; i < n; i++ {
+		fd := 3 + i
+		syscall.CloseOnExec(fd)
+		name := fmt.Sprintf("LISTEN_FD_%d", fd)
+		if i < len(names) && names[i] != "" {
+			name = names[i]
+		}
+		f := os.NewFile(uintptr(fd), name)
+		l, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("fd %d (%s): %w", fd, name, err)
+		}
+		listeners = append(listeners, l)
+	}
+	os.Unsetenv("LISTEN_PID")
+	os.Unsetenv("LISTEN_FDS")
+	os.Unsetenv("LISTEN_FDNAMES")
+	return listeners, nil
+}
+
+// notify sends one sd_notify datagram; without NOTIFY_SOCKET it does nothing.
+func notify(message string) {
+	path := os.Getenv("NOTIFY_SOCKET")
+	if path == "" {
+		return
+	}
+	if strings.HasPrefix(path, "@") {
+		path = "\x00" + path[1:]
+	}
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		log.Printf("notify: %v", err)
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(message)); err != nil {
+		log.Printf("notify: %v", err)
+	}
+}
