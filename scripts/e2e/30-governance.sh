@@ -96,7 +96,10 @@ for name in ["api", "legacy", "tools"]:
     mine = projects[f"{name}/go.mod"]
     assert mine["module"] == oracle["Module"]["Path"], (mine, oracle)
     assert mine["go"] == oracle["Go"], (mine, oracle)
-    assert mine["toolchain"] == (oracle.get("Toolchain") or {}).get("Name"), (mine, oracle)
+    toolchain = oracle.get("Toolchain")
+    if isinstance(toolchain, dict):
+        toolchain = toolchain.get("Name")
+    assert mine["toolchain"] == toolchain, (mine, oracle)
 work = json.load(open(f"{sys.argv[2]}/work.json"))
 assert projects["go.work"]["go"] == work["Go"], (projects["go.work"], work)
 PY
@@ -142,3 +145,104 @@ PY
 
 check "audit verify accepts an empty log"
 expect_status 0 audit verify
+
+# Real installs through the policy and the audit log, from the loopback mirror.
+: "${MIRROR_URL:?} ${INDEX_URL:?}"
+export GOSHIFT_INDEX_URL="$INDEX_URL" GOSHIFT_MIRROR="$MIRROR_URL"
+
+check "prod refuses an install without a reason, and records the refusal"
+expect_status 2 --env prod install 1.21.13
+grep -q "changes here need a reason" "$dir/err" || fail "$(cat "$dir/err")"
+
+check "two real toolchains install with a reason; use and rollback switch the default"
+expect_status 0 --env prod install 1.21.13 1.22.10 --reason "E2E-1 baseline"
+expect_status 0 --env prod use 1.22.10 --reason "E2E-2 upgrade"
+expect_status 0 --env prod rollback --reason "E2E-3 back out"
+expect_status 0 --env prod use 1.22.10 --reason "E2E-4 upgrade again"
+
+check "ci refuses go1.21.13 (not in its allowed list) with the reason"
+expect_status 2 --env ci use 1.21.13 --reason "try"
+grep -q "1.21.13 is not allowed in \`ci\` (allowed: 1.22)" "$dir/err" || fail "$(cat "$dir/err")"
+
+check "the audit log holds every change with actor, reason, outcome and smoke test"
+expect_status 0 audit log --json
+python3 - "$dir/out" "$(id -u)" <<'PY'
+import json, sys
+records = json.load(open(sys.argv[1]))
+summary = [(r["action"], r["subject"], r["outcome"]) for r in records]
+expected = [
+    ("install", "go1.21.13", "refused"),
+    ("install", "go1.21.13", "success"),
+    ("install", "go1.22.10", "success"),
+    ("use", "go1.22.10", "success"),
+    ("rollback", "go1.21.13", "success"),
+    ("use", "go1.22.10", "success"),
+    ("use", "go1.21.13", "refused"),
+]
+assert summary == expected, summary
+for r in records:
+    assert r["actor"]["uid"] == int(sys.argv[2]), r["actor"]
+installs = [r for r in records if r["action"] == "install" and r["outcome"] == "success"]
+for r in installs:
+    assert r["details"]["smoke_test"] == "passed", r["details"]
+    assert len(r["details"]["archive_sha256"]) == 64, r["details"]
+    assert r["reason"] == "E2E-1 baseline", r
+assert records[4]["from"] == "go1.22.10" and records[4]["to"] == "go1.21.13", records[4]
+PY
+expect_status 0 audit verify
+expect_status 0 audit head
+head_line=$(cat "$dir/out")
+
+check "audit verify names the first bad line after an edit, a deletion, a swap, a truncation"
+cp "$GOSHIFT_HOME/audit.log" "$dir/audit.log.orig"
+tamper() {
+    python3 - "$GOSHIFT_HOME/audit.log" "$1" <<'PY'
+import sys
+path, how = sys.argv[1], sys.argv[2]
+data = open(path, "rb").read()
+lines = data.split(b"\n")[:-1]
+if how == "edit":
+    lines[2] = lines[2].replace(b'"reason":"E2E-1 baseline"', b'"reason":"E2E-1 baselinE"')
+elif how == "delete":
+    del lines[3]
+elif how == "swap":
+    lines[3], lines[4] = lines[4], lines[3]
+if how == "truncate":
+    open(path, "wb").write(data[:-30])
+else:
+    open(path, "wb").write(b"\n".join(lines) + b"\n")
+PY
+}
+for case in "edit:3" "delete:4" "swap:4" "truncate:7"; do
+    how=${case%%:*}
+    line=${case##*:}
+    cp "$dir/audit.log.orig" "$GOSHIFT_HOME/audit.log"
+    tamper "$how"
+    expect_status 1 audit verify
+    grep -q "audit.log:$line: " "$dir/out" || fail "$how: $(cat "$dir/out")"
+done
+cp "$dir/audit.log.orig" "$GOSHIFT_HOME/audit.log"
+expect_status 0 audit verify --anchor "${head_line/ /:}"
+
+check "snapshot round trip: create, wipe the store, restore offline from the archive cache"
+expect_status 0 snapshot create -o "$dir/machine.snapshot"
+before_versions=$(ls "$GOSHIFT_HOME/toolchains")
+before_default=$(readlink "$GOSHIFT_HOME/default")
+before_history=$(cat "$GOSHIFT_HOME/history")
+rm -rf "$GOSHIFT_HOME/toolchains" "$GOSHIFT_HOME/manifests" "$GOSHIFT_HOME/default" "$GOSHIFT_HOME/history"
+# Offline: neither the index nor the mirror can be reached.
+GOSHIFT_INDEX_URL="http://127.0.0.1:9/index.json" GOSHIFT_MIRROR="http://127.0.0.1:9/" \
+    expect_status 0 --env prod snapshot restore "$dir/machine.snapshot" --reason "E2E-5 restore"
+[[ $(ls "$GOSHIFT_HOME/toolchains") == "$before_versions" ]] || fail "versions differ"
+[[ $(readlink "$GOSHIFT_HOME/default") == "$before_default" ]] || fail "default differs"
+[[ $(cat "$GOSHIFT_HOME/history") == "$before_history" ]] || fail "history differs"
+"$GOSHIFT_HOME/toolchains/go1.22.10/bin/go" version | grep -q "go1.22.10" || fail "restored go does not run"
+expect_status 0 verify
+expect_status 0 audit verify
+
+check "a truncated snapshot is refused and changes nothing"
+head -c 300 "$dir/machine.snapshot" >"$dir/truncated.snapshot"
+rm -rf "$GOSHIFT_HOME/toolchains/go1.21.13" "$GOSHIFT_HOME/manifests/go1.21.13.json"
+expect_status 2 snapshot restore "$dir/truncated.snapshot"
+grep -q "checksum does not match" "$dir/err" || fail "$(cat "$dir/err")"
+[[ ! -e "$GOSHIFT_HOME/toolchains/go1.21.13" ]] || fail "the refused restore changed the store"
