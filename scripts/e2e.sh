@@ -8,7 +8,7 @@
 #
 # Environment: E2E_DIR (scratch dir, default .e2e/run, emptied at start), E2E_CACHE (wheel and
 # archive cache, default .e2e/cache), E2E_TIMEOUT_SCALE (multiplies every timeout, default 1),
-# E2E_PART_TIMEOUT (seconds per part before scaling, default 300).
+# E2E_PART_TIMEOUT (seconds per part before scaling, default 900).
 #
 # Ends with the line `N passed, M failed` and exits non-zero when a part failed.
 set -euo pipefail
@@ -38,7 +38,7 @@ if [[ ! $E2E_TIMEOUT_SCALE =~ ^[1-9][0-9]*$ ]]; then
     echo "e2e: error: E2E_TIMEOUT_SCALE must be a positive integer, got \`$E2E_TIMEOUT_SCALE\`" >&2
     exit 2
 fi
-part_timeout=$((${E2E_PART_TIMEOUT:-300} * E2E_TIMEOUT_SCALE))
+part_timeout=$((${E2E_PART_TIMEOUT:-900} * E2E_TIMEOUT_SCALE))
 
 # Select the parts first, so a typo in a filter fails before the slow steps.
 parts=()
