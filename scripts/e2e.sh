@@ -74,9 +74,16 @@ while IFS= read -r name; do
 done < <(env | sed -n 's/^\(GOSHIFT_[A-Za-z0-9_]*\)=.*/\1/p')
 unset GOTOOLCHAIN GOFLAGS GOROOT GOPATH GOPROXY GOENV
 
+# A setup failure fails every selected part, and the summary line still ends the output.
+setup_failed() {
+    echo "e2e: error: $*" >&2
+    echo "0 passed, ${#parts[@]} failed"
+    exit 1
+}
+
 if ((build)); then
     echo "==> cargo build --release --workspace --bins --locked"
-    cargo build --release --workspace --bins --locked
+    cargo build --release --workspace --bins --locked || setup_failed "the release build failed"
 fi
 target_dir=${CARGO_TARGET_DIR:-$REPO/target}
 [[ $target_dir == /* ]] || target_dir="$REPO/$target_dir"
@@ -87,13 +94,12 @@ if [[ ! -x $GOSHIFT ]]; then
 fi
 
 E2E_DIR=${E2E_DIR:-$REPO/.e2e/run}
-# Only a directory this script created (it holds the marker) or an empty one is emptied, so a
-# mistyped E2E_DIR cannot wipe anything else.
+# Only the default directory, one this script created (it holds the marker) or an empty one is
+# emptied, so a mistyped E2E_DIR cannot wipe anything else.
 marker=.goshift-e2e-scratch
 if [[ -d $E2E_DIR && -n $(ls -A "$E2E_DIR") ]]; then
-    if [[ ! -e $E2E_DIR/$marker ]]; then
-        echo "e2e: error: E2E_DIR=$E2E_DIR is not empty and was not created by scripts/e2e.sh; choose another directory or empty it" >&2
-        exit 2
+    if [[ ! -e $E2E_DIR/$marker && $(cd "$E2E_DIR" && pwd -P) != "$(pwd -P)/.e2e/run" ]]; then
+        setup_failed "E2E_DIR=$E2E_DIR is not empty and was not created by scripts/e2e.sh; choose another directory or empty it"
     fi
     # Go's module cache is read-only; make everything removable first.
     chmod -R u+w "$E2E_DIR"
@@ -105,7 +111,7 @@ E2E_DIR=$(cd "$E2E_DIR" && pwd)
 
 echo "==> local Go mirror"
 # shellcheck source=e2e/mirror.sh
-source scripts/e2e/mirror.sh
+source scripts/e2e/mirror.sh || setup_failed "the local Go mirror could not be set up"
 echo "mirror at $MIRROR_URL (Go trees in $E2E_DIR/go)"
 
 export GOSHIFT REPO E2E_DIR E2E_TIMEOUT_SCALE

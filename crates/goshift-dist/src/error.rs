@@ -207,6 +207,9 @@ pub enum UnsafeReason {
     /// A path that appeared before.
     #[error("the path appears twice")]
     Duplicate,
+    /// A path whose parent is a regular file from the archive.
+    #[error("its parent is a file, not a directory")]
+    ParentIsFile,
     /// A path whose parent is a symlink from the archive.
     #[error("its parent is a symlink, which could redirect the write")]
     ThroughSymlink,

@@ -103,6 +103,23 @@ pub(crate) fn sibling(base: &str, name: &str) -> String {
     format!("{head}{directory}{name}")
 }
 
+/// A redirect target resolved against the URL that answered: absolute URLs as they are,
+/// `/path` on the same origin, anything else next to the current path.
+pub(crate) fn resolve(current: &str, target: &str) -> String {
+    if target.contains("://") {
+        return target.to_owned();
+    }
+    let origin_end = current
+        .find("://")
+        .map(|at| at + 3)
+        .and_then(|start| current[start..].find('/').map(|slash| start + slash))
+        .unwrap_or(current.len());
+    if target.starts_with('/') {
+        return format!("{}{target}", &current[..origin_end]);
+    }
+    sibling(current, target)
+}
+
 /// `base` with exactly one `/` before `name`.
 pub(crate) fn join(base: &str, name: &str) -> String {
     format!("{}/{name}", base.trim_end_matches('/'))
@@ -210,6 +227,22 @@ mod tests {
             "file:///srv/dl/a"
         );
         assert_eq!(join("https://m/golang/", "a"), "https://m/golang/a");
+        assert_eq!(
+            resolve(
+                "https://go.dev/dl/x.tar.gz",
+                "https://dl.google.com/go/x.tar.gz"
+            ),
+            "https://dl.google.com/go/x.tar.gz"
+        );
+        assert_eq!(
+            resolve("http://127.0.0.1:5/a/b?q", "/c"),
+            "http://127.0.0.1:5/c"
+        );
+        assert_eq!(resolve("http://127.0.0.1:5", "/c"), "http://127.0.0.1:5/c");
+        assert_eq!(
+            resolve("http://127.0.0.1:5/a/b", "c"),
+            "http://127.0.0.1:5/a/c"
+        );
         assert_eq!(join("https://m/golang", "a"), "https://m/golang/a");
     }
 }

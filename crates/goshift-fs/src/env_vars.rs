@@ -61,6 +61,10 @@ impl EnvVars {
     pub const CGO_ENABLED: &'static str = "CGO_ENABLED";
     /// The C compiler cgo uses.
     pub const CC: &'static str = "CC";
+    /// How many times the `go` proxy has exec'd in this chain of processes. Set by the proxy
+    /// for its child; past 100 the proxy stops, because a toolchain's `go` that leads back
+    /// to the proxy would otherwise loop forever.
+    pub const GOSHIFT_PROXY_DEPTH: &'static str = "GOSHIFT_PROXY_DEPTH";
     /// The user's shell, for the hint of `goshift doctor`.
     pub const SHELL: &'static str = "SHELL";
     /// Disables colour when set to anything non-empty.

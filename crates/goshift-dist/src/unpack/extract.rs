@@ -273,7 +273,7 @@ impl Extractor {
             match self.seen.get(ancestor) {
                 Some(Seen::Dir(_)) => {}
                 Some(Seen::Symlink) => return Err(refuse(UnsafeReason::ThroughSymlink)),
-                Some(Seen::File(_)) => return Err(refuse(UnsafeReason::Duplicate)),
+                Some(Seen::File(_)) => return Err(refuse(UnsafeReason::ParentIsFile)),
                 None => {
                     fs::create_dir(self.dest.join(ancestor)).map_err(DistError::Io)?;
                     self.seen

@@ -207,22 +207,44 @@ fn url_policy() {
 }
 
 #[test]
-fn redirect_to_public_http_is_refused() {
-    let (server, _) = mirror();
+fn redirects_are_followed_and_every_hop_is_checked() {
+    let (server, archive) = mirror();
+    // To public plain http: refused before any request to that host.
     server.fault(
-        ARCHIVE,
+        "old/archive.tar.gz",
         Fault::Redirect(String::from("http://example.invalid/x.tar.gz")),
     );
     let error = Client::new()
-        .open(&server.url_of(ARCHIVE), false)
+        .open(&server.url_of("old/archive.tar.gz"), false)
         .unwrap_err();
     assert!(
-        matches!(
-            error,
-            DistError::InsecureHttp { .. } | DistError::Transport { .. }
-        ),
-        "a redirect must not reach a public http host silently: {error:?}"
+        matches!(&error, DistError::InsecureHttp { url } if url == "http://example.invalid/x.tar.gz"),
+        "{error:?}"
     );
+    // To a file: refused.
+    server.fault(
+        "to-file",
+        Fault::Redirect(String::from("file:///etc/passwd")),
+    );
+    let error = Client::new()
+        .open(&server.url_of("to-file"), false)
+        .unwrap_err();
+    assert!(matches!(error, DistError::InvalidUrl { .. }), "{error:?}");
+    // On the same server: followed.
+    server.fault("moved", Fault::Redirect(format!("/{ARCHIVE}")));
+    let mut body = Vec::new();
+    Client::new()
+        .open(&server.url_of("moved"), false)
+        .unwrap()
+        .read_to_end(&mut body)
+        .unwrap();
+    assert_eq!(body, archive);
+    // A loop ends.
+    server.fault("loop", Fault::Redirect(String::from("/loop")));
+    let error = Client::new()
+        .open(&server.url_of("loop"), false)
+        .unwrap_err();
+    assert!(matches!(error, DistError::InvalidUrl { .. }), "{error:?}");
 }
 
 #[test]

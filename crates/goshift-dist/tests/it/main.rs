@@ -1,7 +1,7 @@
 //! Integration tests of `goshift-dist` against fabricated archives and a loopback mirror.
 #![expect(
     clippy::unwrap_used,
-    reason = "test helpers outside #[test] functions panic on setup failures by design"
+    reason = "shared setup functions outside #[test] functions panic on setup failures by design"
 )]
 
 mod download;

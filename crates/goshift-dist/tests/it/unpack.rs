@@ -589,3 +589,25 @@ fn error_messages_name_the_entry() {
         "refusing archive entry `go/bin/sh`: its symlink target `/bin/sh` leaves the archive root"
     );
 }
+
+#[test]
+fn refuses_children_of_files_and_hard_links_to_symlinks() {
+    let bytes = with_entries(|tar| {
+        tar.file("go/VERSION/inner", 0o644, b"x");
+    });
+    assert_eq!(
+        unsafe_reason(&bytes),
+        ("go/VERSION/inner".into(), UnsafeReason::ParentIsFile)
+    );
+    let bytes = with_entries(|tar| {
+        tar.symlink("go/link", "VERSION")
+            .hard_link("go/hard", "go/link");
+    });
+    assert_eq!(
+        unsafe_reason(&bytes),
+        (
+            "go/hard".into(),
+            UnsafeReason::BadHardLink("go/link".into())
+        )
+    );
+}
