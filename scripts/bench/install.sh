@@ -33,7 +33,7 @@ export GOSHIFT_INDEX_URL="$INDEX_URL" GOSHIFT_MIRROR="$MIRROR_URL" NO_COLOR=1
 export GOSHIFT_HOME="$work/home"
 
 mean() {
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" ".join(f"{x["mean"]:.4f}" for x in r))' "$1"
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" ".join("%.4f" % x["mean"] for x in r))' "$1"
 }
 
 echo "==> baseline vs goshift install --no-smoke-test ($runs runs each)"

@@ -1,6 +1,9 @@
 //! The history of default switches: numbered JSON lines in `history`.
 
 use std::fmt;
+use std::io::Write as _;
+
+use goshift_fs::fs::os::unix::fs::OpenOptionsExt as _;
 
 use goshift_version::GoVersion;
 
@@ -91,36 +94,66 @@ impl Store {
             .collect()
     }
 
-    /// Appends an entry (the file is rewritten atomically, so a crash never leaves half a
-    /// line).
+    /// Appends an entry: one `write` of one line to a file opened for appending, then an
+    /// fsync of the file's data. A killed process cannot leave half a line (the kernel
+    /// finishes a `write` it started), and appending keeps a switch O(1) however long the
+    /// history grows.
     pub(crate) fn record(
         &self,
         action: Action,
         from: Option<GoVersion>,
         to: Option<GoVersion>,
     ) -> Result<u64, StoreError> {
-        let mut entries = self.history()?;
-        let seq = entries.last().map_or(1, |e| e.seq + 1);
-        entries.push(HistoryEntry {
+        let path = self.history_path();
+        let seq = self.last_seq()? + 1;
+        let entry = HistoryEntry {
             seq,
             time: Manifest::now(),
             action,
             from,
             to,
-        });
-        let mut text = String::new();
-        for entry in &entries {
-            let line = serde_json::to_string(entry).map_err(|source| StoreError::BadHistory {
-                path: self.history_path(),
-                line: entries.len(),
+        };
+        let mut line = serde_json::to_string(&entry).map_err(|source| StoreError::BadHistory {
+            path: path.clone(),
+            line: 0,
+            source,
+        })?;
+        line.push('\n');
+        let mut file = goshift_fs::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o644)
+            .open(&path)
+            .at("open the history", &path)?;
+        file.write_all(line.as_bytes())
+            .at("append to the history", &path)?;
+        file.sync_data().at("sync the history", &path)?;
+        Ok(seq)
+    }
+
+    /// The number of the last entry, 0 for an empty history. Reads only the last line.
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        let path = self.history_path();
+        let text = match goshift_fs::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e).at("read the history", path),
+        };
+        let Some((index, last)) = text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .last()
+        else {
+            return Ok(0);
+        };
+        let entry: HistoryEntry =
+            serde_json::from_str(last).map_err(|source| StoreError::BadHistory {
+                path,
+                line: index + 1,
                 source,
             })?;
-            text.push_str(&line);
-            text.push('\n');
-        }
-        let path = self.history_path();
-        goshift_fs::write_atomic(&path, text.as_bytes()).at("write the history", path)?;
-        Ok(seq)
+        Ok(entry.seq)
     }
 
     /// The version a rollback goes to: with `to`, the version switch `to` set; without, the

@@ -23,7 +23,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context;
-use goshift_dist::{Platform, Sources};
+use goshift_dist::{Client, Platform, Sources};
 use goshift_fs::EnvVars;
 use goshift_store::{Phase, Store, StoreError, StoreLock};
 use goshift_version::{GoVersion, VersionRequest};
@@ -67,6 +67,8 @@ pub(crate) struct ToolchainSettings {
     pub(crate) store: Store,
     /// Where the index and archives come from.
     pub(crate) sources: Sources,
+    /// The HTTP client (through `HTTPS_PROXY` for remote hosts when set).
+    pub(crate) client: Client,
     /// The platform whose archives are installed.
     pub(crate) platform: Platform,
     /// The goshift executable, for the `bin/` links.
@@ -142,6 +144,11 @@ impl ToolchainSettings {
                 }
             });
         }
+        let client = match env.var(EnvVars::HTTPS_PROXY) {
+            Some(proxy) => Client::with_proxy(&proxy)
+                .with_context(|| format!("invalid {}", EnvVars::HTTPS_PROXY))?,
+            None => Client::new(),
+        };
         let goshift_exe =
             std::env::current_exe().context("failed to find the goshift executable")?;
         Ok(Self {
@@ -151,6 +158,7 @@ impl ToolchainSettings {
                 mirror,
                 allow_insecure_http,
             },
+            client,
             platform,
             goshift_exe,
             smoke_path: env.var_os(EnvVars::PATH).unwrap_or_default(),

@@ -344,3 +344,29 @@ fn bad_arguments_are_explained() {
         run.stderr
     );
 }
+
+#[test]
+fn a_proxy_is_never_used_for_a_loopback_mirror_and_a_bad_one_is_refused() {
+    let test = StoreTest::new(&["1.22.10"]);
+    // Nothing listens on port 1: the install works only because loopback bypasses the proxy.
+    let output = test
+        .command()
+        .env("HTTPS_PROXY", "http://127.0.0.1:1")
+        .args(["install", "--no-smoke-test", "1.22.10"])
+        .output()
+        .unwrap();
+    assert_eq!(test.finish(&output).code, Some(0));
+    let output = test
+        .command()
+        .env("HTTPS_PROXY", "::not a proxy::")
+        .args(["list", "--remote"])
+        .output()
+        .unwrap();
+    let run = test.finish(&output);
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.starts_with("error: invalid HTTPS_PROXY\n"),
+        "{}",
+        run.stderr
+    );
+}

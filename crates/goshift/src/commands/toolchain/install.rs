@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use goshift_dist::{Client, Expected, Index, unpack};
+use goshift_dist::{Expected, Index, unpack};
 use goshift_store::{
     Action, Manifest, Phase, Replace, SmokeOutcome, SmokeTest, Source, Staging, Verification,
 };
@@ -321,7 +321,7 @@ fn plan_archive(
 
 /// The index's hash of `version`'s archive for the platform.
 fn index_hash(version: &GoVersion, toolchain: &ToolchainSettings) -> anyhow::Result<String> {
-    let index = Client::new().fetch_index(&toolchain.sources)?;
+    let index = toolchain.client.fetch_index(&toolchain.sources)?;
     let (_, file) = index.resolve(
         &VersionRequest::Exact(version.clone()),
         &toolchain.platform,
@@ -331,7 +331,8 @@ fn index_hash(version: &GoVersion, toolchain: &ToolchainSettings) -> anyhow::Res
 }
 
 fn fetch_index(toolchain: &ToolchainSettings) -> anyhow::Result<Index> {
-    Client::new()
+    toolchain
+        .client
         .fetch_index(&toolchain.sources)
         .context("failed to read the release index")
 }
@@ -493,7 +494,9 @@ fn fetch_and_unpack(
             }
             (Origin::Download { url }, None) => {
                 progress.status(&format!("Downloading {name} from {url}"));
-                let download = Client::new().open(url, toolchain.sources.allow_insecure_http)?;
+                let download = toolchain
+                    .client
+                    .open(url, toolchain.sources.allow_insecure_http)?;
                 let length = download.content_length().or(job.expected.size);
                 (
                     Source::Download { url: url.clone() },

@@ -1,7 +1,5 @@
 //! `goshift list [--remote [--all]]`.
 
-use goshift_dist::Client;
-
 use super::{ToolchainSettings, store_error, with_hint};
 use crate::cli::toolchain::ListArgs;
 use crate::exit::ExitStatus;
@@ -54,7 +52,7 @@ fn list_remote(
     toolchain: &ToolchainSettings,
 ) -> anyhow::Result<ExitStatus> {
     let printer = &settings.printer;
-    let index = Client::new().fetch_index(&toolchain.sources).map_err(|e| {
+    let index = toolchain.client.fetch_index(&toolchain.sources).map_err(|e| {
         with_hint(
             e.into(),
             "set GOSHIFT_INDEX_URL to a reachable index (https://, file:// or loopback http://)",
