@@ -30,6 +30,24 @@ sup_build() {
             -ldflags "-X main.version=$version -X main.fault=$fault" .)
 }
 
+# sup_build_all: v1 (Go 1.21.13), v2 and the faulty v2 builds (Go 1.22.10) into $SUP_DIR/bin,
+# copied from SUP_PREBUILT (a bin directory of an earlier part) when that has them.
+sup_build_all() {
+    local name
+    if [[ -n ${SUP_PREBUILT:-} && -x $SUP_PREBUILT/v2-panic ]]; then
+        cp "$SUP_PREBUILT"/* "$SUP_DIR/bin/"
+        return 0
+    fi
+    sup_build v1 "$GO121" v1
+    sup_build v2 "$GO122" v2
+    for name in crash never-ready panic; do
+        local fault=$name
+        [[ $name == crash ]] && fault=crash-at-start
+        [[ $name == panic ]] && fault=panic-before-ready
+        sup_build "v2-$name" "$GO122" "v2-$name" "$fault"
+    done
+}
+
 # sup_start [WATCH]: writes the service file and starts the supervisor with v1.
 sup_start() {
     local watch=${1:-100ms}

@@ -89,5 +89,10 @@ fn audit(settings: &GlobalSettings, event: &PhaseEvent) -> anyhow::Result<()> {
         _ => return Ok(()),
     };
     let change = Change::new(action, &event.service).states(None, event.release.clone());
-    governance::record(settings, &change, outcome, serde_json::to_value(event)?)
+    governance::record(
+        settings,
+        &change,
+        outcome,
+        super::svc::audit_details(serde_json::to_value(event)?),
+    )
 }

@@ -135,6 +135,23 @@ fn run_upgrade(
     report(&outcome, settings)
 }
 
+/// `value` with every floating-point number written as a string. A hash-chained record must
+/// read back exactly as it was written, and JSON parsers do not all round-trip every `f64`
+/// to the last bit; integers and strings do.
+pub(crate) fn audit_details(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => Value::String(n.to_string()),
+        Value::Array(items) => Value::Array(items.into_iter().map(audit_details).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, audit_details(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn report(outcome: &Outcome, settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
     let printer = &settings.printer;
     if printer.json() {

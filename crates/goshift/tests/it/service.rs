@@ -154,6 +154,10 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
     let audit = std::fs::read_to_string(context.home().join("audit.log")).unwrap();
     let last: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
     assert_eq!(last["action"], "svc.stopped", "{audit}");
+    // Timings are recorded as strings, so every record reads back to its hash.
+    assert!(last["details"]["at_ms"].is_string(), "{audit}");
+    let verify = context.run(["audit", "verify"]);
+    assert!(verify.status.success(), "{verify:?}");
     assert!(audit.contains("\"svc.stop\""), "{audit}");
     let after = context.run(["svc", "status"]);
     assert_eq!(after.status.code(), Some(2));

@@ -15,6 +15,7 @@ pub(crate) fn stop(args: ControlArgs, settings: &GlobalSettings) -> anyhow::Resu
     let mut change = Change::new("svc.stop", "supervisor");
     governance::authorize(settings, &mut change)?;
     super::ask(&client, &Request::Stop, |_| {})?;
+    // Recorded as accepted; the supervisor records each service's stop when it is done.
     governance::record(settings, &change, Outcome::Success, serde_json::Value::Null)?;
     settings
         .printer
