@@ -348,6 +348,25 @@ mod tests {
     }
 
     #[test]
+    fn floats_in_details_survive_a_round_trip() {
+        // Durations measured in seconds: parsing them back must give the same shortest form,
+        // or the next append would find the chain broken.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..2000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let seconds = f64::from(u32::try_from(state >> 40).unwrap()) / 1e7 + 1e-9;
+            let mut entry = Entry::new(actor(), "svc.upgrade", "api", Outcome::Success);
+            entry.details = serde_json::json!({ "seconds": seconds, "third": seconds / 3.0 });
+            let record = Record::chain(entry, 1, GENESIS);
+            let line = record.to_line();
+            let parsed: Record = serde_json::from_str(&line).unwrap();
+            assert_eq!(parsed.to_line(), line, "{seconds}");
+        }
+    }
+
+    #[test]
     fn canonical_line_is_sorted_and_compact() {
         let mut entry = Entry::new(actor(), "use", "go1.22.10", Outcome::Success);
         entry.time = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
