@@ -24,10 +24,14 @@ fn main() -> std::io::Result<()> {
         Container::Pe,
     ];
     for (index, container) in containers.into_iter().enumerate() {
-        for (variant, (wide, big_endian, pointer_form)) in
-            [(true, false, false), (false, true, true), (true, true, true), (false, false, false)]
-                .into_iter()
-                .enumerate()
+        for (variant, (wide, big_endian, pointer_form)) in [
+            (true, false, false),
+            (false, true, true),
+            (true, true, true),
+            (false, false, false),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let binary = GoBinary {
                 wide,
