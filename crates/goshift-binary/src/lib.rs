@@ -173,7 +173,7 @@ pub fn read_build_info(path: impl AsRef<Path>) -> Result<BuildInfo, Error> {
             source: ReadError::UnknownFormat,
         });
     }
-    let map = map_file(file.file()).map_err(io)?;
+    let map = map_file(file.file(), metadata.len()).map_err(io)?;
     read_build_info_from_bytes(&map).map_err(|source| Error::Read {
         path: path.to_owned(),
         source,
@@ -204,9 +204,11 @@ pub fn find_raw_build_info(data: &[u8]) -> Result<RawBuildInfo<'_>, ReadError> {
     unsafe_code,
     reason = "memory-mapping is the bounded, lazy way to read large binaries"
 )]
-fn map_file(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
+fn map_file(file: &std::fs::File, len: u64) -> std::io::Result<memmap2::Mmap> {
+    let len = usize::try_from(len).map_err(std::io::Error::other)?;
     // SAFETY: the map is read-only and private to this process. Another process truncating
     // the file while it is mapped would make reads fault; binaries under inspection are not
     // being rewritten in place (a release is replaced by rename, which keeps this inode).
-    unsafe { memmap2::Mmap::map(file) }
+    // The length comes from the `fstat` already done, so mapping costs no second one.
+    unsafe { memmap2::MmapOptions::new().len(len).map(file) }
 }

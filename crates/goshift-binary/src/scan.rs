@@ -52,8 +52,13 @@ pub struct ScanStats {
 
 enum Task {
     Dir(PathBuf),
-    File(PathBuf),
+    /// A batch of files: one queue round-trip per batch, not per file.
+    Files(Vec<PathBuf>),
 }
+
+/// Files per task: large enough to keep the queue lock cold, small enough to spread one big
+/// directory over every worker.
+const BATCH: usize = 32;
 
 struct Queue {
     tasks: VecDeque<Task>,
@@ -71,7 +76,7 @@ pub fn scan(roots: &[PathBuf], threads: usize) -> (Vec<ScanItem>, ScanStats) {
                 if root.is_dir() {
                     Task::Dir(root.clone())
                 } else {
-                    Task::File(root.clone())
+                    Task::Files(vec![root.clone()])
                 }
             })
             .collect(),
@@ -110,15 +115,17 @@ fn worker(queue: &Mutex<Queue>, wakeup: &Condvar, results: &Mutex<(Vec<ScanItem>
         let mut more = Vec::new();
         match task {
             Task::Dir(dir) => list(&dir, &mut more, &mut found, &mut stats),
-            Task::File(path) => {
-                stats.files += 1;
-                match crate::read_build_info(&path) {
-                    Ok(info) => found.push(ScanItem::Binary {
-                        path,
-                        info: Box::new(info),
-                    }),
-                    Err(error) if error.is_not_go() => {}
-                    Err(error) => found.push(ScanItem::Failed { path, error }),
+            Task::Files(paths) => {
+                for path in paths {
+                    stats.files += 1;
+                    match crate::read_build_info(&path) {
+                        Ok(info) => found.push(ScanItem::Binary {
+                            path,
+                            info: Box::new(info),
+                        }),
+                        Err(error) if error.is_not_go() => {}
+                        Err(error) => found.push(ScanItem::Failed { path, error }),
+                    }
                 }
             }
         }
@@ -152,6 +159,7 @@ fn list(dir: &Path, more: &mut Vec<Task>, found: &mut Vec<ScanItem>, stats: &mut
             return;
         }
     };
+    let mut files = Vec::new();
     for entry in entries {
         let entry = match entry {
             Ok(entry) => entry,
@@ -174,7 +182,13 @@ fn list(dir: &Path, more: &mut Vec<Task>, found: &mut Vec<ScanItem>, stats: &mut
         } else if kind.is_dir() {
             more.push(Task::Dir(entry.path()));
         } else if kind.is_file() {
-            more.push(Task::File(entry.path()));
+            files.push(entry.path());
+            if files.len() == BATCH {
+                more.push(Task::Files(std::mem::take(&mut files)));
+            }
         }
+    }
+    if !files.is_empty() {
+        more.push(Task::Files(files));
     }
 }

@@ -6,4 +6,5 @@
 
 mod formats;
 mod hostile;
+mod sbom;
 mod vuln;

@@ -46,7 +46,15 @@ pub(crate) fn sync(settings: &GlobalSettings, args: VulnSyncArgs) -> anyhow::Res
             }
         }
     })
-    .with_context(|| format!("failed to sync the vulnerability database from `{text}`"))?;
+    .with_context(|| format!("failed to sync the vulnerability database from `{text}`"))
+    .hint(match source {
+        Source::Url(_) => {
+            "check the network, or sync from a mirror or a copy of the database: `goshift vuln sync --from URL|DIR`"
+        }
+        Source::Dir(_) => {
+            "the directory must hold the database's layout: `index/db.json`, `index/modules.json`, `ID/GO-*.json` (or `.json.gz`)"
+        }
+    })?;
     if printer.json() {
         printer.json_value(&serde_json::json!({
             "source": text,
