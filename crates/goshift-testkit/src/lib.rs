@@ -28,7 +28,7 @@ impl TestContext {
     /// A fresh sandbox that runs `binary` (pass `env!("CARGO_BIN_EXE_goshift")`).
     pub fn new(binary: impl Into<PathBuf>) -> Self {
         let root = tempfile::tempdir().expect("failed to create a temporary directory");
-        for dir in ["home", "config", "work", "user"] {
+        for dir in ["home", "config", "cwd", "user"] {
             std::fs::create_dir_all(root.path().join(dir))
                 .expect("failed to create a sandbox directory");
         }
@@ -50,7 +50,7 @@ impl TestContext {
 
     /// The working directory commands run in.
     pub fn work(&self) -> PathBuf {
-        self.root.path().join("work")
+        self.root.path().join("cwd")
     }
 
     /// A `goshift` command with a scrubbed environment pointing into the sandbox.

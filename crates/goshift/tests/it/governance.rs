@@ -104,7 +104,7 @@ fn policy_check_without_a_policy_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&context, &output)
-            .contains("failed to read the policy file `[ROOT]/work/missing.toml`")
+            .contains("failed to read the policy file `[ROOT]/cwd/missing.toml`")
     );
 }
 

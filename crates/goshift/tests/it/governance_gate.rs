@@ -112,7 +112,7 @@ fn gate_json_and_sarif() {
     let run = &sarif["runs"][0];
     assert_eq!(
         run["originalUriBaseIds"]["ROOT0"]["uri"],
-        "file://[ROOT]/work/repo/"
+        "file://[ROOT]/cwd/repo/"
     );
     let results = run["results"].as_array().unwrap();
     let blocked = results

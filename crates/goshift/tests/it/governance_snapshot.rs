@@ -39,7 +39,7 @@ fn snapshot_round_trip_from_the_archive_cache() {
     let test = populated();
     let history = std::fs::read_to_string(test.home().join("history")).unwrap();
     let run = test.ok(&["snapshot", "create", "-o", "machine.snapshot"]);
-    assert_eq!(run.stdout, "[ROOT]/work/machine.snapshot\n");
+    assert_eq!(run.stdout, "[ROOT]/cwd/machine.snapshot\n");
     let snapshot = test.context.work().join("machine.snapshot");
     assert!(
         std::fs::read_to_string(&snapshot)

@@ -180,7 +180,7 @@ fn malformed_project_files_run_nothing() {
     assert_eq!(stdout(&output), "", "nothing may run");
     let message = context.filter(&stderr(&output));
     assert!(
-        message.starts_with("error: `[ROOT]/work/go.mod` line 4: repeated `go` directive"),
+        message.starts_with("error: `[ROOT]/cwd/go.mod` line 4: repeated `go` directive"),
         "{message}"
     );
     write(&work.join("sub/.go-version"), "1.22.x\n");
@@ -191,7 +191,7 @@ fn malformed_project_files_run_nothing() {
     assert_eq!(stdout(&output), "");
     assert!(
         context.filter(&stderr(&output)).starts_with(
-            "error: `[ROOT]/work/sub/.go-version` line 1: `1.22.x` is not a Go version"
+            "error: `[ROOT]/cwd/sub/.go-version` line 1: `1.22.x` is not a Go version"
         ),
         "{}",
         stderr(&output)
