@@ -139,10 +139,13 @@ for part in "${parts[@]}"; do
     wait "$part_pid" || status=$?
     wait "$tail_pid" || true
     elapsed=$((SECONDS - start))
-    # `timeout` leads its own process group; anything still in it was left behind by the part.
-    if kill -0 -- "-$part_pid" 2>/dev/null; then
+    # `timeout` leads its own process group; anything still alive in it (zombies waiting for
+    # init do not count) was left behind by the part.
+    leftovers=$(ps -eo pid=,pgid=,stat=,args= |
+        awk -v group="$part_pid" '$2 == group && $3 !~ /^Z/ { $2 = ""; $3 = ""; print }')
+    if [[ -n $leftovers ]]; then
         echo "warning: $name left processes running; stopping them:"
-        ps -eo pid=,pgid=,args= | awk -v group="$part_pid" '$2 == group { $2 = ""; print }' || true
+        echo "$leftovers"
         kill -- "-$part_pid" 2>/dev/null || true
     fi
     if ((elapsed > part_budget)); then
