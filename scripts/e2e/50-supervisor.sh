@@ -10,6 +10,9 @@ set -euo pipefail
 # shellcheck source=supervisor-lib.sh
 source "$REPO/scripts/e2e/supervisor-lib.sh"
 UPGRADES=${SUP_UPGRADES:-100}
+# One wrk thread leaves the CPU to the upgrades on a small machine; scripts/bench/upgrade.sh
+# measures with more load.
+export SUP_WRK_THREADS=${SUP_WRK_THREADS:-1} SUP_WRK_CONNECTIONS=${SUP_WRK_CONNECTIONS:-16}
 
 check() {
     echo "check: $*"
@@ -47,6 +50,19 @@ status=0
 "$GOSHIFT" svc upgrade api "$SUP_DIR/bin/v2-arm64" 2>"$SUP_DIR/arm64.err" || status=$?
 [[ $status == 2 ]] || fail "upgrading to an arm64 binary exited $status, expected 2"
 grep -q 'built for linux/arm64' "$SUP_DIR/arm64.err" || fail "unclear refusal: $(cat "$SUP_DIR/arm64.err")"
+
+check "a policy that blocks Go 1.22.10 refuses v2 before it is staged or run"
+cat >"$GOSHIFT_HOME/policy.toml" <<'TOML'
+[[blocked]]
+versions = ">=1.22.0, <1.22.11"
+reason = "test block"
+TOML
+status=0
+"$GOSHIFT" svc upgrade api "$SUP_DIR/bin/v2" 2>"$SUP_DIR/blocked.err" || status=$?
+[[ $status == 2 ]] || fail "a blocked upgrade exited $status, expected 2"
+grep -q 'test block' "$SUP_DIR/blocked.err" || fail "unclear refusal: $(cat "$SUP_DIR/blocked.err")"
+(($(ls "$GOSHIFT_HOME/services/api/releases" | wc -l) == 1)) || fail "the blocked binary was staged"
+rm "$GOSHIFT_HOME/policy.toml"
 
 check "steady state under wrk (baseline for the benchmark)"
 sup_wrk_start 5s "$SUP_DIR/wrk-steady.txt"
@@ -91,6 +107,12 @@ import json, sys
 assert api["phase"] == "running" and api["readiness"] == "ready", api
 assert api["last_upgrade"]["result"] == "rolled_back", api["last_upgrade"]
 assert api["pid"], api
+assert api["go_version"] in ("go1.21.13", "go1.22.10"), api
+PY
+python3 - "$GOSHIFT_HOME/services/api/releases" <<'PY'
+import json, os, sys
+versions = {json.load(open(os.path.join(sys.argv[1], r, "provenance.json")))["go_version"] for r in os.listdir(sys.argv[1])}
+assert {"go1.21.13", "go1.22.10"} <= versions, versions
 PY
 
 check "metrics count upgrades and rollbacks"
@@ -124,6 +146,20 @@ for ((i = 0; i < 200; i++)); do
     sleep 0.1
 done
 curl --silent --fail --max-time 5 "$SUP_URL" | grep -q "^version=$other " || fail "SIGHUP did not upgrade to $other"
+
+check "the audit log holds every upgrade, the SIGHUP upgrade included, and verifies"
+python3 - "$GOSHIFT_HOME/audit.log" "$UPGRADES" <<'PY'
+import collections, json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+count = collections.Counter((r["action"], r["outcome"]) for r in records)
+upgrades = int(sys.argv[2])
+# The arm64 binary was refused while staging, before anything ran: no record.
+assert count[("svc.upgrade", "success")] == upgrades, count
+assert count[("svc.upgrade", "failure")] == 3, count
+assert count[("svc.upgrade", "refused")] == 1, count
+assert count[("svc.reload", "success")] == 1, count
+PY
+"$GOSHIFT" audit verify
 
 check "svc stop drains and stops; no child is left"
 children=$(pgrep -P "$SUP_PID" || true)

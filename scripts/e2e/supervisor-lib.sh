@@ -66,9 +66,11 @@ sup_wait_log() {
     return 1
 }
 
-# sup_wrk_start DURATION OUT: keep-alive load on loopback in the background (SUP_WRK_PID).
+# sup_wrk_start DURATION OUT: keep-alive load on loopback in the background (SUP_WRK_PID);
+# SUP_WRK_THREADS and SUP_WRK_CONNECTIONS set its size (default 2 and 32).
 sup_wrk_start() {
-    wrk -t2 -c32 -d"$1" --latency --timeout 5s "$SUP_URL" >"$2" 2>&1 &
+    wrk -t"${SUP_WRK_THREADS:-2}" -c"${SUP_WRK_CONNECTIONS:-32}" -d"$1" --latency --timeout 5s \
+        "$SUP_URL" >"$2" 2>&1 &
     SUP_WRK_PID=$!
 }
 

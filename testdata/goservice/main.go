@@ -1,8 +1,9 @@
 // Command goservice is the Go HTTP service of goshift's real tier. It uses only the standard
 // library: its listeners come from systemd socket activation (LISTEN_FDS, LISTEN_PID,
 // LISTEN_FDNAMES, fds from 3), it reports readiness with READY=1 on NOTIFY_SOCKET, serves
-// /healthz and / (a counter), and on SIGTERM drains: it stops accepting, answers what is in
-// flight with "Connection: close" for a short lame-duck period, then shuts down.
+// /healthz and / (a counter), and on SIGTERM drains: it stops accepting, answers every
+// further request with "Connection: close" until its clients have closed their connections
+// (at most GOSERVICE_LAME_DUCK_MS, default 5000), then shuts down.
 //
 // Build-time settings (-ldflags "-X main.version=v2 -X main.fault=crash-at-start"):
 // version is reported in every answer; fault selects a broken build: crash-at-start,
@@ -68,7 +69,19 @@ func main() {
 		}
 		mux.ServeHTTP(w, r)
 	})
-	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	var open atomic.Int64
+	server := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			switch state {
+			case http.StateNew:
+				open.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				open.Add(-1)
+			}
+		},
+	}
 	for _, l := range listeners {
 		go func(l net.Listener) {
 			if err := server.Serve(l); err != nil && err != http.ErrServerClosed && !isClosed(err) {
@@ -82,23 +95,28 @@ func main() {
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	<-stop
 	draining.Store(true)
-	drain(server, listeners)
+	drain(server, listeners, &open)
 }
 
 // drain stops accepting (closing our copies of the shared listeners leaves them open in the
-// supervisor and the new generation), gives every kept-alive connection a lame-duck period to
-// get one more answer, which carries "Connection: close", then shuts down what is left.
-func drain(server *http.Server, listeners []net.Listener) {
+// supervisor and the new generation), then waits while every kept-alive connection gets one
+// more answer, which carries "Connection: close", and its client closes it: the server never
+// closes a kept-alive connection under a client that may be sending on it. Connections that
+// stay silent for the whole lame-duck period are closed by Shutdown.
+func drain(server *http.Server, listeners []net.Listener, open *atomic.Int64) {
 	for _, l := range listeners {
 		l.Close()
 	}
-	lameDuck := 200 * time.Millisecond
+	lameDuck := 5 * time.Second
 	if text := os.Getenv("GOSERVICE_LAME_DUCK_MS"); text != "" {
 		if ms, err := strconv.Atoi(text); err == nil {
 			lameDuck = time.Duration(ms) * time.Millisecond
 		}
 	}
-	time.Sleep(lameDuck)
+	deadline := time.Now().Add(lameDuck)
+	for open.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := server.Shutdown(ctx); err != nil {

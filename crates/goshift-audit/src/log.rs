@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use goshift_fs::{LockError, LockFile, fs};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::record::{Entry, GENESIS, Record};
 
@@ -23,7 +23,7 @@ pub struct AuditLog {
 }
 
 /// The last record of a log: its position and hash, for anchoring elsewhere.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {
     /// The last record's `seq`.
     pub seq: u64,

@@ -250,10 +250,10 @@ fn render_module(out: &mut String, word: &str, module: &Module) {
             let _ = write!(out, "\t{}", module.sum);
         }
         Some(replacement) => {
-            // The replacement's own line ends the entry.
+            // Go ends the replacement line and then the entry, so a blank line follows
+            // every `=>` line; `go version -m` prints it as a lone tab.
             out.push('\n');
             render_module(out, "=>", replacement);
-            return;
         }
     }
     out.push('\n');
@@ -296,7 +296,13 @@ mod tests {
     fn render_is_go_string_form() {
         let info = ModInfo::parse(SAMPLE).unwrap();
         // Go re-quotes with strconv.Quote: the backtick value comes back double-quoted.
-        assert_eq!(info.render(), SAMPLE.replace("`x y`", "\"x y\""));
+        // A blank line follows a replacement, as in Go's `String()`.
+        assert_eq!(
+            info.render(),
+            SAMPLE
+                .replace("`x y`", "\"x y\"")
+                .replace("(devel)\t\nbuild", "(devel)\t\n\nbuild")
+        );
     }
 
     #[test]

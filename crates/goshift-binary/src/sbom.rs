@@ -123,7 +123,12 @@ pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Result<Value, S
     let mut components = Vec::new();
     let mut refs = Vec::new();
     for dep in &info.modinfo.deps {
-        let built: &Module = dep.effective();
+        // A local-directory replacement (`=> ../lib`) has no module identity of its own:
+        // describe the module it stands in for.
+        let built: &Module = match &dep.replace {
+            Some(replacement) if !is_local_path(&replacement.path) => replacement,
+            _ => dep,
+        };
         let reference = module_ref(&built.path, &built.version);
         let mut component = json!({
             "bom-ref": reference,
@@ -136,11 +141,15 @@ pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Result<Value, S
         if let Some(hash) = h1_hex(&built.sum) {
             component["hashes"] = json!([{ "alg": "SHA-256", "content": hash }]);
         }
-        if dep.replace.is_some() {
-            component["properties"] = json!([property(
-                "cdx:gomod:replaces",
-                &format!("{}@{}", dep.path, dep.version)
-            )]);
+        if let Some(replacement) = &dep.replace {
+            component["properties"] = if std::ptr::eq(built, dep) {
+                json!([property("cdx:gomod:replacement", &replacement.path)])
+            } else {
+                json!([property(
+                    "cdx:gomod:replaces",
+                    &format!("{}@{}", dep.path, dep.version)
+                )])
+            };
         }
         if !refs.contains(&reference) {
             refs.push(reference);
@@ -190,6 +199,14 @@ pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Result<Value, S
             { "aggregate": "complete", "dependencies": [main_ref] },
         ],
     }))
+}
+
+fn is_local_path(path: &str) -> bool {
+    path.starts_with("./")
+        || path.starts_with("../")
+        || path.starts_with('/')
+        || path == "."
+        || path == ".."
 }
 
 fn property(name: &str, value: &str) -> Value {

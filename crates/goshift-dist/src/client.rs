@@ -17,8 +17,8 @@ const MAX_INDEX_BYTES: u64 = 64 << 20;
 
 /// An HTTP client for release indexes and archives.
 ///
-/// Proxies come from the standard `HTTPS_PROXY`/`NO_PROXY` variables for remote hosts and
-/// are never used for loopback hosts.
+/// A proxy, when the caller passes one ([`Client::with_proxy`]), is used for remote hosts
+/// and never for loopback hosts. The client reads no environment variables itself.
 #[derive(Debug, Clone)]
 pub struct Client {
     remote: ureq::Agent,
@@ -32,12 +32,26 @@ pub struct Download {
 }
 
 impl Client {
-    /// A client with connect and read timeouts and a `goshift/<version>` user agent.
+    /// A client with connect and read timeouts and a `goshift/<version>` user agent, without
+    /// a proxy.
     pub fn new() -> Self {
         Self {
-            remote: agent(ureq::Proxy::try_from_env()),
+            remote: agent(None),
             loopback: agent(None),
         }
+    }
+
+    /// Like [`Client::new`], with requests to remote hosts sent through `proxy`
+    /// (`http://host:port`, `socks5://host:port`; typically the value of `HTTPS_PROXY`).
+    pub fn with_proxy(proxy: &str) -> Result<Self, DistError> {
+        let parsed = ureq::Proxy::new(proxy).map_err(|_| DistError::InvalidUrl {
+            url: proxy.to_owned(),
+            reason: "it is not a proxy URL such as `http://proxy.example:3128`",
+        })?;
+        Ok(Self {
+            remote: agent(Some(parsed)),
+            loopback: agent(None),
+        })
     }
 
     /// Fetches and parses the index named by `sources`.

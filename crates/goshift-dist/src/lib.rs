@@ -12,6 +12,10 @@
 //! - [`hash_tree`], [`copy_tree`], [`read_version_file`]: the manifest of a GOROOT on disk, for
 //!   imports and for re-verification.
 //!
+//! Only `.tar.gz` archives are extracted: the Windows `.zip` archives are refused with
+//! [`DistError::ZipUnsupported`] (by [`Sources::archive_url`] from the file name, and by
+//! [`unpack`] from the data), since goshift manages POSIX toolchains.
+//!
 //! Invariants: hashes come from the index (or the caller), never from the mirror; nothing here
 //! prints or reads the process environment; a failed [`unpack`] leaves no cache file behind
 //! (the caller removes the destination directory).

@@ -212,7 +212,11 @@ fn extract_stream<R: BufRead>(input: &mut R, dest: &Path) -> Result<Extractor, F
 }
 
 /// How many decompressed chunks may wait for the extracting thread.
-const CHUNKS_IN_FLIGHT: usize = 8;
+const CHUNKS_IN_FLIGHT: usize = 4;
+/// Size of a decompressed chunk. Every chunk can cost a thread wake-up, which on a loaded
+/// machine means waiting for a time slice, so chunks are large: a go.dev archive inflates
+/// to about 110 of them.
+const CHUNK_SIZE: usize = 2 << 20;
 
 /// A decompressed chunk (a buffer and how much of it is filled), or the decoder's failure.
 enum Chunk {
@@ -230,7 +234,7 @@ fn inflate<R: BufRead>(
     let mut decoder = GzDecoder::new(&mut *input);
     loop {
         // Recycled buffers keep their length, so they are never zeroed again.
-        let mut buffer = spares.try_recv().unwrap_or_else(|_| vec![0; BUFFER_SIZE]);
+        let mut buffer = spares.try_recv().unwrap_or_else(|_| vec![0; CHUNK_SIZE]);
         let mut filled = 0;
         while filled < buffer.len() {
             match decoder.read(&mut buffer[filled..]) {

@@ -41,6 +41,9 @@ impl EnvVars {
     /// The service manager's notification socket (set by systemd for `Type=notify`); the
     /// supervisor reports `READY=1`, `RELOADING=1`, `STOPPING=1` and `STATUS=` there.
     pub const NOTIFY_SOCKET: &'static str = "NOTIFY_SOCKET";
+    /// Proxy for downloads from remote hosts (`http://host:port`); never used for loopback
+    /// mirrors.
+    pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";
     /// Go's own toolchain selection, honoured by the `go` proxy while resolving.
     pub const GOTOOLCHAIN: &'static str = "GOTOOLCHAIN";
     /// Go's workspace file: `off` ignores go.work, a path names it. Honoured by the `go`
@@ -58,6 +61,10 @@ impl EnvVars {
     pub const CGO_ENABLED: &'static str = "CGO_ENABLED";
     /// The C compiler cgo uses.
     pub const CC: &'static str = "CC";
+    /// How many times the `go` proxy has exec'd in this chain of processes. Set by the proxy
+    /// for its child; past 100 the proxy stops, because a toolchain's `go` that leads back
+    /// to the proxy would otherwise loop forever.
+    pub const GOSHIFT_PROXY_DEPTH: &'static str = "GOSHIFT_PROXY_DEPTH";
     /// The user's shell, for the hint of `goshift doctor`.
     pub const SHELL: &'static str = "SHELL";
     /// Disables colour when set to anything non-empty.

@@ -4,7 +4,7 @@
 //! GOROOT` is the toolchain's own directory, and a hello-world module builds with
 //! `go build -o` and its output runs and prints the expected line. Go runs with a scrubbed
 //! environment: `GOTOOLCHAIN=local` (never switch or download), `GOPROXY=off`,
-//! `GOFLAGS=-mod=mod`, `CGO_ENABLED=0`, and `HOME`, `GOCACHE`, `GOPATH` inside the scratch
+//! `GOFLAGS=-mod=mod`, `CGO_ENABLED=0`, and `HOME`, `GOCACHE`, `GOPATH`, `GOTMPDIR` inside the scratch
 //! directory, so the test neither reads nor pollutes the user's setup.
 
 use std::ffi::OsString;
@@ -116,7 +116,8 @@ impl SmokeTest<'_> {
         };
         let home = self.scratch.join("home");
         let module = self.scratch.join("hello");
-        for dir in [&home, &module] {
+        let temp = self.scratch.join("tmp");
+        for dir in [&home, &module, &temp] {
             fs::create_dir_all(dir).map_err(io_error(dir))?;
         }
         let go = self.goroot.join("bin").join("go");
@@ -188,6 +189,8 @@ impl SmokeTest<'_> {
             .env("HOME", self.scratch.join("home"))
             .env("GOCACHE", self.scratch.join("cache"))
             .env("GOPATH", self.scratch.join("gopath"))
+            .env("GOTMPDIR", self.scratch.join("tmp"))
+            .env("TMPDIR", self.scratch.join("tmp"))
             .env("GOTOOLCHAIN", "local")
             .env("GOPROXY", "off")
             .env("GOFLAGS", "-mod=mod")

@@ -50,7 +50,7 @@ pub use config::{
 pub use control::{Client, Reply, Request};
 pub use error::{ConfigError, ControlError, ReleaseError, StartError};
 pub use notify::{NotifyMessage, send_to_manager};
-pub use phase::{Outcome, Phase, PhaseEvent, Readiness, ServiceStatus, UpgradeResult};
+pub use phase::{Outcome, Phase, PhaseEvent, Readiness, ServiceStatus, Trigger, UpgradeResult};
 pub use release::{BuildFacts, Provenance, Release, ReleaseStore, check_program};
 pub use supervisor::{Handle, Options, Supervisor};
 pub use sys::SignalSet;

@@ -67,6 +67,20 @@ pub struct PhaseEvent {
     pub new_pid: Option<u32>,
     /// Extra detail: a reason, an exit status.
     pub detail: Option<String>,
+    /// What started the upgrade this event belongs to, if any.
+    pub trigger: Option<Trigger>,
+}
+
+/// What started an upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// An upgrade request on the control socket.
+    Request,
+    /// A rollback request on the control socket.
+    Rollback,
+    /// `SIGHUP`: upgrade to `current`.
+    Reload,
 }
 
 /// How an upgrade ended.

@@ -362,8 +362,15 @@ impl Supervisor {
             let running = service.active.as_ref().map(|g| g.release.id().to_owned());
             if running.as_deref() != Some(current.id()) && service.upgrade.is_none() {
                 let name = service.config.name.clone();
-                self.reloads_pending += 1;
                 self.request_upgrade(&name, current.id(), Some("SIGHUP".into()), None);
+                // Counted only when it really started; `finish_upgrade` counts it down.
+                if self.services[index]
+                    .upgrade
+                    .as_ref()
+                    .is_some_and(|u| u.kind == flow::Kind::Reload)
+                {
+                    self.reloads_pending += 1;
+                }
             }
         }
         if self.reloads_pending == 0 {
@@ -453,6 +460,11 @@ impl Supervisor {
         let service = &mut self.services[index];
         service.phase = phase;
         service.since = SystemTime::now();
+        let trigger = service
+            .upgrade
+            .as_ref()
+            .filter(|u| Some(u.id.as_str()) == upgrade_id)
+            .map(|u| u.kind.trigger());
         let event = PhaseEvent {
             time: release::rfc3339_utc(service.since),
             at_ms: self.started.elapsed().as_secs_f64() * 1000.0,
@@ -463,6 +475,7 @@ impl Supervisor {
             old_pid,
             new_pid,
             detail,
+            trigger,
         };
         if let Some(upgrade) = &mut service.upgrade
             && Some(upgrade.id.as_str()) == upgrade_id

@@ -17,6 +17,7 @@ use crate::printer::ColorChoice;
 
 pub(crate) use governance::{
     AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
+    SnapshotCommand,
 };
 pub(crate) use inspect::{
     InspectArgs, InspectCommand, SbomArgs, ScanArgs, VulnCheckArgs, VulnCommand, VulnSyncArgs,

@@ -9,6 +9,7 @@ mod policy;
 pub(crate) mod project;
 mod sbom;
 mod scan;
+mod snapshot;
 mod supervise;
 mod svc;
 mod toolchain;
@@ -61,6 +62,7 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             GovernanceCommand::Policy(command) => policy::run(&settings, command),
             GovernanceCommand::Audit(command) => audit::run(&settings, command),
             GovernanceCommand::Gate(args) => gate::gate(&settings, args),
+            GovernanceCommand::Snapshot(command) => snapshot::run(&settings, command),
         },
         Command::Inspect(command) => match command {
             InspectCommand::Inspect(args) => inspect::inspect(&settings, args),

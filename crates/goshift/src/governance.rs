@@ -129,32 +129,10 @@ pub(crate) fn load_policy(settings: &GlobalSettings) -> anyhow::Result<Option<Lo
     Ok(Some(LoadedPolicy { policy, path }))
 }
 
-/// The machine's environment: `--env`/`GOSHIFT_ENV`, else `environment = "…"` in the config
-/// file.
-pub(crate) fn environment(settings: &GlobalSettings) -> anyhow::Result<Option<String>> {
-    if let Some(name) = &settings.environment {
-        return Ok(Some(name.clone()));
-    }
-    let path = settings.dirs.config_file();
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let table: toml::Table = toml::from_str(&text)
-        .with_context(|| format!("failed to parse the config file `{}`", path.display()))?;
-    match table.get("environment") {
-        None => Ok(None),
-        Some(toml::Value::String(name)) => Ok(Some(name.clone())),
-        Some(other) => Err(hinted(
-            format!(
-                "`environment` in `{}` must be a string, not {}",
-                path.display(),
-                other.type_str()
-            ),
-            "write it as `environment = \"prod\"`",
-        )),
-    }
+/// The machine's environment: `--env`, else `GOSHIFT_ENV`, else `environment` in the config
+/// file (resolved into the settings).
+pub(crate) fn environment(settings: &GlobalSettings) -> Option<String> {
+    settings.environment.clone()
 }
 
 /// Today's date in UTC.
@@ -205,13 +183,66 @@ pub(crate) fn decide(
     )
 }
 
+/// Refuses to run a toolchain (`goshift exec`) that the policy denies in this environment:
+/// the version rules (`blocked`, `allowed`, `support_window`) apply, but not `freeze` or
+/// `require_reason`, since running changes nothing. A refusal is recorded.
+pub(crate) fn authorize_run(
+    settings: &GlobalSettings,
+    action: &str,
+    version: &GoVersion,
+) -> anyhow::Result<()> {
+    let Some(loaded) = load_policy(settings)? else {
+        return Ok(());
+    };
+    let environment = environment(settings);
+    let decision = decide(settings, &loaded.policy, version, environment.as_deref());
+    let denials: Vec<&goshift_policy::Reason> = decision
+        .with_verdict(Verdict::Deny)
+        .filter(|r| r.rule != goshift_policy::Rule::Freeze)
+        .collect();
+    for reason in decision.with_verdict(Verdict::Warn) {
+        settings.printer.warn(&reason.message);
+    }
+    if denials.is_empty() {
+        return Ok(());
+    }
+    let mut message = format!(
+        "the policy `{}` refuses to run {}{}",
+        loaded.path.display(),
+        version.toolchain_name(),
+        environment
+            .as_deref()
+            .map(|e| format!(" in environment `{e}`"))
+            .unwrap_or_default()
+    );
+    for reason in &denials {
+        let _ = write!(message, "\n  - {}", reason.message);
+    }
+    let mut change = Change::new(action, version.toolchain_name()).version(version.clone());
+    change.policy = Some(json!({
+        "file": loaded.path.display().to_string(),
+        "environment": environment,
+        "verdict": decision.verdict,
+        "reasons": decision.reasons,
+    }));
+    if let Err(error) = record(settings, &change, Outcome::Refused, Value::Null) {
+        settings.printer.warn(format!(
+            "failed to record the refusal in the audit log: {error:#}"
+        ));
+    }
+    Err(hinted(
+        message,
+        "pick a version the policy allows (`goshift policy explain VERSION` says why), or change the policy",
+    ))
+}
+
 /// Refuses `change` when the policy in force denies it, printing warnings for what it only
 /// warns about. A refusal is recorded in the audit log before the error is returned.
 pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyhow::Result<()> {
     let Some(loaded) = load_policy(settings)? else {
         return Ok(());
     };
-    let environment = environment(settings)?;
+    let environment = environment(settings);
     let decision = change
         .version
         .as_ref()
@@ -331,4 +362,29 @@ pub(crate) fn record(
 /// The machine's audit log.
 pub(crate) fn audit_log(settings: &GlobalSettings) -> AuditLog {
     AuditLog::open(settings.dirs.in_home("audit.log")).with_lock_timeout(settings.lock_timeout)
+}
+
+/// Runs `mutation` (the change itself) and records its outcome: `success` with
+/// `details(&value)`, or `failure` with the error, which is then returned.
+pub(crate) fn audited<T>(
+    settings: &GlobalSettings,
+    change: &Change,
+    mutation: impl FnOnce() -> anyhow::Result<T>,
+    details: impl FnOnce(&T) -> Value,
+) -> anyhow::Result<T> {
+    match mutation() {
+        Ok(value) => {
+            record(settings, change, Outcome::Success, details(&value))?;
+            Ok(value)
+        }
+        Err(error) => {
+            let details = json!({ "error": format!("{error:#}") });
+            if let Err(audit) = record(settings, change, Outcome::Failure, details) {
+                settings.printer.warn(format!(
+                    "failed to record the failure in the audit log: {audit:#}"
+                ));
+            }
+            Err(error)
+        }
+    }
 }

@@ -73,7 +73,24 @@ pub(crate) fn run(tool: &Tool, args: &[OsString]) -> ExitStatus {
     ExitStatus::Error
 }
 
+/// Nested `go` commands (`go generate` running `go run`, …) pass through the proxy again;
+/// more than this many in one chain of processes is a loop.
+const MAX_DEPTH: u32 = 100;
+
 fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallible> {
+    let depth = std::env::var(EnvVars::GOSHIFT_PROXY_DEPTH)
+        .ok()
+        .and_then(|d| d.parse::<u32>().ok())
+        .unwrap_or(0);
+    if depth >= MAX_DEPTH {
+        return Err(hinted(
+            format!(
+                "the `go` proxy ran {depth} times in a row: a toolchain's `{}` leads back to goshift",
+                tool.binary()
+            ),
+            "check `goshift doctor`; a toolchain's bin/go must be the real Go binary, not a link to the proxy",
+        ));
+    }
     let dirs = Dirs::from_env(|name| std::env::var_os(name))?;
     let store = StoreView::new(&dirs.home);
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
@@ -102,6 +119,7 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
             .args(&args[1..])
             .env(EnvVars::GOTOOLCHAIN, "local")
             .env(EnvVars::GOROOT, &root)
+            .env(EnvVars::GOSHIFT_PROXY_DEPTH, (depth + 1).to_string())
             .exec();
         if error.kind() != io::ErrorKind::NotFound {
             return Err(error).with_context(|| format!("failed to run `{}`", binary.display()));

@@ -24,6 +24,7 @@ const GO_VERSION_M: &str = "app: go1.21.2\n\
 \tdep\tgolang.org/x/net\tv0.17.0\th1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\
 \tdep\texample.com/old\tv1.0.0\n\
 \t=>\texample.com/fork\tv1.0.1\th1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\
+\t\n\
 \tbuild\t-buildmode=exe\n\
 \tbuild\t-compiler=gc\n\
 \tbuild\t-ldflags=\"-s -w -X main.version=1\"\n\

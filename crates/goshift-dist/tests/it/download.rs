@@ -283,3 +283,17 @@ fn mirror_serves_a_directory() {
         "{error:?}"
     );
 }
+
+#[test]
+fn proxy_is_never_used_for_loopback() {
+    let error = Client::with_proxy("not a proxy").unwrap_err();
+    assert!(matches!(error, DistError::InvalidUrl { .. }), "{error:?}");
+    // A proxy nobody listens on: loopback requests must not go through it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = Client::with_proxy(&proxy).unwrap();
+    let (server, archive) = mirror();
+    let download = client.open(&server.url_of(ARCHIVE), false).unwrap();
+    assert_eq!(download.content_length(), Some(archive.len() as u64));
+}

@@ -23,7 +23,7 @@ use super::{Service, Supervisor};
 #[derive(Debug)]
 pub(super) struct Upgrade {
     pub(super) id: String,
-    kind: Kind,
+    pub(super) kind: Kind,
     from: Option<Release>,
     to: Release,
     step: Step,
@@ -41,7 +41,7 @@ pub(super) struct Upgrade {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Upgrade,
     Rollback,
     Reload,
@@ -53,6 +53,16 @@ enum Step {
     Draining,
     Watching,
     Recovering,
+}
+
+impl Kind {
+    pub(super) fn trigger(self) -> crate::phase::Trigger {
+        match self {
+            Self::Upgrade => crate::phase::Trigger::Request,
+            Self::Rollback => crate::phase::Trigger::Rollback,
+            Self::Reload => crate::phase::Trigger::Reload,
+        }
+    }
 }
 
 impl Supervisor {
@@ -578,9 +588,6 @@ impl Supervisor {
                     old_killed: false,
                 };
                 let _ = reply.send(Reply::Outcome { outcome });
-                if kind == Kind::Reload {
-                    self.reloads_pending = self.reloads_pending.saturating_sub(1);
-                }
                 return;
             }
         }

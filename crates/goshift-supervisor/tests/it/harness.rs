@@ -29,6 +29,10 @@ pub(crate) struct Harness {
 pub(crate) struct Setup<'a> {
     pub(crate) first_fault: Option<&'a str>,
     pub(crate) service_lines: &'a str,
+    /// Adds a Unix listener `grpc` at `<dir>/api.sock`, mode 0640.
+    pub(crate) unix: bool,
+    /// The service manager's notify socket the supervisor reports to.
+    pub(crate) manager_notify: Option<PathBuf>,
 }
 
 /// `lines` plus the test defaults for the keys it does not set.
@@ -64,10 +68,15 @@ impl Harness {
             r#"
 [services.api]
 binary = "{}"
-listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}]
+listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}{}]
 {}
 "#,
             v1.display(),
+            if setup.unix {
+                ", { name = \"grpc\", address = \"unix:api.sock\", mode = \"0640\" }"
+            } else {
+                ""
+            },
             with_defaults(setup.service_lines)
         );
         let config = Config::parse(&text, dir.path()).unwrap();
@@ -75,7 +84,7 @@ listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}]
             home: dir.path().join("home"),
             control: None,
             base_env: vec![("PATH".into(), std::env::var_os("PATH").unwrap_or_default())],
-            manager_notify: None,
+            manager_notify: setup.manager_notify.clone(),
         };
         let mut supervisor = Supervisor::new(config, options, &|_| BuildFacts::default()).unwrap();
         let events = supervisor.subscribe();

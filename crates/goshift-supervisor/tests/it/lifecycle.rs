@@ -13,6 +13,9 @@ fn a_child_dying_outside_an_upgrade_is_restarted() {
     let pid = first.last().unwrap().new_pid.unwrap();
     let rc = kill_hard(pid);
     assert_eq!(rc, 0);
+    // The listening socket stays open: a client connecting now waits in the backlog and is
+    // answered by the restarted generation instead of being refused.
+    assert!(h.get("/").contains("variant=v1"));
     let seen = h.until(Phase::Running);
     let phases: Vec<Phase> = seen.iter().map(|e| e.phase).collect();
     assert_eq!(phases, [Phase::Restarting, Phase::Starting, Phase::Running]);
@@ -45,6 +48,7 @@ fn systemd_notify_from_the_child_counts_as_ready() {
     let h = Harness::start(Setup {
         first_fault: Some("systemd-notify"),
         service_lines: "ready = { notify = true, timeout = \"20s\" }",
+        ..Setup::default()
     });
     let seen = h.until(Phase::Running);
     assert_eq!(
@@ -81,6 +85,55 @@ fn children_get_exactly_their_listeners() {
 }
 
 #[test]
+fn unix_listeners_are_passed_with_their_mode_and_removed_at_stop() {
+    use std::io::{Read, Write};
+    let h = Harness::start(Setup {
+        unix: true,
+        ..Setup::default()
+    });
+    h.until(Phase::Running);
+    let path = h.dir.path().join("api.sock");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o640);
+    let mut stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut buf = [0_u8; 512];
+    let n = stream.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("variant=v1"));
+    drop(stream);
+    h.stop();
+    assert!(!path.exists(), "the socket file outlived the supervisor");
+}
+
+#[test]
+fn the_supervisor_reports_to_its_service_manager() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("manager.sock");
+    let manager = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    manager
+        .set_read_timeout(Some(crate::harness::WAIT))
+        .unwrap();
+    let receive = || {
+        let mut buf = [0_u8; 512];
+        let n = manager.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let h = Harness::start(Setup {
+        manager_notify: Some(path.clone()),
+        ..Setup::default()
+    });
+    assert!(receive().starts_with("READY=1\n"));
+    // SIGHUP with `current` unchanged: reloading, then ready again, nothing upgraded.
+    h.handle.signal(libc::SIGHUP);
+    assert!(receive().starts_with("RELOADING=1\n"));
+    assert!(receive().starts_with("READY=1\n"));
+    h.stop();
+    assert!(receive().starts_with("STOPPING=1\n"));
+}
+
+#[test]
 fn control_socket_is_private_and_answers_status() {
     let h = Harness::start(Setup::default());
     h.until(Phase::Running);
@@ -97,6 +150,7 @@ fn control_socket_is_private_and_answers_status() {
     assert_eq!(services[0].phase, Phase::Running);
     assert_eq!(services[0].readiness, Readiness::Ready);
     assert!(services[0].pid.is_some());
+    assert_eq!(services[0].status_text.as_deref(), Some("serving"));
 
     // Another user must not get in: as root, try from uid 65534 through a child process.
     if running_as_root() {

@@ -109,6 +109,7 @@ fn an_old_generation_ignoring_sigterm_is_killed_after_its_grace() {
     let h = Harness::start(Setup {
         first_fault: Some("ignore-sigterm"),
         service_lines: "stop = { grace = \"300ms\" }",
+        ..Setup::default()
     });
     h.until(Phase::Running);
     let v2 = h.stage("v2", None);
@@ -182,4 +183,79 @@ fn http_probe_decides_readiness() {
     let (phases, outcome) = h.upgrade(good.id());
     assert_eq!(phases, [Spawned, Ready, Draining, Watching, Upgraded]);
     assert_eq!(outcome.result, UpgradeResult::Upgraded);
+}
+
+#[test]
+fn extend_timeout_usec_gives_a_slow_start_more_time() {
+    let h = Harness::start(Setup {
+        service_lines: "ready = { notify = true, timeout = \"1s\" }\nenv = { GOSHIFT_TEST_START_MS = \"2000\" }",
+        ..Setup::default()
+    });
+    h.until(Phase::Running);
+    let slow = h.stage("v2-slow", Some("slow-start"));
+    let (phases, outcome) = h.upgrade(slow.id());
+    assert_eq!(phases, [Spawned, RolledBack]);
+    assert!(outcome.reason.unwrap().contains("not ready within 1s"));
+    let extended = h.stage("v2-extend", Some("slow-start-extend"));
+    let (phases, outcome) = h.upgrade(extended.id());
+    assert_eq!(phases, [Spawned, Ready, Draining, Watching, Upgraded]);
+    assert_eq!(outcome.result, UpgradeResult::Upgraded);
+}
+
+#[test]
+fn watching_is_published_only_after_the_old_generation_is_gone() {
+    let h = Harness::start(Setup {
+        first_fault: Some("slow-drain"),
+        service_lines: "env = { GOSHIFT_TEST_DRAIN_MS = \"1500\" }",
+        ..Setup::default()
+    });
+    h.until(Phase::Running);
+    let v2 = h.stage("v2", None);
+    let replies = h.handle.request(Request::Upgrade {
+        service: "api".into(),
+        release: v2.id().into(),
+        reason: None,
+    });
+    let mut old_pid = None;
+    loop {
+        match replies.recv_timeout(WAIT).unwrap() {
+            Reply::Phase { event } if event.phase == Draining => {
+                // Draining: the old generation got its signal but is still draining.
+                old_pid = event.old_pid;
+                let pid = old_pid.unwrap();
+                assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+            }
+            Reply::Phase { event } if event.phase == Watching => {
+                let pid = old_pid.expect("draining came first");
+                assert!(
+                    !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+                    "watching was published while the old generation {pid} still existed"
+                );
+            }
+            Reply::Outcome { outcome } => {
+                assert_eq!(outcome.result, UpgradeResult::Upgraded);
+                assert!(!outcome.old_killed);
+                break;
+            }
+            Reply::Phase { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn tcp_probe_waits_for_the_generation_to_accept() {
+    let h = Harness::start(Setup {
+        service_lines: "ready = { notify = false, tcp = true, timeout = \"10s\" }",
+        ..Setup::default()
+    });
+    h.until(Phase::Running);
+    let v2 = h.stage("v2", None);
+    let (phases, outcome) = h.upgrade(v2.id());
+    assert_eq!(phases, [Spawned, Ready, Draining, Watching, Upgraded]);
+    assert_eq!(outcome.result, UpgradeResult::Upgraded);
+    // A generation that dies before accepting is never taken for ready.
+    let bad = h.stage("v3-crash", Some("crash-at-start"));
+    let (phases, _) = h.upgrade(bad.id());
+    assert_eq!(phases, [Spawned, RolledBack]);
 }

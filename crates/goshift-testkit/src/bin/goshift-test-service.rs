@@ -6,7 +6,9 @@
 //! Fault modes come from `GOSHIFT_TEST_FAULT` or from a trailer appended to the binary
 //! itself (see `goshift_testkit::service`), so a "faulty build" is a different binary:
 //! `crash-at-start`, `never-ready`, `ready-then-panic`, `ignore-sigterm`, `slow-drain`,
-//! `bind-own-port`, `5xx`, `systemd-notify` (readiness through the `systemd-notify` tool).
+//! `bind-own-port`, `5xx`, `systemd-notify` (readiness through the `systemd-notify` tool),
+//! `slow-start` (ready after `GOSHIFT_TEST_START_MS`), `slow-start-extend` (the same, after
+//! asking for more time with `EXTEND_TIMEOUT_USEC`).
 #![expect(
     clippy::print_stderr,
     reason = "a test program reporting its own failures"
@@ -14,11 +16,63 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::FromRawFd;
-use std::os::unix::net::UnixDatagram;
+use std::os::fd::{FromRawFd, IntoRawFd};
+use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
+
+/// An inherited listening socket: TCP or Unix.
+#[derive(Debug)]
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+/// An accepted connection.
+#[derive(Debug)]
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn try_clone(&self) -> std::io::Result<Self> {
+        Ok(match self {
+            Self::Tcp(s) => Self::Tcp(s.try_clone()?),
+            Self::Unix(s) => Self::Unix(s.try_clone()?),
+        })
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_read_timeout(timeout),
+            Self::Unix(s) => s.set_read_timeout(timeout),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.read(buf),
+            Self::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.write(buf),
+            Self::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 #[derive(Debug, Default)]
 struct Shared {
@@ -50,6 +104,7 @@ fn main() {
     if fault == "bind-own-port" {
         // A service that ignores the inherited socket and binds the same address itself.
         if let Some((_, listener)) = listeners.iter().find(|(name, _)| name != "admin")
+            && let Listener::Tcp(listener) = listener
             && let Ok(address) = listener.local_addr()
             && let Err(error) = TcpListener::bind(address)
         {
@@ -67,6 +122,16 @@ fn main() {
     for (_, listener) in listeners {
         let shared = Arc::clone(&shared);
         acceptors.push(std::thread::spawn(move || accept_loop(&listener, &shared)));
+    }
+    if fault == "slow-start" || fault == "slow-start-extend" {
+        if fault == "slow-start-extend" {
+            notify("EXTEND_TIMEOUT_USEC=10000000\nSTATUS=warming up");
+        }
+        let ms = std::env::var("GOSHIFT_TEST_START_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(600);
+        std::thread::sleep(Duration::from_millis(ms));
     }
     match fault.as_str() {
         "never-ready" | "5xx" => {}
@@ -137,7 +202,7 @@ fn read_trailer() -> (String, Option<String>) {
     unsafe_code,
     reason = "adopting inherited fds and marking them close-on-exec"
 )]
-fn inherited_listeners() -> Result<Vec<(String, TcpListener)>, String> {
+fn inherited_listeners() -> Result<Vec<(String, Listener)>, String> {
     let pid: u32 = std::env::var("LISTEN_PID")
         .map_err(|_| "LISTEN_PID is not set".to_owned())?
         .parse()
@@ -165,7 +230,14 @@ fn inherited_listeners() -> Result<Vec<(String, TcpListener)>, String> {
             libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
         }
         // SAFETY: as above; each fd is adopted exactly once.
-        let listener = unsafe { TcpListener::from_raw_fd(fd) };
+        let tcp = unsafe { TcpListener::from_raw_fd(fd) };
+        // A Unix socket has no inet address; adopt it as what it is.
+        let listener = if tcp.local_addr().is_ok() {
+            Listener::Tcp(tcp)
+        } else {
+            // SAFETY: the same fd, handed over from the TcpListener wrapper.
+            Listener::Unix(unsafe { UnixListener::from_raw_fd(tcp.into_raw_fd()) })
+        };
         let name = names
             .get(usize::try_from(i).unwrap_or(0))
             .cloned()
@@ -218,15 +290,27 @@ fn wait_for_stop(shared: &Shared) {
     }
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+fn accept_loop(listener: &Listener, shared: &Arc<Shared>) {
     // Non-blocking accept with a short poll, so a drain is noticed; the listener is shared
     // with other generations, so a blocking accept could wait for a connection another
     // process took.
-    let _ = listener.set_nonblocking(true);
+    let _ = match listener {
+        Listener::Tcp(l) => l.set_nonblocking(true),
+        Listener::Unix(l) => l.set_nonblocking(true),
+    };
     while !shared.draining.load(Ordering::SeqCst) {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let _ = stream.set_nonblocking(false);
+        let accepted = match listener {
+            Listener::Tcp(l) => l.accept().and_then(|(s, _)| {
+                s.set_nonblocking(false)?;
+                Ok(Stream::Tcp(s))
+            }),
+            Listener::Unix(l) => l.accept().and_then(|(s, _)| {
+                s.set_nonblocking(false)?;
+                Ok(Stream::Unix(s))
+            }),
+        };
+        match accepted {
+            Ok(stream) => {
                 shared.open_connections.fetch_add(1, Ordering::SeqCst);
                 let shared = Arc::clone(shared);
                 std::thread::spawn(move || {
@@ -242,7 +326,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
     }
 }
 
-fn serve(stream: TcpStream, shared: &Shared) {
+fn serve(stream: Stream, shared: &Shared) {
     let _ = stream.set_read_timeout(Some(Duration::from_millis(20)));
     let Ok(mut writer) = stream.try_clone() else {
         return;

@@ -17,6 +17,38 @@ pub(crate) enum GovernanceCommand {
     /// go.mod and go.work under PATH, and the toolchain each directory resolves to (exit 0
     /// clean, 1 violations, 2 usage or configuration errors).
     Gate(GateArgs),
+    /// Save the machine's Go setup to one file, or restore it.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+/// `goshift snapshot …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum SnapshotCommand {
+    /// Write the installed versions and their archive hashes, the default and history, the
+    /// policy in force, the audit head, `go env` of the default and the `$GOPATH/bin`
+    /// inventory to one self-checking file.
+    Create {
+        /// Where to write it (default: `goshift-HOST-TIME.snapshot` here).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Verify a snapshot and restore it: reinstall missing toolchains (archive cache, else
+    /// the mirror; verified), the default and the history; print `go install` lines for
+    /// missing tools.
+    Restore {
+        /// The snapshot file.
+        file: PathBuf,
+        /// Say what would be done; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Override a policy refusal (with `--reason`).
+        #[arg(long)]
+        force: bool,
+        /// Why (recorded in the audit log; policies may require it).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
 }
 
 /// `goshift policy …`

@@ -31,7 +31,7 @@ pub(crate) fn gate(settings: &GlobalSettings, args: GateArgs) -> anyhow::Result<
             "pass `--policy FILE`, or commit a policy file and point GOSHIFT_POLICY at it",
         )
     })?;
-    let environment = governance::environment(settings)?;
+    let environment = governance::environment(settings);
     let paths = if paths.is_empty() {
         vec![std::path::PathBuf::from(".")]
     } else {

@@ -1,12 +1,16 @@
 //! `goshift inspect FILE...`, and what the inspection commands share: the vulnerability
 //! database location and how a binary is described.
 
+mod classify;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use goshift_binary::vuln::{Database, Finding, VulnError};
 use goshift_binary::{BuildInfo, Module};
+
+pub(crate) use classify::{Classification, Classifier};
 
 use crate::cli::InspectArgs;
 use crate::exit::ExitStatus;
@@ -20,6 +24,7 @@ pub(crate) fn inspect(settings: &GlobalSettings, args: InspectArgs) -> anyhow::R
     } = args;
     let printer = &settings.printer;
     let database = open_database(settings)?;
+    let classifier = Classifier::load(settings)?;
     let mut failed = false;
     let mut documents = Vec::new();
     for file in &files {
@@ -46,14 +51,23 @@ pub(crate) fn inspect(settings: &GlobalSettings, args: InspectArgs) -> anyhow::R
             ),
             None => None,
         };
+        let classification = classifier
+            .as_ref()
+            .map(|c| c.classify(&info, findings.as_deref()));
         if printer.json() {
             documents.push(serde_json::json!({
                 "file": file,
                 "build_info": info,
                 "vulnerabilities": findings,
+                "policy": classification,
             }));
         } else {
-            printer.data(describe(file, &info, findings.as_deref()));
+            printer.data(describe(
+                file,
+                &info,
+                findings.as_deref(),
+                classification.as_ref(),
+            ));
         }
     }
     if printer.json() {
@@ -82,7 +96,12 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The human description of one binary.
-fn describe(file: &Path, info: &BuildInfo, findings: Option<&[Finding]>) -> String {
+fn describe(
+    file: &Path,
+    info: &BuildInfo,
+    findings: Option<&[Finding]>,
+    classification: Option<&Classification>,
+) -> String {
     let mut out = format!("{}\n", file.display());
     let mut row = |label: &str, value: &str| {
         let _ = writeln!(out, "  {label:<14}{value}");
@@ -127,6 +146,12 @@ fn describe(file: &Path, info: &BuildInfo, findings: Option<&[Finding]>) -> Stri
             for finding in findings {
                 let _ = writeln!(out, "    {}", finding_line(finding));
             }
+        }
+    }
+    if let Some(classification) = classification {
+        let _ = writeln!(out, "  Policy        {}", classification.status.as_str());
+        for reason in &classification.reasons {
+            let _ = writeln!(out, "    {reason}");
         }
     }
     out.truncate(out.trim_end().len());

@@ -8,7 +8,7 @@ use goshift_binary::scan::ScanItem;
 use goshift_binary::vuln::Database;
 
 use crate::cli::ScanArgs;
-use crate::commands::inspect::{error_chain, open_database, vcs_text};
+use crate::commands::inspect::{Classification, Classifier, error_chain, open_database, vcs_text};
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;
 
@@ -27,6 +27,7 @@ pub(crate) fn scan(settings: &GlobalSettings, args: ScanArgs) -> anyhow::Result<
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get().max(4)));
     let database = open_database(settings)?;
+    let classifier = Classifier::load(settings)?;
     let (items, stats) = goshift_binary::scan::scan(&dirs, threads);
     let mut rows = Vec::new();
     let mut failures = 0;
@@ -41,7 +42,10 @@ pub(crate) fn scan(settings: &GlobalSettings, args: ScanArgs) -> anyhow::Result<
                     ),
                     None => None,
                 };
-                rows.push(Row::new(path, info, vulnerabilities));
+                let policy = classifier
+                    .as_ref()
+                    .map(|c| c.classify(info, vulnerabilities.as_deref()));
+                rows.push(Row::new(path, info, vulnerabilities, policy));
             }
             ScanItem::Failed { path, error } => {
                 failures += 1;
@@ -91,7 +95,7 @@ struct Row {
     revision: String,
     platform: String,
     cgo: String,
-    policy: String,
+    policy: Option<Classification>,
     vulnerabilities: Option<Vec<goshift_binary::vuln::Finding>>,
     info: goshift_binary::BuildInfo,
 }
@@ -101,6 +105,7 @@ impl Row {
         path: &Path,
         info: &goshift_binary::BuildInfo,
         vulnerabilities: Option<Vec<goshift_binary::vuln::Finding>>,
+        policy: Option<Classification>,
     ) -> Self {
         let module = info.main_module().map_or_else(
             || "-".to_owned(),
@@ -130,7 +135,7 @@ impl Row {
             revision,
             platform,
             cgo: info.setting("CGO_ENABLED").unwrap_or("-").to_owned(),
-            policy: "-".to_owned(),
+            policy,
             vulnerabilities,
             info: info.clone(),
         }
@@ -149,7 +154,7 @@ impl Row {
             "goarch": self.info.setting("GOARCH"),
             "cgo": self.info.setting("CGO_ENABLED").map(|v| v == "1"),
             "build_id": self.info.build_id,
-            "policy": serde_json::Value::Null,
+            "policy": self.policy,
             "vulnerabilities": self.vulnerabilities.as_ref().map(Vec::len),
             "advisories": self.vulnerabilities.as_ref().map(|f| f.iter().map(|f| &f.id).collect::<Vec<_>>()),
         })
@@ -170,7 +175,9 @@ fn print_table(settings: &GlobalSettings, rows: &[Row]) {
                 row.revision.clone(),
                 row.platform.clone(),
                 row.cgo.clone(),
-                row.policy.clone(),
+                row.policy
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |p| p.status.as_str().to_owned()),
                 row.vulnerabilities
                     .as_ref()
                     .map_or_else(|| "-".to_owned(), |f| f.len().to_string()),

@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use goshift_audit::Outcome;
 use goshift_fs::EnvVars;
-use goshift_supervisor::{Config, Options, Supervisor};
+use goshift_supervisor::{Config, Options, Phase, PhaseEvent, Supervisor, Trigger};
 
 use crate::cli::SuperviseArgs;
 use crate::error::WithHint;
 use crate::exit::ExitStatus;
+use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
 
 /// Checks the file and the binaries, binds every socket, then runs until SIGTERM/SIGINT or
@@ -52,16 +54,40 @@ pub(crate) fn supervise(
         "supervising; control socket `{}`",
         supervisor.control_path().display()
     ));
-    std::thread::Builder::new()
+    let audit_settings = settings.clone();
+    let log = std::thread::Builder::new()
         .name("log".into())
         .spawn(move || {
             for event in events {
                 if let Ok(line) = serde_json::to_string(&event) {
                     printer.stderr_raw(&format!("{line}\n"));
                 }
+                if let Err(error) = audit(&audit_settings, &event) {
+                    printer.warn(format!(
+                        "failed to record `{:?}` in the audit log: {error:#}",
+                        event.phase
+                    ));
+                }
             }
         })
         .context("failed to start the log thread")?;
     supervisor.run();
+    // The supervisor is gone, so the event channel is closed: the log thread prints and
+    // records the last events, then ends.
+    let _ = log.join();
     Ok(ExitStatus::Success)
+}
+
+/// Records what the supervisor did on its own: upgrades started by SIGHUP (requests from
+/// `goshift svc` are recorded by the requesting command, with its user) and each service's
+/// stop.
+fn audit(settings: &GlobalSettings, event: &PhaseEvent) -> anyhow::Result<()> {
+    let (action, outcome) = match (event.phase, event.trigger) {
+        (Phase::Upgraded, Some(Trigger::Reload)) => ("svc.reload", Outcome::Success),
+        (Phase::RolledBack, Some(Trigger::Reload)) => ("svc.reload", Outcome::Failure),
+        (Phase::Stopped, _) => ("svc.stopped", Outcome::Success),
+        _ => return Ok(()),
+    };
+    let change = Change::new(action, &event.service).states(None, event.release.clone());
+    governance::record(settings, &change, outcome, serde_json::to_value(event)?)
 }

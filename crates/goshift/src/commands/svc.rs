@@ -68,11 +68,22 @@ fn ask(
     Ok(replies)
 }
 
-/// Build information for a release's provenance and the policy check. The Go build-info
-/// reader lives in the inspection crate; until it is wired in, provenance records the hash
-/// and size only and the policy sees no Go version.
-pub(crate) fn build_facts(_binary: &std::path::Path) -> BuildFacts {
-    BuildFacts::default()
+/// Build information for a release's provenance and the policy check, from the binary's
+/// embedded Go build info. A binary without one (a script, a non-Go program) has no Go facts;
+/// it is still checked as a program before it runs.
+pub(crate) fn build_facts(binary: &std::path::Path) -> BuildFacts {
+    match goshift_binary::read_build_info(binary) {
+        Ok(info) => BuildFacts {
+            go_version: info
+                .go_version
+                .split_whitespace()
+                .next()
+                .map(ToOwned::to_owned),
+            main_module: info.main_module().map(|module| module.path.clone()),
+            revision: info.setting("vcs.revision").map(ToOwned::to_owned),
+        },
+        Err(_) => BuildFacts::default(),
+    }
 }
 
 /// Streams the phases of an upgrade or rollback, records it in the audit log, and reports its

@@ -7,7 +7,7 @@
 mod env;
 mod history;
 mod import;
-mod install;
+pub(super) mod install;
 mod list;
 mod progress;
 mod prune;

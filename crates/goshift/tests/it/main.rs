@@ -6,7 +6,10 @@
 
 mod basics;
 mod governance;
+mod governance_enforce;
 mod governance_gate;
+mod governance_snapshot;
+mod inspect;
 mod project;
 mod project_shell;
 mod service;

@@ -285,32 +285,56 @@ fn current_and_which_explain_the_choice() {
 #[test]
 fn pin_writes_go_version() {
     let context = store();
+    let pinned = || std::fs::read_to_string(context.work().join(".go-version")).unwrap();
     let output = context.run(["pin", "1.21"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(
-        std::fs::read_to_string(context.work().join(".go-version")).expect("test setup"),
-        "1.21.13\n"
-    );
+    assert_eq!(pinned(), "1.21.13\n");
     assert!(stderr(&output).contains("Pinned go1.21.13 in ./.go-version"));
-    let output = context.run(["pin", "1.24.0"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("no installed Go toolchain matches `1.24.0`"));
-    assert_eq!(
-        std::fs::read_to_string(context.work().join(".go-version")).expect("test setup"),
-        "1.21.13\n"
-    );
-    let output = context.run(["pin", "1.24.0", "--allow-missing"]);
-    assert!(output.status.success());
-    assert_eq!(
-        std::fs::read_to_string(context.work().join(".go-version")).expect("test setup"),
-        "1.24.0\n"
-    );
     let output = context.run(["pin", "latest"]);
     assert!(output.status.success());
-    assert_eq!(
-        std::fs::read_to_string(context.work().join(".go-version")).expect("test setup"),
-        "1.23.4\n"
+    assert_eq!(pinned(), "1.23.4\n");
+    assert!(stderr(&output).contains("(was go1.21.13)"));
+
+    // Versions that are not installed are checked against the release index.
+    let index = context.root().join("index.json");
+    std::fs::write(
+        &index,
+        r#"[{"version": "go1.24.0", "stable": true, "files": [{"filename": "go1.24.0.linux-amd64.tar.gz", "os": "linux", "arch": "amd64", "version": "go1.24.0", "sha256": "736ce492a19d756a92719a6121226087ccd91b652ed5caec40ad6dbfb2252092", "size": 1, "kind": "archive"}]}]"#,
+    )
+    .unwrap();
+    let pin = |version: &str| {
+        context
+            .command()
+            .args(["pin", version])
+            .env("GOSHIFT_INDEX_URL", format!("file://{}", index.display()))
+            .env("GOSHIFT_PLATFORM", "linux/amd64")
+            .output()
+            .unwrap()
+    };
+    let output = pin("1.24.0");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(pinned(), "1.24.0\n");
+    assert!(
+        stderr(&output).contains("go1.24.0 is not installed"),
+        "{}",
+        stderr(&output)
     );
+    let output = pin("1.24.99");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no installed Go toolchain matches `1.24.99`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("the release index does not have it"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(pinned(), "1.24.0\n", "a refused pin changes nothing");
+    let output = context.run(["pin", "1.25.1", "--allow-missing"]);
+    assert!(output.status.success());
+    assert_eq!(pinned(), "1.25.1\n");
     let output = context.run(["pin", "one.two"]);
     assert_eq!(output.status.code(), Some(2));
 }
@@ -600,4 +624,54 @@ fn doctor_reports_a_policy_that_does_not_parse() {
             .unwrap()
             .contains("goshift policy check")
     );
+}
+
+#[test]
+fn doctor_finds_gotoolchain_stored_by_go_env_w() {
+    let context = store();
+    write(
+        &context.root().join("config/go/env"),
+        "GOTOOLCHAIN=go1.21.0+auto\nGOPRIVATE=example.com\n",
+    );
+    let output = context
+        .command()
+        .args(["--json", "doctor"])
+        .env("PATH", context.path_with_proxies())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let finding = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "gotoolchain")
+        .unwrap();
+    assert_eq!(finding["severity"], "warning");
+    assert_eq!(finding["class"], "configuration");
+    assert_eq!(finding["fix"], "go env -u GOTOOLCHAIN");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("GOTOOLCHAIN=go1.21.0+auto")
+    );
+}
+
+#[test]
+fn a_toolchain_that_leads_back_to_the_proxy_is_stopped() {
+    let context = store();
+    let go = context.home().join("toolchains/go1.22.10/bin/go");
+    std::fs::remove_file(&go).unwrap();
+    std::os::unix::fs::symlink(context.home().join("bin/go"), &go).unwrap();
+    let output = go_in_work(&context).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("leads back to goshift"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+fn go_in_work(context: &TestContext) -> Command {
+    go(context, &context.work(), &["version"])
 }

@@ -151,6 +151,10 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
     assert!(stop.status.success(), "{stop:?}");
     running.until("stopped");
     assert!(running.child.wait().unwrap().success());
+    let audit = std::fs::read_to_string(context.home().join("audit.log")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(last["action"], "svc.stopped", "{audit}");
+    assert!(audit.contains("\"svc.stop\""), "{audit}");
     let after = context.run(["svc", "status"]);
     assert_eq!(after.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&after.stderr).contains("goshift supervise"));

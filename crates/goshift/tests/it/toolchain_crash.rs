@@ -177,6 +177,53 @@ fn a_kill_during_a_switch_or_uninstall_leaves_a_valid_default() {
 }
 
 #[test]
+fn a_held_lock_makes_others_wait_and_time_out_naming_the_holder() {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13"]);
+    let mut holder = test
+        .command()
+        .env("GOSHIFT_TEST_PAUSE", "published")
+        .args(["install", "--no-smoke-test", "1.22.10"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(holder.stderr.take().unwrap()).lines();
+    assert!(
+        lines.any(|line| line.unwrap() == "paused at published"),
+        "the holder never paused"
+    );
+    let output = test
+        .command()
+        .env("GOSHIFT_LOCK_TIMEOUT", "300ms")
+        .args(["use", "1.21.13"])
+        .output()
+        .unwrap();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let run = test.finish(&output);
+    let pid = holder.id();
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "Waiting for the store lock (held by pid {pid})\nerror: timed out after "
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "waiting for the lock `[ROOT]/home/lock`, held by pid {pid}; wait for it to finish, or raise GOSHIFT_LOCK_TIMEOUT"
+        )),
+        "{}",
+        run.stderr
+    );
+    // Once the holder is gone, the lock is free: its kill left no stale lock.
+    test.ok(&["use", "1.21.13"]);
+    assert_consistent(&test);
+}
+
+#[test]
 fn kills_at_random_moments_leave_no_trace() {
     // A slow download stretches the window in which a kill can land.
     let test = StoreTest::new(&["1.21.13", "1.22.10"]);

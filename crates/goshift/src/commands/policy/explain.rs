@@ -12,7 +12,7 @@ use crate::settings::GlobalSettings;
 pub(crate) fn explain(settings: &GlobalSettings, version: &str) -> anyhow::Result<ExitStatus> {
     let version = GoVersion::parse(version).context("invalid version to explain")?;
     let loaded = super::required(settings)?;
-    let environment = governance::environment(settings)?;
+    let environment = governance::environment(settings);
     let decision = governance::decide(settings, &loaded.policy, &version, environment.as_deref());
     if settings.printer.json() {
         settings.printer.json_value(&json!({

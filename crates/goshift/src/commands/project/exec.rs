@@ -22,6 +22,7 @@ pub(crate) fn exec(args: ExecArgs, settings: &GlobalSettings) -> anyhow::Result<
     } = args;
     let store = StoreView::new(&settings.dirs.home);
     let version = select_installed(&store, &version)?;
+    crate::governance::authorize_run(settings, "exec", &version)?;
     let root = store.root(&version);
     let mut child = toolchain_command(&root, &command, settings)?;
     let error = child.exec();

@@ -10,6 +10,7 @@ use super::{ToolchainSettings, clean, refresh_links, store_error};
 use crate::cli::toolchain::{ChangeArgs, ImportArgs};
 use crate::error::{WithHint, hinted};
 use crate::exit::ExitStatus;
+use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
 
 /// Copies a GOROOT (version from its `VERSION` file), smoke-tests and publishes it.
@@ -22,7 +23,7 @@ pub(crate) fn import(
         dir,
         no_smoke_test,
         force,
-        change: ChangeArgs { reason: _ },
+        change: ChangeArgs { reason },
     } = args;
     let store = &toolchain.store;
     let printer = &settings.printer;
@@ -37,6 +38,7 @@ pub(crate) fn import(
         .context("cannot tell which Go version this is")
         .hint("a GOROOT has a `VERSION` file whose first line is like `go1.22.10`")?;
     let name = version.toolchain_name();
+    let change = authorize_import(settings, &version, &source_dir, force, reason)?;
     let staging = {
         let lock = toolchain.lock(settings)?;
         clean(settings, toolchain, &lock)?;
@@ -76,9 +78,13 @@ pub(crate) fn import(
     } else {
         Replace::Never
     };
-    let dir = store
-        .publish(&lock, &staging, &manifest, replace)
-        .map_err(|e| store_error(e, None))?;
+    let publish = || {
+        store
+            .publish(&lock, &staging, &manifest, replace)
+            .map_err(|e| store_error(e, None))
+    };
+    let details = |_: &_| serde_json::json!({ "smoke_test": manifest.smoke_test });
+    let dir = governance::audited(settings, &change, publish, details)?;
     let became_default = if store
         .default_version()
         .map_err(|e| store_error(e, None))?
@@ -140,4 +146,23 @@ fn smoke_test(
     ))
     .hint("`--no-smoke-test` skips the check if you must")?;
     Ok(SmokeOutcome::Passed)
+}
+
+/// Asks the policy whether `version` may be imported from `source_dir`.
+fn authorize_import(
+    settings: &GlobalSettings,
+    version: &GoVersion,
+    source_dir: &std::path::Path,
+    force: bool,
+    reason: Option<String>,
+) -> anyhow::Result<Change> {
+    let mut change = Change::new("import", version.toolchain_name())
+        .version(version.clone())
+        .states(
+            Some(source_dir.display().to_string()),
+            Some(version.toolchain_name()),
+        )
+        .overrides(force, reason);
+    governance::authorize(settings, &mut change)?;
+    Ok(change)
 }

@@ -18,7 +18,9 @@ use super::{ToolchainSettings, clean, parse_request, refresh_links, store_error,
 use crate::cli::toolchain::{ChangeArgs, InstallArgs};
 use crate::error::{WithHint, hinted};
 use crate::exit::ExitStatus;
+use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
+use goshift_audit::Outcome as AuditOutcome;
 
 /// One version to install.
 #[derive(Debug)]
@@ -75,7 +77,7 @@ pub(crate) fn install(
         no_smoke_test,
         force,
         allow_unverified,
-        change: ChangeArgs { reason: _ },
+        change: ChangeArgs { reason },
     } = args;
     let sha256 = sha256.as_deref().map(parse_sha256).transpose()?;
     let requests = versions
@@ -105,7 +107,8 @@ pub(crate) fn install(
     if no_smoke_test {
         progress.status("Skipping the smoke test (--no-smoke-test)");
     }
-    // About to install every job's version (policy checks go here).
+    // About to install every job's version: the policy sees each before any is installed.
+    let changes = authorize_jobs(settings, &jobs, force, reason.as_ref())?;
     let results: Vec<anyhow::Result<Outcome>> = std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .iter()
@@ -128,7 +131,8 @@ pub(crate) fn install(
             .collect()
     });
     drop(progress);
-    // Changed: report each outcome.
+    // Changed: record and report each outcome.
+    record_outcomes(settings, &jobs, &changes, &results)?;
     let mut outcomes = Vec::new();
     let mut errors = Vec::new();
     for result in results {
@@ -152,6 +156,57 @@ pub(crate) fn install(
             Ok(ExitStatus::Error)
         }
     }
+}
+
+/// Asks the policy about every job before any is installed.
+fn authorize_jobs(
+    settings: &GlobalSettings,
+    jobs: &[Job],
+    force: bool,
+    reason: Option<&String>,
+) -> anyhow::Result<Vec<Change>> {
+    let mut changes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut change = Change::new("install", job.version.toolchain_name())
+            .version(job.version.clone())
+            .states(None, Some(job.version.toolchain_name()))
+            .overrides(force, reason.cloned());
+        governance::authorize(settings, &mut change)?;
+        changes.push(change);
+    }
+    Ok(changes)
+}
+
+/// Appends one audit record per job that installed something or failed.
+fn record_outcomes(
+    settings: &GlobalSettings,
+    jobs: &[Job],
+    changes: &[Change],
+    results: &[anyhow::Result<Outcome>],
+) -> anyhow::Result<()> {
+    for ((job, change), result) in jobs.iter().zip(changes).zip(results) {
+        match result {
+            Ok(outcome) if outcome.status == OutcomeStatus::AlreadyInstalled => {}
+            Ok(outcome) => governance::record(
+                settings,
+                change,
+                AuditOutcome::Success,
+                serde_json::json!({
+                    "source": outcome.source,
+                    "archive_sha256": outcome.archive_sha256,
+                    "verification": job.verification,
+                    "smoke_test": outcome.smoke_test,
+                }),
+            )?,
+            Err(error) => governance::record(
+                settings,
+                change,
+                AuditOutcome::Failure,
+                serde_json::json!({ "error": format!("{error:#}") }),
+            )?,
+        }
+    }
+    Ok(())
 }
 
 /// Resolves every request against the index.

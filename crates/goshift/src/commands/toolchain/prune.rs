@@ -5,6 +5,7 @@ use goshift_version::GoVersion;
 use super::{ToolchainSettings, clean, refresh_links, store_error};
 use crate::cli::toolchain::PruneArgs;
 use crate::exit::ExitStatus;
+use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
 
 /// Removes all but the newest N versions, never the default.
@@ -15,9 +16,10 @@ pub(crate) fn prune(
 ) -> anyhow::Result<ExitStatus> {
     let PruneArgs {
         keep,
-        force: _,
-        change: _,
+        force,
+        ref change,
     } = *args;
+    let reason = change.reason.clone();
     let store = &toolchain.store;
     let lock = toolchain.lock(settings)?;
     clean(settings, toolchain, &lock)?;
@@ -25,10 +27,23 @@ pub(crate) fn prune(
         .prune_candidates(keep)
         .map_err(|e| store_error(e, None))?;
     // About to remove every version in `doomed`.
-    for version in &doomed {
-        store
-            .uninstall(&lock, version, false)
-            .map_err(|e| store_error(e, None))?;
+    let names: Vec<String> = doomed.iter().map(GoVersion::toolchain_name).collect();
+    let mut change = Change::new("prune", names.join(", ")).overrides(force, reason);
+    if !doomed.is_empty() {
+        governance::authorize(settings, &mut change)?;
+        governance::audited(
+            settings,
+            &change,
+            || {
+                for version in &doomed {
+                    store
+                        .uninstall(&lock, version, false)
+                        .map_err(|e| store_error(e, None))?;
+                }
+                Ok(())
+            },
+            |()| serde_json::json!({ "keep": keep, "removed": names }),
+        )?;
     }
     refresh_links(toolchain, &lock)?;
     drop(lock);

@@ -1,10 +1,12 @@
 //! `goshift rollback [--to N]`.
 
 use goshift_store::Action;
+use goshift_version::GoVersion;
 
 use super::{ToolchainSettings, clean, name_or_none, refresh_links, store_error};
 use crate::cli::toolchain::RollbackArgs;
 use crate::exit::ExitStatus;
+use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
 
 /// Switches the default back to the previous one, or to the version switch N set.
@@ -15,9 +17,10 @@ pub(crate) fn rollback(
 ) -> anyhow::Result<ExitStatus> {
     let RollbackArgs {
         to,
-        force: _,
-        change: _,
+        force,
+        ref change,
     } = *args;
+    let reason = change.reason.clone();
     let store = &toolchain.store;
     let lock = toolchain.lock(settings)?;
     clean(settings, toolchain, &lock)?;
@@ -26,9 +29,24 @@ pub(crate) fn rollback(
         .rollback_target(to)
         .map_err(|e| store_error(e, None))?;
     // About to change the default: `from` → `target`.
-    let switch = store
-        .set_default(&lock, &target, Action::Rollback)
-        .map_err(|e| store_error(e, None))?;
+    let mut change = Change::new("rollback", target.toolchain_name())
+        .version(target.clone())
+        .states(
+            from.as_ref().map(GoVersion::toolchain_name),
+            Some(target.toolchain_name()),
+        )
+        .overrides(force, reason);
+    governance::authorize(settings, &mut change)?;
+    let switch = governance::audited(
+        settings,
+        &change,
+        || {
+            store
+                .set_default(&lock, &target, Action::Rollback)
+                .map_err(|e| store_error(e, None))
+        },
+        |switch| serde_json::json!({ "history_seq": switch.seq, "to_switch": to }),
+    )?;
     refresh_links(toolchain, &lock)?;
     drop(lock);
     // Changed: the default is `target`.

@@ -1,8 +1,9 @@
 //! `goshift uninstall VERSION [--force]`.
 
 use super::{ToolchainSettings, clean, installed_version, refresh_links, store_error};
-use crate::cli::toolchain::UninstallArgs;
+use crate::cli::toolchain::{ChangeArgs, UninstallArgs};
 use crate::exit::ExitStatus;
+use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
 
 /// Removes an installed version; the default only with `--force`.
@@ -14,16 +15,28 @@ pub(crate) fn uninstall(
     let UninstallArgs {
         requested,
         force,
-        change: _,
+        change: ChangeArgs { reason },
     } = args;
     let store = &toolchain.store;
     let lock = toolchain.lock(settings)?;
     clean(settings, toolchain, &lock)?;
     let version = installed_version(store, &requested)?;
-    // About to remove `version`.
-    let switch = store
-        .uninstall(&lock, &version, force)
-        .map_err(|e| store_error(e, None))?;
+    // About to remove `version`. Removing a version installs or selects none, so only the
+    // freeze and required reasons apply.
+    let mut change = Change::new("uninstall", version.toolchain_name())
+        .states(Some(version.toolchain_name()), None)
+        .overrides(force, reason);
+    governance::authorize(settings, &mut change)?;
+    let switch = governance::audited(
+        settings,
+        &change,
+        || {
+            store
+                .uninstall(&lock, &version, force)
+                .map_err(|e| store_error(e, None))
+        },
+        |switch| serde_json::json!({ "default_removed": switch.is_some() }),
+    )?;
     refresh_links(toolchain, &lock)?;
     drop(lock);
     // Changed: `version` is gone (and the default with it, when `switch` is set).

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Benchmark: `goshift use` switching the default between two installed toolchains.
+#
+# Each timed run switches go1.21.13 -> go1.22.10 (an untimed prepare step switches back), so
+# every run takes the lock, swaps the `default` link, appends to the history and refreshes the
+# `bin/` links. Baseline in the same run: `goshift home` (process start-up, no store work).
+# Goal: median <= 5 ms.
+#
+# Usage: scripts/bench/use.sh [--no-build]   (RUNS=N sets the hyperfine runs, default 200)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$REPO"
+command -v hyperfine >/dev/null || { echo "bench: hyperfine is required (apt-get install hyperfine)" >&2; exit 2; }
+runs=${RUNS:-200}
+
+if [[ ${1:-} != --no-build ]]; then
+    cargo build --release -p goshift --locked
+fi
+GOSHIFT="$REPO/target/release/goshift"
+export E2E_DIR="$REPO/.e2e/bench-use"
+rm -rf "$E2E_DIR"
+mkdir -p "$E2E_DIR"
+source scripts/e2e/mirror.sh
+export GOSHIFT_INDEX_URL="$INDEX_URL" GOSHIFT_MIRROR="$MIRROR_URL" NO_COLOR=1
+export GOSHIFT_HOME="$E2E_DIR/home"
+"$GOSHIFT" install --quiet --no-smoke-test 1.21.13 1.22.10
+
+# One prepare per command, in order: nothing for the baseline, the switch back for `use`.
+hyperfine -N --warmup 10 --runs "$runs" --export-json "$E2E_DIR/use.json" \
+    --prepare "$GOSHIFT home" \
+    --prepare "$GOSHIFT use --quiet 1.21.13" \
+    --command-name "goshift home (start-up baseline)" \
+    "$GOSHIFT home" \
+    --command-name "goshift use 1.22.10" \
+    "$GOSHIFT use --quiet 1.22.10"
+python3 - "$E2E_DIR/use.json" <<'PY'
+import json, sys
+home, use = json.load(open(sys.argv[1]))["results"]
+print()
+print(f"goshift home (baseline): median {home['median'] * 1000:.2f} ms")
+print(f"goshift use:             median {use['median'] * 1000:.2f} ms (goal <= 5 ms)")
+print(f"ratio use/home: {use['median'] / home['median']:.2f}x")
+PY
+"$GOSHIFT" history | tail -n 1
