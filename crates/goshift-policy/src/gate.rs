@@ -18,6 +18,9 @@ pub const SARIF_SCHEMA: &str =
 pub const INVALID_MODFILE: &str = "invalid-modfile";
 /// Rule of a project directory for which no toolchain can be chosen on this machine.
 pub const UNRESOLVED: &str = "unresolved";
+/// Rule of a Go binary whose Go version or known vulnerabilities the policy blocks or warns
+/// about.
+pub const BINARY: &str = "go-binary";
 
 /// How serious a finding is. `Error` findings are violations: the gate exits 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -130,6 +133,10 @@ impl GateReport {
         rules.push((
             UNRESOLVED,
             "No installed toolchain satisfies the project on this machine",
+        ));
+        rules.push((
+            BINARY,
+            "A Go binary was built by a blocked Go version or has known vulnerabilities",
         ));
         rules
     }

@@ -3,9 +3,11 @@
 //! Scans each PATH for go.mod and go.work files (skipping hidden directories, `_*`,
 //! `vendor`, `testdata` and `node_modules`, as the go command does for packages), checks
 //! their `go` and `toolchain` lines and the toolchain each project directory resolves to
-//! against the policy, and reports. Exit 0 clean, 1 violations, 2 usage or configuration
+//! against the policy, and the Go binaries below them (Go version and known vulnerabilities,
+//! classified by the policy), and reports. Exit 0 clean, 1 violations, 2 usage or configuration
 //! errors.
 
+mod binaries;
 mod render;
 mod scan;
 
@@ -59,7 +61,8 @@ pub(crate) fn gate(settings: &GlobalSettings, args: GateArgs) -> anyhow::Result<
             absolute,
         ));
     }
-    let report = scan::scan(settings, &loaded, environment.as_deref(), &roots);
+    let mut report = scan::scan(settings, &loaded, environment.as_deref(), &roots);
+    binaries::check(settings, &roots, &mut report)?;
     match format {
         GateFormat::Text => render::text(settings, &report),
         GateFormat::Json => settings.printer.json_value(&report)?,

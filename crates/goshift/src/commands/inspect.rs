@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use goshift_binary::vuln::{Database, Finding, VulnError};
 use goshift_binary::{BuildInfo, Module};
 
-pub(crate) use classify::{Classification, Classifier};
+pub(crate) use classify::{Classification, Classifier, Status};
 
 use crate::cli::InspectArgs;
 use crate::exit::ExitStatus;

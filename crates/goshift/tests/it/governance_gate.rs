@@ -157,3 +157,37 @@ fn gate_exit_codes() {
     let (code, _, _) = run(&context, &["gate", "--format", "xml", "clean"]);
     assert_eq!(code, Some(2));
 }
+
+#[test]
+fn gate_reports_go_binaries_the_policy_blocks() {
+    use goshift_testkit::gobinary::{Container, GoBinary};
+    const MODINFO: &str = "path\texample.com/app\n\
+        mod\texample.com/app\tv1.0.0\t\n\
+        build\tGOARCH=amd64\n\
+        build\tGOOS=linux\n";
+    let context = TestContext::new(env!("CARGO_BIN_EXE_goshift"));
+    write(&context.home().join("policy.toml"), POLICY);
+    let bins = context.work().join("bins");
+    std::fs::create_dir_all(&bins).unwrap();
+    for (name, version) in [("app", "go1.21.2"), ("fine", "go1.21.13")] {
+        let bytes = GoBinary::new(Container::Elf, version, MODINFO).build();
+        std::fs::write(bins.join(name), bytes).unwrap();
+    }
+    std::fs::write(bins.join("notes.txt"), "not a binary").unwrap();
+
+    let (code, stdout, stderr) = run(&context, &["gate", "bins"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(
+        stdout,
+        "  error [go-binary] bins/app:1: Go binary built with go1.21.2: 1.21.2 is blocked by `>=1.21.0, <1.21.3`: HTTP/2 rapid reset (GO-2023-2102, CVE-2023-39325)\n"
+    );
+
+    let (code, stdout, _) = run(&context, &["gate", "--format", "json", "bins"]);
+    assert_eq!(code, Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{stdout}");
+    assert_eq!(findings[0]["rule"], "go-binary");
+    assert_eq!(findings[0]["file"], "app");
+    assert_eq!(findings[0]["level"], "error");
+}
