@@ -21,7 +21,7 @@ show() {
 
 step "Build goshift (release)"
 show cargo build --release -p goshift --locked --quiet
-export PATH="$REPO/target/release:$PATH"
+export PATH="${CARGO_TARGET_DIR:-$REPO/target}/release:$PATH"
 
 step "Serve a local go.dev-style mirror of Go 1.21.13 and 1.22.10"
 export E2E_DIR="$REPO/.e2e/demo"
