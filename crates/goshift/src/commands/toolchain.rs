@@ -12,6 +12,7 @@ mod list;
 mod progress;
 mod prune;
 mod rollback;
+mod switch;
 mod uninstall;
 mod use_version;
 mod verify;

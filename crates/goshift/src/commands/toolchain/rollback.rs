@@ -1,12 +1,11 @@
 //! `goshift rollback [--to N]`.
 
 use goshift_store::Action;
-use goshift_version::GoVersion;
 
-use super::{ToolchainSettings, clean, name_or_none, refresh_links, store_error};
+use super::switch::{Switch, switch};
+use super::{ToolchainSettings, clean, store_error};
 use crate::cli::toolchain::RollbackArgs;
 use crate::exit::ExitStatus;
-use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
 
 /// Switches the default back to the previous one, or to the version switch N set.
@@ -29,37 +28,20 @@ pub(crate) fn rollback(
         .rollback_target(to)
         .map_err(|e| store_error(e, None))?;
     // About to change the default: `from` → `target`.
-    let mut change = Change::new("rollback", target.toolchain_name())
-        .version(target.clone())
-        .states(
-            from.as_ref().map(GoVersion::toolchain_name),
-            Some(target.toolchain_name()),
-        )
-        .overrides(force, reason);
-    governance::authorize(settings, &mut change)?;
-    let switch = governance::audited(
-        settings,
-        &change,
-        || {
-            store
-                .set_default(&lock, &target, Action::Rollback)
-                .map_err(|e| store_error(e, None))
+    let done = |was: &str| format!("Rolled back the default: {was} -> go{target}");
+    switch(
+        Switch {
+            verb: "rollback",
+            action: Action::Rollback,
+            from,
+            target: target.clone(),
+            force,
+            reason,
+            details: serde_json::json!({ "to_switch": to }),
+            done: &done,
         },
-        |switch| serde_json::json!({ "history_seq": switch.seq, "to_switch": to }),
-    )?;
-    refresh_links(toolchain, &lock)?;
-    drop(lock);
-    // Changed: the default is `target`.
-    let printer = &settings.printer;
-    if printer.json() {
-        printer.json_value(&switch)?;
-    } else if switch.seq.is_none() {
-        printer.status(format!("go{target} is already the default"));
-    } else {
-        printer.status(format!(
-            "Rolled back the default: {} -> go{target}",
-            name_or_none(from.as_ref())
-        ));
-    }
-    Ok(ExitStatus::Success)
+        settings,
+        toolchain,
+        lock,
+    )
 }
