@@ -20,7 +20,7 @@ show() {
 }
 
 step "Build goshift (release)"
-show cargo build --release -p goshift --locked --quiet
+show scripts/build.sh --quiet
 export PATH="${CARGO_TARGET_DIR:-$REPO/target}/release:$PATH"
 
 step "Serve a local go.dev-style mirror of Go 1.21.13 and 1.22.10"

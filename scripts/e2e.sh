@@ -4,7 +4,7 @@
 #
 # Usage: scripts/e2e.sh [--no-build] [PART...]
 #   PART        a part number or file name prefix (`10`, `40-inspect`); default: every part
-#   --no-build  reuse target/release/goshift instead of building it
+#   --no-build  reuse target/release/goshift instead of building it (scripts/build.sh)
 #
 # Environment: E2E_DIR (scratch dir, default .e2e/run, emptied at start), E2E_CACHE (wheel and
 # archive cache, default .e2e/cache), E2E_TIMEOUT_SCALE (multiplies every timeout, default 1),
@@ -85,8 +85,10 @@ setup_failed() {
 }
 
 if ((build)); then
-    echo "==> cargo build --release --workspace --bins --locked"
-    cargo build --release --workspace --bins --locked || setup_failed "the release build failed"
+    # goshift itself is built as it ships (scripts/build.sh); the helper binaries plainly.
+    echo "==> cargo build --release --workspace --bins --exclude goshift --locked && scripts/build.sh"
+    cargo build --release --workspace --bins --exclude goshift --locked || setup_failed "the release build failed"
+    "$REPO/scripts/build.sh" || setup_failed "the release build of goshift failed"
 fi
 target_dir=${CARGO_TARGET_DIR:-$REPO/target}
 [[ $target_dir == /* ]] || target_dir="$REPO/$target_dir"

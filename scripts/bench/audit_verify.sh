@@ -6,7 +6,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 RECORDS="${RECORDS:-1000000}"
 GOSHIFT="${GOSHIFT:-$REPO/target/release/goshift}"
-[[ -x "$GOSHIFT" ]] || (cd "$REPO" && cargo build --release -p goshift)
+[[ -x "$GOSHIFT" ]] || "$REPO/scripts/build.sh"
 command -v hyperfine >/dev/null || { echo "hyperfine is needed (apt-get install hyperfine)" >&2; exit 2; }
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

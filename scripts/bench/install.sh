@@ -18,7 +18,7 @@ command -v hyperfine >/dev/null || { echo "bench: hyperfine is required (apt-get
 runs=${RUNS:-10}
 
 if [[ ${1:-} != --no-build ]]; then
-    cargo build --release -p goshift --locked
+    "$REPO/scripts/build.sh"
 fi
 GOSHIFT="$REPO/target/release/goshift"
 export E2E_DIR="$REPO/.e2e/bench-install"

@@ -21,7 +21,7 @@ UPGRADES=${UPGRADES:-100}
 STEADY_SECONDS=${STEADY_SECONDS:-10}
 GOSHIFT=${GOSHIFT:-$REPO/target/release/goshift}
 if [[ ! -x $GOSHIFT ]]; then
-    cargo build --release -p goshift
+    "$REPO/scripts/build.sh"
 fi
 export GOSHIFT
 command -v wrk >/dev/null || { echo "bench: error: wrk is not installed (apt-get install -y wrk)" >&2; exit 2; }

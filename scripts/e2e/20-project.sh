@@ -51,6 +51,13 @@ else
 fi
 export PATH="$GOSHIFT_HOME/bin:$PATH"
 expect_eq "go on PATH" "$(command -v go)" "$GOSHIFT_HOME/bin/go"
+# The shipped build is static on Linux with glibc (scripts/build.sh), so no `go` command pays
+# for the dynamic loader.
+if [[ $(rustc -vV | sed -n 's/^host: //p') == *-linux-gnu* ]]; then
+    ! readelf -lW "$GOSHIFT" | grep -q 'Requesting program interpreter' ||
+        fail "$GOSHIFT is dynamically linked; build it with scripts/build.sh"
+    check "goshift is a static executable"
+fi
 
 echo "--- two projects"
 mkdir -p "$dir/old" "$dir/new"
