@@ -2,7 +2,7 @@
 # Benchmark: `goshift scan DIR` against two baselines over the same 500 Go binaries, measured
 # in the same run: `go version -m DIR` (one Go process walking the tree) and `go version -m
 # FILE` once per file (what a shell loop or `find -exec` over a fleet does). Prints both
-# ratios (goal: goshift at least 5x faster).
+# ratios (goal: goshift at least 5x faster). RUNS (default 20) sets the alternating runs.
 #
 # Usage: scripts/bench/scan.sh [GOSHIFT] [GO]
 #   GOSHIFT  the goshift binary (default target/release/goshift)
@@ -37,29 +37,22 @@ count=$("$goshift" --json scan "$work/tree" | python3 -c 'import json,sys; print
 baseline=$("$go" version -m "$work/tree" | grep -c '^/')
 [ "$baseline" = 500 ] || { echo "go version -m found $baseline binaries, expected 500" >&2; exit 1; }
 
-runs=${RUNS:-5}
-measure() { # prints the best wall time in milliseconds of $RUNS (default $runs) runs
-	local best=
-	for _ in $(seq "${RUNS:-$runs}"); do
-		local start end
-		start=$(date +%s%N)
-		"$@" >/dev/null
-		end=$(date +%s%N)
-		local ms=$(((end - start) / 1000000))
-		if [ -z "$best" ] || [ "$ms" -lt "$best" ]; then best=$ms; fi
-	done
-	echo "$best"
-}
+runs=${RUNS:-20}
 # Warm the page cache for both.
 "$go" version -m "$work/tree" >/dev/null
 "$goshift" scan "$work/tree" >/dev/null 2>&1
 find "$work/tree" -type f -name 'bin*' >"$work/list"
-per_file() { xargs -n 1 "$go" version -m <"$work/list"; }
-go_ms=$(measure "$go" version -m "$work/tree")
-per_file_ms=$(RUNS=1 measure per_file)
-goshift_ms=$(measure "$goshift" --quiet scan "$work/tree")
+# The two single-process commands take turns (scripts/bench/interleave.py), so a machine
+# getting busier or quieter during the run moves both alike; medians are compared.
+python3 "$(dirname "$0")/interleave.py" --runs "$runs" --warmup 3 \
+	"go=$go version -m $work/tree" "goshift=$goshift --quiet scan $work/tree" >"$work/timing"
+go_ms=$(tail -n 1 "$work/timing" | python3 -c 'import json,sys; print(json.load(sys.stdin)["commands"]["go"]["median"])')
+goshift_ms=$(tail -n 1 "$work/timing" | python3 -c 'import json,sys; print(json.load(sys.stdin)["commands"]["goshift"]["median"])')
+start=$(date +%s%N)
+xargs -n 1 "$go" version -m <"$work/list" >/dev/null
+per_file_ms=$((($(date +%s%N) - start) / 1000000))
 echo "files: 500 Go binaries + 200 text files ($("$go" env GOVERSION) programs, ${#sources[@]} distinct)"
-echo "go version -m DIR:          ${go_ms} ms (best of $runs)"
+printf 'go version -m DIR:           %.1f ms (median of %s, alternating)\n' "$go_ms" "$runs"
 echo "go version -m FILE, x500:    ${per_file_ms} ms (one run)"
-echo "goshift scan DIR:            ${goshift_ms} ms (best of $runs)"
-python3 -c "import sys; g, f, s = int(sys.argv[1]), int(sys.argv[2]), max(int(sys.argv[3]), 1); print(f'ratio vs go version -m DIR: {g / s:.1f}x; vs per-file go version -m: {f / s:.1f}x')" "$go_ms" "$per_file_ms" "$goshift_ms"
+printf 'goshift scan DIR:            %.1f ms (median of %s, alternating)\n' "$goshift_ms" "$runs"
+python3 -c "import sys; g, f, s = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]); print(f'ratio vs go version -m DIR: {g / s:.1f}x; vs per-file go version -m: {f / s:.1f}x (goal >= 5x)')" "$go_ms" "$per_file_ms" "$goshift_ms"

@@ -20,7 +20,7 @@ const SENTINEL_LEN: usize = 16;
 
 /// The two strings the blob carries, still raw.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawBuildInfo<'a> {
+pub(crate) struct RawBuildInfo<'a> {
     /// The Go version, such as `go1.22.10`.
     pub go_version: &'a [u8],
     /// The modinfo text without its sentinels, empty for a build without modules.

@@ -11,20 +11,20 @@ const NOTE_NAME: &[u8; 4] = b"Go\0\0";
 const NOTE_BUILD_ID: u32 = 4;
 const PREFIX: &[u8] = b"\xff Go build ID: \"";
 const SUFFIX: &[u8] = b"\"\n \xff";
-const RAW_WINDOW: usize = 32 * 1024;
+const RAW_WINDOW: u64 = 32 * 1024;
 /// A build ID is 83 characters; anything much longer is not one.
 const MAX_ID_LEN: usize = 1024;
 
 /// The Go build ID of an image, if it has one.
 pub(crate) fn read(image: &Image<'_>) -> Option<String> {
     note(image).or_else(|| {
-        let head = &image.data[..image.data.len().min(RAW_WINDOW)];
-        raw(head).or_else(|| {
+        let head = image.data.get(0, image.data.len().min(RAW_WINDOW));
+        head.and_then(raw).or_else(|| {
             let text = image.text?;
             let size = text
                 .size
-                .min((image.data.len() as u64).saturating_sub(text.offset))
-                .min(RAW_WINDOW as u64);
+                .min(image.data.len().saturating_sub(text.offset))
+                .min(RAW_WINDOW);
             raw(bytes_at(image.data, text.offset, size)?)
         })
     })
@@ -32,7 +32,7 @@ pub(crate) fn read(image: &Image<'_>) -> Option<String> {
 
 fn note(image: &Image<'_>) -> Option<String> {
     for (range, align) in &image.notes {
-        let available = (image.data.len() as u64).saturating_sub(range.offset);
+        let available = image.data.len().saturating_sub(range.offset);
         let Some(notes) = bytes_at(image.data, range.offset, range.size.min(available)) else {
             continue;
         };

@@ -1,17 +1,20 @@
 //! Executable containers: just enough of ELF, Mach-O and PE to find Go's data.
 //!
-//! Every read is bounds-checked against the mapped bytes; a header that points outside the
-//! file makes the container malformed, never a panic. Addresses are virtual addresses, read
+//! Every read is bounds-checked against the file; a header that points outside the file makes
+//! the container malformed, never a panic. The readers see the file through a [`View`] that
+//! may hold only some of its bytes (see [`view`]). Addresses are virtual addresses, read
 //! through the file's load segments exactly as Go's `debug/buildinfo` does, so a range ends
 //! at the end of its segment's file data.
 
 mod elf;
 mod macho;
 mod pe;
+pub(crate) mod view;
 
 use std::fmt;
 
 use crate::ReadError;
+pub(crate) use view::{Bytes, Fetched, View};
 
 /// The kind of executable a build-info blob was found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -44,7 +47,7 @@ pub(crate) enum Endian {
 }
 
 impl Endian {
-    pub(crate) fn u16(self, data: &[u8], offset: u64) -> Option<u16> {
+    pub(crate) fn u16<'a>(self, data: impl Bytes<'a>, offset: u64) -> Option<u16> {
         let bytes: [u8; 2] = bytes_at(data, offset, 2)?.try_into().ok()?;
         Some(match self {
             Self::Little => u16::from_le_bytes(bytes),
@@ -52,7 +55,7 @@ impl Endian {
         })
     }
 
-    pub(crate) fn u32(self, data: &[u8], offset: u64) -> Option<u32> {
+    pub(crate) fn u32<'a>(self, data: impl Bytes<'a>, offset: u64) -> Option<u32> {
         let bytes: [u8; 4] = bytes_at(data, offset, 4)?.try_into().ok()?;
         Some(match self {
             Self::Little => u32::from_le_bytes(bytes),
@@ -60,7 +63,7 @@ impl Endian {
         })
     }
 
-    pub(crate) fn u64(self, data: &[u8], offset: u64) -> Option<u64> {
+    pub(crate) fn u64<'a>(self, data: impl Bytes<'a>, offset: u64) -> Option<u64> {
         let bytes: [u8; 8] = bytes_at(data, offset, 8)?.try_into().ok()?;
         Some(match self {
             Self::Little => u64::from_le_bytes(bytes),
@@ -69,7 +72,7 @@ impl Endian {
     }
 
     /// Reads a target pointer of `size` bytes (4 or 8).
-    pub(crate) fn pointer(self, data: &[u8], offset: u64, size: u8) -> Option<u64> {
+    pub(crate) fn pointer<'a>(self, data: impl Bytes<'a>, offset: u64, size: u8) -> Option<u64> {
         match size {
             4 => self.u32(data, offset).map(u64::from),
             8 => self.u64(data, offset),
@@ -78,11 +81,9 @@ impl Endian {
     }
 }
 
-/// `len` bytes at `offset`, or `None` when the range leaves `data`.
-pub(crate) fn bytes_at(data: &[u8], offset: u64, len: u64) -> Option<&[u8]> {
-    let start = usize::try_from(offset).ok()?;
-    let len = usize::try_from(len).ok()?;
-    data.get(start..start.checked_add(len)?)
+/// `len` bytes at `offset`, or `None` when they are not there.
+pub(crate) fn bytes_at<'a>(data: impl Bytes<'a>, offset: u64, len: u64) -> Option<&'a [u8]> {
+    data.range(offset, len)
 }
 
 /// A piece of the file mapped at a virtual address.
@@ -105,7 +106,7 @@ pub(crate) struct FileRange {
 pub(crate) struct Image<'a> {
     pub(crate) format: ExecutableFormat,
     /// The image's bytes (one slice of a fat Mach-O file).
-    pub(crate) data: &'a [u8],
+    pub(crate) data: View<'a>,
     pub(crate) endian: Endian,
     /// Address-mapped file ranges, in header order.
     pub(crate) segments: Vec<Segment>,
@@ -119,8 +120,11 @@ pub(crate) struct Image<'a> {
 
 impl<'a> Image<'a> {
     /// Detects the container from its first bytes and parses its headers.
-    pub(crate) fn parse(data: &'a [u8]) -> Result<Self, ReadError> {
-        match data {
+    pub(crate) fn parse(data: View<'a>) -> Result<Self, ReadError> {
+        let head = data
+            .get(0, data.len().min(4))
+            .ok_or(ReadError::UnknownFormat)?;
+        match head {
             [0x7f, b'E', b'L', b'F', ..] => elf::parse(data),
             [b'M', b'Z', ..] => pe::parse(data),
             [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..] | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..] => {
@@ -156,7 +160,7 @@ impl<'a> Image<'a> {
             let offset = segment.offset.checked_add(skip)?;
             // A segment whose file range is cut short by the end of the file is read up to
             // the end of the file, as a short read.
-            let available = (self.data.len() as u64).checked_sub(offset)?;
+            let available = self.data.len().checked_sub(offset)?;
             bytes_at(self.data, offset, len.min(available))
         })
     }

@@ -1,7 +1,7 @@
 //! Inspection of Go binaries: what built them, from what, and whether that is known to be
 //! vulnerable.
 //!
-//! [`read_build_info`] maps a file, finds Go's build-info blob in its ELF, Mach-O (thin or
+//! [`read_build_info`] reads the few pieces of a file it needs, finds Go's build-info blob in its ELF, Mach-O (thin or
 //! fat) or PE container — Go 1.18+ inline strings or the Go 1.13–1.17 pointer form, 32- or
 //! 64-bit, either byte order — parses the modinfo text into a [`BuildInfo`] and reads the
 //! Go build ID. Nothing here panics on hostile input: a file that is not a Go binary gives
@@ -27,13 +27,13 @@ pub mod sbom;
 pub mod scan;
 pub mod vuln;
 
-use std::io::Read as _;
+use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
-use goshift_fs::fs;
+use crate::container::{Fetched, View};
 use serde::Serialize;
 
-pub use blob::{MAGIC, RawBuildInfo, find_magic, strip_sentinels};
+pub use blob::{MAGIC, find_magic, strip_sentinels};
 pub use container::ExecutableFormat;
 pub use modinfo::{BuildSetting, ModInfo, ModinfoError, Module};
 
@@ -148,40 +148,147 @@ impl Error {
 
 /// Reads the build information of the Go binary at `path`.
 ///
-/// The file is memory-mapped and only the pages holding headers, the blob and the build-ID
-/// note are touched.
+/// Only the pieces the readers ask for are read, with one `pread` each (about four for a Go
+/// ELF binary); a file that needs many pieces or a very large one is memory-mapped instead.
 pub fn read_build_info(path: impl AsRef<Path>) -> Result<BuildInfo, Error> {
-    let path = path.as_ref();
+    read_build_info_with(path.as_ref(), Kind::Unknown, &Fetching::DEFAULT)
+}
+
+/// Reads the build information of a file a directory walk found to be a regular file.
+pub(crate) fn read_walked_file(path: &Path) -> Result<BuildInfo, Error> {
+    read_build_info_with(path, Kind::Regular, &Fetching::DEFAULT)
+}
+
+/// How [`read_build_info`] reads a file.
+#[derive(Debug)]
+struct Fetching {
+    /// Bytes read from the start before parsing: the headers of every container, and the
+    /// notes of an ELF file.
+    head: u64,
+    /// The least a missed range is widened to, so neighbouring reads come along.
+    chunk: u64,
+    /// Parse attempts before mapping the file instead.
+    rounds: usize,
+    /// The largest range worth copying out of the page cache; beyond it the file is mapped.
+    window: u64,
+}
+
+impl Fetching {
+    const DEFAULT: Self = Self {
+        head: 4 * 1024,
+        chunk: 4 * 1024,
+        rounds: 8,
+        window: 16 * 1024 * 1024,
+    };
+}
+
+/// Whether the caller already knows the path is a regular file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Any path: checked with `fstat` before reading.
+    Unknown,
+    /// A directory walk saw a regular file: no `fstat`, the length is learned from the first
+    /// read that ends short (a tree of thousands of files saves a system call per file). Files
+    /// are opened non-blocking, so one swapped for a FIFO meanwhile fails instead of hanging.
+    Regular,
+}
+
+fn read_build_info_with(path: &Path, kind: Kind, fetching: &Fetching) -> Result<BuildInfo, Error> {
     let io = |source| Error::Io {
         path: path.to_owned(),
         source,
     };
-    let mut file = fs::File::open(path).map_err(io)?;
-    let metadata = file.metadata().map_err(io)?;
-    if !metadata.is_file() {
-        return Err(Error::NotAFile {
-            path: path.to_owned(),
-        });
-    }
-    // Look at the magic before mapping, so the common case of a non-executable file costs
-    // one small read.
-    let mut head = [0u8; 4];
-    let read = file.read(&mut head).map_err(io)?;
-    if !container::Image::looks_executable(&head[..read]) {
-        return Err(Error::Read {
-            path: path.to_owned(),
-            source: ReadError::UnknownFormat,
-        });
-    }
-    let map = map_file(file.file(), metadata.len()).map_err(io)?;
-    read_build_info_from_bytes(&map).map_err(|source| Error::Read {
+    let read_error = |source| Error::Read {
         path: path.to_owned(),
         source,
-    })
+    };
+    let (file, mut len) = match kind {
+        Kind::Unknown => {
+            let file = open(path).map_err(io)?;
+            let metadata = file.metadata().map_err(io)?;
+            if !metadata.is_file() {
+                return Err(Error::NotAFile {
+                    path: path.to_owned(),
+                });
+            }
+            (file, Some(metadata.len()))
+        }
+        Kind::Regular => (open(path).map_err(io)?, None),
+    };
+    let head_size = len.map_or(fetching.head, |len| fetching.head.min(len));
+    let head = read_at(&file, 0, head_size).map_err(io)?;
+    // Most files in a tree are not executables: one small read settles it.
+    if !container::Image::looks_executable(&head) {
+        return Err(read_error(ReadError::UnknownFormat));
+    }
+    if (head.len() as u64) < head_size {
+        len = Some(head.len() as u64);
+    }
+    let mut fetched = Fetched::empty(len.unwrap_or(u64::MAX));
+    fetched.add(0, head);
+    for _ in 0..fetching.rounds {
+        let result = build_info(fetched.view());
+        let Some((offset, size)) = fetched.take_missed() else {
+            return result.map_err(read_error);
+        };
+        if size > fetching.window {
+            break;
+        }
+        let wanted = size
+            .max(fetching.chunk)
+            .min(len.map_or(u64::MAX, |len| len - offset));
+        let bytes = read_at(&file, offset, wanted).map_err(io)?;
+        if (bytes.len() as u64) < wanted && len.is_none() {
+            // The file ends inside the range, or before it (then only `fstat` can say where).
+            let end = if bytes.is_empty() {
+                file.metadata().map_err(io)?.len()
+            } else {
+                offset + bytes.len() as u64
+            };
+            len = Some(end);
+            fetched.set_len(end);
+        }
+        fetched.add(offset, bytes);
+    }
+    let len = match len {
+        Some(len) => len,
+        None => file.metadata().map_err(io)?.len(),
+    };
+    let map = map_file(&file, len).map_err(io)?;
+    read_build_info_from_bytes(&map).map_err(read_error)
+}
+
+/// Opens `path` for reading without blocking: opening a FIFO would otherwise wait for a writer.
+fn open(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// `size` bytes at `offset`, fewer only if the file ends first.
+fn read_at(file: &std::fs::File, offset: u64, size: u64) -> std::io::Result<Vec<u8>> {
+    let size = usize::try_from(size).map_err(std::io::Error::other)?;
+    let mut bytes = vec![0; size];
+    let mut filled = 0;
+    while filled < size {
+        match file.read_at(&mut bytes[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
 }
 
 /// Reads build information from a whole file's bytes.
 pub fn read_build_info_from_bytes(data: &[u8]) -> Result<BuildInfo, ReadError> {
+    build_info(Fetched::whole(data).view())
+}
+
+fn build_info(data: View<'_>) -> Result<BuildInfo, ReadError> {
     let image = container::Image::parse(data)?;
     let raw = blob::read(&image)?;
     let go_version = String::from_utf8_lossy(raw.go_version).into_owned();
@@ -192,12 +299,6 @@ pub fn read_build_info_from_bytes(data: &[u8]) -> Result<BuildInfo, ReadError> {
         modinfo,
         build_id: buildid::read(&image),
     })
-}
-
-/// Finds the raw build-info strings in a whole file's bytes without parsing the modinfo.
-pub fn find_raw_build_info(data: &[u8]) -> Result<RawBuildInfo<'_>, ReadError> {
-    let image = container::Image::parse(data)?;
-    blob::read(&image)
 }
 
 #[expect(
@@ -211,4 +312,93 @@ fn map_file(file: &std::fs::File, len: u64) -> std::io::Result<memmap2::Mmap> {
     // being rewritten in place (a release is replaced by rename, which keeps this inode).
     // The length comes from the `fstat` already done, so mapping costs no second one.
     unsafe { memmap2::MmapOptions::new().len(len).map(file) }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use goshift_testkit::gobinary::{Container, GoBinary};
+
+    use super::*;
+
+    const MODINFO: &str = "path\texample.com/app\nmod\texample.com/app\tv1.2.3\th1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\ndep\tgolang.org/x/text\tv0.14.0\th1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nbuild\t-compiler=gc\nbuild\tvcs.revision=c7ea7c975ab86e174b22b585c63b43bcc86e8772\n";
+
+    /// Reads `bytes` from a file with `fetching`, and from memory; both must agree.
+    fn read_both_ways(bytes: &[u8], fetching: &Fetching) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app");
+        std::fs::write(&path, bytes).unwrap();
+        for kind in [Kind::Unknown, Kind::Regular] {
+            let from_file = read_build_info_with(&path, kind, fetching).map_err(|e| e.to_string());
+            let from_bytes =
+                read_build_info_from_bytes(bytes).map_err(|e| format!("`{}`: {e}", path.display()));
+            assert_eq!(from_file, from_bytes, "{kind:?} {fetching:?}");
+        }
+    }
+
+    #[test]
+    fn a_walked_file_that_is_not_regular_fails_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let error = read_walked_file(&fifo).unwrap_err();
+        assert!(matches!(error, Error::Io { .. }), "{error:?}");
+        let error = read_walked_file(dir.path()).unwrap_err();
+        assert!(matches!(error, Error::Io { .. }), "{error:?}");
+        assert!(matches!(
+            read_build_info(&fifo).unwrap_err(),
+            Error::NotAFile { .. }
+        ));
+    }
+
+    #[test]
+    fn reading_piece_by_piece_agrees_with_reading_everything() {
+        // A tiny head and no widening: nearly every field is a miss, fetched on its own.
+        let piecemeal = Fetching {
+            head: 8,
+            chunk: 1,
+            rounds: 100_000,
+            window: u64::MAX,
+        };
+        // No rounds at all: always the mapped file.
+        let mapped = Fetching {
+            rounds: 0,
+            ..Fetching::DEFAULT
+        };
+        for binary in GoBinary::variants("go1.21.2", MODINFO) {
+            let bytes = binary.build();
+            read_both_ways(&bytes, &piecemeal);
+            read_both_ways(&bytes, &mapped);
+            read_both_ways(&bytes, &Fetching::DEFAULT);
+            // Cut short anywhere, the answers (errors included) still agree.
+            for cut in (0..bytes.len()).step_by(97) {
+                read_both_ways(&bytes[..cut], &piecemeal);
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_modinfo_takes_several_reads_and_reads_the_same() {
+        let mut modinfo = String::from(MODINFO);
+        for index in 0..2_000 {
+            writeln!(
+                modinfo,
+                "dep\texample.com/dependency{index}\tv1.0.{index}\th1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+            )
+            .unwrap();
+        }
+        for container in [Container::Elf, Container::MachO, Container::Pe] {
+            let binary = GoBinary::new(container, "go1.22.10", &modinfo);
+            let bytes = binary.build();
+            assert!(bytes.len() as u64 > 4 * Fetching::DEFAULT.chunk);
+            read_both_ways(&bytes, &Fetching::DEFAULT);
+            let info = read_build_info_from_bytes(&bytes).unwrap();
+            assert_eq!(info.modinfo.deps.len(), 2_001);
+        }
+    }
 }

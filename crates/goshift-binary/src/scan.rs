@@ -52,7 +52,10 @@ pub struct ScanStats {
 
 enum Task {
     Dir(PathBuf),
-    /// A batch of files: one queue round-trip per batch, not per file.
+    /// A root that is not a directory: checked like any path given to `inspect`.
+    Root(PathBuf),
+    /// A batch of regular files found by the walk: one queue round-trip per batch, not per
+    /// file.
     Files(Vec<PathBuf>),
 }
 
@@ -76,7 +79,7 @@ pub fn scan(roots: &[PathBuf], threads: usize) -> (Vec<ScanItem>, ScanStats) {
                 if root.is_dir() {
                     Task::Dir(root.clone())
                 } else {
-                    Task::Files(vec![root.clone()])
+                    Task::Root(root.clone())
                 }
             })
             .collect(),
@@ -115,17 +118,16 @@ fn worker(queue: &Mutex<Queue>, wakeup: &Condvar, results: &Mutex<(Vec<ScanItem>
         let mut more = Vec::new();
         match task {
             Task::Dir(dir) => list(&dir, &mut more, &mut found, &mut stats),
+            Task::Root(path) => {
+                stats.files += 1;
+                let result = crate::read_build_info(&path);
+                record(path, result, &mut found);
+            }
             Task::Files(paths) => {
                 for path in paths {
                     stats.files += 1;
-                    match crate::read_build_info(&path) {
-                        Ok(info) => found.push(ScanItem::Binary {
-                            path,
-                            info: Box::new(info),
-                        }),
-                        Err(error) if error.is_not_go() => {}
-                        Err(error) => found.push(ScanItem::Failed { path, error }),
-                    }
+                    let result = crate::read_walked_file(&path);
+                    record(path, result, &mut found);
                 }
             }
         }
@@ -142,6 +144,17 @@ fn worker(queue: &Mutex<Queue>, wakeup: &Condvar, results: &Mutex<(Vec<ScanItem>
         if added || (shared.tasks.is_empty() && shared.busy == 0) {
             wakeup.notify_all();
         }
+    }
+}
+
+fn record(path: PathBuf, result: Result<BuildInfo, Error>, found: &mut Vec<ScanItem>) {
+    match result {
+        Ok(info) => found.push(ScanItem::Binary {
+            path,
+            info: Box::new(info),
+        }),
+        Err(error) if error.is_not_go() => {}
+        Err(error) => found.push(ScanItem::Failed { path, error }),
     }
 }
 

@@ -51,6 +51,36 @@ pub struct GoBinary {
 }
 
 impl GoBinary {
+    /// Every container, word size, byte order (PE is little-endian only) and blob form, each
+    /// carrying `go_version` and `modinfo`.
+    pub fn variants(go_version: &str, modinfo: &str) -> Vec<Self> {
+        let mut out = Vec::new();
+        for container in [
+            Container::Elf,
+            Container::ElfNoSections,
+            Container::MachO,
+            Container::FatMachO,
+            Container::Pe,
+        ] {
+            for wide in [true, false] {
+                for big_endian in [false, true] {
+                    if container == Container::Pe && big_endian {
+                        continue;
+                    }
+                    for pointer_form in [false, true] {
+                        out.push(Self {
+                            wide,
+                            big_endian,
+                            pointer_form,
+                            ..Self::new(container, go_version, modinfo)
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// A 64-bit little-endian binary in `container`, inline form, with `modinfo`.
     pub fn new(container: Container, go_version: &str, modinfo: &str) -> Self {
         Self {

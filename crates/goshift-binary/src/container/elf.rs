@@ -1,6 +1,6 @@
 //! ELF, 32- and 64-bit, both byte orders.
 
-use super::{Endian, ExecutableFormat, FileRange, Image, Segment, bytes_at};
+use super::{Endian, ExecutableFormat, FileRange, Image, Segment, View, bytes_at};
 use crate::ReadError;
 
 const PT_LOAD: u32 = 1;
@@ -67,17 +67,17 @@ struct SectionHeader {
     clippy::too_many_lines,
     reason = "one linear walk over the headers reads best in one place"
 )]
-pub(super) fn parse(data: &[u8]) -> Result<Image<'_>, ReadError> {
+pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
     let malformed = |what| ReadError::Malformed {
         format: ExecutableFormat::Elf,
         what,
     };
-    let layout = match data.get(4) {
+    let layout = match data.byte(4) {
         Some(1) => &ELF32,
         Some(2) => &ELF64,
         _ => return Err(malformed("unknown ELF class")),
     };
-    let endian = match data.get(5) {
+    let endian = match data.byte(5) {
         Some(1) => Endian::Little,
         Some(2) => Endian::Big,
         _ => return Err(malformed("unknown ELF byte order")),
@@ -93,7 +93,9 @@ pub(super) fn parse(data: &[u8]) -> Result<Image<'_>, ReadError> {
     let shnum = half(layout.shnum).ok_or_else(truncated)?;
     let shstrndx = half(layout.shstrndx).ok_or_else(truncated)?;
 
-    let mut programs = Vec::new();
+    // Room for a real file's headers up front; a hostile count only grows the vectors as far as
+    // the headers it really has.
+    let mut programs = Vec::with_capacity(usize::try_from(phnum.min(32)).unwrap_or(0));
     if phnum > 0 {
         let minimum = if layout.pointer == 8 { 56 } else { 32 };
         if phentsize < minimum || phnum > MAX_HEADERS {
@@ -109,7 +111,7 @@ pub(super) fn parse(data: &[u8]) -> Result<Image<'_>, ReadError> {
             );
         }
     }
-    let mut sections = Vec::new();
+    let mut sections = Vec::with_capacity(usize::try_from(shnum.min(64)).unwrap_or(0));
     if shnum > 0 && shoff != 0 {
         let minimum = if layout.pointer == 8 { 64 } else { 40 };
         if shentsize < minimum || shnum > MAX_HEADERS {
@@ -194,7 +196,7 @@ pub(super) fn parse(data: &[u8]) -> Result<Image<'_>, ReadError> {
     })
 }
 
-fn program_header(data: &[u8], endian: Endian, pointer: u8, at: u64) -> Option<ProgramHeader> {
+fn program_header(data: View<'_>, endian: Endian, pointer: u8, at: u64) -> Option<ProgramHeader> {
     let u32_at = |offset: u64| endian.u32(data, at.checked_add(offset)?);
     let word = |offset: u64| endian.pointer(data, at.checked_add(offset)?, pointer);
     Some(if pointer == 8 {
@@ -220,7 +222,7 @@ fn program_header(data: &[u8], endian: Endian, pointer: u8, at: u64) -> Option<P
     })
 }
 
-fn section_header(data: &[u8], endian: Endian, pointer: u8, at: u64) -> Option<SectionHeader> {
+fn section_header(data: View<'_>, endian: Endian, pointer: u8, at: u64) -> Option<SectionHeader> {
     let u32_at = |offset: u64| endian.u32(data, at.checked_add(offset)?);
     let word = |offset: u64| endian.pointer(data, at.checked_add(offset)?, pointer);
     Some(if pointer == 8 {

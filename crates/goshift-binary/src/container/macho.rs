@@ -1,6 +1,6 @@
 //! Mach-O, 32- and 64-bit, both byte orders, and fat (universal) files.
 
-use super::{Endian, ExecutableFormat, FileRange, Image, Segment, bytes_at, fixed_name};
+use super::{Endian, ExecutableFormat, FileRange, Image, Segment, View, bytes_at, fixed_name};
 use crate::ReadError;
 
 const LC_SEGMENT: u32 = 0x1;
@@ -16,7 +16,7 @@ fn malformed(what: &'static str) -> ReadError {
 }
 
 /// A fat file: Go reads its first architecture.
-pub(super) fn parse_fat(data: &[u8]) -> Result<Image<'_>, ReadError> {
+pub(super) fn parse_fat(data: View<'_>) -> Result<Image<'_>, ReadError> {
     let endian = Endian::Big;
     let magic = endian
         .u32(data, 0)
@@ -39,17 +39,18 @@ pub(super) fn parse_fat(data: &[u8]) -> Result<Image<'_>, ReadError> {
     let (Some(offset), Some(size)) = (offset, size) else {
         return Err(malformed("truncated fat architecture table"));
     };
-    let slice = bytes_at(data, offset, size)
+    let slice = data
+        .sub(offset, size)
         .ok_or_else(|| malformed("the first architecture lies outside the file"))?;
-    match slice {
+    match bytes_at(slice, 0, size.min(4)).unwrap_or_default() {
         [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..] | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..] => parse(slice),
         _ => Err(malformed("the first architecture is not a Mach-O image")),
     }
 }
 
 /// A thin Mach-O image.
-pub(super) fn parse(data: &[u8]) -> Result<Image<'_>, ReadError> {
-    let (endian, wide) = match data.get(..4) {
+pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
+    let (endian, wide) = match bytes_at(data, 0, 4) {
         Some([0xfe, 0xed, 0xfa, 0xce]) => (Endian::Big, false),
         Some([0xfe, 0xed, 0xfa, 0xcf]) => (Endian::Big, true),
         Some([0xce, 0xfa, 0xed, 0xfe]) => (Endian::Little, false),
@@ -141,7 +142,7 @@ struct Section<'a> {
     offset: u64,
 }
 
-fn segment(data: &[u8], endian: Endian, wide: bool, at: u64) -> Option<SegmentCommand<'_>> {
+fn segment(data: View<'_>, endian: Endian, wide: bool, at: u64) -> Option<SegmentCommand<'_>> {
     let u32_at = |offset: u64| endian.u32(data, at.checked_add(offset)?);
     let word = |offset: u64| {
         let offset = at.checked_add(offset)?;

@@ -1,6 +1,6 @@
 //! PE/COFF (PE32 and PE32+).
 
-use super::{Endian, ExecutableFormat, FileRange, Image, Segment, bytes_at, fixed_name};
+use super::{Endian, ExecutableFormat, FileRange, Image, Segment, View, bytes_at, fixed_name};
 use crate::ReadError;
 
 const INITIALIZED_DATA: u32 = 0x40;
@@ -16,7 +16,7 @@ fn malformed(what: &'static str) -> ReadError {
     }
 }
 
-pub(super) fn parse(data: &[u8]) -> Result<Image<'_>, ReadError> {
+pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
     let endian = Endian::Little;
     let Some(header) = endian.u32(data, 0x3c).map(u64::from) else {
         return Err(ReadError::UnknownFormat);

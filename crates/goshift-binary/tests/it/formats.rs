@@ -36,31 +36,7 @@ const GO_VERSION_M: &str = "app: go1.21.2\n\
 \tbuild\tvcs.modified=true\n";
 
 fn variants() -> Vec<GoBinary> {
-    let mut out = Vec::new();
-    for container in [
-        Container::Elf,
-        Container::ElfNoSections,
-        Container::MachO,
-        Container::FatMachO,
-        Container::Pe,
-    ] {
-        for wide in [true, false] {
-            for big_endian in [false, true] {
-                if container == Container::Pe && big_endian {
-                    continue;
-                }
-                for pointer_form in [false, true] {
-                    out.push(GoBinary {
-                        wide,
-                        big_endian,
-                        pointer_form,
-                        ..GoBinary::new(container, "go1.21.2", MODINFO)
-                    });
-                }
-            }
-        }
-    }
-    out
+    GoBinary::variants("go1.21.2", MODINFO)
 }
 
 #[test]

@@ -31,25 +31,25 @@ pub(crate) fn scan(settings: &GlobalSettings, args: ScanArgs) -> anyhow::Result<
     let (items, stats) = goshift_binary::scan::scan(&dirs, threads);
     let mut rows = Vec::new();
     let mut failures = 0;
-    for item in &items {
+    for item in items {
         match item {
             ScanItem::Binary { path, info } => {
                 let vulnerabilities = match &database {
                     Some(database) => Some(
                         database
-                            .check(info)
+                            .check(&info)
                             .with_context(|| format!("failed to check `{}`", path.display()))?,
                     ),
                     None => None,
                 };
                 let policy = classifier
                     .as_ref()
-                    .map(|c| c.classify(info, vulnerabilities.as_deref()));
-                rows.push(Row::new(path, info, vulnerabilities, policy));
+                    .map(|c| c.classify(&info, vulnerabilities.as_deref()));
+                rows.push(Row::new(&path, *info, vulnerabilities, policy));
             }
             ScanItem::Failed { path, error } => {
                 failures += 1;
-                printer.warn(format!("{}: {}", path.display(), error_chain(error)));
+                printer.warn(format!("{}: {}", path.display(), error_chain(&error)));
             }
         }
     }
@@ -103,7 +103,7 @@ struct Row {
 impl Row {
     fn new(
         path: &Path,
-        info: &goshift_binary::BuildInfo,
+        info: goshift_binary::BuildInfo,
         vulnerabilities: Option<Vec<goshift_binary::vuln::Finding>>,
         policy: Option<Classification>,
     ) -> Self {
@@ -111,7 +111,7 @@ impl Row {
             || "-".to_owned(),
             |m| format!("{}@{}", m.path, m.effective().version),
         );
-        let revision = vcs_text(info)
+        let revision = vcs_text(&info)
             .and_then(|_| info.setting("vcs.revision"))
             .map_or_else(
                 || "-".to_owned(),
@@ -137,7 +137,7 @@ impl Row {
             cgo: info.setting("CGO_ENABLED").unwrap_or("-").to_owned(),
             policy,
             vulnerabilities,
-            info: info.clone(),
+            info,
         }
     }
 
@@ -162,50 +162,56 @@ impl Row {
 }
 
 fn print_table(settings: &GlobalSettings, rows: &[Row]) {
-    let header = [
-        "PATH", "GO", "MODULE", "REVISION", "PLATFORM", "CGO", "POLICY", "VULNS",
-    ];
-    let cells: Vec<[String; 8]> = rows
-        .iter()
-        .map(|row| {
-            [
-                row.path.clone(),
-                row.go_version.clone(),
-                row.module.clone(),
-                row.revision.clone(),
-                row.platform.clone(),
-                row.cgo.clone(),
-                row.policy
-                    .as_ref()
-                    .map_or_else(|| "-".to_owned(), |p| p.status.as_str().to_owned()),
-                row.vulnerabilities
-                    .as_ref()
-                    .map_or_else(|| "-".to_owned(), |f| f.len().to_string()),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for row in &cells {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut text = String::new();
-        for (index, (cell, width)) in cells.iter().zip(widths).enumerate() {
-            if index + 1 == cells.len() {
-                text.push_str(cell);
-            } else {
-                let _ = write!(text, "{cell:<width$}  ");
-            }
-        }
-        text
-    };
     if rows.is_empty() {
         return;
     }
-    settings.printer.data(line(&header.map(ToOwned::to_owned)));
-    for row in &cells {
-        settings.printer.data(line(row));
+    let header = [
+        "PATH", "GO", "MODULE", "REVISION", "PLATFORM", "CGO", "POLICY", "VULNS",
+    ];
+    let counts: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            row.vulnerabilities
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |f| f.len().to_string())
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for (row, count) in rows.iter().zip(&counts) {
+        for (width, cell) in widths.iter_mut().zip(cells(row, count)) {
+            *width = (*width).max(cell.chars().count());
+        }
     }
+    // One write for the whole table: a tree of thousands of binaries is thousands of rows.
+    let mut table = String::with_capacity((rows.len() + 1) * (widths.iter().sum::<usize>() + 16));
+    let mut line = |cells: [&str; 8]| {
+        for (index, (cell, width)) in cells.into_iter().zip(widths).enumerate() {
+            if index + 1 == cells.len() {
+                table.push_str(cell);
+                table.push('\n');
+            } else {
+                let _ = write!(table, "{cell:<width$}  ");
+            }
+        }
+    };
+    line(header);
+    for (row, count) in rows.iter().zip(&counts) {
+        line(cells(row, count));
+    }
+    table.pop();
+    settings.printer.data(table);
+}
+
+/// The cells of one row of the table.
+fn cells<'a>(row: &'a Row, count: &'a str) -> [&'a str; 8] {
+    [
+        &row.path,
+        &row.go_version,
+        &row.module,
+        &row.revision,
+        &row.platform,
+        &row.cgo,
+        row.policy.as_ref().map_or("-", |p| p.status.as_str()),
+        count,
+    ]
 }
