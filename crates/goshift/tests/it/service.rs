@@ -162,6 +162,27 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
     let after = context.run(["svc", "status"]);
     assert_eq!(after.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&after.stderr).contains("goshift supervise"));
+
+    // A stop that reaches no supervisor is recorded as failed after its request.
+    let unreachable = context.run(["svc", "stop"]);
+    assert_eq!(unreachable.status.code(), Some(2), "{unreachable:?}");
+    let audit = std::fs::read_to_string(context.home().join("audit.log")).unwrap();
+    let tail: Vec<serde_json::Value> = audit
+        .lines()
+        .rev()
+        .take(2)
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(
+        [
+            &tail[1]["action"],
+            &tail[1]["outcome"],
+            &tail[0]["action"],
+            &tail[0]["outcome"]
+        ],
+        ["svc.stop", "success", "svc.stop", "failure"],
+        "{audit}"
+    );
 }
 
 #[test]
