@@ -168,9 +168,10 @@ fn unpack_inner(
     })
 }
 
-/// Decompresses on this thread and extracts on a second one; on success the gzip stream has
-/// been read to its end. The split keeps both cores busy: inflating is the expensive half
-/// of reading, hashing and writing files the expensive half of extracting.
+/// Decompresses on this thread and extracts on a second one (which hands small files to a
+/// third, see [`extract`]); on success the gzip stream has been read to its end. The split
+/// keeps the cores busy: inflating is the expensive half of reading, creating and writing
+/// files (kernel time, mostly) the expensive half of extracting.
 fn extract_stream<R: BufRead>(input: &mut R, dest: &Path) -> Result<Extractor, Failure> {
     let head = input
         .fill_buf()

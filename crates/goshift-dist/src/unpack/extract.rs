@@ -4,10 +4,17 @@
 //! `..`, under `go/`, not below a symlink from the archive and not a repeat. Files are
 //! created with `O_EXCL`, so even a check missed here could not write through an existing
 //! link.
+//!
+//! Creating thousands of small files is mostly kernel time (inode and directory-entry
+//! allocation), so small files are handed, with their bytes, to a second writing thread while
+//! this one goes on parsing, creating directories and streaming large files. Both threads only
+//! ever create new files in directories that already exist, and the helper is joined before
+//! the tree is finished or thrown away.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use goshift_fs::fs;
 use sha2::{Digest, Sha256};
@@ -19,6 +26,10 @@ use crate::{DistError, EntryKind, ManifestEntry, sys};
 
 /// The largest `go/VERSION` kept in memory.
 const VERSION_LIMIT: usize = 4096;
+/// Files up to this size go to the writing thread; larger ones stream on the tar thread.
+const HANDOFF_LIMIT: u64 = 256 * 1024;
+/// Files waiting for the writing thread (at most this many times [`HANDOFF_LIMIT`] in memory).
+const HANDOFF_QUEUE: usize = 64;
 
 /// An extraction failure, before it is ranked against the stream's own failures.
 pub(super) enum Failure {
@@ -72,6 +83,10 @@ pub(super) struct Extractor {
     dirs: Vec<(String, u32)>,
     version_text: Option<Vec<u8>>,
     last_entry: Option<String>,
+    /// The second writing thread, started with the first small file (`None` if it could not
+    /// be started: then everything is written here).
+    writer: Option<Writer>,
+    writer_started: bool,
 }
 
 impl Extractor {
@@ -84,6 +99,8 @@ impl Extractor {
             dirs: Vec::new(),
             version_text: None,
             last_entry: None,
+            writer: None,
+            writer_started: false,
         }
     }
 
@@ -143,6 +160,10 @@ impl Extractor {
                 let Some(Seen::File(index)) = self.seen.get(&original).copied() else {
                     return Err(bad());
                 };
+                // The original may still be queued for the writing thread.
+                if let Some(writer) = &mut self.writer {
+                    writer.flush(&mut self.entries).map_err(DistError::Io)?;
+                }
                 let path = self.prepare(&relative, &display)?;
                 fs::hard_link(self.dest.join(&original), &path).map_err(DistError::Io)?;
                 let kind = self.entries[index].kind.clone();
@@ -167,6 +188,9 @@ impl Extractor {
 
     /// Applies directory modes and returns the `VERSION` text and the sorted manifest.
     pub(super) fn finish(mut self) -> Result<(Option<String>, Vec<ManifestEntry>), DistError> {
+        if let Some(mut writer) = self.writer.take() {
+            writer.finish(&mut self.entries).map_err(DistError::Io)?;
+        }
         for (relative, mode) in &self.dirs {
             sys::set_path_mode(&self.dest.join(relative), *mode).map_err(DistError::Io)?;
         }
@@ -212,6 +236,9 @@ impl Extractor {
         display: &str,
     ) -> Result<(), Failure> {
         let path = self.prepare(&relative, display)?;
+        if entry.size() <= HANDOFF_LIMIT && self.writer().is_some() {
+            return self.hand_off(entry, path, relative, mode, display);
+        }
         let mut file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -259,6 +286,64 @@ impl Extractor {
         Ok(())
     }
 
+    /// The writing thread, started on first use.
+    fn writer(&mut self) -> Option<&mut Writer> {
+        if !self.writer_started {
+            self.writer_started = true;
+            self.writer = Writer::spawn().ok();
+        }
+        self.writer.as_mut()
+    }
+
+    /// Reads a small file's bytes and queues them for the writing thread; its hash lands in
+    /// the manifest when the thread reports back.
+    fn hand_off<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        path: PathBuf,
+        relative: String,
+        mode: u32,
+        display: &str,
+    ) -> Result<(), Failure> {
+        let mut data = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+        entry
+            .read_to_end(&mut data)
+            .map_err(|error| Failure::Archive {
+                error,
+                entry: Some(display.to_owned()),
+            })?;
+        let mode = (mode & 0o755) | 0o400;
+        if relative == "VERSION" {
+            self.version_text = Some(data[..data.len().min(VERSION_LIMIT)].to_vec());
+        }
+        let index = self.entries.len();
+        self.seen.insert(relative.clone(), Seen::File(index));
+        self.entries.push(ManifestEntry {
+            path: relative,
+            kind: EntryKind::File {
+                sha256: String::new(),
+                size: data.len() as u64,
+                mode,
+            },
+        });
+        let writer = self
+            .writer
+            .as_mut()
+            .expect("hand_off is only called with a writer");
+        writer
+            .send(
+                Job {
+                    path,
+                    data,
+                    mode,
+                    index,
+                },
+                &mut self.entries,
+            )
+            .map_err(DistError::Io)?;
+        Ok(())
+    }
+
     /// Checks that `relative` is new and not below an archive symlink, creates missing
     /// parent directories, and returns the path to write.
     fn prepare(&mut self, relative: &str, display: &str) -> Result<PathBuf, Failure> {
@@ -287,6 +372,160 @@ impl Extractor {
         }
         Ok(self.dest.join(relative))
     }
+}
+
+/// A small file for the writing thread.
+struct Job {
+    path: PathBuf,
+    data: Vec<u8>,
+    mode: u32,
+    /// Its entry in the manifest, whose hash is filled in when it is written.
+    index: usize,
+}
+
+enum Message {
+    Write(Job),
+    /// Answered once every job sent before it is written.
+    Flush(mpsc::Sender<()>),
+}
+
+/// The second writing thread and the way back for its results.
+struct Writer {
+    jobs: Option<mpsc::SyncSender<Message>>,
+    done: mpsc::Receiver<io::Result<(usize, String)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// Jobs sent whose result has not been collected.
+    pending: usize,
+}
+
+impl Writer {
+    fn spawn() -> io::Result<Self> {
+        let (jobs, receiver) = mpsc::sync_channel(HANDOFF_QUEUE);
+        let (results, done) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("unpack-writer".to_owned())
+            .spawn(move || write_jobs(&receiver, &results))?;
+        Ok(Self {
+            jobs: Some(jobs),
+            done,
+            thread: Some(thread),
+            pending: 0,
+        })
+    }
+
+    /// Queues a job, first collecting what is done (and any failure).
+    fn send(&mut self, job: Job, entries: &mut [ManifestEntry]) -> io::Result<()> {
+        self.collect(entries, false)?;
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(Message::Write(job)).is_ok());
+        if sent {
+            self.pending += 1;
+            Ok(())
+        } else {
+            // The thread stopped at a failure: wait for and report it.
+            self.finish(entries)?;
+            Err(io::Error::other("the writing thread stopped"))
+        }
+    }
+
+    /// Waits until every job sent so far is written.
+    fn flush(&mut self, entries: &mut [ManifestEntry]) -> io::Result<()> {
+        let (ack, acked) = mpsc::channel();
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(Message::Flush(ack)).is_ok());
+        if !sent || acked.recv().is_err() {
+            self.finish(entries)?;
+            return Err(io::Error::other("the writing thread stopped"));
+        }
+        self.collect(entries, false)
+    }
+
+    /// Stops the thread after the queued jobs and collects every result.
+    fn finish(&mut self, entries: &mut [ManifestEntry]) -> io::Result<()> {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            thread
+                .join()
+                .map_err(|_| io::Error::other("the writing thread panicked"))?;
+        }
+        self.collect(entries, true)?;
+        if self.pending > 0 {
+            return Err(io::Error::other("the writing thread left files unwritten"));
+        }
+        Ok(())
+    }
+
+    /// Applies the results received so far; the first failure is returned.
+    fn collect(&mut self, entries: &mut [ManifestEntry], all: bool) -> io::Result<()> {
+        loop {
+            let result = if all {
+                match self.done.recv() {
+                    Ok(result) => result,
+                    Err(_) => return Ok(()),
+                }
+            } else {
+                match self.done.try_recv() {
+                    Ok(result) => result,
+                    Err(_) => return Ok(()),
+                }
+            };
+            let (index, hash) = result?;
+            self.pending -= 1;
+            if let Some(EntryKind::File { sha256, .. }) =
+                entries.get_mut(index).map(|e| &mut e.kind)
+            {
+                *sha256 = hash;
+            }
+        }
+    }
+}
+
+impl Drop for Writer {
+    /// An extraction that fails still waits for the thread, so nothing is written into a
+    /// staging tree after it has been removed.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Runs on the writing thread until the queue closes or a write fails.
+fn write_jobs(
+    receiver: &mpsc::Receiver<Message>,
+    results: &mpsc::Sender<io::Result<(usize, String)>>,
+) {
+    for message in receiver {
+        match message {
+            Message::Write(job) => {
+                let result =
+                    write_small_file(&job.path, &job.data, job.mode).map(|hash| (job.index, hash));
+                let failed = result.is_err();
+                if results.send(result).is_err() || failed {
+                    return;
+                }
+            }
+            Message::Flush(ack) => {
+                let _ = ack.send(());
+            }
+        }
+    }
+}
+
+/// Creates `path` (which must not exist), writes `data`, sets `mode` and returns the SHA-256.
+fn write_small_file(path: &Path, data: &[u8], mode: u32) -> io::Result<String> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    file.write_all(data)?;
+    sys::set_file_mode(&file, mode)?;
+    Ok(hex(&Sha256::digest(data)))
 }
 
 /// The path of an archive entry relative to `go/`: `None` for `go/` itself. `.` and empty

@@ -196,6 +196,53 @@ fn symlinks_and_hard_links_inside_the_root_are_kept() {
 }
 
 #[test]
+fn many_small_files_and_large_ones_are_hashed_like_the_tree() {
+    // Small files are written by a second thread, large ones on the tar thread: every hash in
+    // the manifest must still be the file's.
+    let large: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+    let bytes = with_entries(|tar| {
+        for i in 0..300 {
+            tar.file(
+                &format!("go/src/pkg{}/file{i}.go", i % 7),
+                0o644,
+                format!("package p{i}\n").as_bytes(),
+            );
+            if i % 100 == 0 {
+                tar.file(&format!("go/bin/big{i}"), 0o755, &large);
+            }
+        }
+        tar.hard_link("go/src/pkg0/again.go", "go/src/pkg0/file0.go");
+    });
+    let (scratch, result) = unpack_bytes(&bytes, &expect_exact(&bytes, "1.22.10"));
+    let unpacked = result.unwrap();
+    assert_eq!(unpacked.entries, hash_tree(&scratch.dest()).unwrap());
+    assert_eq!(
+        std::fs::read(scratch.dest().join("src/pkg0/again.go")).unwrap(),
+        b"package p0\n"
+    );
+}
+
+#[test]
+fn a_refusal_after_many_small_files_leaves_no_writer_behind() {
+    let bytes = with_entries(|tar| {
+        for i in 0..500 {
+            tar.file(&format!("go/src/file{i}.go"), 0o644, b"package p\n");
+        }
+        tar.file("go/../escape", 0o644, b"x");
+    });
+    let (scratch, result) = unpack_bytes(&bytes, &expect_exact(&bytes, "1.22.10"));
+    assert!(
+        matches!(result, Err(DistError::UnsafeEntry { .. })),
+        "{result:?}"
+    );
+    // The writing thread was joined before the error came back: nothing changes afterwards.
+    let count = || std::fs::read_dir(scratch.dest().join("src")).map_or(0, Iterator::count);
+    let before = count();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(count(), before);
+}
+
+#[test]
 fn long_names_are_supported() {
     let long = format!("go/src/{}/file.go", "deep/".repeat(30));
     let bytes = with_entries(|tar| {
