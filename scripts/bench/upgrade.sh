@@ -8,6 +8,7 @@
 #     old one's stop signal, plus from the old one's exit to its reaping (the app's own drain
 #     time is not in it);
 #   - the supervisor's resident memory after the run.
+# INTERVAL=S waits S seconds between upgrades (default 0: back to back).
 # Prints the ratios against the baseline. Targets: req/s ≥ 0.9× steady, p99 ≤ 2× steady,
 # overhead ≤ 50 ms, RSS ≤ 15 MiB.
 #
@@ -18,6 +19,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$REPO"
 export REPO
 UPGRADES=${UPGRADES:-100}
+# Seconds between upgrades (default 0: back to back, the hardest case).
+INTERVAL=${INTERVAL:-0}
 STEADY_SECONDS=${STEADY_SECONDS:-10}
 GOSHIFT=${GOSHIFT:-$REPO/target/release/goshift}
 if [[ ! -x $GOSHIFT ]]; then
@@ -50,6 +53,7 @@ start=$SECONDS
 for ((i = 1; i <= UPGRADES; i++)); do
     if ((i % 2 == 1)); then target=v2; else target=v1; fi
     sup_upgrade "$target"
+    if [[ $INTERVAL != 0 ]]; then sleep "$INTERVAL"; fi
 done
 elapsed=$((SECONDS - start))
 sup_wrk_stop
@@ -61,7 +65,7 @@ sup_stop >/dev/null 2>&1
 python3 - <<PY
 steady_rps, up_rps = $steady_rps, $up_rps
 steady_p99, up_p99 = $steady_p99, $up_p99
-print(f"upgrades:            $UPGRADES in ${elapsed}s ($up_requests requests during them)")
+print(f"upgrades:            $UPGRADES in ${elapsed}s, ${INTERVAL}s apart ($up_requests requests during them)")
 print(f"steady state:        {steady_rps:.0f} req/s, p99 {steady_p99:.2f} ms ($steady_errors socket errors, $steady_non2xx non-2xx)")
 print(f"during upgrades:     {up_rps:.0f} req/s, p99 {up_p99:.2f} ms ($up_errors socket errors, $up_non2xx non-2xx)")
 print(f"req/s ratio:         {up_rps / steady_rps:.2f}x steady (target >= 0.9)")

@@ -24,6 +24,9 @@ use crate::sys;
 pub enum Request {
     /// Every service's status.
     Status,
+    /// The services' names only: cheap, where the status counts each generation's
+    /// connections in the kernel's TCP tables.
+    Services,
     /// Upgrade `service` to the staged release `release`.
     Upgrade {
         /// The service.
@@ -52,6 +55,11 @@ pub enum Reply {
     Status {
         /// The services.
         services: Vec<ServiceStatus>,
+    },
+    /// The names of the services.
+    Services {
+        /// The names, in configuration order.
+        names: Vec<String>,
     },
     /// A phase change of the upgrade asked for.
     Phase {

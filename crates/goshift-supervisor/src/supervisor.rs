@@ -336,6 +336,14 @@ impl Supervisor {
                 let services = self.status();
                 let _ = reply.send(Reply::Status { services });
             }
+            Request::Services => {
+                let names = self
+                    .services
+                    .iter()
+                    .map(|s| s.config.name.clone())
+                    .collect();
+                let _ = reply.send(Reply::Services { names });
+            }
             Request::Upgrade {
                 service,
                 release,

@@ -151,6 +151,16 @@ fn control_socket_is_private_and_answers_status() {
     assert_eq!(services[0].readiness, Readiness::Ready);
     assert!(services[0].pid.is_some());
     assert_eq!(services[0].status_text.as_deref(), Some("serving"));
+    let mut replies = Vec::new();
+    Client::new(&h.control)
+        .request(&Request::Services, |r| replies.push(r))
+        .unwrap();
+    assert_eq!(
+        replies,
+        [Reply::Services {
+            names: vec!["api".to_owned()]
+        }]
+    );
 
     // Another user must not get in: as root, try from uid 65534 through a child process.
     if running_as_root() {

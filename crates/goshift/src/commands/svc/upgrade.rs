@@ -24,11 +24,11 @@ pub(crate) fn upgrade(
     } = args;
     let client = super::client(control.control, settings);
     // Ask first, so an unknown service stages nothing.
-    let replies = super::ask(&client, &Request::Status, |_| {})?;
+    let replies = super::ask(&client, &Request::Services, |_| {})?;
     let known: Vec<String> = replies
         .iter()
         .flat_map(|r| match r {
-            Reply::Status { services } => services.iter().map(|s| s.name.clone()).collect(),
+            Reply::Services { names } => names.clone(),
             _ => Vec::new(),
         })
         .collect();
