@@ -654,12 +654,8 @@ impl Supervisor {
                 .as_ref()
                 .is_some_and(|g| g.readiness == Readiness::Starting && g.ready_deadline <= now)
             {
-                if let Some(mut candidate) = service.candidate.take() {
-                    sys::kill(candidate.pid, libc::SIGKILL);
-                    candidate.probe = None;
-                    candidate.readiness = Readiness::NotReady;
-                    service.draining.push(candidate);
-                }
+                let candidate = service.candidate.take();
+                service.kill_unready(candidate);
                 let timeout = humantime::format_duration(service.config.ready.timeout);
                 self.fail_before_cutover(
                     index,
@@ -674,12 +670,8 @@ impl Supervisor {
                 .as_ref()
                 .is_some_and(|g| g.readiness == Readiness::Starting && g.ready_deadline <= now)
             {
-                if let Some(mut active) = service.active.take() {
-                    sys::kill(active.pid, libc::SIGKILL);
-                    active.probe = None;
-                    active.readiness = Readiness::NotReady;
-                    service.draining.push(active);
-                }
+                let active = service.active.take();
+                service.kill_unready(active);
                 if service
                     .upgrade
                     .as_ref()
@@ -754,6 +746,16 @@ impl Supervisor {
 }
 
 impl Service {
+    /// Kills a generation that was not ready in time; it is reaped from `draining`.
+    fn kill_unready(&mut self, generation: Option<Generation>) {
+        if let Some(mut generation) = generation {
+            sys::kill(generation.pid, libc::SIGKILL);
+            generation.probe = None;
+            generation.readiness = Readiness::NotReady;
+            self.draining.push(generation);
+        }
+    }
+
     fn generations(&self) -> impl Iterator<Item = &Generation> {
         self.active
             .iter()
