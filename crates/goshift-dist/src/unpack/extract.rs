@@ -236,7 +236,7 @@ impl Extractor {
         display: &str,
     ) -> Result<(), Failure> {
         let path = self.prepare(&relative, display)?;
-        if entry.size() <= HANDOFF_LIMIT && self.writer().is_some() {
+        if entry.size() <= HANDOFF_LIMIT {
             return self.hand_off(entry, path, relative, mode, display);
         }
         let mut file = fs::OpenOptions::new()
@@ -286,17 +286,8 @@ impl Extractor {
         Ok(())
     }
 
-    /// The writing thread, started on first use.
-    fn writer(&mut self) -> Option<&mut Writer> {
-        if !self.writer_started {
-            self.writer_started = true;
-            self.writer = Writer::spawn().ok();
-        }
-        self.writer.as_mut()
-    }
-
-    /// Reads a small file's bytes and queues them for the writing thread; its hash lands in
-    /// the manifest when the thread reports back.
+    /// Reads a small file's bytes and queues them for the writing thread (started with the
+    /// first small file); its hash lands in the manifest when the thread reports back.
     fn hand_off<R: Read>(
         &mut self,
         entry: &mut tar::Entry<'_, R>,
@@ -326,21 +317,25 @@ impl Extractor {
                 mode,
             },
         });
-        let writer = self
-            .writer
-            .as_mut()
-            .expect("hand_off is only called with a writer");
-        writer
-            .send(
-                Job {
-                    path,
-                    data,
-                    mode,
-                    index,
-                },
-                &mut self.entries,
-            )
-            .map_err(DistError::Io)?;
+        if !self.writer_started {
+            self.writer_started = true;
+            self.writer = Writer::spawn().ok();
+        }
+        if let Some(writer) = &mut self.writer {
+            let job = Job {
+                path,
+                data,
+                mode,
+                index,
+            };
+            writer.send(job, &mut self.entries).map_err(DistError::Io)?;
+        } else {
+            // No second thread could be started: write it here.
+            let hash = write_small_file(&path, &data, mode).map_err(DistError::Io)?;
+            if let EntryKind::File { sha256, .. } = &mut self.entries[index].kind {
+                *sha256 = hash;
+            }
+        }
         Ok(())
     }
 
