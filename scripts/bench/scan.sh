@@ -46,8 +46,8 @@ find "$work/tree" -type f -name 'bin*' >"$work/list"
 # getting busier or quieter during the run moves both alike; medians are compared.
 python3 "$(dirname "$0")/interleave.py" --runs "$runs" --warmup 3 \
 	"go=$go version -m $work/tree" "goshift=$goshift --quiet scan $work/tree" >"$work/timing"
-go_ms=$(tail -n 1 "$work/timing" | python3 -c 'import json,sys; print(json.load(sys.stdin)["commands"]["go"]["median"])')
-goshift_ms=$(tail -n 1 "$work/timing" | python3 -c 'import json,sys; print(json.load(sys.stdin)["commands"]["goshift"]["median"])')
+read -r go_ms goshift_ms < <(tail -n 1 "$work/timing" |
+	python3 -c 'import json,sys; c = json.load(sys.stdin)["commands"]; print(c["go"]["median"], c["goshift"]["median"])')
 start=$(date +%s%N)
 xargs -n 1 "$go" version -m <"$work/list" >/dev/null
 per_file_ms=$((($(date +%s%N) - start) / 1000000))
