@@ -148,8 +148,8 @@ impl Error {
 
 /// Reads the build information of the Go binary at `path`.
 ///
-/// Only the pieces the readers ask for are read, with one `pread` each (about four for a Go
-/// ELF binary); a file that needs many pieces or a very large one is memory-mapped instead.
+/// Only the pieces the readers ask for are read, with one `pread` each (three for a Go ELF
+/// binary); a file that needs many pieces or a very large one is memory-mapped instead.
 pub fn read_build_info(path: impl AsRef<Path>) -> Result<BuildInfo, Error> {
     read_build_info_with(path.as_ref(), Kind::Unknown, &Fetching::DEFAULT)
 }
@@ -181,6 +181,9 @@ impl Fetching {
         window: 16 * 1024 * 1024,
     };
 }
+
+/// Bytes that tell every container apart (see [`container::Image::looks_executable`]).
+const MAGIC_LEN: usize = 4;
 
 /// Whether the caller already knows the path is a regular file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,13 +219,17 @@ fn read_build_info_with(path: &Path, kind: Kind, fetching: &Fetching) -> Result<
         Kind::Regular => (open(path).map_err(io)?, None),
     };
     let head_size = len.map_or(fetching.head, |len| fetching.head.min(len));
-    let head = read_at(&file, 0, head_size).map_err(io)?;
-    // Most files in a tree are not executables: one small read settles it.
-    if !container::Image::looks_executable(&head) {
-        return Err(read_error(ReadError::UnknownFormat));
+    let head = read_once(&file, 0, head_size).map_err(io)?;
+    if len.is_none() && !head.is_empty() && head.len() < MAGIC_LEN {
+        // Too short to tell a format by (a tiny file, or a short read): the length decides.
+        len = Some(file.metadata().map_err(io)?.len());
     }
-    if (head.len() as u64) < head_size {
-        len = Some(head.len() as u64);
+    // Most files in a tree are not executables: one small read settles it.
+    if head.is_empty()
+        || ((head.len() >= MAGIC_LEN || len == Some(head.len() as u64))
+            && !container::Image::looks_executable(&head))
+    {
+        return Err(read_error(ReadError::UnknownFormat));
     }
     let mut fetched = Fetched::empty(len.unwrap_or(u64::MAX));
     fetched.add(0, head);
@@ -237,14 +244,13 @@ fn read_build_info_with(path: &Path, kind: Kind, fetching: &Fetching) -> Result<
         let wanted = size
             .max(fetching.chunk)
             .min(len.map_or(u64::MAX, |len| len - offset));
-        let bytes = read_at(&file, offset, wanted).map_err(io)?;
-        if (bytes.len() as u64) < wanted && len.is_none() {
-            // The file ends inside the range, or before it (then only `fstat` can say where).
-            let end = if bytes.is_empty() {
-                file.metadata().map_err(io)?.len()
-            } else {
-                offset + bytes.len() as u64
-            };
+        // A read that ends short but covers the miss is taken as it is: reading on only to
+        // confirm where the file ends would cost a system call per file. One that does not
+        // cover the miss means the file ends inside it (or the file system returned less):
+        // `fstat` says which, and the next round reads on if the file is longer.
+        let bytes = read_once(&file, offset, wanted).map_err(io)?;
+        if (bytes.len() as u64) < size && len.is_none() {
+            let end = file.metadata().map_err(io)?.len();
             len = Some(end);
             fetched.set_len(end);
         }
@@ -266,21 +272,21 @@ fn open(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-/// `size` bytes at `offset`, fewer only if the file ends first.
-fn read_at(file: &std::fs::File, offset: u64, size: u64) -> std::io::Result<Vec<u8>> {
+/// Up to `size` bytes at `offset`, with one `pread` (repeated only when interrupted): fewer
+/// when the file ends first, or when the file system returns less.
+fn read_once(file: &std::fs::File, offset: u64, size: u64) -> std::io::Result<Vec<u8>> {
     let size = usize::try_from(size).map_err(std::io::Error::other)?;
     let mut bytes = vec![0; size];
-    let mut filled = 0;
-    while filled < size {
-        match file.read_at(&mut bytes[filled..], offset + filled as u64) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
+    loop {
+        match file.read_at(&mut bytes, offset) {
+            Ok(read) => {
+                bytes.truncate(read);
+                return Ok(bytes);
+            }
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
         }
     }
-    bytes.truncate(filled);
-    Ok(bytes)
 }
 
 /// Reads build information from a whole file's bytes.

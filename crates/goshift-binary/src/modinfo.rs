@@ -170,20 +170,23 @@ enum Target {
 }
 
 fn module_line(columns: &str) -> Result<Module, String> {
-    let fields: Vec<&str> = columns.split('\t').collect();
-    match fields[..] {
-        [path, version] => Ok(Module {
+    let mut fields = columns.split('\t');
+    match [fields.next(), fields.next(), fields.next(), fields.next()] {
+        [Some(path), Some(version), None, None] => Ok(Module {
             path: path.to_owned(),
             version: version.to_owned(),
             ..Module::default()
         }),
-        [path, version, sum] => Ok(Module {
+        [Some(path), Some(version), Some(sum), None] => Ok(Module {
             path: path.to_owned(),
             version: version.to_owned(),
             sum: sum.to_owned(),
             replace: None,
         }),
-        _ => Err(format!("expected 2 or 3 columns; got {}", fields.len())),
+        _ => Err(format!(
+            "expected 2 or 3 columns; got {}",
+            columns.split('\t').count()
+        )),
     }
 }
 

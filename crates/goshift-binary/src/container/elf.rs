@@ -93,63 +93,65 @@ pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
     let shnum = half(layout.shnum).ok_or_else(truncated)?;
     let shstrndx = half(layout.shstrndx).ok_or_else(truncated)?;
 
-    // Room for a real file's headers up front; a hostile count only grows the vectors as far as
-    // the headers it really has.
-    let mut programs = Vec::with_capacity(usize::try_from(phnum.min(32)).unwrap_or(0));
+    // Each table is taken out of the file as one slice and its entries are read from that
+    // slice when needed: one look-up in the fetched windows per table, not one per field, and
+    // nothing collected that the walk below does not keep.
+    let mut program_table: &[u8] = &[];
     if phnum > 0 {
         let minimum = if layout.pointer == 8 { 56 } else { 32 };
         if phentsize < minimum || phnum > MAX_HEADERS {
             return Err(malformed("bad program header table"));
         }
-        for index in 0..phnum {
-            let at = phoff
-                .checked_add(index * phentsize)
-                .ok_or_else(|| malformed("bad program header table"))?;
-            programs.push(
-                program_header(data, endian, layout.pointer, at)
-                    .ok_or_else(|| malformed("the program header table is truncated"))?,
-            );
-        }
+        program_table = data
+            .get(phoff, phnum * phentsize)
+            .ok_or_else(|| malformed("the program header table is truncated"))?;
     }
-    let mut sections = Vec::with_capacity(usize::try_from(shnum.min(64)).unwrap_or(0));
+    let mut section_table: &[u8] = &[];
     if shnum > 0 && shoff != 0 {
         let minimum = if layout.pointer == 8 { 64 } else { 40 };
         if shentsize < minimum || shnum > MAX_HEADERS {
             return Err(malformed("bad section header table"));
         }
-        for index in 0..shnum {
-            let at = shoff
-                .checked_add(index * shentsize)
-                .ok_or_else(|| malformed("bad section header table"))?;
-            sections.push(
-                section_header(data, endian, layout.pointer, at)
-                    .ok_or_else(|| malformed("the section header table is truncated"))?,
-            );
-        }
+        section_table = data
+            .get(shoff, shnum * shentsize)
+            .ok_or_else(|| malformed("the section header table is truncated"))?;
     }
+    // Every entry lies inside its table, and a table's entries are at least as large as the
+    // fields read from them, so reading an entry cannot fail.
+    // (An empty table may come with an entry size of 0: the stride is at least 1.)
+    let stride = |size: u64| usize::try_from(size).unwrap_or(usize::MAX).max(1);
+    let programs = || {
+        program_table
+            .chunks_exact(stride(phentsize))
+            .filter_map(|entry| program_header(entry, endian, layout.pointer))
+    };
+    let section_entries = || section_table.chunks_exact(stride(shentsize));
+    let sections =
+        || section_entries().filter_map(|entry| section_header(entry, endian, layout.pointer));
 
     let names = usize::try_from(shstrndx)
         .ok()
-        .and_then(|index| sections.get(index))
+        .and_then(|index| section_entries().nth(index))
+        .and_then(|entry| section_header(entry, endian, layout.pointer))
         .and_then(|strtab| bytes_at(data, strtab.offset, strtab.size));
+    if names.is_none() && data.missed() {
+        // The names are not fetched yet: the parse starts again once they are.
+        return Err(malformed("the section names are not read"));
+    }
     let section_name = |section: &SectionHeader| -> Option<&[u8]> {
         let names = names?;
         let rest = names.get(usize::try_from(section.name).ok()?..)?;
         let end = rest.iter().position(|&b| b == 0)?;
         Some(&rest[..end])
     };
-    let buildinfo = sections
-        .iter()
-        .find(|s| section_name(s) == Some(b".go.buildinfo".as_slice()));
-    let data_start = buildinfo.map(|s| (s.address, s.size)).or_else(|| {
-        programs
-            .iter()
+    let buildinfo = sections().find(|s| section_name(s) == Some(b".go.buildinfo".as_slice()));
+    let data_start = buildinfo.as_ref().map(|s| (s.address, s.size)).or_else(|| {
+        programs()
             .find(|p| p.kind == PT_LOAD && p.flags & (PF_W | PF_X) == PF_W)
             .map(|p| (p.address, p.memory_size))
     });
 
-    let mut segments: Vec<Segment> = programs
-        .iter()
+    let mut segments: Vec<Segment> = programs()
         .filter(|p| p.kind == PT_LOAD)
         .map(|p| Segment {
             address: p.address,
@@ -165,8 +167,7 @@ pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
             file_size: section.size,
         });
     }
-    let notes = programs
-        .iter()
+    let notes = programs()
         .filter(|p| p.kind == PT_NOTE)
         .map(|p| {
             (
@@ -178,8 +179,7 @@ pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
             )
         })
         .collect();
-    let text = sections
-        .iter()
+    let text = sections()
         .find(|s| section_name(s) == Some(b".text".as_slice()) && s.kind != SHT_NOBITS)
         .map(|s| FileRange {
             offset: s.offset,
@@ -196,9 +196,9 @@ pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
     })
 }
 
-fn program_header(data: View<'_>, endian: Endian, pointer: u8, at: u64) -> Option<ProgramHeader> {
-    let u32_at = |offset: u64| endian.u32(data, at.checked_add(offset)?);
-    let word = |offset: u64| endian.pointer(data, at.checked_add(offset)?, pointer);
+fn program_header(entry: &[u8], endian: Endian, pointer: u8) -> Option<ProgramHeader> {
+    let u32_at = |offset: u64| endian.u32(entry, offset);
+    let word = |offset: u64| endian.pointer(entry, offset, pointer);
     Some(if pointer == 8 {
         ProgramHeader {
             kind: u32_at(0)?,
@@ -222,9 +222,9 @@ fn program_header(data: View<'_>, endian: Endian, pointer: u8, at: u64) -> Optio
     })
 }
 
-fn section_header(data: View<'_>, endian: Endian, pointer: u8, at: u64) -> Option<SectionHeader> {
-    let u32_at = |offset: u64| endian.u32(data, at.checked_add(offset)?);
-    let word = |offset: u64| endian.pointer(data, at.checked_add(offset)?, pointer);
+fn section_header(entry: &[u8], endian: Endian, pointer: u8) -> Option<SectionHeader> {
+    let u32_at = |offset: u64| endian.u32(entry, offset);
+    let word = |offset: u64| endian.pointer(entry, offset, pointer);
     Some(if pointer == 8 {
         SectionHeader {
             name: u32_at(0)?,

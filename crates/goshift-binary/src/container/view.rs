@@ -6,8 +6,9 @@
 //! costs a system call per field. So the readers parse against [`Fetched`], the windows read so
 //! far. A read outside them fails like a read past the end of the file, and [`Fetched`]
 //! remembers the first such range; the caller fetches it and parses again from the start.
-//! Parsing is microseconds, a round trip to the kernel is not, and a Go ELF binary takes four
-//! reads this way (headers, section table, section names, blob).
+//! Parsing is microseconds, a round trip to the kernel is not, and a Go ELF binary takes three
+//! reads this way (the headers with Go's section table, the section names, the blob). A reader
+//! that can go no further without a missed range may stop early ([`View::missed`]).
 //!
 //! A range outside the file is not a miss: it fails for good, exactly as a slice would.
 
@@ -39,7 +40,8 @@ impl<'a> Fetched<'a> {
     pub(crate) fn empty(len: u64) -> Self {
         Self {
             len,
-            windows: Vec::new(),
+            // A Go ELF binary takes three reads.
+            windows: Vec::with_capacity(4),
             missed: Cell::new(None),
         }
     }
@@ -103,6 +105,12 @@ impl<'a> View<'a> {
             self.fetched.missed.set(Some((start, len)));
         }
         None
+    }
+
+    /// Returns true if and only if a read has missed since the last
+    /// [`Fetched::take_missed`]: the parse cannot succeed yet, and may stop early.
+    pub(crate) fn missed(self) -> bool {
+        self.fetched.missed.get().is_some()
     }
 
     /// The byte at `offset`.
