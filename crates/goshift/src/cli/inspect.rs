@@ -35,7 +35,8 @@ pub(crate) struct ScanArgs {
     /// Directories (or files) to search.
     #[arg(required = true, value_name = "DIR")]
     pub(crate) dirs: Vec<PathBuf>,
-    /// Worker threads (default: the number of CPUs, at least 4 since the walk waits on I/O).
+    /// Worker threads (default: one more than the CPUs, at least 3, so a thread waiting on the
+    /// disk leaves no CPU idle).
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
 }
