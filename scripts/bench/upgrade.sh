@@ -8,7 +8,8 @@
 #     old one's stop signal, plus from the old one's exit to its reaping (the app's own drain
 #     time is not in it);
 #   - the supervisor's resident memory after the run.
-# INTERVAL=S waits S seconds between upgrades (default 0: back to back).
+# INTERVAL=S waits S seconds between upgrades (default 0: back to back). ROUNDS (default 5)
+# splits the run into that many steady blocks and upgrade blocks, taking turns.
 # Prints the ratios against the baseline. Targets: req/s ≥ 0.9× steady, p99 ≤ 2× steady,
 # overhead ≤ 50 ms, RSS ≤ 15 MiB.
 #
@@ -22,6 +23,7 @@ UPGRADES=${UPGRADES:-100}
 # Seconds between upgrades (default 0: back to back, the hardest case).
 INTERVAL=${INTERVAL:-0}
 STEADY_SECONDS=${STEADY_SECONDS:-10}
+ROUNDS=${ROUNDS:-5}
 GOSHIFT=${GOSHIFT:-$REPO/target/release/goshift}
 if [[ ! -x $GOSHIFT ]]; then
     "$REPO/scripts/build.sh"
@@ -44,20 +46,31 @@ sup_build v1 "$GO121" v1
 sup_build v2 "$GO122" v2
 sup_start 100ms
 
-sup_wrk_start "${STEADY_SECONDS}s" "$SUP_DIR/wrk-steady.txt"
-wait "$SUP_WRK_PID"
-read -r steady_rps steady_p99 steady_errors steady_non2xx _ < <(sup_wrk_summary "$SUP_DIR/wrk-steady.txt")
-
-sup_wrk_start 900s "$SUP_DIR/wrk-upgrades.txt"
+# Steady blocks and upgrade blocks take turns (ROUNDS of each), so a machine getting busier or
+# quieter during the run moves both alike; requests and seconds are summed per kind.
+steady_block=$(( (STEADY_SECONDS + ROUNDS - 1) / ROUNDS ))
 start=$SECONDS
-for ((i = 1; i <= UPGRADES; i++)); do
-    if ((i % 2 == 1)); then target=v2; else target=v1; fi
-    sup_upgrade "$target"
-    if [[ $INTERVAL != 0 ]]; then sleep "$INTERVAL"; fi
+for ((round = 1; round <= ROUNDS; round++)); do
+    sup_wrk_start "${steady_block}s" "$SUP_DIR/wrk-steady-$round.txt"
+    wait "$SUP_WRK_PID"
+    sup_wrk_start 900s "$SUP_DIR/wrk-upgrades-$round.txt"
+    for ((i = (round - 1) * UPGRADES / ROUNDS + 1; i <= round * UPGRADES / ROUNDS; i++)); do
+        if ((i % 2 == 1)); then target=v2; else target=v1; fi
+        sup_upgrade "$target"
+        if [[ $INTERVAL != 0 ]]; then sleep "$INTERVAL"; fi
+    done
+    sup_wrk_stop
 done
 elapsed=$((SECONDS - start))
-sup_wrk_stop
-read -r up_rps up_p99 up_errors up_non2xx up_requests < <(sup_wrk_summary "$SUP_DIR/wrk-upgrades.txt")
+# Per kind: req/s over all its blocks, the worst block's p99, errors and non-2xx summed.
+summarize() {
+    local file
+    for file in "$SUP_DIR"/wrk-"$1"-*.txt; do sup_wrk_summary "$file"; done | awk '
+        { requests += $5; seconds += $5 / $1; if ($2 > p99) p99 = $2; errors += $3; non2xx += $4 }
+        END { printf "%.0f %.2f %d %d %d\n", requests / seconds, p99, errors, non2xx, requests }'
+}
+read -r steady_rps steady_p99 steady_errors steady_non2xx _ < <(summarize steady)
+read -r up_rps up_p99 up_errors up_non2xx up_requests < <(summarize upgrades)
 read -r count median p95 max < <(sup_overhead)
 rss=$(sup_rss_kib)
 sup_stop >/dev/null 2>&1
@@ -65,9 +78,9 @@ sup_stop >/dev/null 2>&1
 python3 - <<PY
 steady_rps, up_rps = $steady_rps, $up_rps
 steady_p99, up_p99 = $steady_p99, $up_p99
-print(f"upgrades:            $UPGRADES in ${elapsed}s, ${INTERVAL}s apart ($up_requests requests during them)")
-print(f"steady state:        {steady_rps:.0f} req/s, p99 {steady_p99:.2f} ms ($steady_errors socket errors, $steady_non2xx non-2xx)")
-print(f"during upgrades:     {up_rps:.0f} req/s, p99 {up_p99:.2f} ms ($up_errors socket errors, $up_non2xx non-2xx)")
+print(f"upgrades:            $UPGRADES in $ROUNDS blocks between steady blocks, ${elapsed}s in all, ${INTERVAL}s apart ($up_requests requests during them)")
+print(f"steady state:        {steady_rps:.0f} req/s, worst block p99 {steady_p99:.2f} ms ($steady_errors socket errors, $steady_non2xx non-2xx)")
+print(f"during upgrades:     {up_rps:.0f} req/s, worst block p99 {up_p99:.2f} ms ($up_errors socket errors, $up_non2xx non-2xx)")
 print(f"req/s ratio:         {up_rps / steady_rps:.2f}x steady (target >= 0.9)")
 print(f"p99 ratio:           {up_p99 / steady_p99:.2f}x steady (target <= 2)")
 print(f"handoff overhead:    median ${median} ms, p95 ${p95} ms, max ${max} ms over $count upgrades (target <= 50)")

@@ -124,15 +124,20 @@ PY
 # sup_upgrade NAME: stages and upgrades to bin/NAME; appends the JSON outcome to
 # $SUP_DIR/outcomes.jsonl and returns goshift's exit status.
 sup_upgrade() {
-    local status=0
-    # One compact outcome per line. No Python here: an interpreter start per upgrade would take
-    # CPU from the service under load and count against goshift. JSON allows no raw newline in
-    # a string, so every line of the pretty form starts outside one: dropping the indentation
-    # and the space after each line's leading key, then the newlines, gives the compact form.
+    local status=0 line compact="" keyed='^("([^"\\]|\\.)*"): (.*)$'
+    # One compact outcome per line, with bash alone: a process started per upgrade (Python, or
+    # even sed) would take CPU from the service under load and count against goshift. JSON
+    # allows no raw newline in a string, so every line of the pretty form starts outside one:
+    # dropping the indentation and the space after each line's leading key, then the newlines,
+    # gives the compact form.
     "$GOSHIFT" --json --quiet svc upgrade api "$SUP_DIR/bin/$1" --reason "e2e" \
         >"$SUP_DIR/outcome.json" || status=$?
-    { sed -E 's/^ *("([^"\\]|\\.)*"): /\1:/; s/^ +//' "$SUP_DIR/outcome.json" | tr -d '\n'; echo; } \
-        >>"$SUP_DIR/outcomes.jsonl"
+    while IFS= read -r line || [[ -n $line ]]; do
+        line=${line#"${line%%[! ]*}"}
+        [[ $line =~ $keyed ]] && line="${BASH_REMATCH[1]}:${BASH_REMATCH[3]}"
+        compact+=$line
+    done <"$SUP_DIR/outcome.json"
+    printf '%s\n' "$compact" >>"$SUP_DIR/outcomes.jsonl"
     return $status
 }
 

@@ -146,6 +146,15 @@ pub enum ReleaseError {
         /// What this machine is.
         expected: String,
     },
+    /// The binary's bytes changed between hashing and copying.
+    #[error(
+        "`{}` changed while it was being staged; stage it again once it is completely written",
+        path.display()
+    )]
+    Changed {
+        /// The binary.
+        path: PathBuf,
+    },
     /// No release with that id.
     #[error("service `{service}` has no release `{id}`")]
     UnknownRelease {

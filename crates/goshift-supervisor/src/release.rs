@@ -6,12 +6,13 @@
 //! renamed into place, so a release directory is either complete or absent. Staging the same
 //! bytes again returns the existing release.
 
-use std::io::Read;
+use std::io::{Read, Seek as _, SeekFrom, Write as _};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use goshift_fs::fs;
+use goshift_fs::fs::os::unix::fs::OpenOptionsExt as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -101,11 +102,15 @@ impl ReleaseStore {
         reason: Option<String>,
     ) -> Result<Release, ReleaseError> {
         check_program(binary)?;
-        let bytes = fs::read(binary).map_err(|source| ReleaseError::Read {
+        let read_error = |source| ReleaseError::Read {
             path: binary.to_owned(),
             source,
-        })?;
-        let sha256 = hex(&Sha256::digest(&bytes));
+        };
+        // The binary is hashed in pieces, not read whole: staging a 7 MiB binary that is
+        // already in the store (the common case: upgrading back to an earlier build) then
+        // costs no 7 MiB buffer and its page faults.
+        let mut file = fs::File::open(binary).map_err(read_error)?;
+        let (sha256, size) = hash_pieces(&mut file, |_| Ok(())).map_err(read_error)?;
         if let Some(existing) = self.find_by_sha256(&sha256)? {
             return Ok(existing);
         }
@@ -114,7 +119,7 @@ impl ReleaseStore {
         let provenance = Provenance {
             id: id.clone(),
             sha256,
-            size: bytes.len() as u64,
+            size,
             source: binary.to_owned(),
             staged_at: rfc3339_utc(now),
             go_version: facts.go_version,
@@ -132,18 +137,31 @@ impl ReleaseStore {
         let staging = goshift_fs::temp_name(&target);
         let result = (|| {
             fs::create_dir(&staging)?;
-            goshift_fs::write_atomic_with_mode(&staging.join(BINARY_NAME), &bytes, 0o755)?;
+            file.seek(SeekFrom::Start(0))?;
+            if !copy_checked(&mut file, &staging.join(BINARY_NAME), &provenance)? {
+                return Ok(false);
+            }
             let json = serde_json::to_vec_pretty(&provenance).map_err(std::io::Error::other)?;
             goshift_fs::write_atomic(&staging.join(PROVENANCE), &json)?;
             fs::rename(&staging, &target)?;
-            goshift_fs::fsync_dir(&releases)
+            goshift_fs::fsync_dir(&releases)?;
+            Ok(true)
         })();
-        if let Err(source) = result {
-            let _ = goshift_fs::remove_dir_all_if_exists(&staging);
-            return Err(ReleaseError::Store {
-                path: target,
-                source,
-            });
+        match result {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = goshift_fs::remove_dir_all_if_exists(&staging);
+                return Err(ReleaseError::Changed {
+                    path: binary.to_owned(),
+                });
+            }
+            Err(source) => {
+                let _ = goshift_fs::remove_dir_all_if_exists(&staging);
+                return Err(ReleaseError::Store {
+                    path: target,
+                    source,
+                });
+            }
         }
         Ok(Release {
             provenance,
@@ -184,6 +202,11 @@ impl ReleaseStore {
 
     /// Every release, oldest first.
     pub fn list(&self) -> Result<Vec<Release>, ReleaseError> {
+        self.ids()?.iter().map(|id| self.get(id)).collect()
+    }
+
+    /// The ids of every release, oldest first.
+    fn ids(&self) -> Result<Vec<String>, ReleaseError> {
         let releases = self.root.join("releases");
         let entries = match fs::read_dir(&releases) {
             Ok(entries) => entries,
@@ -201,7 +224,7 @@ impl ReleaseStore {
             .filter(|name| !name.starts_with('.'))
             .collect();
         ids.sort();
-        ids.iter().map(|id| self.get(id)).collect()
+        Ok(ids)
     }
 
     /// The release `current` points at, if the link exists.
@@ -229,10 +252,15 @@ impl ReleaseStore {
     }
 
     fn find_by_sha256(&self, sha256: &str) -> Result<Option<Release>, ReleaseError> {
-        Ok(self
-            .list()?
-            .into_iter()
-            .find(|r| r.provenance.sha256 == sha256))
+        // An id ends in the hash's first eight digits: only those releases' provenance is read.
+        let suffix = format!("-{}", sha256.get(..8).unwrap_or(sha256));
+        for id in self.ids()?.iter().filter(|id| id.ends_with(&suffix)) {
+            let release = self.get(id)?;
+            if release.provenance.sha256 == sha256 {
+                return Ok(Some(release));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -358,6 +386,46 @@ fn machine_name(machine: u16, class: u8, little_endian: bool) -> String {
     name.to_owned()
 }
 
+/// Reads `file` from where it is to its end in pieces, hands each piece to `sink`, and returns
+/// the SHA-256 (hex) and the number of bytes read.
+fn hash_pieces(
+    file: &mut fs::File,
+    mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 128 * 1024];
+    let mut size = 0;
+    loop {
+        let read = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        hasher.update(&buffer[..read]);
+        sink(&buffer[..read])?;
+        size += read as u64;
+    }
+    Ok((hex(&hasher.finalize()), size))
+}
+
+/// Copies `file` (from where it is) to a new executable at `to`, hashing it again as it is
+/// written, and syncs it; returns false when the bytes are not the ones `provenance` names
+/// (the file changed since it was hashed). The store keeps exactly what its provenance says.
+fn copy_checked(file: &mut fs::File, to: &Path, provenance: &Provenance) -> std::io::Result<bool> {
+    let mut copy = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o755)
+        .open(to)?;
+    let (sha256, size) = hash_pieces(file, |piece| copy.write_all(piece))?;
+    if sha256 != provenance.sha256 || size != provenance.size {
+        return Ok(false);
+    }
+    copy.sync_all()?;
+    Ok(true)
+}
+
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::new(), |mut out, b| {
@@ -466,13 +534,48 @@ mod tests {
         assert_eq!(store.current().unwrap(), None);
         store.set_current(first.id()).unwrap();
         assert_eq!(store.current().unwrap(), Some(first.clone()));
+        let bytes = std::fs::read(&binary).unwrap();
+        assert!(bytes.len() > 128 * 1024, "several pieces are hashed and copied");
+        assert_eq!(std::fs::read(&first.binary).unwrap(), bytes);
+        assert_eq!(first.provenance.sha256, hex(&Sha256::digest(&bytes)));
+        assert_eq!(first.provenance.size, bytes.len() as u64);
         assert_eq!(
-            std::fs::read(&first.binary).unwrap(),
-            std::fs::read(&binary).unwrap()
+            std::fs::metadata(&first.binary).unwrap().permissions().mode() & 0o777,
+            0o755
         );
         assert!(matches!(
             store.get("nope"),
             Err(ReleaseError::UnknownRelease { .. })
         ));
+    }
+
+    #[test]
+    fn a_binary_that_changed_since_it_was_hashed_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("app");
+        write_exec(&source, b"#!/bin/sh\nexit 0\n");
+        let mut file = fs::File::open(&source).unwrap();
+        let (sha256, size) = hash_pieces(&mut file, |_| Ok(())).unwrap();
+        let provenance = Provenance {
+            id: "20261121T064512Z-00000000".into(),
+            sha256,
+            size,
+            source: source.clone(),
+            staged_at: String::new(),
+            go_version: None,
+            main_module: None,
+            revision: None,
+            reason: None,
+        };
+        write_exec(&source, b"#!/bin/sh\nexit 1\n");
+        let mut file = fs::File::open(&source).unwrap();
+        assert!(!copy_checked(&mut file, &dir.path().join("copy"), &provenance).unwrap());
+        write_exec(&source, b"#!/bin/sh\nexit 0\n");
+        let mut file = fs::File::open(&source).unwrap();
+        assert!(copy_checked(&mut file, &dir.path().join("copy2"), &provenance).unwrap());
+        assert_eq!(
+            std::fs::read(dir.path().join("copy2")).unwrap(),
+            b"#!/bin/sh\nexit 0\n"
+        );
     }
 }
