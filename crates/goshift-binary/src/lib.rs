@@ -27,7 +27,10 @@ pub mod sbom;
 pub mod scan;
 pub mod vuln;
 
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
+use std::os::unix::io::{AsRawFd as _, FromRawFd as _};
 use std::path::{Path, PathBuf};
 
 use crate::container::{Fetched, View};
@@ -154,9 +157,13 @@ pub fn read_build_info(path: impl AsRef<Path>) -> Result<BuildInfo, Error> {
     read_build_info_with(path.as_ref(), Kind::Unknown, &Fetching::DEFAULT)
 }
 
-/// Reads the build information of a file a directory walk found to be a regular file.
-pub(crate) fn read_walked_file(path: &Path) -> Result<BuildInfo, Error> {
-    read_build_info_with(path, Kind::Regular, &Fetching::DEFAULT)
+/// Reads the build information of a file a directory walk found to be a regular file; with
+/// `dir`, the directory it is in (an open descriptor), the file is opened relative to it.
+pub(crate) fn read_walked_file(
+    path: &Path,
+    dir: Option<&std::fs::File>,
+) -> Result<BuildInfo, Error> {
+    read_build_info_with(path, Kind::Regular(dir), &Fetching::DEFAULT)
 }
 
 /// How [`read_build_info`] reads a file.
@@ -186,17 +193,23 @@ impl Fetching {
 const MAGIC_LEN: usize = 4;
 
 /// Whether the caller already knows the path is a regular file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+#[derive(Debug, Clone, Copy)]
+enum Kind<'a> {
     /// Any path: checked with `fstat` before reading.
     Unknown,
-    /// A directory walk saw a regular file: no `fstat`, the length is learned from the first
-    /// read that ends short (a tree of thousands of files saves a system call per file). Files
-    /// are opened non-blocking, so one swapped for a FIFO meanwhile fails instead of hanging.
-    Regular,
+    /// A directory walk saw a regular file: no `fstat`, the length is learned from the reads
+    /// (a tree of thousands of files saves a system call per file). Files are opened
+    /// non-blocking, so one swapped for a FIFO meanwhile fails instead of hanging. With the
+    /// directory's descriptor, the file is opened relative to it: the kernel resolves one name
+    /// instead of every component of the path.
+    Regular(Option<&'a std::fs::File>),
 }
 
-fn read_build_info_with(path: &Path, kind: Kind, fetching: &Fetching) -> Result<BuildInfo, Error> {
+fn read_build_info_with(
+    path: &Path,
+    kind: Kind<'_>,
+    fetching: &Fetching,
+) -> Result<BuildInfo, Error> {
     let io = |source| Error::Io {
         path: path.to_owned(),
         source,
@@ -216,7 +229,11 @@ fn read_build_info_with(path: &Path, kind: Kind, fetching: &Fetching) -> Result<
             }
             (file, Some(metadata.len()))
         }
-        Kind::Regular => (open(path).map_err(io)?, None),
+        Kind::Regular(None) => (open(path).map_err(io)?, None),
+        Kind::Regular(Some(dir)) => {
+            let name = path.file_name().unwrap_or(path.as_os_str());
+            (open_at(dir, name).map_err(io)?, None)
+        }
     };
     let head_size = len.map_or(fetching.head, |len| fetching.head.min(len));
     let head = read_once(&file, 0, head_size).map_err(io)?;
@@ -229,6 +246,7 @@ fn read_build_info_with(path: &Path, kind: Kind, fetching: &Fetching) -> Result<
         || ((head.len() >= MAGIC_LEN || len == Some(head.len() as u64))
             && !container::Image::looks_executable(&head))
     {
+        container::view::recycle(head);
         return Err(read_error(ReadError::UnknownFormat));
     }
     let mut fetched = Fetched::empty(len.unwrap_or(u64::MAX));
@@ -272,11 +290,37 @@ fn open(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
+/// Opens `name` in the directory `dir` for reading, without blocking, as [`open`] does.
+#[expect(unsafe_code, reason = "std has no openat")]
+fn open_at(dir: &std::fs::File, name: &OsStr) -> std::io::Result<std::fs::File> {
+    let name = CString::new(name.as_bytes()).map_err(std::io::Error::other)?;
+    loop {
+        // SAFETY: `dir` is an open descriptor and `name` a NUL-terminated string; both outlive
+        // the call.
+        let fd = unsafe {
+            libc::openat(
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: `fd` was just opened here and nothing else owns it.
+            return Ok(unsafe { std::fs::File::from_raw_fd(fd) });
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
 /// Up to `size` bytes at `offset`, with one `pread` (repeated only when interrupted): fewer
 /// when the file ends first, or when the file system returns less.
 fn read_once(file: &std::fs::File, offset: u64, size: u64) -> std::io::Result<Vec<u8>> {
     let size = usize::try_from(size).map_err(std::io::Error::other)?;
-    let mut bytes = vec![0; size];
+    let mut bytes = container::view::spare_buffer();
+    bytes.resize(size, 0);
     loop {
         match file.read_at(&mut bytes, offset) {
             Ok(read) => {
@@ -335,7 +379,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("app");
         std::fs::write(&path, bytes).unwrap();
-        for kind in [Kind::Unknown, Kind::Regular] {
+        let parent = std::fs::File::open(dir.path()).unwrap();
+        for kind in [
+            Kind::Unknown,
+            Kind::Regular(None),
+            Kind::Regular(Some(&parent)),
+        ] {
             let from_file = read_build_info_with(&path, kind, fetching).map_err(|e| e.to_string());
             let from_bytes =
                 read_build_info_from_bytes(bytes).map_err(|e| format!("`{}`: {e}", path.display()));
@@ -352,9 +401,12 @@ mod tests {
             .status()
             .unwrap();
         assert!(status.success());
-        let error = read_walked_file(&fifo).unwrap_err();
-        assert!(matches!(error, Error::Io { .. }), "{error:?}");
-        let error = read_walked_file(dir.path()).unwrap_err();
+        let parent = std::fs::File::open(dir.path()).unwrap();
+        for in_dir in [None, Some(&parent)] {
+            let error = read_walked_file(&fifo, in_dir).unwrap_err();
+            assert!(matches!(error, Error::Io { .. }), "{error:?}");
+        }
+        let error = read_walked_file(dir.path(), None).unwrap_err();
         assert!(matches!(error, Error::Io { .. }), "{error:?}");
         assert!(matches!(
             read_build_info(&fifo).unwrap_err(),

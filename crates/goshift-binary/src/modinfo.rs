@@ -81,8 +81,11 @@ impl ModInfo {
         let mut last: Option<Target> = None;
         let mut rest = text;
         let mut line_number = 1;
-        while let Some((line, tail)) = rest.split_once('\n') {
-            rest = tail;
+        // Lines, tabs and `=` are ASCII, which never occurs inside a multi-byte UTF-8
+        // character: byte searches find them (cheaper than searching by character).
+        while let Some(end) = rest.bytes().position(|b| b == b'\n') {
+            let line = &rest[..end];
+            rest = &rest[end + 1..];
             let error = |reason: String| ModinfoError {
                 line: line_number,
                 reason,
@@ -212,9 +215,11 @@ fn build_line(text: &str) -> Result<BuildSetting, String> {
             (key, &text[used + 1..])
         }
         Some(_) => {
-            let (key, value) = text
-                .split_once('=')
+            let equals = text
+                .bytes()
+                .position(|b| b == b'=')
                 .ok_or_else(|| "build line missing '=' after key".to_owned())?;
+            let (key, value) = (&text[..equals], &text[equals + 1..]);
             if needs_quoted_key(key) {
                 return Err(format!("unquoted key {} must be quoted", quote::quote(key)));
             }
@@ -239,11 +244,15 @@ fn build_line(text: &str) -> Result<BuildSetting, String> {
 }
 
 fn needs_quoted_key(key: &str) -> bool {
-    key.is_empty() || key.contains(['=', ' ', '\t', '\r', '\n', '"', '`'])
+    key.is_empty() || key.bytes().any(|b| b == b'=' || needs_quoting(b))
 }
 
 fn needs_quoted_value(value: &str) -> bool {
-    value.contains([' ', '\t', '\r', '\n', '"', '`'])
+    value.bytes().any(needs_quoting)
+}
+
+fn needs_quoting(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'`')
 }
 
 fn render_module(out: &mut String, word: &str, module: &Module) {

@@ -535,12 +535,19 @@ mod tests {
         store.set_current(first.id()).unwrap();
         assert_eq!(store.current().unwrap(), Some(first.clone()));
         let bytes = std::fs::read(&binary).unwrap();
-        assert!(bytes.len() > 128 * 1024, "several pieces are hashed and copied");
+        assert!(
+            bytes.len() > 128 * 1024,
+            "several pieces are hashed and copied"
+        );
         assert_eq!(std::fs::read(&first.binary).unwrap(), bytes);
         assert_eq!(first.provenance.sha256, hex(&Sha256::digest(&bytes)));
         assert_eq!(first.provenance.size, bytes.len() as u64);
         assert_eq!(
-            std::fs::metadata(&first.binary).unwrap().permissions().mode() & 0o777,
+            std::fs::metadata(&first.binary)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
             0o755
         );
         assert!(matches!(
