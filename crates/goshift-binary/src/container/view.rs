@@ -83,11 +83,11 @@ impl Drop for Fetched<'_> {
     }
 }
 
-/// Keeps `bytes` for [`spare_buffer`], unless enough are kept or it is large.
-pub(crate) fn recycle(mut bytes: Vec<u8>) {
+/// Keeps `bytes` for [`spare_buffer`], unless enough are kept or it is large. Its contents
+/// stay: a reader overwrites them, and resizing a full buffer to the same size zeroes nothing.
+pub(crate) fn recycle(bytes: Vec<u8>) {
     SPARE.with_borrow_mut(|spare| {
         if spare.len() < SPARE_BUFFERS && bytes.capacity() <= SPARE_CAPACITY {
-            bytes.clear();
             spare.push(bytes);
         }
     });
@@ -101,7 +101,8 @@ thread_local! {
     static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// An empty buffer to read into: one a finished file left behind, or a new one.
+/// A buffer to read into (resize it first; its old contents are meaningless): one a finished
+/// file left behind, or a new one.
 pub(crate) fn spare_buffer() -> Vec<u8> {
     SPARE.with_borrow_mut(Vec::pop).unwrap_or_default()
 }
