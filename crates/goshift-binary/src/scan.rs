@@ -248,9 +248,50 @@ fn list(dir: &Path, more: &mut Vec<Task>, found: &mut Vec<ScanItem>, stats: &mut
 mod tests {
     use std::path::PathBuf;
 
+    use goshift_testkit::gobinary::{Container, GoBinary};
     use proptest::prelude::*;
 
-    use super::path_order;
+    use super::{ScanItem, path_order, scan};
+
+    #[test]
+    fn a_wide_tree_is_walked_completely_with_any_number_of_workers() {
+        // Directories of more files than a batch holds, nested, with text files and empty
+        // files between the binaries: every worker count finds the same binaries, sorted.
+        let dir = tempfile::tempdir().unwrap();
+        let binary = GoBinary::new(Container::Elf, "go1.22.10", "path\texample.com/app\n").build();
+        let mut expected = Vec::new();
+        for (index, sub) in ["a", "a/b", "a/b/c", "d"].into_iter().enumerate() {
+            let sub = dir.path().join(sub);
+            std::fs::create_dir_all(&sub).unwrap();
+            for file in 0..(40 + 13 * index) {
+                let path = sub.join(format!("f{file:03}"));
+                match file % 3 {
+                    0 => {
+                        std::fs::write(&path, &binary).unwrap();
+                        expected.push(path);
+                    }
+                    1 => std::fs::write(&path, format!("text {file}\n")).unwrap(),
+                    _ => std::fs::write(&path, "").unwrap(),
+                }
+            }
+        }
+        expected.sort();
+        for threads in [1, 2, 3, 8] {
+            let (items, stats) = scan(&[dir.path().to_owned()], threads);
+            let found: Vec<PathBuf> = items
+                .iter()
+                .map(|item| match item {
+                    ScanItem::Binary { path, info } => {
+                        assert_eq!(info.go_version, "go1.22.10");
+                        path.clone()
+                    }
+                    ScanItem::Failed { path, error } => panic!("{}: {error}", path.display()),
+                })
+                .collect();
+            assert_eq!(found, expected, "{threads} workers");
+            assert_eq!(stats.files, 40 + 53 + 66 + 79, "{threads} workers");
+        }
+    }
 
     /// Relative or absolute paths as a walk builds them: joined names, never `.` or `..`.
     fn walk_path() -> impl Strategy<Value = PathBuf> {

@@ -116,6 +116,35 @@ fn scan_lists_go_binaries_and_skips_the_rest() {
 }
 
 #[test]
+fn scan_table_columns_line_up_with_wide_characters_in_paths() {
+    let context = context();
+    let tree = context.work().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    write_binary(&tree, "app", Container::Elf, "go1.21.2");
+    write_binary(&tree, "zwei-äöü-東京", Container::Elf, "go1.22.10");
+    let text = stdout(&context.run(["scan", "tree"]));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    // Columns are counted in characters: every cell of the GO and PLATFORM columns starts
+    // where its header does.
+    let column = |line: &str, header: &str| {
+        let at = lines[0].find(header).unwrap();
+        let chars = lines[0][..at].chars().count();
+        line.chars()
+            .skip(chars)
+            .take_while(|c| *c != ' ')
+            .collect::<String>()
+    };
+    assert_eq!(column(lines[1], "GO"), "go1.21.2", "{text}");
+    assert_eq!(column(lines[2], "GO"), "go1.22.10", "{text}");
+    assert_eq!(column(lines[2], "PLATFORM"), "linux/amd64", "{text}");
+    assert!(
+        lines[2].starts_with("tree/zwei-äöü-東京  go1.22.10"),
+        "{text}"
+    );
+}
+
+#[test]
 fn vuln_sync_from_a_directory_then_check_offline() {
     let context = context();
     goshift_testkit::vulndb::write(&context.root().join("db"), true);
