@@ -214,11 +214,7 @@ fn read_build_info_with(
         path: path.to_owned(),
         source,
     };
-    let read_error = |source| Error::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let (file, mut len) = match kind {
+    let (file, len) = match kind {
         Kind::Unknown => {
             let file = open(path).map_err(io)?;
             let metadata = file.metadata().map_err(io)?;
@@ -235,8 +231,27 @@ fn read_build_info_with(
             (open_at(dir, name).map_err(io)?, None)
         }
     };
+    read_opened(&file, len, path, fetching)
+}
+
+/// Reads the build information of the open `file` at `path`, whose length is `len` if known
+/// (it is checked again whenever a read ends short of what the parse needs).
+fn read_opened(
+    file: &std::fs::File,
+    mut len: Option<u64>,
+    path: &Path,
+    fetching: &Fetching,
+) -> Result<BuildInfo, Error> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let read_error = |source| Error::Read {
+        path: path.to_owned(),
+        source,
+    };
     let head_size = len.map_or(fetching.head, |len| fetching.head.min(len));
-    let head = read_once(&file, 0, head_size).map_err(io)?;
+    let head = read_once(file, 0, head_size).map_err(io)?;
     if len.is_none() && !head.is_empty() && head.len() < MAGIC_LEN {
         // Too short to tell a format by (a tiny file, or a short read): the length decides.
         len = Some(file.metadata().map_err(io)?.len());
@@ -264,10 +279,12 @@ fn read_build_info_with(
             .min(len.map_or(u64::MAX, |len| len - offset));
         // A read that ends short but covers the miss is taken as it is: reading on only to
         // confirm where the file ends would cost a system call per file. One that does not
-        // cover the miss means the file ends inside it (or the file system returned less):
-        // `fstat` says which, and the next round reads on if the file is longer.
-        let bytes = read_once(&file, offset, wanted).map_err(io)?;
-        if (bytes.len() as u64) < size && len.is_none() {
+        // cover the miss means the file ends inside it (or the file system returned less, or
+        // the file shrank since its length was taken): `fstat` says which, and the next round
+        // reads on if the file is longer. A file cut short under the reader so fails as
+        // truncated instead of being mapped past its end.
+        let bytes = read_once(file, offset, wanted).map_err(io)?;
+        if (bytes.len() as u64) < size {
             let end = file.metadata().map_err(io)?.len();
             len = Some(end);
             fetched.set_len(end);
@@ -278,7 +295,7 @@ fn read_build_info_with(
         Some(len) => len,
         None => file.metadata().map_err(io)?.len(),
     };
-    let map = map_file(&file, len).map_err(io)?;
+    let map = map_file(file, len).map_err(io)?;
     read_build_info_from_bytes(&map).map_err(read_error)
 }
 
@@ -437,6 +454,32 @@ mod tests {
             for cut in (0..bytes.len()).step_by(97) {
                 read_both_ways(&bytes[..cut], &piecemeal);
             }
+        }
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_length_said_fails_cleanly() {
+        // The length was taken, then the file was cut short: reads end early, the length is
+        // taken again, and the answer is a damaged file, not a read past the end of a map.
+        let bytes = GoBinary::new(Container::Elf, "go1.22.10", MODINFO).build();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app");
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let claimed = Some(bytes.len() as u64 * 4);
+        for fetching in [
+            &Fetching::DEFAULT,
+            &Fetching {
+                rounds: 1,
+                ..Fetching::DEFAULT
+            },
+        ] {
+            let error = read_opened(&file, claimed, &path, fetching).unwrap_err();
+            let expected = read_build_info_from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
+            assert!(
+                matches!(&error, Error::Read { source, .. } if *source == expected),
+                "{error:?}"
+            );
         }
     }
 
