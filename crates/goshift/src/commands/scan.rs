@@ -23,9 +23,7 @@ pub(crate) fn scan(settings: &GlobalSettings, args: ScanArgs) -> anyhow::Result<
             ));
         }
     }
-    let threads = threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(3, |cpus| (cpus.get() + 1).max(3))
-    });
+    let threads = threads.unwrap_or_else(goshift_binary::scan::default_workers);
     let database = open_database(settings)?;
     let classifier = Classifier::load(settings)?;
     pad_allocator_arenas();

@@ -21,7 +21,7 @@ pub(super) fn check(
         return Ok(());
     };
     let database = open_database(settings)?;
-    let threads = std::thread::available_parallelism().map_or(4, |n| n.get().max(4));
+    let threads = goshift_binary::scan::default_workers();
     for (index, (_, root)) in roots.iter().enumerate() {
         let (items, _) = goshift_binary::scan::scan(std::slice::from_ref(root), threads);
         for item in items {

@@ -30,7 +30,7 @@ pub(crate) fn check(settings: &GlobalSettings, args: VulnCheckArgs) -> anyhow::R
             ));
         }
     }
-    let threads = std::thread::available_parallelism().map_or(4, |n| n.get().max(4));
+    let threads = goshift_binary::scan::default_workers();
     let (items, _) = goshift_binary::scan::scan(&paths, threads);
     let mut reports = Vec::new();
     let mut failures = 0;
