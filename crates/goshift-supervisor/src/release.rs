@@ -147,16 +147,17 @@ impl ReleaseStore {
             goshift_fs::fsync_dir(&releases)?;
             Ok(true)
         })();
+        if !matches!(result, Ok(true)) {
+            let _ = goshift_fs::remove_dir_all_if_exists(&staging);
+        }
         match result {
             Ok(true) => {}
             Ok(false) => {
-                let _ = goshift_fs::remove_dir_all_if_exists(&staging);
                 return Err(ReleaseError::Changed {
                     path: binary.to_owned(),
                 });
             }
             Err(source) => {
-                let _ = goshift_fs::remove_dir_all_if_exists(&staging);
                 return Err(ReleaseError::Store {
                     path: target,
                     source,
@@ -422,6 +423,9 @@ fn copy_checked(file: &mut fs::File, to: &Path, provenance: &Provenance) -> std:
     if sha256 != provenance.sha256 || size != provenance.size {
         return Ok(false);
     }
+    // The umask may have narrowed the mode; set it exactly, as the store always has.
+    copy.file()
+        .set_permissions(std::fs::Permissions::from_mode(0o755))?;
     copy.sync_all()?;
     Ok(true)
 }
