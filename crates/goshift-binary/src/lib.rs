@@ -1,10 +1,10 @@
 //! Inspection of Go binaries: what built them, from what, and whether that is known to be
 //! vulnerable.
 //!
-//! [`read_build_info`] reads the few pieces of a file it needs, finds Go's build-info blob in its ELF, Mach-O (thin or
-//! fat) or PE container — Go 1.18+ inline strings or the Go 1.13–1.17 pointer form, 32- or
-//! 64-bit, either byte order — parses the modinfo text into a [`BuildInfo`] and reads the
-//! Go build ID. Nothing here panics on hostile input: a file that is not a Go binary gives
+//! [`read_build_info`] reads the few pieces of a file it needs, finds Go's build-info blob in
+//! its ELF, Mach-O (thin or fat) or PE container — Go 1.18+ inline strings or the Go 1.13–1.17
+//! pointer form, 32- or 64-bit, either byte order — parses the modinfo text into a
+//! [`BuildInfo`] and reads the Go build ID. Nothing here panics on hostile input: a file that is not a Go binary gives
 //! [`ReadError::UnknownFormat`] or [`ReadError::NoBuildInfo`], a damaged one a
 //! [`ReadError::Malformed`] naming the broken part.
 //!

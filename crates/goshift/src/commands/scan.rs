@@ -127,11 +127,9 @@ fn pad_allocator_arenas() {}
 
 struct Row {
     path: String,
-    go_version: String,
     module: String,
     revision: String,
     platform: String,
-    cgo: String,
     policy: Option<Classification>,
     vulnerabilities: Option<Vec<goshift_binary::vuln::Finding>>,
     info: goshift_binary::BuildInfo,
@@ -167,11 +165,9 @@ impl Row {
         };
         Self {
             path: path.display().to_string(),
-            go_version: info.go_version.clone(),
             module,
             revision,
             platform,
-            cgo: info.setting("CGO_ENABLED").unwrap_or("-").to_owned(),
             policy,
             vulnerabilities,
             info,
@@ -182,7 +178,7 @@ impl Row {
         let main = self.info.main_module();
         serde_json::json!({
             "path": self.path,
-            "go_version": self.go_version,
+            "go_version": self.info.go_version,
             "main_module": main.map(|m| &m.path),
             "main_version": main.map(|m| &m.effective().version),
             "vcs_revision": self.info.setting("vcs.revision"),
@@ -246,11 +242,11 @@ fn print_table(settings: &GlobalSettings, rows: &[Row]) {
 fn cells<'a>(row: &'a Row, count: &'a str) -> [&'a str; 8] {
     [
         &row.path,
-        &row.go_version,
+        &row.info.go_version,
         &row.module,
         &row.revision,
         &row.platform,
-        &row.cgo,
+        row.info.setting("CGO_ENABLED").unwrap_or("-"),
         row.policy.as_ref().map_or("-", |p| p.status.as_str()),
         count,
     ]
