@@ -1,6 +1,7 @@
 //! Policy enforcement and auditing of the store's commands, through the CLI.
 
 use crate::toolchain::StoreTest;
+use crate::{audit_actions, audit_records};
 
 const POLICY: &str = r#"require_reason = ["prod"]
 
@@ -25,14 +26,6 @@ fn store_test() -> StoreTest {
 }
 
 /// The audit log's records as JSON values.
-fn audit_records(test: &StoreTest) -> Vec<serde_json::Value> {
-    let contents = std::fs::read_to_string(test.home().join("audit.log")).unwrap_or_default();
-    contents
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON record"))
-        .collect()
-}
-
 #[test]
 fn install_refuses_a_blocked_version_and_records_the_refusal() {
     let test = store_test();
@@ -53,7 +46,7 @@ fn install_refuses_a_blocked_version_and_records_the_refusal() {
         run.stderr
     );
     assert!(!test.home().join("toolchains/go1.21.1").exists());
-    let records = audit_records(&test);
+    let records = audit_records(&test.home());
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["action"], "install");
     assert_eq!(records[0]["subject"], "go1.21.1");
@@ -75,7 +68,7 @@ fn install_refuses_a_blocked_version_and_records_the_refusal() {
         run.stderr
             .contains("warning: overriding the policy for `install go1.21.1`")
     );
-    let records = audit_records(&test);
+    let records = audit_records(&test.home());
     let last = records.last().unwrap();
     assert_eq!(last["outcome"], "success");
     assert_eq!(last["reason"], "reproduce INC-42");
@@ -115,18 +108,9 @@ fn prod_needs_reasons_and_allowed_versions() {
     assert_eq!(run.code, Some(0), "{run:?}");
     let run = test.run(&["--env", "prod", "rollback", "--reason", "CHG-8 regression"]);
     assert_eq!(run.code, Some(0), "{run:?}");
-    let records = audit_records(&test);
-    let actions: Vec<(&str, &str)> = records
-        .iter()
-        .map(|r| {
-            (
-                r["action"].as_str().unwrap(),
-                r["outcome"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let records = audit_records(&test.home());
     assert_eq!(
-        actions,
+        audit_actions(&records),
         [
             ("install", "success"),
             ("install", "success"),

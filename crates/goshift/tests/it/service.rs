@@ -7,6 +7,8 @@ use std::time::Duration;
 use goshift_testkit::TestContext;
 use goshift_testkit::service::service_variant;
 
+use crate::{audit_actions, audit_records};
+
 struct Running {
     child: Child,
     log: BufReader<ChildStderr>,
@@ -112,27 +114,16 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("is not executable"));
 
     // Every upgrade and rollback is in the audit log with its outcome.
-    let audit = std::fs::read_to_string(context.home().join("audit.log")).unwrap();
-    let actions: Vec<(String, String)> = audit
-        .lines()
-        .map(|line| {
-            let record: serde_json::Value = serde_json::from_str(line).unwrap();
-            (
-                record["action"].as_str().unwrap().to_owned(),
-                record["outcome"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    let expected = [
-        ("svc.upgrade", "success"),
-        ("svc.upgrade", "success"),
-        ("svc.upgrade", "failure"),
-        ("svc.rollback", "success"),
-    ];
+    let records = audit_records(&context.home());
     assert_eq!(
-        actions,
-        expected.map(|(a, o)| (a.to_owned(), o.to_owned())),
-        "{audit}"
+        audit_actions(&records),
+        [
+            ("svc.upgrade", "success"),
+            ("svc.upgrade", "success"),
+            ("svc.upgrade", "failure"),
+            ("svc.rollback", "success"),
+        ],
+        "{records:#?}"
     );
 
     // A change freeze refuses the upgrade before anything is staged.
@@ -244,23 +235,10 @@ fn a_stop_that_reaches_no_supervisor_is_recorded_as_failed_after_its_request() {
     let context = TestContext::new(env!("CARGO_BIN_EXE_goshift"));
     let stop = context.run(["svc", "stop"]);
     assert_eq!(stop.status.code(), Some(2), "{stop:?}");
-    let audit = std::fs::read_to_string(context.home().join("audit.log")).unwrap();
-    let records: Vec<serde_json::Value> = audit
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let summary: Vec<(&str, &str)> = records
-        .iter()
-        .map(|r| {
-            (
-                r["action"].as_str().unwrap(),
-                r["outcome"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let records = audit_records(&context.home());
     assert_eq!(
-        summary,
+        audit_actions(&records),
         [("svc.stop", "success"), ("svc.stop", "failure")],
-        "{audit}"
+        "{records:#?}"
     );
 }
