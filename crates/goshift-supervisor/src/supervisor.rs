@@ -141,6 +141,8 @@ struct Service {
     previous: Option<Release>,
     restart_at: Option<Instant>,
     restart_attempt: u32,
+    /// The release a `SIGHUP` asked for while an upgrade ran or a generation was starting.
+    pending_reload: Option<String>,
     phase: Phase,
     since: SystemTime,
     last_outcome: Option<Outcome>,
@@ -200,6 +202,7 @@ impl Supervisor {
                 previous: None,
                 restart_at: None,
                 restart_attempt: 0,
+                pending_reload: None,
                 phase: Phase::Starting,
                 since: SystemTime::now(),
                 last_outcome: None,
@@ -289,6 +292,7 @@ impl Supervisor {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             self.check_timers(Instant::now());
+            self.start_pending_reloads();
             if self.stopping && self.services.iter().all(Service::is_empty) {
                 break;
             }
@@ -348,7 +352,7 @@ impl Supervisor {
                 service,
                 release,
                 reason,
-            } => self.request_upgrade(&service, &release, reason, Some(reply)),
+            } => self.request_upgrade(&service, &release, reason, reply),
             Request::Rollback { service, reason } => self.request_rollback(&service, reason, reply),
             Request::Stop => {
                 let _ = reply.send(Reply::Accepted);
@@ -357,30 +361,41 @@ impl Supervisor {
         }
     }
 
+    /// `SIGHUP`: every service whose `current` release is not the one serving (nor the one an
+    /// upgrade is taking it to) is upgraded to it. The release is read now; a service busy with
+    /// an upgrade, or still starting, gets it once that is over. The service manager hears
+    /// `READY=1` again when every such upgrade has ended.
     fn reload(&mut self) {
         if self.stopping {
             return;
         }
         self.tell_manager("RELOADING=1\nSTATUS=upgrading to the current releases");
-        for index in 0..self.services.len() {
-            let service = &self.services[index];
+        for service in &mut self.services {
             let Ok(Some(current)) = service.store.current() else {
                 continue;
             };
-            let running = service.active.as_ref().map(|g| g.release.id().to_owned());
-            if running.as_deref() != Some(current.id()) && service.upgrade.is_none() {
-                let name = service.config.name.clone();
-                self.request_upgrade(&name, current.id(), Some("SIGHUP".into()), None);
-                // Counted only when it really started; `finish_upgrade` counts it down.
-                if self.services[index]
-                    .upgrade
-                    .as_ref()
-                    .is_some_and(|u| u.kind == flow::Kind::Reload)
-                {
-                    self.reloads_pending += 1;
+            let target = current.id();
+            let settled = match &service.upgrade {
+                // Either way it ends with one of these serving; `current` names the old
+                // one until a requested upgrade succeeds.
+                Some(upgrade) => upgrade.involves(target),
+                None => {
+                    service
+                        .active
+                        .as_ref()
+                        .map_or(&service.release, |g| &g.release)
+                        .id()
+                        == target
                 }
+            };
+            if settled {
+                continue;
+            }
+            if service.pending_reload.replace(target.to_owned()).is_none() {
+                self.reloads_pending += 1;
             }
         }
+        self.start_pending_reloads();
         if self.reloads_pending == 0 {
             self.tell_manager("READY=1\nSTATUS=running");
         }

@@ -25,7 +25,7 @@ pub(super) struct Upgrade {
     pub(super) id: String,
     pub(super) kind: Kind,
     from: Option<Release>,
-    to: Release,
+    pub(super) to: Release,
     step: Step,
     started: Instant,
     pub(super) waiters: Vec<Sender<Reply>>,
@@ -38,6 +38,9 @@ pub(super) struct Upgrade {
     ready_at: Option<Instant>,
     overhead: Duration,
     failure: Option<(&'static str, String)>,
+    /// `current` was pointed at what serves (or left alone) for this upgrade's end.
+    current_settled: bool,
+    current_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +56,16 @@ enum Step {
     Draining,
     Watching,
     Recovering,
+}
+
+impl Upgrade {
+    /// Whether a `SIGHUP` finding `release` in `current` has nothing to add to this upgrade:
+    /// it is the release being started, or, for a requested upgrade or rollback (which point
+    /// `current` at their release only once they succeed), the one being replaced.
+    pub(super) fn involves(&self, release: &str) -> bool {
+        self.to.id() == release
+            || (self.kind != Kind::Reload && self.from.as_ref().is_some_and(|f| f.id() == release))
+    }
 }
 
 impl Kind {
@@ -246,6 +259,7 @@ impl Supervisor {
                 )
             });
         if let Some((upgrade_id, detail)) = recovering {
+            self.settle_current(index, UpgradeResult::RolledBack);
             self.publish(
                 index,
                 Phase::RolledBack,
@@ -377,6 +391,7 @@ impl Supervisor {
         let upgrade_id = upgrade.id.clone();
         let from = upgrade.from.as_ref().map(|r| r.id().to_owned());
         let new_pid = upgrade.new_pid;
+        self.settle_current(index, UpgradeResult::RolledBack);
         self.publish(
             index,
             Phase::RolledBack,
@@ -404,24 +419,59 @@ impl Supervisor {
         }
     }
 
-    /// Ends the running upgrade with `result`: counts it, answers the waiters, and for a
-    /// successful one points `current` at the new release.
+    /// Points `current` at what serves once the upgrade ends with `result`, before that ending
+    /// is published; once per upgrade. A reload took its release from `current`, which may
+    /// have moved on since (a `SIGHUP` then left it in `pending_reload`): `current` is then
+    /// left alone, and after a failed reload it is pointed back only while it still names the
+    /// failed release.
+    fn settle_current(&mut self, index: usize, result: UpgradeResult) {
+        let service = &mut self.services[index];
+        let Some(upgrade) = service.upgrade.as_mut().filter(|u| !u.current_settled) else {
+            return;
+        };
+        upgrade.current_settled = true;
+        let names = |id: &str| {
+            service
+                .store
+                .current()
+                .is_ok_and(|c| c.is_some_and(|c| c.id() == id))
+        };
+        let target = match result {
+            UpgradeResult::Upgraded if service.pending_reload.is_none() => Some(&upgrade.to),
+            UpgradeResult::RolledBack if upgrade.kind == Kind::Reload && names(upgrade.to.id()) => {
+                upgrade.from.as_ref()
+            }
+            _ => None,
+        };
+        if let Some(target) = target
+            && let Err(error) = service.store.set_current(target.id())
+        {
+            upgrade.current_error = Some(format!(
+                "`current` could not be pointed at {}: {error}",
+                target.id()
+            ));
+        }
+    }
+
+    /// Ends the running upgrade with `result`: points `current` at what serves (unless
+    /// already done), counts it and answers the waiters.
     fn finish_upgrade(&mut self, index: usize, result: UpgradeResult) {
+        self.settle_current(index, result);
         let service = &mut self.services[index];
         let Some(upgrade) = service.upgrade.take() else {
             return;
         };
+        let current_error = upgrade.current_error.clone();
         let name = service.config.name.clone();
         let seconds = upgrade.started.elapsed().as_secs_f64();
         let mut reason = upgrade.failure.as_ref().map(|(_, text)| text.clone());
         if result == UpgradeResult::Upgraded {
             service.previous.clone_from(&upgrade.from);
             service.release = upgrade.to.clone();
-            if let Err(error) = service.store.set_current(upgrade.to.id()) {
-                reason = Some(format!(
-                    "upgraded, but `current` could not be updated: {error}"
-                ));
-            }
+        }
+        if let Some(error) = &current_error {
+            let what = reason.map_or_else(|| "upgraded".to_owned(), |r| format!("{r}; then"));
+            reason = Some(format!("{what} {error}"));
         }
         let outcome = Outcome {
             service: name.clone(),
@@ -468,14 +518,54 @@ impl Supervisor {
         name: &str,
         release_id: &str,
         reason: Option<String>,
-        reply: Option<Sender<Reply>>,
+        reply: Sender<Reply>,
     ) {
-        let kind = if reply.is_none() {
-            Kind::Reload
-        } else {
-            Kind::Upgrade
-        };
-        self.begin_upgrade(name, release_id, reason, reply, kind);
+        self.begin_upgrade(name, release_id, reason, reply, Kind::Upgrade);
+    }
+
+    /// Starts the upgrades `SIGHUP` asked for, for every service that is neither upgrading nor
+    /// starting. Nobody waits for their answers: a refusal is published with the service's
+    /// phase, and the service manager is told when the last one ends.
+    pub(super) fn start_pending_reloads(&mut self) {
+        for index in 0..self.services.len() {
+            let service = &self.services[index];
+            if service.upgrade.is_some()
+                || service
+                    .active
+                    .as_ref()
+                    .is_some_and(|g| g.readiness == Readiness::Starting)
+            {
+                continue;
+            }
+            let Some(target) = self.services[index].pending_reload.take() else {
+                continue;
+            };
+            let name = self.services[index].config.name.clone();
+            let (reply, answer) = std::sync::mpsc::channel();
+            self.begin_upgrade(&name, &target, Some("SIGHUP".into()), reply, Kind::Reload);
+            if self.services[index].upgrade.is_some() {
+                // `finish_upgrade` counts it down.
+                continue;
+            }
+            if let Ok(Reply::Error { message }) = answer.try_recv() {
+                let phase = self.services[index].phase;
+                let serving = self.services[index].active.as_ref().map(|g| g.pid);
+                let release = self.services[index].release.id().to_owned();
+                self.publish(
+                    index,
+                    phase,
+                    None,
+                    Some(&release),
+                    None,
+                    serving,
+                    Some(format!("SIGHUP: not upgraded to {target}: {message}")),
+                );
+            }
+            self.reloads_pending = self.reloads_pending.saturating_sub(1);
+            if self.reloads_pending == 0 {
+                self.tell_manager("READY=1\nSTATUS=running");
+            }
+        }
     }
 
     pub(super) fn request_rollback(
@@ -499,7 +589,7 @@ impl Supervisor {
             });
             return;
         };
-        self.begin_upgrade(name, &previous, reason, Some(reply), Kind::Rollback);
+        self.begin_upgrade(name, &previous, reason, reply, Kind::Rollback);
     }
 
     fn service_index(&self, name: &str, reply: &Sender<Reply>) -> Option<usize> {
@@ -529,13 +619,9 @@ impl Supervisor {
         name: &str,
         release_id: &str,
         reason: Option<String>,
-        reply: Option<Sender<Reply>>,
+        reply: Sender<Reply>,
         kind: Kind,
     ) {
-        let (reply, waiters) = match reply {
-            Some(reply) => (reply.clone(), vec![reply]),
-            None => (std::sync::mpsc::channel().0, Vec::new()),
-        };
         let refuse = |message: String| {
             let _ = reply.send(Reply::Error { message });
         };
@@ -602,7 +688,7 @@ impl Supervisor {
             to: release.clone(),
             step: Step::Starting,
             started: Instant::now(),
-            waiters,
+            waiters: vec![reply],
             old_generation: None,
             old_pid,
             new_pid: None,
@@ -612,6 +698,8 @@ impl Supervisor {
             ready_at: None,
             overhead: Duration::ZERO,
             failure: None,
+            current_settled: false,
+            current_error: None,
         });
         match self.launch(index, release.clone()) {
             Ok(generation) => {
@@ -691,6 +779,7 @@ impl Supervisor {
                     .as_ref()
                     .map(|u| (u.id.clone(), u.to.id().to_owned(), u.old_pid, u.new_pid))
                     .unwrap_or_default();
+                self.settle_current(index, UpgradeResult::Upgraded);
                 self.publish(
                     index,
                     Phase::Upgraded,

@@ -131,11 +131,22 @@ listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}{}]
 
     /// Sends an upgrade request and collects its phase events and outcome.
     pub(crate) fn upgrade(&self, release: &str) -> (Vec<Phase>, Outcome) {
-        self.finish(self.handle.request(Request::Upgrade {
+        self.finish(self.request_upgrade(release))
+    }
+
+    /// Sends an upgrade request; its replies come on the returned channel.
+    pub(crate) fn request_upgrade(&self, release: &str) -> Receiver<Reply> {
+        self.handle.request(Request::Upgrade {
             service: "api".into(),
             release: release.into(),
             reason: Some("test".into()),
-        }))
+        })
+    }
+
+    /// Points `current` at `release` and sends `SIGHUP`.
+    pub(crate) fn reload(&self, release: &Release) {
+        self.store().set_current(release.id()).unwrap();
+        self.handle.signal(libc::SIGHUP);
     }
 
     pub(crate) fn finish(&self, replies: Receiver<Reply>) -> (Vec<Phase>, Outcome) {

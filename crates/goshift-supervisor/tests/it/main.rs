@@ -9,4 +9,5 @@
 
 mod harness;
 mod lifecycle;
+mod reload;
 mod upgrade;

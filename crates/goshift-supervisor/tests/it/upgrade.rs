@@ -136,21 +136,13 @@ fn one_upgrade_at_a_time_and_the_same_release_is_a_no_op() {
     assert_eq!(outcome.result, UpgradeResult::Unchanged);
 
     let slow = h.stage("v2-never", Some("never-ready"));
-    let first = h.handle.request(Request::Upgrade {
-        service: "api".into(),
-        release: slow.id().into(),
-        reason: None,
-    });
+    let first = h.request_upgrade(slow.id());
     // Wait until the first upgrade has really started before asking again.
     match first.recv_timeout(WAIT).unwrap() {
         Reply::Phase { event } => assert_eq!(event.phase, Spawned),
         other => panic!("{other:?}"),
     }
-    let second = h.handle.request(Request::Upgrade {
-        service: "api".into(),
-        release: slow.id().into(),
-        reason: None,
-    });
+    let second = h.request_upgrade(slow.id());
     match second.recv_timeout(WAIT).unwrap() {
         Reply::Error { message } => assert!(message.contains("already in progress"), "{message}"),
         other => panic!("{other:?}"),
@@ -211,11 +203,7 @@ fn watching_is_published_only_after_the_old_generation_is_gone() {
     });
     h.until(Phase::Running);
     let v2 = h.stage("v2", None);
-    let replies = h.handle.request(Request::Upgrade {
-        service: "api".into(),
-        release: v2.id().into(),
-        reason: None,
-    });
+    let replies = h.request_upgrade(v2.id());
     let mut old_pid = None;
     loop {
         match replies.recv_timeout(WAIT).unwrap() {
