@@ -560,6 +560,45 @@ mod tests {
         ));
     }
 
+    /// The umask is per process and tests share one: the body runs in a copy of this test
+    /// binary that a shell starts with `umask 077`.
+    #[test]
+    fn a_release_is_executable_under_a_narrow_umask() {
+        const CHILD: &str = "GOSHIFT_TEST_UNDER_UMASK_077";
+        const NAME: &str = "release::tests::a_release_is_executable_under_a_narrow_umask";
+        if std::env::var_os(CHILD).is_none() {
+            let output = std::process::Command::new("sh")
+                .args(["-c", "umask 077 && exec \"$0\" --exact \"$1\" --nocapture"])
+                .arg(std::env::current_exe().unwrap())
+                .arg(NAME)
+                .env(CHILD, "1")
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(output.status.success(), "{text}");
+            assert!(text.contains("1 passed"), "the body did not run: {text}");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let probe = dir.path().join("probe");
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o777)
+            .open(&probe)
+            .unwrap();
+        let probe_mode = fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+        assert_eq!(probe_mode, 0o700, "the umask is not 077 here");
+        let source = dir.path().join("app");
+        write_exec(&source, b"#!/bin/sh\nexit 0\n");
+        let release = ReleaseStore::new(dir.path(), "api")
+            .stage(&source, BuildFacts::default(), None)
+            .unwrap();
+        let mode = fs::metadata(&release.binary).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755);
+        check_program(&release.binary).unwrap();
+    }
+
     #[test]
     fn a_binary_that_changed_since_it_was_hashed_is_not_kept() {
         let dir = tempfile::tempdir().unwrap();
