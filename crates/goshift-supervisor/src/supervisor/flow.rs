@@ -421,9 +421,8 @@ impl Supervisor {
 
     /// Points `current` at what serves once the upgrade ends with `result`, before that ending
     /// is published; once per upgrade. A reload took its release from `current`, which may
-    /// have moved on since (a `SIGHUP` then left it in `pending_reload`): `current` is then
-    /// left alone, and after a failed reload it is pointed back only while it still names the
-    /// failed release.
+    /// have moved on since: a successful one leaves it alone, a failed one points it back
+    /// only while it still names the failed release.
     fn settle_current(&mut self, index: usize, result: UpgradeResult) {
         let service = &mut self.services[index];
         let Some(upgrade) = service.upgrade.as_mut().filter(|u| !u.current_settled) else {
@@ -437,7 +436,13 @@ impl Supervisor {
                 .is_ok_and(|c| c.is_some_and(|c| c.id() == id))
         };
         let target = match result {
-            UpgradeResult::Upgraded if service.pending_reload.is_none() => Some(&upgrade.to),
+            // A `SIGHUP` during a requested upgrade named a later release: `current` is
+            // already the operator's.
+            UpgradeResult::Upgraded
+                if upgrade.kind != Kind::Reload && service.pending_reload.is_none() =>
+            {
+                Some(&upgrade.to)
+            }
             UpgradeResult::RolledBack if upgrade.kind == Kind::Reload && names(upgrade.to.id()) => {
                 upgrade.from.as_ref()
             }

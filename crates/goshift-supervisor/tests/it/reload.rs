@@ -120,3 +120,18 @@ fn a_sighup_naming_a_missing_release_is_refused_in_the_log() {
     assert_eq!(event.release.as_deref(), Some(v1.id()));
     assert!(h.get("/").contains("variant=v1"));
 }
+
+#[test]
+fn a_reload_leaves_current_to_the_operator() {
+    let h = Harness::start(WATCH_LONG);
+    h.until(Phase::Running);
+    let v2 = h.stage("v2", None);
+    let v3 = h.stage("v3", None);
+    h.reload(&v2);
+    h.until(Phase::Spawned);
+    // Swapped again while the reload to v2 runs, not signalled (yet).
+    h.store().set_current(v3.id()).unwrap();
+    h.until(Phase::Upgraded);
+    assert_eq!(status(&h).release.as_deref(), Some(v2.id()));
+    assert_eq!(h.store().current().unwrap().unwrap().id(), v3.id());
+}
