@@ -3,7 +3,8 @@
 # built with Go 1.21.13 as v1 and Go 1.22.10 as v2 (and as faulty v2 builds); `goshift
 # supervise` runs it. Checked: refusals before anything runs (another architecture, a policy
 # block), faulty builds rolling back under wrk load without a failed request, status, metrics,
-# SIGHUP, the audit log, a clean stop. Part 51 runs the 100 upgrades under load.
+# SIGHUP (also one arriving during an upgrade), the audit log, a clean stop. Part 51 runs the
+# 100 upgrades under load.
 set -euo pipefail
 
 : "${GOSHIFT:?} ${REPO:?} ${E2E_DIR:?} ${GO121:?} ${GO122:?}"
@@ -102,27 +103,58 @@ grep -q 'goshift_rollbacks_total{service="api",reason="ready_timeout"} 1' "$SUP_
     fail "metrics: $(grep goshift_rollbacks_total "$SUP_DIR/metrics.txt")"
 grep -q '^goshift_active_connections{service="api"' "$SUP_DIR/metrics.txt" || fail "no connection gauge"
 
-check "SIGHUP upgrades to what services/api/current points at"
-serving=$(curl --silent --fail --max-time 5 "$SUP_URL" | sed 's/ .*//')
-other=v1
-[[ $serving == version=v1 ]] && other=v2
-release=$(python3 - "$GOSHIFT_HOME/services/api/releases" "$SUP_DIR/bin/$other" <<'PY'
+# release_of NAME: the id of the release staged from bin/NAME.
+release_of() {
+    python3 - "$GOSHIFT_HOME/services/api/releases" "$SUP_DIR/bin/$1" <<'PY'
 import hashlib, json, os, sys
 want = hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
 for rid in sorted(os.listdir(sys.argv[1])):
     if json.load(open(os.path.join(sys.argv[1], rid, "provenance.json")))["sha256"] == want:
         print(rid)
 PY
-)
-ln -sfn "releases/$release" "$GOSHIFT_HOME/services/api/current.new"
-mv -T "$GOSHIFT_HOME/services/api/current.new" "$GOSHIFT_HOME/services/api/current"
+}
+# point_current NAME: services/api/current → the release of bin/NAME, swapped atomically.
+point_current() {
+    ln -sfn "releases/$(release_of "$1")" "$GOSHIFT_HOME/services/api/current.new"
+    mv -T "$GOSHIFT_HOME/services/api/current.new" "$GOSHIFT_HOME/services/api/current"
+}
+# wait_phase_count PHASE N: until the supervisor's log has more than N lines of PHASE (20 s).
+wait_phase_count() {
+    local i
+    for ((i = 0; i < 400; i++)); do
+        (($(grep -c "\"phase\":\"$1\"" "$SUP_DIR/supervisor.log") > $2)) && return 0
+        sleep 0.05
+    done
+    fail "no new $1 phase in the supervisor's log"
+}
+
+check "SIGHUP upgrades to what services/api/current points at"
+serving=$(curl --silent --fail --max-time 5 "$SUP_URL" | sed 's/ .*//')
+other=v1
+[[ $serving == version=v1 ]] && other=v2
+point_current "$other"
 upgraded_before=$(grep -c '"phase":"upgraded"' "$SUP_DIR/supervisor.log")
 kill -HUP "$SUP_PID"
-for ((i = 0; i < 200; i++)); do
-    (($(grep -c '"phase":"upgraded"' "$SUP_DIR/supervisor.log") > upgraded_before)) && break
-    sleep 0.1
-done
+wait_phase_count upgraded "$upgraded_before"
 curl --silent --fail --max-time 5 "$SUP_URL" | grep -q "^version=$other " || fail "SIGHUP did not upgrade to $other"
+
+check "a SIGHUP during an upgrade (a reload mid-deploy) is carried out once that upgrade ends"
+back=v1
+[[ $other == v1 ]] && back=v2
+spawned_before=$(grep -c '"phase":"spawned"' "$SUP_DIR/supervisor.log")
+upgraded_before=$(grep -c '"phase":"upgraded"' "$SUP_DIR/supervisor.log")
+# The never-ready build holds its upgrade open until the ready timeout, then rolls back.
+"$GOSHIFT" --quiet svc upgrade api "$SUP_DIR/bin/v2-never-ready" --reason "e2e" >/dev/null 2>&1 &
+deploy=$!
+wait_phase_count spawned "$spawned_before"
+point_current "$back"
+kill -HUP "$SUP_PID"
+status=0
+wait "$deploy" || status=$?
+((status == 1)) || fail "the never-ready upgrade ended with exit $status, not 1 (rolled back)"
+wait_phase_count upgraded "$upgraded_before"
+curl --silent --fail --max-time 5 "$SUP_URL" | grep -q "^version=$back " ||
+    fail "the SIGHUP sent during the upgrade was not carried out after it"
 
 check "the audit log holds every upgrade, the SIGHUP upgrade included, and verifies"
 python3 - "$GOSHIFT_HOME/audit.log" 1 <<'PY'
@@ -132,9 +164,9 @@ count = collections.Counter((r["action"], r["outcome"]) for r in records)
 upgrades = int(sys.argv[2])
 # The arm64 binary was refused while staging, before anything ran: no record.
 assert count[("svc.upgrade", "success")] == upgrades, count
-assert count[("svc.upgrade", "failure")] == 3, count
+assert count[("svc.upgrade", "failure")] == 4, count
 assert count[("svc.upgrade", "refused")] == 1, count
-assert count[("svc.reload", "success")] == 1, count
+assert count[("svc.reload", "success")] == 2, count
 PY
 "$GOSHIFT" audit verify
 
