@@ -47,7 +47,7 @@ export GO121="$E2E_DIR/go/1.21.13/go/bin/go" GO122="$E2E_DIR/go/1.22.10/go/bin/g
 
 # shellcheck source=../e2e/supervisor-lib.sh
 source scripts/e2e/supervisor-lib.sh
-rm -rf "$E2E_DIR/upgrade-bench/home" "$E2E_DIR/upgrade-bench/outcomes.jsonl" "$E2E_DIR/upgrade-bench"/wrk-*.txt
+rm -rf "$E2E_DIR/upgrade-bench/home" "$E2E_DIR/upgrade-bench/outcomes.jsonl"
 sup_setup "$E2E_DIR/upgrade-bench"
 trap 'kill "${SUP_PID:-}" "${SUP_WRK_PID:-}" "${LOG_PID:-}" 2>/dev/null || true' EXIT
 sup_build v1 "$GO121" v1
@@ -100,31 +100,10 @@ bench_upgrade() {
     esac
 }
 
-# Steady blocks and upgrade blocks take turns (ROUNDS of each), so a machine getting busier or
-# quieter during the run moves both alike; requests and seconds are summed per kind.
-steady_block=$(( (STEADY_SECONDS + ROUNDS - 1) / ROUNDS ))
-start=$SECONDS
-for ((round = 1; round <= ROUNDS; round++)); do
-    sup_wrk_start "${steady_block}s" "$SUP_DIR/wrk-steady-$round.txt"
-    wait "$SUP_WRK_PID"
-    sup_wrk_start 900s "$SUP_DIR/wrk-upgrades-$round.txt"
-    for ((i = (round - 1) * UPGRADES / ROUNDS + 1; i <= round * UPGRADES / ROUNDS; i++)); do
-        if ((i % 2 == 1)); then target=v2; else target=v1; fi
-        bench_upgrade "$target"
-        if [[ $INTERVAL != 0 ]]; then sleep "$INTERVAL"; fi
-    done
-    sup_wrk_stop
-done
-elapsed=$((SECONDS - start))
-# Per kind: req/s over all its blocks, the worst block's p99, errors and non-2xx summed.
-summarize() {
-    local file
-    for file in "$SUP_DIR"/wrk-"$1"-*.txt; do sup_wrk_summary "$file"; done | awk '
-        { requests += $5; seconds += $5 / $1; if ($2 > p99) p99 = $2; errors += $3; non2xx += $4 }
-        END { printf "%.0f %.2f %d %d %d\n", requests / seconds, p99, errors, non2xx, requests }'
-}
-read -r steady_rps steady_p99 steady_errors steady_non2xx _ < <(summarize steady)
-read -r up_rps up_p99 up_errors up_non2xx up_requests < <(summarize upgrades)
+sup_alternate "$UPGRADES" "$ROUNDS" "$STEADY_SECONDS" "$INTERVAL" bench_upgrade
+elapsed=$SUP_ALTERNATE_SECONDS
+read -r steady_rps steady_p99 steady_errors steady_non2xx _ < <(sup_summarize steady)
+read -r up_rps up_p99 up_errors up_non2xx up_requests < <(sup_summarize upgrades)
 read -r count median p95 max < <(sup_overhead)
 rss=$(sup_rss_kib)
 sup_stop >/dev/null 2>&1

@@ -3,7 +3,8 @@
 # (testdata/goservice; Go 1.21.13 as v1, Go 1.22.10 as v2; built here when part 50 did not run)
 # runs under `goshift supervise` while wrk drives keep-alive load on loopback and goshift
 # upgrades v1→v2→v1 100 times: zero socket errors and zero non-2xx answers. Also prints the
-# benchmark numbers (req/s and p99 against the steady state before, handoff overhead, RSS).
+# benchmark numbers (req/s and p99 against steady blocks taking turns with the upgrade blocks,
+# handoff overhead, RSS); the ratios are printed, not checked: this machine is shared.
 set -euo pipefail
 
 : "${GOSHIFT:?} ${REPO:?} ${E2E_DIR:?} ${GO121:?} ${GO122:?}"
@@ -27,25 +28,16 @@ trap 'kill "${SUP_PID:-}" 2>/dev/null || true; kill "${SUP_WRK_PID:-}" 2>/dev/nu
 SUP_PREBUILT="$E2E_DIR/supervisor/bin" sup_build_all
 sup_start 100ms
 
-check "steady state under wrk (the baseline)"
-sup_wrk_start 5s "$SUP_DIR/wrk-steady.txt"
-wait "$SUP_WRK_PID"
-read -r steady_rps steady_p99 steady_errors steady_non2xx steady_requests < <(sup_wrk_summary "$SUP_DIR/wrk-steady.txt")
-echo "steady: $steady_requests requests, $steady_rps req/s, p99 ${steady_p99}ms, $steady_errors socket errors, $steady_non2xx non-2xx"
+check "$UPGRADES upgrades v1→v2→v1… under keep-alive load, in 5 blocks between steady blocks (the baseline): zero socket errors, zero non-2xx"
+upgrade_or_fail() {
+    sup_upgrade "$1" || fail "upgrade $2 to $1 did not succeed: $(tail -1 "$SUP_DIR/outcomes.jsonl")"
+}
+sup_alternate "$UPGRADES" 5 5 0 upgrade_or_fail
+read -r steady_rps steady_p99 steady_errors steady_non2xx steady_requests < <(sup_summarize steady)
+read -r up_rps up_p99 up_errors up_non2xx up_requests < <(sup_summarize upgrades)
+echo "steady: $steady_requests requests, $steady_rps req/s, worst block p99 ${steady_p99}ms, $steady_errors socket errors, $steady_non2xx non-2xx"
+echo "during upgrades: $up_requests requests, $up_rps req/s, worst block p99 ${up_p99}ms, $up_errors socket errors, $up_non2xx non-2xx (${SUP_ALTERNATE_SECONDS}s in all)"
 ((steady_errors == 0 && steady_non2xx == 0)) || fail "errors without any upgrade"
-
-check "$UPGRADES upgrades v1→v2→v1… under keep-alive load: zero socket errors, zero non-2xx"
-sup_wrk_start 900s "$SUP_DIR/wrk-upgrades.txt"
-start=$SECONDS
-for ((i = 1; i <= UPGRADES; i++)); do
-    if ((i % 2 == 1)); then target=v2; else target=v1; fi
-    sup_upgrade "$target" || fail "upgrade $i to $target did not succeed: $(tail -1 "$SUP_DIR/outcomes.jsonl")"
-done
-loop_seconds=$((SECONDS - start))
-sup_wrk_stop
-read -r up_rps up_p99 up_errors up_non2xx up_requests < <(sup_wrk_summary "$SUP_DIR/wrk-upgrades.txt")
-echo "during upgrades: $up_requests requests in ${loop_seconds}s, $up_rps req/s, p99 ${up_p99}ms, $up_errors socket errors, $up_non2xx non-2xx"
-grep -E 'Socket errors|Non-2xx' "$SUP_DIR/wrk-upgrades.txt" || true
 ((up_errors == 0)) || fail "$up_errors socket errors during upgrades"
 ((up_non2xx == 0)) || fail "$up_non2xx non-2xx responses during upgrades"
 

@@ -121,6 +121,40 @@ print(f"{rps:.0f} {p99:.2f} {errors} {non2xx} {requests}")
 PY
 }
 
+# sup_alternate UPGRADES ROUNDS STEADY_SECONDS INTERVAL UPGRADE: steady blocks and upgrade
+# blocks under wrk take turns, ROUNDS of each, so a machine getting busier or quieter during
+# the run moves both alike (this machine's steady throughput moves by 10 % from one minute to
+# the next). The upgrade blocks together call `UPGRADE TARGET N` UPGRADES times, v2, v1, v2…,
+# INTERVAL seconds apart (0: back to back); wrk reports go to wrk-steady-R.txt and
+# wrk-upgrades-R.txt. Sets SUP_ALTERNATE_SECONDS to the run's length.
+sup_alternate() {
+    local upgrades=$1 rounds=$2 interval=$4 upgrade=$5 round i target start=$SECONDS
+    local steady_block=$((($3 + rounds - 1) / rounds))
+    rm -f "$SUP_DIR"/wrk-steady-*.txt "$SUP_DIR"/wrk-upgrades-*.txt
+    for ((round = 1; round <= rounds; round++)); do
+        sup_wrk_start "${steady_block}s" "$SUP_DIR/wrk-steady-$round.txt"
+        wait "$SUP_WRK_PID"
+        sup_wrk_start 900s "$SUP_DIR/wrk-upgrades-$round.txt"
+        for ((i = (round - 1) * upgrades / rounds + 1; i <= round * upgrades / rounds; i++)); do
+            if ((i % 2 == 1)); then target=v2; else target=v1; fi
+            "$upgrade" "$target" "$i"
+            if [[ $interval != 0 ]]; then sleep "$interval"; fi
+        done
+        sup_wrk_stop
+    done
+    SUP_ALTERNATE_SECONDS=$((SECONDS - start))
+}
+
+# sup_summarize KIND: over the wrk reports of sup_alternate's KIND blocks (steady, upgrades),
+# prints `rps worst_p99_ms socket_errors non_2xx requests`: req/s over all of them, the worst
+# block's p99, errors and non-2xx summed.
+sup_summarize() {
+    local file
+    for file in "$SUP_DIR"/wrk-"$1"-*.txt; do sup_wrk_summary "$file"; done | awk '
+        { requests += $5; seconds += $5 / $1; if ($2 > p99) p99 = $2; errors += $3; non2xx += $4 }
+        END { printf "%.0f %.2f %d %d %d\n", requests / seconds, p99, errors, non2xx, requests }'
+}
+
 # sup_upgrade NAME: stages and upgrades to bin/NAME; appends the JSON outcome to
 # $SUP_DIR/outcomes.jsonl and returns goshift's exit status.
 sup_upgrade() {
