@@ -395,9 +395,11 @@ impl Supervisor {
                 self.reloads_pending += 1;
             }
         }
-        self.start_pending_reloads();
         if self.reloads_pending == 0 {
             self.tell_manager("READY=1\nSTATUS=running");
+        } else {
+            // Each one ends with `reload_ended`, which says READY=1 after the last.
+            self.start_pending_reloads();
         }
     }
 

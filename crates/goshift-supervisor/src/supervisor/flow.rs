@@ -511,10 +511,7 @@ impl Supervisor {
             self.metrics.rollback(&name, "requested");
         }
         if upgrade.kind == Kind::Reload {
-            self.reloads_pending = self.reloads_pending.saturating_sub(1);
-            if self.reloads_pending == 0 {
-                self.tell_manager("READY=1\nSTATUS=running");
-            }
+            self.reload_ended();
         }
     }
 
@@ -566,10 +563,16 @@ impl Supervisor {
                     Some(format!("SIGHUP: not upgraded to {target}: {message}")),
                 );
             }
-            self.reloads_pending = self.reloads_pending.saturating_sub(1);
-            if self.reloads_pending == 0 {
-                self.tell_manager("READY=1\nSTATUS=running");
-            }
+            self.reload_ended();
+        }
+    }
+
+    /// One upgrade `SIGHUP` asked for has ended (or never started); after the last, the
+    /// service manager hears that the reload is over.
+    fn reload_ended(&mut self) {
+        self.reloads_pending = self.reloads_pending.saturating_sub(1);
+        if self.reloads_pending == 0 {
+            self.tell_manager("READY=1\nSTATUS=running");
         }
     }
 

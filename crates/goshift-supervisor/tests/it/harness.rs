@@ -24,6 +24,34 @@ pub(crate) struct Harness {
     thread: Option<JoinHandle<()>>,
 }
 
+/// A stand-in for systemd: the datagram socket the supervisor reports its state to.
+pub(crate) struct Manager {
+    socket: std::os::unix::net::UnixDatagram,
+    pub(crate) path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Manager {
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manager.sock");
+        let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        socket.set_read_timeout(Some(WAIT)).unwrap();
+        Self {
+            socket,
+            path,
+            _dir: dir,
+        }
+    }
+
+    /// The next message the supervisor sent.
+    pub(crate) fn told(&self) -> String {
+        let mut buf = [0_u8; 512];
+        let n = self.socket.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+}
+
 /// Extra settings for the `[services.api]` table.
 #[derive(Default)]
 pub(crate) struct Setup<'a> {

@@ -4,7 +4,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use goshift_supervisor::{Client, Phase, Readiness, Reply, Request};
 
-use crate::harness::{Harness, Setup};
+use crate::harness::{Harness, Manager, Setup};
 
 #[test]
 fn a_child_dying_outside_an_upgrade_is_restarted() {
@@ -109,28 +109,18 @@ fn unix_listeners_are_passed_with_their_mode_and_removed_at_stop() {
 
 #[test]
 fn the_supervisor_reports_to_its_service_manager() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("manager.sock");
-    let manager = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
-    manager
-        .set_read_timeout(Some(crate::harness::WAIT))
-        .unwrap();
-    let receive = || {
-        let mut buf = [0_u8; 512];
-        let n = manager.recv(&mut buf).unwrap();
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    };
+    let manager = Manager::new();
     let h = Harness::start(Setup {
-        manager_notify: Some(path.clone()),
+        manager_notify: Some(manager.path.clone()),
         ..Setup::default()
     });
-    assert!(receive().starts_with("READY=1\n"));
+    assert!(manager.told().starts_with("READY=1\n"));
     // SIGHUP with `current` unchanged: reloading, then ready again, nothing upgraded.
     h.handle.signal(libc::SIGHUP);
-    assert!(receive().starts_with("RELOADING=1\n"));
-    assert!(receive().starts_with("READY=1\n"));
+    assert!(manager.told().starts_with("RELOADING=1\n"));
+    assert!(manager.told().starts_with("READY=1\n"));
     h.stop();
-    assert!(receive().starts_with("STOPPING=1\n"));
+    assert!(manager.told().starts_with("STOPPING=1\n"));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use goshift_supervisor::{Phase, Reply, Request, ServiceStatus, Trigger, UpgradeResult};
 
-use crate::harness::{Harness, Setup, WAIT};
+use crate::harness::{Harness, Manager, Setup, WAIT};
 
 /// A watch window long enough that an upgrade is still running when the test acts on its
 /// `Spawned` event, however slow the machine.
@@ -29,26 +29,19 @@ fn status(h: &Harness) -> ServiceStatus {
 
 #[test]
 fn a_sighup_during_an_upgrade_is_carried_out_after_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let manager = std::os::unix::net::UnixDatagram::bind(dir.path().join("manager.sock")).unwrap();
-    manager.set_read_timeout(Some(WAIT)).unwrap();
-    let told = || {
-        let mut buf = [0_u8; 512];
-        let n = manager.recv(&mut buf).unwrap();
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    };
+    let manager = Manager::new();
     let h = Harness::start(Setup {
-        manager_notify: Some(dir.path().join("manager.sock")),
+        manager_notify: Some(manager.path.clone()),
         ..WATCH_LONG
     });
-    assert!(told().starts_with("READY=1\n"));
+    assert!(manager.told().starts_with("READY=1\n"));
     h.until(Phase::Running);
     let v2 = h.stage("v2", None);
     let v3 = h.stage("v3", None);
     let requested = h.request_upgrade(v2.id());
     h.until(Phase::Spawned);
     h.reload(&v3);
-    assert!(told().starts_with("RELOADING=1\n"));
+    assert!(manager.told().starts_with("RELOADING=1\n"));
 
     let (_, outcome) = h.finish(requested);
     assert_eq!(outcome.result, UpgradeResult::Upgraded);
@@ -65,7 +58,7 @@ fn a_sighup_during_an_upgrade_is_carried_out_after_it() {
     assert_eq!(spawned.release.as_deref(), Some(v3.id()));
     assert_eq!(spawned.trigger, Some(Trigger::Reload));
     // The service manager hears that the reload is over only once v3 serves.
-    assert!(told().starts_with("READY=1\n"));
+    assert!(manager.told().starts_with("READY=1\n"));
     assert_eq!(status(&h).release.as_deref(), Some(v3.id()));
     assert!(h.get("/").contains("variant=v3"));
     // The requested upgrade pointed `current` at v2 when it ended; the reload asked for v3.
@@ -105,8 +98,13 @@ fn a_reload_that_rolls_back_points_current_at_the_release_that_serves() {
 
 #[test]
 fn a_sighup_naming_a_missing_release_is_refused_in_the_log() {
-    let h = Harness::start(Setup::default());
+    let manager = Manager::new();
+    let h = Harness::start(Setup {
+        manager_notify: Some(manager.path.clone()),
+        ..Setup::default()
+    });
     h.until(Phase::Running);
+    assert!(manager.told().starts_with("READY=1\n"));
     let v1 = h.store().current().unwrap().unwrap();
     let v2 = h.stage("v2", None);
     std::fs::remove_file(&v2.binary).unwrap();
@@ -119,6 +117,11 @@ fn a_sighup_naming_a_missing_release_is_refused_in_the_log() {
     );
     assert_eq!(event.release.as_deref(), Some(v1.id()));
     assert!(h.get("/").contains("variant=v1"));
+    // The reload is over once, and the next SIGHUP is a reload of its own.
+    assert!(manager.told().starts_with("RELOADING=1\n"));
+    assert!(manager.told().starts_with("READY=1\n"));
+    h.handle.signal(libc::SIGHUP);
+    assert!(manager.told().starts_with("RELOADING=1\n"));
 }
 
 #[test]
