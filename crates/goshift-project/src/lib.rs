@@ -32,6 +32,7 @@
 
 mod discover;
 mod go_version_file;
+mod godebug;
 mod gotoolchain;
 mod lex;
 mod modfile;
@@ -39,6 +40,10 @@ mod resolve;
 
 pub use discover::{FoundFile, GoWorkSetting, ProjectFiles, ReadError, discover};
 pub use go_version_file::{GoVersionFileError, GoVersionPin, parse_go_version_file};
+pub use godebug::{
+    DefaultGodebug, GoDebugDirective, GoFileHeader, GodebugOrigin, GodebugOverride, GodebugSetting,
+    GodebugTable, GodebugTableError, default_godebug, parse_go_file_header,
+};
 pub use gotoolchain::{GoToolchain, GoToolchainError};
 pub use modfile::{
     FileKind, GoLine, Godebug, ModFile, ModFileError, ModulePath, ModuleVersion, PathLine, Replace,
