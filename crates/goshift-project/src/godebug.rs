@@ -199,12 +199,11 @@ pub fn parse_go_file_header(text: &str) -> GoFileHeader {
             }
         }
         if let Some(rest) = line.strip_prefix("/*") {
-            match rest.find("*/") {
-                Some(end) => line = rest[end + 2..].trim(),
-                None => {
-                    in_block = true;
-                    continue;
-                }
+            if let Some(end) = rest.find("*/") {
+                line = rest[end + 2..].trim();
+            } else {
+                in_block = true;
+                continue;
             }
         }
         if line.is_empty() {

@@ -34,6 +34,7 @@ mod discover;
 mod go_version_file;
 mod godebug;
 mod gotoolchain;
+pub mod impact;
 mod lex;
 mod modfile;
 mod resolve;
