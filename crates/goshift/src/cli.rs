@@ -4,6 +4,7 @@
 //! into [`Command`], so the areas grow independently.
 
 mod governance;
+mod impact;
 mod inspect;
 mod project;
 mod service;
@@ -19,6 +20,7 @@ pub(crate) use governance::{
     AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
     SnapshotCommand,
 };
+pub(crate) use impact::{ImpactArgs, ImpactFormat};
 pub(crate) use inspect::{
     InspectArgs, InspectCommand, SbomArgs, ScanArgs, VulnCheckArgs, VulnCommand, VulnSyncArgs,
 };
@@ -77,4 +79,8 @@ pub(crate) enum Command {
     Governance(GovernanceCommand),
     #[command(flatten)]
     Inspect(InspectCommand),
+    /// Report what changes for a project when its Go version changes: GODEBUG defaults,
+    /// language, security, build and tests under both versions, policy, and a verdict (exit 1
+    /// when blocked).
+    Impact(ImpactArgs),
 }

@@ -4,6 +4,7 @@
 mod audit;
 mod gate;
 mod home;
+mod impact;
 mod inspect;
 mod policy;
 pub(crate) mod project;
@@ -71,5 +72,6 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             InspectCommand::Vuln(VulnCommand::Check(args)) => vuln::check::check(&settings, args),
             InspectCommand::Sbom(args) => sbom::sbom(&settings, args),
         },
+        Command::Impact(args) => impact::impact(&settings, args),
     }
 }

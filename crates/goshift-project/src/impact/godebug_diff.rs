@@ -68,6 +68,9 @@ pub struct GodebugSection {
     pub from_default: String,
     /// The same after.
     pub to_default: String,
+    /// The default with the new toolchain and the `go` line left as it is: what a
+    /// toolchain-only upgrade gives.
+    pub to_default_same_go_line: String,
     /// Every setting that differs; those of imported packages first, then by name.
     pub changes: Vec<GodebugChange>,
     /// Explicit settings the new toolchain does not know: Go refuses to build with them.
@@ -127,9 +130,11 @@ pub fn compare(
         .filter(|o| !o.from_modfile || to.toolchain.minor() >= 23 || to.toolchain.major() > 1)
         .cloned()
         .collect();
+    let same_go_line = default_godebug(to.table, to.toolchain, from.language, overrides);
     GodebugSection {
         from_default: from_defaults.to_go_string(),
         to_default: to_defaults.to_go_string(),
+        to_default_same_go_line: same_go_line.to_go_string(),
         changes,
         unknown_to_new,
     }

@@ -58,6 +58,10 @@ fn godebug_changes_of_imported_packages_come_first_with_the_line_that_keeps_them
     );
     assert_eq!(section.from_default, "");
     assert_eq!(section.to_default, "");
+    assert_eq!(
+        section.to_default_same_go_line,
+        "httpmuxgo121=1,tlsrsakex=1"
+    );
     let names: Vec<&str> = section.changes.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["httpmuxgo121", "tlsrsakex"]);
     let mux = &section.changes[0];

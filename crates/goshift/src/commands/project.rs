@@ -6,7 +6,7 @@ mod config;
 mod current;
 mod doctor;
 mod each;
-mod exec;
+pub(crate) mod exec;
 mod init;
 mod modfile;
 mod pin;

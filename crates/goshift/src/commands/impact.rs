@@ -1,0 +1,608 @@
+//! `goshift impact [--from V] --to V [DIR]`: what changes for a project when its Go version
+//! changes.
+//!
+//! Gathers the facts (both toolchains' GODEBUG tables, the project's files and directives,
+//! `go list`, `go build`/`go vet`/`go test` under both versions with the `go` line raised on
+//! the target side through `-modfile`, the vulnerability database, the policy) and prints the
+//! report and its verdict. Exit 0 when the verdict is `go` or `go with changes`, 1 when
+//! `blocked`, 2 when the report cannot be made.
+
+mod gather;
+mod render;
+mod runs;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use goshift_binary::{BuildInfo, ExecutableFormat, ModInfo};
+use goshift_fs::{EnvVars, fs};
+use goshift_project::impact::{
+    self, Advisory, DependencyBlocker, GodebugSection, GodebugSide, ImpactReport, LanguageSection,
+    LineEdit, Outcome, PolicyReason, PolicySection, RunsSection, SecuritySection,
+};
+use goshift_project::{
+    FoundFile, GoWorkSetting, GodebugOverride, ModFile, Request, discover, parse_go_mod,
+    parse_go_work,
+};
+use goshift_version::GoVersion;
+
+use crate::cli::{ImpactArgs, ImpactFormat};
+use crate::commands::inspect::open_database;
+use crate::commands::project::select_installed;
+use crate::error::{WithHint as _, hinted};
+use crate::exit::ExitStatus;
+use crate::governance;
+use crate::proxy::read_project_file;
+use crate::settings::GlobalSettings;
+use crate::toolchains::StoreView;
+
+/// Makes and prints the report.
+pub(crate) fn impact(settings: &GlobalSettings, args: ImpactArgs) -> anyhow::Result<ExitStatus> {
+    let ImpactArgs {
+        from,
+        to,
+        format,
+        no_run,
+        dir,
+    } = args;
+    let format = if settings.printer.json() {
+        ImpactFormat::Json
+    } else {
+        format
+    };
+    let shown = dir.unwrap_or_else(|| PathBuf::from("."));
+    let dir = settings.cwd.join(&shown);
+    if !dir.is_dir() {
+        return Err(hinted(
+            format!("`{}` is not a directory", shown.display()),
+            "pass the directory of a Go module (one with a go.mod)",
+        ));
+    }
+    let project = Project::load(settings, &dir, &shown)?;
+    let store = StoreView::new(&settings.dirs.home);
+    let to = pick(&store, &to).context("cannot choose the `--to` version")?;
+    let from = match from {
+        Some(text) => pick(&store, &text).context("cannot choose the `--from` version")?,
+        None => resolved(settings, &dir)?,
+    };
+    let report = report(
+        settings,
+        &project,
+        shown.display().to_string(),
+        from,
+        to,
+        no_run,
+    )?;
+    match format {
+        ImpactFormat::Json => settings.printer.json_value(&report)?,
+        ImpactFormat::Text => render::text(settings, &report),
+        ImpactFormat::Markdown => render::markdown(settings, &report),
+    }
+    settings.printer.status(format!(
+        "impact: {} → {}: {}",
+        report.from.toolchain_name(),
+        report.to.toolchain_name(),
+        report.verdict.outcome
+    ));
+    Ok(if report.verdict.outcome == Outcome::Blocked {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// The project's files.
+pub(crate) struct Project {
+    /// The go.mod.
+    pub(crate) go_mod: ModFile,
+    /// Its directory: the module root.
+    pub(crate) module_dir: PathBuf,
+    /// The go.work in force, if any, with its path.
+    pub(crate) go_work: Option<(ModFile, PathBuf)>,
+    /// The go.mod's text, for the raised copy.
+    go_mod_text: String,
+}
+
+impl Project {
+    /// Finds and parses the go.mod (and go.work) that govern `dir`.
+    pub(crate) fn load(
+        settings: &GlobalSettings,
+        dir: &Path,
+        shown: &Path,
+    ) -> anyhow::Result<Self> {
+        let gowork = settings.env.var(EnvVars::GOWORK);
+        let setting = GoWorkSetting::from_value(gowork.as_deref(), dir);
+        let files = discover(dir, &setting, &mut read_project_file)?;
+        let Some(FoundFile { path, text }) = files.go_mod else {
+            return Err(hinted(
+                format!("no go.mod in `{}` or above", shown.display()),
+                "run `goshift impact` in a Go module, or pass its directory",
+            ));
+        };
+        let go_mod =
+            parse_go_mod(&path, &text).hint("fix the go.mod (`go mod tidy` rewrites it)")?;
+        let go_work = match files.go_work {
+            Some(found) => Some((
+                parse_go_work(&found.path, &found.text).hint("fix the go.work")?,
+                found.path,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            go_mod,
+            module_dir: path.parent().unwrap_or(dir).to_owned(),
+            go_work,
+            go_mod_text: text,
+        })
+    }
+
+    /// The `go` line of the module (Go's default 1.16 without one).
+    pub(crate) fn module_language(&self) -> GoVersion {
+        self.go_mod.go.as_ref().map_or_else(
+            || GoVersion::parse("1.16").unwrap_or_else(|_| unreachable_version()),
+            |g| g.version.clone(),
+        )
+    }
+
+    /// The language version Go derives GODEBUG defaults from: go.work's `go` line in
+    /// workspace mode (1.18 without one), else the module's.
+    fn godebug_language(&self) -> GoVersion {
+        match &self.go_work {
+            Some((work, _)) => work.go.as_ref().map_or_else(
+                || GoVersion::parse("1.18").unwrap_or_else(|_| unreachable_version()),
+                |g| g.version.clone(),
+            ),
+            None => self.module_language(),
+        }
+    }
+
+    /// The `godebug` lines in force: go.work's in workspace mode, else go.mod's.
+    pub(crate) fn godebug_lines(&self) -> Vec<GodebugOverride> {
+        let (file, name) = match &self.go_work {
+            Some((work, _)) => (work, "go.work"),
+            None => (&self.go_mod, "go.mod"),
+        };
+        file.godebug
+            .iter()
+            .map(|g| GodebugOverride {
+                key: g.key.clone(),
+                value: g.value.clone(),
+                at: format!("{name} line {}", g.line),
+                from_modfile: true,
+            })
+            .collect()
+    }
+}
+
+/// `1.0`, for the impossible case of a constant that does not parse.
+fn unreachable_version() -> GoVersion {
+    GoVersion::parse("1.0").unwrap_or_else(|_| unreachable!("`1.0` is a Go version"))
+}
+
+/// An exact released version as given (installed or not), else the installed version a
+/// request selects.
+fn pick(store: &StoreView<'_>, text: &str) -> anyhow::Result<GoVersion> {
+    match GoVersion::parse(text) {
+        Ok(version) if version.is_stable() => Ok(version),
+        _ => select_installed(store, text),
+    }
+}
+
+/// What `dir` resolves to now, as the `go` proxy would choose.
+fn resolved(settings: &GlobalSettings, dir: &Path) -> anyhow::Result<GoVersion> {
+    let go_version = settings.env.var(EnvVars::GOSHIFT_GO_VERSION);
+    let gotoolchain = settings.env.var(EnvVars::GOTOOLCHAIN);
+    let gowork = settings.env.var(EnvVars::GOWORK);
+    let request = Request {
+        go_version: go_version.as_deref(),
+        gotoolchain: gotoolchain.as_deref(),
+        gowork: gowork.as_deref(),
+        start: dir,
+    };
+    goshift_project::resolve(
+        &request,
+        &mut read_project_file,
+        &mut StoreView::new(&settings.dirs.home),
+    )
+    .map(|r| r.version)
+    .hint("pass `--from VERSION`, or install the toolchain the project asks for")
+}
+
+/// Gathers every section and the verdict.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one pass over the sections, in report order"
+)]
+fn report(
+    settings: &GlobalSettings,
+    project: &Project,
+    shown: String,
+    from: GoVersion,
+    to: GoVersion,
+    no_run: bool,
+) -> anyhow::Result<ImpactReport> {
+    let store = StoreView::new(&settings.dirs.home);
+    let mut notes = Vec::new();
+    let installed = |v: &GoVersion| store.is_installed(v).then(|| store.root(v));
+    let (from_root, to_root) = (installed(&from), installed(&to));
+    let any_root = to_root.clone().or_else(|| from_root.clone());
+    let dir = &project.module_dir;
+
+    let imports = match &any_root {
+        Some(root) => match gather::imports(settings, root, dir) {
+            Ok(set) => Some(set),
+            Err(error) => {
+                notes.push(format!("imports not listed (`go list -deps` failed: {error}); GODEBUG settings and advisories are not sorted by use"));
+                None
+            }
+        },
+        None => {
+            notes.push(not_installed_note("imports not listed", &from, &to));
+            None
+        }
+    };
+
+    // GODEBUG.
+    let mut overrides = project.godebug_lines();
+    let (directives, malformed) = gather::directives(dir);
+    overrides.extend(directives);
+    for at in malformed {
+        notes.push(format!(
+            "{at}: malformed `//go:debug` directive (Go refuses to build it; write `//go:debug key=value`)"
+        ));
+    }
+    let from_language = project.godebug_language();
+    let raised = to.lang();
+    let to_language = if from_language.lang() < raised {
+        raised
+    } else {
+        from_language.clone()
+    };
+    let godebug = godebug_section(
+        settings,
+        (&from, &from_language),
+        (&to, &to_language),
+        &overrides,
+        imports.as_ref(),
+        &mut notes,
+    )?;
+
+    // Language and toolchain.
+    let module_language = project.module_language();
+    let mut edits = impact::line_edits("go.mod", &project.go_mod, &to);
+    if let Some((work, _)) = &project.go_work {
+        edits.extend(impact::line_edits("go.work", work, &to));
+    }
+    let mut blockers = match &any_root {
+        Some(root) => dependencies(settings, root, dir, &to, &mut notes),
+        None => None,
+    };
+    if module_language.lang() > to.lang() {
+        blockers.get_or_insert_with(Vec::new).insert(
+            0,
+            DependencyBlocker {
+                module: project
+                    .go_mod
+                    .module
+                    .as_ref()
+                    .map_or_else(|| "the main module".to_owned(), |m| m.path.clone()),
+                version: "(main module)".to_owned(),
+                go: module_language.to_string(),
+            },
+        );
+    }
+
+    // Build, vet and test.
+    let mut vet_output = None;
+    let runs = match (&from_root, &to_root, no_run) {
+        (_, _, true) => None,
+        (Some(from_root), Some(to_root), false) => {
+            let (runs, output) = side_by_side(
+                settings,
+                project,
+                (&from, from_root),
+                (&to, to_root),
+                &edits,
+            )?;
+            vet_output = Some(output);
+            Some(runs)
+        }
+        _ => {
+            notes.push(not_installed_note(
+                "build, vet and tests not run",
+                &from,
+                &to,
+            ));
+            None
+        }
+    };
+    if vet_output.is_none()
+        && let Some(root) = from_root.as_ref().or(any_root.as_ref())
+    {
+        let args = ["vet".to_owned(), "./...".to_owned()];
+        let run = gather::go_output(settings, root, dir, &args)?;
+        vet_output = Some(format!("{}{}", run.stdout, run.stderr));
+    }
+    let language = LanguageSection {
+        from: module_language.to_string(),
+        to: if module_language.lang() < to.lang() {
+            to.lang().to_string()
+        } else {
+            module_language.to_string()
+        },
+        changes: impact::changes_between(&module_language, &to.lang()),
+        loop_captures: vet_output.as_deref().map(impact::loop_captures),
+        blockers,
+        edits,
+    };
+
+    let security = security(settings, &from, &to, imports.as_ref())?;
+    let policy = policy(settings, &to)?;
+    let verdict = impact::verdict(
+        &to.toolchain_name(),
+        godebug.as_ref(),
+        &language,
+        &security,
+        runs.as_ref(),
+        &policy,
+    );
+    Ok(ImpactReport {
+        project: shown,
+        from,
+        to,
+        godebug,
+        language,
+        security,
+        runs,
+        policy,
+        notes,
+        verdict,
+    })
+}
+
+fn not_installed_note(what: &str, from: &GoVersion, to: &GoVersion) -> String {
+    format!(
+        "{what}: both {} and {} must be installed (`goshift install {}` and `goshift install {}`)",
+        from.toolchain_name(),
+        to.toolchain_name(),
+        from,
+        to
+    )
+}
+
+/// Compares the GODEBUG defaults, when both tables can be read.
+fn godebug_section(
+    settings: &GlobalSettings,
+    (from, from_language): (&GoVersion, &GoVersion),
+    (to, to_language): (&GoVersion, &GoVersion),
+    overrides: &[GodebugOverride],
+    imports: Option<&BTreeSet<String>>,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Option<GodebugSection>> {
+    let from_table = gather::godebug_table(settings, from)?;
+    let to_table = gather::godebug_table(settings, to)?;
+    for (version, table) in [(from, &from_table), (to, &to_table)] {
+        if let Some((_, gather::TableSource::Archive(path))) = table {
+            settings.printer.status(format!(
+                "impact: read the GODEBUG table of {} from the cached archive `{}` (not installed)",
+                version.toolchain_name(),
+                path.display()
+            ));
+        }
+    }
+    let (Some((from_table, _)), Some((to_table, _))) = (from_table, to_table) else {
+        notes.push(format!(
+            "GODEBUG defaults not compared: the table of {} or {} is neither in an installed toolchain nor in the archive cache (`goshift install {}`)",
+            from.toolchain_name(),
+            to.toolchain_name(),
+            to
+        ));
+        return Ok(None);
+    };
+    Ok(Some(impact::compare(
+        GodebugSide {
+            toolchain: from,
+            table: &from_table,
+            language: from_language,
+        },
+        GodebugSide {
+            toolchain: to,
+            table: &to_table,
+            language: to_language,
+        },
+        overrides,
+        imports,
+    )))
+}
+
+/// The dependencies whose go line is newer than `to`.
+fn dependencies(
+    settings: &GlobalSettings,
+    root: &Path,
+    dir: &Path,
+    to: &GoVersion,
+    notes: &mut Vec<String>,
+) -> Option<Vec<DependencyBlocker>> {
+    let args = [
+        "list",
+        "-m",
+        "-f",
+        "{{.Path}} {{.Version}} {{.GoVersion}}",
+        "all",
+    ]
+    .map(ToOwned::to_owned);
+    match gather::go_output(settings, root, dir, &args) {
+        Ok(run) if run.passed() => Some(impact::dependency_blockers(
+            &impact::parse_module_list(&run.stdout),
+            to,
+        )),
+        Ok(run) => {
+            notes.push(format!(
+                "dependencies not checked (`go list -m all` failed: {})",
+                gather::first_line(&run.stderr)
+            ));
+            None
+        }
+        Err(error) => {
+            notes.push(format!("dependencies not checked: {error:#}"));
+            None
+        }
+    }
+}
+
+/// Runs both sides in a scratch directory that is removed afterwards; returns the runs and
+/// the current side's `go vet` output.
+fn side_by_side(
+    settings: &GlobalSettings,
+    project: &Project,
+    (from, from_root): (&GoVersion, &Path),
+    (to, to_root): (&GoVersion, &Path),
+    edits: &[LineEdit],
+) -> anyhow::Result<(RunsSection, String)> {
+    let temp = settings
+        .env
+        .var("TMPDIR")
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "/tmp".to_owned());
+    let scratch = Scratch(Path::new(&temp).join(format!("goshift-impact-{}", std::process::id())));
+    let _ = fs::remove_dir_all(&scratch.0);
+    fs::create_dir_all(&scratch.0)
+        .context("failed to create a scratch directory for the builds")?;
+    // The target side reads a copy of go.mod with the edits made, through `-modfile`; Go
+    // then reads the go.sum next to that copy.
+    let raised = if project.go_work.is_none() {
+        let modfile = scratch.0.join("raised.mod");
+        goshift_fs::write_atomic(
+            &modfile,
+            apply_edits(&project.go_mod_text, edits, "go.mod").as_bytes(),
+        )?;
+        let sum = project.module_dir.join("go.sum");
+        if sum.is_file() {
+            fs::copy(&sum, scratch.0.join("raised.sum"))?;
+        }
+        Some(modfile)
+    } else {
+        None
+    };
+    let from_side = runs::Side {
+        name: from.toolchain_name(),
+        root: from_root.to_owned(),
+        modfile: None,
+        bin_dir: scratch.0.join("bin-from"),
+    };
+    let to_side = runs::Side {
+        name: to.toolchain_name(),
+        root: to_root.to_owned(),
+        modfile: raised.as_deref(),
+        bin_dir: scratch.0.join("bin-to"),
+    };
+    let before = runs::run_side(settings, &project.module_dir, &from_side)?;
+    let after = runs::run_side(settings, &project.module_dir, &to_side)?;
+    Ok((RunsSection::new(before.runs, after.runs), before.vet_output))
+}
+
+/// A scratch directory removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The file's text with the edits for `file` made: each edited line replaced, a missing
+/// `go` line added after the `module` line.
+fn apply_edits(text: &str, edits: &[LineEdit], file: &str) -> String {
+    let mut lines: Vec<String> = text.lines().map(ToOwned::to_owned).collect();
+    for edit in edits.iter().filter(|e| e.file == file) {
+        match edit.line {
+            Some(line) if line >= 1 && line <= lines.len() => {
+                lines[line - 1].clone_from(&edit.after);
+            }
+            _ => {
+                let at = lines
+                    .iter()
+                    .position(|l| l.trim_start().starts_with("module"))
+                    .map_or(0, |i| i + 1);
+                lines.insert(at, edit.after.clone());
+            }
+        }
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// Advisories fixed between the versions and still open at the target.
+fn security(
+    settings: &GlobalSettings,
+    from: &GoVersion,
+    to: &GoVersion,
+    imports: Option<&BTreeSet<String>>,
+) -> anyhow::Result<SecuritySection> {
+    let Some(database) = open_database(settings)? else {
+        return Ok(SecuritySection::default());
+    };
+    let findings = |version: &GoVersion| -> anyhow::Result<Vec<goshift_binary::vuln::Finding>> {
+        let info = BuildInfo {
+            go_version: version.toolchain_name(),
+            format: ExecutableFormat::Elf,
+            modinfo: ModInfo::default(),
+            build_id: None,
+        };
+        Ok(database.check(&info)?)
+    };
+    let advisory = |finding: &goshift_binary::vuln::Finding| Advisory {
+        id: finding.id.clone(),
+        aliases: finding.aliases.clone(),
+        summary: finding.summary.clone(),
+        module: finding.module.clone(),
+        packages: finding.packages.clone(),
+        imported: finding.module == "toolchain"
+            || finding.packages.is_empty()
+            || imports.is_none_or(|set| finding.packages.iter().any(|p| set.contains(p))),
+        fixed: finding.fixed.clone(),
+    };
+    let before = findings(from)?;
+    let after = findings(to)?;
+    let mut fixed: Vec<Advisory> = before
+        .iter()
+        .filter(|b| !after.iter().any(|a| a.id == b.id))
+        .map(advisory)
+        .collect();
+    let mut open: Vec<Advisory> = after.iter().map(advisory).collect();
+    for list in [&mut fixed, &mut open] {
+        list.sort_by(|a, b| (!a.imported, &a.id).cmp(&(!b.imported, &b.id)));
+        list.dedup_by(|a, b| a.id == b.id);
+    }
+    Ok(SecuritySection {
+        database_modified: Some(database.modified().to_owned()),
+        fixed,
+        open,
+    })
+}
+
+/// What the policy in force says about the target here.
+fn policy(settings: &GlobalSettings, to: &GoVersion) -> anyhow::Result<PolicySection> {
+    let Some(loaded) = governance::load_policy(settings)? else {
+        return Ok(PolicySection::default());
+    };
+    let environment = governance::environment(settings);
+    let decision = governance::decide(settings, &loaded.policy, to, environment.as_deref());
+    Ok(PolicySection {
+        file: Some(loaded.path.display().to_string()),
+        environment,
+        verdict: Some(decision.verdict.to_string()),
+        reasons: decision
+            .reasons
+            .iter()
+            .filter(|r| r.verdict != goshift_policy::Verdict::Allow)
+            .map(|r| PolicyReason {
+                rule: r.rule.id().to_owned(),
+                verdict: r.verdict.to_string(),
+                message: r.message.clone(),
+            })
+            .collect(),
+    })
+}
