@@ -111,8 +111,8 @@ impl Project {
         dir: &Path,
         shown: &Path,
     ) -> anyhow::Result<Self> {
-        let gowork = settings.env.var(EnvVars::GOWORK);
-        let setting = GoWorkSetting::from_value(gowork.as_deref(), dir);
+        let variable = settings.env.var(EnvVars::GOWORK);
+        let setting = GoWorkSetting::from_value(variable.as_deref(), dir);
         let files = discover(dir, &setting, &mut read_project_file)?;
         let Some(FoundFile { path, text }) = files.go_mod else {
             return Err(hinted(
@@ -229,18 +229,17 @@ fn report(
     let any_root = to_root.clone().or_else(|| from_root.clone());
     let dir = &project.module_dir;
 
-    let imports = match &any_root {
-        Some(root) => match gather::imports(settings, root, dir) {
+    let imports = if let Some(root) = &any_root {
+        match gather::imports(settings, root, dir) {
             Ok(set) => Some(set),
             Err(error) => {
                 notes.push(format!("imports not listed (`go list -deps` failed: {error}); GODEBUG settings and advisories are not sorted by use"));
                 None
             }
-        },
-        None => {
-            notes.push(not_installed_note("imports not listed", &from, &to));
-            None
         }
+    } else {
+        notes.push(not_installed_note("imports not listed", &from, &to));
+        None
     };
 
     // GODEBUG.

@@ -163,7 +163,7 @@ fn walk_go_files(dir: &Path, out: &mut Vec<PathBuf>) {
                 walk_go_files(&path, out);
             }
         } else if kind.is_file()
-            && name.ends_with(".go")
+            && Path::new(name).extension().is_some_and(|e| e == "go")
             && !name.ends_with("_test.go")
             && !name.starts_with(['.', '_'])
         {
