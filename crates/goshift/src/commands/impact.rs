@@ -459,12 +459,16 @@ fn side_by_side(
     (to, to_root): (&GoVersion, &Path),
     edits: &[LineEdit],
 ) -> anyhow::Result<(RunsSection, String)> {
-    let temp = settings
-        .env
-        .var("TMPDIR")
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| "/tmp".to_owned());
-    let scratch = Scratch(Path::new(&temp).join(format!("goshift-impact-{}", std::process::id())));
+    // Under the home, not a shared temporary directory: the binaries of both sides can be
+    // large, and the home is where goshift already keeps its caches.
+    let scratch = Scratch(
+        settings
+            .dirs
+            .home
+            .join("cache")
+            .join("impact")
+            .join(std::process::id().to_string()),
+    );
     let _ = fs::remove_dir_all(&scratch.0);
     fs::create_dir_all(&scratch.0)
         .context("failed to create a scratch directory for the builds")?;

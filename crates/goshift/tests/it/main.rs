@@ -9,6 +9,7 @@ mod governance;
 mod governance_enforce;
 mod governance_gate;
 mod governance_snapshot;
+mod impact;
 mod inspect;
 mod project;
 mod project_shell;
