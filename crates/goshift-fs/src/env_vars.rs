@@ -55,6 +55,9 @@ impl EnvVars {
     /// Go's workspace for installed commands; `goshift doctor` checks `$GOPATH/bin` is on
     /// `PATH`.
     pub const GOPATH: &'static str = "GOPATH";
+    /// Go's module cache (default `$GOPATH/pkg/mod`); `goshift gate` reads dependencies'
+    /// go.mod files there.
+    pub const GOMODCACHE: &'static str = "GOMODCACHE";
     /// The file `go env -w` writes to; `goshift doctor` reads it for a stored `GOTOOLCHAIN`.
     pub const GOENV: &'static str = "GOENV";
     /// Whether cgo is on; `goshift doctor` checks a C compiler exists when it is.

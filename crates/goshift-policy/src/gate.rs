@@ -21,6 +21,9 @@ pub const UNRESOLVED: &str = "unresolved";
 /// Rule of a Go binary whose Go version or known vulnerabilities the policy blocks or warns
 /// about.
 pub const BINARY: &str = "go-binary";
+/// Rule of a project whose next allowed Go version has blockers (dependencies that need a
+/// newer Go, GODEBUG settings the new toolchain does not know).
+pub const UPGRADE_BLOCKED: &str = "upgrade-blocked";
 
 /// How serious a finding is. `Error` findings are violations: the gate exits 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -137,6 +140,10 @@ impl GateReport {
         rules.push((
             BINARY,
             "A Go binary was built by a blocked Go version or has known vulnerabilities",
+        ));
+        rules.push((
+            UPGRADE_BLOCKED,
+            "The next Go version the policy allows has blockers for this project",
         ));
         rules
     }

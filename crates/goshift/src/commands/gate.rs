@@ -4,12 +4,13 @@
 //! `vendor`, `testdata` and `node_modules`, as the go command does for packages), checks
 //! their `go` and `toolchain` lines and the toolchain each project directory resolves to
 //! against the policy, and the Go binaries below them (Go version and known vulnerabilities,
-//! classified by the policy), and reports. Exit 0 clean, 1 violations, 2 usage or configuration
-//! errors.
+//! classified by the policy), looks ahead to each module's next allowed Go version for
+//! blockers, and reports. Exit 0 clean, 1 violations, 2 usage or configuration errors.
 
 mod binaries;
 mod render;
 mod scan;
+mod upgrade;
 
 use anyhow::Context as _;
 use goshift_policy::gate::Root;
@@ -63,6 +64,13 @@ pub(crate) fn gate(settings: &GlobalSettings, args: GateArgs) -> anyhow::Result<
     }
     let mut report = scan::scan(settings, &loaded, environment.as_deref(), &roots);
     binaries::check(settings, &roots, &mut report)?;
+    upgrade::check(
+        settings,
+        &loaded,
+        environment.as_deref(),
+        &roots,
+        &mut report,
+    )?;
     match format {
         GateFormat::Text => render::text(settings, &report),
         GateFormat::Json => settings.printer.json_value(&report)?,

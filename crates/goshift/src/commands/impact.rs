@@ -7,7 +7,7 @@
 //! report and its verdict. Exit 0 when the verdict is `go` or `go with changes`, 1 when
 //! `blocked`, 2 when the report cannot be made.
 
-mod gather;
+pub(super) mod gather;
 mod render;
 mod runs;
 

@@ -387,3 +387,92 @@ fn bad_input_is_an_error_with_a_hint() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("go.mod` line 2"), "{stderr}");
 }
+
+/// A module at go 1.21 that requires `example.com/dep`, whose go.mod in the module cache
+/// has `go_line`.
+fn gate_context(go_line: &str) -> TestContext {
+    let context = context();
+    write(&context.home().join("policy.toml"), "support_window = 3\n");
+    write(
+        &context.work().join("m/go.mod"),
+        "module example.com/m\n\ngo 1.21\n\nrequire example.com/Dep v1.0.0\n",
+    );
+    write(
+        &context
+            .root()
+            .join("modcache/cache/download/example.com/!dep/@v/v1.0.0.mod"),
+        &format!("module example.com/Dep\n\ngo {go_line}\n"),
+    );
+    context
+}
+
+fn gate(context: &TestContext) -> (Option<i32>, serde_json::Value) {
+    let output = context
+        .command()
+        .env("GOMODCACHE", context.root().join("modcache"))
+        .args(["gate", "--format", "json", "m"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}{}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.code(), value)
+}
+
+#[test]
+fn gate_fails_a_module_whose_next_allowed_version_has_blockers() {
+    let context = gate_context("1.23.0");
+    let (code, report) = gate(&context);
+    assert_eq!(code, Some(1), "{report:#}");
+    let findings = report["findings"].as_array().unwrap();
+    let blocked: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "upgrade-blocked")
+        .collect();
+    assert_eq!(blocked.len(), 1, "{report:#}");
+    assert_eq!(blocked[0]["file"], "go.mod");
+    assert_eq!(blocked[0]["line"], 3);
+    assert_eq!(blocked[0]["level"], "error");
+    let message = blocked[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the next Go version the policy allows, go1.22.10, is blocked for this module: example.com/Dep@v1.0.0 needs go 1.23.0"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`goshift impact --to 1.22.10`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn gate_passes_when_the_next_allowed_version_has_no_blockers() {
+    let context = gate_context("1.20");
+    let (code, report) = gate(&context);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] != "upgrade-blocked"),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn gate_names_a_directive_the_next_toolchain_does_not_know() {
+    let context = gate_context("1.20");
+    write(
+        &context.work().join("m/cmd/server/main.go"),
+        "//go:debug oldsetting=1\npackage main\n\nfunc main() {}\n",
+    );
+    let (code, report) = gate(&context);
+    assert_eq!(code, Some(1), "{report:#}");
+    let text = report["findings"].to_string();
+    assert!(
+        text.contains(
+            "cmd/server/main.go line 1 sets GODEBUG `oldsetting`, which go1.22.10 does not know"
+        ),
+        "{text}"
+    );
+}

@@ -20,7 +20,7 @@ const TABLE_PATH: &str = "src/internal/godebugs/table.go";
 
 /// Where a GODEBUG table was read from.
 #[derive(Debug, Clone)]
-pub(super) enum TableSource {
+pub(crate) enum TableSource {
     /// The installed toolchain.
     Installed,
     /// A cached archive, read without installing.
@@ -29,7 +29,7 @@ pub(super) enum TableSource {
 
 /// Reads the GODEBUG table of `version`: from the installed toolchain, else from a verified
 /// archive in the cache. `Ok(None)` when neither has it.
-pub(super) fn godebug_table(
+pub(crate) fn godebug_table(
     settings: &GlobalSettings,
     version: &GoVersion,
 ) -> anyhow::Result<Option<(GodebugTable, TableSource)>> {
@@ -111,7 +111,7 @@ fn table_from_archive(path: &Path, version: &GoVersion) -> anyhow::Result<Option
 /// `module_dir` whose package is `main`, skipping what the go command skips (hidden and `_`
 /// directories, `testdata`, `vendor`, nested modules). Also returns the malformed directives
 /// as `file:line`.
-pub(super) fn directives(module_dir: &Path) -> (Vec<GodebugOverride>, Vec<String>) {
+pub(crate) fn directives(module_dir: &Path) -> (Vec<GodebugOverride>, Vec<String>) {
     let mut files = Vec::new();
     walk_go_files(module_dir, &mut files);
     files.sort();
