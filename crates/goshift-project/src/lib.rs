@@ -3,7 +3,9 @@
 //! [`parse_go_mod`] and [`parse_go_work`] are the one parser of Go's module files, shared by
 //! toolchain resolution, `goshift mod` and the CI gate. [`resolve`] applies goshift's
 //! resolution rules to a directory and returns a [`Resolution`]: the version and the
-//! [`Source`] that chose it. The crate does no I/O of its own: files are read through a
+//! [`Source`] that chose it. [`default_godebug`] applies Go's rules for a main package's
+//! default GODEBUG to a toolchain's [`GodebugTable`], and [`impact`] turns the facts about an
+//! upgrade into a report and a verdict. The crate does no I/O of its own: files are read through a
 //! closure, installed versions come from a [`Toolchains`] implementation.
 //!
 //! ```

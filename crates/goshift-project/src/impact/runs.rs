@@ -116,8 +116,13 @@ impl RunsSection {
 
     /// True when the build passes before and fails after.
     pub fn build_broken(&self) -> bool {
-        let passed = |side: &SideRuns| side.step(Step::Build).is_some_and(|s| s.passed);
-        passed(&self.from) && self.to.step(Step::Build).is_some_and(|s| !s.passed)
+        self.broken(Step::Build)
+    }
+
+    /// True when `step` passes before and fails after.
+    pub fn broken(&self, step: Step) -> bool {
+        self.from.step(step).is_some_and(|s| s.passed)
+            && self.to.step(step).is_some_and(|s| !s.passed)
     }
 }
 

@@ -282,24 +282,31 @@ fn line_edits_raise_the_go_and_toolchain_lines() {
 }
 
 fn run_side(version: &str, build: bool, failing: &[&str]) -> SideRuns {
+    let mut side = run_steps(version, build, failing.is_empty());
+    side.failing_tests = failing
+        .iter()
+        .map(|name| FailingTest {
+            package: None,
+            name: (*name).to_owned(),
+            output: Vec::new(),
+        })
+        .collect();
+    side
+}
+
+fn run_steps(version: &str, build: bool, test: bool) -> SideRuns {
+    let outcome = |step, passed| StepOutcome {
+        step,
+        passed,
+        exit_code: Some(i32::from(!passed)),
+        seconds: 0.0,
+    };
     SideRuns {
         version: version.to_owned(),
-        steps: vec![StepOutcome {
-            step: Step::Build,
-            passed: build,
-            exit_code: Some(i32::from(!build)),
-            seconds: 0.0,
-        }],
+        steps: vec![outcome(Step::Build, build), outcome(Step::Test, test)],
         binary_size: None,
         vet_findings: Vec::new(),
-        failing_tests: failing
-            .iter()
-            .map(|name| FailingTest {
-                package: None,
-                name: (*name).to_owned(),
-                output: Vec::new(),
-            })
-            .collect(),
+        failing_tests: Vec::new(),
     }
 }
 
@@ -405,6 +412,18 @@ fn verdict_table() {
             policy: policy(&[]),
             expected: [Blocked, Go, Go, Go],
             findings: &["runs.build"],
+        },
+        Row {
+            name: "tests that no longer compile",
+            language: clean_language(),
+            security: synced(),
+            runs: Some(RunsSection::new(
+                run_steps("1.21.13", true, true),
+                run_steps("1.22.10", true, false),
+            )),
+            policy: policy(&[]),
+            expected: [GoWithChanges, Go, Go, Go],
+            findings: &["runs.test"],
         },
         Row {
             name: "a build broken before is not the upgrade's fault",

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{GodebugSection, LanguageSection, PolicySection, RunsSection, SecuritySection};
+use super::{GodebugSection, LanguageSection, PolicySection, RunsSection, SecuritySection, Step};
 
 /// The outcome on one axis, or overall. Ordered: `Go < GoWithChanges < Blocked`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -168,6 +168,14 @@ fn compatibility(
                         .unwrap_or_default()
                 ),
                 format!("runs.test.{}", test.name),
+            ));
+        }
+        // Tests that do not compile fail the step without a `--- FAIL` line.
+        if runs.new_failing_tests.is_empty() && !runs.build_broken() && runs.broken(Step::Test) {
+            out.push(reason(
+                Outcome::GoWithChanges,
+                format!("`go test ./...` passes now and fails with {to}"),
+                "runs.test",
             ));
         }
         for finding in &runs.new_vet_findings {

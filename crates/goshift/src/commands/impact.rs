@@ -297,6 +297,9 @@ fn report(
     let runs = match (&from_root, &to_root, no_run) {
         (_, _, true) => None,
         (Some(from_root), Some(to_root), false) => {
+            if project.go_work.is_some() {
+                notes.push("workspace mode: the target side builds with the `go` lines as they are (`-modfile` does not apply to workspaces)".to_owned());
+            }
             let (runs, output) = side_by_side(
                 settings,
                 project,
