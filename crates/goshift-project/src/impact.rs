@@ -19,8 +19,8 @@ pub use language::{
     dependency_blockers, line_edits, loop_captures, parse_module_list,
 };
 pub use runs::{
-    FAILURE_LINES, FailingTest, RunsSection, SideRuns, Step, StepOutcome, failing_tests,
-    vet_findings,
+    Benchmark, FAILURE_LINES, FailingTest, RunsSection, SideRuns, Step, StepOutcome, benchmarks,
+    failing_tests, vet_findings,
 };
 pub use verdict::{Axis, AxisVerdict, Outcome, Reason, Verdict, verdict};
 

@@ -14,6 +14,8 @@ pub enum Step {
     Vet,
     /// `go test ./...`
     Test,
+    /// `go test -run ^$ -bench . -benchmem ./...` (on request)
+    Bench,
 }
 
 impl Step {
@@ -22,7 +24,7 @@ impl Step {
         match self {
             Self::Build => "build",
             Self::Vet => "vet",
-            Self::Test => "test",
+            Self::Test | Self::Bench => "test",
         }
     }
 }
@@ -64,6 +66,56 @@ pub struct SideRuns {
     pub vet_findings: Vec<String>,
     /// Failing tests.
     pub failing_tests: Vec<FailingTest>,
+    /// Benchmark results, when benchmarks were run.
+    pub benchmarks: Vec<Benchmark>,
+}
+
+/// One benchmark's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Benchmark {
+    /// The benchmark, without the `-GOMAXPROCS` suffix (`BenchmarkParse`).
+    pub name: String,
+    /// Nanoseconds per operation.
+    pub ns_per_op: f64,
+    /// Bytes allocated per operation, with `-benchmem`.
+    pub bytes_per_op: Option<f64>,
+    /// Allocations per operation, with `-benchmem`.
+    pub allocs_per_op: Option<f64>,
+}
+
+/// Reads `go test -bench` result lines: `BenchmarkX-8   1000   1234 ns/op   56 B/op   2
+/// allocs/op`.
+pub fn benchmarks(output: &str) -> Vec<Benchmark> {
+    let mut out = Vec::new();
+    for line in output.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(name) = fields.next().filter(|n| n.starts_with("Benchmark")) else {
+            continue;
+        };
+        let rest: Vec<&str> = fields.collect();
+        if rest.first().is_none_or(|n| n.parse::<u64>().is_err()) {
+            continue;
+        }
+        let metric = |unit: &str| {
+            rest.windows(2)
+                .find(|pair| pair[1] == unit)
+                .and_then(|pair| pair[0].parse::<f64>().ok())
+        };
+        let Some(ns_per_op) = metric("ns/op") else {
+            continue;
+        };
+        let name = match name.rsplit_once('-') {
+            Some((base, procs)) if procs.chars().all(|c| c.is_ascii_digit()) => base,
+            _ => name,
+        };
+        out.push(Benchmark {
+            name: name.to_owned(),
+            ns_per_op,
+            bytes_per_op: metric("B/op"),
+            allocs_per_op: metric("allocs/op"),
+        });
+    }
+    out
 }
 
 impl SideRuns {

@@ -235,6 +235,33 @@ fn reads_failing_tests_with_their_first_lines_and_package() {
 }
 
 #[test]
+fn reads_benchmark_results() {
+    let output = "goos: linux\n\
+                  BenchmarkNotify-8   \t  120000\t      9876 ns/op\t     512 B/op\t       7 allocs/op\n\
+                  BenchmarkPlain      \t 1000000\t        12.5 ns/op\n\
+                  BenchmarkNotify-8 is not a result\n\
+                  PASS\n";
+    let results = benchmarks(output);
+    assert_eq!(
+        results,
+        [
+            Benchmark {
+                name: "BenchmarkNotify".to_owned(),
+                ns_per_op: 9876.0,
+                bytes_per_op: Some(512.0),
+                allocs_per_op: Some(7.0),
+            },
+            Benchmark {
+                name: "BenchmarkPlain".to_owned(),
+                ns_per_op: 12.5,
+                bytes_per_op: None,
+                allocs_per_op: None,
+            }
+        ]
+    );
+}
+
+#[test]
 fn dependencies_that_need_a_newer_go_are_blockers() {
     let listed = parse_module_list(
         "example.com/m  \n\
@@ -307,6 +334,7 @@ fn run_steps(version: &str, build: bool, test: bool) -> SideRuns {
         binary_size: None,
         vet_findings: Vec::new(),
         failing_tests: Vec::new(),
+        benchmarks: Vec::new(),
     }
 }
 

@@ -20,6 +20,10 @@ pub(crate) struct ImpactArgs {
     /// Skip `go build`, `go vet` and `go test` under both versions.
     #[arg(long)]
     pub(crate) no_run: bool,
+    /// Also run the benchmarks under both versions (`go test -run ^$ -bench . -benchmem`)
+    /// and show their results side by side.
+    #[arg(long, conflicts_with = "no_run")]
+    pub(crate) bench: bool,
     /// The project directory (default: the current directory).
     pub(crate) dir: Option<PathBuf>,
 }

@@ -44,6 +44,7 @@ pub(crate) fn impact(settings: &GlobalSettings, args: ImpactArgs) -> anyhow::Res
         to,
         format,
         no_run,
+        bench,
         dir,
     } = args;
     let format = if settings.printer.json() {
@@ -66,13 +67,18 @@ pub(crate) fn impact(settings: &GlobalSettings, args: ImpactArgs) -> anyhow::Res
         Some(text) => pick(&store, &text).context("cannot choose the `--from` version")?,
         None => resolved(settings, &dir)?,
     };
+    let run = match (no_run, bench) {
+        (true, _) => Run::Nothing,
+        (false, false) => Run::Checks,
+        (false, true) => Run::ChecksAndBenchmarks,
+    };
     let report = report(
         settings,
         &project,
         shown.display().to_string(),
         from,
         to,
-        no_run,
+        run,
     )?;
     match format {
         ImpactFormat::Json => settings.printer.json_value(&report)?,
@@ -90,6 +96,17 @@ pub(crate) fn impact(settings: &GlobalSettings, args: ImpactArgs) -> anyhow::Res
     } else {
         ExitStatus::Success
     })
+}
+
+/// What to run under both versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// Nothing (`--no-run`).
+    Nothing,
+    /// Build, vet and test.
+    Checks,
+    /// Build, vet, test and the benchmarks (`--bench`).
+    ChecksAndBenchmarks,
 }
 
 /// The project's files.
@@ -220,7 +237,7 @@ fn report(
     shown: String,
     from: GoVersion,
     to: GoVersion,
-    no_run: bool,
+    run: Run,
 ) -> anyhow::Result<ImpactReport> {
     let store = StoreView::new(&settings.dirs.home);
     let mut notes = Vec::new();
@@ -294,9 +311,9 @@ fn report(
 
     // Build, vet and test.
     let mut vet_output = None;
-    let runs = match (&from_root, &to_root, no_run) {
-        (_, _, true) => None,
-        (Some(from_root), Some(to_root), false) => {
+    let runs = match (&from_root, &to_root, run) {
+        (_, _, Run::Nothing) => None,
+        (Some(from_root), Some(to_root), _) => {
             if project.go_work.is_some() {
                 notes.push("workspace mode: the target side builds with the `go` lines as they are (`-modfile` does not apply to workspaces)".to_owned());
             }
@@ -306,6 +323,7 @@ fn report(
                 (&from, from_root),
                 (&to, to_root),
                 &edits,
+                run == Run::ChecksAndBenchmarks,
             )?;
             vet_output = Some(output);
             Some(runs)
@@ -461,6 +479,7 @@ fn side_by_side(
     (from, from_root): (&GoVersion, &Path),
     (to, to_root): (&GoVersion, &Path),
     edits: &[LineEdit],
+    bench: bool,
 ) -> anyhow::Result<(RunsSection, String)> {
     // Under the home, not a shared temporary directory: the binaries of both sides can be
     // large, and the home is where goshift already keeps its caches.
@@ -496,12 +515,14 @@ fn side_by_side(
         root: from_root.to_owned(),
         modfile: None,
         bin_dir: scratch.0.join("bin-from"),
+        bench,
     };
     let to_side = runs::Side {
         name: to.toolchain_name(),
         root: to_root.to_owned(),
         modfile: raised.as_deref(),
         bin_dir: scratch.0.join("bin-to"),
+        bench,
     };
     let before = runs::run_side(settings, &project.module_dir, &from_side)?;
     let after = runs::run_side(settings, &project.module_dir, &to_side)?;

@@ -47,6 +47,10 @@ vet)
     fi
     ;;
 test)
+    case " $* " in *" -bench "*)
+        printf 'BenchmarkNotify-8\t1000\t%s ns/op\t64 B/op\t2 allocs/op\nPASS\n' $((1000 + raised * 1000))
+        exit 0 ;;
+    esac
     if [ "$raised" = 1 ]; then
         echo '--- FAIL: TestWatch (0.00s)'
         echo '    watch_test.go:9: watchers saw [g1 g2 g3], want [g3 g3 g3]'
@@ -206,6 +210,44 @@ fn markdown_report_for_a_pull_request() {
     assert!(stdout.contains("### GODEBUG defaults"), "{stdout}");
     assert!(stdout.contains("| step | go1.21.13 |"), "{stdout}");
     assert!(stdout.contains("  ```\n  watch_test.go:9:"), "{stdout}");
+}
+
+#[test]
+fn benchmarks_run_on_request_and_are_shown_side_by_side() {
+    let context = context();
+    let (code, stdout, stderr) = run(
+        &context,
+        &[
+            "impact", "--from", "1.21.13", "--to", "1.22.10", "--bench", "m",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("go test -run ^$ -bench . -benchmem ./..."),
+        "{stderr}"
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("BenchmarkNotify"))
+        .unwrap_or_else(|| panic!("no benchmark row: {stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        ["BenchmarkNotify", "1000", "2000", "2.00"],
+        "{stdout}"
+    );
+    let (_, without) = run(
+        &context,
+        &["impact", "--from", "1.21.13", "--to", "1.22.10", "m"],
+    )
+    .1
+    .split_once("Build, vet and tests")
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .unwrap();
+    assert!(
+        !without.contains("Benchmark"),
+        "no benchmarks without --bench: {without}"
+    );
 }
 
 #[test]

@@ -385,9 +385,17 @@ fn runs_section(out: &mut Out, runs: &RunsSection) {
         runs.from.version.clone(),
         format!("{} (`go` line raised)", runs.to.version),
     ]];
-    for step in [Step::Build, Step::Vet, Step::Test] {
+    for step in [Step::Build, Step::Vet, Step::Test, Step::Bench] {
+        if step == Step::Bench && runs.from.step(step).is_none() {
+            continue;
+        }
+        let label = if step == Step::Bench {
+            "go test -bench . ./...".to_owned()
+        } else {
+            format!("go {} ./...", step.name())
+        };
         rows.push(vec![
-            format!("go {} ./...", step.name()),
+            label,
             step_cell(&runs.from, step),
             step_cell(&runs.to, step),
         ]);
@@ -402,6 +410,7 @@ fn runs_section(out: &mut Out, runs: &RunsSection) {
         size(&runs.to),
     ]);
     out.table(&rows);
+    benchmarks_table(out, runs);
     if !runs.new_failing_tests.is_empty() {
         out.line(0, &format!("tests failing only with {}:", runs.to.version));
         for test in &runs.new_failing_tests {
@@ -425,6 +434,49 @@ fn runs_section(out: &mut Out, runs: &RunsSection) {
             out.line(1, finding);
         }
     }
+}
+
+/// Benchmarks of either side, by name; a ratio only where both sides ran it. Timings are
+/// shown, never judged.
+fn benchmarks_table(out: &mut Out, runs: &RunsSection) {
+    let mut names: Vec<&str> = runs
+        .from
+        .benchmarks
+        .iter()
+        .chain(&runs.to.benchmarks)
+        .map(|b| b.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return;
+    }
+    let mut rows = vec![vec![
+        "benchmark".to_owned(),
+        format!("{} ns/op", runs.from.version),
+        format!("{} ns/op", runs.to.version),
+        "after/before".to_owned(),
+    ]];
+    for name in names {
+        let find = |side: &SideRuns| {
+            side.benchmarks
+                .iter()
+                .find(|b| b.name == name)
+                .map(|b| b.ns_per_op)
+        };
+        let (before, after) = (find(&runs.from), find(&runs.to));
+        let cell = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |v| format!("{v}"));
+        let ratio = match (before, after) {
+            (Some(b), Some(a)) if b > 0.0 => format!("{:.2}", a / b),
+            _ => "-".to_owned(),
+        };
+        rows.push(vec![name.to_owned(), cell(before), cell(after), ratio]);
+    }
+    out.line(
+        0,
+        "benchmarks (one run each; repeat with `go test -count` before drawing conclusions):",
+    );
+    out.table(&rows);
 }
 
 fn policy(out: &mut Out, report: &ImpactReport) {

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use goshift_fs::fs;
-use goshift_project::impact::{SideRuns, Step, StepOutcome, failing_tests, vet_findings};
+use goshift_project::impact::{
+    SideRuns, Step, StepOutcome, benchmarks, failing_tests, vet_findings,
+};
 
 use super::gather::go_output;
 use crate::settings::GlobalSettings;
@@ -19,6 +21,8 @@ pub(super) struct Side<'a> {
     pub(super) modfile: Option<&'a Path>,
     /// Where `go build -o` writes binaries.
     pub(super) bin_dir: PathBuf,
+    /// Run the benchmarks too.
+    pub(super) bench: bool,
 }
 
 /// What a side produced, with the raw `go vet` output for the loop-capture scan.
@@ -44,13 +48,22 @@ pub(super) fn run_side(
     let mut steps = Vec::new();
     let mut vet_output = String::new();
     let mut failing = Vec::new();
-    for step in [Step::Build, Step::Vet, Step::Test] {
+    let mut results = Vec::new();
+    let steps_to_run: &[Step] = if side.bench {
+        &[Step::Build, Step::Vet, Step::Test, Step::Bench]
+    } else {
+        &[Step::Build, Step::Vet, Step::Test]
+    };
+    for &step in steps_to_run {
         let mut args = vec![step.name().to_owned()];
         args.extend(modfile.iter().cloned());
-        if step == Step::Build {
+        match step {
             // A trailing slash makes `-o` a directory for every main package.
-            args.push("-o".to_owned());
-            args.push(format!("{}/", side.bin_dir.display()));
+            Step::Build => args.extend(["-o".to_owned(), format!("{}/", side.bin_dir.display())]),
+            Step::Bench => {
+                args.extend(["-run", "^$", "-bench", ".", "-benchmem"].map(ToOwned::to_owned));
+            }
+            Step::Vet | Step::Test => {}
         }
         args.push("./...".to_owned());
         settings
@@ -62,6 +75,7 @@ pub(super) fn run_side(
         match step {
             Step::Vet => vet_output = format!("{}{}", run.stdout, run.stderr),
             Step::Test => failing = failing_tests(&format!("{}\n{}", run.stdout, run.stderr)),
+            Step::Bench => results = benchmarks(&run.stdout),
             Step::Build => {}
         }
         steps.push(StepOutcome {
@@ -87,6 +101,7 @@ pub(super) fn run_side(
             binary_size,
             vet_findings: vet_findings(&vet_output),
             failing_tests: failing,
+            benchmarks: results,
         },
         vet_output,
     })
