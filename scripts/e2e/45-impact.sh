@@ -105,6 +105,12 @@ func TestWatchersSeeNewestGeneration(t *testing.T) {
 		t.Fatalf("watchers saw %v, want %v", got, want)
 	}
 }
+
+func BenchmarkNotify(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		Notify([]string{"g1", "g2", "g3"})
+	}
+}
 GO
 cat >"$project/cmd/server/main.go" <<'GO'
 //go:debug panicnil=1
@@ -158,7 +164,7 @@ fi
 
 echo "--- goshift impact"
 status=0
-(cd "$project" && "$GOSHIFT" impact --from 1.21.13 --to 1.22.10 --json) >"$dir/report.json" 2>"$dir/report.err" || status=$?
+(cd "$project" && "$GOSHIFT" impact --from 1.21.13 --to 1.22.10 --bench --json) >"$dir/report.json" 2>"$dir/report.err" || status=$?
 cat "$dir/report.err"
 expect_eq "impact exit status (go with changes)" "$status" 0
 expect_eq "verdict" "$(json "$dir/report.json" 'r["verdict"]["outcome"]')" go-with-changes
@@ -169,6 +175,9 @@ expect_eq "the failing test" \
 json "$dir/report.json" 'r["runs"]["new_failing_tests"][0]["output"]' | grep -q 'watchers saw \[g1 g2 g3\], want \[g3 g3 g3\]' ||
     fail "the failing test's output is not shown"
 check "the failing test's first line is shown"
+expect_eq "benchmarks on both sides" \
+    "$(json "$dir/report.json" '[[b["name"] for b in r["runs"][side]["benchmarks"]] for side in ("from", "to")]')" \
+    "[['BenchmarkNotify'], ['BenchmarkNotify']]"
 expect_eq "the tests pass with go1.21.13" "$(json "$dir/report.json" 'r["runs"]["from"]["steps"][2]["passed"]')" True
 expect_eq "the loop that captures" \
     "$(json "$dir/report.json" '[(c["file"], c["line"], c["variable"]) for c in r["language"]["loop_captures"]]')" \
