@@ -1,12 +1,14 @@
 //! `goshift init` in real bash, zsh and fish: after `cd`, `go` resolves per directory.
 //!
-//! Each shell is skipped, with a notice, only when it is not installed (CI installs all
-//! three: `apt-get install bash zsh fish`).
+//! A shell that is not installed skips its test with a `SKIPPED:` line, and fails it when
+//! `CI` is set (CI installs all three: `apt-get install bash zsh fish`).
 
 use std::path::Path;
 use std::process::Command;
 
 use goshift_testkit::TestContext;
+
+use crate::pty::Shell;
 
 fn setup() -> TestContext {
     let context = TestContext::new(env!("CARGO_BIN_EXE_goshift"));
@@ -21,13 +23,6 @@ fn setup() -> TestContext {
     std::fs::create_dir_all(work.join("new/cmd")).expect("test setup");
     std::fs::write(work.join("new/go.mod"), "module n\ngo 1.22.5\n").expect("test setup");
     context
-}
-
-fn find_shell(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }
 
 /// Runs `script` in `shell` with a PATH that does not yet contain the proxies, the
@@ -76,8 +71,7 @@ const POSIX_SCRIPT: &str =
 
 #[test]
 fn bash_resolves_per_directory_after_cd() {
-    let Some(bash) = find_shell("bash") else {
-        eprintln!("notice: bash is not installed; skipping (apt-get install bash)");
+    let Some(bash) = Shell::Bash.find() else {
         return;
     };
     let context = setup();
@@ -101,8 +95,7 @@ fn bash_resolves_per_directory_after_cd() {
 
 #[test]
 fn zsh_resolves_per_directory_after_cd() {
-    let Some(zsh) = find_shell("zsh") else {
-        eprintln!("notice: zsh is not installed; skipping (apt-get install zsh)");
+    let Some(zsh) = Shell::Zsh.find() else {
         return;
     };
     let context = setup();
@@ -119,8 +112,7 @@ fn zsh_resolves_per_directory_after_cd() {
 
 #[test]
 fn fish_resolves_per_directory_after_cd() {
-    let Some(fish) = find_shell("fish") else {
-        eprintln!("notice: fish is not installed; skipping (apt-get install fish)");
+    let Some(fish) = Shell::Fish.find() else {
         return;
     };
     let context = setup();

@@ -84,12 +84,12 @@ fn resolution(settings: &GlobalSettings, store: &StoreView<'_>) -> (Finding, Opt
     }
 }
 
-fn path_entries(settings: &GlobalSettings) -> Vec<PathBuf> {
+pub(super) fn path_entries(settings: &GlobalSettings) -> Vec<PathBuf> {
     let path = settings.env.var_os(EnvVars::PATH).unwrap_or_default();
     std::env::split_paths(&path).collect()
 }
 
-fn is_executable(path: &Path) -> bool {
+pub(super) fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
@@ -154,6 +154,7 @@ fn path_order(settings: &GlobalSettings, store: &StoreView<'_>) -> Vec<Finding> 
             format!("`{}` comes first for `go` on PATH", bin.display()),
         )),
     }
+    findings.extend(super::shell::remembered_go(settings, &bin));
     findings
 }
 
