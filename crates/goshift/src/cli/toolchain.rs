@@ -27,8 +27,20 @@ pub(crate) enum ToolchainCommand {
     Verify(VerifyArgs),
     /// Print goshift's home directory (`GOSHIFT_HOME`).
     Home,
-    /// Print shell lines that put the default toolchain on `PATH` and set `GOROOT`.
-    Env,
+    /// Print the shell line of `goshift init` for scripts and CI: the `go` proxies first on
+    /// `PATH`, so `go` follows `.go-version` and go.mod.
+    ///
+    /// Example: `eval "$(goshift env)"` in a CI step or a non-interactive shell.
+    Env(EnvArgs),
+}
+
+/// `goshift env`.
+#[derive(Debug, Args)]
+pub(crate) struct EnvArgs {
+    /// Put the default toolchain itself on `PATH` and set `GOROOT` instead: `go` then ignores
+    /// `.go-version` and go.mod.
+    #[arg(long)]
+    pub(crate) default_toolchain: bool,
 }
 
 /// Why and how hard: accepted by every command that changes the store.

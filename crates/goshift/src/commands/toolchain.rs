@@ -56,7 +56,7 @@ pub(crate) fn run(
         ToolchainCommand::Prune(args) => prune::prune(&args, settings, &toolchain),
         ToolchainCommand::Import(args) => import::import(args, settings, &toolchain),
         ToolchainCommand::Verify(args) => verify::verify(args, settings, &toolchain),
-        ToolchainCommand::Env => env::env(settings, &toolchain),
+        ToolchainCommand::Env(args) => env::env(&args, settings, &toolchain),
         ToolchainCommand::Home => super::home::home(settings),
     }
 }

@@ -125,3 +125,52 @@ fn fish_resolves_per_directory_after_cd() {
     );
     assert!(out.contains("init"), "completions are loaded: {out}");
 }
+
+/// `eval "$(goshift env)"` sets up what `goshift init` does, minus the interactive parts: `go`
+/// resolves per directory, `GOROOT` stays unset, and `doctor` agrees with the setup.
+#[test]
+fn env_sets_up_the_proxies_and_doctor_agrees() {
+    let Some(bash) = Shell::Bash.find() else {
+        return;
+    };
+    let context = setup();
+    let output = context.run(["env"]);
+    assert!(output.status.success());
+    assert_eq!(
+        context.filter(&String::from_utf8_lossy(&output.stdout)),
+        "case \":${PATH}:\" in *:'[ROOT]/home/bin':*) ;; *) export PATH='[ROOT]/home/bin'\":${PATH}\" ;; esac\n"
+    );
+    let script = format!(
+        "eval \"$(goshift env)\"; eval \"$(goshift env)\"; echo \"PATH=$PATH\"; echo \"GOROOT=${{GOROOT-unset}}\"; {POSIX_SCRIPT}; goshift doctor || true"
+    );
+    let out = context.filter(&run_shell(
+        &context,
+        &bash,
+        &["--norc", "--noprofile", "-c"],
+        &script,
+    ));
+    assert_eq!(
+        versions(&out),
+        ["go1.22.10", "go1.21.13", "go1.22.10", "go1.22.10"],
+        "{out}"
+    );
+    assert!(out.contains("GOROOT=unset\n"), "{out}");
+    let path = out
+        .lines()
+        .find_map(|line| line.strip_prefix("PATH="))
+        .expect("the script prints PATH");
+    assert!(path.starts_with("[ROOT]/home/bin:"), "{out}");
+    assert_eq!(
+        path.matches("[ROOT]/home/bin").count(),
+        1,
+        "added once: {out}"
+    );
+    assert!(
+        out.contains("ok       environment    goroot: GOROOT is not set in the environment"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok       environment    path: `[ROOT]/home/bin` comes first"),
+        "{out}"
+    );
+}

@@ -479,7 +479,7 @@ pub(crate) fn unpack_fake(archive: &[u8], dest: &Path) {
 #[test]
 fn env_prints_shell_lines_for_the_default() {
     let test = StoreTest::new(&["1.22.10"]);
-    let run = test.run(&["env"]);
+    let run = test.run(&["env", "--default-toolchain"]);
     assert_eq!(run.code, Some(2));
     assert_eq!(
         run.stderr,
@@ -487,11 +487,11 @@ fn env_prints_shell_lines_for_the_default() {
     );
     test.ok(&["install", "--no-smoke-test", "1.22.10"]);
     assert_eq!(
-        test.ok(&["env"]).stdout,
+        test.ok(&["env", "--default-toolchain"]).stdout,
         "export PATH='[ROOT]/home/default/bin':\"$PATH\"\nexport GOROOT='[ROOT]/home/default'\n"
     );
     let value: serde_json::Value =
-        serde_json::from_str(&test.ok(&["env", "--json"]).stdout).unwrap();
+        serde_json::from_str(&test.ok(&["env", "--default-toolchain", "--json"]).stdout).unwrap();
     assert_eq!(
         value,
         serde_json::json!({
