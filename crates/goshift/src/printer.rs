@@ -88,6 +88,16 @@ impl Printer {
         let _ = err.flush();
     }
 
+    /// A child process's stdout that writes to our stderr, for commands whose stdout must
+    /// stay data only (`--json`).
+    #[expect(
+        clippy::unused_self,
+        reason = "every write goes through the printer, so output stays in one place"
+    )]
+    pub(crate) fn stderr_for_child(self) -> std::process::Stdio {
+        std::process::Stdio::from(io::stderr())
+    }
+
     /// Wraps `text` in a colour when colour is on.
     pub(crate) fn paint(self, style: Style, text: &str) -> String {
         if !self.color {

@@ -5,6 +5,7 @@
 )]
 
 mod basics;
+mod everyday;
 mod governance;
 mod governance_enforce;
 mod governance_gate;
