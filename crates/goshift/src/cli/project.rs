@@ -15,8 +15,16 @@ pub(crate) enum ProjectCommand {
     Which(WhichArgs),
     /// Print the Go version that runs in the current directory, and why.
     Current,
-    /// Pin a Go version for the current directory (writes `.go-version`).
+    /// Pin a Go version for the current directory (writes `.go-version`), or show the pin.
+    ///
+    /// The version must meet the `go` line of the module's go.mod (or go.work).
+    ///
+    /// Examples: `goshift pin 1.22` (newest installed 1.22.x), `goshift pin` (show the pin
+    /// and its file), `goshift pin --go-mod 1.22.10` (write go.mod's `toolchain` line, which
+    /// Renovate and Dependabot keep up to date).
     Pin(PinArgs),
+    /// Remove the `.go-version` of the current directory: `go` follows go.mod again.
+    Unpin,
     /// Print the shell setup: goshift's `go` first on PATH, and completions.
     ///
     /// Add `eval "$(goshift init bash)"` to ~/.bashrc, `eval "$(goshift init zsh)"` to
@@ -49,12 +57,15 @@ pub(crate) struct WhichArgs {
 #[derive(Debug, Args)]
 pub(crate) struct PinArgs {
     /// The version: exact (`1.22.10`), a line (`1.22`: its newest installed patch) or
-    /// `latest` (the newest installed release).
+    /// `latest` (the newest installed release). Without it, print the pin and its file.
     #[arg(value_name = "VERSION")]
-    pub(crate) request: String,
+    pub(crate) request: Option<String>,
     /// Pin an exact version even when it is not installed yet.
-    #[arg(long)]
+    #[arg(long, requires = "request")]
     pub(crate) allow_missing: bool,
+    /// Write the `toolchain` line of the nearest go.work or go.mod instead of `.go-version`.
+    #[arg(long, requires = "request")]
+    pub(crate) go_mod: bool,
 }
 
 /// A shell goshift can set up.

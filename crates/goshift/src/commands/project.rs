@@ -9,7 +9,8 @@ mod each;
 mod exec;
 mod init;
 mod modfile;
-mod pin;
+pub(crate) mod pin;
+mod unpin;
 mod which;
 
 use anyhow::Context as _;
@@ -33,6 +34,7 @@ pub(crate) fn run(
         ProjectCommand::Which(args) => which::which(args, settings),
         ProjectCommand::Current => current::current(settings),
         ProjectCommand::Pin(args) => pin::pin(args, settings),
+        ProjectCommand::Unpin => unpin::unpin(settings),
         ProjectCommand::Init(args) => init::init(&args, settings),
         ProjectCommand::Completions(args) => completions::completions(&args, settings),
         ProjectCommand::Exec(args) => exec::exec(args, settings),

@@ -1,6 +1,7 @@
 //! The commands a Go developer runs every day: `each`, `pin`, `unpin`, aliases, help,
 //! `--version`, completions.
 
+use std::path::Path;
 use std::process::Output;
 
 use goshift_testkit::TestContext;
@@ -15,6 +16,11 @@ pub(crate) fn store() -> TestContext {
     context.set_default_toolchain("1.22.10");
     context.link_proxies(&["1.21.13", "1.22.10", "1.23.4"]);
     context
+}
+
+pub(crate) fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("test setup")).expect("test setup");
+    std::fs::write(path, text).expect("test setup");
 }
 
 pub(crate) fn stdout(output: &Output) -> String {
@@ -63,4 +69,84 @@ fn each_json_keeps_the_commands_output_out_of_the_json() {
         "{}",
         stdout(&output)
     );
+}
+
+#[test]
+fn pin_meets_go_mod_shows_unpins_and_writes_the_toolchain_line() {
+    let context = store();
+    let work = context.work();
+    let go_mod = work.join("go.mod");
+    write(
+        &go_mod,
+        "module example.com/m\n\ngo 1.22.0\n\nrequire golang.org/x/text v0.14.0\n",
+    );
+    let run = |args: &[&str]| {
+        let output = context.run(args);
+        (
+            output.status.code(),
+            context.filter(&stdout(&output)),
+            context.filter(&stderr(&output)),
+        )
+    };
+
+    // Below the `go` line: refused, with the fix, and nothing written.
+    let (code, _, err) = run(&["pin", "1.21.13"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err,
+        "error: cannot pin go1.21.13: ./go.mod needs Go 1.22.0 or newer (its `go` line), so the build would fail\n\n\
+         hint: pin a version that meets it, such as `goshift pin 1.22`, or lower the `go` line first if the module supports older Go (`go mod edit -go=1.21.13`)\n"
+    );
+    assert!(!work.join(".go-version").exists());
+
+    // Nothing pinned yet: `pin` says what `go` follows.
+    let (code, out, err) = run(&["pin"]);
+    assert_eq!((code, out.as_str()), (Some(0), ""));
+    assert_eq!(
+        err,
+        "Nothing is pinned here: `go` follows the `go 1.22.0` line of ./go.mod (see `goshift current`)\n"
+    );
+
+    let (code, _, err) = run(&["pin", "1.22"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err, "Pinned go1.22.10 in ./.go-version\n");
+    let (_, out, _) = run(&["pin"]);
+    assert_eq!(out, "go1.22.10 (pinned in ./.go-version)\n");
+    let json: serde_json::Value = serde_json::from_str(&run(&["pin", "--json"]).1).expect("JSON");
+    assert_eq!(json["version"], "1.22.10");
+    assert_eq!(json["kind"], "go_version_file");
+
+    // `--go-mod` writes the toolchain line, and says the `.go-version` still wins.
+    let (code, _, err) = run(&["pin", "--go-mod", "1.23.4"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&go_mod).expect("go.mod"),
+        "module example.com/m\n\ngo 1.22.0\ntoolchain go1.23.4\n\nrequire golang.org/x/text v0.14.0\n"
+    );
+    assert_eq!(
+        err,
+        "Set `toolchain go1.23.4` in ./go.mod\n\
+         warning: ./.go-version still pins go1.22.10 and overrides this line; run `goshift unpin` there\n"
+    );
+    let (_, doctor, _) = run(&["doctor"]);
+    assert!(
+        doctor.contains(
+            "warning  configuration  pin: `.go-version` (go1.22.10) overrides the `toolchain go1.23.4` line of ./go.mod, which Renovate and Dependabot update"
+        ) && doctor.contains("fix: goshift unpin"),
+        "{doctor}"
+    );
+
+    let (code, _, err) = run(&["unpin"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        err,
+        "Unpinned go1.22.10 (removed ./.go-version)\n\
+         `go` here now runs go1.23.4 (toolchain line in ./go.mod)\n"
+    );
+    assert!(!work.join(".go-version").exists());
+    let (_, out, _) = run(&["pin"]);
+    assert_eq!(out, "go1.23.4 (toolchain line in ./go.mod)\n");
+    let (code, _, err) = run(&["unpin"]);
+    assert_eq!(code, Some(2));
+    assert!(err.starts_with("error: nothing is pinned here"), "{err}");
 }

@@ -26,6 +26,7 @@ pub(super) fn run_all(settings: &GlobalSettings) -> Vec<Finding> {
     let store = StoreView::new(&settings.dirs.home);
     let resolution = resolution(settings, &store);
     let mut findings = vec![resolution.0];
+    findings.extend(super::pins::pin_against_module(settings));
     let resolved = resolution.1;
     findings.extend(path_order(settings, &store));
     findings.push(goroot(settings, &store, resolved.as_ref()));
