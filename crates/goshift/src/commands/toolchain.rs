@@ -273,6 +273,16 @@ pub(crate) fn store_error(error: StoreError, home: Option<&str>) -> anyhow::Erro
     }
 }
 
+/// The fix for a release index that cannot be read: the one variable that moves it.
+/// `GOSHIFT_MIRROR` moves only the archive downloads, so naming it here would not help.
+pub(crate) fn index_hint(index_url: &str) -> String {
+    format!(
+        "the release index is read from `{index_url}`; set `{}` to a reachable copy of it (`https://…`, `file://…` or a loopback `http://…`); `{}` moves only the archive downloads",
+        EnvVars::GOSHIFT_INDEX_URL,
+        EnvVars::GOSHIFT_MIRROR
+    )
+}
+
 /// Attaches a hint to an error that is already at hand.
 pub(crate) fn with_hint(error: anyhow::Error, hint: impl Into<String>) -> anyhow::Error {
     match Err::<(), _>(error).hint(hint) {

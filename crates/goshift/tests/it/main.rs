@@ -10,6 +10,7 @@ mod governance;
 mod governance_enforce;
 mod governance_gate;
 mod governance_snapshot;
+mod hints;
 mod inspect;
 mod project;
 mod project_shell;

@@ -244,7 +244,10 @@ fn from_index(settings: &GlobalSettings, request: &VersionRequest) -> anyhow::Re
     let index = Client::new()
         .fetch_index(&sources)
         .context("failed to check the version against the release index")
-        .hint("pin an exact version without checking with `--allow-missing`")?;
+        .hint(format!(
+            "{}, or pin an exact version without checking with `--allow-missing`",
+            crate::commands::toolchain::index_hint(&sources.index_url)
+        ))?;
     let (release, _) = index
         .resolve(request, &platform, false)
         .context("the release index does not have it")?;

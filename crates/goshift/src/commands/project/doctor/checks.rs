@@ -66,8 +66,8 @@ fn resolution(settings: &GlobalSettings, store: &StoreView<'_>) -> (Finding, Opt
             (finding, Some(resolution))
         }
         Err(error) => {
-            let fix = match error.install_request() {
-                Some(request) => format!("goshift install {request}"),
+            let fix = match crate::commands::project::install_request(&error) {
+                Some((request, _)) => format!("goshift install {request}"),
                 None if matches!(error, goshift_project::ResolveError::NoDefault) => {
                     "goshift install latest".to_owned()
                 }
