@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 #[derive(Debug, Subcommand)]
 pub(crate) enum ToolchainCommand {
     /// List installed toolchains, or the releases available for download.
+    #[command(visible_alias = "ls")]
     List(ListArgs),
     /// Download, verify, smoke-test and install Go toolchains.
     Install(InstallArgs),
@@ -16,8 +17,13 @@ pub(crate) enum ToolchainCommand {
     /// Show the numbered history of default switches.
     History,
     /// Switch the default back to the previous one, or to the one set by switch N.
+    ///
+    /// A rollback is a switch like any other: a second `goshift rollback` undoes the first.
+    /// To step further back, name the switch: `goshift rollback --to N` (see `goshift
+    /// history`); each rollback says which N that is.
     Rollback(RollbackArgs),
     /// Remove an installed version.
+    #[command(visible_alias = "rm")]
     Uninstall(UninstallArgs),
     /// Remove all but the newest N installed versions (never the default).
     Prune(PruneArgs),

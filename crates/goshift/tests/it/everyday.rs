@@ -150,3 +150,154 @@ fn pin_meets_go_mod_shows_unpins_and_writes_the_toolchain_line() {
     assert_eq!(code, Some(2));
     assert!(err.starts_with("error: nothing is pinned here"), "{err}");
 }
+
+#[test]
+fn rollback_says_what_a_second_one_does_and_how_to_step_further_back() {
+    let test = crate::toolchain::StoreTest::new(&["1.20.14", "1.21.13", "1.22.10"]);
+    test.ok(&[
+        "install",
+        "--no-smoke-test",
+        "1.20.14",
+        "1.21.13",
+        "1.22.10",
+    ]);
+    test.ok(&["use", "1.21.13"]);
+    test.ok(&["use", "1.22.10"]);
+    assert_eq!(
+        test.ok(&["rollback"]).stderr,
+        "Rolled back the default: go1.22.10 -> go1.21.13\n\
+         A second `goshift rollback` undoes this one (back to go1.22.10); to step further back, to go1.20.14, run `goshift rollback --to 1`\n"
+    );
+    assert_eq!(
+        test.ok(&["rollback", "--to", "1"]).stderr,
+        "Rolled back the default: go1.21.13 -> go1.20.14\n"
+    );
+    let help = test.ok(&["rollback", "--help"]).stdout;
+    assert!(
+        help.contains("a second `goshift rollback` undoes the first"),
+        "{help}"
+    );
+}
+
+#[test]
+fn ls_and_rm_are_aliases() {
+    let context = store();
+    let listed = context.run(["ls"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert_eq!(stdout(&listed), stdout(&context.run(["list"])));
+    assert!(stdout(&listed).contains("go1.21.13"), "{}", stdout(&listed));
+    let removed = context.run(["rm", "1.21.13"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert!(!stdout(&context.run(["list"])).contains("go1.21.13"));
+}
+
+#[test]
+fn help_lists_environment_variables_and_examples_and_wraps() {
+    let context = store();
+    let long = stdout(&context.run(["--help"]));
+    for expected in [
+        "Examples:",
+        "goshift pin 1.22",
+        "Environment variables:",
+        "GOSHIFT_HOME",
+        "GOSHIFT_INDEX_URL",
+        "GOSHIFT_MIRROR",
+        "GOSHIFT_LOG",
+        "-v, --verbose",
+    ] {
+        assert!(long.contains(expected), "`{expected}` is missing:\n{long}");
+    }
+    assert!(stdout(&context.run(["-h"])).contains("Examples:"));
+    assert!(stdout(&context.run(["pin", "--help"])).contains("Examples: `goshift pin 1.22`"));
+    for width in [60, 80] {
+        for args in [
+            &["--help"][..],
+            &["install", "--help"][..],
+            &["pin", "--help"][..],
+        ] {
+            let output = context
+                .command()
+                .args(args)
+                .env("COLUMNS", width.to_string())
+                .output()
+                .expect("test setup");
+            let text = stdout(&output);
+            let long_lines: Vec<&str> = text
+                .lines()
+                // A single word longer than the width (a URL) cannot be wrapped.
+                .filter(|line| line.chars().count() > width && line.trim().contains(' '))
+                .collect();
+            assert!(
+                long_lines.is_empty(),
+                "{args:?} at {width}: {long_lines:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn verbose_and_goshift_log_print_debug_lines() {
+    let context = store();
+    for (flag, log) in [
+        (Some("-v"), None),
+        (Some("--verbose"), None),
+        (None, Some("debug")),
+    ] {
+        let mut command = context.command();
+        command.args(flag).arg("list");
+        if let Some(log) = log {
+            command.env("GOSHIFT_LOG", log);
+        }
+        let output = command.output().expect("test setup");
+        assert!(output.status.success(), "{}", stderr(&output));
+        let err = context.filter(&stderr(&output));
+        assert!(err.contains("debug: home: [ROOT]/home\n"), "{err}");
+        assert!(
+            err.contains("debug: release index: https://go.dev/dl/"),
+            "{err}"
+        );
+        assert!(stdout(&output).contains("go1.22.10"));
+    }
+    let quiet = context.run(["list"]);
+    assert!(!stderr(&quiet).contains("debug:"), "{}", stderr(&quiet));
+    let output = context
+        .command()
+        .arg("list")
+        .env("GOSHIFT_LOG", "loud")
+        .output()
+        .expect("test setup");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: GOSHIFT_LOG is `loud`, not a log level\n\nhint: set GOSHIFT_LOG=debug for debug output, or unset it\n"
+    );
+}
+
+#[test]
+fn version_names_the_commit_and_the_build_date() {
+    let context = store();
+    let text = stdout(&context.run(["--version"]));
+    let rest = text
+        .strip_prefix(concat!("goshift ", env!("CARGO_PKG_VERSION"), " (commit "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let (commit, date) = rest
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|r| r.split_once(", built "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{text}"
+    );
+    let parts: Vec<&str> = date.split('-').collect();
+    assert_eq!(
+        parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+        [4, 2, 2],
+        "{text}"
+    );
+    assert!(
+        date.bytes().all(|b| b.is_ascii_digit() || b == b'-'),
+        "{text}"
+    );
+}

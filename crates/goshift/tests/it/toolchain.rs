@@ -294,7 +294,8 @@ fn use_history_and_rollback() {
     );
     assert_eq!(
         test.ok(&["rollback"]).stderr,
-        "Rolled back the default: go1.22.10 -> go1.21.13\n"
+        "Rolled back the default: go1.22.10 -> go1.21.13\n\
+         A second `goshift rollback` undoes this one (back to go1.22.10)\n"
     );
     assert_eq!(
         test.ok(&["rollback", "--to", "2"]).stderr,
