@@ -47,21 +47,10 @@ fn git(args: &[&str]) -> Option<String> {
     (output.status.success() && !text.is_empty()).then(|| text.to_owned())
 }
 
-/// `YYYY-MM-DD` (UTC) of a Unix time, by the days-from-civil algorithm run backwards.
+/// `YYYY-MM-DD` (UTC) of a Unix time.
 fn civil_date(seconds: u64) -> String {
-    let days = i64::try_from(seconds / 86_400).unwrap_or(0) + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    let time = UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+    let mut text = humantime::format_rfc3339_seconds(time).to_string();
+    text.truncate("YYYY-MM-DD".len());
+    text
 }
