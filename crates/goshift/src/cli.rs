@@ -23,8 +23,8 @@ pub(crate) use inspect::{
     InspectArgs, InspectCommand, SbomArgs, ScanArgs, VulnCheckArgs, VulnCommand, VulnSyncArgs,
 };
 pub(crate) use project::{
-    CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,
-    ProjectCommand, WhichArgs,
+    CompleteArgs, CompleteWhat, CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs,
+    InitShell, ModArgs, PinArgs, ProjectCommand, WhichArgs,
 };
 pub(crate) use service::{
     ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcRollbackArgs, SvcUpgradeArgs,

@@ -32,6 +32,10 @@ pub(crate) enum ProjectCommand {
     Init(InitArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Print the words completions offer for a version argument, one a line (used by the
+    /// completion scripts).
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
     /// Run a command with a Go toolchain first on PATH.
     Exec(ExecArgs),
     /// Run a command once per Go version and print a table of exit codes and times.
@@ -91,6 +95,22 @@ pub(crate) struct InitArgs {
 pub(crate) struct CompletionsArgs {
     /// The shell.
     pub(crate) shell: clap_complete::Shell,
+}
+
+/// What a completion script asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum CompleteWhat {
+    /// Installed versions, newest first.
+    Installed,
+    /// Stable releases of the index, newest first, and `latest`.
+    Remote,
+}
+
+/// `goshift __complete`.
+#[derive(Debug, Args)]
+pub(crate) struct CompleteArgs {
+    /// Which versions.
+    pub(crate) what: CompleteWhat,
 }
 
 /// `goshift exec`.

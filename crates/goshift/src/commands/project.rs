@@ -37,6 +37,7 @@ pub(crate) fn run(
         ProjectCommand::Unpin => unpin::unpin(settings),
         ProjectCommand::Init(args) => init::init(&args, settings),
         ProjectCommand::Completions(args) => completions::completions(&args, settings),
+        ProjectCommand::Complete(args) => Ok(completions::complete(&args, settings)),
         ProjectCommand::Exec(args) => exec::exec(args, settings),
         ProjectCommand::Each(args) => each::each(args, settings),
         ProjectCommand::Doctor => doctor::doctor(settings),

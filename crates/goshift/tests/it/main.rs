@@ -5,6 +5,7 @@
 )]
 
 mod basics;
+mod completion;
 mod everyday;
 mod governance;
 mod governance_enforce;

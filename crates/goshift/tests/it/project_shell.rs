@@ -28,14 +28,7 @@ fn setup() -> TestContext {
 /// Runs `script` in `shell` with a PATH that does not yet contain the proxies, the
 /// sandbox's home, and goshift's directory on PATH for `goshift init` itself.
 fn run_shell(context: &TestContext, shell: &Path, args: &[&str], script: &str) -> String {
-    let goshift_dir = Path::new(env!("CARGO_BIN_EXE_goshift"))
-        .parent()
-        .expect("test setup");
-    let system = std::env::var_os("PATH").unwrap_or_default();
-    let path = std::env::join_paths(
-        std::iter::once(goshift_dir.to_path_buf()).chain(std::env::split_paths(&system)),
-    )
-    .expect("test setup");
+    let path = crate::pty::shell_path(&[]);
     let output = Command::new(shell)
         .args(args)
         .arg(script)

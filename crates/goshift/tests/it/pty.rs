@@ -81,6 +81,23 @@ impl Shell {
     }
 }
 
+/// `PATH` for a test shell: the directories in `first`, goshift's own directory (so
+/// `goshift init` runs the binary under test), then the system's `PATH`.
+pub(crate) fn shell_path(first: &[PathBuf]) -> OsString {
+    let goshift_dir = Path::new(env!("CARGO_BIN_EXE_goshift"))
+        .parent()
+        .expect("test setup: the binary has a directory");
+    let system = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(
+        first
+            .iter()
+            .cloned()
+            .chain(std::iter::once(goshift_dir.to_path_buf()))
+            .chain(std::env::split_paths(&system)),
+    )
+    .expect("test setup: PATH entries never contain `:` here")
+}
+
 /// An interactive shell on a pseudo-terminal.
 pub(crate) struct Session {
     child: Child,
@@ -91,7 +108,8 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Starts `shell` in `cwd` with exactly the environment `env` (plus `TERM=dumb`).
+    /// Starts `shell` in `cwd` with exactly the environment `env` (plus `TERM=xterm`: zsh
+    /// turns its line editor, and so completion, off on a dumb terminal).
     pub(crate) fn start(
         shell: Shell,
         program: &Path,
@@ -105,7 +123,7 @@ impl Session {
             command.env(key, value);
         }
         command
-            .env("TERM", "dumb")
+            .env("TERM", "xterm")
             .env("PS1", PROMPT)
             .env("PROMPT", PROMPT);
         command
@@ -167,6 +185,23 @@ impl Session {
         let end = start + self.transcript[start..].find(DONE).expect("just found");
         self.wait_for(PROMPT, end);
         self.transcript[start..end].to_owned()
+    }
+
+    /// Types `keys` as they are (no newline, no marker).
+    pub(crate) fn type_keys(&mut self, keys: &str) {
+        self.master
+            .write_all(keys.as_bytes())
+            .expect("test setup: type into the terminal");
+    }
+
+    /// Waits until `text` shows after what the terminal showed before `since`.
+    pub(crate) fn expect(&mut self, text: &str, since: usize) {
+        self.wait_for(text, since);
+    }
+
+    /// How much the terminal has shown so far, as a position for [`Session::expect`].
+    pub(crate) fn position(&self) -> usize {
+        self.transcript.len()
     }
 
     /// Everything the terminal showed so far.

@@ -41,16 +41,7 @@ impl ShellTest {
 
     /// The environment of a login: goshift's own directory and the system's `go` on PATH.
     pub(crate) fn env(&self) -> Vec<(&'static str, OsString)> {
-        let goshift_dir = Path::new(env!("CARGO_BIN_EXE_goshift"))
-            .parent()
-            .expect("test setup");
-        let system = std::env::var_os("PATH").unwrap_or_default();
-        let path = std::env::join_paths(
-            [goshift_dir.to_path_buf(), self.system_bin.clone()]
-                .into_iter()
-                .chain(std::env::split_paths(&system)),
-        )
-        .expect("test setup");
+        let path = crate::pty::shell_path(std::slice::from_ref(&self.system_bin));
         let root = self.context.root();
         vec![
             ("PATH", path),

@@ -47,8 +47,14 @@ fn script(shell: InitShell, bin: &Path, exe: &Path) -> String {
                     "commands",
                     "unhash \"$__goshift_tool\"",
                     "precmd_functions=(${precmd_functions:#__goshift_forget} __goshift_forget)\nrehash".to_owned(),
+                    // Before `compinit` there is no `compdef`: load completions at the first
+                    // prompt after `compinit` has run (usually later in ~/.zshrc).
                     format!(
-                        "if (( $+functions[compdef] )); then\n  eval \"$({exe} completions zsh)\"\nfi"
+                        "if (( $+functions[compdef] )); then\n  eval \"$({exe} completions zsh)\"\n\
+                         else\n  __goshift_completions() {{\n    (( $+functions[compdef] )) || return 0\n    \
+                         precmd_functions=(${{precmd_functions:#__goshift_completions}})\n    \
+                         eval \"$({exe} completions zsh)\"\n  }}\n  \
+                         precmd_functions+=(__goshift_completions)\nfi"
                     ),
                 )
             };
