@@ -73,3 +73,43 @@ fn an_unreachable_index_names_the_variable_that_moves_it() {
         assert!(!run.stderr.contains("GOSHIFT_MIRROR` or"), "{}", run.stderr);
     }
 }
+
+/// An index server that accepts and never answers: `list --remote` gives up on its own (the
+/// first-byte timeout) with the hint, instead of waiting for the read timeout.
+#[test]
+fn a_silent_index_server_times_out_with_the_hint() {
+    let test = StoreTest::new(&[]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("test setup");
+    let address = listener.local_addr().expect("test setup");
+    // Holds up to four connections open without a word, until the test ends.
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(4).collect();
+        std::thread::park();
+        drop(held);
+    });
+    let url = format!("http://{address}/index.json");
+    let output = test
+        .command()
+        .args(["list", "--remote"])
+        .env("GOSHIFT_INDEX_URL", &url)
+        .output()
+        .expect("test setup");
+    let run = test.finish(&output);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains(&format!("could not fetch `{url}`")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.to_lowercase().contains("timeout"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("set `GOSHIFT_INDEX_URL` to a reachable copy"),
+        "{}",
+        run.stderr
+    );
+}
