@@ -223,7 +223,13 @@ fn plan_downloads(
             "install the versions one at a time",
         ));
     }
-    let index = fetch_index(toolchain)?;
+    let index = {
+        let _wait = progress.wait(&format!(
+            "Reading the release index from {}",
+            toolchain.sources.index_url
+        ));
+        fetch_index(toolchain)?
+    };
     let mut jobs: Vec<Job> = Vec::new();
     for request in requests {
         let include_unstable = matches!(request, VersionRequest::Exact(_));
@@ -549,6 +555,7 @@ fn smoke_test(
         return Ok(SmokeOutcome::Skipped);
     }
     progress.status(&format!("Smoke-testing {name}"));
+    let _wait = progress.wait(&format!("Smoke-testing {name}"));
     SmokeTest {
         goroot: &staging.tree(),
         expected: &job.version,
