@@ -24,7 +24,7 @@ pub(crate) use inspect::{
 };
 pub(crate) use project::{
     CompleteArgs, CompleteWhat, CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs,
-    InitShell, ModArgs, PinArgs, ProjectCommand, WhichArgs,
+    InitShell, ManpagesArgs, ModArgs, PinArgs, ProjectCommand, WhichArgs,
 };
 pub(crate) use service::{
     ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcRollbackArgs, SvcUpgradeArgs,

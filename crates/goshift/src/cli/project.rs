@@ -36,6 +36,9 @@ pub(crate) enum ProjectCommand {
     /// completion scripts).
     #[command(name = "__complete", hide = true)]
     Complete(CompleteArgs),
+    /// Write man pages for goshift and each of its commands into a directory (for packagers).
+    #[command(name = "__manpages", hide = true)]
+    Manpages(ManpagesArgs),
     /// Run a command with a Go toolchain first on PATH.
     Exec(ExecArgs),
     /// Run a command once per Go version and print a table of exit codes and times.
@@ -111,6 +114,14 @@ pub(crate) enum CompleteWhat {
 pub(crate) struct CompleteArgs {
     /// Which versions.
     pub(crate) what: CompleteWhat,
+}
+
+/// `goshift __manpages`.
+#[derive(Debug, Args)]
+pub(crate) struct ManpagesArgs {
+    /// The directory to write `goshift.1` and `goshift-<command>.1` into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
 }
 
 /// `goshift exec`.

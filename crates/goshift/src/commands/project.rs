@@ -8,6 +8,7 @@ mod doctor;
 mod each;
 mod exec;
 mod init;
+mod manpages;
 mod modfile;
 pub(crate) mod pin;
 mod unpin;
@@ -37,6 +38,7 @@ pub(crate) fn run(
         ProjectCommand::Unpin => unpin::unpin(settings),
         ProjectCommand::Init(args) => init::init(&args, settings),
         ProjectCommand::Completions(args) => completions::completions(&args, settings),
+        ProjectCommand::Manpages(args) => manpages::manpages(&args, settings),
         ProjectCommand::Complete(args) => Ok(completions::complete(&args, settings)),
         ProjectCommand::Exec(args) => exec::exec(args, settings),
         ProjectCommand::Each(args) => each::each(args, settings),

@@ -301,3 +301,62 @@ fn version_names_the_commit_and_the_build_date() {
         "{text}"
     );
 }
+
+#[test]
+fn man_pages_are_generated_from_the_command_line() {
+    let context = store();
+    let dir = context.root().join("man");
+    let output = context.run([std::ffi::OsStr::new("__manpages"), dir.as_os_str()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let page = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    assert!(page("goshift.1").contains(".TH goshift 1"));
+    let install = page("goshift-install.1");
+    assert!(install.contains(".TH goshift-install 1"), "{install}");
+    assert!(install.contains(r"\-\-no\-smoke\-test"), "{install}");
+    assert!(page("goshift-audit-verify.1").contains(".TH goshift-audit-verify 1"));
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the directory")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.contains("help") || n.contains("__")),
+        "{names:?}"
+    );
+    assert_eq!(stdout(&output).lines().count(), names.len());
+}
+
+/// The files every release carries, at the repository's root and in `contrib/`.
+#[test]
+fn licenses_changelog_and_the_systemd_unit_are_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let read = |path: &str| {
+        std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    assert!(read("LICENSE-MIT").starts_with("MIT License\n"));
+    assert!(
+        read("LICENSE-APACHE").contains("Apache License\n                           Version 2.0")
+    );
+    assert!(read("README.md").contains("[`LICENSE-MIT`](LICENSE-MIT)"));
+    assert!(read("CHANGELOG.md").contains("\n## Unreleased\n"));
+    let unit = read("contrib/systemd/goshift-supervisor.service");
+    for line in [
+        "Type=notify",
+        "NotifyAccess=main",
+        "ExecStart=/usr/local/bin/goshift supervise --config /etc/goshift/supervisor.toml",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "KillMode=mixed",
+    ] {
+        assert!(
+            unit.lines().any(|l| l == line),
+            "`{line}` is missing:\n{unit}"
+        );
+    }
+    assert!(read("docs/supervisor.md").contains("contrib/systemd/goshift-supervisor.service"));
+}
