@@ -360,3 +360,63 @@ fn licenses_changelog_and_the_systemd_unit_are_in_the_repository() {
     }
     assert!(read("docs/supervisor.md").contains("contrib/systemd/goshift-supervisor.service"));
 }
+
+/// `scripts/e2e.sh` names a missing program and its package before any slow step: here a
+/// PATH with everything the script needs except `wrk`, which the supervisor parts use.
+#[test]
+fn e2e_checks_for_the_programs_it_needs_up_front() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let context = store();
+    let bin = context.root().join("bin");
+    std::fs::create_dir_all(&bin).expect("test setup");
+    let system = std::env::var_os("PATH").unwrap_or_default();
+    let find = |name: &str| {
+        std::env::split_paths(&system)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    };
+    for name in [
+        "bash",
+        "dirname",
+        "basename",
+        "ls",
+        "env",
+        "sed",
+        "sort",
+        "tr",
+        "python3",
+        "curl",
+        "tar",
+        "sha256sum",
+        "timeout",
+        "flock",
+        "ps",
+        "awk",
+        "zsh",
+        "fish",
+        "systemd-notify",
+    ] {
+        if let Some(path) = find(name) {
+            std::os::unix::fs::symlink(path, bin.join(name)).expect("test setup");
+        }
+    }
+    let output = std::process::Command::new(bin.join("bash"))
+        .arg(root.join("scripts/e2e.sh"))
+        .args(["--no-build", "51"])
+        .env_clear()
+        .env("PATH", &bin)
+        .env("E2E_DIR", context.root().join("e2e"))
+        .output()
+        .expect("test setup");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("e2e: error: the selected parts need programs that are not installed: wrk\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: install them with `sudo apt-get install wrk`"),
+        "{err}"
+    );
+    assert!(!context.root().join("e2e").exists(), "nothing was set up");
+}
