@@ -33,11 +33,25 @@ pub(crate) enum ToolchainCommand {
     Verify(VerifyArgs),
     /// Print goshift's home directory (`GOSHIFT_HOME`).
     Home,
+    /// Show or empty the cache of verified archives (kept for offline reinstalls).
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Print the shell line of `goshift init` for scripts and CI: the `go` proxies first on
     /// `PATH`, so `go` follows `.go-version` and go.mod.
     ///
     /// Example: `eval "$(goshift env)"` in a CI step or a non-interactive shell.
     Env(EnvArgs),
+}
+
+/// `goshift cache`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CacheCommand {
+    /// Print the directory of the cached archives.
+    Dir,
+    /// Print how many archives the cache holds and their size.
+    Size,
+    /// Remove every cached archive (a reinstall then downloads again).
+    Clean,
 }
 
 /// `goshift env`.

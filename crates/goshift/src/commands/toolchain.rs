@@ -4,6 +4,7 @@
 //! `[toolchain]` table (the environment wins): where releases come from, the platform, the
 //! store, and the goshift executable the `bin/` links point at.
 
+mod cache;
 mod env;
 mod history;
 mod import;
@@ -56,6 +57,7 @@ pub(crate) fn run(
         ToolchainCommand::Prune(args) => prune::prune(&args, settings, &toolchain),
         ToolchainCommand::Import(args) => import::import(args, settings, &toolchain),
         ToolchainCommand::Verify(args) => verify::verify(args, settings, &toolchain),
+        ToolchainCommand::Cache(command) => cache::cache(&command, settings, &toolchain),
         ToolchainCommand::Env(args) => env::env(&args, settings, &toolchain),
         ToolchainCommand::Home => super::home::home(settings),
     }

@@ -420,3 +420,33 @@ fn e2e_checks_for_the_programs_it_needs_up_front() {
     );
     assert!(!context.root().join("e2e").exists(), "nothing was set up");
 }
+
+#[test]
+fn cache_dir_size_clean_and_uninstall_says_what_it_kept() {
+    let test = crate::toolchain::StoreTest::new(&["1.21.13", "1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.22.10", "1.21.13"]);
+    assert_eq!(
+        test.ok(&["cache", "dir"]).stdout,
+        "[ROOT]/home/cache/archives\n"
+    );
+    let size: serde_json::Value =
+        serde_json::from_str(&test.ok(&["cache", "size", "--json"]).stdout).expect("JSON");
+    assert_eq!(size["archives"], 2);
+    assert!(size["bytes"].as_u64().is_some_and(|b| b > 0), "{size}");
+    assert_eq!(test.ok(&["cache", "size"]).stdout, "2 archives, 0.0 MiB\n");
+
+    let run = test.ok(&["uninstall", "1.21.13"]);
+    assert_eq!(
+        run.stderr,
+        "Uninstalled go1.21.13\n\
+         Kept its verified archive in the cache (0.0 MiB) for a reinstall without download; `goshift cache clean` removes cached archives\n"
+    );
+    let run = test.ok(&["cache", "clean"]);
+    assert_eq!(
+        run.stderr,
+        "Removed 2 cached archives (0.0 MiB) from [ROOT]/home/cache/archives\n"
+    );
+    assert_eq!(test.ok(&["cache", "size"]).stdout, "0 archives, 0.0 MiB\n");
+    // Installed toolchains stay; only the cache is emptied.
+    assert_eq!(test.ok(&["list"]).stdout, "go1.22.10  (default)\n");
+}

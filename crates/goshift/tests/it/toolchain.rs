@@ -345,7 +345,8 @@ fn uninstall_and_prune_never_take_the_default() {
     );
     assert_eq!(
         test.ok(&["uninstall", "1.22.9"]).stderr,
-        "Uninstalled go1.22.9\n"
+        "Uninstalled go1.22.9\n\
+         Kept its verified archive in the cache (0.0 MiB) for a reinstall without download; `goshift cache clean` removes cached archives\n"
     );
     assert_eq!(
         test.names("bin"),
@@ -371,7 +372,9 @@ fn uninstall_and_prune_never_take_the_default() {
     let run = test.ok(&["uninstall", "--force", "1.21.13"]);
     assert_eq!(
         run.stderr,
-        "Uninstalled go1.21.13\nwarning: go1.21.13 was the default; there is no default now (set one with `goshift use VERSION`)\n"
+        "Uninstalled go1.21.13\n\
+         Kept its verified archive in the cache (0.0 MiB) for a reinstall without download; `goshift cache clean` removes cached archives\n\
+         warning: go1.21.13 was the default; there is no default now (set one with `goshift use VERSION`)\n"
     );
     assert!(std::fs::symlink_metadata(test.home().join("default")).is_err());
     assert_eq!(test.names("toolchains"), ["go1.22.10"]);

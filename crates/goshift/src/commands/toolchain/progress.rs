@@ -155,6 +155,16 @@ fn style(template: &str) -> ProgressStyle {
         .progress_chars("=> ")
 }
 
+/// Bytes as MiB with one decimal: `68.0 MiB`.
+pub(crate) fn mib(bytes: u64) -> String {
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "display only; archive sizes are far below 2^52"
+    )]
+    let value = bytes as f64 / 1_048_576.0;
+    format!("{value:.1} MiB")
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
