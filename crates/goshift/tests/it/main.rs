@@ -13,6 +13,7 @@ mod governance_gate;
 mod governance_snapshot;
 mod hints;
 mod inspect;
+mod json_schema;
 mod project;
 mod project_shell;
 mod pty;

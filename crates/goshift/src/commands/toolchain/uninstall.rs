@@ -52,7 +52,7 @@ pub(crate) fn uninstall(
         printer.json_value(&serde_json::json!({
             "uninstalled": version,
             "default_removed": switch.is_some(),
-            "cached_archive": cached.as_ref().map(|(_, path)| path),
+            "cached_archive_path": cached.as_ref().map(|(_, path)| path),
         }))?;
     } else {
         printer.status(format!("Uninstalled go{version}"));
