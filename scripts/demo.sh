@@ -119,7 +119,7 @@ cd "$REPO"
 if [[ ${DEMO_KEEP:-0} == 1 ]]; then
     step "Done: the demo's store stays in $GOSHIFT_HOME (DEMO_KEEP=1)"
 else
-    step "Done: the demo's store in .e2e/demo is removed; the archive cache stays in .e2e/cache"
+    step "Done: the demo's store in .e2e/demo is removed; the archive cache stays in ${E2E_CACHE#"$REPO"/}"
 fi
 cat <<NEXT
 Next, on this machine (goshift is ${CARGO_TARGET_DIR:-target}/release/goshift):
