@@ -140,21 +140,24 @@ impl GlobalSettings {
             .or_else(|| env.var(EnvVars::GOSHIFT_ENV))
             .or_else(|| config.environment.clone());
         let cwd = std::env::current_dir().context("failed to read the current directory")?;
-        printer.debug(format!("home: {}", dirs.home.display()));
-        printer.debug(format!(
-            "config file: {}{}",
-            dirs.config_file().display(),
-            if dirs.config_file().exists() {
-                ""
-            } else {
-                " (none)"
+        // Formatted (and the config file looked up) only with `-v`: every command passes here.
+        if printer.verbose {
+            printer.debug(format!("home: {}", dirs.home.display()));
+            printer.debug(format!(
+                "config file: {}{}",
+                dirs.config_file().display(),
+                if dirs.config_file().exists() {
+                    ""
+                } else {
+                    " (none)"
+                }
+            ));
+            if let Some(policy) = &policy {
+                printer.debug(format!("policy file: {}", policy.display()));
             }
-        ));
-        if let Some(policy) = &policy {
-            printer.debug(format!("policy file: {}", policy.display()));
-        }
-        if let Some(environment) = &environment {
-            printer.debug(format!("environment: {environment}"));
+            if let Some(environment) = &environment {
+                printer.debug(format!("environment: {environment}"));
+            }
         }
         Ok(Self {
             printer,

@@ -155,14 +155,16 @@ impl ToolchainSettings {
         let goshift_exe =
             std::env::current_exe().context("failed to find the goshift executable")?;
         let printer = settings.printer;
-        printer.debug(format!("release index: {index_url}"));
-        printer.debug(format!(
-            "archives from: {}",
-            mirror.as_deref().unwrap_or("the index's host")
-        ));
-        printer.debug(format!("platform: {platform}"));
-        if let Some(proxy) = env.var(EnvVars::HTTPS_PROXY) {
-            printer.debug(format!("https proxy: {proxy}"));
+        if printer.verbose {
+            printer.debug(format!("release index: {index_url}"));
+            printer.debug(format!(
+                "archives from: {}",
+                mirror.as_deref().unwrap_or("the index's host")
+            ));
+            printer.debug(format!("platform: {platform}"));
+            if let Some(proxy) = env.var(EnvVars::HTTPS_PROXY) {
+                printer.debug(format!("https proxy: {proxy}"));
+            }
         }
         Ok(Self {
             store,
