@@ -71,6 +71,38 @@ for filter in "${filters[@]}"; do
     fi
 done
 
+# The programs the selected parts need, checked before the slow steps; each missing one is
+# named with the Debian/Ubuntu package that provides it.
+declare -A package_of=(
+    [python3]=python3 [curl]=curl [tar]=tar [sha256sum]=coreutils [timeout]=coreutils
+    [flock]=util-linux [ps]=procps [awk]=gawk [wrk]=wrk
+)
+required=(python3 curl tar sha256sum timeout flock ps awk)
+for part in "${parts[@]}"; do
+    case $(basename "$part") in
+    50-* | 51-*) required+=(wrk) ;;
+    esac
+done
+missing=()
+for program in "${required[@]}"; do
+    command -v "$program" >/dev/null || missing+=("$program")
+done
+if ((${#missing[@]} > 0)); then
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+    packages=$(for program in "${missing[@]}"; do echo "${package_of[$program]}"; done | sort -u | tr '\n' ' ')
+    echo "e2e: error: the selected parts need programs that are not installed: ${missing[*]}" >&2
+    echo "hint: install them with \`sudo apt-get install ${packages% }\` (or run only other parts, e.g. \`scripts/e2e.sh 10 20\`)" >&2
+    exit 2
+fi
+# The hermetic tier's shell and sd_notify tests need these; they fail there under CI.
+for program in zsh fish systemd-notify; do
+    if ! command -v "$program" >/dev/null; then
+        package=$program
+        [[ $program == systemd-notify ]] && package=systemd
+        echo "e2e: warning: \`$program\` is not installed, so \`cargo test\` skips the tests that need it (install it with \`sudo apt-get install $package\`)" >&2
+    fi
+done
+
 # Settings of the caller must not leak into the parts: each part sets its own.
 while IFS= read -r name; do
     unset "$name"

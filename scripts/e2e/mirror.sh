@@ -12,6 +12,8 @@
 #   REPO        repository root (default: two levels above this file)
 #   E2E_CACHE   download and repack cache, kept between runs (default: $REPO/.e2e/cache)
 #   E2E_DIR     scratch dir for this run (default: $REPO/.e2e/run)
+#   MIRROR_LIGHT  `1`: serve the cached archives through links and unpack no Go trees (the
+#               demo's mode: it leaves a few kilobytes; GOROOT_* and GO12* stay unset)
 #
 # Exports:
 #   MIRROR_URL  base URL of the archives, with a trailing slash
@@ -176,7 +178,7 @@ mirror_setup() {
         read -r version wheel sha <<<"$release"
         _mirror_wheel "$version" "$wheel" "$sha" &&
             _mirror_archive "$version" "$wheel" "$sha" &&
-            _mirror_unpack "$version" || {
+            { [[ ${MIRROR_LIGHT:-0} == 1 ]] || _mirror_unpack "$version"; } || {
             status=1
             break
         }
@@ -190,17 +192,26 @@ mirror_setup() {
     local archive
     for archive in "${archives[@]}"; do
         # A copy, not a link: parts may damage served archives on purpose (a failed-hash test)
-        # and the cache must survive that.
-        cp --reflink=auto "$archive" "$MIRROR_DIR/" || return 1
+        # and the cache must survive that. The light mode only reads them.
+        if [[ ${MIRROR_LIGHT:-0} == 1 ]]; then
+            ln -s "$archive" "$MIRROR_DIR/" || return 1
+        else
+            cp --reflink=auto "$archive" "$MIRROR_DIR/" || return 1
+        fi
     done
     python3 "$_MIRROR_HERE/mirror.py" index "$MIRROR_DIR/index.json" "$MIRROR_DIR"/*.tar.gz ||
         return 1
 
-    GOROOT_121="$E2E_DIR/go/1.21.13/go"
-    GOROOT_122="$E2E_DIR/go/1.22.10/go"
-    GO121="$GOROOT_121/bin/go"
-    GO122="$GOROOT_122/bin/go"
-    export MIRROR_DIR GOROOT_121 GOROOT_122 GO121 GO122
+    export MIRROR_DIR
+    if [[ ${MIRROR_LIGHT:-0} == 1 ]]; then
+        unset GOROOT_121 GOROOT_122 GO121 GO122
+    else
+        GOROOT_121="$E2E_DIR/go/1.21.13/go"
+        GOROOT_122="$E2E_DIR/go/1.22.10/go"
+        GO121="$GOROOT_121/bin/go"
+        GO122="$GOROOT_122/bin/go"
+        export GOROOT_121 GOROOT_122 GO121 GO122
+    fi
     if [[ -x /usr/lib/go-1.19/bin/go ]]; then
         export GO119_ROOT=/usr/lib/go-1.19
     else

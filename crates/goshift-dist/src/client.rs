@@ -7,8 +7,10 @@ use crate::sources::check_url;
 use crate::url::{self, Location};
 use crate::{DistError, Index, Sources};
 
-/// How long to wait for a connection, and between two reads of a response body.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to wait for a connection, for the first byte of a response, and between two
+/// reads of a response body. A server that accepts and never answers fails within seconds.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_mins(1);
 /// The largest index accepted; go.dev's full index is about 2 MB.
 const MAX_INDEX_BYTES: u64 = 64 << 20;
@@ -186,7 +188,7 @@ fn agent(proxy: Option<ureq::Proxy>) -> ureq::Agent {
     ureq::Agent::config_builder()
         .user_agent(concat!("goshift/", env!("CARGO_PKG_VERSION")))
         .timeout_connect(Some(CONNECT_TIMEOUT))
-        .timeout_recv_response(Some(READ_TIMEOUT))
+        .timeout_recv_response(Some(FIRST_BYTE_TIMEOUT))
         .timeout_per_read(Some(READ_TIMEOUT))
         .proxy(proxy)
         // Redirects are followed by `open_remote`, which checks every hop.

@@ -39,9 +39,7 @@ pub enum DistError {
         status: u16,
     },
     /// The request failed before a response arrived (DNS, connect, TLS, timeout).
-    #[error(
-        "could not fetch `{url}`; check the network, or point `GOSHIFT_MIRROR` or `GOSHIFT_INDEX_URL` at a reachable source"
-    )]
+    #[error("could not fetch `{url}`; check the network (and `HTTPS_PROXY` when one is needed)")]
     Transport {
         /// The requested URL.
         url: String,

@@ -68,6 +68,11 @@ impl EnvVars {
     /// for its child; past 100 the proxy stops, because a toolchain's `go` that leads back
     /// to the proxy would otherwise loop forever.
     pub const GOSHIFT_PROXY_DEPTH: &'static str = "GOSHIFT_PROXY_DEPTH";
+    /// Set by the `goshift` shell function of `goshift init` (to `bash` or `zsh`) for the
+    /// goshift it runs: `goshift doctor` then knows the shell forgets a remembered `go`.
+    pub const GOSHIFT_SHELL_HOOK: &'static str = "GOSHIFT_SHELL_HOOK";
+    /// `debug` turns on goshift's `debug:` lines on stderr, as `-v` does (`off` or unset: none).
+    pub const GOSHIFT_LOG: &'static str = "GOSHIFT_LOG";
     /// The user's shell, for the hint of `goshift doctor`.
     pub const SHELL: &'static str = "SHELL";
     /// Disables colour when set to anything non-empty.

@@ -25,18 +25,60 @@ pub(crate) use inspect::{
     InspectArgs, InspectCommand, SbomArgs, ScanArgs, VulnCheckArgs, VulnCommand, VulnSyncArgs,
 };
 pub(crate) use project::{
-    CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs, InitShell, ModArgs, PinArgs,
-    ProjectCommand, WhichArgs,
+    CompleteArgs, CompleteWhat, CompletionsArgs, ConfigCommand, EachArgs, ExecArgs, InitArgs,
+    InitShell, ManpagesArgs, ModArgs, PinArgs, ProjectCommand, WhichArgs,
 };
 pub(crate) use service::{
     ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcRollbackArgs, SvcUpgradeArgs,
 };
 pub(crate) use toolchain::ToolchainCommand;
 
+/// Examples shown after `goshift --help`.
+macro_rules! examples {
+    () => {
+        "\
+Examples:
+  goshift install 1.22               the newest 1.22.x, verified against the index
+  eval \"$(goshift init bash)\"        once, in ~/.bashrc: `go` follows each project
+  goshift pin 1.22                   this directory runs 1.22 (writes .go-version)
+  goshift current                    which Go runs here, and why
+  goshift each --installed -- go test ./...
+  goshift doctor                     what stands between this machine and a working Go"
+    };
+}
+
+/// The environment variables, shown after `goshift --help` (the registry is
+/// `goshift_fs::EnvVars`).
+macro_rules! environment {
+    () => {
+        "\
+Environment variables:
+  GOSHIFT_HOME          toolchains, audit log and lock (default: $XDG_DATA_HOME/goshift)
+  GOSHIFT_INDEX_URL     the release index (default: https://go.dev/dl/?mode=json&include=all)
+  GOSHIFT_MIRROR        where archives are downloaded from; hashes still come from the index
+  GOSHIFT_ALLOW_HTTP    `1` allows plain http to hosts other than loopback
+  GOSHIFT_PLATFORM      install for another platform, as GOOS/GOARCH
+  GOSHIFT_GO_VERSION    the exact Go version the `go` proxy runs, over any project file
+  GOSHIFT_POLICY        the policy file (as --policy)
+  GOSHIFT_ENV           this machine's environment for the policy (as --env)
+  GOSHIFT_LOCK_TIMEOUT  how long to wait for the store lock (default: 60s)
+  GOSHIFT_LOG           `debug` prints what goshift reads and fetches on stderr (as -v)
+  HTTPS_PROXY           proxy for downloads from remote hosts
+  NO_COLOR              no colours when set"
+    };
+}
+
 /// Change Go safely: verified toolchains, atomic switches, policy, audit and zero-downtime
 /// service upgrades.
 #[derive(Debug, Parser)]
-#[command(name = "goshift", version, about, propagate_version = true)]
+#[command(
+    name = "goshift",
+    version = crate::version::LONG,
+    about,
+    propagate_version = true,
+    after_help = examples!(),
+    after_long_help = concat!(examples!(), "\n\n", environment!()),
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
@@ -53,6 +95,10 @@ pub(crate) struct GlobalArgs {
     /// Print only data and errors: no status lines, no progress.
     #[arg(long, short, global = true)]
     pub(crate) quiet: bool,
+    /// Print what goshift reads, resolves and fetches on stderr, as `debug:` lines (also
+    /// `GOSHIFT_LOG=debug`).
+    #[arg(long, short, global = true, conflicts_with = "quiet")]
+    pub(crate) verbose: bool,
     /// When to use colours.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub(crate) color: ColorChoice,

@@ -13,6 +13,7 @@ mod printer;
 mod proxy;
 mod settings;
 mod toolchains;
+mod version;
 
 use std::process::ExitCode;
 

@@ -9,6 +9,10 @@ use std::io::{self, IsTerminal, Write};
 
 /// Where and how a command's output goes.
 #[derive(Debug, Clone, Copy)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about the output streams, each read on its own"
+)]
 pub(crate) struct Printer {
     /// Human text or JSON on stdout.
     pub(crate) format: Format,
@@ -18,6 +22,8 @@ pub(crate) struct Printer {
     pub(crate) color: bool,
     /// stderr is a terminal (progress bars may be drawn).
     pub(crate) stderr_is_terminal: bool,
+    /// Print `debug:` lines (`-v`, `GOSHIFT_LOG=debug`).
+    pub(crate) verbose: bool,
 }
 
 /// The output format of data.
@@ -70,6 +76,15 @@ impl Printer {
         }
     }
 
+    /// Writes a `debug:` line to stderr with `-v` or `GOSHIFT_LOG=debug`.
+    pub(crate) fn debug(self, line: impl AsRef<str>) {
+        if self.verbose {
+            let mut err = io::stderr().lock();
+            let prefix = self.paint(Style::Dim, "debug");
+            let _ = writeln!(err, "{prefix}: {}", line.as_ref());
+        }
+    }
+
     /// Writes a warning to stderr, even with `--quiet`.
     pub(crate) fn warn(self, line: impl AsRef<str>) {
         let mut err = io::stderr().lock();
@@ -88,6 +103,16 @@ impl Printer {
         let _ = err.flush();
     }
 
+    /// A child process's stdout that writes to our stderr, for commands whose stdout must
+    /// stay data only (`--json`).
+    #[expect(
+        clippy::unused_self,
+        reason = "every write goes through the printer, so output stays in one place"
+    )]
+    pub(crate) fn stderr_for_child(self) -> std::process::Stdio {
+        std::process::Stdio::from(io::stderr())
+    }
+
     /// Wraps `text` in a colour when colour is on.
     pub(crate) fn paint(self, style: Style, text: &str) -> String {
         if !self.color {
@@ -104,7 +129,13 @@ impl Printer {
     }
 
     /// Decides colour from the `--color` choice, `NO_COLOR` and whether stdout is a terminal.
-    pub(crate) fn detect(format: Format, quiet: bool, choice: ColorChoice, no_color: bool) -> Self {
+    pub(crate) fn detect(
+        format: Format,
+        quiet: bool,
+        verbose: bool,
+        choice: ColorChoice,
+        no_color: bool,
+    ) -> Self {
         let color = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -115,6 +146,7 @@ impl Printer {
             quiet,
             color,
             stderr_is_terminal: io::stderr().is_terminal(),
+            verbose,
         }
     }
 }

@@ -95,22 +95,28 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
     let store = StoreView::new(&dirs.home);
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let mut auto_install = None;
+    let mut installed: Vec<String> = Vec::new();
     loop {
         let resolution = match choose(tool, &store, &cwd) {
             Ok(resolution) => resolution,
-            Err(error) => {
-                let request = error.install_request();
-                match request {
-                    Some(request) if auto_install_enabled(&dirs, &mut auto_install)? => {
-                        install(&request)?;
-                        continue;
-                    }
-                    Some(request) => {
-                        return Err(error).hint(install_hint(&request));
-                    }
-                    None => return Err(error.into()),
+            Err(error) => match crate::commands::project::install_request(&error) {
+                // One automatic install per request: a release that still does not meet the
+                // requirement stops here instead of installing again.
+                Some((request, _))
+                    if !installed.contains(&request)
+                        && auto_install_enabled(&dirs, &mut auto_install)? =>
+                {
+                    install(&request)?;
+                    installed.push(request);
+                    continue;
                 }
-            }
+                Some((_, hint)) => {
+                    return Err(error).hint(format!(
+                        "{hint}, or set `auto_install = true` with `goshift config set auto_install true`"
+                    ));
+                }
+                None => return Err(error.into()),
+            },
         };
         let root = store.root(&resolution.version);
         let binary = root.join("bin").join(tool.binary());

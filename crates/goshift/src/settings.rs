@@ -94,13 +94,28 @@ impl GlobalSettings {
         let GlobalArgs {
             json,
             quiet,
+            verbose,
             color,
             policy,
             environment,
         } = args;
         let format = if json { Format::Json } else { Format::Human };
         let no_color = env.var(EnvVars::NO_COLOR).is_some();
-        let printer = Printer::detect(format, quiet, color, no_color);
+        let verbose = verbose
+            || match env.var(EnvVars::GOSHIFT_LOG).as_deref() {
+                None | Some("off" | "0" | "warn" | "info") => false,
+                Some("debug" | "1" | "trace") => true,
+                Some(other) => {
+                    return Err(crate::error::hinted(
+                        format!("{} is `{other}`, not a log level", EnvVars::GOSHIFT_LOG),
+                        format!(
+                            "set {}=debug for debug output, or unset it",
+                            EnvVars::GOSHIFT_LOG
+                        ),
+                    ));
+                }
+            };
+        let printer = Printer::detect(format, quiet && !verbose, verbose, color, no_color);
         let dirs = Dirs::from_env(|k| env.var_os(k))?;
         let lock_timeout = match env.var(EnvVars::GOSHIFT_LOCK_TIMEOUT) {
             None => Duration::from_mins(1),
@@ -125,6 +140,25 @@ impl GlobalSettings {
             .or_else(|| env.var(EnvVars::GOSHIFT_ENV))
             .or_else(|| config.environment.clone());
         let cwd = std::env::current_dir().context("failed to read the current directory")?;
+        // Formatted (and the config file looked up) only with `-v`: every command passes here.
+        if printer.verbose {
+            printer.debug(format!("home: {}", dirs.home.display()));
+            printer.debug(format!(
+                "config file: {}{}",
+                dirs.config_file().display(),
+                if dirs.config_file().exists() {
+                    ""
+                } else {
+                    " (none)"
+                }
+            ));
+            if let Some(policy) = &policy {
+                printer.debug(format!("policy file: {}", policy.display()));
+            }
+            if let Some(environment) = &environment {
+                printer.debug(format!("environment: {environment}"));
+            }
+        }
         Ok(Self {
             printer,
             dirs,

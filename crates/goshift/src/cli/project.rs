@@ -15,8 +15,16 @@ pub(crate) enum ProjectCommand {
     Which(WhichArgs),
     /// Print the Go version that runs in the current directory, and why.
     Current,
-    /// Pin a Go version for the current directory (writes `.go-version`).
+    /// Pin a Go version for the current directory (writes `.go-version`), or show the pin.
+    ///
+    /// The version must meet the `go` line of the module's go.mod (or go.work).
+    ///
+    /// Examples: `goshift pin 1.22` (newest installed 1.22.x), `goshift pin` (show the pin
+    /// and its file), `goshift pin --go-mod 1.22.10` (write go.mod's `toolchain` line, which
+    /// Renovate and Dependabot keep up to date).
     Pin(PinArgs),
+    /// Remove the `.go-version` of the current directory: `go` follows go.mod again.
+    Unpin,
     /// Print the shell setup: goshift's `go` first on PATH, and completions.
     ///
     /// Add `eval "$(goshift init bash)"` to ~/.bashrc, `eval "$(goshift init zsh)"` to
@@ -24,6 +32,13 @@ pub(crate) enum ProjectCommand {
     Init(InitArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Print the words completions offer for a version argument, one a line (used by the
+    /// completion scripts).
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
+    /// Write man pages for goshift and each of its commands into a directory (for packagers).
+    #[command(name = "__manpages", hide = true)]
+    Manpages(ManpagesArgs),
     /// Run a command with a Go toolchain first on PATH.
     Exec(ExecArgs),
     /// Run a command once per Go version and print a table of exit codes and times.
@@ -49,12 +64,15 @@ pub(crate) struct WhichArgs {
 #[derive(Debug, Args)]
 pub(crate) struct PinArgs {
     /// The version: exact (`1.22.10`), a line (`1.22`: its newest installed patch) or
-    /// `latest` (the newest installed release).
+    /// `latest` (the newest installed release). Without it, print the pin and its file.
     #[arg(value_name = "VERSION")]
-    pub(crate) request: String,
+    pub(crate) request: Option<String>,
     /// Pin an exact version even when it is not installed yet.
-    #[arg(long)]
+    #[arg(long, requires = "request")]
     pub(crate) allow_missing: bool,
+    /// Write the `toolchain` line of the nearest go.work or go.mod instead of `.go-version`.
+    #[arg(long, requires = "request")]
+    pub(crate) go_mod: bool,
 }
 
 /// A shell goshift can set up.
@@ -80,6 +98,30 @@ pub(crate) struct InitArgs {
 pub(crate) struct CompletionsArgs {
     /// The shell.
     pub(crate) shell: clap_complete::Shell,
+}
+
+/// What a completion script asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum CompleteWhat {
+    /// Installed versions, newest first.
+    Installed,
+    /// Stable releases of the index, newest first, and `latest`.
+    Remote,
+}
+
+/// `goshift __complete`.
+#[derive(Debug, Args)]
+pub(crate) struct CompleteArgs {
+    /// Which versions.
+    pub(crate) what: CompleteWhat,
+}
+
+/// `goshift __manpages`.
+#[derive(Debug, Args)]
+pub(crate) struct ManpagesArgs {
+    /// The directory to write `goshift.1` and `goshift-<command>.1` into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
 }
 
 /// `goshift exec`.

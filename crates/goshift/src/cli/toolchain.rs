@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 #[derive(Debug, Subcommand)]
 pub(crate) enum ToolchainCommand {
     /// List installed toolchains, or the releases available for download.
+    #[command(visible_alias = "ls")]
     List(ListArgs),
     /// Download, verify, smoke-test and install Go toolchains.
     Install(InstallArgs),
@@ -16,8 +17,13 @@ pub(crate) enum ToolchainCommand {
     /// Show the numbered history of default switches.
     History,
     /// Switch the default back to the previous one, or to the one set by switch N.
+    ///
+    /// A rollback is a switch like any other: a second `goshift rollback` undoes the first.
+    /// To step further back, name the switch: `goshift rollback --to N` (see `goshift
+    /// history`); each rollback says which N that is.
     Rollback(RollbackArgs),
     /// Remove an installed version.
+    #[command(visible_alias = "rm")]
     Uninstall(UninstallArgs),
     /// Remove all but the newest N installed versions (never the default).
     Prune(PruneArgs),
@@ -27,8 +33,34 @@ pub(crate) enum ToolchainCommand {
     Verify(VerifyArgs),
     /// Print goshift's home directory (`GOSHIFT_HOME`).
     Home,
-    /// Print shell lines that put the default toolchain on `PATH` and set `GOROOT`.
-    Env,
+    /// Show or empty the cache of verified archives (kept for offline reinstalls).
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Print the shell line of `goshift init` for scripts and CI: the `go` proxies first on
+    /// `PATH`, so `go` follows `.go-version` and go.mod.
+    ///
+    /// Example: `eval "$(goshift env)"` in a CI step or a non-interactive shell.
+    Env(EnvArgs),
+}
+
+/// `goshift cache`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CacheCommand {
+    /// Print the directory of the cached archives.
+    Dir,
+    /// Print how many archives the cache holds and their size.
+    Size,
+    /// Remove every cached archive (a reinstall then downloads again).
+    Clean,
+}
+
+/// `goshift env`.
+#[derive(Debug, Args)]
+pub(crate) struct EnvArgs {
+    /// Put the default toolchain itself on `PATH` and set `GOROOT` instead: `go` then ignores
+    /// `.go-version` and go.mod.
+    #[arg(long)]
+    pub(crate) default_toolchain: bool,
 }
 
 /// Why and how hard: accepted by every command that changes the store.

@@ -8,13 +8,15 @@ mod doctor;
 mod each;
 pub(crate) mod exec;
 mod init;
+mod manpages;
 mod modfile;
-mod pin;
+pub(crate) mod pin;
+mod unpin;
 mod which;
 
 use anyhow::Context as _;
 use goshift_fs::EnvVars;
-use goshift_project::{Request, Resolution, ResolveError, resolve};
+use goshift_project::{Directive, Request, Resolution, ResolveError, resolve};
 use goshift_version::{GoVersion, VersionRequest};
 
 use crate::cli::ProjectCommand;
@@ -33,8 +35,11 @@ pub(crate) fn run(
         ProjectCommand::Which(args) => which::which(args, settings),
         ProjectCommand::Current => current::current(settings),
         ProjectCommand::Pin(args) => pin::pin(args, settings),
+        ProjectCommand::Unpin => unpin::unpin(settings),
         ProjectCommand::Init(args) => init::init(&args, settings),
         ProjectCommand::Completions(args) => completions::completions(&args, settings),
+        ProjectCommand::Manpages(args) => manpages::manpages(&args, settings),
+        ProjectCommand::Complete(args) => Ok(completions::complete(&args, settings)),
         ProjectCommand::Exec(args) => exec::exec(args, settings),
         ProjectCommand::Each(args) => each::each(args, settings),
         ProjectCommand::Doctor => doctor::doctor(settings),
@@ -62,12 +67,34 @@ pub(crate) fn resolve_here(settings: &GlobalSettings) -> Result<Resolution, Reso
     )
 }
 
+/// What to install so that `error` goes away, and the hint that says so: for a go.mod or
+/// go.work `go` line, its line (`1.22` for `go 1.22.0`), which `goshift install` resolves to
+/// the newest release the index has, a version that exists and meets the minimum. A
+/// `toolchain` line, a pin or a prerelease minimum names one exact version instead.
+pub(crate) fn install_request(error: &ResolveError) -> Option<(String, String)> {
+    if let ResolveError::Unsatisfied { requirement, .. } = error
+        && requirement.directive == Directive::Go
+        && !requirement.minimum.is_prerelease()
+        && !requirement.minimum.is_lang()
+    {
+        let line = requirement.minimum.lang();
+        let hint = format!(
+            "run `goshift install {line}` (the newest {line} release, which meets `go {}`)",
+            requirement.minimum
+        );
+        return Some((line.to_string(), hint));
+    }
+    let request = error.install_request()?;
+    let hint = format!("run `goshift install {request}`");
+    Some((request, hint))
+}
+
 /// [`resolve_here`] with the install hint attached to its error.
 pub(crate) fn resolve_here_hinted(settings: &GlobalSettings) -> anyhow::Result<Resolution> {
     match resolve_here(settings) {
         Ok(resolution) => Ok(resolution),
-        Err(error) => match error.install_request() {
-            Some(request) => Err(error).hint(format!("run `goshift install {request}`")),
+        Err(error) => match install_request(&error) {
+            Some((_, hint)) => Err(error).hint(hint),
             None if matches!(error, ResolveError::NoDefault) => Err(error)
                 .hint("install a toolchain with `goshift install latest`, which also makes it the default"),
             None => Err(error.into()),

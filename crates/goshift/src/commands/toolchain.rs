@@ -4,6 +4,7 @@
 //! `[toolchain]` table (the environment wins): where releases come from, the platform, the
 //! store, and the goshift executable the `bin/` links point at.
 
+mod cache;
 mod env;
 mod history;
 mod import;
@@ -56,7 +57,8 @@ pub(crate) fn run(
         ToolchainCommand::Prune(args) => prune::prune(&args, settings, &toolchain),
         ToolchainCommand::Import(args) => import::import(args, settings, &toolchain),
         ToolchainCommand::Verify(args) => verify::verify(args, settings, &toolchain),
-        ToolchainCommand::Env => env::env(settings, &toolchain),
+        ToolchainCommand::Cache(command) => cache::cache(&command, settings, &toolchain),
+        ToolchainCommand::Env(args) => env::env(&args, settings, &toolchain),
         ToolchainCommand::Home => super::home::home(settings),
     }
 }
@@ -152,6 +154,18 @@ impl ToolchainSettings {
         };
         let goshift_exe =
             std::env::current_exe().context("failed to find the goshift executable")?;
+        let printer = settings.printer;
+        if printer.verbose {
+            printer.debug(format!("release index: {index_url}"));
+            printer.debug(format!(
+                "archives from: {}",
+                mirror.as_deref().unwrap_or("the index's host")
+            ));
+            printer.debug(format!("platform: {platform}"));
+            if let Some(proxy) = env.var(EnvVars::HTTPS_PROXY) {
+                printer.debug(format!("https proxy: {proxy}"));
+            }
+        }
         Ok(Self {
             store,
             sources: Sources {
@@ -271,6 +285,16 @@ pub(crate) fn store_error(error: StoreError, home: Option<&str>) -> anyhow::Erro
         Some(hint) => with_hint(error.into(), hint),
         None => error.into(),
     }
+}
+
+/// The fix for a release index that cannot be read: the one variable that moves it.
+/// `GOSHIFT_MIRROR` moves only the archive downloads, so naming it here would not help.
+pub(crate) fn index_hint(index_url: &str) -> String {
+    format!(
+        "the release index is read from `{index_url}`; set `{}` to a reachable copy of it (`https://…`, `file://…` or a loopback `http://…`); `{}` moves only the archive downloads",
+        EnvVars::GOSHIFT_INDEX_URL,
+        EnvVars::GOSHIFT_MIRROR
+    )
 }
 
 /// Attaches a hint to an error that is already at hand.

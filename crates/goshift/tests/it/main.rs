@@ -5,15 +5,21 @@
 )]
 
 mod basics;
+mod completion;
+mod everyday;
 mod governance;
 mod governance_enforce;
 mod governance_gate;
 mod governance_snapshot;
+mod hints;
 mod impact;
 mod inspect;
+mod json_schema;
 mod project;
 mod project_shell;
+mod pty;
 mod service;
+mod shell_hook;
 mod toolchain;
 mod toolchain_crash;
 mod toolchain_errors;

@@ -1,12 +1,14 @@
 //! `goshift init` in real bash, zsh and fish: after `cd`, `go` resolves per directory.
 //!
-//! Each shell is skipped, with a notice, only when it is not installed (CI installs all
-//! three: `apt-get install bash zsh fish`).
+//! A shell that is not installed skips its test with a `SKIPPED:` line, and fails it when
+//! `CI` is set (CI installs all three: `apt-get install bash zsh fish`).
 
 use std::path::Path;
 use std::process::Command;
 
 use goshift_testkit::TestContext;
+
+use crate::pty::Shell;
 
 fn setup() -> TestContext {
     let context = TestContext::new(env!("CARGO_BIN_EXE_goshift"));
@@ -23,24 +25,10 @@ fn setup() -> TestContext {
     context
 }
 
-fn find_shell(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
-
 /// Runs `script` in `shell` with a PATH that does not yet contain the proxies, the
 /// sandbox's home, and goshift's directory on PATH for `goshift init` itself.
 fn run_shell(context: &TestContext, shell: &Path, args: &[&str], script: &str) -> String {
-    let goshift_dir = Path::new(env!("CARGO_BIN_EXE_goshift"))
-        .parent()
-        .expect("test setup");
-    let system = std::env::var_os("PATH").unwrap_or_default();
-    let path = std::env::join_paths(
-        std::iter::once(goshift_dir.to_path_buf()).chain(std::env::split_paths(&system)),
-    )
-    .expect("test setup");
+    let path = crate::pty::shell_path(&[]);
     let output = Command::new(shell)
         .args(args)
         .arg(script)
@@ -76,8 +64,7 @@ const POSIX_SCRIPT: &str =
 
 #[test]
 fn bash_resolves_per_directory_after_cd() {
-    let Some(bash) = find_shell("bash") else {
-        eprintln!("notice: bash is not installed; skipping (apt-get install bash)");
+    let Some(bash) = Shell::Bash.find() else {
         return;
     };
     let context = setup();
@@ -101,8 +88,7 @@ fn bash_resolves_per_directory_after_cd() {
 
 #[test]
 fn zsh_resolves_per_directory_after_cd() {
-    let Some(zsh) = find_shell("zsh") else {
-        eprintln!("notice: zsh is not installed; skipping (apt-get install zsh)");
+    let Some(zsh) = Shell::Zsh.find() else {
         return;
     };
     let context = setup();
@@ -119,8 +105,7 @@ fn zsh_resolves_per_directory_after_cd() {
 
 #[test]
 fn fish_resolves_per_directory_after_cd() {
-    let Some(fish) = find_shell("fish") else {
-        eprintln!("notice: fish is not installed; skipping (apt-get install fish)");
+    let Some(fish) = Shell::Fish.find() else {
         return;
     };
     let context = setup();
@@ -132,4 +117,53 @@ fn fish_resolves_per_directory_after_cd() {
         "{out}"
     );
     assert!(out.contains("init"), "completions are loaded: {out}");
+}
+
+/// `eval "$(goshift env)"` sets up what `goshift init` does, minus the interactive parts: `go`
+/// resolves per directory, `GOROOT` stays unset, and `doctor` agrees with the setup.
+#[test]
+fn env_sets_up_the_proxies_and_doctor_agrees() {
+    let Some(bash) = Shell::Bash.find() else {
+        return;
+    };
+    let context = setup();
+    let output = context.run(["env"]);
+    assert!(output.status.success());
+    assert_eq!(
+        context.filter(&String::from_utf8_lossy(&output.stdout)),
+        "case \":${PATH}:\" in *:'[ROOT]/home/bin':*) ;; *) export PATH='[ROOT]/home/bin'\":${PATH}\" ;; esac\n"
+    );
+    let script = format!(
+        "eval \"$(goshift env)\"; eval \"$(goshift env)\"; echo \"PATH=$PATH\"; echo \"GOROOT=${{GOROOT-unset}}\"; {POSIX_SCRIPT}; goshift doctor || true"
+    );
+    let out = context.filter(&run_shell(
+        &context,
+        &bash,
+        &["--norc", "--noprofile", "-c"],
+        &script,
+    ));
+    assert_eq!(
+        versions(&out),
+        ["go1.22.10", "go1.21.13", "go1.22.10", "go1.22.10"],
+        "{out}"
+    );
+    assert!(out.contains("GOROOT=unset\n"), "{out}");
+    let path = out
+        .lines()
+        .find_map(|line| line.strip_prefix("PATH="))
+        .expect("the script prints PATH");
+    assert!(path.starts_with("[ROOT]/home/bin:"), "{out}");
+    assert_eq!(
+        path.matches("[ROOT]/home/bin").count(),
+        1,
+        "added once: {out}"
+    );
+    assert!(
+        out.contains("ok       environment    goroot: GOROOT is not set in the environment"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok       environment    path: `[ROOT]/home/bin` comes first"),
+        "{out}"
+    );
 }

@@ -294,7 +294,8 @@ fn use_history_and_rollback() {
     );
     assert_eq!(
         test.ok(&["rollback"]).stderr,
-        "Rolled back the default: go1.22.10 -> go1.21.13\n"
+        "Rolled back the default: go1.22.10 -> go1.21.13\n\
+         A second `goshift rollback` undoes this one (back to go1.22.10)\n"
     );
     assert_eq!(
         test.ok(&["rollback", "--to", "2"]).stderr,
@@ -344,7 +345,8 @@ fn uninstall_and_prune_never_take_the_default() {
     );
     assert_eq!(
         test.ok(&["uninstall", "1.22.9"]).stderr,
-        "Uninstalled go1.22.9\n"
+        "Uninstalled go1.22.9\n\
+         Kept its verified archive in the cache (0.0 MiB) for a reinstall without download; `goshift cache clean` removes cached archives\n"
     );
     assert_eq!(
         test.names("bin"),
@@ -370,7 +372,9 @@ fn uninstall_and_prune_never_take_the_default() {
     let run = test.ok(&["uninstall", "--force", "1.21.13"]);
     assert_eq!(
         run.stderr,
-        "Uninstalled go1.21.13\nwarning: go1.21.13 was the default; there is no default now (set one with `goshift use VERSION`)\n"
+        "Uninstalled go1.21.13\n\
+         Kept its verified archive in the cache (0.0 MiB) for a reinstall without download; `goshift cache clean` removes cached archives\n\
+         warning: go1.21.13 was the default; there is no default now (set one with `goshift use VERSION`)\n"
     );
     assert!(std::fs::symlink_metadata(test.home().join("default")).is_err());
     assert_eq!(test.names("toolchains"), ["go1.22.10"]);
@@ -479,7 +483,7 @@ pub(crate) fn unpack_fake(archive: &[u8], dest: &Path) {
 #[test]
 fn env_prints_shell_lines_for_the_default() {
     let test = StoreTest::new(&["1.22.10"]);
-    let run = test.run(&["env"]);
+    let run = test.run(&["env", "--default-toolchain"]);
     assert_eq!(run.code, Some(2));
     assert_eq!(
         run.stderr,
@@ -487,11 +491,11 @@ fn env_prints_shell_lines_for_the_default() {
     );
     test.ok(&["install", "--no-smoke-test", "1.22.10"]);
     assert_eq!(
-        test.ok(&["env"]).stdout,
+        test.ok(&["env", "--default-toolchain"]).stdout,
         "export PATH='[ROOT]/home/default/bin':\"$PATH\"\nexport GOROOT='[ROOT]/home/default'\n"
     );
     let value: serde_json::Value =
-        serde_json::from_str(&test.ok(&["env", "--json"]).stdout).unwrap();
+        serde_json::from_str(&test.ok(&["env", "--default-toolchain", "--json"]).stdout).unwrap();
     assert_eq!(
         value,
         serde_json::json!({

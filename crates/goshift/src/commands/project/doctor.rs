@@ -4,6 +4,8 @@
 //! something is wrong, the fix. Exit 1 when any finding is an error.
 
 mod checks;
+mod pins;
+mod shell;
 mod system;
 
 use serde::Serialize;

@@ -1,4 +1,6 @@
 //! `goshift each [VERSION… | --installed] -- COMMAND…`: one run per toolchain and a table.
+//!
+//! With `--json`, the command's own stdout goes to stderr, so stdout stays one JSON document.
 
 use std::os::unix::process::ExitStatusExt;
 use std::time::Instant;
@@ -59,6 +61,10 @@ pub(crate) fn each(args: EachArgs, settings: &GlobalSettings) -> anyhow::Result<
             &format!("==> {}: {display}", version.toolchain_name()),
         ));
         let mut child = toolchain_command(&store.root(version), &command, settings)?;
+        if settings.printer.json() {
+            // stdout carries one JSON document; what the command prints goes to stderr.
+            child.stdout(settings.printer.stderr_for_child());
+        }
         let started = Instant::now();
         let outcome = child.status();
         let seconds = started.elapsed().as_secs_f64();

@@ -1,17 +1,24 @@
-//! `goshift pin VERSION`: writes `.go-version` in the working directory.
+//! `goshift pin [VERSION]`: writes `.go-version` (or go.mod's `toolchain` line with
+//! `--go-mod`), or shows the pin and where it comes from.
 //!
 //! The version is checked first against the installed toolchains, then against the release
 //! index (`GOSHIFT_INDEX_URL`, the config file's `index_url`, or go.dev), so a typo never
-//! becomes a pin. `--allow-missing` pins an exact version without asking the index.
+//! becomes a pin. `--allow-missing` pins an exact version without asking the index. A pin
+//! below the `go` line of the module (or workspace) is refused: the build would fail.
+
+mod files;
 
 use anyhow::Context as _;
 use goshift_dist::{Client, Platform, Sources};
 use goshift_fs::EnvVars;
+use goshift_project::show_path;
 use goshift_version::{GoVersion, VersionRequest};
+
+pub(crate) use files::{ModuleFile, module_file, nearest_pin};
 
 use crate::cli::PinArgs;
 use crate::commands::project::select_installed;
-use crate::error::WithHint as _;
+use crate::error::{WithHint as _, hinted};
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;
 use crate::toolchains::StoreView;
@@ -20,14 +27,190 @@ use crate::toolchains::StoreView;
 /// release the index knows of (with a warning that it is not installed yet).
 pub(crate) fn pin(args: PinArgs, settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
     let PinArgs {
-        request: text,
+        request,
         allow_missing,
+        go_mod,
     } = args;
+    let Some(text) = request else {
+        return show(settings);
+    };
+    let chosen = choose(settings, &text, allow_missing)?;
+    let module = module_file(settings)?;
+    if let Some(module) = &module {
+        let minimum = module.minimum();
+        if chosen < minimum {
+            return Err(hinted(
+                format!(
+                    "cannot pin {}: {} needs Go {minimum} or newer (its `go` line), so the build would fail",
+                    chosen.toolchain_name(),
+                    show_path(&module.path, &settings.cwd)
+                ),
+                format!(
+                    "pin a version that meets it, such as `goshift pin {}`, or lower the `go` line first if the module supports older Go (`go mod edit -go={chosen}`)",
+                    minimum.lang()
+                ),
+            ));
+        }
+    }
+    if go_mod {
+        let Some(module) = module else {
+            return Err(hinted(
+                "there is no go.mod or go.work here or above to write a `toolchain` line into",
+                "run `goshift pin VERSION` without `--go-mod` to write `.go-version`",
+            ));
+        };
+        return pin_toolchain_line(settings, &module, &chosen);
+    }
+    let path = settings.cwd.join(".go-version");
+    let previous = goshift_fs::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| text.trim().parse::<GoVersion>().ok());
+    goshift_fs::write_atomic(&path, format!("{chosen}\n").as_bytes())?;
+    let printer = &settings.printer;
+    if printer.json() {
+        printer.json_value(&serde_json::json!({
+            "path": path,
+            "version": chosen,
+            "previous": previous,
+        }))?;
+    } else {
+        printer.status(match previous {
+            Some(previous) if previous != chosen => format!(
+                "Pinned {} in ./.go-version (was {})",
+                chosen.toolchain_name(),
+                previous.toolchain_name()
+            ),
+            _ => format!("Pinned {} in ./.go-version", chosen.toolchain_name()),
+        });
+    }
+    if let Some(toolchain) = module.as_ref().and_then(ModuleFile::toolchain)
+        && toolchain != chosen
+    {
+        printer.warn(overrides_message(
+            settings,
+            &chosen,
+            module.as_ref(),
+            &toolchain,
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The warning for a `.go-version` that disagrees with the module's `toolchain` line.
+pub(crate) fn overrides_message(
+    settings: &GlobalSettings,
+    pinned: &GoVersion,
+    module: Option<&ModuleFile>,
+    toolchain: &GoVersion,
+) -> String {
+    let file = module.map_or_else(
+        || "go.mod".to_owned(),
+        |m| show_path(&m.path, &settings.cwd),
+    );
+    format!(
+        "`.go-version` ({}) overrides the `toolchain {}` line of {file}, which Renovate and Dependabot update; run `goshift unpin` to follow {file}, or `goshift pin --go-mod VERSION` to change that line",
+        pinned.toolchain_name(),
+        toolchain.toolchain_name()
+    )
+}
+
+/// Writes `toolchain go<chosen>` into the module's file.
+fn pin_toolchain_line(
+    settings: &GlobalSettings,
+    module: &ModuleFile,
+    chosen: &GoVersion,
+) -> anyhow::Result<ExitStatus> {
+    let previous = module.toolchain();
+    let text = module.with_toolchain(chosen);
+    goshift_fs::write_atomic(&module.path, text.as_bytes())?;
+    let shown = show_path(&module.path, &settings.cwd);
+    let printer = &settings.printer;
+    if printer.json() {
+        printer.json_value(&serde_json::json!({
+            "path": module.path,
+            "version": chosen,
+            "previous": previous,
+        }))?;
+    } else {
+        printer.status(match previous {
+            Some(previous) if previous != *chosen => format!(
+                "Set `toolchain {}` in {shown} (was {})",
+                chosen.toolchain_name(),
+                previous.toolchain_name()
+            ),
+            _ => format!("Set `toolchain {}` in {shown}", chosen.toolchain_name()),
+        });
+    }
+    if let Some(pin) = nearest_pin(settings)?
+        && pin.version != *chosen
+    {
+        printer.warn(format!(
+            "{} still pins {} and overrides this line; run `goshift unpin` there",
+            show_path(&pin.path, &settings.cwd),
+            pin.version.toolchain_name()
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `goshift pin` without a version: the pin and its file, or what `go` follows instead.
+fn show(settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+    let pin = nearest_pin(settings)?;
+    let module = module_file(settings)?;
+    let printer = &settings.printer;
+    let found = match (&pin, &module) {
+        (Some(pin), _) => Some((pin.version.clone(), pin.path.clone(), "go_version_file")),
+        (None, Some(module)) => module
+            .toolchain()
+            .map(|version| (version, module.path.clone(), "toolchain_line")),
+        (None, None) => None,
+    };
+    if printer.json() {
+        printer.json_value(&serde_json::json!({
+            "version": found.as_ref().map(|f| &f.0),
+            "path": found.as_ref().map(|f| &f.1),
+            "kind": found.as_ref().map(|f| f.2),
+        }))?;
+    } else if let Some((version, path, kind)) = &found {
+        let shown = show_path(path, &settings.cwd);
+        printer.data(if *kind == "toolchain_line" {
+            format!("{} (toolchain line in {shown})", version.toolchain_name())
+        } else {
+            format!("{} (pinned in {shown})", version.toolchain_name())
+        });
+    } else {
+        printer.status(match &module {
+            Some(module) => format!(
+                "Nothing is pinned here: `go` follows the `go {}` line of {} (see `goshift current`)",
+                module.minimum(),
+                show_path(&module.path, &settings.cwd)
+            ),
+            None => "Nothing is pinned here: `go` runs the default toolchain (see `goshift current`)"
+                .to_owned(),
+        });
+    }
+    if let (Some(pin), Some(module)) = (&pin, &module)
+        && let Some(toolchain) = module.toolchain()
+        && toolchain != pin.version
+    {
+        printer.warn(overrides_message(
+            settings,
+            &pin.version,
+            Some(module),
+            &toolchain,
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The version `text` names: installed, else from the index (or as given with
+/// `--allow-missing`), with a warning when it is not installed.
+fn choose(settings: &GlobalSettings, text: &str, allow_missing: bool) -> anyhow::Result<GoVersion> {
     let store = StoreView::new(&settings.dirs.home);
-    let request = VersionRequest::parse(&text)
+    let request = VersionRequest::parse(text)
         .with_context(|| format!("`{text}` is not a version request"))?;
-    let chosen = match select_installed(&store, &text) {
-        Ok(installed) => installed,
+    match select_installed(&store, text) {
+        Ok(installed) => Ok(installed),
         Err(not_installed) => {
             let known = match &request {
                 VersionRequest::Exact(exact) if allow_missing => exact.clone(),
@@ -38,31 +221,9 @@ pub(crate) fn pin(args: PinArgs, settings: &GlobalSettings) -> anyhow::Result<Ex
                 "{} is not installed; `go` here fails until you run `goshift install {known}`",
                 known.toolchain_name()
             ));
-            known
+            Ok(known)
         }
-    };
-    let path = settings.cwd.join(".go-version");
-    let previous = goshift_fs::fs::read_to_string(&path)
-        .ok()
-        .and_then(|text| text.trim().parse::<GoVersion>().ok());
-    goshift_fs::write_atomic(&path, format!("{chosen}\n").as_bytes())?;
-    if settings.printer.json() {
-        settings.printer.json_value(&serde_json::json!({
-            "path": path,
-            "version": chosen,
-            "previous": previous,
-        }))?;
-    } else {
-        settings.printer.status(match previous {
-            Some(previous) if previous != chosen => format!(
-                "Pinned {} in ./.go-version (was {})",
-                chosen.toolchain_name(),
-                previous.toolchain_name()
-            ),
-            _ => format!("Pinned {} in ./.go-version", chosen.toolchain_name()),
-        });
     }
-    Ok(ExitStatus::Success)
 }
 
 /// The release `request` names in the index, for this machine's platform.
@@ -83,7 +244,10 @@ fn from_index(settings: &GlobalSettings, request: &VersionRequest) -> anyhow::Re
     let index = Client::new()
         .fetch_index(&sources)
         .context("failed to check the version against the release index")
-        .hint("pin an exact version without checking with `--allow-missing`")?;
+        .hint(format!(
+            "{}, or pin an exact version without checking with `--allow-missing`",
+            crate::commands::toolchain::index_hint(&sources.index_url)
+        ))?;
     let (release, _) = index
         .resolve(request, &platform, false)
         .context("the release index does not have it")?;

@@ -1,17 +1,44 @@
-//! `goshift env`: shell lines for the default toolchain.
+//! `goshift env`: shell lines for scripts and non-interactive shells.
+//!
+//! By default the same `PATH` line as `goshift init`, without the interactive parts: the
+//! proxies come first, `go` resolves per project, and `GOROOT` stays unset (the proxy sets it
+//! for the toolchain it runs), so `goshift doctor` finds nothing to complain about.
+//! `--default-toolchain` prints the older setup that pins the default toolchain's own
+//! directory.
 
 use super::{ToolchainSettings, store_error};
+use crate::cli::toolchain::EnvArgs;
 use crate::error::hinted;
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;
 
-/// Prints `export PATH=…` and `export GOROOT=…` for the default toolchain. The lines name
-/// the `default` link, so a later `goshift use` takes effect without re-running this.
+/// Prints the `export` lines.
 pub(crate) fn env(
+    args: &EnvArgs,
     settings: &GlobalSettings,
     toolchain: &ToolchainSettings,
 ) -> anyhow::Result<ExitStatus> {
+    let EnvArgs { default_toolchain } = *args;
     let store = &toolchain.store;
+    let printer = &settings.printer;
+    if !default_toolchain {
+        let bin = store.bin_dir();
+        if !bin.join("go").exists() {
+            printer.warn(format!(
+                "there is no `go` proxy in `{}` yet; install a toolchain with `goshift install latest`",
+                bin.display()
+            ));
+        }
+        if printer.json() {
+            printer.json_value(&serde_json::json!({ "PATH": bin }))?;
+        } else {
+            let bin = shell_quote(&bin.display().to_string());
+            printer.data(format!(
+                "case \":${{PATH}}:\" in *:{bin}:*) ;; *) export PATH={bin}\":${{PATH}}\" ;; esac"
+            ));
+        }
+        return Ok(ExitStatus::Success);
+    }
     let Some(version) = store.default_version().map_err(|e| store_error(e, None))? else {
         return Err(hinted(
             "there is no default toolchain",
@@ -20,7 +47,6 @@ pub(crate) fn env(
     };
     let goroot = store.default_link();
     let bin = goroot.join("bin");
-    let printer = &settings.printer;
     if printer.json() {
         printer.json_value(&serde_json::json!({
             "version": version,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use goshift_dist::{Expected, Index, unpack};
+use goshift_fs::EnvVars;
 use goshift_store::{
     Action, Manifest, Phase, Replace, SmokeOutcome, SmokeTest, Source, Staging, Verification,
 };
@@ -222,7 +223,13 @@ fn plan_downloads(
             "install the versions one at a time",
         ));
     }
-    let index = fetch_index(toolchain)?;
+    let index = {
+        let _wait = progress.wait(&format!(
+            "Reading the release index from {}",
+            toolchain.sources.index_url
+        ));
+        fetch_index(toolchain)?
+    };
     let mut jobs: Vec<Job> = Vec::new();
     for request in requests {
         let include_unstable = matches!(request, VersionRequest::Exact(_));
@@ -321,7 +328,7 @@ fn plan_archive(
 
 /// The index's hash of `version`'s archive for the platform.
 fn index_hash(version: &GoVersion, toolchain: &ToolchainSettings) -> anyhow::Result<String> {
-    let index = toolchain.client.fetch_index(&toolchain.sources)?;
+    let index = fetch_index(toolchain)?;
     let (_, file) = index.resolve(
         &VersionRequest::Exact(version.clone()),
         &toolchain.platform,
@@ -335,6 +342,7 @@ fn fetch_index(toolchain: &ToolchainSettings) -> anyhow::Result<Index> {
         .client
         .fetch_index(&toolchain.sources)
         .context("failed to read the release index")
+        .hint(super::index_hint(&toolchain.sources.index_url))
 }
 
 /// Installs one version: stage, unpack, smoke-test, publish.
@@ -473,39 +481,51 @@ fn fetch_and_unpack(
     // A copy of a verified download lands in the staging area, and moves into the cache
     // on publish: concurrent installs never write the same file.
     let cache_copy = staging.dir().join("archive");
-    let (source, reader, length, cache): (Source, Box<dyn std::io::Read + Send>, _, _) =
-        match (&job.origin, cached) {
-            (_, Some(path)) => {
-                progress.status(&format!("Using the cached archive of {name}"));
-                let file = goshift_fs::fs::File::open(&path)?;
-                let length = file.metadata().ok().map(|m| m.len());
-                (Source::Cache { path }, Box::new(file), length, None)
-            }
-            (Origin::Archive { path }, None) => {
-                let file = goshift_fs::fs::File::open(path)?;
-                let length = file.metadata().ok().map(|m| m.len());
-                let cache = job.expected.sha256.as_ref().map(|_| cache_copy.as_path());
-                (
-                    Source::Archive { path: path.clone() },
-                    Box::new(file),
-                    length,
-                    cache,
-                )
-            }
-            (Origin::Download { url }, None) => {
-                progress.status(&format!("Downloading {name} from {url}"));
-                let download = toolchain
+    let (source, reader, length, cache): (Source, Box<dyn std::io::Read + Send>, _, _) = match (
+        &job.origin,
+        cached,
+    ) {
+        (_, Some(path)) => {
+            progress.status(&format!("Using the cached archive of {name}"));
+            let file = goshift_fs::fs::File::open(&path)?;
+            let length = file.metadata().ok().map(|m| m.len());
+            (Source::Cache { path }, Box::new(file), length, None)
+        }
+        (Origin::Archive { path }, None) => {
+            let file = goshift_fs::fs::File::open(path)?;
+            let length = file.metadata().ok().map(|m| m.len());
+            let cache = job.expected.sha256.as_ref().map(|_| cache_copy.as_path());
+            (
+                Source::Archive { path: path.clone() },
+                Box::new(file),
+                length,
+                cache,
+            )
+        }
+        (Origin::Download { url }, None) => {
+            progress.status(&format!("Downloading {name} from {url}"));
+            let download = toolchain
                     .client
-                    .open(url, toolchain.sources.allow_insecure_http)?;
-                let length = download.content_length().or(job.expected.size);
-                (
-                    Source::Download { url: url.clone() },
-                    Box::new(download),
-                    length,
-                    Some(cache_copy.as_path()),
-                )
-            }
-        };
+                    .open(url, toolchain.sources.allow_insecure_http)
+                    .map_err(|error| match error {
+                        goshift_dist::DistError::Transport { .. } => with_hint(
+                            error.into(),
+                            format!(
+                                "archives come from `{}` when it is set, else from the index's host; set it to a reachable mirror",
+                                EnvVars::GOSHIFT_MIRROR
+                            ),
+                        ),
+                        other => other.into(),
+                    })?;
+            let length = download.content_length().or(job.expected.size);
+            (
+                Source::Download { url: url.clone() },
+                Box::new(download),
+                length,
+                Some(cache_copy.as_path()),
+            )
+        }
+    };
     let bar = progress.start(&name, length);
     let result = unpack(reader, &job.expected, &staging.tree(), cache, &mut |done| {
         progress.update(bar, done);
@@ -535,6 +555,7 @@ fn smoke_test(
         return Ok(SmokeOutcome::Skipped);
     }
     progress.status(&format!("Smoke-testing {name}"));
+    let _wait = progress.wait(&format!("Smoke-testing {name}"));
     SmokeTest {
         goroot: &staging.tree(),
         expected: &job.version,

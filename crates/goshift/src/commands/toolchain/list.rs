@@ -52,12 +52,18 @@ fn list_remote(
     toolchain: &ToolchainSettings,
 ) -> anyhow::Result<ExitStatus> {
     let printer = &settings.printer;
-    let index = toolchain.client.fetch_index(&toolchain.sources).map_err(|e| {
-        with_hint(
-            e.into(),
-            "set GOSHIFT_INDEX_URL to a reachable index (https://, file:// or loopback http://)",
-        )
-    })?;
+    let progress = super::progress::Progress::new(*printer);
+    let wait = progress.wait(&format!(
+        "Reading the release index from {}",
+        toolchain.sources.index_url
+    ));
+    let index = toolchain
+        .client
+        .fetch_index(&toolchain.sources)
+        .map_err(|e| with_hint(e.into(), super::index_hint(&toolchain.sources.index_url)));
+    drop(wait);
+    drop(progress);
+    let index = index?;
     let installed = toolchain
         .store
         .installed_versions()

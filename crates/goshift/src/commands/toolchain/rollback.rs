@@ -1,6 +1,9 @@
 //! `goshift rollback [--to N]`.
 
-use goshift_store::Action;
+use std::fmt::Write as _;
+
+use goshift_store::{Action, HistoryEntry};
+use goshift_version::GoVersion;
 
 use super::switch::{Switch, switch};
 use super::{ToolchainSettings, clean, store_error};
@@ -27,8 +30,14 @@ pub(crate) fn rollback(
     let target = store
         .rollback_target(to)
         .map_err(|e| store_error(e, None))?;
+    let next = if to.is_none() {
+        let history = store.history().map_err(|e| store_error(e, None))?;
+        next_steps(&history, from.as_ref(), &target)
+    } else {
+        String::new()
+    };
     // About to change the default: `from` → `target`.
-    let done = |was: &str| format!("Rolled back the default: {was} -> go{target}");
+    let done = |was: &str| format!("Rolled back the default: {was} -> go{target}{next}");
     switch(
         Switch {
             verb: "rollback",
@@ -44,4 +53,45 @@ pub(crate) fn rollback(
         toolchain,
         lock,
     )
+}
+
+/// What a plain `rollback` does, said after it: a second one undoes it (history is a list of
+/// switches, and a rollback is one more), and `--to N` steps further back, naming N.
+fn next_steps(history: &[HistoryEntry], from: Option<&GoVersion>, target: &GoVersion) -> String {
+    let Some(from) = from else {
+        return String::new();
+    };
+    let mut text = format!(
+        "\nA second `goshift rollback` undoes this one (back to {})",
+        from.toolchain_name()
+    );
+    // The switch being undone, the one that had set `target` before it, and what that one
+    // replaced: the version one step further back.
+    let undone = history.iter().rev().find(|e| e.to.as_ref() == Some(from));
+    let further = undone.and_then(|undone| {
+        history
+            .iter()
+            .rev()
+            .filter(|e| e.seq < undone.seq)
+            .find(|e| e.to.as_ref() == Some(target))?
+            .from
+            .clone()
+    });
+    let step = further
+        .filter(|further| further != target && further != from)
+        .and_then(|further| {
+            let entry = history
+                .iter()
+                .rev()
+                .find(|e| e.to.as_ref() == Some(&further))?;
+            Some((further, entry.seq))
+        });
+    if let Some((further, seq)) = step {
+        let _ = write!(
+            text,
+            "; to step further back, to {}, run `goshift rollback --to {seq}`",
+            further.toolchain_name()
+        );
+    }
+    text
 }

@@ -21,6 +21,13 @@ pub(crate) fn uninstall(
     let lock = toolchain.lock(settings)?;
     clean(settings, toolchain, &lock)?;
     let version = installed_version(store, &requested)?;
+    // Its archive stays in the cache for a later reinstall; say so afterwards.
+    let cached = store
+        .manifest(&version)
+        .ok()
+        .and_then(|manifest| manifest.archive_sha256)
+        .map(|sha256| store.archive_cache_dir().join(sha256))
+        .and_then(|path| Some((goshift_fs::fs::metadata(&path).ok()?.len(), path)));
     // About to remove `version`. Removing a version installs or selects none, so only the
     // freeze and required reasons apply.
     let mut change = Change::new("uninstall", version.toolchain_name())
@@ -45,9 +52,16 @@ pub(crate) fn uninstall(
         printer.json_value(&serde_json::json!({
             "uninstalled": version,
             "default_removed": switch.is_some(),
+            "cached_archive_path": cached.as_ref().map(|(_, path)| path),
         }))?;
     } else {
         printer.status(format!("Uninstalled go{version}"));
+        if let Some((bytes, _)) = &cached {
+            printer.status(format!(
+                "Kept its verified archive in the cache ({}) for a reinstall without download; `goshift cache clean` removes cached archives",
+                super::progress::mib(*bytes)
+            ));
+        }
         if switch.is_some() {
             printer.warn(format!(
                 "go{version} was the default; there is no default now (set one with `goshift use VERSION`)"

@@ -26,6 +26,7 @@ pub(super) fn run_all(settings: &GlobalSettings) -> Vec<Finding> {
     let store = StoreView::new(&settings.dirs.home);
     let resolution = resolution(settings, &store);
     let mut findings = vec![resolution.0];
+    findings.extend(super::pins::pin_against_module(settings));
     let resolved = resolution.1;
     findings.extend(path_order(settings, &store));
     findings.push(goroot(settings, &store, resolved.as_ref()));
@@ -65,8 +66,8 @@ fn resolution(settings: &GlobalSettings, store: &StoreView<'_>) -> (Finding, Opt
             (finding, Some(resolution))
         }
         Err(error) => {
-            let fix = match error.install_request() {
-                Some(request) => format!("goshift install {request}"),
+            let fix = match crate::commands::project::install_request(&error) {
+                Some((request, _)) => format!("goshift install {request}"),
                 None if matches!(error, goshift_project::ResolveError::NoDefault) => {
                     "goshift install latest".to_owned()
                 }
@@ -84,12 +85,12 @@ fn resolution(settings: &GlobalSettings, store: &StoreView<'_>) -> (Finding, Opt
     }
 }
 
-fn path_entries(settings: &GlobalSettings) -> Vec<PathBuf> {
+pub(super) fn path_entries(settings: &GlobalSettings) -> Vec<PathBuf> {
     let path = settings.env.var_os(EnvVars::PATH).unwrap_or_default();
     std::env::split_paths(&path).collect()
 }
 
-fn is_executable(path: &Path) -> bool {
+pub(super) fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
@@ -154,6 +155,7 @@ fn path_order(settings: &GlobalSettings, store: &StoreView<'_>) -> Vec<Finding> 
             format!("`{}` comes first for `go` on PATH", bin.display()),
         )),
     }
+    findings.extend(super::shell::remembered_go(settings, &bin));
     findings
 }
 
