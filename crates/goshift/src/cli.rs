@@ -3,6 +3,7 @@
 //! Each capability has its own file under `cli/` with a subcommand enum that is flattened
 //! into [`Command`], so the areas grow independently.
 
+mod fleet;
 mod governance;
 mod inspect;
 mod project;
@@ -15,6 +16,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::printer::ColorChoice;
 
+pub(crate) use fleet::{
+    AgentArgs, EtcdArgs, FleetCommand, FleetSetCommand, FleetStatusArgs, FleetVerb, RolloutArgs,
+    RolloutControlArgs, RolloutHistoryArgs, SetToolchainArgs,
+};
 pub(crate) use governance::{
     AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
     SnapshotCommand,
@@ -77,4 +82,6 @@ pub(crate) enum Command {
     Governance(GovernanceCommand),
     #[command(flatten)]
     Inspect(InspectCommand),
+    #[command(flatten)]
+    Fleet(FleetCommand),
 }

@@ -1,7 +1,9 @@
 //! Command dispatch. One file per verb below `commands/`; a command orchestrates the domain
 //! crates and prints, nothing else does.
 
+mod agent;
 mod audit;
+mod fleet;
 mod gate;
 mod home;
 mod inspect;
@@ -20,8 +22,8 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::cli::{
-    Cli, Command, GovernanceCommand, InspectCommand, ProjectCommand, ServiceCommand, SvcCommand,
-    VulnCommand,
+    Cli, Command, FleetCommand, GovernanceCommand, InspectCommand, ProjectCommand, ServiceCommand,
+    SvcCommand, VulnCommand,
 };
 use crate::exit::ExitStatus;
 use crate::settings::{ConfigErrors, Environment, GlobalSettings};
@@ -71,5 +73,7 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             InspectCommand::Vuln(VulnCommand::Check(args)) => vuln::check::check(&settings, args),
             InspectCommand::Sbom(args) => sbom::sbom(&settings, args),
         },
+        Command::Fleet(FleetCommand::Agent(args)) => agent::agent(args, &settings),
+        Command::Fleet(FleetCommand::Fleet(verb)) => fleet::run(verb, &settings),
     }
 }

@@ -14,7 +14,7 @@ use goshift_fleet::model::{
 use goshift_fleet::{Fleet, now_rfc3339};
 
 use crate::client::rollout;
-use crate::server::{EtcdServer, wait_for};
+use crate::server::{Clients as _, EtcdServer, wait_for};
 
 /// Every simulated host's state, shared with the test.
 #[derive(Debug, Default)]

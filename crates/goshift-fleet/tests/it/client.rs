@@ -7,7 +7,7 @@ use goshift_fleet::{
     Etcd, EtcdError, EtcdOptions, FleetError, Read, TxnOutcome, WatchOutcome, Write, model,
 };
 
-use crate::server::{EtcdServer, wait_for};
+use crate::server::{Clients as _, EtcdServer, wait_for};
 
 fn stamp(who: &str) -> Stamp {
     Stamp {
@@ -105,7 +105,7 @@ fn a_watch_sees_changes_made_while_nobody_watched_and_reports_compaction() {
     );
     // After a compaction, resuming from an old revision says so.
     let body = format!(r#"{{"revision":"{third}"}}"#);
-    ureq::post(format!("{}/v3/kv/compaction", server.url))
+    ureq::post(format!("{}/v3/kv/compaction", server.url()))
         .send(body)
         .unwrap();
     assert!(matches!(
@@ -147,7 +147,7 @@ fn a_second_member_answers_when_the_first_is_down() {
         .unwrap()
         .port();
     let etcd = Etcd::new(EtcdOptions {
-        endpoints: vec![format!("http://127.0.0.1:{dead}"), server.url.clone()],
+        endpoints: vec![format!("http://127.0.0.1:{dead}"), server.url().to_owned()],
         ..EtcdOptions::default()
     })
     .unwrap();

@@ -1,0 +1,129 @@
+//! A real etcd member on free loopback ports in a temporary directory, killed on drop.
+//!
+//! Needs Debian's `etcd-server` (`etcd` on `PATH`). Without it, [`EtcdServer::start`] says
+//! so on stderr and returns `None`, so the test passes with a visible `SKIPPED` line; when
+//! the `CI` variable is set a missing etcd fails the test instead.
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running etcd.
+#[derive(Debug)]
+pub struct EtcdServer {
+    child: Child,
+    url: String,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("failed to find a free loopback port")
+}
+
+fn etcd_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("etcd"))
+        .find(|candidate| candidate.is_file())
+}
+
+impl EtcdServer {
+    /// Starts etcd and waits until it answers, or returns `None` after saying on stderr that
+    /// `test` is skipped because etcd is not installed (panics instead when `CI` is set).
+    #[expect(
+        clippy::print_stderr,
+        reason = "a skipped test says so where cargo shows it"
+    )]
+    pub fn start(test: &str) -> Option<Self> {
+        let Some(binary) = etcd_binary() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: etcd is not installed, and CI is set (`apt-get install etcd-server`)"
+            );
+            eprintln!("SKIPPED {test}: etcd is not installed (`apt-get install etcd-server`)");
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+        let port = free_port();
+        let peer = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let peer_url = format!("http://127.0.0.1:{peer}");
+        let log = std::fs::File::create(dir.path().join("etcd.log")).expect("etcd.log");
+        let child = Command::new(binary)
+            .arg("--name=test")
+            .arg(format!("--data-dir={}", dir.path().join("data").display()))
+            .arg(format!("--listen-client-urls={url}"))
+            .arg(format!("--advertise-client-urls={url}"))
+            .arg(format!("--listen-peer-urls={peer_url}"))
+            .arg(format!("--initial-advertise-peer-urls={peer_url}"))
+            .arg(format!("--initial-cluster=test={peer_url}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("failed to start etcd");
+        let server = Self {
+            child,
+            url,
+            port,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !server.answers() {
+            assert!(
+                Instant::now() < deadline,
+                "etcd did not answer within 30s; its log:\n{}",
+                std::fs::read_to_string(server.dir.path().join("etcd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(server)
+    }
+
+    /// The client URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The etcd process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends one JSON request to the gateway and returns the response body.
+    pub fn post(&self, path: &str, body: &str) -> std::io::Result<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        match response.split_once("\r\n\r\n") {
+            Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.to_owned()),
+            _ => Err(std::io::Error::other(format!(
+                "unexpected response: {response}"
+            ))),
+        }
+    }
+
+    fn answers(&self) -> bool {
+        self.post("/v3/kv/range", r#"{"key":"AA=="}"#)
+            .is_ok_and(|body| body.contains("header"))
+    }
+}
+
+impl Drop for EtcdServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
