@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::printer::ColorChoice;
 
 pub(crate) use fleet::{
-    AgentArgs, EtcdArgs, FleetCommand, FleetSetCommand, FleetStatusArgs, FleetVerb, RolloutArgs,
+    AgentArgs, EtcdArgs, FleetArgs, FleetCommand, FleetSetCommand, FleetVerb, RolloutArgs,
     RolloutControlArgs, RolloutHistoryArgs, SetToolchainArgs,
 };
 pub(crate) use governance::{

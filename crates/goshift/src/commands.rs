@@ -74,6 +74,6 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             InspectCommand::Sbom(args) => sbom::sbom(&settings, args),
         },
         Command::Fleet(FleetCommand::Agent(args)) => agent::agent(args, &settings),
-        Command::Fleet(FleetCommand::Fleet(verb)) => fleet::run(verb, &settings),
+        Command::Fleet(FleetCommand::Fleet(args)) => fleet::run(args, &settings),
     }
 }

@@ -12,33 +12,46 @@ pub(crate) enum FleetCommand {
     /// host matches it. Runs until stopped (SIGTERM or SIGINT).
     Agent(AgentArgs),
     /// The fleet, for operators: status, desired toolchains, rollouts.
+    Fleet(FleetArgs),
+}
+
+/// `goshift fleet [ETCD OPTIONS] VERB`.
+#[derive(Debug, Args)]
+pub(crate) struct FleetArgs {
+    #[command(flatten)]
+    pub(crate) etcd: EtcdArgs,
     #[command(subcommand)]
-    Fleet(FleetVerb),
+    pub(crate) verb: FleetVerb,
 }
 
 /// How to reach etcd: flags, else the `[fleet]` table of the config file.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct EtcdArgs {
     /// etcd's client URLs, comma-separated (`http://10.0.0.1:2379,http://10.0.0.2:2379`).
-    #[arg(long = "etcd", value_name = "URL[,URL…]", value_delimiter = ',')]
+    #[arg(
+        long = "etcd",
+        global = true,
+        value_name = "URL[,URL…]",
+        value_delimiter = ','
+    )]
     pub(crate) endpoints: Vec<String>,
     /// The key prefix the fleet lives under (default `/goshift/`).
-    #[arg(long = "etcd-prefix", value_name = "PREFIX")]
+    #[arg(long = "etcd-prefix", global = true, value_name = "PREFIX")]
     pub(crate) prefix: Option<String>,
     /// PEM file of the certificate authorities that sign etcd's certificates.
-    #[arg(long = "etcd-ca", value_name = "FILE")]
+    #[arg(long = "etcd-ca", global = true, value_name = "FILE")]
     pub(crate) ca: Option<PathBuf>,
     /// PEM client certificate, for etcd members that require one (with `--etcd-key`).
-    #[arg(long = "etcd-cert", value_name = "FILE", requires = "key")]
+    #[arg(long = "etcd-cert", global = true, value_name = "FILE")]
     pub(crate) cert: Option<PathBuf>,
     /// PEM key of the client certificate.
-    #[arg(long = "etcd-key", value_name = "FILE", requires = "cert")]
+    #[arg(long = "etcd-key", global = true, value_name = "FILE")]
     pub(crate) key: Option<PathBuf>,
     /// An etcd user (etcd's own authentication), with `--etcd-password-file`.
-    #[arg(long = "etcd-user", value_name = "NAME", requires = "password_file")]
+    #[arg(long = "etcd-user", global = true, value_name = "NAME")]
     pub(crate) user: Option<String>,
     /// A file holding the etcd user's password (first line).
-    #[arg(long = "etcd-password-file", value_name = "FILE", requires = "user")]
+    #[arg(long = "etcd-password-file", global = true, value_name = "FILE")]
     pub(crate) password_file: Option<PathBuf>,
 }
 
@@ -73,7 +86,7 @@ pub(crate) enum FleetVerb {
     /// The board: every host, its environment, labels, default toolchain, services, last
     /// change, whether its agent is alive, and its drift from the desired state (exit 1 when
     /// a host drifts or is gone).
-    Status(FleetStatusArgs),
+    Status,
     /// Set part of the desired state of the environment given with `--env`.
     #[command(subcommand)]
     Set(FleetSetCommand),
@@ -90,13 +103,6 @@ pub(crate) enum FleetVerb {
     History(RolloutHistoryArgs),
 }
 
-/// `goshift fleet status`.
-#[derive(Debug, Args)]
-pub(crate) struct FleetStatusArgs {
-    #[command(flatten)]
-    pub(crate) etcd: EtcdArgs,
-}
-
 /// `goshift fleet set …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum FleetSetCommand {
@@ -109,7 +115,8 @@ pub(crate) enum FleetSetCommand {
 #[derive(Debug, Args)]
 pub(crate) struct SetToolchainArgs {
     /// An exact Go version (`1.22.10`).
-    pub(crate) version: String,
+    #[arg(value_name = "VERSION")]
+    pub(crate) requested: String,
     /// Why (kept in etcd and in the audit log).
     #[arg(long, value_name = "TEXT")]
     pub(crate) reason: String,
@@ -117,8 +124,6 @@ pub(crate) struct SetToolchainArgs {
     /// the change is refused if someone changed it since. Default: the revision read now.
     #[arg(long, value_name = "N")]
     pub(crate) revision: Option<i64>,
-    #[command(flatten)]
-    pub(crate) etcd: EtcdArgs,
 }
 
 /// `goshift fleet rollout`.
@@ -146,8 +151,6 @@ pub(crate) struct RolloutArgs {
     /// Why.
     #[arg(long, value_name = "TEXT")]
     pub(crate) reason: String,
-    #[command(flatten)]
-    pub(crate) etcd: EtcdArgs,
 }
 
 /// `goshift fleet pause|resume|abort`.
@@ -158,8 +161,6 @@ pub(crate) struct RolloutControlArgs {
     /// Why.
     #[arg(long, value_name = "TEXT")]
     pub(crate) reason: String,
-    #[command(flatten)]
-    pub(crate) etcd: EtcdArgs,
 }
 
 /// `goshift fleet history`.
@@ -167,6 +168,4 @@ pub(crate) struct RolloutControlArgs {
 pub(crate) struct RolloutHistoryArgs {
     /// The service.
     pub(crate) service: String,
-    #[command(flatten)]
-    pub(crate) etcd: EtcdArgs,
 }

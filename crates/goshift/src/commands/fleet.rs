@@ -16,7 +16,7 @@ use goshift_fleet::model::Stamp;
 use goshift_fleet::{Etcd, EtcdOptions, Fleet, FleetError, Keys, check_name, now_rfc3339};
 use goshift_fs::fs;
 
-use crate::cli::{EtcdArgs, FleetSetCommand, FleetVerb};
+use crate::cli::{EtcdArgs, FleetArgs, FleetSetCommand, FleetVerb};
 use crate::config::FleetConfig;
 use crate::error::{WithHint as _, hinted};
 use crate::exit::ExitStatus;
@@ -24,17 +24,18 @@ use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
 
 /// Runs a `fleet` verb.
-pub(crate) fn run(verb: FleetVerb, settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: FleetArgs, settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+    let FleetArgs { etcd, verb } = args;
     match verb {
-        FleetVerb::Status(args) => status::status(args, settings),
+        FleetVerb::Status => status::status(etcd, settings),
         FleetVerb::Set(FleetSetCommand::Toolchain(args)) => {
-            set_toolchain::set_toolchain(args, settings)
+            set_toolchain::set_toolchain(args, etcd, settings)
         }
-        FleetVerb::Rollout(args) => rollout::rollout(args, settings),
-        FleetVerb::Pause(args) => control::control(args, control::Verb::Pause, settings),
-        FleetVerb::Resume(args) => control::control(args, control::Verb::Resume, settings),
-        FleetVerb::Abort(args) => control::control(args, control::Verb::Abort, settings),
-        FleetVerb::History(args) => history::history(args, settings),
+        FleetVerb::Rollout(args) => rollout::rollout(args, etcd, settings),
+        FleetVerb::Pause(args) => control::control(args, etcd, control::Verb::Pause, settings),
+        FleetVerb::Resume(args) => control::control(args, etcd, control::Verb::Resume, settings),
+        FleetVerb::Abort(args) => control::control(args, etcd, control::Verb::Abort, settings),
+        FleetVerb::History(args) => history::history(args, etcd, settings),
     }
 }
 

@@ -5,6 +5,7 @@
 )]
 
 mod basics;
+mod fleet;
 mod governance;
 mod governance_enforce;
 mod governance_gate;

@@ -19,14 +19,11 @@ pub(crate) enum Verb {
 /// Pauses, resumes or aborts the rollout of SERVICE.
 pub(crate) fn control(
     args: RolloutControlArgs,
+    etcd: crate::cli::EtcdArgs,
     verb: Verb,
     settings: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
-    let RolloutControlArgs {
-        service,
-        reason,
-        etcd,
-    } = args;
+    let RolloutControlArgs { service, reason } = args;
     let environment = target_environment(settings)?;
     let stamp = stamp(&reason)?;
     let (action, wanted) = match verb {

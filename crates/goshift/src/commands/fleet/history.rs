@@ -8,9 +8,10 @@ use crate::settings::GlobalSettings;
 /// Lists every rollout of SERVICE, oldest first.
 pub(crate) fn history(
     args: RolloutHistoryArgs,
+    etcd: crate::cli::EtcdArgs,
     settings: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
-    let RolloutHistoryArgs { service, etcd } = args;
+    let RolloutHistoryArgs { service } = args;
     let environment = target_environment(settings)?;
     let fleet = connect(etcd, settings)?;
     let rollouts = fleet.history(&environment, &service).map_err(fleet_error)?;

@@ -11,7 +11,11 @@ use crate::governance::{self, Change};
 use crate::settings::{GlobalSettings, parse_duration};
 
 /// Starts a rollout of ARTIFACT to every host of the environment that runs SERVICE.
-pub(crate) fn rollout(args: RolloutArgs, settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) fn rollout(
+    args: RolloutArgs,
+    etcd: crate::cli::EtcdArgs,
+    settings: &GlobalSettings,
+) -> anyhow::Result<ExitStatus> {
     let RolloutArgs {
         service,
         artifact,
@@ -21,7 +25,6 @@ pub(crate) fn rollout(args: RolloutArgs, settings: &GlobalSettings) -> anyhow::R
         min_healthy,
         auto_revert,
         reason,
-        etcd,
     } = args;
     let environment = target_environment(settings)?;
     check_name("a service", &service)?;

@@ -15,16 +15,16 @@ use crate::settings::GlobalSettings;
 /// there and the release index knows it.
 pub(crate) fn set_toolchain(
     args: SetToolchainArgs,
+    etcd: crate::cli::EtcdArgs,
     settings: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
     let SetToolchainArgs {
-        version,
+        requested,
         reason,
         revision,
-        etcd,
     } = args;
     let environment = target_environment(settings)?;
-    let version = GoVersion::parse(version.trim().trim_start_matches("go"))
+    let version = GoVersion::parse(requested.trim().trim_start_matches("go"))
         .map_err(anyhow::Error::from)
         .hint("the fleet wants an exact version such as `1.22.10`")?;
     let stamp = stamp(&reason)?;

@@ -1,7 +1,6 @@
 //! `goshift fleet status`: the board.
 
 use super::{connect, fleet_error};
-use crate::cli::FleetStatusArgs;
 use crate::exit::ExitStatus;
 use crate::printer::Style;
 use crate::settings::GlobalSettings;
@@ -9,10 +8,9 @@ use crate::settings::GlobalSettings;
 /// Prints the board (only the environment of `--env` when given); exits 1 when a host
 /// drifts from the desired state or its agent is gone.
 pub(crate) fn status(
-    args: FleetStatusArgs,
+    etcd: crate::cli::EtcdArgs,
     settings: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
-    let FleetStatusArgs { etcd } = args;
     let fleet = connect(etcd, settings)?;
     let mut board = fleet.board().map_err(fleet_error)?;
     if let Some(environment) = &settings.environment {

@@ -1,0 +1,357 @@
+//! `goshift fleet` and `goshift agent` against a real etcd on loopback.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use goshift_testkit::etcd::{EtcdServer, free_port};
+
+use crate::audit_records;
+use crate::toolchain::StoreTest;
+
+const POLICY: &str = r#"[[blocked]]
+versions = "1.21.13"
+reason = "known bad in this test"
+"#;
+
+/// A host: a sandbox with a mirror of fake toolchains and a policy.
+fn host() -> StoreTest {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    std::fs::write(test.home().join("policy.toml"), POLICY).unwrap();
+    test
+}
+
+fn fleet(test: &StoreTest, etcd: &EtcdServer, args: &[&str]) -> crate::toolchain::Run {
+    let mut all = vec!["--etcd", etcd.url()];
+    all.extend_from_slice(args);
+    let output = test.command().arg("fleet").args(&all).output().unwrap();
+    test.finish(&output)
+}
+
+/// An agent process, stopped with SIGTERM on drop.
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let pid = libc::pid_t::try_from(self.0.id()).unwrap();
+        // SAFETY: `pid` is our own child, not yet reaped.
+        #[expect(unsafe_code, reason = "stopping the child agent with SIGTERM")]
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+fn agent(test: &StoreTest, etcd: &EtcdServer, name: &str) -> Agent {
+    let child = test
+        .command()
+        .args([
+            "agent",
+            "--etcd",
+            etcd.url(),
+            "--env",
+            "prod",
+            "--host",
+            name,
+            "--labels",
+            "rack=r1",
+            "--lease-ttl",
+            "3s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Agent(child)
+}
+
+fn board(test: &StoreTest, etcd: &EtcdServer) -> serde_json::Value {
+    let run = fleet(test, etcd, &["status", "--json"]);
+    assert!(run.code == Some(0) || run.code == Some(1), "{run:?}");
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_toolchain_change_converges_on_every_host_with_audit_records_to_prove_it() {
+    let Some(etcd) = EtcdServer::start("fleet_toolchain_converges") else {
+        return;
+    };
+    let operator = host();
+    let hosts = [host(), host()];
+    let _agents: Vec<Agent> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, test)| agent(test, &etcd, &format!("h{i}")))
+        .collect();
+    wait_for("both agents to report", || {
+        board(&operator, &etcd)["hosts"]
+            .as_array()
+            .is_some_and(|h| h.len() == 2)
+    });
+
+    let run = fleet(
+        &operator,
+        &etcd,
+        &[
+            "set",
+            "toolchain",
+            "1.22.10",
+            "--env",
+            "prod",
+            "--reason",
+            "upgrade go",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    wait_for("every host on go1.22.10 without drift", || {
+        let board = board(&operator, &etcd);
+        board["hosts"].as_array().unwrap().iter().all(|h| {
+            h["default_toolchain"] == "go1.22.10"
+                && h["drift"].as_array().unwrap().is_empty()
+                && h["alive"] == true
+        })
+    });
+    for test in &hosts {
+        let records = audit_records(&test.home());
+        let actions: Vec<(&str, &str)> = records
+            .iter()
+            .map(|r| {
+                (
+                    r["action"].as_str().unwrap(),
+                    r["outcome"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(actions, [("install", "success"), ("use", "success")]);
+        assert!(
+            records[1]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("upgrade go"),
+            "{records:?}"
+        );
+    }
+    // The operator's change is in their audit log and in etcd.
+    let records = audit_records(&operator.home());
+    let actions: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(actions, [("fleet.set-toolchain", "success")]);
+    let mirrored = etcd
+        .post(
+            "/v3/kv/range",
+            r#"{"key":"L2dvc2hpZnQvYXVkaXQv","range_end":"L2dvc2hpZnQvYXVkaXQw"}"#,
+        )
+        .unwrap();
+    assert!(mirrored.contains("\"count\":\"1\""), "{mirrored}");
+    // The board shows each host's audit head, intact.
+    let board = board(&operator, &etcd);
+    for h in board["hosts"].as_array().unwrap() {
+        assert_eq!(h["audit"]["intact"], true, "{h}");
+        assert_eq!(h["audit"]["seq"], 2, "{h}");
+        assert_eq!(h["labels"]["rack"], "r1");
+    }
+}
+
+#[test]
+fn a_toolchain_the_policy_blocks_in_the_environment_or_the_index_lacks_is_refused() {
+    let Some(etcd) = EtcdServer::start("fleet_toolchain_refused") else {
+        return;
+    };
+    let operator = host();
+    // Blocked by the policy in this environment: refused, nothing written.
+    let run = fleet(
+        &operator,
+        &etcd,
+        &[
+            "set",
+            "toolchain",
+            "1.21.13",
+            "--env",
+            "prod",
+            "--reason",
+            "try",
+        ],
+    );
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("refuses `fleet.set-toolchain prod`"),
+        "{}",
+        run.stderr
+    );
+    assert!(board(&operator, &etcd)["environments"]["prod"].is_null());
+    let records = audit_records(&operator.home());
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["outcome"], "refused");
+
+    // Unknown to the index: refused.
+    let run = fleet(
+        &operator,
+        &etcd,
+        &[
+            "set",
+            "toolchain",
+            "1.99.0",
+            "--env",
+            "prod",
+            "--reason",
+            "try",
+        ],
+    );
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("go1.99.0 cannot be installed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn two_operators_racing_on_the_same_key_the_second_gets_a_conflict() {
+    let Some(etcd) = EtcdServer::start("fleet_operators_race") else {
+        return;
+    };
+    let operator = host();
+    // Both read the key at the same revision (absent: 0); the first to write wins.
+    let run = fleet(
+        &operator,
+        &etcd,
+        &[
+            "set",
+            "toolchain",
+            "1.22.10",
+            "--env",
+            "prod",
+            "--reason",
+            "first",
+            "--revision",
+            "0",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let run = fleet(
+        &operator,
+        &etcd,
+        &[
+            "set",
+            "toolchain",
+            "1.22.10",
+            "--env",
+            "prod",
+            "--reason",
+            "second",
+            "--revision",
+            "0",
+        ],
+    );
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("`/goshift/env/prod/toolchain` was changed by"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("after you read it at revision 0"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("hint: read the new value with `goshift fleet status`"),
+        "{}",
+        run.stderr
+    );
+    let board = board(&operator, &etcd);
+    assert_eq!(
+        board["environments"]["prod"]["toolchain"]["stamp"]["reason"],
+        "first"
+    );
+}
+
+#[test]
+fn fleet_commands_fail_within_a_bounded_time_when_etcd_is_unreachable() {
+    let operator = host();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let output = operator
+        .command()
+        .args(["fleet", "status", "--etcd", &url])
+        .output()
+        .unwrap();
+    let run = operator.finish(&output);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("etcd is unreachable at"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: check that etcd runs"),
+        "{}",
+        run.stderr
+    );
+    let run = operator.run(&["fleet", "status"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("no etcd endpoint is configured"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_value_written_into_etcd_by_hand_that_does_not_parse_is_reported_on_the_board() {
+    let Some(etcd) = EtcdServer::start("fleet_bad_value") else {
+        return;
+    };
+    let operator = host();
+    // `/goshift/env/prod/toolchain` = `{"version": 1.22}`
+    etcd.post(
+        "/v3/kv/put",
+        r#"{"key":"L2dvc2hpZnQvZW52L3Byb2QvdG9vbGNoYWlu","value":"eyJ2ZXJzaW9uIjogMS4yMn0="}"#,
+    )
+    .unwrap();
+    let run = fleet(&operator, &etcd, &["status"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("warning: invalid value in etcd: /goshift/env/prod/toolchain:"),
+        "{}",
+        run.stderr
+    );
+    // A change based on it is refused with the key named, nothing written.
+    let run = fleet(
+        &operator,
+        &etcd,
+        &[
+            "set",
+            "toolchain",
+            "1.22.10",
+            "--env",
+            "prod",
+            "--reason",
+            "fix",
+        ],
+    );
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the value of `/goshift/env/prod/toolchain` in etcd is not valid"),
+        "{}",
+        run.stderr
+    );
+}
