@@ -65,6 +65,27 @@ fn agent(test: &StoreTest, etcd: &EtcdServer, name: &str) -> Agent {
     Agent(child)
 }
 
+/// `goshift fleet set toolchain VERSION --env prod --reason REASON EXTRA…`.
+fn set_toolchain(
+    test: &StoreTest,
+    etcd: &EtcdServer,
+    version: &str,
+    reason: &str,
+    extra: &[&str],
+) -> crate::toolchain::Run {
+    let mut args = vec![
+        "set",
+        "toolchain",
+        version,
+        "--env",
+        "prod",
+        "--reason",
+        reason,
+    ];
+    args.extend_from_slice(extra);
+    fleet(test, etcd, &args)
+}
+
 fn board(test: &StoreTest, etcd: &EtcdServer) -> serde_json::Value {
     let run = fleet(test, etcd, &["status", "--json"]);
     assert!(run.code == Some(0) || run.code == Some(1), "{run:?}");
@@ -174,19 +195,7 @@ fn a_toolchain_the_policy_blocks_in_the_environment_or_the_index_lacks_is_refuse
     };
     let operator = host();
     // Blocked by the policy in this environment: refused, nothing written.
-    let run = fleet(
-        &operator,
-        &etcd,
-        &[
-            "set",
-            "toolchain",
-            "1.21.13",
-            "--env",
-            "prod",
-            "--reason",
-            "try",
-        ],
-    );
+    let run = set_toolchain(&operator, &etcd, "1.21.13", "try", &[]);
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(
         run.stderr.contains("refuses `fleet.set-toolchain prod`"),
@@ -199,19 +208,7 @@ fn a_toolchain_the_policy_blocks_in_the_environment_or_the_index_lacks_is_refuse
     assert_eq!(records[0]["outcome"], "refused");
 
     // Unknown to the index: refused.
-    let run = fleet(
-        &operator,
-        &etcd,
-        &[
-            "set",
-            "toolchain",
-            "1.99.0",
-            "--env",
-            "prod",
-            "--reason",
-            "try",
-        ],
-    );
+    let run = set_toolchain(&operator, &etcd, "1.99.0", "try", &[]);
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(
         run.stderr.contains("go1.99.0 cannot be installed"),
@@ -227,37 +224,9 @@ fn two_operators_racing_on_the_same_key_the_second_gets_a_conflict() {
     };
     let operator = host();
     // Both read the key at the same revision (absent: 0); the first to write wins.
-    let run = fleet(
-        &operator,
-        &etcd,
-        &[
-            "set",
-            "toolchain",
-            "1.22.10",
-            "--env",
-            "prod",
-            "--reason",
-            "first",
-            "--revision",
-            "0",
-        ],
-    );
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "first", &["--revision", "0"]);
     assert_eq!(run.code, Some(0), "{run:?}");
-    let run = fleet(
-        &operator,
-        &etcd,
-        &[
-            "set",
-            "toolchain",
-            "1.22.10",
-            "--env",
-            "prod",
-            "--reason",
-            "second",
-            "--revision",
-            "0",
-        ],
-    );
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "second", &["--revision", "0"]);
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(
         run.stderr
@@ -334,19 +303,7 @@ fn a_value_written_into_etcd_by_hand_that_does_not_parse_is_reported_on_the_boar
         run.stderr
     );
     // A change based on it is refused with the key named, nothing written.
-    let run = fleet(
-        &operator,
-        &etcd,
-        &[
-            "set",
-            "toolchain",
-            "1.22.10",
-            "--env",
-            "prod",
-            "--reason",
-            "fix",
-        ],
-    );
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "fix", &[]);
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(
         run.stderr
