@@ -96,7 +96,8 @@ impl Fleet {
 
     /// Starts `rollout`, if the service's rollout key is still at `read_revision`. A rollout
     /// that is running or paused must be aborted first; a finished one moves to the history
-    /// in the same transaction, and its hosts' progress is cleared.
+    /// in the same transaction. Hosts' progress in older rollouts stays until each host's
+    /// next step overwrites it; it names its rollout, so nothing mistakes it for the new one.
     pub fn start_rollout(
         &self,
         rollout: &Rollout,
@@ -123,9 +124,6 @@ impl Fleet {
                 lease: 0,
             });
         }
-        writes.push(Write::DeletePrefix {
-            prefix: self.keys.progress_all(environment, service),
-        });
         writes.push(Write::Put {
             key: key.clone(),
             value: model::to_bytes(rollout),

@@ -5,13 +5,15 @@
 //! <prefix>alive/<host>                          Alive, bound to the agent's lease
 //! <prefix>env/<env>/toolchain                   DesiredToolchain
 //! <prefix>env/<env>/rollouts/<service>          Rollout (the newest one)
-//! <prefix>env/<env>/progress/<service>/<host>   HostProgress of the newest rollout
+//! <prefix>env/<env>/progress/<host>/<service>   HostProgress in the service's newest rollout
 //! <prefix>env/<env>/slots/<service>/<n>         Slot, bound to the holder's lease
 //! <prefix>history/<env>/<service>/<id>          Rollout, once replaced by a newer one
 //! <prefix>audit/<time>-<user>                   a copy of an operator's audit record
 //! ```
 //!
-//! An agent watches `<prefix>env/<env>/` only: other hosts' status never wakes it.
+//! An agent watches `<prefix>env/<env>/` only: other hosts' status never wakes it. Every key
+//! an agent writes alone starts with a prefix that names its host (`hosts/<host>`,
+//! `alive/<host>`, `env/<env>/progress/<host>/`), so etcd's role-based access can confine it.
 
 use crate::FleetError;
 
@@ -137,14 +139,9 @@ impl Keys {
         format!("{}env/{environment}/rollouts/{service}", self.prefix)
     }
 
-    /// Every host's progress in the rollout of `service`.
-    pub fn progress_all(&self, environment: &str, service: &str) -> String {
-        format!("{}env/{environment}/progress/{service}/", self.prefix)
-    }
-
     /// A host's progress in the rollout of `service`.
     pub fn progress(&self, environment: &str, service: &str, host: &str) -> String {
-        format!("{}{host}", self.progress_all(environment, service))
+        format!("{}env/{environment}/progress/{host}/{service}", self.prefix)
     }
 
     /// A rollout slot.
@@ -189,7 +186,7 @@ impl Keys {
                 environment: owned(environment),
                 service: owned(service),
             },
-            ["env", environment, "progress", service, host] => KeyKind::Progress {
+            ["env", environment, "progress", host, service] => KeyKind::Progress {
                 environment: owned(environment),
                 service: owned(service),
                 host: owned(host),
