@@ -12,6 +12,8 @@ set -euo pipefail
 : "${GOSHIFT:?} ${REPO:?} ${E2E_DIR:?} ${GO121:?} ${GO122:?} ${MIRROR_URL:?} ${INDEX_URL:?}"
 # shellcheck source=supervisor-lib.sh
 source "$REPO/scripts/e2e/supervisor-lib.sh"
+# shellcheck source=etcd-lib.sh
+source "$REPO/scripts/e2e/etcd-lib.sh"
 
 check() {
     echo "check: $*"
@@ -40,30 +42,7 @@ export NO_COLOR=1 GOSHIFT_INDEX_URL="$INDEX_URL" GOSHIFT_MIRROR="$MIRROR_URL"
 export GOSHIFT_LOCK_TIMEOUT=60s
 export SUP_WRK_THREADS=1 SUP_WRK_CONNECTIONS=4
 
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-read -r client_port peer_port < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))')
-ETCD="http://127.0.0.1:$client_port"
-etcd --name e2e --data-dir "$dir/etcd" \
-    --listen-client-urls "$ETCD" --advertise-client-urls "$ETCD" \
-    --listen-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-cluster "e2e=http://127.0.0.1:$peer_port" 2>"$dir/etcd.log" &
-pids+=($!)
-for ((i = 0; i < 100; i++)); do
-    curl --silent --max-time 2 -X POST -d '{"key":"AA=="}' "$ETCD/v3/kv/range" | grep -q header && break
-    sleep 0.2
-done
+etcd_start "$dir"
 
 # The operator runs `goshift fleet` from a home of their own.
 operator() {
@@ -105,7 +84,7 @@ start_agent() {
         --host "h$i" --labels "slot=$i" --lease-ttl 4s --no-smoke-test \
         2>>"${HOST_DIR[$i]}/agent.log" &
     AGENT_PID[i]=$!
-    pids+=($!)
+    FLEET_PIDS+=($!)
 }
 
 check "six hosts: a supervisor running v1 of the Go service and an agent each"
@@ -115,7 +94,7 @@ for ((i = 1; i <= HOSTS; i++)); do
     SUP_PREBUILT=$prebuilt sup_build_all
     prebuilt="$dir/h1/bin"
     sup_start 100ms
-    pids+=("$SUP_PID")
+    FLEET_PIDS+=("$SUP_PID")
     HOST_DIR[i]=$SUP_DIR
     HOST_URL[i]=$SUP_URL
     start_agent "$i"
@@ -162,7 +141,7 @@ check "v2 rolls out across six hosts, two at a time after one canary, under load
 for ((i = 1; i <= HOSTS; i++)); do
     SUP_URL=${HOST_URL[$i]} sup_wrk_start 600s "${HOST_DIR[$i]}/wrk-rollout.txt"
     WRK[i]=$SUP_WRK_PID
-    pids+=("$SUP_WRK_PID")
+    FLEET_PIDS+=("$SUP_WRK_PID")
 done
 rollout v2 --max-parallel 2 --canary 1 --min-healthy 2s
 wait_board "rollouts[0]['rollout']['state'] == 'completed'" 300 "the rollout to complete"

@@ -15,6 +15,8 @@ use goshift_fleet::{Fleet, now_rfc3339};
 
 use crate::client::rollout;
 use crate::server::{Clients as _, EtcdServer, wait_for};
+use goshift_fleet::{Etcd, EtcdOptions, Keys};
+use goshift_testkit::etcd::EtcdCluster;
 
 /// Every simulated host's state, shared with the test.
 #[derive(Debug, Default)]
@@ -24,6 +26,8 @@ struct World {
     upgrades: u32,
     /// The upgrade with this number (1-based) rolls back.
     fail_upgrade: Option<u32>,
+    /// How long each upgrade takes.
+    upgrade_time: Duration,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -61,6 +65,8 @@ impl Host for SimHost {
     }
 
     fn upgrade(&mut self, rollout: &Rollout) -> UpgradeOutcome {
+        let time = self.world.lock().unwrap().upgrade_time;
+        std::thread::sleep(time);
         let mut world = self.world.lock().unwrap();
         world.upgrades += 1;
         let number = world.upgrades;
@@ -393,4 +399,49 @@ fn start_agents_keep(fleet: &Fleet, world: &Arc<Mutex<World>>, name: &str) -> Ag
     let agents = start_agents(fleet, world, &[name]);
     world.lock().unwrap().hosts.insert(name.to_owned(), machine);
     agents
+}
+
+#[test]
+fn a_rollout_completes_when_the_etcd_leader_is_killed_in_the_middle() {
+    let Some(mut cluster) = EtcdCluster::start("agent_leader_killed", 3) else {
+        return;
+    };
+    let etcd = Etcd::new(EtcdOptions {
+        endpoints: cluster.urls(),
+        ..EtcdOptions::default()
+    })
+    .unwrap();
+    let fleet = Fleet::new(etcd, Keys::new("/goshift/").unwrap());
+    let world = Arc::new(Mutex::new(World {
+        upgrade_time: Duration::from_millis(500),
+        ..World::default()
+    }));
+    let _agents = start_agents(&fleet, &world, &["h1", "h2", "h3", "h4", "h5"]);
+    wait_for_live_hosts(&fleet, 5);
+    let mut one_at_a_time = rollout("r1");
+    one_at_a_time.max_parallel = 1;
+    start(&fleet, one_at_a_time);
+    wait_for("two hosts to upgrade", Duration::from_secs(30), || {
+        world
+            .lock()
+            .unwrap()
+            .hosts
+            .values()
+            .filter(|m| m.upgraded == 1)
+            .count()
+            >= 2
+    });
+    let leader = cluster.leader().expect("the cluster has a leader");
+    cluster.kill(leader);
+    wait_for("the rollout to complete", Duration::from_mins(1), || {
+        fleet.rollout("prod", "api").is_ok_and(|read| {
+            read.value
+                .is_some_and(|r| r.state == RolloutState::Completed)
+        })
+    });
+    let world = world.lock().unwrap();
+    for (name, machine) in &world.hosts {
+        assert_eq!(machine.release, "r1", "{name}");
+        assert_eq!(machine.upgraded, 1, "{name} upgraded more than once");
+    }
 }
