@@ -4,9 +4,10 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use goshift_testkit::etcd::{EtcdServer, free_port};
+use goshift_testkit::service::service_variant;
 
 use crate::audit_records;
-use crate::toolchain::StoreTest;
+use crate::toolchain::{StoreTest, names};
 
 const POLICY: &str = r#"[[blocked]]
 versions = "1.21.13"
@@ -311,4 +312,132 @@ fn a_value_written_into_etcd_by_hand_that_does_not_parse_is_reported_on_the_boar
         "{}",
         run.stderr
     );
+}
+
+/// A supervisor running v1 of the test service in `test`'s home, killed on drop.
+struct Supervisor(Child);
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn supervise(test: &StoreTest) -> Supervisor {
+    let work = test.context.work();
+    let v1 = service_variant(&work, "v1", None);
+    std::fs::write(
+        work.join("supervisor.toml"),
+        format!(
+            "[services.api]\nbinary = \"{}\"\nlisten = [{{ name = \"http\", address = \"tcp://127.0.0.1:{}\" }}]\nready = {{ notify = true, timeout = \"5s\" }}\nstop = {{ grace = \"2s\" }}\n",
+            v1.display(),
+            free_port()
+        ),
+    )
+    .unwrap();
+    let child = test
+        .command()
+        .args(["supervise", "--config", "supervisor.toml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let supervisor = Supervisor(child);
+    wait_for("the supervisor to run v1", || {
+        let run = test.run(&["svc", "status", "--json"]);
+        run.code == Some(0) && run.stdout.contains("\"readiness\": \"ready\"")
+    });
+    supervisor
+}
+
+fn sha256_of(path: &std::path::Path) -> String {
+    goshift_testkit::mirror::sha256_hex(&std::fs::read(path).unwrap())
+}
+
+#[test]
+fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_through_the_supervisor()
+ {
+    let Some(etcd) = EtcdServer::start("fleet_rollout_hash") else {
+        return;
+    };
+    let operator = host();
+    let node = host();
+    let _supervisor = supervise(&node);
+    let _agent = agent(&node, &etcd, "h1");
+    wait_for("the agent to report its service", || {
+        board(&operator, &etcd)["hosts"][0]["services"][0]["healthy"] == true
+    });
+    let v2 = service_variant(&operator.context.work(), "v2", None);
+    let url = format!("file://{}", v2.display());
+    let rollout = |sha256: &str, reason: &str| {
+        fleet(
+            &operator,
+            &etcd,
+            &[
+                "rollout",
+                "api",
+                &url,
+                "--sha256",
+                sha256,
+                "--env",
+                "prod",
+                "--canary",
+                "1",
+                "--min-healthy",
+                "0s",
+                "--reason",
+                reason,
+            ],
+        )
+    };
+    let releases = |test: &StoreTest| names(&test.home().join("services/api/releases"));
+    let before = releases(&node);
+
+    let run = rollout(&"0".repeat(64), "wrong hash");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    wait_for("the rollout to fail", || {
+        board(&operator, &etcd)["environments"]["prod"]["rollouts"][0]["rollout"]["state"]
+            == "failed"
+    });
+    let board_now = board(&operator, &etcd);
+    let rollout_board = &board_now["environments"]["prod"]["rollouts"][0];
+    let reason = rollout_board["rollout"]["state_reason"].as_str().unwrap();
+    assert!(reason.starts_with("h1: refused:"), "{reason}");
+    assert!(reason.contains("but the rollout says 0000"), "{reason}");
+    assert_eq!(rollout_board["hosts"]["h1"]["state"], "refused");
+    assert_eq!(releases(&node), before, "something was staged");
+    let last = &board_now["hosts"][0]["last_change"];
+    assert_eq!(last["result"], "failure", "{last}");
+
+    let run = rollout(&sha256_of(&v2), "release v2");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    wait_for("the rollout to complete", || {
+        board(&operator, &etcd)["environments"]["prod"]["rollouts"][0]["rollout"]["state"]
+            == "completed"
+    });
+    assert_eq!(releases(&node).len(), before.len() + 1);
+    let records = audit_records(&node.home());
+    let upgrade = records
+        .iter()
+        .find(|r| r["action"] == "svc.upgrade")
+        .expect("the upgrade is in the host's audit log");
+    assert_eq!(upgrade["outcome"], "success");
+    assert!(
+        upgrade["reason"].as_str().unwrap().contains("release v2"),
+        "{upgrade}"
+    );
+    let history = fleet(
+        &operator,
+        &etcd,
+        &["history", "api", "--env", "prod", "--json"],
+    );
+    let history: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let states: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["failed", "completed"]);
 }
