@@ -263,6 +263,8 @@ struct Agent<'a> {
 /// What one read of the environment holds.
 #[derive(Debug, Default)]
 struct EnvironmentState {
+    /// The revision the environment was read at.
+    revision: i64,
     toolchain: Option<DesiredToolchain>,
     rollouts: BTreeMap<String, (Rollout, i64)>,
     progress: BTreeMap<String, BTreeMap<String, HostProgress>>,
@@ -279,7 +281,10 @@ impl Agent<'_> {
             .fleet
             .etcd()
             .get_prefix(&keys.environment(&self.config.environment))?;
-        let mut state = EnvironmentState::default();
+        let mut state = EnvironmentState {
+            revision: range.revision,
+            ..EnvironmentState::default()
+        };
         for kv in &range.kvs {
             let mut bad = |error: FleetError| state.problems.push(error.to_string());
             match keys.kind(&kv.key) {
@@ -432,10 +437,12 @@ impl Agent<'_> {
                     detail: Some(format!("holds slot {slot}")),
                 };
                 let progress_key = keys.progress(&rollout.environment, service, &me);
-                // The slot is free (revision 0) and the rollout unchanged, or nothing.
-                self.fleet.write_if_unchanged(
-                    &slot_key,
-                    0,
+                // Only if nothing in the environment changed since the read this step was
+                // decided on: another host may have taken, used and freed the slot since, or
+                // failed the rollout.
+                let taken = self.fleet.etcd().txn_if_prefix_unchanged(
+                    &keys.environment(&rollout.environment),
+                    state.revision,
                     &[
                         Write::Put {
                             key: slot_key.clone(),
@@ -449,6 +456,9 @@ impl Agent<'_> {
                         },
                     ],
                 )?;
+                if !taken {
+                    return Ok(Some(now_unix()));
+                }
                 log(&format!(
                     "took slot {slot} of rollout {}: upgrading {service}",
                     rollout.id

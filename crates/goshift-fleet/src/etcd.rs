@@ -247,19 +247,7 @@ impl Etcd {
             "key": encode(key),
             "mod_revision": mod_revision.to_string(),
         });
-        let success: Vec<Value> = writes
-            .iter()
-            .map(|write| match write {
-                Write::Put { key, value, lease } => {
-                    json!({ "request_put": put_body(key, value, *lease) })
-                }
-                Write::Delete { key } => json!({ "request_delete_range": { "key": encode(key) } }),
-                Write::DeletePrefix { prefix } => json!({ "request_delete_range": {
-                    "key": encode(prefix),
-                    "range_end": encode_bytes(&prefix_end(prefix)),
-                } }),
-            })
-            .collect();
+        let success = writes_json(writes);
         let reply = self.call(
             "/v3/kv/txn",
             &json!({
@@ -280,6 +268,30 @@ impl Etcd {
             .transpose()?
             .and_then(|range| range.kvs.into_iter().next());
         Ok(TxnOutcome::Conflict { current })
+    }
+
+    /// Makes `writes` only if no key under `prefix` changed after `revision` (the revision a
+    /// decision was read at), so a decision taken on a stale view is never written. Returns
+    /// whether the writes were made. (A key deleted since is not seen; deletions only free
+    /// slots here.)
+    pub fn txn_if_prefix_unchanged(
+        &self,
+        prefix: &str,
+        revision: i64,
+        writes: &[Write],
+    ) -> Result<bool, EtcdError> {
+        let compare = json!({
+            "target": "MOD",
+            "result": "LESS",
+            "key": encode(prefix),
+            "range_end": encode_bytes(&prefix_end(prefix)),
+            "mod_revision": (revision + 1).to_string(),
+        });
+        let reply = self.call(
+            "/v3/kv/txn",
+            &json!({ "compare": [compare], "success": writes_json(writes) }),
+        )?;
+        Ok(reply["succeeded"].as_bool() == Some(true))
     }
 
     /// Grants a lease of `ttl` seconds.
@@ -478,6 +490,23 @@ impl Etcd {
         *self.lock_token() = Some(token.clone());
         Ok(Some(token))
     }
+}
+
+/// The `success` operations of a transaction.
+fn writes_json(writes: &[Write]) -> Vec<Value> {
+    writes
+        .iter()
+        .map(|write| match write {
+            Write::Put { key, value, lease } => {
+                json!({ "request_put": put_body(key, value, *lease) })
+            }
+            Write::Delete { key } => json!({ "request_delete_range": { "key": encode(key) } }),
+            Write::DeletePrefix { prefix } => json!({ "request_delete_range": {
+                "key": encode(prefix),
+                "range_end": encode_bytes(&prefix_end(prefix)),
+            } }),
+        })
+        .collect()
 }
 
 /// Reads a reply's JSON body; a gateway error in it is an error.

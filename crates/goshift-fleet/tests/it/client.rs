@@ -250,3 +250,44 @@ fn a_value_written_by_hand_that_does_not_parse_is_on_the_board() {
     let error = fleet.desired_toolchain("prod").unwrap_err();
     assert!(matches!(error, FleetError::BadValue { .. }), "{error}");
 }
+
+#[test]
+fn a_slot_taken_on_a_stale_view_of_the_environment_is_refused() {
+    let Some(server) = EtcdServer::start("stale_slot") else {
+        return;
+    };
+    let fleet = server.fleet();
+    let etcd = fleet.etcd();
+    let keys = fleet.keys();
+    let prefix = keys.environment("prod");
+    let slot = keys.slot("prod", "api", 0);
+    let take = Write::Put {
+        key: slot.clone(),
+        value: b"{}".to_vec(),
+        lease: 0,
+    };
+    // Two hosts read the environment at the same revision and both decide to take slot 0.
+    let read = etcd.get_prefix(&prefix).unwrap().revision;
+    // The first takes it, upgrades, records a failure and frees the slot again...
+    assert!(
+        etcd.txn_if_prefix_unchanged(&prefix, read, std::slice::from_ref(&take))
+            .unwrap()
+    );
+    etcd.put(&keys.progress("prod", "api", "h1"), b"{}", 0)
+        .unwrap();
+    etcd.delete(&slot).unwrap();
+    // ...so the slot is free, but the second host's decision is stale: refused.
+    assert!(
+        !etcd
+            .txn_if_prefix_unchanged(&prefix, read, std::slice::from_ref(&take))
+            .unwrap()
+    );
+    assert!(etcd.get(&slot).unwrap().0.is_none());
+    // Changes elsewhere under the prefix (host status) do not matter.
+    let fresh = etcd.get_prefix(&prefix).unwrap().revision;
+    etcd.put(&keys.host("h1"), b"{}", 0).unwrap();
+    assert!(
+        etcd.txn_if_prefix_unchanged(&prefix, fresh, &[take])
+            .unwrap()
+    );
+}
