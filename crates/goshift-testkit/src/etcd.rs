@@ -6,7 +6,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct EtcdServer {
     child: Child,
+    binary: PathBuf,
     url: String,
     port: u16,
+    peer: u16,
     dir: tempfile::TempDir,
 }
 
@@ -57,12 +59,30 @@ impl EtcdServer {
         let dir = tempfile::tempdir().expect("failed to create a temporary directory");
         let port = free_port();
         let peer = free_port();
+        let child = Self::spawn(&binary, dir.path(), port, peer);
+        let mut server = Self {
+            child,
+            binary,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            peer,
+            dir,
+        };
+        server.wait_until_it_answers();
+        Some(server)
+    }
+
+    fn spawn(binary: &Path, dir: &Path, port: u16, peer: u16) -> Child {
         let url = format!("http://127.0.0.1:{port}");
         let peer_url = format!("http://127.0.0.1:{peer}");
-        let log = std::fs::File::create(dir.path().join("etcd.log")).expect("etcd.log");
-        let child = Command::new(binary)
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("etcd.log"))
+            .expect("etcd.log");
+        Command::new(binary)
             .arg("--name=test")
-            .arg(format!("--data-dir={}", dir.path().join("data").display()))
+            .arg(format!("--data-dir={}", dir.join("data").display()))
             .arg(format!("--listen-client-urls={url}"))
             .arg(format!("--advertise-client-urls={url}"))
             .arg(format!("--listen-peer-urls={peer_url}"))
@@ -71,23 +91,29 @@ impl EtcdServer {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("failed to start etcd");
-        let server = Self {
-            child,
-            url,
-            port,
-            dir,
-        };
+            .expect("failed to start etcd")
+    }
+
+    fn wait_until_it_answers(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !server.answers() {
+        while !self.answers() {
             assert!(
                 Instant::now() < deadline,
                 "etcd did not answer within 30s; its log:\n{}",
-                std::fs::read_to_string(server.dir.path().join("etcd.log")).unwrap_or_default()
+                std::fs::read_to_string(self.dir.path().join("etcd.log")).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(server)
+    }
+
+    /// Kills etcd (SIGKILL), keeping its data, and starts it again on the same ports after
+    /// `down` has passed.
+    pub fn restart_after(&mut self, down: Duration) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(down);
+        self.child = Self::spawn(&self.binary, self.dir.path(), self.port, self.peer);
+        self.wait_until_it_answers();
     }
 
     /// The client URL.

@@ -445,3 +445,52 @@ fn a_rollout_completes_when_the_etcd_leader_is_killed_in_the_middle() {
         assert_eq!(machine.upgraded, 1, "{name} upgraded more than once");
     }
 }
+
+#[test]
+fn agents_reconnect_after_etcd_restarts_and_converge_on_a_change_made_afterwards() {
+    let Some(mut server) = EtcdServer::start("agent_etcd_restart") else {
+        return;
+    };
+    let fleet = server.fleet();
+    let world = Arc::new(Mutex::new(World::default()));
+    let _agents = start_agents(&fleet, &world, &["h1", "h2"]);
+    wait_for_live_hosts(&fleet, 2);
+    // Down for longer than a lease: the agents' leases expire and must be granted anew.
+    server.restart_after(Duration::from_secs(4));
+    assert!(
+        world
+            .lock()
+            .unwrap()
+            .hosts
+            .values()
+            .all(|m| m.default.is_none()),
+        "a host changed while etcd was away"
+    );
+    let read = fleet.desired_toolchain("prod").unwrap();
+    fleet
+        .set_toolchain(
+            "prod",
+            &DesiredToolchain {
+                version: "1.22.10".into(),
+                stamp: Stamp {
+                    changed_by: "alice@ops".into(),
+                    changed_at: now_rfc3339(),
+                    reason: "after the restart".into(),
+                },
+            },
+            read.revision,
+        )
+        .unwrap();
+    wait_for(
+        "both hosts to converge and be alive",
+        Duration::from_secs(30),
+        || {
+            let board = fleet.board().unwrap();
+            board.hosts.len() == 2
+                && board
+                    .hosts
+                    .iter()
+                    .all(|h| h.alive && h.status.default_toolchain.as_deref() == Some("go1.22.10"))
+        },
+    );
+}
