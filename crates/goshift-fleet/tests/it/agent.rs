@@ -193,6 +193,22 @@ fn start(fleet: &Fleet, mut rollout: Rollout) {
     fleet.start_rollout(&rollout, &previous).unwrap();
 }
 
+/// Sets the desired toolchain of `prod`, as alice.
+fn set_desired(fleet: &Fleet, version: &str, reason: &str) {
+    let read = fleet.desired_toolchain("prod").unwrap();
+    let desired = DesiredToolchain {
+        version: version.to_owned(),
+        stamp: Stamp {
+            changed_by: "alice@ops".into(),
+            changed_at: now_rfc3339(),
+            reason: reason.to_owned(),
+        },
+    };
+    fleet
+        .set_toolchain("prod", &desired, read.revision)
+        .unwrap();
+}
+
 fn rollout_state(fleet: &Fleet) -> RolloutState {
     fleet.rollout("prod", "api").unwrap().value.unwrap().state
 }
@@ -213,21 +229,7 @@ fn a_toolchain_change_and_a_rollout_converge_on_every_host() {
     let world = Arc::new(Mutex::new(World::default()));
     let _agents = start_agents(&fleet, &world, &["h1", "h2", "h3", "h4"]);
     wait_for_live_hosts(&fleet, 4);
-    let read = fleet.desired_toolchain("prod").unwrap();
-    fleet
-        .set_toolchain(
-            "prod",
-            &DesiredToolchain {
-                version: "1.22.10".into(),
-                stamp: Stamp {
-                    changed_by: "alice@ops".into(),
-                    changed_at: now_rfc3339(),
-                    reason: "test".into(),
-                },
-            },
-            read.revision,
-        )
-        .unwrap();
+    set_desired(&fleet, "1.22.10", "test");
     wait_for("every host on go1.22.10", Duration::from_secs(20), || {
         let board = fleet.board().unwrap();
         board.hosts.len() == 4
@@ -466,21 +468,7 @@ fn agents_reconnect_after_etcd_restarts_and_converge_on_a_change_made_afterwards
             .all(|m| m.default.is_none()),
         "a host changed while etcd was away"
     );
-    let read = fleet.desired_toolchain("prod").unwrap();
-    fleet
-        .set_toolchain(
-            "prod",
-            &DesiredToolchain {
-                version: "1.22.10".into(),
-                stamp: Stamp {
-                    changed_by: "alice@ops".into(),
-                    changed_at: now_rfc3339(),
-                    reason: "after the restart".into(),
-                },
-            },
-            read.revision,
-        )
-        .unwrap();
+    set_desired(&fleet, "1.22.10", "after the restart");
     wait_for(
         "both hosts to converge and be alive",
         Duration::from_secs(30),
