@@ -6,7 +6,7 @@
 # load on every host with zero failed requests; a build that crashes on the canary stopping
 # the rollout with no other host upgraded; with `--auto-revert`, a host whose policy refuses
 # the build failing the rollout and every host upgraded before it returning; an agent killed
-# in the middle of a rollout resuming.
+# in the middle of an upgrade, the supervisor ending it alone, the restarted agent resuming.
 set -euo pipefail
 
 : "${GOSHIFT:?} ${REPO:?} ${E2E_DIR:?} ${GO121:?} ${GO122:?} ${MIRROR_URL:?} ${INDEX_URL:?}"
@@ -193,19 +193,30 @@ for ((i = 1; i <= HOSTS; i++)); do
 done
 rm "${HOST_DIR[6]}/home/policy.toml"
 
-check "an agent killed in the middle of a rollout: its slot frees, the restarted agent resumes"
-rollout v1 --max-parallel 1 --canary 0 --min-healthy 0s
-wait_board "any(p['state'] == 'upgrading' for p in rollouts[0]['hosts'].values())" 120 "an upgrade to start"
-victim=$(board "[h for h, p in rollouts[0]['hosts'].items() if p['state'] == 'upgrading'][0]")
+check "an agent killed in the middle of an upgrade: its slot frees, the supervisor ends the upgrade, the restarted agent resumes"
+# A build that never becomes ready keeps the upgrade open for the 3 s ready timeout, then the
+# supervisor rolls it back on its own.
+rollout v2-never-ready --max-parallel 1 --canary 0 --min-healthy 0s
+victim=""
+for ((i = 0; i < 240; i++)); do
+    victim=$(board "next((h for h, p in rollouts[0]['hosts'].items() if p['state'] == 'upgrading'), '')")
+    [[ -n $victim ]] && break
+    sleep 0.25
+done
+[[ -n $victim ]] || fail "no upgrade started"
 n=${victim#h}
 kill -KILL "${AGENT_PID[$n]}"
 wait "${AGENT_PID[$n]}" 2>/dev/null || true
+echo "killed the agent of $victim in the middle of its upgrade"
 wait_board "all(s['host'] != '$victim' for s in rollouts[0]['slots'].values())" 30 \
     "$victim's slot to free"
 start_agent "$n"
-wait_board "rollouts[0]['rollout']['state'] == 'completed'" 300 "the rollout to complete"
+wait_board "rollouts[0]['hosts']['$victim']['state'] == 'failed'" 60 \
+    "the restarted agent of $victim to record how its upgrade ended"
+wait_board "rollouts[0]['rollout']['state'] == 'failed'" 60 "the rollout to fail"
+echo "the board says: $(board "rollouts[0]['hosts']['$victim']['detail']")"
 for ((i = 1; i <= HOSTS; i++)); do
-    [[ $(serving "$i") == v1 ]] || fail "h$i serves $(serving "$i"), not v1"
+    [[ $(serving "$i") == v2 ]] || fail "h$i serves $(serving "$i"), not v2"
 done
 
 check "fleet history lists every rollout; the operator's audit log has each change"
