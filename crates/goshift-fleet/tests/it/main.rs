@@ -4,7 +4,7 @@
 //! stderr and passes, unless `CI` is set: then a missing etcd fails the test.
 #![expect(
     clippy::unwrap_used,
-    reason = "test helpers outside #[test] functions fail loudly on broken fixtures"
+    reason = "test fixtures that cannot be set up fail the test at once"
 )]
 
 mod agent;
