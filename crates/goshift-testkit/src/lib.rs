@@ -6,6 +6,8 @@
 #![warn(missing_docs)]
 
 pub mod archive;
+#[cfg(unix)]
+pub mod etcd;
 mod fake_toolchain;
 pub mod gobinary;
 pub mod mirror;

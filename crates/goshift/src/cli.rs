@@ -3,6 +3,7 @@
 //! Each capability has its own file under `cli/` with a subcommand enum that is flattened
 //! into [`Command`], so the areas grow independently.
 
+mod fleet;
 mod governance;
 mod impact;
 mod inspect;
@@ -16,6 +17,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::printer::ColorChoice;
 
+pub(crate) use fleet::{
+    AgentArgs, EtcdArgs, FleetArgs, FleetCommand, FleetSetCommand, FleetVerb, RolloutArgs,
+    RolloutControlArgs, RolloutHistoryArgs, SetToolchainArgs,
+};
 pub(crate) use governance::{
     AuditCommand, ExportFormat, GateArgs, GateFormat, GovernanceCommand, PolicyCommand,
     SnapshotCommand,
@@ -129,4 +134,6 @@ pub(crate) enum Command {
     /// language, security, build and tests under both versions, policy, and a verdict (exit 1
     /// when blocked).
     Impact(ImpactArgs),
+    #[command(flatten)]
+    Fleet(FleetCommand),
 }

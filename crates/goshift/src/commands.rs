@@ -1,7 +1,9 @@
 //! Command dispatch. One file per verb below `commands/`; a command orchestrates the domain
 //! crates and prints, nothing else does.
 
+mod agent;
 mod audit;
+mod fleet;
 mod gate;
 mod home;
 mod impact;
@@ -21,8 +23,8 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::cli::{
-    Cli, Command, GovernanceCommand, InspectCommand, ProjectCommand, ServiceCommand, SvcCommand,
-    VulnCommand,
+    Cli, Command, FleetCommand, GovernanceCommand, InspectCommand, ProjectCommand, ServiceCommand,
+    SvcCommand, VulnCommand,
 };
 use crate::exit::ExitStatus;
 use crate::settings::{ConfigErrors, Environment, GlobalSettings};
@@ -73,5 +75,7 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             InspectCommand::Sbom(args) => sbom::sbom(&settings, args),
         },
         Command::Impact(args) => impact::impact(&settings, args),
+        Command::Fleet(FleetCommand::Agent(args)) => agent::agent(args, &settings),
+        Command::Fleet(FleetCommand::Fleet(args)) => fleet::run(args, &settings),
     }
 }

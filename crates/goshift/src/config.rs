@@ -39,6 +39,59 @@ pub(crate) struct Config {
     /// The policy file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) policy: Option<PathBuf>,
+    /// The `[fleet]` table: how `goshift agent` and `goshift fleet` reach etcd.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fleet: Option<FleetConfig>,
+}
+
+/// The `[fleet]` table of the config file; flags override each key.
+///
+/// ```toml
+/// [fleet]
+/// etcd = ["https://etcd-1:2379", "https://etcd-2:2379"]
+/// prefix = "/goshift/"
+/// ca = "/etc/goshift/etcd-ca.pem"
+/// cert = "/etc/goshift/etcd-client.pem"
+/// key = "/etc/goshift/etcd-client-key.pem"
+/// user = "agent-web-1"
+/// password_file = "/etc/goshift/etcd-password"
+/// host = "web-1"
+/// labels = { rack = "r12", role = "build" }
+/// lease_ttl = "60s"
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FleetConfig {
+    /// etcd's client URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) etcd: Vec<String>,
+    /// The key prefix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) prefix: Option<String>,
+    /// CA certificates (PEM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ca: Option<PathBuf>,
+    /// Client certificate (PEM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cert: Option<PathBuf>,
+    /// Client key (PEM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) key: Option<PathBuf>,
+    /// etcd user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<String>,
+    /// File holding the etcd user's password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) password_file: Option<PathBuf>,
+    /// This host's name in the fleet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) host: Option<String>,
+    /// This host's labels.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub(crate) labels: std::collections::BTreeMap<String, String>,
+    /// The agent's lease time to live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) lease_ttl: Option<String>,
 }
 
 /// A key of the config file.

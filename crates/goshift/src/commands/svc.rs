@@ -25,7 +25,7 @@ pub(crate) use stop::stop;
 pub(crate) use upgrade::upgrade;
 
 /// The control socket from `--control`, `GOSHIFT_SUPERVISOR_SOCKET` or the default.
-fn client(control: Option<PathBuf>, settings: &GlobalSettings) -> Client {
+pub(super) fn client(control: Option<PathBuf>, settings: &GlobalSettings) -> Client {
     let path = control
         .or_else(|| {
             settings

@@ -15,7 +15,7 @@ mod prune;
 mod rollback;
 mod switch;
 mod uninstall;
-mod use_version;
+pub(super) mod use_version;
 mod verify;
 
 use std::ffi::OsString;

@@ -7,6 +7,7 @@
 mod basics;
 mod completion;
 mod everyday;
+mod fleet;
 mod governance;
 mod governance_enforce;
 mod governance_gate;

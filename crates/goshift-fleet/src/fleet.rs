@@ -1,0 +1,297 @@
+//! The operators' side: read and change the desired state, each change compared against the
+//! revision it was based on.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::FleetError;
+use crate::board::Board;
+use crate::etcd::{Etcd, KeyValue, TxnOutcome, Write};
+use crate::keys::{Keys, check_name};
+use crate::model::{self, DesiredToolchain, Rollout, RolloutState, Stamp};
+
+/// A value read from etcd and the revision it was last changed at (0: absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read<T> {
+    /// The value, if the key exists.
+    pub value: Option<T>,
+    /// The key's `mod_revision`, 0 when it does not exist: what a change compares against.
+    pub revision: i64,
+}
+
+/// The fleet under one prefix of one etcd cluster.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    etcd: Etcd,
+    keys: Keys,
+}
+
+impl Fleet {
+    /// The fleet kept by `etcd` under `keys`.
+    pub fn new(etcd: Etcd, keys: Keys) -> Self {
+        Self { etcd, keys }
+    }
+
+    /// The etcd client.
+    pub fn etcd(&self) -> &Etcd {
+        &self.etcd
+    }
+
+    /// The key layout.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Reads and parses one key.
+    pub fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Read<T>, FleetError> {
+        let (kv, _) = self.etcd.get(key)?;
+        match kv {
+            None => Ok(Read {
+                value: None,
+                revision: 0,
+            }),
+            Some(kv) => Ok(Read {
+                value: Some(model::parse(key, &kv.value)?),
+                revision: kv.mod_revision,
+            }),
+        }
+    }
+
+    /// The desired toolchain of `environment`.
+    pub fn desired_toolchain(
+        &self,
+        environment: &str,
+    ) -> Result<Read<DesiredToolchain>, FleetError> {
+        check_name("an environment", environment)?;
+        self.read(&self.keys.toolchain(environment))
+    }
+
+    /// Sets the desired toolchain of `environment`, if the key is still at `read_revision`.
+    pub fn set_toolchain(
+        &self,
+        environment: &str,
+        desired: &DesiredToolchain,
+        read_revision: i64,
+    ) -> Result<i64, FleetError> {
+        check_name("an environment", environment)?;
+        let key = self.keys.toolchain(environment);
+        self.write_if_unchanged(
+            &key,
+            read_revision,
+            &[Write::Put {
+                key: key.clone(),
+                value: model::to_bytes(desired),
+                lease: 0,
+            }],
+        )
+    }
+
+    /// The rollout of `service` in `environment`.
+    pub fn rollout(&self, environment: &str, service: &str) -> Result<Read<Rollout>, FleetError> {
+        check_name("an environment", environment)?;
+        check_name("a service", service)?;
+        self.read(&self.keys.rollout(environment, service))
+    }
+
+    /// Starts `rollout`, if the service's rollout key is still at `read_revision`. A rollout
+    /// that is running or paused must be aborted first; a finished one moves to the history
+    /// in the same transaction. Hosts' progress in older rollouts stays until each host's
+    /// next step overwrites it; it names its rollout, so nothing mistakes it for the new one.
+    pub fn start_rollout(
+        &self,
+        rollout: &Rollout,
+        previous: &Read<Rollout>,
+    ) -> Result<i64, FleetError> {
+        check_name("an environment", &rollout.environment)?;
+        check_name("a service", &rollout.service)?;
+        let environment = &rollout.environment;
+        let service = &rollout.service;
+        let key = self.keys.rollout(environment, service);
+        let mut writes = Vec::new();
+        if let Some(old) = &previous.value {
+            if !old.state.is_final() {
+                return Err(FleetError::RolloutState {
+                    service: service.clone(),
+                    id: old.id.clone(),
+                    state: old.state.as_str().to_owned(),
+                    wanted: "replaced by a new rollout",
+                });
+            }
+            writes.push(Write::Put {
+                key: self.keys.history(environment, service, &old.id),
+                value: model::to_bytes(old),
+                lease: 0,
+            });
+        }
+        writes.push(Write::Put {
+            key: key.clone(),
+            value: model::to_bytes(rollout),
+            lease: 0,
+        });
+        self.write_if_unchanged(&key, previous.revision, &writes)
+    }
+
+    /// Moves the rollout of `service` to `wanted` (`paused`, `running`, `aborted`), checking
+    /// the transition; returns the rollout as written.
+    pub fn change_rollout(
+        &self,
+        environment: &str,
+        service: &str,
+        wanted: RolloutState,
+        stamp: Stamp,
+    ) -> Result<Rollout, FleetError> {
+        let read = self.rollout(environment, service)?;
+        let Some(mut rollout) = read.value else {
+            return Err(FleetError::NoRollout {
+                environment: environment.to_owned(),
+                service: service.to_owned(),
+            });
+        };
+        let allowed = match wanted {
+            RolloutState::Paused => rollout.state == RolloutState::Running,
+            RolloutState::Running => rollout.state == RolloutState::Paused,
+            RolloutState::Aborted => !rollout.state.is_final(),
+            RolloutState::Failed | RolloutState::Completed => false,
+        };
+        if !allowed {
+            return Err(FleetError::RolloutState {
+                service: service.to_owned(),
+                id: rollout.id.clone(),
+                state: rollout.state.as_str().to_owned(),
+                wanted: match wanted {
+                    RolloutState::Paused => "paused",
+                    RolloutState::Running => "resumed",
+                    RolloutState::Aborted => "aborted",
+                    RolloutState::Failed => "failed",
+                    RolloutState::Completed => "completed",
+                },
+            });
+        }
+        rollout.state = wanted;
+        rollout.state_reason = Some(stamp.reason.clone());
+        rollout.changed = Some(stamp);
+        let key = self.keys.rollout(environment, service);
+        self.write_if_unchanged(
+            &key,
+            read.revision,
+            &[Write::Put {
+                key: key.clone(),
+                value: model::to_bytes(&rollout),
+                lease: 0,
+            }],
+        )?;
+        Ok(rollout)
+    }
+
+    /// Every rollout of `service`, oldest first, the current one last.
+    pub fn history(&self, environment: &str, service: &str) -> Result<Vec<Rollout>, FleetError> {
+        check_name("an environment", environment)?;
+        check_name("a service", service)?;
+        let range = self
+            .etcd
+            .get_prefix(&self.keys.history_all(environment, service))?;
+        let mut rollouts = range
+            .kvs
+            .iter()
+            .map(|kv| model::parse::<Rollout>(&kv.key, &kv.value))
+            .collect::<Result<Vec<_>, _>>()?;
+        rollouts.sort_by(|a, b| a.started.changed_at.cmp(&b.started.changed_at));
+        if let Some(current) = self.rollout(environment, service)?.value {
+            rollouts.push(current);
+        }
+        Ok(rollouts)
+    }
+
+    /// The whole board, from one read of the prefix.
+    pub fn board(&self) -> Result<Board, FleetError> {
+        let range = self.etcd.get_prefix(self.keys.prefix())?;
+        Ok(Board::from_range(&self.keys, &range))
+    }
+
+    /// Keeps a copy of an audit record under the prefix.
+    pub fn mirror_audit(&self, id: &str, record: &[u8]) -> Result<(), FleetError> {
+        self.etcd.put(&self.keys.audit(id), record, 0)?;
+        Ok(())
+    }
+
+    /// Makes `writes` if `key` is still at `read_revision`; the conflict names who changed it.
+    pub fn write_if_unchanged(
+        &self,
+        key: &str,
+        read_revision: i64,
+        writes: &[Write],
+    ) -> Result<i64, FleetError> {
+        match self.etcd.txn_if_unchanged(key, read_revision, writes)? {
+            TxnOutcome::Written { revision } => Ok(revision),
+            TxnOutcome::Conflict { current } => Err(conflict(key, read_revision, current.as_ref())),
+        }
+    }
+}
+
+/// The conflict error for `key`, naming who wrote what is there now.
+fn conflict(key: &str, read_revision: i64, current: Option<&KeyValue>) -> FleetError {
+    let Some(current) = current else {
+        return FleetError::Conflict {
+            key: key.to_owned(),
+            changed_by: "someone".to_owned(),
+            changed_at: "an unknown time (the key was deleted)".to_owned(),
+            revision: 0,
+            read_revision,
+        };
+    };
+    let value: Value = serde_json::from_slice(&current.value).unwrap_or(Value::Null);
+    // Desired toolchains carry `stamp`; rollouts `changed`, else `started`.
+    let stamp = ["stamp", "changed", "started"]
+        .iter()
+        .map(|field| &value[*field])
+        .find(|stamp| stamp.is_object());
+    let field = |name: &str, fallback: &str| {
+        stamp
+            .and_then(|stamp| stamp[name].as_str())
+            .unwrap_or(fallback)
+            .to_owned()
+    };
+    FleetError::Conflict {
+        key: key.to_owned(),
+        changed_by: field("changed_by", "an unknown writer"),
+        changed_at: field("changed_at", "an unknown time"),
+        revision: current.mod_revision,
+        read_revision,
+    }
+}
+
+/// Seconds since the epoch.
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Now, RFC 3339 in UTC to the second.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_name_the_writer() {
+        let kv = KeyValue {
+            key: "k".into(),
+            value: br#"{"version":"1.22.10","stamp":{"changed_by":"alice@ops","changed_at":"2026-12-03T08:00:00Z","reason":"r"}}"#.to_vec(),
+            create_revision: 3,
+            mod_revision: 7,
+            lease: 0,
+        };
+        let text = conflict("/goshift/env/prod/toolchain", 5, Some(&kv)).to_string();
+        assert!(text.contains("alice@ops"), "{text}");
+        assert!(text.contains("2026-12-03T08:00:00Z"), "{text}");
+        assert!(text.contains("revision 7"), "{text}");
+        assert!(text.contains("revision 5"), "{text}");
+        let gone = conflict("k", 5, None).to_string();
+        assert!(gone.contains("deleted"), "{gone}");
+    }
+}

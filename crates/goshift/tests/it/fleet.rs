@@ -1,0 +1,443 @@
+//! `goshift fleet` and `goshift agent` against a real etcd on loopback.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use goshift_testkit::etcd::{EtcdServer, free_port};
+use goshift_testkit::service::service_variant;
+
+use crate::audit_records;
+use crate::toolchain::{StoreTest, names};
+
+const POLICY: &str = r#"[[blocked]]
+versions = "1.21.13"
+reason = "known bad in this test"
+"#;
+
+/// A host: a sandbox with a mirror of fake toolchains and a policy.
+fn host() -> StoreTest {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    std::fs::write(test.home().join("policy.toml"), POLICY).unwrap();
+    test
+}
+
+fn fleet(test: &StoreTest, etcd: &EtcdServer, args: &[&str]) -> crate::toolchain::Run {
+    let mut all = vec!["--etcd", etcd.url()];
+    all.extend_from_slice(args);
+    let output = test.command().arg("fleet").args(&all).output().unwrap();
+    test.finish(&output)
+}
+
+/// An agent process, stopped with SIGTERM on drop.
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let pid = libc::pid_t::try_from(self.0.id()).unwrap();
+        // SAFETY: `pid` is our own child, not yet reaped.
+        #[expect(unsafe_code, reason = "stopping the child agent with SIGTERM")]
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+fn agent(test: &StoreTest, etcd: &EtcdServer, name: &str) -> Agent {
+    let child = test
+        .command()
+        .args([
+            "agent",
+            "--etcd",
+            etcd.url(),
+            "--env",
+            "prod",
+            "--host",
+            name,
+            "--labels",
+            "rack=r1",
+            "--lease-ttl",
+            "3s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Agent(child)
+}
+
+/// `goshift fleet set toolchain VERSION --env prod --reason REASON EXTRA…`.
+fn set_toolchain(
+    test: &StoreTest,
+    etcd: &EtcdServer,
+    version: &str,
+    reason: &str,
+    extra: &[&str],
+) -> crate::toolchain::Run {
+    let mut args = vec![
+        "set",
+        "toolchain",
+        version,
+        "--env",
+        "prod",
+        "--reason",
+        reason,
+    ];
+    args.extend_from_slice(extra);
+    fleet(test, etcd, &args)
+}
+
+fn board(test: &StoreTest, etcd: &EtcdServer) -> serde_json::Value {
+    let run = fleet(test, etcd, &["status", "--json"]);
+    assert!(run.code == Some(0) || run.code == Some(1), "{run:?}");
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_toolchain_change_converges_on_every_host_with_audit_records_to_prove_it() {
+    let Some(etcd) = EtcdServer::start("fleet_toolchain_converges") else {
+        return;
+    };
+    let operator = host();
+    let hosts = [host(), host()];
+    let _agents: Vec<Agent> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, test)| agent(test, &etcd, &format!("h{i}")))
+        .collect();
+    wait_for("both agents to report", || {
+        board(&operator, &etcd)["hosts"]
+            .as_array()
+            .is_some_and(|h| h.len() == 2)
+    });
+
+    let run = fleet(
+        &operator,
+        &etcd,
+        &[
+            "set",
+            "toolchain",
+            "1.22.10",
+            "--env",
+            "prod",
+            "--reason",
+            "upgrade go",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    wait_for("every host on go1.22.10 without drift", || {
+        let board = board(&operator, &etcd);
+        board["hosts"].as_array().unwrap().iter().all(|h| {
+            h["default_toolchain"] == "go1.22.10"
+                && h["drift"].as_array().unwrap().is_empty()
+                && h["alive"] == true
+        })
+    });
+    for test in &hosts {
+        let records = audit_records(&test.home());
+        let actions: Vec<(&str, &str)> = records
+            .iter()
+            .map(|r| {
+                (
+                    r["action"].as_str().unwrap(),
+                    r["outcome"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(actions, [("install", "success"), ("use", "success")]);
+        assert!(
+            records[1]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("upgrade go"),
+            "{records:?}"
+        );
+    }
+    // The operator's change is in their audit log and in etcd.
+    let records = audit_records(&operator.home());
+    let actions: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(actions, [("fleet.set-toolchain", "success")]);
+    let mirrored = etcd
+        .post(
+            "/v3/kv/range",
+            r#"{"key":"L2dvc2hpZnQvYXVkaXQv","range_end":"L2dvc2hpZnQvYXVkaXQw"}"#,
+        )
+        .unwrap();
+    assert!(mirrored.contains("\"count\":\"1\""), "{mirrored}");
+    // The board shows each host's audit head, intact.
+    let board = board(&operator, &etcd);
+    for h in board["hosts"].as_array().unwrap() {
+        assert_eq!(h["audit"]["intact"], true, "{h}");
+        assert_eq!(h["audit"]["seq"], 2, "{h}");
+        assert_eq!(h["labels"]["rack"], "r1");
+    }
+}
+
+#[test]
+fn a_toolchain_the_policy_blocks_in_the_environment_or_the_index_lacks_is_refused() {
+    let Some(etcd) = EtcdServer::start("fleet_toolchain_refused") else {
+        return;
+    };
+    let operator = host();
+    // Blocked by the policy in this environment: refused, nothing written.
+    let run = set_toolchain(&operator, &etcd, "1.21.13", "try", &[]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("refuses `fleet.set-toolchain prod`"),
+        "{}",
+        run.stderr
+    );
+    assert!(board(&operator, &etcd)["environments"]["prod"].is_null());
+    let records = audit_records(&operator.home());
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["outcome"], "refused");
+
+    // Unknown to the index: refused.
+    let run = set_toolchain(&operator, &etcd, "1.99.0", "try", &[]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("go1.99.0 cannot be installed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn two_operators_racing_on_the_same_key_the_second_gets_a_conflict() {
+    let Some(etcd) = EtcdServer::start("fleet_operators_race") else {
+        return;
+    };
+    let operator = host();
+    // Both read the key at the same revision (absent: 0); the first to write wins.
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "first", &["--revision", "0"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "second", &["--revision", "0"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("`/goshift/env/prod/toolchain` was changed by"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("after you read it at revision 0"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("hint: read the new value with `goshift fleet status`"),
+        "{}",
+        run.stderr
+    );
+    let board = board(&operator, &etcd);
+    assert_eq!(
+        board["environments"]["prod"]["toolchain"]["stamp"]["reason"],
+        "first"
+    );
+}
+
+#[test]
+fn fleet_commands_fail_within_a_bounded_time_when_etcd_is_unreachable() {
+    let operator = host();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let output = operator
+        .command()
+        .args(["fleet", "status", "--etcd", &url])
+        .output()
+        .unwrap();
+    let run = operator.finish(&output);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("etcd is unreachable at"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: check that etcd runs"),
+        "{}",
+        run.stderr
+    );
+    let run = operator.run(&["fleet", "status"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("no etcd endpoint is configured"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_value_written_into_etcd_by_hand_that_does_not_parse_is_reported_on_the_board() {
+    let Some(etcd) = EtcdServer::start("fleet_bad_value") else {
+        return;
+    };
+    let operator = host();
+    // `/goshift/env/prod/toolchain` = `{"version": 1.22}`
+    etcd.post(
+        "/v3/kv/put",
+        r#"{"key":"L2dvc2hpZnQvZW52L3Byb2QvdG9vbGNoYWlu","value":"eyJ2ZXJzaW9uIjogMS4yMn0="}"#,
+    )
+    .unwrap();
+    let run = fleet(&operator, &etcd, &["status"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("warning: invalid value in etcd: /goshift/env/prod/toolchain:"),
+        "{}",
+        run.stderr
+    );
+    // A change based on it is refused with the key named, nothing written.
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "fix", &[]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the value of `/goshift/env/prod/toolchain` in etcd is not valid"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A supervisor running v1 of the test service in `test`'s home, killed on drop.
+struct Supervisor(Child);
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn supervise(test: &StoreTest) -> Supervisor {
+    let work = test.context.work();
+    let v1 = service_variant(&work, "v1", None);
+    std::fs::write(
+        work.join("supervisor.toml"),
+        format!(
+            "[services.api]\nbinary = \"{}\"\nlisten = [{{ name = \"http\", address = \"tcp://127.0.0.1:{}\" }}]\nready = {{ notify = true, timeout = \"5s\" }}\nstop = {{ grace = \"2s\" }}\n",
+            v1.display(),
+            free_port()
+        ),
+    )
+    .unwrap();
+    let child = test
+        .command()
+        .args(["supervise", "--config", "supervisor.toml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let supervisor = Supervisor(child);
+    wait_for("the supervisor to run v1", || {
+        let run = test.run(&["svc", "status", "--json"]);
+        run.code == Some(0) && run.stdout.contains("\"readiness\": \"ready\"")
+    });
+    supervisor
+}
+
+fn sha256_of(path: &std::path::Path) -> String {
+    goshift_testkit::mirror::sha256_hex(&std::fs::read(path).unwrap())
+}
+
+#[test]
+fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_through_the_supervisor()
+ {
+    let Some(etcd) = EtcdServer::start("fleet_rollout_hash") else {
+        return;
+    };
+    let operator = host();
+    let node = host();
+    let _supervisor = supervise(&node);
+    let _agent = agent(&node, &etcd, "h1");
+    wait_for("the agent to report its service", || {
+        board(&operator, &etcd)["hosts"][0]["services"][0]["healthy"] == true
+    });
+    let v2 = service_variant(&operator.context.work(), "v2", None);
+    let url = format!("file://{}", v2.display());
+    let rollout = |sha256: &str, reason: &str| {
+        fleet(
+            &operator,
+            &etcd,
+            &[
+                "rollout",
+                "api",
+                &url,
+                "--sha256",
+                sha256,
+                "--env",
+                "prod",
+                "--canary",
+                "1",
+                "--min-healthy",
+                "0s",
+                "--reason",
+                reason,
+            ],
+        )
+    };
+    let releases = |test: &StoreTest| names(&test.home().join("services/api/releases"));
+    let before = releases(&node);
+
+    let run = rollout(&"0".repeat(64), "wrong hash");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    wait_for("the rollout to fail", || {
+        board(&operator, &etcd)["environments"]["prod"]["rollouts"][0]["rollout"]["state"]
+            == "failed"
+    });
+    let board_now = board(&operator, &etcd);
+    let rollout_board = &board_now["environments"]["prod"]["rollouts"][0];
+    let reason = rollout_board["rollout"]["state_reason"].as_str().unwrap();
+    assert!(reason.starts_with("h1: refused:"), "{reason}");
+    assert!(reason.contains("but the rollout says 0000"), "{reason}");
+    assert_eq!(rollout_board["hosts"]["h1"]["state"], "refused");
+    assert_eq!(releases(&node), before, "something was staged");
+    let last = &board_now["hosts"][0]["last_change"];
+    assert_eq!(last["result"], "failure", "{last}");
+
+    let run = rollout(&sha256_of(&v2), "release v2");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    wait_for("the rollout to complete", || {
+        board(&operator, &etcd)["environments"]["prod"]["rollouts"][0]["rollout"]["state"]
+            == "completed"
+    });
+    assert_eq!(releases(&node).len(), before.len() + 1);
+    let records = audit_records(&node.home());
+    let upgrade = records
+        .iter()
+        .find(|r| r["action"] == "svc.upgrade")
+        .expect("the upgrade is in the host's audit log");
+    assert_eq!(upgrade["outcome"], "success");
+    assert!(
+        upgrade["reason"].as_str().unwrap().contains("release v2"),
+        "{upgrade}"
+    );
+    let history = fleet(
+        &operator,
+        &etcd,
+        &["history", "api", "--env", "prod", "--json"],
+    );
+    let history: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let states: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["failed", "completed"]);
+}
