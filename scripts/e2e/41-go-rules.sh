@@ -6,9 +6,14 @@
 # version, and for 859 of them how each compares with every other (737,881 pairs); the example
 # `version_table` of goshift-version prints the same table from goshift's parser, and the two
 # must be identical.
+#
+# go.mod and go.work: every such file in the txtar archives of Go's own `src/cmd/go/testdata`
+# (about 1,450 per toolchain, Go 1.21.13 and 1.22.10) goes through `go mod edit -json` (or
+# `go work edit -json`) and `goshift mod --json`: both must reject it, or both accept it and
+# print the same JSON.
 set -euo pipefail
 
-: "${GOSHIFT:?}" "${E2E_DIR:?}" "${REPO:?}" "${GO122:?}"
+: "${GOSHIFT:?}" "${E2E_DIR:?}" "${REPO:?}" "${GO121:?}" "${GO122:?}"
 
 work="$E2E_DIR/go-rules"
 rm -rf "$work"
@@ -42,5 +47,20 @@ if ! cmp -s "$work/versions.go.out" "$work/versions.goshift.out"; then
     fail "goshift's version grammar or order differs from go/version (tables in $work)"
 fi
 check "$inputs versions ($valid valid) and $((pairs * pairs)) ordered pairs agree with go/version"
+
+echo "--- go.mod and go.work: Go's own cmd/go test corpus against go mod edit -json"
+# Every go.mod and go.work of the txtar archives in src/cmd/go/testdata of both toolchains,
+# read by that toolchain: both accept it and print the same JSON, or both reject it.
+for oracle in "$GO121" "$GO122"; do
+    goroot=$(dirname "$(dirname "$oracle")")
+    release=$(basename "$(dirname "$goroot")")
+    corpus="$work/modcorpus-$release"
+    python3 "$rules/modcorpus.py" "$goroot" "$corpus" >"$corpus.list"
+    files=$(wc -l <"$corpus.list")
+    ((files > 1000)) || fail "only $files go.mod and go.work files found in $goroot/src/cmd/go/testdata"
+    python3 "$rules/modcompare.py" "$oracle" "$GOSHIFT" "$corpus.list" >"$corpus.txt" ||
+        { cat "$corpus.txt"; fail "goshift mod --json disagrees with go $release on Go's own test files"; }
+    check "go $release: $(tail -n1 "$corpus.txt")"
+done
 
 echo "part 41: all checks passed"
