@@ -11,6 +11,7 @@ mod governance_gate;
 mod governance_snapshot;
 mod inspect;
 mod project;
+mod project_go_rules;
 mod project_shell;
 mod service;
 mod toolchain;
