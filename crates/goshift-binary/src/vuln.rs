@@ -4,10 +4,10 @@
 //! `index/modules.json`, `ID/GO-*.json`); [`sync`] fills it from `https://vuln.go.dev`, a
 //! mirror or a local copy and swaps it in atomically, and [`Database`] reads it offline.
 //! [`Database::check`] applies Go's rules: the binary's Go version, mapped to semver
-//! (`go1.21rc1` → `1.21.0-rc.1`), is matched against `stdlib` and `toolchain`; every
-//! dependency (its replacement's version when replaced) against its own path; `(devel)` and
-//! unversioned modules never match; platform-limited advisories only match the binary's
-//! `GOOS`/`GOARCH`.
+//! (`go1.21rc1` → `1.21.0-rc.1`), is matched against `stdlib`, and against `toolchain` only
+//! for the toolchain's own commands (`cmd/go`), never for a program it built; every dependency
+//! by what was built (a replacement's own path and version); `(devel)` and unversioned
+//! modules never match; platform-limited advisories only match the binary's `GOOS`/`GOARCH`.
 
 pub mod osv;
 mod semver;
@@ -90,7 +90,8 @@ pub enum VulnError {
 pub enum FindingKind {
     /// The Go standard library the binary was built with.
     Stdlib,
-    /// The Go command that built the binary (a build-time risk, not a runtime one).
+    /// The Go command itself (module `toolchain`): reported for the toolchain's own binaries
+    /// (`cmd/go`), never for a program built with it.
     Toolchain,
     /// A dependency or the main module.
     Module,
@@ -170,10 +171,16 @@ impl Database {
         let goarch = info.setting("GOARCH").unwrap_or("");
         let mut findings = Vec::new();
         let go_semver = go_to_semver(&info.go_version);
+        // Toolchain advisories concern the Go command: they apply to the toolchain's own
+        // commands (`cmd/go`), not to the programs it builds.
+        let is_toolchain = info.modinfo.path.starts_with("cmd/");
         for (module, kind) in [
             ("stdlib", FindingKind::Stdlib),
             ("toolchain", FindingKind::Toolchain),
         ] {
+            if kind == FindingKind::Toolchain && !is_toolchain {
+                continue;
+            }
             if let Some(version) = &go_semver {
                 let subject = Subject {
                     module,
@@ -182,23 +189,27 @@ impl Database {
                     version,
                     goos,
                     goarch,
+                    command: &info.modinfo.path,
                 };
                 self.match_module(&subject, &mut findings)?;
             }
         }
         let modules = info.modinfo.main.iter().chain(&info.modinfo.deps);
         for module in modules {
+            // What was built: a replacement is matched by its own path and version, as
+            // govulncheck does (a directory replacement has no version and never matches).
             let built = module.effective();
             let Some(version) = Semver::parse(&built.version) else {
                 continue;
             };
             let subject = Subject {
-                module: &module.path,
+                module: &built.path,
                 kind: FindingKind::Module,
                 shown: &built.version,
                 version: &version,
                 goos,
                 goarch,
+                command: &info.modinfo.path,
             };
             self.match_module(&subject, &mut findings)?;
         }
@@ -253,6 +264,8 @@ struct Subject<'a> {
     version: &'a Semver,
     goos: &'a str,
     goarch: &'a str,
+    /// The binary's main package (`cmd/go` for the Go command).
+    command: &'a str,
 }
 
 /// Go's `GoTagToSemver`: `go1.21.3` → `1.21.3`, `go1.21rc1` → `1.21.0-rc.1`, `go1.19` →
@@ -269,6 +282,10 @@ pub fn go_semver_text(go_version: &str) -> Option<String> {
         return None;
     }
     let version = GoVersion::parse(bare).ok()?;
+    // A custom build (`go1.21.0-custom`) has no release to compare with.
+    if version.suffix().is_some() {
+        return None;
+    }
     let kind = version.prerelease_kind();
     let numbered = bare.ends_with(|c: char| c.is_ascii_digit());
     if !(kind.is_empty() || (matches!(kind, "rc" | "beta") && numbered)) {
@@ -299,6 +316,13 @@ fn evaluate(entry: &Entry, subject: &Subject<'_>) -> Option<Finding> {
             .filter(|i| platform_matches(&i.goarch, subject.goarch))
             .collect();
         if !imports.is_empty() && matching.is_empty() {
+            continue;
+        }
+        // A toolchain advisory naming its commands applies to those commands only.
+        if subject.kind == FindingKind::Toolchain
+            && !matching.is_empty()
+            && !matching.iter().any(|i| i.path == subject.command)
+        {
             continue;
         }
         let Some(fix) = affects(&affected.ranges, subject.version) else {
