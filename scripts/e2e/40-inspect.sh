@@ -195,7 +195,36 @@ assert "stdlib" in names, names
 PY
 	done
 done
-step "SBOMs validate against the CycloneDX 1.5 and 1.6 schemas"
+# Binaries without a `mod` line: GOROOT's own `go`, a `go build FILE.go` build
+# (command-line-arguments) with a dependency, and Debian's GOPATH-mode gofmt.
+(cd "$work/src/app" && "$ORACLE" build -o "$work/bin/files-122" ./cmd/app/main.go)
+! "$ORACLE" version -m "$work/bin/files-122" | grep -q "^	mod	" || fail "files-122 has a mod line"
+nomod=("$GOROOT_122/bin/go" "$work/bin/files-122")
+if [ -n "${GO119_ROOT:-}" ] && [ -x "$GO119_ROOT/bin/gofmt" ]; then
+	nomod+=("$GO119_ROOT/bin/gofmt")
+fi
+for binary in "${nomod[@]}"; do
+	out="$work/nomod-$(basename "$binary").cdx.json"
+	"$GOSHIFT" sbom "$binary" --spec 1.6 -o "$out"
+	"$PY" - "$out" "$binary" "$ORACLE" <<'PY'
+import json, subprocess, sys
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+path, binary, oracle = sys.argv[1:4]
+text = open(path).read()
+error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+if error is not None:
+    sys.exit(f"{path}: {error}")
+doc = json.loads(text)
+lines = subprocess.run([oracle, "version", "-m", binary], capture_output=True, text=True, check=True).stdout.splitlines()
+package = next(l.split("\t")[2] for l in lines if l.startswith("\tpath\t"))
+deps = sorted(l.split("\t")[2] for l in lines if l.startswith("\tdep\t"))
+assert doc["metadata"]["component"]["name"] == package, (doc["metadata"]["component"], package)
+names = sorted(c["name"] for c in doc["components"] if c["name"] != "stdlib")
+assert names == deps, (names, deps)
+PY
+done
+step "SBOMs validate against the CycloneDX 1.5 and 1.6 schemas, also for ${#nomod[@]} binaries without a mod line"
 
 # --- vulnerability database ----------------------------------------------------------------
 db="$work/vulndb"
