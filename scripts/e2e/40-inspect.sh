@@ -168,6 +168,30 @@ assert by_name["app-122"]["main_module"] == "example.com/app"
 PY
 step "scan found all $count binaries, skipped the text file and did not follow the symlink"
 
+# Symbolic links to Go binaries: inside the tree reported once by the target; outside (the
+# real go of Go 1.22.10) only with --follow.
+mkdir -p "$work/links"
+ln -s ../bin/app-122 "$work/links/app"
+ln -s "$GO122" "$work/links/go"
+"$GOSHIFT" --json scan "$work/bin" "$work/links" >"$work/scan-links.json"
+"$GOSHIFT" --json scan --follow "$work/links" >"$work/scan-follow.json"
+python3 - "$work" "$count" "$(readlink -f "$GO122")" <<'PY'
+import json, os, sys
+work, expected, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+report = json.load(open(f"{work}/scan-links.json"))
+rows = {r["path"]: r for r in report["binaries"]}
+assert len(rows) == expected, (len(rows), expected)
+assert rows[f"{work}/bin/app-122"]["links"] == [f"{work}/links/app"], rows[f"{work}/bin/app-122"]
+assert report["links_outside_not_followed"] == 1, report
+followed = json.load(open(f"{work}/scan-follow.json"))
+paths = sorted(r["path"] for r in followed["binaries"])
+assert paths == sorted([go, os.path.realpath(f"{work}/bin/app-122")]), paths
+go_row = next(r for r in followed["binaries"] if r["path"] == go)
+assert go_row["links"] == [f"{work}/links/go"], go_row
+assert go_row["go_version"] == "go1.22.10", go_row
+PY
+step "scan reports a linked binary once by its target, and reads one outside the tree with --follow"
+
 # --- SBOM ----------------------------------------------------------------------------------
 if ! python3 -c 'import cyclonedx.validation.json' 2>/dev/null; then
 	python3 -m venv "$work/venv"

@@ -39,6 +39,11 @@ pub(crate) struct ScanArgs {
     /// disk leaves no CPU idle).
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
+    /// Also read Go binaries that symbolic links name outside the scanned trees (links to
+    /// binaries inside them are always reported once, by their target; links to directories
+    /// are never followed).
+    #[arg(long)]
+    pub(crate) follow: bool,
 }
 
 /// `goshift vuln …`.
