@@ -3,7 +3,8 @@
 #
 # Builds small standard-library programs with real Go 1.21 and 1.22 toolchains in every
 # shape the build-info reader must handle (plain, -trimpath, stripped, cgo, cross builds for
-# windows/amd64, darwin/arm64 and linux/386, a module with a replace, a git checkout), adds
+# windows/amd64, darwin/arm64, linux/386, aix/ppc64 (XCOFF) and plan9/amd64 (Plan 9 a.out), a
+# module with a replace, a git checkout), adds
 # the Go programs of Debian's golang-1.19 package, and checks for each that
 # `goshift inspect --go-version-m` prints exactly what `go version -m` prints. Then scan,
 # SBOM (validated against the CycloneDX schema) and vulnerability sync/check against a
@@ -99,6 +100,8 @@ for pair in "121:$GO121" "122:$GO122"; do
 	build "app-windows-$v.exe" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=windows GOARCH=amd64 --
 	build "app-darwin-arm64-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 --
 	build "app-386-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=linux GOARCH=386 --
+	build "app-aix-ppc64-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=aix GOARCH=ppc64 --
+	build "app-plan9-amd64-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=plan9 GOARCH=amd64 --
 	build "cgo-$v" "$go" "$work/src/cgo" CGO_ENABLED=1 --
 	build "app-cgo-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=1 --
 done

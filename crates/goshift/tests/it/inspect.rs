@@ -77,7 +77,17 @@ fn a_file_that_is_not_go_fails_with_a_clear_message() {
     let output = context.run(["inspect", "notes.txt"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("`notes.txt`: not a Go binary"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "failed to read Go build information from `notes.txt`: not a Go binary: not an ELF"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("not a Go binary").count(),
+        1,
+        "the reason is said once: {stderr}"
+    );
 }
 
 #[test]
