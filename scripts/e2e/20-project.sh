@@ -112,7 +112,7 @@ expect_eq "old: built binary runs" "$("$dir/old.bin")" "go1.21.13"
 cd "$dir/new"
 expect_eq "new: go version" "$(go version)" "go version go1.22.10 linux/amd64"
 current=$("$GOSHIFT" current)
-[[ $current == "go1.22.10 (go 1.22 line in ./go.mod"* ]] || fail "new: goshift current said \`$current\`"
+[[ $current == "go1.22.10 (go 1.22 minimum in ./go.mod"* ]] || fail "new: goshift current said \`$current\`"
 check "new: goshift current: $current"
 go build -o "$dir/new.bin" .
 expect_eq "new: built binary's Go version (go version FILE)" "$(cd "$dir" && GOTOOLCHAIN=local "$GO121" version "$dir/new.bin")" "$dir/new.bin: go1.22.10"

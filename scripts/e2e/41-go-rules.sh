@@ -11,6 +11,11 @@
 # (about 1,450 per toolchain, Go 1.21.13 and 1.22.10) goes through `go mod edit -json` (or
 # `go work edit -json`) and `goshift mod --json`: both must reject it, or both accept it and
 # print the same JSON.
+#
+# Symbols: the functions goshift reads from the pclntab of a stripped build equal the text
+# symbols `go tool nm` lists for the unstripped build, and `goshift vuln check` against the
+# real vulnerability database (../shared/data/go-vulndb) reports at symbol level only
+# functions that go tool nm lists, and a subset of its module-level findings.
 set -euo pipefail
 
 : "${GOSHIFT:?}" "${E2E_DIR:?}" "${REPO:?}" "${GO121:?}" "${GO122:?}"
@@ -62,5 +67,66 @@ for oracle in "$GO121" "$GO122"; do
         { cat "$corpus.txt"; fail "goshift mod --json disagrees with go $release on Go's own test files"; }
     check "go $release: $(tail -n1 "$corpus.txt")"
 done
+
+echo "--- function tables and symbol-level vulnerabilities against go tool nm"
+# The real Go vulnerability database next to the repository (../shared/data/go-vulndb, in
+# vuln.go.dev's layout; GO_VULNDB names another copy). A program using net/http, crypto/tls
+# and html/template is built by each toolchain with and without -ldflags='-s -w'.
+db=${GO_VULNDB:-$REPO/../shared/data/go-vulndb}
+if [[ ! -f $db/index/db.json ]]; then
+    [[ -z ${CI:-} ]] || fail "no vulnerability database at $db (set GO_VULNDB)"
+    echo "SKIP: no vulnerability database at $db (set GO_VULNDB); symbol-level checks not run" >&2
+else
+    export GOSHIFT_HOME="$work/home"
+    "$GOSHIFT" vuln sync --from "$db"
+    cargo build --quiet --release --locked -p goshift-binary --example function_names
+    mkdir -p "$work/symbols"
+    cat >"$work/symbols/go.mod" <<'GO'
+module example.com/symbols
+
+go 1.21
+GO
+    cat >"$work/symbols/main.go" <<'GO'
+package main
+
+import (
+	"crypto/tls"
+	"fmt"
+	"html/template"
+	"net/http"
+	"os"
+)
+
+func main() {
+	page := template.Must(template.New("page").Parse("{{.}}\n"))
+	_ = page.Execute(os.Stdout, "hello")
+	fmt.Println((&tls.Config{}).MinVersion)
+	_ = http.ListenAndServe("127.0.0.1:0", nil)
+}
+GO
+    for oracle in "$GO121" "$GO122"; do
+        release=$(basename "$(dirname "$(dirname "$(dirname "$oracle")")")")
+        bin="$work/symbols/app-$release"
+        (cd "$work/symbols" && "$oracle" build -o "$bin" . && "$oracle" build -ldflags='-s -w' -o "$bin-stripped" .)
+        "$target_dir/release/examples/function_names" "$bin-stripped" >"$bin.names"
+        status=0
+        "$GOSHIFT" --json vuln check "$bin-stripped" >"$bin.symbol.json" || status=$?
+        ((status <= 1)) || fail "vuln check failed on $bin-stripped"
+        status=0
+        "$GOSHIFT" --json vuln check --module-level "$bin-stripped" >"$bin.module.json" || status=$?
+        ((status <= 1)) || fail "vuln check --module-level failed on $bin-stripped"
+        result=$(python3 "$rules/symbols.py" "$oracle" "$bin" "$bin.names" "$bin.symbol.json") ||
+            fail "go $release: $result"
+        counts=$(python3 -c '
+import json, sys
+symbol, module = (json.load(open(p))["binaries"][0]["findings"] for p in sys.argv[1:3])
+key = lambda f: (f["id"], f["module"])
+assert {key(f) for f in symbol} <= {key(f) for f in module}, "a symbol-level finding is not a module-level one"
+assert all(f["level"] == "module" for f in module)
+print(f"{len(symbol)} findings at symbol level, {len(module)} at module level")
+' "$bin.symbol.json" "$bin.module.json") || fail "go $release: $counts"
+        check "go $release: $result; $counts"
+    done
+fi
 
 echo "part 41: all checks passed"

@@ -25,6 +25,7 @@ mod modinfo;
 pub mod quote;
 pub mod sbom;
 pub mod scan;
+pub mod symbols;
 pub mod vuln;
 
 use std::ffi::{CString, OsStr};

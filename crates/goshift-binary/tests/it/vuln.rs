@@ -1,6 +1,7 @@
 //! Matching against a database holding real advisories, and syncing it.
 
-use goshift_binary::vuln::{Database, FindingKind, Source, go_semver_text, sync};
+use goshift_binary::symbols::Symbols;
+use goshift_binary::vuln::{Database, FindingKind, MatchLevel, Source, go_semver_text, sync};
 use goshift_binary::{BuildInfo, ExecutableFormat, ModInfo};
 
 fn binary(go_version: &str, goos: &str, deps: &str) -> BuildInfo {
@@ -244,4 +245,56 @@ fn sources_parse() {
         Source::Dir("/srv/vulndb".into())
     );
     assert!(Source::parse("ftp://x").is_err());
+}
+
+/// With the binary's function table, an advisory is reported only when the code it names is
+/// in the binary, and each finding says at which level it was matched.
+#[test]
+fn symbol_level_matching() {
+    let (_dir, database) = database();
+    let info = binary(
+        "go1.21.2",
+        "linux",
+        "dep\tgolang.org/x/net\tv0.16.0\th1:x=\n",
+    );
+    let module_level = database.check(&info).unwrap();
+    assert!(
+        module_level
+            .iter()
+            .all(|f| f.level == MatchLevel::Module && f.symbols.is_empty())
+    );
+    let ids = |findings: &[goshift_binary::vuln::Finding]| -> Vec<(String, String)> {
+        findings
+            .iter()
+            .map(|f| (f.id.clone(), f.module.clone()))
+            .collect()
+    };
+    assert!(ids(&module_level).contains(&("GO-2023-2102".to_owned(), "stdlib".to_owned())));
+    assert!(
+        ids(&module_level).contains(&("GO-2023-2102".to_owned(), "golang.org/x/net".to_owned()))
+    );
+
+    // A program using net/http but not golang.org/x/net/http2.
+    let symbols = Symbols::from_names(["main.main", "net/http.(*Server).Serve", "fmt.Println"]);
+    let symbol_level = database.check_symbols(&info, Some(&symbols)).unwrap();
+    let rapid_reset: Vec<_> = symbol_level
+        .iter()
+        .filter(|f| f.id == "GO-2023-2102")
+        .collect();
+    assert_eq!(rapid_reset.len(), 1, "{symbol_level:?}");
+    assert_eq!(rapid_reset[0].module, "stdlib");
+    assert_eq!(rapid_reset[0].level, MatchLevel::Symbol);
+    assert_eq!(rapid_reset[0].symbols, ["net/http"]);
+    // Every symbol-level finding is a module-level one too.
+    for finding in &symbol_level {
+        assert!(ids(&module_level).contains(&(finding.id.clone(), finding.module.clone())));
+    }
+    // Nothing of net/http: the net/http advisories go.
+    let bare = Symbols::from_names(["main.main", "fmt.Println"]);
+    let none = database.check_symbols(&info, Some(&bare)).unwrap();
+    assert!(
+        none.iter()
+            .all(|f| f.level == MatchLevel::Module || !f.symbols.is_empty())
+    );
+    assert!(!none.iter().any(|f| f.id == "GO-2023-2102"), "{none:?}");
 }
