@@ -57,6 +57,19 @@ func main() {
 	fmt.Println(lib.Greeting(), http.StatusOK)
 }
 GO
+mkdir -p "$work/src/hello"
+cat >"$work/src/hello/go.mod" <<'GO'
+module example.com/hello
+
+go 1.21
+GO
+cat >"$work/src/hello/main.go" <<'GO'
+package main
+
+import "os"
+
+func main() { os.Stdout.WriteString("hello\n") }
+GO
 cat >"$work/src/cgo/go.mod" <<'GO'
 module example.com/cgo
 
@@ -100,8 +113,9 @@ for pair in "121:$GO121" "122:$GO122"; do
 	build "app-windows-$v.exe" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=windows GOARCH=amd64 --
 	build "app-darwin-arm64-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 --
 	build "app-386-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=linux GOARCH=386 --
-	build "app-aix-ppc64-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=aix GOARCH=ppc64 --
-	build "app-plan9-amd64-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=plan9 GOARCH=amd64 --
+	# XCOFF and Plan 9 a.out: a small program, so few standard packages are compiled anew.
+	build "hello-aix-ppc64-$v" "$go" "$work/src/hello" CGO_ENABLED=0 GOOS=aix GOARCH=ppc64 --
+	build "hello-plan9-amd64-$v" "$go" "$work/src/hello" CGO_ENABLED=0 GOOS=plan9 GOARCH=amd64 --
 	build "cgo-$v" "$go" "$work/src/cgo" CGO_ENABLED=1 --
 	build "app-cgo-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=1 --
 done
