@@ -163,9 +163,9 @@ real_and_proxy() {
     local what=$1 where=$2
     shift 2
     local real proxy
-    real=$(cd "$where" && env "$@" "$GO121" version 2>&1 | head -n1) || true
+    real=$(cd "$where" && env "$@" "$GO121" version 2>"$rules/real.err" | head -n1) || true
     proxy=$(cd "$where" && env "$@" go version 2>"$rules/proxy.err" | head -n1) || true
-    [[ $real == go\ version* ]] || fail "$what: real go did not run: $real"
+    [[ $real == go\ version* ]] || fail "$what: real go did not run: $real $(cat "$rules/real.err")"
     expect_eq "$what: the proxy runs what real go runs" "$proxy" "$real"
 }
 mkdir -p "$rules/default" "$rules/bom" "$rules/twice" "$rules/goenv"
