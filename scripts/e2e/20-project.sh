@@ -4,8 +4,10 @@
 # Two projects, one pinned to 1.21.13 by .go-version and one requiring 1.22 by go.mod:
 # `go version` and `go build` through the proxy pick the right toolchain in each, and each
 # built binary's embedded Go version proves it. Then: Go's own GOTOOLCHAIN=auto switching
-# agrees with goshift's choice, GOTOOLCHAIN overrides, a malformed go.mod runs nothing, and
-# `goshift mod --json` reads go.mod files exactly as `go mod edit -json` does.
+# agrees with goshift's choice, GOTOOLCHAIN overrides, and Go's selection rules (toolchain
+# default, malformed go.mod files, GOTOOLCHAIN from `go env -w`, `go -C`, Go's refusals, the
+# visible substitution of go1.22.0) give what real go gives; `goshift mod --json` reads
+# go.mod files exactly as `go mod edit -json` does.
 set -euo pipefail
 
 : "${GOSHIFT:?}" "${E2E_DIR:?}" "${GOROOT_121:?}" "${GOROOT_122:?}" "${GO121:?}" "${GO122:?}"
@@ -110,7 +112,7 @@ expect_eq "old: built binary runs" "$("$dir/old.bin")" "go1.21.13"
 cd "$dir/new"
 expect_eq "new: go version" "$(go version)" "go version go1.22.10 linux/amd64"
 current=$("$GOSHIFT" current)
-[[ $current == "go1.22.10 (go 1.22 line in ./go.mod"* ]] || fail "new: goshift current said \`$current\`"
+[[ $current == "go1.22.10 (go 1.22 minimum in ./go.mod"* ]] || fail "new: goshift current said \`$current\`"
 check "new: goshift current: $current"
 go build -o "$dir/new.bin" .
 expect_eq "new: built binary's Go version (go version FILE)" "$(cd "$dir" && GOTOOLCHAIN=local "$GO121" version "$dir/new.bin")" "$dir/new.bin: go1.22.10"
@@ -148,16 +150,73 @@ fi
 grep -q "go1.22.0" "$dir/switch.txt" || fail "unexpected: $(cat "$dir/switch.txt")"
 check "go 1.22: Go wants go1.22.0 ($(head -n1 "$dir/switch.txt")); goshift runs the newest installed 1.22 release instead"
 
-echo "--- malformed go.mod runs nothing"
-mkdir -p "$dir/broken"
-cd "$dir/broken"
-printf 'module example.com/b\n\ngo 1.22\ngo 1.23\n' >go.mod
+echo "--- Go's selection rules, real go against the proxy"
+# Each case runs real go1.21.13 with GOTOOLCHAIN unset, which is `auto` from its go.env (the
+# toolchains it may switch to are goshift's go1.22.10 name on PATH), and the proxy, with
+# go1.21.13 the default, and compares.
+rules="$dir/rules"
+mkdir -p "$rules/empty"
+cd "$rules/empty"
+expect_eq "the default" "$(go version)" "go version go1.21.13 linux/amd64"
+# real_and_proxy WHAT DIR [VAR=VALUE...]: both print the same first line and exit status.
+real_and_proxy() {
+    local what=$1 where=$2
+    shift 2
+    local real proxy
+    real=$(cd "$where" && env "$@" "$GO121" version 2>"$rules/real.err" | head -n1) || true
+    proxy=$(cd "$where" && env "$@" go version 2>"$rules/proxy.err" | head -n1) || true
+    [[ $real == go\ version* ]] || fail "$what: real go did not run: $real $(cat "$rules/real.err")"
+    expect_eq "$what: the proxy runs what real go runs" "$proxy" "$real"
+}
+mkdir -p "$rules/default" "$rules/bom" "$rules/twice" "$rules/goenv"
+printf 'module example.com/d\n\ngo 1.22.10\n\ntoolchain default\n' >"$rules/default/go.mod"
+real_and_proxy "toolchain default with go 1.22.10" "$rules/default"
+# A go.mod that does not parse: Go's switch reads its first go line; the toolchain reports it.
+printf '\xef\xbb\xbfmodule example.com/b\n\ngo 1.22.10\n' >"$rules/bom/go.mod"
+real_and_proxy "go.mod with a byte-order mark" "$rules/bom"
+grep -q "running go1.22.10" "$rules/proxy.err" || fail "no warning naming the toolchain: $(cat "$rules/proxy.err")"
+printf 'module example.com/t\n\ngo 1.21.0\ngo 1.21.1\n' >"$rules/twice/go.mod"
+real_and_proxy "go.mod with two go lines" "$rules/twice"
+real_build=$(cd "$rules/twice" && "$GO121" build ./... 2>&1) && fail "real go built a broken module"
+proxy_build_err=$(cd "$rules/twice" && go build ./... 2>&1 >/dev/null | grep -v '^warning: ') || true
+expect_eq "two go lines: go build reports what real go reports" "$proxy_build_err" "$real_build"
+# GOTOOLCHAIN written by `go env -w` into Go's env file.
+GOENV="$rules/goenv/env" GOTOOLCHAIN=local "$GO121" env -w GOTOOLCHAIN=go1.22.10
+real_and_proxy "GOTOOLCHAIN from go env -w" "$rules/empty" GOENV="$rules/goenv/env"
+real_and_proxy "the environment wins over go env -w" "$rules/empty" GOENV="$rules/goenv/env" GOTOOLCHAIN=go1.21.13
+# go -C DIR chooses for DIR.
+cd "$dir"
+expect_eq "go -C pinned-toolchain" "$(go -C pinned-toolchain version)" "$("$GO121" -C pinned-toolchain version)"
+# What Go refuses, the proxy refuses with Go's reason.
+refused() {
+    local what=$1 reason=$2
+    shift 2
+    local real proxy
+    real=$(cd "$rules/empty" && env "$@" "$GO121" version 2>&1) && fail "$what: real go ran"
+    proxy=$(cd "$rules/empty" && env "$@" go version 2>&1) && fail "$what: the proxy ran"
+    [[ $real == *"$reason"* ]] || fail "$what: real go said: $real"
+    [[ $proxy == *"$reason"* ]] || fail "$what: the proxy said: $proxy"
+    check "$what: both refuse ($reason)"
+}
+refused "GOTOOLCHAIN=go1.22" "go1.22 is a language version but not a toolchain version (go1.22.x)" GOTOOLCHAIN=go1.22
+refused "relative GOWORK" "invalid GOWORK" GOWORK=ws/go.work
 status=0
-go version >"$dir/broken.out" 2>"$dir/broken.err" || status=$?
-((status != 0)) || fail "the proxy ran go despite a malformed go.mod"
-[[ ! -s $dir/broken.out ]] || fail "the proxy printed: $(cat "$dir/broken.out")"
-grep -q "go.mod\` line 4: repeated \`go\` directive" "$dir/broken.err" || fail "unexpected error: $(cat "$dir/broken.err")"
-check "malformed go.mod: exit $status, $(head -n1 "$dir/broken.err")"
+real=$(cd "$rules/empty" && GOTOOLCHAIN="go1.22.10 " "$GO121" version 2>&1) || status=$?
+((status != 0)) || fail "real go ran with GOTOOLCHAIN='go1.22.10 '"
+status=0
+proxy=$(cd "$rules/empty" && GOTOOLCHAIN="go1.22.10 " go version 2>&1) || status=$?
+((status != 0)) || fail "the proxy ran with GOTOOLCHAIN='go1.22.10 '"
+check "GOTOOLCHAIN with a trailing blank: both refuse (real: $real; proxy: ${proxy%%$'\n'*})"
+# `go 1.22` makes Go want go1.22.0; goshift substitutes go1.22.10 and says so.
+cd "$dir/new"
+expect_eq "substitution is visible" "$("$GOSHIFT" current)" "go1.22.10 (go 1.22 minimum in ./go.mod; Go would run go1.22.0, running the newest installed match)"
+"$GOSHIFT" config set toolchain_selection exact
+status=0
+go version >/dev/null 2>"$rules/exact.err" || status=$?
+((status == 2)) || fail "toolchain_selection = exact ran something else than go1.22.0"
+grep -q "goshift install 1.22.0" "$rules/exact.err" || fail "unexpected: $(cat "$rules/exact.err")"
+check "toolchain_selection = exact: asks for go1.22.0 as Go does"
+"$GOSHIFT" config unset toolchain_selection
 
 echo "--- goshift each"
 cd "$dir/old"

@@ -3,7 +3,8 @@
 #
 # Builds small standard-library programs with real Go 1.21 and 1.22 toolchains in every
 # shape the build-info reader must handle (plain, -trimpath, stripped, cgo, cross builds for
-# windows/amd64, darwin/arm64 and linux/386, a module with a replace, a git checkout), adds
+# windows/amd64, darwin/arm64, linux/386, aix/ppc64 (XCOFF) and plan9/amd64 (Plan 9 a.out), a
+# module with a replace, a git checkout), adds
 # the Go programs of Debian's golang-1.19 package, and checks for each that
 # `goshift inspect --go-version-m` prints exactly what `go version -m` prints. Then scan,
 # SBOM (validated against the CycloneDX schema) and vulnerability sync/check against a
@@ -56,6 +57,19 @@ func main() {
 	fmt.Println(lib.Greeting(), http.StatusOK)
 }
 GO
+mkdir -p "$work/src/hello"
+cat >"$work/src/hello/go.mod" <<'GO'
+module example.com/hello
+
+go 1.21
+GO
+cat >"$work/src/hello/main.go" <<'GO'
+package main
+
+import "os"
+
+func main() { os.Stdout.WriteString("hello\n") }
+GO
 cat >"$work/src/cgo/go.mod" <<'GO'
 module example.com/cgo
 
@@ -99,6 +113,9 @@ for pair in "121:$GO121" "122:$GO122"; do
 	build "app-windows-$v.exe" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=windows GOARCH=amd64 --
 	build "app-darwin-arm64-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 --
 	build "app-386-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=0 GOOS=linux GOARCH=386 --
+	# XCOFF and Plan 9 a.out: a small program, so few standard packages are compiled anew.
+	build "hello-aix-ppc64-$v" "$go" "$work/src/hello" CGO_ENABLED=0 GOOS=aix GOARCH=ppc64 --
+	build "hello-plan9-amd64-$v" "$go" "$work/src/hello" CGO_ENABLED=0 GOOS=plan9 GOARCH=amd64 --
 	build "cgo-$v" "$go" "$work/src/cgo" CGO_ENABLED=1 --
 	build "app-cgo-$v" "$go" "$work/src/app/cmd/app" CGO_ENABLED=1 --
 done
@@ -168,6 +185,30 @@ assert by_name["app-122"]["main_module"] == "example.com/app"
 PY
 step "scan found all $count binaries, skipped the text file and did not follow the symlink"
 
+# Symbolic links to Go binaries: inside the tree reported once by the target; outside (the
+# real go of Go 1.22.10) only with --follow.
+mkdir -p "$work/links"
+ln -s ../bin/app-122 "$work/links/app"
+ln -s "$GO122" "$work/links/go"
+"$GOSHIFT" --json scan "$work/bin" "$work/links" >"$work/scan-links.json"
+"$GOSHIFT" --json scan --follow "$work/links" >"$work/scan-follow.json"
+python3 - "$work" "$count" "$(readlink -f "$GO122")" <<'PY'
+import json, os, sys
+work, expected, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+report = json.load(open(f"{work}/scan-links.json"))
+rows = {r["path"]: r for r in report["binaries"]}
+assert len(rows) == expected, (len(rows), expected)
+assert rows[f"{work}/bin/app-122"]["links"] == [f"{work}/links/app"], rows[f"{work}/bin/app-122"]
+assert report["links_outside_not_followed"] == 1, report
+followed = json.load(open(f"{work}/scan-follow.json"))
+paths = sorted(r["path"] for r in followed["binaries"])
+assert paths == sorted([go, os.path.realpath(f"{work}/bin/app-122")]), paths
+go_row = next(r for r in followed["binaries"] if r["path"] == go)
+assert go_row["links"] == [f"{work}/links/go"], go_row
+assert go_row["go_version"] == "go1.22.10", go_row
+PY
+step "scan reports a linked binary once by its target, and reads one outside the tree with --follow"
+
 # --- SBOM ----------------------------------------------------------------------------------
 if ! python3 -c 'import cyclonedx.validation.json' 2>/dev/null; then
 	python3 -m venv "$work/venv"
@@ -195,7 +236,36 @@ assert "stdlib" in names, names
 PY
 	done
 done
-step "SBOMs validate against the CycloneDX 1.5 and 1.6 schemas"
+# Binaries without a `mod` line: GOROOT's own `go`, a `go build FILE.go` build
+# (command-line-arguments) with a dependency, and Debian's GOPATH-mode gofmt.
+(cd "$work/src/app" && "$ORACLE" build -o "$work/bin/files-122" ./cmd/app/main.go)
+! "$ORACLE" version -m "$work/bin/files-122" | grep -q "^	mod	" || fail "files-122 has a mod line"
+nomod=("$GOROOT_122/bin/go" "$work/bin/files-122")
+if [ -n "${GO119_ROOT:-}" ] && [ -x "$GO119_ROOT/bin/gofmt" ]; then
+	nomod+=("$GO119_ROOT/bin/gofmt")
+fi
+for binary in "${nomod[@]}"; do
+	out="$work/nomod-$(basename "$binary").cdx.json"
+	"$GOSHIFT" sbom "$binary" --spec 1.6 -o "$out"
+	"$PY" - "$out" "$binary" "$ORACLE" <<'PY'
+import json, subprocess, sys
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+path, binary, oracle = sys.argv[1:4]
+text = open(path).read()
+error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+if error is not None:
+    sys.exit(f"{path}: {error}")
+doc = json.loads(text)
+lines = subprocess.run([oracle, "version", "-m", binary], capture_output=True, text=True, check=True).stdout.splitlines()
+package = next(l.split("\t")[2] for l in lines if l.startswith("\tpath\t"))
+deps = sorted(l.split("\t")[2] for l in lines if l.startswith("\tdep\t"))
+assert doc["metadata"]["component"]["name"] == package, (doc["metadata"]["component"], package)
+names = sorted(c["name"] for c in doc["components"] if c["name"] != "stdlib")
+assert names == deps, (names, deps)
+PY
+done
+step "SBOMs validate against the CycloneDX 1.5 and 1.6 schemas, also for ${#nomod[@]} binaries without a mod line"
 
 # --- vulnerability database ----------------------------------------------------------------
 db="$work/vulndb"

@@ -11,7 +11,6 @@ use crate::container::{Endian, Image};
 /// The blob's magic: `"\xff Go buildinf:"`.
 pub const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
 const HEADER_SIZE: u64 = 32;
-const ALIGN: u64 = 16;
 const ALIGN_USIZE: usize = 16;
 const FLAG_BIG_ENDIAN: u8 = 0x1;
 const FLAG_INLINE: u8 = 0x2;
@@ -30,15 +29,16 @@ pub(crate) struct RawBuildInfo<'a> {
 /// Finds the blob in an image and returns its strings.
 pub(crate) fn read<'a>(image: &Image<'a>) -> Result<RawBuildInfo<'a>, ReadError> {
     let (start, size) = image.data_start.ok_or(ReadError::NoBuildInfo)?;
-    let aligned = start.checked_add(ALIGN - 1).ok_or(ReadError::NoBuildInfo)? & !(ALIGN - 1);
-    let size = size.saturating_sub(aligned - start);
-    let range = image.read(aligned, size).ok_or(ReadError::NoBuildInfo)?;
+    // Go looks for the magic at multiples of 16 bytes from the start of the data, not at
+    // aligned addresses: the two differ where the data does not start aligned (a Plan 9
+    // a.out's data follows its header and text).
+    let range = image.read(start, size).ok_or(ReadError::NoBuildInfo)?;
     let offset = find_magic(range).ok_or(ReadError::NoBuildInfo)?;
     let header = range
         .get(offset..)
         .and_then(|rest| rest.get(..32))
         .ok_or(ReadError::NoBuildInfo)?;
-    let address = aligned + offset as u64;
+    let address = start + offset as u64;
     let pointer_size = header[14];
     let flags = header[15];
     let (go_version, modinfo) = if flags & FLAG_INLINE != 0 {

@@ -1,4 +1,5 @@
-//! Executable containers: just enough of ELF, Mach-O and PE to find Go's data.
+//! Executable containers: just enough of ELF, Mach-O, PE, XCOFF and Plan 9 a.out to find
+//! Go's data.
 //!
 //! Every read is bounds-checked against the file; a header that points outside the file makes
 //! the container malformed, never a panic. The readers see the file through a [`View`] that
@@ -9,7 +10,9 @@
 mod elf;
 mod macho;
 mod pe;
+mod plan9;
 pub(crate) mod view;
+mod xcoff;
 
 use std::fmt;
 
@@ -27,6 +30,10 @@ pub enum ExecutableFormat {
     MachO,
     /// PE/COFF (Windows).
     Pe,
+    /// XCOFF (AIX).
+    Xcoff,
+    /// Plan 9 a.out.
+    Plan9,
 }
 
 impl fmt::Display for ExecutableFormat {
@@ -35,7 +42,16 @@ impl fmt::Display for ExecutableFormat {
             Self::Elf => "ELF",
             Self::MachO => "Mach-O",
             Self::Pe => "PE",
+            Self::Xcoff => "XCOFF",
+            Self::Plan9 => "Plan 9 a.out",
         })
+    }
+}
+
+impl ExecutableFormat {
+    /// The error for a damaged container of this format.
+    pub(crate) fn malformed(self, what: &'static str) -> ReadError {
+        ReadError::Malformed { format: self, what }
     }
 }
 
@@ -131,6 +147,8 @@ impl<'a> Image<'a> {
                 macho::parse(data)
             }
             [0xca, 0xfe, 0xba, 0xbe | 0xbf, ..] => macho::parse_fat(data),
+            [0x01, 0xdf | 0xf7, ..] => xcoff::parse(data),
+            head if plan9::is_magic(head) => plan9::parse(data),
             _ => Err(ReadError::UnknownFormat),
         }
     }
@@ -144,7 +162,8 @@ impl<'a> Image<'a> {
                 | [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..]
                 | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..]
                 | [0xca, 0xfe, 0xba, 0xbe | 0xbf, ..]
-        )
+                | [0x01, 0xdf | 0xf7, ..]
+        ) || plan9::is_magic(head)
     }
 
     /// Up to `size` bytes at virtual address `address`, stopping at the end of the segment's

@@ -2,7 +2,7 @@
 //! vulnerable.
 //!
 //! [`read_build_info`] reads the few pieces of a file it needs, finds Go's build-info blob in
-//! its ELF, Mach-O (thin or fat) or PE container — Go 1.18+ inline strings or the Go 1.13–1.17
+//! its ELF, Mach-O (thin or fat), PE, XCOFF or Plan 9 a.out container — Go 1.18+ inline strings or the Go 1.13–1.17
 //! pointer form, 32- or 64-bit, either byte order — parses the modinfo text into a
 //! [`BuildInfo`] and reads the Go build ID. Nothing here panics on hostile input: a file that is not a Go binary gives
 //! [`ReadError::UnknownFormat`] or [`ReadError::NoBuildInfo`], a damaged one a
@@ -25,6 +25,7 @@ mod modinfo;
 pub mod quote;
 pub mod sbom;
 pub mod scan;
+pub mod symbols;
 pub mod vuln;
 
 use std::ffi::{CString, OsStr};
@@ -86,8 +87,8 @@ impl BuildInfo {
 /// Why bytes could not be read as a Go binary.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
-    /// Not an ELF, Mach-O or PE file.
-    #[error("not a Go binary: not an ELF, Mach-O or PE executable")]
+    /// Not an ELF, Mach-O, PE, XCOFF or Plan 9 a.out file.
+    #[error("not a Go binary: not an ELF, Mach-O, PE, XCOFF or Plan 9 executable")]
     UnknownFormat,
     /// A container this crate reads, but without Go build information.
     #[error("not a Go binary: no Go build information (or built before Go 1.13)")]
@@ -131,8 +132,9 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
-    /// The contents are not a readable Go binary.
-    #[error("`{}`: {source}", path.display())]
+    /// The contents are not a readable Go binary. The message names the file only: the
+    /// reason is the source, so an error chain says it once.
+    #[error("failed to read Go build information from `{}`", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -402,9 +404,13 @@ mod tests {
             Kind::Regular(None),
             Kind::Regular(Some(&parent)),
         ] {
-            let from_file = read_build_info_with(&path, kind, fetching).map_err(|e| e.to_string());
+            let from_file =
+                read_build_info_with(&path, kind, fetching).map_err(|error| match error {
+                    Error::Read { path, source } => format!("{}: {source}", path.display()),
+                    other => other.to_string(),
+                });
             let from_bytes =
-                read_build_info_from_bytes(bytes).map_err(|e| format!("`{}`: {e}", path.display()));
+                read_build_info_from_bytes(bytes).map_err(|e| format!("{}: {e}", path.display()));
             assert_eq!(from_file, from_bytes, "{kind:?} {fetching:?}");
         }
     }

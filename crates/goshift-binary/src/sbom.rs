@@ -4,7 +4,9 @@
 //! sub-path as the purl's `#subpath` and the build settings as `cdx:gomod:build:…`
 //! properties; each dependency is a `library` component (a replaced module appears as its
 //! replacement) with a `pkg:golang/…` purl and its `h1:` sum as a SHA-256 hash; the standard
-//! library is the component `stdlib` at the binary's Go version. The document is a pure
+//! library is the component `stdlib` at the binary's Go version. A binary without a main
+//! module (GOPATH mode, GOROOT's commands, `go build file.go`) is described by its main
+//! package and the dependencies its build info lists. The document is a pure
 //! function of its inputs: the caller supplies the timestamp, and the serial number derives
 //! from the binary's hash.
 
@@ -56,39 +58,48 @@ pub struct SbomOptions<'a> {
     pub binary_name: &'a str,
 }
 
-/// Why no SBOM can be written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SbomError {
-    /// Built without modules: there is no main module to describe.
-    #[error("the binary has no main module (built outside module mode or from GOROOT)")]
-    NoMainModule,
-}
-
 /// Builds the CycloneDX document.
+///
+/// A binary built without a main module (a GOPATH-mode build such as Debian's, GOROOT's own
+/// commands, `go build file.go`) is described by what its build info holds: the main package
+/// as the application, without a version or purl, and the dependencies it lists; the
+/// composition is `unknown` when it lists none, since a GOPATH build records none.
 #[expect(
     clippy::too_many_lines,
     reason = "the document reads top to bottom like the JSON it builds"
 )]
-pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Result<Value, SbomError> {
-    let main = info
-        .main_module()
-        .filter(|m| !m.path.is_empty())
-        .ok_or(SbomError::NoMainModule)?;
+pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Value {
+    let main = info.main_module().filter(|m| !m.path.is_empty());
     let goos = info.setting("GOOS");
     let goarch = info.setting("GOARCH");
-    let subpath = info
-        .modinfo
-        .path
-        .strip_prefix(&main.path)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .filter(|rest| !rest.is_empty());
-    let main_version = &main.effective().version;
-    let mut main_ref = module_ref(&main.path, main_version);
-    let mut main_purl = purl(&main.path, main_version, goos, goarch);
-    if let Some(subpath) = subpath {
-        main_ref = format!("{main_ref}#{subpath}");
-        main_purl = format!("{main_purl}#{subpath}");
-    }
+    let (main_ref, main_name, main_version, main_purl) = if let Some(main) = main {
+        let subpath = info
+            .modinfo
+            .path
+            .strip_prefix(&main.path)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|rest| !rest.is_empty());
+        let version = &main.effective().version;
+        let mut reference = module_ref(&main.path, version);
+        let mut main_purl = purl(&main.path, version, goos, goarch);
+        if let Some(subpath) = subpath {
+            reference = format!("{reference}#{subpath}");
+            main_purl = format!("{main_purl}#{subpath}");
+        }
+        (
+            reference,
+            main.path.as_str(),
+            Some(version.as_str()),
+            Some(main_purl),
+        )
+    } else {
+        let name = if info.modinfo.path.is_empty() {
+            options.binary_name
+        } else {
+            info.modinfo.path.as_str()
+        };
+        (format!("{name}?type=package"), name, None, None)
+    };
     let mut properties = vec![
         property("cdx:gomod:binary:name", options.binary_name),
         property("cdx:gomod:binary:hash:SHA-256", options.binary_sha256),
@@ -111,12 +122,16 @@ pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Result<Value, S
     let mut metadata_component = json!({
         "bom-ref": main_ref,
         "type": "application",
-        "name": main.path,
-        "version": main_version,
-        "purl": main_purl,
-        "properties": properties,
+        "name": main_name,
     });
-    if let Some(hash) = h1_hex(&main.effective().sum) {
+    if let Some(version) = main_version {
+        metadata_component["version"] = json!(version);
+    }
+    if let Some(main_purl) = main_purl {
+        metadata_component["purl"] = json!(main_purl);
+    }
+    metadata_component["properties"] = json!(properties);
+    if let Some(hash) = main.and_then(|main| h1_hex(&main.effective().sum)) {
         metadata_component["hashes"] = json!([{ "alg": "SHA-256", "content": hash }]);
     }
 
@@ -177,8 +192,15 @@ pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Result<Value, S
     let mut dependencies = vec![json!({ "ref": main_ref, "dependsOn": refs })];
     dependencies.extend(refs.iter().map(|r| json!({ "ref": r })));
 
+    // Module mode records every dependency; a build without a main module and without
+    // dependencies may be a GOPATH build, which records none.
+    let aggregate = if main.is_none() && info.modinfo.deps.is_empty() {
+        "unknown"
+    } else {
+        "complete"
+    };
     let spec = options.spec.as_str();
-    Ok(json!({
+    json!({
         "$schema": format!("http://cyclonedx.org/schema/bom-{spec}.schema.json"),
         "bomFormat": "CycloneDX",
         "specVersion": spec,
@@ -196,9 +218,9 @@ pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Result<Value, S
         "components": components,
         "dependencies": dependencies,
         "compositions": [
-            { "aggregate": "complete", "dependencies": [main_ref] },
+            { "aggregate": aggregate, "dependencies": [main_ref] },
         ],
-    }))
+    })
 }
 
 fn is_local_path(path: &str) -> bool {

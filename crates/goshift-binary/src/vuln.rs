@@ -4,10 +4,10 @@
 //! `index/modules.json`, `ID/GO-*.json`); [`sync`] fills it from `https://vuln.go.dev`, a
 //! mirror or a local copy and swaps it in atomically, and [`Database`] reads it offline.
 //! [`Database::check`] applies Go's rules: the binary's Go version, mapped to semver
-//! (`go1.21rc1` → `1.21.0-rc.1`), is matched against `stdlib` and `toolchain`; every
-//! dependency (its replacement's version when replaced) against its own path; `(devel)` and
-//! unversioned modules never match; platform-limited advisories only match the binary's
-//! `GOOS`/`GOARCH`.
+//! (`go1.21rc1` → `1.21.0-rc.1`), is matched against `stdlib`, and against `toolchain` only
+//! for the toolchain's own commands (`cmd/go`), never for a program it built; every dependency
+//! by what was built (a replacement's own path and version); `(devel)` and unversioned
+//! modules never match; platform-limited advisories only match the binary's `GOOS`/`GOARCH`.
 
 pub mod osv;
 mod semver;
@@ -90,9 +90,22 @@ pub enum VulnError {
 pub enum FindingKind {
     /// The Go standard library the binary was built with.
     Stdlib,
-    /// The Go command that built the binary (a build-time risk, not a runtime one).
+    /// The Go command itself (module `toolchain`): reported for the toolchain's own binaries
+    /// (`cmd/go`), never for a program built with it.
     Toolchain,
     /// A dependency or the main module.
+    Module,
+}
+
+/// How precisely a finding was matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchLevel {
+    /// A vulnerable function (or, for an advisory naming a whole package, a function of that
+    /// package) is in the binary's function table, as govulncheck's binary mode matches.
+    Symbol,
+    /// The vulnerable module at an affected version is in the binary; whether its vulnerable
+    /// code is was not (or could not be) checked.
     Module,
 }
 
@@ -117,6 +130,12 @@ pub struct Finding {
     pub packages: Vec<String>,
     /// The advisory's page.
     pub url: Option<String>,
+    /// How it was matched.
+    pub level: MatchLevel,
+    /// At symbol level, the vulnerable functions found in the binary (`net/http.Server.Serve`;
+    /// the package path alone for an advisory naming a whole package).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub symbols: Vec<String>,
 }
 
 /// A synced database, read lazily from disk.
@@ -164,16 +183,35 @@ impl Database {
         ids.len()
     }
 
-    /// Every advisory that applies to the binary, ordered by module then ID.
+    /// Every advisory whose module and version are in the binary, ordered by module then ID
+    /// (module level).
     pub fn check(&self, info: &BuildInfo) -> Result<Vec<Finding>, VulnError> {
+        self.check_symbols(info, None)
+    }
+
+    /// [`check`](Self::check) at symbol level when `symbols` (the binary's function table)
+    /// is given: an advisory that names packages or functions is reported only when one of
+    /// them is in the binary, with the functions found. Advisories that name no package, and
+    /// those about the toolchain, stay at module level.
+    pub fn check_symbols(
+        &self,
+        info: &BuildInfo,
+        symbols: Option<&crate::symbols::Symbols>,
+    ) -> Result<Vec<Finding>, VulnError> {
         let goos = info.setting("GOOS").unwrap_or("");
         let goarch = info.setting("GOARCH").unwrap_or("");
         let mut findings = Vec::new();
         let go_semver = go_to_semver(&info.go_version);
+        // Toolchain advisories concern the Go command: they apply to the toolchain's own
+        // commands (`cmd/go`), not to the programs it builds.
+        let is_toolchain = info.modinfo.path.starts_with("cmd/");
         for (module, kind) in [
             ("stdlib", FindingKind::Stdlib),
             ("toolchain", FindingKind::Toolchain),
         ] {
+            if kind == FindingKind::Toolchain && !is_toolchain {
+                continue;
+            }
             if let Some(version) = &go_semver {
                 let subject = Subject {
                     module,
@@ -182,23 +220,29 @@ impl Database {
                     version,
                     goos,
                     goarch,
+                    command: &info.modinfo.path,
+                    symbols,
                 };
                 self.match_module(&subject, &mut findings)?;
             }
         }
         let modules = info.modinfo.main.iter().chain(&info.modinfo.deps);
         for module in modules {
+            // What was built: a replacement is matched by its own path and version, as
+            // govulncheck does (a directory replacement has no version and never matches).
             let built = module.effective();
             let Some(version) = Semver::parse(&built.version) else {
                 continue;
             };
             let subject = Subject {
-                module: &module.path,
+                module: &built.path,
                 kind: FindingKind::Module,
                 shown: &built.version,
                 version: &version,
                 goos,
                 goarch,
+                command: &info.modinfo.path,
+                symbols,
             };
             self.match_module(&subject, &mut findings)?;
         }
@@ -253,6 +297,10 @@ struct Subject<'a> {
     version: &'a Semver,
     goos: &'a str,
     goarch: &'a str,
+    /// The binary's main package (`cmd/go` for the Go command).
+    command: &'a str,
+    /// The binary's functions, for matching at symbol level.
+    symbols: Option<&'a crate::symbols::Symbols>,
 }
 
 /// Go's `GoTagToSemver`: `go1.21.3` → `1.21.3`, `go1.21rc1` → `1.21.0-rc.1`, `go1.19` →
@@ -269,6 +317,10 @@ pub fn go_semver_text(go_version: &str) -> Option<String> {
         return None;
     }
     let version = GoVersion::parse(bare).ok()?;
+    // A custom build (`go1.21.0-custom`) has no release to compare with.
+    if version.suffix().is_some() {
+        return None;
+    }
     let kind = version.prerelease_kind();
     let numbered = bare.ends_with(|c: char| c.is_ascii_digit());
     if !(kind.is_empty() || (matches!(kind, "rc" | "beta") && numbered)) {
@@ -280,6 +332,8 @@ pub fn go_semver_text(go_version: &str) -> Option<String> {
 /// Applies one advisory to one module; returns a finding if any affected block matches.
 fn evaluate(entry: &Entry, subject: &Subject<'_>) -> Option<Finding> {
     let mut packages = Vec::new();
+    let mut found_symbols = Vec::new();
+    let mut named_packages = false;
     let mut fixed: Option<Option<String>> = None;
     for affected in &entry.affected {
         if affected.package.name != subject.module {
@@ -301,10 +355,21 @@ fn evaluate(entry: &Entry, subject: &Subject<'_>) -> Option<Finding> {
         if !imports.is_empty() && matching.is_empty() {
             continue;
         }
+        // A toolchain advisory naming its commands applies to those commands only.
+        if subject.kind == FindingKind::Toolchain
+            && !matching.is_empty()
+            && !matching.iter().any(|i| i.path == subject.command)
+        {
+            continue;
+        }
         let Some(fix) = affects(&affected.ranges, subject.version) else {
             continue;
         };
         packages.extend(matching.iter().map(|i| i.path.clone()));
+        named_packages |= !matching.is_empty();
+        if let Some(symbols) = subject.symbols {
+            found_symbols.extend(symbol_hits(&matching, symbols));
+        }
         // With several matching blocks, report the earliest fix.
         fixed = Some(match (fixed.flatten(), fix) {
             (Some(a), Some(b)) => Some(if Semver::parse(&a) <= Semver::parse(&b) {
@@ -318,6 +383,19 @@ fn evaluate(entry: &Entry, subject: &Subject<'_>) -> Option<Finding> {
     let fixed = fixed?;
     packages.sort();
     packages.dedup();
+    // At symbol level an advisory naming packages is reported only when its code is there.
+    let level =
+        if subject.symbols.is_some() && named_packages && subject.kind != FindingKind::Toolchain {
+            if found_symbols.is_empty() {
+                return None;
+            }
+            found_symbols.sort();
+            found_symbols.dedup();
+            MatchLevel::Symbol
+        } else {
+            found_symbols.clear();
+            MatchLevel::Module
+        };
     let fixed = fixed.map(|f| match subject.kind {
         FindingKind::Stdlib | FindingKind::Toolchain => semver_to_go(&f),
         FindingKind::Module => format!("v{f}"),
@@ -332,7 +410,32 @@ fn evaluate(entry: &Entry, subject: &Subject<'_>) -> Option<Finding> {
         fixed,
         packages,
         url: entry.database_specific.as_ref().and_then(|d| d.url.clone()),
+        level,
+        symbols: found_symbols,
     })
+}
+
+/// The vulnerable functions of `imports` in the binary: `package.Symbol` for each listed
+/// symbol found, the package path for a package listed without symbols of which any
+/// function is found.
+fn symbol_hits(imports: &[&osv::Import], symbols: &crate::symbols::Symbols) -> Vec<String> {
+    let mut hits = Vec::new();
+    for import in imports {
+        if import.symbols.is_empty() {
+            if symbols.has_package(&import.path) {
+                hits.push(import.path.clone());
+            }
+        } else {
+            hits.extend(
+                import
+                    .symbols
+                    .iter()
+                    .filter(|symbol| symbols.has(&import.path, symbol))
+                    .map(|symbol| format!("{}.{symbol}", import.path)),
+            );
+        }
+    }
+    hits
 }
 
 /// Whether `version` is inside the SEMVER ranges; `Some(fix)` with the next fixed version

@@ -15,7 +15,8 @@ pub enum GoWorkSetting {
 }
 
 impl GoWorkSetting {
-    /// Reads a `GOWORK` value; a relative path is taken relative to `start`.
+    /// Reads a `GOWORK` value; a relative path (which Go refuses, and [`crate::resolve`]
+    /// refuses before it gets here) is taken relative to `start`.
     pub fn from_value(value: Option<&str>, start: &Path) -> Self {
         match value {
             None | Some("" | "auto") => Self::Search,
@@ -85,18 +86,11 @@ where
             }
         }
     }
-    if let GoWorkSetting::File(file) = gowork {
-        let text = read(file)
-            .map_err(|source| ReadError::new(file, source))?
-            .ok_or_else(|| {
-                ReadError::new(
-                    file,
-                    io::Error::new(
-                        io::ErrorKind::NotFound,
-                        "GOWORK names this file, and it does not exist",
-                    ),
-                )
-            })?;
+    // A GOWORK naming a file that does not exist yet (`go work init` creates it) is ignored
+    // while choosing a toolchain, as in Go.
+    if let GoWorkSetting::File(file) = gowork
+        && let Some(text) = read(file).map_err(|source| ReadError::new(file, source))?
+    {
         found.go_work = Some(FoundFile {
             path: file.clone(),
             text,

@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use std::path::Path;
-//! use goshift_project::{parse_go_mod, resolve, Request, Toolchains};
+//! use goshift_project::{parse_go_mod, resolve, Request, Selection, Toolchains};
 //! use goshift_version::GoVersion;
 //!
 //! let file = parse_go_mod(Path::new("go.mod"), "module example.com/m\n\ngo 1.22\n").unwrap();
@@ -26,7 +26,14 @@
 //! let mut read = |path: &Path| -> std::io::Result<Option<String>> {
 //!     Ok((path == Path::new("/p/go.mod")).then(|| "module m\ngo 1.22\n".to_owned()))
 //! };
-//! let request = Request { go_version: None, gotoolchain: None, gowork: None, start: Path::new("/p") };
+//! let request = Request {
+//!     go_version: None,
+//!     gotoolchain: None,
+//!     gotoolchain_file: None,
+//!     gowork: None,
+//!     selection: Selection::NewestInstalled,
+//!     start: Path::new("/p"),
+//! };
 //! let resolution = resolve(&request, &mut read, &mut Store).unwrap();
 //! assert_eq!(resolution.version.to_string(), "1.22.10");
 //! ```
@@ -54,6 +61,6 @@ pub use modfile::{
     parse_go_mod, parse_go_work,
 };
 pub use resolve::{
-    Directive, GOSHIFT_GO_VERSION, MetBy, Request, Requirement, Resolution, ResolveError, Source,
-    Toolchains, resolve, show_path,
+    Directive, GOSHIFT_GO_VERSION, MetBy, Request, Requirement, Resolution, ResolveError,
+    Selection, Source, Toolchains, resolve, show_path,
 };

@@ -41,7 +41,7 @@ impl FileKind {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ModFile {
-    /// The `module` directive (go.mod only).
+    /// The `module` directive (go.mod only; a go.mod may lack it, see [`ModFile::json`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub module: Option<ModulePath>,
     /// The `go` directive.
@@ -256,6 +256,16 @@ pub fn parse_go_work(path: &Path, text: &str) -> Result<ModFile, ModFileError> {
 }
 
 impl ModFile {
+    /// What `go mod edit -json` prints (`go work edit -json` for a go.work), without empty
+    /// fields: a go.mod without a `module` line shows `"Module":{"Path":""}`, as Go prints it.
+    pub fn go_json(&self, kind: FileKind) -> impl Serialize + '_ {
+        GoJson {
+            missing_module: (kind == FileKind::GoMod && self.module.is_none())
+                .then_some(MissingModule { path: "" }),
+            file: self,
+        }
+    }
+
     /// The effective `go` version: the `go` line, or what Go implies without one (1.16 for
     /// go.mod, 1.18 for go.work).
     pub fn go_version(&self, kind: FileKind) -> GoVersion {
@@ -364,10 +374,24 @@ pub fn parse(kind: FileKind, path: &Path, text: &str) -> Result<ModFile, ModFile
             format!("the `{} (` block is never closed with `)`", open.keyword),
         ));
     }
-    if kind == FileKind::GoMod && file.module.is_none() {
-        return Err(error(1, "no `module` directive".to_owned()));
-    }
+    // Like `go mod edit`, an empty go.mod or one without a `module` line parses: Go reports
+    // the missing line when it loads the module, with its own message.
     Ok(file)
+}
+
+/// [`ModFile::go_json`].
+#[derive(Serialize)]
+struct GoJson<'a> {
+    #[serde(rename = "Module", skip_serializing_if = "Option::is_none")]
+    missing_module: Option<MissingModule>,
+    #[serde(flatten)]
+    file: &'a ModFile,
+}
+
+#[derive(Serialize)]
+struct MissingModule {
+    #[serde(rename = "Path")]
+    path: &'static str,
 }
 
 /// An open `keyword (` block.

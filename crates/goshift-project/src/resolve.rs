@@ -36,12 +36,29 @@ pub const GOSHIFT_GO_VERSION: &str = "GOSHIFT_GO_VERSION";
 pub struct Request<'a> {
     /// `GOSHIFT_GO_VERSION`, if set.
     pub go_version: Option<&'a str>,
-    /// `GOTOOLCHAIN`, if set.
+    /// `GOTOOLCHAIN`, if set: the process environment's value, else the one in Go's env
+    /// file (`go env -w`), as Go reads it.
     pub gotoolchain: Option<&'a str>,
-    /// `GOWORK`, if set.
+    /// The env file `gotoolchain` came from, when it came from one.
+    pub gotoolchain_file: Option<&'a Path>,
+    /// `GOWORK`, if set (the environment's value, else the env file's).
     pub gowork: Option<&'a str>,
+    /// What runs when a go.mod or go.work asks for a release that is not installed.
+    pub selection: Selection,
     /// The directory to resolve for (absolute).
     pub start: &'a Path,
+}
+
+/// Which toolchain satisfies a go.mod or go.work minimum when the default does not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// The release Go itself would switch to when it is installed, else the newest installed
+    /// release that satisfies the minimum (`go 1.22` may run go1.22.10).
+    #[default]
+    NewestInstalled,
+    /// Exactly the release Go would switch to (`go 1.22` runs go1.22.0), nothing else.
+    Exact,
 }
 
 /// What the store holds, asked for lazily.
@@ -74,6 +91,9 @@ pub enum Source {
     GoToolchain {
         /// Its value.
         value: String,
+        /// Go's env file it was read from (`go env -w`), when not from the environment.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file: Option<PathBuf>,
     },
     /// A `.go-version` file.
     GoVersionFile {
@@ -108,6 +128,12 @@ pub struct Requirement {
     pub minimum: GoVersion,
     /// How it was met.
     pub met_by: MetBy,
+    /// The release Go itself would run for it (`1.22.0` for `go 1.22`).
+    pub go_would_run: GoVersion,
+    /// Why the file does not parse, when it does not: its `go` and `toolchain` lines were
+    /// then read as Go reads them to pick a toolchain, and the toolchain reports the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub malformed: Option<String>,
 }
 
 /// A go.mod or go.work directive that sets a minimum.
@@ -132,6 +158,9 @@ pub enum MetBy {
     ExactInstalled,
     /// The newest installed toolchain that is new enough.
     NewestInstalled,
+    /// `toolchain default`: the default (or the `GOTOOLCHAIN` minimum) runs, whatever the
+    /// `go` line says, as in Go.
+    ToolchainDefault,
 }
 
 /// Why no toolchain could be chosen.
@@ -152,6 +181,30 @@ pub enum ResolveError {
     /// `GOTOOLCHAIN` cannot be read.
     #[error(transparent)]
     GoToolchain(#[from] GoToolchainError),
+    /// A toolchain named by a language version (`go1.22`), which Go cannot run.
+    #[error(
+        "invalid toolchain: {name} is a language version but not a toolchain version ({name}.x), asked for by {asked_by}"
+    )]
+    LanguageVersion {
+        /// The name (`go1.22`).
+        name: String,
+        /// Who named it.
+        asked_by: Box<Source>,
+    },
+    /// A `toolchain` line Go cannot use.
+    #[error("invalid toolchain `{name}` in `{}`", .path.display())]
+    InvalidToolchainLine {
+        /// The name as written.
+        name: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A relative `GOWORK`, which Go refuses.
+    #[error("invalid GOWORK `{value}`: not an absolute path")]
+    RelativeGoWork {
+        /// The value.
+        value: String,
+    },
     /// A malformed `.go-version`.
     #[error(transparent)]
     GoVersionFile(#[from] GoVersionFileError),
@@ -222,10 +275,11 @@ where
     let gotoolchain = GoToolchain::parse(gotoolchain_value)?;
     let from_gotoolchain = || Source::GoToolchain {
         value: gotoolchain_value.to_owned(),
+        file: request.gotoolchain_file.map(Path::to_owned),
     };
     let floor = match gotoolchain {
         GoToolchain::Force(version) => {
-            return Ok(Resolution {
+            return runnable(Resolution {
                 version,
                 source: from_gotoolchain(),
             });
@@ -240,7 +294,15 @@ where
         GoToolchain::Floor(version) => Some(version),
         GoToolchain::Auto => None,
     };
-    let gowork = GoWorkSetting::from_value(request.gowork, request.start);
+    let gowork = match request.gowork {
+        // Go refuses a relative GOWORK before it looks at any file.
+        Some(value) if !matches!(value, "" | "auto" | "off") && !Path::new(value).is_absolute() => {
+            return Err(ResolveError::RelativeGoWork {
+                value: value.to_owned(),
+            });
+        }
+        value => GoWorkSetting::from_value(value, request.start),
+    };
     let files = discover::discover(request.start, &gowork, read)?;
     if let Some(found) = files.go_version {
         let pin = parse_go_version_file(&found.path, &found.text)?;
@@ -257,10 +319,11 @@ where
         (None, None) => None,
     };
     if let Some((kind, found)) = project {
-        return from_project_file(kind, &found, base, store);
+        let resolution = from_project_file(kind, &found, base, request.selection, store)?;
+        return runnable(resolution);
     }
     if let Some((version, _)) = base {
-        return Ok(Resolution {
+        return runnable(Resolution {
             version,
             source: from_gotoolchain(),
         });
@@ -270,6 +333,34 @@ where
         version,
         source: Source::Default,
     })
+}
+
+/// Refuses what Go cannot run: a toolchain named by a language version (`go1.22`, from 1.21
+/// on, when the first release is `go1.22.0`).
+fn runnable(resolution: Resolution) -> Result<Resolution, ResolveError> {
+    let version = &resolution.version;
+    if version.is_lang() && *version >= first_lang_of_releases() {
+        return Err(ResolveError::LanguageVersion {
+            name: version.toolchain_name(),
+            asked_by: Box::new(resolution.source),
+        });
+    }
+    Ok(resolution)
+}
+
+/// The release Go runs for a `go` line: `1.22.0` for `go 1.22` (golang/go#62278), the
+/// version itself otherwise.
+fn first_release(go: &GoVersion) -> GoVersion {
+    if go.is_lang() && *go >= first_lang_of_releases() {
+        GoVersion::parse(&format!("{go}.0")).unwrap_or_else(|_| go.clone())
+    } else {
+        go.clone()
+    }
+}
+
+/// `1.21`: from this language version on, `1.N` names a language, not a release.
+fn first_lang_of_releases() -> GoVersion {
+    GoVersion::parse("1.21").unwrap_or_else(|_| unreachable!("`1.21` is a version"))
 }
 
 /// An exact pin, or the newest installed release of a pinned language version.
@@ -298,46 +389,148 @@ fn exact_or_line<T: Toolchains>(
     }
 }
 
+/// The `go` and `toolchain` lines of a project file, and whether it parses.
+struct Lines {
+    go: Option<(GoVersion, Option<usize>)>,
+    toolchain: Option<(String, usize)>,
+    malformed: Option<String>,
+}
+
+/// Reads the `go` and `toolchain` lines. A file that does not parse is read as Go reads it to
+/// pick a toolchain: the first line starting with `go` or `toolchain` and a blank, up to a
+/// `//` comment; a `go` value that is not a version is ignored. The chosen toolchain then
+/// reports the file's error itself.
+fn project_lines(kind: FileKind, found: &FoundFile) -> Lines {
+    match modfile::parse(kind, &found.path, &found.text) {
+        Ok(file) => Lines {
+            go: Some((file.go_version(kind), file.go.as_ref().map(|g| g.line))),
+            toolchain: file.toolchain.map(|t| (t.name, t.line)),
+            malformed: None,
+        },
+        Err(error) => Lines {
+            go: lookup(&found.text, "go")
+                .and_then(|(value, line)| Some((GoVersion::parse(value).ok()?, Some(line))))
+                .filter(|(version, _)| version.suffix().is_none()),
+            toolchain: lookup(&found.text, "toolchain")
+                .map(|(value, line)| (value.to_owned(), line)),
+            malformed: Some(error.to_string()),
+        },
+    }
+}
+
+/// Go's `gover.GoModLookup`: the value of the first line `KEY VALUE`, and its line number.
+fn lookup<'a>(text: &'a str, key: &str) -> Option<(&'a str, usize)> {
+    text.split('\n').enumerate().find_map(|(index, line)| {
+        let rest = line.trim().strip_prefix(key)?;
+        if !rest.starts_with([' ', '\t']) {
+            return None;
+        }
+        let value = rest.split_once("//").map_or(rest, |(value, _)| value);
+        Some((value.trim(), index + 1))
+    })
+}
+
+/// Go's reading of a `toolchain` name: `go` + a version, an optional suffix after `-`, a
+/// blank or a tab, and no path separator; Go refuses anything else.
+fn toolchain_version(name: &str) -> Option<GoVersion> {
+    if name.contains(['/', '\\']) || !(name.starts_with("go") || name.contains("-go")) {
+        return None;
+    }
+    let base = name.strip_prefix("go")?;
+    let base = base.split(['-', ' ', '\t']).next().unwrap_or(base);
+    GoVersion::parse(base).ok()
+}
+
+/// The requirement shown when the default (or the GOTOOLCHAIN minimum) satisfies the file:
+/// the higher of its two lines.
+fn unraised(found: &FoundFile, lines: Lines, version: &GoVersion, met_by: MetBy) -> Requirement {
+    let toolchain = lines
+        .toolchain
+        .as_ref()
+        .and_then(|(name, line)| Some((toolchain_version(name)?, *line)));
+    let (minimum, directive, line) = match (&lines.go, toolchain) {
+        (go, Some((toolchain, line))) if go.as_ref().is_none_or(|(go, _)| toolchain >= *go) => {
+            (toolchain, Directive::Toolchain, Some(line))
+        }
+        (Some((go, line)), _) => (go.clone(), Directive::Go, *line),
+        (None, _) => (version.clone(), Directive::Go, None),
+    };
+    Requirement {
+        path: found.path.clone(),
+        line,
+        directive,
+        minimum,
+        met_by,
+        go_would_run: version.clone(),
+        malformed: lines.malformed,
+    }
+}
+
 fn from_project_file<T: Toolchains>(
     kind: FileKind,
     found: &FoundFile,
     base: Option<(GoVersion, MetBy)>,
+    selection: Selection,
     store: &mut T,
 ) -> Result<Resolution, ResolveError> {
-    let file = modfile::parse(kind, &found.path, &found.text)?;
-    let go = file.go_version(kind);
-    let go_line = file.go.as_ref().map(|g| g.line);
-    let toolchain = match &file.toolchain {
-        Some(line) => match line.version() {
-            None => None,
-            Some(Ok(version)) => Some((version, line.line)),
-            Some(Err(error)) => {
-                return Err(ModFileError {
-                    path: found.path.clone(),
-                    line: line.line,
-                    reason: error.to_string(),
-                }
-                .into());
-            }
-        },
-        None => None,
+    let lines = project_lines(kind, found);
+    let wrap = |requirement| match kind {
+        FileKind::GoWork => Source::GoWork(requirement),
+        FileKind::GoMod => Source::GoMod(requirement),
     };
-    // Go: a `toolchain` line newer than the default switches to it; a `go` line newer still
-    // switches to that release (`go 1.22` means `go1.22.0`, golang/go#62278).
-    let (minimum, directive, line, wanted) = match toolchain {
-        Some((version, line)) if version >= go => {
-            (version.clone(), Directive::Toolchain, Some(line), version)
+    let base = base.or_else(|| store.default_version().map(|v| (v, MetBy::Default)));
+    // Go's selection (cmd/go/internal/toolchain): `toolchain default` keeps the default or
+    // the GOTOOLCHAIN minimum; otherwise a toolchain line newer than that switches to it, and
+    // a go line newer still switches to that release (`go 1.22` means go1.22.0,
+    // golang/go#62278).
+    let mut wanted: Option<(GoVersion, GoVersion, Directive, Option<usize>)> = None;
+    let minimum_of = |wanted: &Option<(GoVersion, GoVersion, Directive, Option<usize>)>| {
+        wanted
+            .as_ref()
+            .map(|(minimum, ..)| minimum.clone())
+            .or_else(|| base.as_ref().map(|(version, _)| version.clone()))
+    };
+    if let Some((name, line)) = &lines.toolchain {
+        if name == "default" {
+            let (version, _) = base.clone().ok_or(ResolveError::NoDefault)?;
+            let go = lines
+                .go
+                .as_ref()
+                .map_or_else(|| version.clone(), |(go, _)| go.clone());
+            return Ok(Resolution {
+                version: version.clone(),
+                source: wrap(Requirement {
+                    path: found.path.clone(),
+                    line: Some(*line),
+                    directive: Directive::Toolchain,
+                    minimum: go,
+                    met_by: MetBy::ToolchainDefault,
+                    go_would_run: version,
+                    malformed: lines.malformed,
+                }),
+            });
         }
-        _ => {
-            let wanted = if go.is_lang()
-                && go >= GoVersion::parse("1.21").unwrap_or_else(|_| unreachable!())
-            {
-                GoVersion::parse(&format!("{go}.0")).unwrap_or_else(|_| go.clone())
-            } else {
-                go.clone()
-            };
-            (go, Directive::Go, go_line, wanted)
+        let version =
+            toolchain_version(name).ok_or_else(|| ResolveError::InvalidToolchainLine {
+                name: name.clone(),
+                path: found.path.clone(),
+            })?;
+        if minimum_of(&wanted).is_none_or(|minimum| version > minimum) {
+            wanted = Some((version.clone(), version, Directive::Toolchain, Some(*line)));
         }
+    }
+    if let Some((go, line)) = &lines.go
+        && minimum_of(&wanted).is_none_or(|minimum| *go > minimum)
+    {
+        wanted = Some((go.clone(), first_release(go), Directive::Go, *line));
+    }
+    let Some((minimum, exact, directive, line)) = wanted else {
+        // Nothing raises the default (or the GOTOOLCHAIN minimum): it runs.
+        let (version, met_by) = base.ok_or(ResolveError::NoDefault)?;
+        return Ok(Resolution {
+            source: wrap(unraised(found, lines, &version, met_by)),
+            version,
+        });
     };
     let requirement = |met_by| Requirement {
         path: found.path.clone(),
@@ -345,44 +538,37 @@ fn from_project_file<T: Toolchains>(
         directive,
         minimum: minimum.clone(),
         met_by,
+        go_would_run: exact.clone(),
+        malformed: lines.malformed.clone(),
     };
-    let wrap = |requirement| match kind {
-        FileKind::GoWork => Source::GoWork(requirement),
-        FileKind::GoMod => Source::GoMod(requirement),
-    };
-    let base = match base {
-        Some(base) => Some(base),
-        None => store.default_version().map(|v| (v, MetBy::Default)),
-    };
-    if let Some((version, met_by)) = base
-        && version >= minimum
-    {
-        return Ok(Resolution {
-            version,
-            source: wrap(requirement(met_by)),
-        });
-    }
     let installed = store.installed();
-    if installed.contains(&wanted) {
+    if installed.contains(&exact) || (directive == Directive::Toolchain && exact.is_lang()) {
+        // A language version as a toolchain is refused by `runnable`, as Go refuses it.
         return Ok(Resolution {
-            version: wanted,
+            version: exact.clone(),
             source: wrap(requirement(MetBy::ExactInstalled)),
         });
     }
-    if let Some(newest) = installed
-        .into_iter()
-        .filter(|v| v.is_stable() && *v >= minimum)
-        .max()
+    if selection == Selection::NewestInstalled
+        && let Some(newest) = installed
+            .into_iter()
+            .filter(|v| v.is_stable() && *v >= minimum)
+            .max()
     {
         return Ok(Resolution {
             version: newest,
             source: wrap(requirement(MetBy::NewestInstalled)),
         });
     }
-    let install = if directive == Directive::Go && minimum.is_lang() {
-        minimum.to_string()
+    // A `go` line is a minimum: its line's newest release meets it and exists in the index
+    // (`go 1.22.0` may not), so that is what to install unless Go's exact choice is asked for.
+    let install = if selection == Selection::NewestInstalled
+        && directive == Directive::Go
+        && !minimum.is_prerelease()
+    {
+        minimum.lang().to_string()
     } else {
-        wanted.to_string()
+        exact.to_string()
     };
     Err(ResolveError::Unsatisfied {
         requirement: Box::new(requirement(MetBy::Default)),
@@ -403,24 +589,58 @@ impl Source {
     pub fn describe(&self, base: &Path) -> String {
         match self {
             Self::Env { var } => format!("set by {var}"),
-            Self::GoToolchain { value } => format!("set by GOTOOLCHAIN={value}"),
+            Self::GoToolchain { value, file: None } => format!("set by GOTOOLCHAIN={value}"),
+            Self::GoToolchain {
+                value,
+                file: Some(file),
+            } => format!("set by GOTOOLCHAIN={value} in {}", show_path(file, base)),
             Self::GoVersionFile { path, .. } => format!("pinned in {}", show_path(path, base)),
             Self::GoWork(requirement) | Self::GoMod(requirement) => {
-                let what = match requirement.directive {
-                    Directive::Go => format!("go {} line", requirement.minimum),
-                    Directive::Toolchain => "toolchain line".to_owned(),
+                let file = show_path(&requirement.path, base);
+                let mut text = match (requirement.directive, requirement.met_by) {
+                    (Directive::Toolchain, MetBy::ToolchainDefault) => {
+                        format!("toolchain default in {file}: no switching")
+                    }
+                    (_, MetBy::NewestInstalled) => format!(
+                        "{} minimum in {file}; Go would run go{}, running the newest installed match",
+                        directive_short(requirement.directive, &requirement.minimum),
+                        requirement.go_would_run
+                    ),
+                    (Directive::Go, met_by) => {
+                        format!(
+                            "go {} line in {file}{}",
+                            requirement.minimum,
+                            met_by_text(met_by)
+                        )
+                    }
+                    (Directive::Toolchain, met_by) => {
+                        format!("toolchain line in {file}{}", met_by_text(met_by))
+                    }
                 };
-                let how = match requirement.met_by {
-                    MetBy::Default => ", met by the default",
-                    MetBy::GoToolchainFloor => ", met by GOTOOLCHAIN",
-                    MetBy::ExactInstalled => "",
-                    MetBy::NewestInstalled => ", newest installed match",
-                };
-                format!("{what} in {}{how}", show_path(&requirement.path, base))
+                if let Some(reason) = &requirement.malformed {
+                    text.push_str("; the file does not parse: ");
+                    text.push_str(reason);
+                }
+                text
             }
             Self::Default => "default".to_owned(),
             Self::ProxyName { name } => format!("invoked as {name}"),
         }
+    }
+}
+
+fn directive_short(directive: Directive, minimum: &GoVersion) -> String {
+    match directive {
+        Directive::Go => format!("go {minimum}"),
+        Directive::Toolchain => format!("toolchain go{minimum}"),
+    }
+}
+
+fn met_by_text(met_by: MetBy) -> &'static str {
+    match met_by {
+        MetBy::Default => ", met by the default",
+        MetBy::GoToolchainFloor => ", met by GOTOOLCHAIN",
+        MetBy::ExactInstalled | MetBy::NewestInstalled | MetBy::ToolchainDefault => "",
     }
 }
 

@@ -37,7 +37,9 @@ impl VersionRequest {
             error
         })?;
         let text = version.to_string();
-        if !version.is_prerelease() && text.matches('.').count() == 1 {
+        let base = text.split_once('-').map_or(text.as_str(), |(base, _)| base);
+        // A line beyond 64 bits has no release; it stays an exact request that finds none.
+        if !version.is_prerelease() && base.matches('.').count() == 1 && version.fits_u64() {
             return Ok(Self::Line {
                 major: version.major(),
                 minor: version.minor(),

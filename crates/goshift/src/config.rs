@@ -6,12 +6,14 @@
 //! index_url = "file:///srv/go/index.json"
 //! environment = "prod"
 //! auto_install = false
+//! toolchain_selection = "newest"
 //! policy = "/etc/goshift/policy.toml"
 //! ```
 //!
 //! Unknown keys are errors (a typo must not silently do nothing). The `go` proxy never reads
 //! this file on its fast path; it reads it only to learn `auto_install` when a toolchain is
-//! missing.
+//! missing, and `toolchain_selection` when a go.mod asks for a release that is not installed
+//! exactly.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,11 @@ pub(crate) struct Config {
     /// Install a missing toolchain when the `go` proxy needs it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) auto_install: Option<bool>,
+    /// What runs when a go.mod or go.work asks for a release that is not installed: `newest`
+    /// (the newest installed release that satisfies it, the default) or `exact` (exactly the
+    /// release Go itself would switch to, installed on demand with `auto_install`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) toolchain_selection: Option<ToolchainSelection>,
     /// The policy file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) policy: Option<PathBuf>,
@@ -94,6 +101,33 @@ pub(crate) struct FleetConfig {
     pub(crate) lease_ttl: Option<String>,
 }
 
+/// The `toolchain_selection` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ToolchainSelection {
+    /// The newest installed release that satisfies the minimum.
+    Newest,
+    /// Exactly what Go would run.
+    Exact,
+}
+
+impl ToolchainSelection {
+    /// The resolver's form.
+    pub(crate) fn selection(self) -> goshift_project::Selection {
+        match self {
+            Self::Newest => goshift_project::Selection::NewestInstalled,
+            Self::Exact => goshift_project::Selection::Exact,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::Exact => "exact",
+        }
+    }
+}
+
 /// A key of the config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 #[value(rename_all = "snake_case")]
@@ -106,17 +140,20 @@ pub(crate) enum ConfigKey {
     Environment,
     /// `auto_install`
     AutoInstall,
+    /// `toolchain_selection`
+    ToolchainSelection,
     /// `policy`
     Policy,
 }
 
 impl ConfigKey {
     /// Every key, in file order.
-    pub(crate) const ALL: [Self; 5] = [
+    pub(crate) const ALL: [Self; 6] = [
         Self::Mirror,
         Self::IndexUrl,
         Self::Environment,
         Self::AutoInstall,
+        Self::ToolchainSelection,
         Self::Policy,
     ];
 
@@ -127,6 +164,7 @@ impl ConfigKey {
             Self::IndexUrl => "index_url",
             Self::Environment => "environment",
             Self::AutoInstall => "auto_install",
+            Self::ToolchainSelection => "toolchain_selection",
             Self::Policy => "policy",
         }
     }
@@ -172,6 +210,7 @@ impl Config {
             ConfigKey::IndexUrl => self.index_url.clone(),
             ConfigKey::Environment => self.environment.clone(),
             ConfigKey::AutoInstall => self.auto_install.map(|b| b.to_string()),
+            ConfigKey::ToolchainSelection => self.toolchain_selection.map(|s| s.name().to_owned()),
             ConfigKey::Policy => self.policy.as_ref().map(|p| p.display().to_string()),
         }
     }
@@ -204,6 +243,16 @@ impl Config {
                     Some(other) => {
                         anyhow::bail!("`auto_install` is `true` or `false`, not `{other}`")
                     }
+                };
+            }
+            ConfigKey::ToolchainSelection => {
+                self.toolchain_selection = match value {
+                    None => None,
+                    Some("newest") => Some(ToolchainSelection::Newest),
+                    Some("exact") => Some(ToolchainSelection::Exact),
+                    Some(other) => anyhow::bail!(
+                        "`toolchain_selection` is `newest` (the newest installed release that satisfies go.mod) or `exact` (exactly the release Go would run), not `{other}`"
+                    ),
                 };
             }
             ConfigKey::Policy => {
@@ -239,6 +288,10 @@ fn check_url(key: ConfigKey, url: &str) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    fn config_selection(text: &str) -> bool {
+        Config::parse(text).unwrap().toolchain_selection == Some(ToolchainSelection::Exact)
+    }
+
     #[test]
     fn round_trip() {
         let mut config = Config::parse("environment = \"prod\"\nauto_install = true\n").unwrap();
@@ -259,6 +312,8 @@ mod tests {
         assert!(text.contains("line 2"), "{text}");
         assert!(text.contains("auto_instal"), "{text}");
         assert!(Config::parse("auto_install = \"yes\"").is_err());
+        assert!(Config::parse("toolchain_selection = \"oldest\"").is_err());
+        assert!(config_selection("toolchain_selection = \"exact\"\n"));
         assert!(Config::parse("mirror = \"ftp://x\"").is_err());
         let mut config = Config::default();
         assert!(config.set(ConfigKey::AutoInstall, Some("yes")).is_err());

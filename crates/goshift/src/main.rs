@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod error;
 mod exit;
+mod goenv;
 mod governance;
 mod printer;
 mod proxy;

@@ -10,7 +10,12 @@
 //! chosen toolchain so a stale value in the environment cannot mix two toolchains.
 //!
 //! Only when the chosen version is missing is the config file read, for `auto_install`:
-//! then `goshift install VERSION` runs as a child process and the proxy execs afterwards.
+//! then `goshift install VERSION` runs as a child process and the proxy execs afterwards. It
+//! is also read when a go.mod asks for a release that is not installed exactly, for
+//! `toolchain_selection`. `GOTOOLCHAIN` and `GOWORK` are read as Go reads them: the
+//! environment, else Go's env file (`go env -w`). `go -C DIR` resolves for DIR. A go.mod that
+//! does not parse is read as Go's toolchain switch reads it, and the toolchain that runs
+//! reports the error (with a warning naming it).
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -20,12 +25,14 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 use goshift_fs::{Dirs, EnvVars, fs};
-use goshift_project::{Request, Resolution, ResolveError, Source, resolve};
+use goshift_project::{MetBy, Request, Resolution, ResolveError, Selection, Source, resolve};
 use goshift_version::GoVersion;
 
-use crate::config::Config;
+use crate::config::{Config, ToolchainSelection};
 use crate::error::{self, WithHint, hinted};
 use crate::exit::ExitStatus;
+use crate::goenv::GoEnv;
+use crate::printer::{ColorChoice, Format, Printer};
 use crate::toolchains::StoreView;
 
 /// The tool a proxy name stands for.
@@ -94,17 +101,22 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
     let dirs = Dirs::from_env(|name| std::env::var_os(name))?;
     let store = StoreView::new(&dirs.home);
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
-    let mut auto_install = None;
+    // `go -C DIR` runs in DIR, so DIR's project files choose the toolchain, as in Go.
+    let start = match (tool, change_dir(args)) {
+        (Tool::Go, Some(dir)) => cwd.join(dir),
+        _ => cwd.clone(),
+    };
+    let mut config = None;
     let mut installed: Vec<String> = Vec::new();
     loop {
-        let resolution = match choose(tool, &store, &cwd) {
+        let resolution = match choose(tool, &store, &start, &dirs, &mut config) {
             Ok(resolution) => resolution,
             Err(error) => match crate::commands::project::install_request(&error) {
                 // One automatic install per request: a release that still does not meet the
                 // requirement stops here instead of installing again.
                 Some((request, _))
                     if !installed.contains(&request)
-                        && auto_install_enabled(&dirs, &mut auto_install)? =>
+                        && load_config(&dirs, &mut config)?.auto_install == Some(true) =>
                 {
                     install(&request)?;
                     installed.push(request);
@@ -115,9 +127,21 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
                         "{hint}, or set `auto_install = true` with `goshift config set auto_install true`"
                     ));
                 }
-                None => return Err(error.into()),
+                None => {
+                    return match resolve_hint(&error, &store) {
+                        Some(hint) => Err(error).hint(hint),
+                        None => Err(error.into()),
+                    };
+                }
             },
         };
+        if let Some(reason) = malformed(&resolution.source) {
+            warn(&format!(
+                "{reason}; running {} ({}), which reports the error, as Go would",
+                resolution.version.toolchain_name(),
+                resolution.source.describe(&cwd)
+            ));
+        }
         let root = store.root(&resolution.version);
         let binary = root.join("bin").join(tool.binary());
         let error = Command::new(&binary)
@@ -143,7 +167,7 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
                 ),
             ));
         }
-        if auto_install_enabled(&dirs, &mut auto_install)? {
+        if load_config(&dirs, &mut config)?.auto_install == Some(true) {
             install(&resolution.version.to_string())?;
             continue;
         }
@@ -151,8 +175,29 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
     }
 }
 
-/// Resolves the version for `tool` in `cwd`.
-fn choose(tool: &Tool, store: &StoreView<'_>, cwd: &Path) -> Result<Resolution, ResolveError> {
+/// The directory of a leading `-C DIR` (or `-C=DIR`, `--C DIR`), which Go accepts only as
+/// the first flag.
+fn change_dir(args: &[OsString]) -> Option<&Path> {
+    let first = args.get(1)?.to_str()?;
+    match first {
+        "-C" | "--C" => args.get(2).map(Path::new),
+        _ => first
+            .strip_prefix("-C=")
+            .or_else(|| first.strip_prefix("--C="))
+            .map(Path::new),
+    }
+}
+
+/// Resolves the version for `tool` in `start`, reading `GOTOOLCHAIN` and `GOWORK` as Go does
+/// (the environment, else Go's env file). The config file is read only when a go.mod asks for
+/// a release that is not installed exactly, to learn `toolchain_selection`.
+fn choose(
+    tool: &Tool,
+    store: &StoreView<'_>,
+    start: &Path,
+    dirs: &Dirs,
+    config: &mut Option<Config>,
+) -> anyhow::Result<Resolution, ResolveError> {
     if let Tool::Versioned(version) = tool {
         return Ok(Resolution {
             version: version.clone(),
@@ -161,16 +206,85 @@ fn choose(tool: &Tool, store: &StoreView<'_>, cwd: &Path) -> Result<Resolution, 
             },
         });
     }
+    let mut go_env = GoEnv::new(|name| std::env::var(name).ok());
     let go_version = std::env::var(EnvVars::GOSHIFT_GO_VERSION).ok();
-    let gotoolchain = std::env::var(EnvVars::GOTOOLCHAIN).ok();
-    let gowork = std::env::var(EnvVars::GOWORK).ok();
-    let request = Request {
+    let gotoolchain = go_env.get(EnvVars::GOTOOLCHAIN);
+    let gowork = go_env.get(EnvVars::GOWORK);
+    let mut request = Request {
         go_version: go_version.as_deref(),
-        gotoolchain: gotoolchain.as_deref(),
-        gowork: gowork.as_deref(),
-        start: cwd,
+        gotoolchain: gotoolchain.as_ref().map(|s| s.value.as_str()),
+        gotoolchain_file: gotoolchain.as_ref().and_then(|s| s.file.as_deref()),
+        gowork: gowork.as_ref().map(|s| s.value.as_str()),
+        selection: Selection::NewestInstalled,
+        start,
     };
+    let resolution = resolve(&request, &mut read_project_file, &mut store.clone())?;
+    if !substituted(&resolution.source) {
+        return Ok(resolution);
+    }
+    // An unreadable config file leaves the default selection; `goshift config` reports it.
+    let selection = load_config(dirs, config)
+        .ok()
+        .and_then(|config| config.toolchain_selection)
+        .map_or(Selection::NewestInstalled, ToolchainSelection::selection);
+    if selection == Selection::NewestInstalled {
+        return Ok(resolution);
+    }
+    request.selection = selection;
     resolve(&request, &mut read_project_file, &mut store.clone())
+}
+
+/// The fix for a resolution error that no install fixes, if there is one.
+pub(crate) fn resolve_hint(error: &ResolveError, store: &StoreView<'_>) -> Option<String> {
+    match error {
+        ResolveError::LanguageVersion { name, .. } => {
+            let line = GoVersion::parse(name).ok()?;
+            let newest = store
+                .installed_sorted()
+                .into_iter()
+                .filter(|v| v.is_stable() && v.same_line(&line))
+                .max();
+            Some(match newest {
+                Some(newest) => format!(
+                    "name a release of that line, such as the installed `{}`",
+                    newest.toolchain_name()
+                ),
+                None => format!(
+                    "name a release of that line, such as `{name}.0` (`goshift install {line}` installs the newest)"
+                ),
+            })
+        }
+        ResolveError::RelativeGoWork { .. } => Some(
+            "set `GOWORK` to an absolute path (`GOWORK=$PWD/go.work`), or to `off` or `auto`"
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+/// Returns true if and only if a go.mod or go.work minimum was met by a newer release than
+/// the one Go would run.
+pub(crate) fn substituted(source: &Source) -> bool {
+    matches!(
+        source,
+        Source::GoMod(requirement) | Source::GoWork(requirement)
+            if requirement.met_by == MetBy::NewestInstalled
+    )
+}
+
+/// Why the project file behind `source` does not parse, if it does not.
+fn malformed(source: &Source) -> Option<&str> {
+    match source {
+        Source::GoMod(requirement) | Source::GoWork(requirement) => {
+            requirement.malformed.as_deref()
+        }
+        _ => None,
+    }
+}
+
+fn warn(message: &str) {
+    let no_color = std::env::var_os(EnvVars::NO_COLOR).is_some_and(|v| !v.is_empty());
+    Printer::detect(Format::Human, false, ColorChoice::Auto, no_color).warn(message);
 }
 
 /// Reads a project file; a missing file (or a directory of that name) is `None`.
@@ -208,15 +322,12 @@ fn install_hint(request: &str) -> String {
     )
 }
 
-/// Reads `auto_install` from the config file, once.
-fn auto_install_enabled(dirs: &Dirs, cache: &mut Option<bool>) -> anyhow::Result<bool> {
-    if let Some(enabled) = cache {
-        return Ok(*enabled);
+/// Reads the config file, once.
+fn load_config<'a>(dirs: &Dirs, cache: &'a mut Option<Config>) -> anyhow::Result<&'a Config> {
+    if cache.is_none() {
+        *cache = Some(Config::load(&dirs.config_file())?);
     }
-    let config = Config::load(&dirs.config_file())?;
-    let enabled = config.auto_install.unwrap_or(false);
-    *cache = Some(enabled);
-    Ok(enabled)
+    Ok(cache.get_or_insert_default())
 }
 
 /// Runs `goshift install REQUEST` as a child of the goshift executable, its output on

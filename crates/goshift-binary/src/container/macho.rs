@@ -9,10 +9,7 @@ const VM_PROT_READ_WRITE: u32 = 3;
 const MAX_COMMANDS: u32 = 1 << 16;
 
 fn malformed(what: &'static str) -> ReadError {
-    ReadError::Malformed {
-        format: ExecutableFormat::MachO,
-        what,
-    }
+    ExecutableFormat::MachO.malformed(what)
 }
 
 /// A fat file: Go reads its first architecture.

@@ -10,10 +10,7 @@ const MEM_WRITE: u32 = 0x8000_0000;
 const ALIGN_32_BYTES: u32 = 0x0060_0000;
 
 fn malformed(what: &'static str) -> ReadError {
-    ReadError::Malformed {
-        format: ExecutableFormat::Pe,
-        what,
-    }
+    ExecutableFormat::Pe.malformed(what)
 }
 
 pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {

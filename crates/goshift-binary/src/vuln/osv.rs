@@ -91,6 +91,9 @@ pub struct Import {
     /// Architectures; empty means all.
     #[serde(default)]
     pub goarch: Vec<String>,
+    /// The vulnerable functions (`Reader.Read`, `Parse`); empty means the whole package.
+    #[serde(default)]
+    pub symbols: Vec<String>,
 }
 
 /// Database-specific fields.

@@ -111,3 +111,91 @@ fn goexperiment_versions_are_kept_whole() {
     let info = read_build_info_from_bytes(&binary.build()).unwrap();
     assert_eq!(info.go_version, "go1.21.3 X:loopvar");
 }
+
+/// An XCOFF file laid out as Go's linker writes one for aix/ppc64 (64-bit, big-endian): a
+/// file header, an auxiliary header, `.text`, `.data` holding the build information, `.bss`.
+fn xcoff64(blob: &[u8], data_address: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let optional_size: u16 = 120;
+    out.extend_from_slice(&0x01f7_u16.to_be_bytes());
+    out.extend_from_slice(&3_u16.to_be_bytes());
+    out.extend_from_slice(&[0; 12]); // time, symbol table offset
+    out.extend_from_slice(&optional_size.to_be_bytes());
+    out.extend_from_slice(&[0; 6]); // flags, symbol count
+    out.resize(24 + usize::from(optional_size), 0);
+    let table_end = out.len() + 3 * 72;
+    let text_offset = u64::try_from(table_end).unwrap();
+    let text = b"text marker bytes";
+    let data_offset = text_offset + u64::try_from(text.len()).unwrap();
+    let data_size = u64::try_from(blob.len()).unwrap();
+    for (name, address, size, offset, flags) in [
+        (
+            *b".text\0\0\0",
+            0x1_0000_0000_u64,
+            text.len() as u64,
+            text_offset,
+            0x20_u32,
+        ),
+        (*b".data\0\0\0", data_address, data_size, data_offset, 0x40),
+        (*b".bss\0\0\0\0", data_address + data_size, 64, 0, 0x80),
+    ] {
+        out.extend_from_slice(&name);
+        out.extend_from_slice(&address.to_be_bytes()); // physical
+        out.extend_from_slice(&address.to_be_bytes()); // virtual
+        out.extend_from_slice(&size.to_be_bytes());
+        out.extend_from_slice(&offset.to_be_bytes());
+        out.extend_from_slice(&[0; 24]); // relocations, line numbers, their counts
+        out.extend_from_slice(&flags.to_be_bytes());
+        out.extend_from_slice(&[0; 4]);
+    }
+    out.extend_from_slice(text);
+    out.extend_from_slice(blob);
+    out
+}
+
+/// A Plan 9 a.out for amd64: the 40-byte expanded header, text, then data holding the build
+/// information; addresses are file offsets.
+fn plan9_amd64(blob: &[u8]) -> Vec<u8> {
+    let text = b"text marker bytes";
+    let mut out = Vec::new();
+    let magic: u32 = (4 * 26) * 26 + 7 + 0x8000;
+    for word in [
+        magic,
+        u32::try_from(text.len()).unwrap(),
+        u32::try_from(blob.len()).unwrap(),
+        0,
+        0,
+        0,
+        0,
+        0,
+    ] {
+        out.extend_from_slice(&word.to_be_bytes());
+    }
+    out.extend_from_slice(&0x20_0028_u64.to_be_bytes());
+    out.extend_from_slice(text);
+    out.extend_from_slice(blob);
+    out
+}
+
+/// `go version -m` reads XCOFF (aix) and Plan 9 executables; so does goshift.
+#[test]
+fn xcoff_and_plan9_executables() {
+    let binary = GoBinary::new(Container::Elf, "go1.21.2", MODINFO);
+    let data_address = 0x2_0000_0000;
+    let xcoff = xcoff64(&binary.blob(data_address), data_address);
+    let info = read_build_info_from_bytes(&xcoff).unwrap();
+    assert_eq!(info.format, ExecutableFormat::Xcoff);
+    assert_eq!(info.go_version_m("app"), GO_VERSION_M);
+    // The data section starts after a 40-byte header and 17 bytes of text.
+    let plan9 = plan9_amd64(&binary.blob(40 + 17));
+    let info = read_build_info_from_bytes(&plan9).unwrap();
+    assert_eq!(info.format, ExecutableFormat::Plan9);
+    assert_eq!(info.go_version_m("app"), GO_VERSION_M);
+    // A truncated section table is a damaged XCOFF file, not "not a Go binary".
+    let error = read_build_info_from_bytes(&xcoff[..200]).unwrap_err();
+    assert!(!error.is_not_go(), "{error}");
+    assert!(
+        error.to_string().starts_with("malformed XCOFF file"),
+        "{error}"
+    );
+}

@@ -17,7 +17,7 @@ fn document(modinfo: &str) -> serde_json::Value {
         binary_sha256: &"0f".repeat(32),
         binary_name: "app",
     };
-    cyclonedx(&info, &options).unwrap()
+    cyclonedx(&info, &options)
 }
 
 #[test]
@@ -52,20 +52,40 @@ fn replacements_and_stdlib() {
     );
 }
 
+/// GOPATH-mode builds, GOROOT's own commands and `go build file.go` have no `mod` line: the
+/// SBOM describes the main package and whatever dependencies the build info lists.
 #[test]
-fn a_binary_without_a_main_module_has_no_sbom() {
-    let info = BuildInfo {
-        go_version: "go1.22.10".to_owned(),
-        format: ExecutableFormat::Elf,
-        modinfo: ModInfo::parse("path\tcmd/go\n").unwrap(),
-        build_id: None,
-    };
-    let options = SbomOptions {
-        spec: SpecVersion::V1_5,
-        timestamp: "2026-01-01T00:00:00Z",
-        tool: ("goshift", "0.1.0"),
-        binary_sha256: "",
-        binary_name: "go",
-    };
-    assert!(cyclonedx(&info, &options).is_err());
+fn binaries_without_a_main_module() {
+    let go = document("path\tcmd/go\nbuild\tGOOS=linux\nbuild\tGOARCH=amd64\n");
+    let component = &go["metadata"]["component"];
+    assert_eq!(component["name"], "cmd/go");
+    assert_eq!(component["type"], "application");
+    assert!(component.get("version").is_none());
+    assert!(component.get("purl").is_none());
+    let components = go["components"].as_array().unwrap();
+    assert_eq!(components.len(), 1, "the standard library only");
+    assert_eq!(components[0]["name"], "stdlib");
+    assert_eq!(go["compositions"][0]["aggregate"], "unknown");
+    let files = document(
+        "path\tcommand-line-arguments\n\
+         dep\tgolang.org/x/text\tv0.14.0\th1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\
+         build\tGOOS=linux\n",
+    );
+    assert_eq!(
+        files["metadata"]["component"]["name"],
+        "command-line-arguments"
+    );
+    let names: Vec<&str> = files["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["golang.org/x/text", "stdlib"]);
+    assert_eq!(files["compositions"][0]["aggregate"], "complete");
+    let dependencies = files["dependencies"][0]["dependsOn"].as_array().unwrap();
+    assert_eq!(dependencies.len(), 2);
+    // No path at all: the file name.
+    let bare = document("build\tGOOS=linux\n");
+    assert_eq!(bare["metadata"]["component"]["name"], "app");
 }

@@ -1,6 +1,7 @@
 //! Matching against a database holding real advisories, and syncing it.
 
-use goshift_binary::vuln::{Database, FindingKind, Source, go_semver_text, sync};
+use goshift_binary::symbols::Symbols;
+use goshift_binary::vuln::{Database, FindingKind, MatchLevel, Source, go_semver_text, sync};
 use goshift_binary::{BuildInfo, ExecutableFormat, ModInfo};
 
 fn binary(go_version: &str, goos: &str, deps: &str) -> BuildInfo {
@@ -89,14 +90,71 @@ fn stdlib_findings_follow_the_published_ranges() {
     assert!(ids(&database, &binary("go1.22.10", "linux", "")).is_empty());
 }
 
+/// Advisories for the `toolchain` module concern the Go command, so they apply to a Go
+/// toolchain's own binaries (`cmd/go`), never to a program built with that toolchain.
 #[test]
-fn toolchain_findings_are_separate() {
+fn toolchain_findings_only_for_the_toolchain() {
     let (_dir, database) = database();
-    let findings = database.check(&binary("go1.21.0", "linux", "")).unwrap();
+    let program = database.check(&binary("go1.21.0", "linux", "")).unwrap();
+    assert!(
+        program.iter().all(|f| f.kind != FindingKind::Toolchain),
+        "{program:?}"
+    );
+    assert!(program.iter().any(|f| f.kind == FindingKind::Stdlib));
+    let go_command = BuildInfo {
+        go_version: "go1.21.0".to_owned(),
+        format: ExecutableFormat::Elf,
+        modinfo: ModInfo::parse("path\tcmd/go\nbuild\tGOARCH=amd64\nbuild\tGOOS=linux\n").unwrap(),
+        build_id: None,
+    };
+    let findings = database.check(&go_command).unwrap();
     let toolchain = findings.iter().find(|f| f.id == "GO-2023-2042").unwrap();
     assert_eq!(toolchain.kind, FindingKind::Toolchain);
     assert_eq!(toolchain.module, "toolchain");
     assert_eq!(toolchain.fixed.as_deref(), Some("go1.21.1"));
+    // Another command of the toolchain is not cmd/go, which the advisory names.
+    let vet = BuildInfo {
+        modinfo: ModInfo::parse("path\tcmd/vet\nbuild\tGOOS=linux\n").unwrap(),
+        ..go_command
+    };
+    assert!(
+        database
+            .check(&vet)
+            .unwrap()
+            .iter()
+            .all(|f| f.kind != FindingKind::Toolchain)
+    );
+}
+
+/// A replaced module is matched by what was built: the replacement's path and version, as
+/// govulncheck does.
+#[test]
+fn replaced_modules_match_the_replacement() {
+    let (_dir, database) = database();
+    let forked = binary(
+        "go1.22.10",
+        "linux",
+        "dep\tgolang.org/x/net\tv0.16.0\n=>\tgithub.com/fork/net\tv0.16.0\th1:x=\n",
+    );
+    assert_eq!(ids(&database, &forked), Vec::<String>::new());
+    let into_vulnerable = binary(
+        "go1.22.10",
+        "linux",
+        "dep\texample.com/net\tv1.0.0\n=>\tgolang.org/x/net\tv0.16.0\th1:x=\n",
+    );
+    let findings = database.check(&into_vulnerable).unwrap();
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f.module == "golang.org/x/net" && f.version == "v0.16.0")
+    );
+    let local = binary(
+        "go1.22.10",
+        "linux",
+        "dep\tgolang.org/x/net\tv0.16.0\n=>\t../net\t\t\n",
+    );
+    assert_eq!(ids(&database, &local), Vec::<String>::new());
 }
 
 #[test]
@@ -187,4 +245,56 @@ fn sources_parse() {
         Source::Dir("/srv/vulndb".into())
     );
     assert!(Source::parse("ftp://x").is_err());
+}
+
+/// With the binary's function table, an advisory is reported only when the code it names is
+/// in the binary, and each finding says at which level it was matched.
+#[test]
+fn symbol_level_matching() {
+    let (_dir, database) = database();
+    let info = binary(
+        "go1.21.2",
+        "linux",
+        "dep\tgolang.org/x/net\tv0.16.0\th1:x=\n",
+    );
+    let module_level = database.check(&info).unwrap();
+    assert!(
+        module_level
+            .iter()
+            .all(|f| f.level == MatchLevel::Module && f.symbols.is_empty())
+    );
+    let ids = |findings: &[goshift_binary::vuln::Finding]| -> Vec<(String, String)> {
+        findings
+            .iter()
+            .map(|f| (f.id.clone(), f.module.clone()))
+            .collect()
+    };
+    assert!(ids(&module_level).contains(&("GO-2023-2102".to_owned(), "stdlib".to_owned())));
+    assert!(
+        ids(&module_level).contains(&("GO-2023-2102".to_owned(), "golang.org/x/net".to_owned()))
+    );
+
+    // A program using net/http but not golang.org/x/net/http2.
+    let symbols = Symbols::from_names(["main.main", "net/http.(*Server).Serve", "fmt.Println"]);
+    let symbol_level = database.check_symbols(&info, Some(&symbols)).unwrap();
+    let rapid_reset: Vec<_> = symbol_level
+        .iter()
+        .filter(|f| f.id == "GO-2023-2102")
+        .collect();
+    assert_eq!(rapid_reset.len(), 1, "{symbol_level:?}");
+    assert_eq!(rapid_reset[0].module, "stdlib");
+    assert_eq!(rapid_reset[0].level, MatchLevel::Symbol);
+    assert_eq!(rapid_reset[0].symbols, ["net/http"]);
+    // Every symbol-level finding is a module-level one too.
+    for finding in &symbol_level {
+        assert!(ids(&module_level).contains(&(finding.id.clone(), finding.module.clone())));
+    }
+    // Nothing of net/http: the net/http advisories go.
+    let bare = Symbols::from_names(["main.main", "fmt.Println"]);
+    let none = database.check_symbols(&info, Some(&bare)).unwrap();
+    assert!(
+        none.iter()
+            .all(|f| f.level == MatchLevel::Module || !f.symbols.is_empty())
+    );
+    assert!(!none.iter().any(|f| f.id == "GO-2023-2102"), "{none:?}");
 }

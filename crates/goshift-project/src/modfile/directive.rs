@@ -286,8 +286,8 @@ fn retract(entry: &Entry<'_>, args: &[crate::lex::Token], line: usize) -> Result
         ] => (args[1].text.clone(), args[3].text.clone()),
         _ => return Err(usage.to_owned()),
     };
-    module_version(&low)?;
-    module_version(&high)?;
+    // `go mod edit` keeps retracted versions as written (`retract latest` included); they are
+    // only checked against the module's versions when Go loads it.
     Ok(Retract {
         low,
         high,

@@ -146,7 +146,6 @@ fn errors_name_the_line() {
         ("module m\nretract [v1.0.0]\n", 2, "retract [LOW, HIGH]"),
         ("module m\ngodebug nokey\n", 2, "expected key=value"),
         ("module \"m\n", 1, "unterminated string"),
-        ("go 1.22\n", 1, "no `module` directive"),
         ("module m\nuse ./x\n", 2, "unknown directive `use`"),
     ];
     for (text, line, reason) in cases {
@@ -176,6 +175,27 @@ fn go_work_and_implied_versions() {
     assert_eq!(empty.go_version(FileKind::GoWork).to_string(), "1.18");
     let module = go_mod("module m\n").unwrap();
     assert_eq!(module.go_version(FileKind::GoMod).to_string(), "1.16");
+}
+
+/// `go mod edit -json` reads an empty go.mod and one without a `module` line
+/// (`"Module":{"Path":""}`), and takes any word as a retracted version (`retract latest`): only
+/// loading the module checks more.
+#[test]
+fn what_go_mod_edit_accepts() {
+    let empty = go_mod("").unwrap();
+    assert!(empty.module.is_none());
+    assert!(empty.go.is_none());
+    let headless = go_mod("go 1.21\nrequire example.com/a v1.0.0\n").unwrap();
+    assert!(headless.module.is_none());
+    assert_eq!(headless.require.len(), 1);
+    let retracted = go_mod("go 1.16\n\nretract latest\nretract [v1.0.0, latest] // why\n").unwrap();
+    let ranges: Vec<(&str, &str)> = retracted
+        .retract
+        .iter()
+        .map(|r| (r.low.as_str(), r.high.as_str()))
+        .collect();
+    assert_eq!(ranges, [("latest", "latest"), ("v1.0.0", "latest")]);
+    assert_eq!(retracted.retract[1].rationale, "why");
 }
 
 #[test]

@@ -42,6 +42,7 @@ struct Case {
     go_version: Option<&'static str>,
     gotoolchain: Option<&'static str>,
     gowork: Option<&'static str>,
+    selection: Selection,
     start: &'static str,
 }
 
@@ -54,6 +55,7 @@ fn case(files: &[(&str, &str)]) -> Case {
         go_version: None,
         gotoolchain: None,
         gowork: None,
+        selection: Selection::NewestInstalled,
         start: "/w/p/sub",
     }
 }
@@ -63,7 +65,9 @@ impl Case {
         let request = Request {
             go_version: self.go_version,
             gotoolchain: self.gotoolchain,
+            gotoolchain_file: None,
             gowork: self.gowork,
+            selection: self.selection,
             start: Path::new(self.start),
         };
         let mut read = |path: &Path| Ok(self.files.get(path).cloned());
@@ -128,7 +132,8 @@ fn gotoolchain_forms() {
     assert_eq!(
         resolution.source,
         Source::GoToolchain {
-            value: "go1.21.13".to_owned()
+            value: "go1.21.13".to_owned(),
+            file: None,
         }
     );
     c.gotoolchain = Some("local");
@@ -223,6 +228,8 @@ fn go_mod_minimums() {
             directive: Directive::Go,
             minimum: v("1.21"),
             met_by: MetBy::Default,
+            go_would_run: v("1.22.10"),
+            malformed: None,
         })
     );
     assert_eq!(
@@ -315,18 +322,131 @@ fn nearest_go_mod_in_nested_modules() {
     );
 }
 
+/// A go.mod that does not parse decides the toolchain the way Go's switch reads it (the first
+/// `go` and `toolchain` lines), so the toolchain that runs reports the error itself.
 #[test]
-fn malformed_go_mod_is_an_error_with_its_line() {
-    let c = case(&[("/w/p/go.mod", "module m\ngo 1.22\ngo 1.23\n")]);
-    match c.run(&mut store(Some("1.22.10"), INSTALLED)) {
-        Err(ResolveError::ModFile(error)) => {
-            assert_eq!(
-                (error.path.as_path(), error.line),
-                (Path::new("/w/p/go.mod"), 3)
-            );
-        }
-        other => panic!("{other:?}"),
+fn malformed_go_mod_is_read_as_go_reads_it_to_switch() {
+    let cases = [
+        ("module m\ngo 1.22.x\n", "1.21.13", 2),
+        ("module m\ngo 1.22.0\ngo 1.23.4\n", "1.22.0", 3),
+        ("\u{feff}module m\n\ngo 1.23.4 // comment\n", "1.23.4", 1),
+        ("module m\ngo 1.21.0\nrequire (\n", "1.21.13", 3),
+    ];
+    for (text, version, line) in cases {
+        let c = case(&[("/w/p/go.mod", text)]);
+        let resolution = c.run(&mut store(Some("1.21.13"), INSTALLED)).unwrap();
+        assert_eq!(resolution.version, v(version), "{text:?}");
+        let Source::GoMod(requirement) = &resolution.source else {
+            panic!("{text:?}: {resolution:?}");
+        };
+        let reason = requirement.malformed.as_deref().unwrap();
+        assert!(
+            reason.starts_with(&format!("`/w/p/go.mod` line {line}: ")),
+            "{reason}"
+        );
+        assert!(
+            resolution
+                .source
+                .describe(Path::new("/w/p"))
+                .contains("the file does not parse"),
+        );
     }
+    // A toolchain line Go cannot read is refused, as Go refuses it.
+    let c = case(&[(
+        "/w/p/go.mod",
+        "module m\ngo 1.21\ngo 1.22\ntoolchain bash\n",
+    )]);
+    assert!(matches!(
+        c.run(&mut store(Some("1.21.13"), INSTALLED)),
+        Err(ResolveError::InvalidToolchainLine { name, .. }) if name == "bash"
+    ));
+}
+
+/// `toolchain default` never switches: the default (or the GOTOOLCHAIN minimum) runs even
+/// when the go line asks for more, and that toolchain then says so, as in Go.
+#[test]
+fn toolchain_default_never_switches() {
+    let mut c = case(&[("/w/p/go.mod", "module m\ngo 1.23.4\ntoolchain default\n")]);
+    let resolution = c.run(&mut store(Some("1.21.13"), INSTALLED)).unwrap();
+    assert_eq!(resolution.version, v("1.21.13"));
+    assert_eq!(
+        resolution.source.describe(Path::new("/w/p")),
+        "toolchain default in ./go.mod: no switching"
+    );
+    c.gotoolchain = Some("go1.22.0+auto");
+    assert_eq!(c.version(&mut store(Some("1.21.13"), INSTALLED)), "1.22.0");
+}
+
+/// What Go refuses to run: a language version as a toolchain (`go1.22`), named by
+/// GOTOOLCHAIN or a toolchain line it would switch to, and a relative GOWORK.
+#[test]
+fn refuses_what_go_refuses() {
+    let mut bare = case(&[]);
+    for value in ["go1.22", "go1.22+auto"] {
+        bare.gotoolchain = Some(value);
+        let error = bare
+            .run(&mut store(Some("1.21.13"), INSTALLED))
+            .unwrap_err();
+        assert!(
+            matches!(&error, ResolveError::LanguageVersion { name, .. } if name == "go1.22"),
+            "{value}: {error:?}"
+        );
+        assert!(
+            error.to_string().starts_with(
+                "invalid toolchain: go1.22 is a language version but not a toolchain version (go1.22.x)"
+            ),
+            "{error}"
+        );
+        assert_eq!(error.install_request(), None, "no install hint that loops");
+    }
+    // Before 1.21, `go1.20` is the release go1.20.0.
+    bare.gotoolchain = Some("go1.20");
+    assert_eq!(bare.version(&mut store(Some("1.21.13"), INSTALLED)), "1.20");
+    let c = case(&[("/w/p/go.mod", "module m\ngo 1.21.0\ntoolchain go1.22\n")]);
+    assert!(matches!(
+        c.run(&mut store(Some("1.21.13"), INSTALLED)),
+        Err(ResolveError::LanguageVersion { .. })
+    ));
+    // A default that is newer never switches to it, so Go never complains.
+    assert_eq!(c.version(&mut store(Some("1.22.10"), INSTALLED)), "1.22.10");
+    let mut relative = case(&[("/w/p/go.mod", "module m\ngo 1.21.0\n")]);
+    relative.gowork = Some("ws/go.work");
+    assert!(matches!(
+        relative.run(&mut store(Some("1.21.13"), INSTALLED)),
+        Err(ResolveError::RelativeGoWork { value }) if value == "ws/go.work"
+    ));
+    // A GOWORK naming a file that does not exist is ignored, as Go ignores it while
+    // choosing a toolchain (`go work init` creates it).
+    let mut missing = case(&[("/w/p/go.mod", "module m\ngo 1.22.10\n")]);
+    missing.gowork = Some("/w/none.work");
+    assert_eq!(
+        missing.version(&mut store(Some("1.21.13"), INSTALLED)),
+        "1.22.10"
+    );
+}
+
+/// `go 1.22` makes Go run exactly go1.22.0. The default selection runs the newest installed
+/// match instead and says so; `Selection::Exact` asks for go1.22.0.
+#[test]
+fn substitution_is_visible_and_switchable() {
+    let mut c = case(&[("/w/p/go.mod", "module m\ngo 1.22\n")]);
+    let only = ["1.21.13", "1.22.10"];
+    let resolution = c.run(&mut store(Some("1.21.13"), &only)).unwrap();
+    assert_eq!(resolution.version, v("1.22.10"));
+    assert_eq!(
+        resolution.source.describe(Path::new("/w/p")),
+        "go 1.22 minimum in ./go.mod; Go would run go1.22.0, running the newest installed match"
+    );
+    c.selection = Selection::Exact;
+    let error = c.run(&mut store(Some("1.21.13"), &only)).unwrap_err();
+    assert_eq!(error.install_request().as_deref(), Some("1.22.0"));
+    assert_eq!(c.version(&mut store(Some("1.21.13"), INSTALLED)), "1.22.0");
+    let c = Case {
+        selection: Selection::Exact,
+        ..case(&[("/w/p/go.mod", "module m\ngo 1.21.14\n")])
+    };
+    let error = c.run(&mut store(Some("1.21.13"), &only)).unwrap_err();
+    assert_eq!(error.install_request().as_deref(), Some("1.21.14"));
 }
 
 #[test]

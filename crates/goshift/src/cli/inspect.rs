@@ -39,6 +39,11 @@ pub(crate) struct ScanArgs {
     /// disk leaves no CPU idle).
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
+    /// Also read Go binaries that symbolic links name outside the scanned trees (links to
+    /// binaries inside them are always reported once, by their target; links to directories
+    /// are never followed).
+    #[arg(long)]
+    pub(crate) follow: bool,
 }
 
 /// `goshift vuln …`.
@@ -65,6 +70,11 @@ pub(crate) struct VulnCheckArgs {
     /// Binaries or directories.
     #[arg(required = true, value_name = "FILE|DIR")]
     pub(crate) paths: Vec<PathBuf>,
+    /// Report every advisory whose module and version are in a binary, without checking
+    /// that its vulnerable functions are (by default they are checked in the binary's
+    /// function table, as govulncheck's binary mode does, when the table can be read).
+    #[arg(long)]
+    pub(crate) module_level: bool,
 }
 
 /// `goshift sbom`.

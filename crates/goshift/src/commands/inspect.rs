@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use goshift_binary::vuln::{Database, Finding, VulnError};
+use goshift_binary::vuln::{Database, Finding, MatchLevel, VulnError};
 use goshift_binary::{BuildInfo, Module};
 
 pub(crate) use classify::{Classification, Classifier, Status};
@@ -192,6 +192,12 @@ pub(crate) fn finding_line(finding: &Finding) -> String {
     }
     if !finding.packages.is_empty() {
         let _ = write!(text, " [{}]", finding.packages.join(", "));
+    }
+    match finding.level {
+        MatchLevel::Symbol => {
+            let _ = write!(text, " (symbol level: {})", finding.symbols.join(", "));
+        }
+        MatchLevel::Module => text.push_str(" (module level)"),
     }
     text
 }

@@ -16,13 +16,15 @@ mod which;
 
 use anyhow::Context as _;
 use goshift_fs::EnvVars;
-use goshift_project::{Directive, Request, Resolution, ResolveError, resolve};
+use goshift_project::{Directive, Request, Resolution, ResolveError, Selection, resolve};
 use goshift_version::{GoVersion, VersionRequest};
 
 use crate::cli::ProjectCommand;
+use crate::config::ToolchainSelection;
 use crate::error::{WithHint, hinted};
 use crate::exit::ExitStatus;
-use crate::proxy::read_project_file;
+use crate::goenv::GoEnv;
+use crate::proxy::{read_project_file, resolve_hint};
 use crate::settings::GlobalSettings;
 use crate::toolchains::StoreView;
 
@@ -48,16 +50,24 @@ pub(crate) fn run(
     }
 }
 
-/// Resolves the toolchain of the working directory, exactly as the `go` proxy does.
+/// Resolves the toolchain of the working directory, exactly as the `go` proxy does:
+/// `GOTOOLCHAIN` and `GOWORK` from the environment, else from Go's env file, and the config
+/// file's `toolchain_selection`.
 pub(crate) fn resolve_here(settings: &GlobalSettings) -> Result<Resolution, ResolveError> {
     let env = &settings.env;
+    let mut go_env = GoEnv::new(|name| env.var(name));
     let go_version = env.var(EnvVars::GOSHIFT_GO_VERSION);
-    let gotoolchain = env.var(EnvVars::GOTOOLCHAIN);
-    let gowork = env.var(EnvVars::GOWORK);
+    let gotoolchain = go_env.get(EnvVars::GOTOOLCHAIN);
+    let gowork = go_env.get(EnvVars::GOWORK);
     let request = Request {
         go_version: go_version.as_deref(),
-        gotoolchain: gotoolchain.as_deref(),
-        gowork: gowork.as_deref(),
+        gotoolchain: gotoolchain.as_ref().map(|s| s.value.as_str()),
+        gotoolchain_file: gotoolchain.as_ref().and_then(|s| s.file.as_deref()),
+        gowork: gowork.as_ref().map(|s| s.value.as_str()),
+        selection: settings
+            .config
+            .toolchain_selection
+            .map_or(Selection::NewestInstalled, ToolchainSelection::selection),
         start: &settings.cwd,
     };
     resolve(
@@ -72,19 +82,17 @@ pub(crate) fn resolve_here(settings: &GlobalSettings) -> Result<Resolution, Reso
 /// the newest release the index has, a version that exists and meets the minimum. A
 /// `toolchain` line, a pin or a prerelease minimum names one exact version instead.
 pub(crate) fn install_request(error: &ResolveError) -> Option<(String, String)> {
+    let request = error.install_request()?;
     if let ResolveError::Unsatisfied { requirement, .. } = error
         && requirement.directive == Directive::Go
-        && !requirement.minimum.is_prerelease()
-        && !requirement.minimum.is_lang()
+        && request != requirement.minimum.to_string()
     {
-        let line = requirement.minimum.lang();
         let hint = format!(
-            "run `goshift install {line}` (the newest {line} release, which meets `go {}`)",
+            "run `goshift install {request}` (the newest {request} release, which meets `go {}`)",
             requirement.minimum
         );
-        return Some((line.to_string(), hint));
+        return Some((request, hint));
     }
-    let request = error.install_request()?;
     let hint = format!("run `goshift install {request}`");
     Some((request, hint))
 }
@@ -97,7 +105,10 @@ pub(crate) fn resolve_here_hinted(settings: &GlobalSettings) -> anyhow::Result<R
             Some((_, hint)) => Err(error).hint(hint),
             None if matches!(error, ResolveError::NoDefault) => Err(error)
                 .hint("install a toolchain with `goshift install latest`, which also makes it the default"),
-            None => Err(error.into()),
+            None => match resolve_hint(&error, &StoreView::new(&settings.dirs.home)) {
+                Some(hint) => Err(error).hint(hint),
+                None => Err(error.into()),
+            },
         },
     }
 }

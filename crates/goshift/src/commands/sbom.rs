@@ -35,8 +35,7 @@ pub(crate) fn sbom(settings: &GlobalSettings, args: SbomArgs) -> anyhow::Result<
         binary_sha256: &sha256,
         binary_name: &name,
     };
-    let document = goshift_binary::sbom::cyclonedx(&info, &options)
-        .with_context(|| format!("cannot describe `{}`", file.display()))?;
+    let document = goshift_binary::sbom::cyclonedx(&info, &options);
     let text = serde_json::to_string_pretty(&document)?;
     match output {
         Some(path) => {

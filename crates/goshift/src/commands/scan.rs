@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use goshift_binary::scan::ScanItem;
+use goshift_binary::scan::{Follow, ScanItem, ScanReport};
 use goshift_binary::vuln::Database;
 
 use crate::cli::ScanArgs;
@@ -13,7 +13,11 @@ use crate::settings::GlobalSettings;
 
 /// Finds Go binaries and prints one row each.
 pub(crate) fn scan(settings: &GlobalSettings, args: ScanArgs) -> anyhow::Result<ExitStatus> {
-    let ScanArgs { dirs, threads } = args;
+    let ScanArgs {
+        dirs,
+        threads,
+        follow,
+    } = args;
     let printer = &settings.printer;
     for dir in &dirs {
         if !dir.exists() {
@@ -27,12 +31,22 @@ pub(crate) fn scan(settings: &GlobalSettings, args: ScanArgs) -> anyhow::Result<
     let database = open_database(settings)?;
     let classifier = Classifier::load(settings)?;
     pad_allocator_arenas();
-    let (items, stats) = goshift_binary::scan::scan(&dirs, threads);
+    let follow = if follow {
+        Follow::Outside
+    } else {
+        Follow::Inside
+    };
+    let ScanReport {
+        items,
+        stats,
+        mut links,
+    } = goshift_binary::scan::scan_links(&dirs, threads, follow);
     let mut rows = Vec::new();
     let mut failures = 0;
     for item in items {
         match item {
             ScanItem::Binary { path, info } => {
+                let named_by = links.remove(&path).unwrap_or_default();
                 let vulnerabilities = match &database {
                     Some(database) => Some(
                         database
@@ -44,7 +58,9 @@ pub(crate) fn scan(settings: &GlobalSettings, args: ScanArgs) -> anyhow::Result<
                 let policy = classifier
                     .as_ref()
                     .map(|c| c.classify(&info, vulnerabilities.as_deref()));
-                rows.push(Row::new(&path, *info, vulnerabilities, policy));
+                let mut row = Row::new(&path, *info, vulnerabilities, policy);
+                row.links = named_by.iter().map(|l| l.display().to_string()).collect();
+                rows.push(row);
             }
             ScanItem::Failed { path, error } => {
                 failures += 1;
@@ -68,12 +84,16 @@ fn report(
     database: Option<&Database>,
 ) -> anyhow::Result<ExitStatus> {
     let printer = &settings.printer;
+    let reported_links: usize = rows.iter().map(|row| row.links.len()).sum();
+    let skipped = stats.symlinks.saturating_sub(reported_links);
     if printer.json() {
         let rows: Vec<_> = rows.iter().map(Row::json).collect();
         printer.json_value(&serde_json::json!({
             "binaries": rows,
             "files": stats.files,
-            "symlinks_skipped": stats.symlinks,
+            "symlinks": stats.symlinks,
+            "symlinks_skipped": skipped,
+            "links_outside_not_followed": stats.outside_not_followed,
             "failures": failures,
             "vulnerability_database": database.map(Database::modified),
         }))?;
@@ -88,12 +108,26 @@ fn report(
             } else {
                 String::new()
             },
-            if stats.symlinks > 0 {
-                format!(", {} symlinks not followed", stats.symlinks)
+            if skipped > 0 {
+                format!(", {skipped} symlinks not followed")
             } else {
                 String::new()
             },
         ));
+        for row in rows {
+            for link in &row.links {
+                printer.status(format!(
+                    "{link} -> {} (reported once, by its target)",
+                    row.path
+                ));
+            }
+        }
+        if stats.outside_not_followed > 0 {
+            printer.status(format!(
+                "{} symlinks name files outside the scanned trees; read their Go binaries with `--follow`",
+                stats.outside_not_followed
+            ));
+        }
         if database.is_none() {
             printer.status(
                 "Vulnerabilities not checked: no database synced (run `goshift vuln sync`)",
@@ -127,6 +161,8 @@ fn pad_allocator_arenas() {}
 
 struct Row {
     path: String,
+    /// Symbolic links that name this binary.
+    links: Vec<String>,
     module: String,
     revision: String,
     platform: String,
@@ -165,6 +201,7 @@ impl Row {
         };
         Self {
             path: path.display().to_string(),
+            links: Vec::new(),
             module,
             revision,
             platform,
@@ -178,6 +215,7 @@ impl Row {
         let main = self.info.main_module();
         serde_json::json!({
             "path": self.path,
+            "links": self.links,
             "go_version": self.info.go_version,
             "main_module": main.map(|m| &m.path),
             "main_version": main.map(|m| &m.effective().version),

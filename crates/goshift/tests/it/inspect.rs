@@ -77,7 +77,17 @@ fn a_file_that_is_not_go_fails_with_a_clear_message() {
     let output = context.run(["inspect", "notes.txt"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("`notes.txt`: not a Go binary"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "failed to read Go build information from `notes.txt`: not a Go binary: not an ELF"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("not a Go binary").count(),
+        1,
+        "the reason is said once: {stderr}"
+    );
 }
 
 #[test]
@@ -113,6 +123,52 @@ fn scan_lists_go_binaries_and_skips_the_rest() {
     assert!(text.starts_with("PATH"), "{text}");
     assert!(text.contains("tree/one"), "{text}");
     assert!(text.contains("example.com/app@v1.2.3"), "{text}");
+}
+
+/// Symbolic links to Go binaries (`/usr/bin/go -> ../lib/go-1.19/bin/go`): one inside the
+/// scanned tree is reported once, by its target, with the link; one outside only with
+/// `--follow`.
+#[test]
+fn scan_reports_linked_binaries_once_and_follows_on_request() {
+    let context = context();
+    let tree = context.work().join("usr");
+    std::fs::create_dir_all(tree.join("bin")).unwrap();
+    std::fs::create_dir_all(tree.join("lib/go/bin")).unwrap();
+    write_binary(&tree.join("lib/go/bin"), "go", Container::Elf, "go1.22.10");
+    std::os::unix::fs::symlink("../lib/go/bin/go", tree.join("bin/go")).unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let output = context.run(args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let value = json(&["--json", "scan", "usr"]);
+    let rows = value["binaries"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{value}");
+    assert_eq!(rows[0]["path"], "usr/lib/go/bin/go");
+    assert_eq!(rows[0]["links"], serde_json::json!(["usr/bin/go"]));
+    assert_eq!(value["symlinks_skipped"], 0);
+
+    // Scanning only usr/bin: the target is outside.
+    let value = json(&["--json", "scan", "usr/bin"]);
+    assert_eq!(value["binaries"], serde_json::json!([]));
+    assert_eq!(value["links_outside_not_followed"], 1);
+    let human = context.run(["scan", "usr/bin"]);
+    assert!(
+        String::from_utf8_lossy(&human.stderr).contains("with `--follow`"),
+        "{}",
+        String::from_utf8_lossy(&human.stderr)
+    );
+    let value = json(&["--json", "scan", "--follow", "usr/bin"]);
+    let rows = value["binaries"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{value}");
+    let target = std::fs::canonicalize(tree.join("lib/go/bin/go")).unwrap();
+    assert_eq!(rows[0]["path"], target.display().to_string());
+    assert_eq!(rows[0]["links"], serde_json::json!(["usr/bin/go"]));
+    assert_eq!(rows[0]["go_version"], "go1.22.10");
 }
 
 #[test]

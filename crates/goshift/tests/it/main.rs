@@ -17,6 +17,7 @@ mod impact;
 mod inspect;
 mod json_schema;
 mod project;
+mod project_go_rules;
 mod project_shell;
 mod pty;
 mod service;

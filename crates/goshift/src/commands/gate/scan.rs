@@ -186,7 +186,9 @@ impl Checker<'_> {
         let request = Request {
             go_version: None,
             gotoolchain: None,
+            gotoolchain_file: None,
             gowork: None,
+            selection: goshift_project::Selection::NewestInstalled,
             start: directory,
         };
         let reader = &mut self.reader;
@@ -288,7 +290,7 @@ fn decision_findings(
 fn source_text(source: &Source) -> String {
     match source {
         Source::Env { var } => var.to_string(),
-        Source::GoToolchain { value } => format!("GOTOOLCHAIN={value}"),
+        Source::GoToolchain { value, .. } => format!("GOTOOLCHAIN={value}"),
         Source::GoVersionFile { line, .. } => format!(".go-version line {line}"),
         Source::GoWork(requirement) => format!("go.work {} line", directive(requirement)),
         Source::GoMod(requirement) => format!("go.mod {} line", directive(requirement)),

@@ -32,7 +32,7 @@ pub(crate) fn show(args: ModArgs, settings: &GlobalSettings) -> anyhow::Result<E
     let parsed = goshift_project::parse(kind, &shown, &text)
         .with_context(|| format!("failed to parse `{}`", shown.display()))?;
     if settings.printer.json() {
-        settings.printer.json_value(&parsed)?;
+        settings.printer.json_value(&parsed.go_json(kind))?;
     } else {
         for line in human(&parsed, kind) {
             settings.printer.data(line);

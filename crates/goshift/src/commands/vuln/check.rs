@@ -1,4 +1,10 @@
 //! `goshift vuln check FILE|DIR...`: exit 1 when a binary is affected.
+//!
+//! Findings are matched at symbol level by default: an advisory that names packages or
+//! functions is reported only when they are in the binary's function table (its pclntab,
+//! present also in stripped binaries), as govulncheck's binary mode does; `--module-level`
+//! reports every advisory whose module and version are in the binary. Each finding says its
+//! level.
 
 use anyhow::Context as _;
 use goshift_binary::scan::ScanItem;
@@ -11,7 +17,10 @@ use crate::settings::GlobalSettings;
 
 /// Checks binaries against the synced database.
 pub(crate) fn check(settings: &GlobalSettings, args: VulnCheckArgs) -> anyhow::Result<ExitStatus> {
-    let VulnCheckArgs { paths } = args;
+    let VulnCheckArgs {
+        paths,
+        module_level,
+    } = args;
     let printer = &settings.printer;
     let Some(database) = open_database(settings)? else {
         return Err(hinted(
@@ -38,8 +47,22 @@ pub(crate) fn check(settings: &GlobalSettings, args: VulnCheckArgs) -> anyhow::R
     for item in &items {
         match item {
             ScanItem::Binary { path, info } => {
+                // Symbol level where the binary's function table can be read; module level
+                // otherwise, or when asked for.
+                let symbols = if module_level {
+                    None
+                } else {
+                    goshift_binary::symbols::read_symbols(path)
+                        .with_context(|| format!("failed to read `{}`", path.display()))?
+                };
+                if symbols.is_none() && !module_level {
+                    printer.warn(format!(
+                        "{}: no function table found; findings are at module level",
+                        path.display()
+                    ));
+                }
                 let findings = database
-                    .check(info)
+                    .check_symbols(info, symbols.as_ref())
                     .with_context(|| format!("failed to check `{}`", path.display()))?;
                 total += findings.len();
                 reports.push((path.clone(), info.go_version.clone(), findings));

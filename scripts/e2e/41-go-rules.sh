@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Part 41: Go's own rules as oracles.
+#
+# Versions: a Go program using `go/version` (Go 1.22.10; the package is new in 1.22) generates
+# about 180,000 version strings and prints, for each, whether it is valid and its language
+# version, and for 859 of them how each compares with every other (737,881 pairs); the example
+# `version_table` of goshift-version prints the same table from goshift's parser, and the two
+# must be identical.
+#
+# go.mod and go.work: every such file in the txtar archives of Go's own `src/cmd/go/testdata`
+# (about 1,450 per toolchain, Go 1.21.13 and 1.22.10) goes through `go mod edit -json` (or
+# `go work edit -json`) and `goshift mod --json`: both must reject it, or both accept it and
+# print the same JSON.
+#
+# Symbols: the functions goshift reads from the pclntab of a stripped build equal the text
+# symbols `go tool nm` lists for the unstripped build, and `goshift vuln check` against the
+# real vulnerability database (../shared/data/go-vulndb) reports at symbol level only
+# functions that go tool nm lists, and a subset of its module-level findings.
+set -euo pipefail
+
+: "${GOSHIFT:?}" "${E2E_DIR:?}" "${REPO:?}" "${GO121:?}" "${GO122:?}"
+
+work="$E2E_DIR/go-rules"
+rm -rf "$work"
+mkdir -p "$work"
+export GOFLAGS= GOPROXY=off GOTOOLCHAIN=local GOENV=off GOCACHE="$work/gocache" GOPATH="$work/gopath"
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+check() {
+    echo "ok: $*"
+}
+
+echo "--- versions against go/version"
+rules="$REPO/scripts/e2e/go-rules"
+(cd "$rules" && "$GO122" run versions.go gen) >"$work/versions.in"
+(cd "$rules" && "$GO122" run versions.go) <"$work/versions.in" >"$work/versions.go.out"
+cargo build --quiet --release --locked -p goshift-version --example version_table
+target_dir=${CARGO_TARGET_DIR:-$REPO/target}
+[[ $target_dir == /* ]] || target_dir="$REPO/$target_dir"
+"$target_dir/release/examples/version_table" <"$work/versions.in" >"$work/versions.goshift.out"
+inputs=$(wc -l <"$work/versions.in")
+pairs=$(grep -c '^P' "$work/versions.in")
+valid=$(head -n "$inputs" "$work/versions.go.out" | grep -c '^true')
+((inputs > 100000 && pairs > 500 && valid > 1000)) ||
+    fail "the generated table is too small: $inputs inputs, $valid valid, $pairs compared pairwise"
+if ! cmp -s "$work/versions.go.out" "$work/versions.goshift.out"; then
+    paste "$work/versions.in" <(head -n "$inputs" "$work/versions.go.out") <(head -n "$inputs" "$work/versions.goshift.out") |
+        awk -F'\t' '$3 != $5 || $4 != $6 { print "  " $2 ": go/version says " $3 " " $4 ", goshift " $5 " " $6 }' | head -n 20
+    fail "goshift's version grammar or order differs from go/version (tables in $work)"
+fi
+check "$inputs versions ($valid valid) and $((pairs * pairs)) ordered pairs agree with go/version"
+
+echo "--- go.mod and go.work: Go's own cmd/go test corpus against go mod edit -json"
+# Every go.mod and go.work of the txtar archives in src/cmd/go/testdata of both toolchains,
+# read by that toolchain: both accept it and print the same JSON, or both reject it.
+for oracle in "$GO121" "$GO122"; do
+    goroot=$(dirname "$(dirname "$oracle")")
+    release=$(basename "$(dirname "$goroot")")
+    corpus="$work/modcorpus-$release"
+    python3 "$rules/modcorpus.py" "$goroot" "$corpus" >"$corpus.list"
+    files=$(wc -l <"$corpus.list")
+    ((files > 1000)) || fail "only $files go.mod and go.work files found in $goroot/src/cmd/go/testdata"
+    python3 "$rules/modcompare.py" "$oracle" "$GOSHIFT" "$corpus.list" >"$corpus.txt" ||
+        { cat "$corpus.txt"; fail "goshift mod --json disagrees with go $release on Go's own test files"; }
+    check "go $release: $(tail -n1 "$corpus.txt")"
+done
+
+echo "--- function tables and symbol-level vulnerabilities against go tool nm"
+# The real Go vulnerability database next to the repository (../shared/data/go-vulndb, in
+# vuln.go.dev's layout; GO_VULNDB names another copy). A program using net/http, crypto/tls
+# and html/template is built by each toolchain with and without -ldflags='-s -w'.
+db=${GO_VULNDB:-$REPO/../shared/data/go-vulndb}
+if [[ ! -f $db/index/db.json ]]; then
+    [[ -z ${CI:-} ]] || fail "no vulnerability database at $db (set GO_VULNDB)"
+    echo "SKIP: no vulnerability database at $db (set GO_VULNDB); symbol-level checks not run" >&2
+else
+    export GOSHIFT_HOME="$work/home"
+    "$GOSHIFT" vuln sync --from "$db"
+    cargo build --quiet --release --locked -p goshift-binary --example function_names
+    mkdir -p "$work/symbols"
+    cat >"$work/symbols/go.mod" <<'GO'
+module example.com/symbols
+
+go 1.21
+GO
+    cat >"$work/symbols/main.go" <<'GO'
+package main
+
+import (
+	"crypto/tls"
+	"fmt"
+	"html/template"
+	"net/http"
+	"os"
+)
+
+func main() {
+	page := template.Must(template.New("page").Parse("{{.}}\n"))
+	_ = page.Execute(os.Stdout, "hello")
+	fmt.Println((&tls.Config{}).MinVersion)
+	_ = http.ListenAndServe("127.0.0.1:0", nil)
+}
+GO
+    for oracle in "$GO121" "$GO122"; do
+        release=$(basename "$(dirname "$(dirname "$(dirname "$oracle")")")")
+        bin="$work/symbols/app-$release"
+        (cd "$work/symbols" && "$oracle" build -o "$bin" . && "$oracle" build -ldflags='-s -w' -o "$bin-stripped" .)
+        "$target_dir/release/examples/function_names" "$bin-stripped" >"$bin.names"
+        status=0
+        "$GOSHIFT" --json vuln check "$bin-stripped" >"$bin.symbol.json" || status=$?
+        ((status <= 1)) || fail "vuln check failed on $bin-stripped"
+        status=0
+        "$GOSHIFT" --json vuln check --module-level "$bin-stripped" >"$bin.module.json" || status=$?
+        ((status <= 1)) || fail "vuln check --module-level failed on $bin-stripped"
+        result=$(python3 "$rules/symbols.py" "$oracle" "$bin" "$bin.names" "$bin.symbol.json") ||
+            fail "go $release: $result"
+        counts=$(python3 -c '
+import json, sys
+symbol, module = (json.load(open(p))["binaries"][0]["findings"] for p in sys.argv[1:3])
+key = lambda f: (f["id"], f["module"])
+assert {key(f) for f in symbol} <= {key(f) for f in module}, "a symbol-level finding is not a module-level one"
+assert all(f["level"] == "module" for f in module)
+print(f"{len(symbol)} findings at symbol level, {len(module)} at module level")
+' "$bin.symbol.json" "$bin.module.json") || fail "go $release: $counts"
+        check "go $release: $result; $counts"
+    done
+fi
+
+echo "part 41: all checks passed"
