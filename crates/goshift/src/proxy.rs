@@ -284,7 +284,7 @@ fn malformed(source: &Source) -> Option<&str> {
 
 fn warn(message: &str) {
     let no_color = std::env::var_os(EnvVars::NO_COLOR).is_some_and(|v| !v.is_empty());
-    Printer::detect(Format::Human, false, ColorChoice::Auto, no_color).warn(message);
+    Printer::detect(Format::Human, false, false, ColorChoice::Auto, no_color).warn(message);
 }
 
 /// Reads a project file; a missing file (or a directory of that name) is `None`.

@@ -22,8 +22,7 @@ use goshift_project::impact::{
     LineEdit, Outcome, PolicyReason, PolicySection, RunsSection, SecuritySection,
 };
 use goshift_project::{
-    FoundFile, GoWorkSetting, GodebugOverride, ModFile, Request, discover, parse_go_mod,
-    parse_go_work,
+    FoundFile, GoWorkSetting, GodebugOverride, ModFile, discover, parse_go_mod, parse_go_work,
 };
 use goshift_version::GoVersion;
 
@@ -208,22 +207,9 @@ fn pick(store: &StoreView<'_>, text: &str) -> anyhow::Result<GoVersion> {
 
 /// What `dir` resolves to now, as the `go` proxy would choose.
 fn resolved(settings: &GlobalSettings, dir: &Path) -> anyhow::Result<GoVersion> {
-    let go_version = settings.env.var(EnvVars::GOSHIFT_GO_VERSION);
-    let gotoolchain = settings.env.var(EnvVars::GOTOOLCHAIN);
-    let gowork = settings.env.var(EnvVars::GOWORK);
-    let request = Request {
-        go_version: go_version.as_deref(),
-        gotoolchain: gotoolchain.as_deref(),
-        gowork: gowork.as_deref(),
-        start: dir,
-    };
-    goshift_project::resolve(
-        &request,
-        &mut read_project_file,
-        &mut StoreView::new(&settings.dirs.home),
-    )
-    .map(|r| r.version)
-    .hint("pass `--from VERSION`, or install the toolchain the project asks for")
+    crate::commands::project::resolve_in(settings, dir)
+        .map(|r| r.version)
+        .hint("pass `--from VERSION`, or install the toolchain the project asks for")
 }
 
 /// Gathers every section and the verdict.

@@ -54,6 +54,14 @@ pub(crate) fn run(
 /// `GOTOOLCHAIN` and `GOWORK` from the environment, else from Go's env file, and the config
 /// file's `toolchain_selection`.
 pub(crate) fn resolve_here(settings: &GlobalSettings) -> Result<Resolution, ResolveError> {
+    resolve_in(settings, &settings.cwd)
+}
+
+/// [`resolve_here`] for the directory `start` instead of the working directory.
+pub(crate) fn resolve_in(
+    settings: &GlobalSettings,
+    start: &std::path::Path,
+) -> Result<Resolution, ResolveError> {
     let env = &settings.env;
     let mut go_env = GoEnv::new(|name| env.var(name));
     let go_version = env.var(EnvVars::GOSHIFT_GO_VERSION);
@@ -68,7 +76,7 @@ pub(crate) fn resolve_here(settings: &GlobalSettings) -> Result<Resolution, Reso
             .config
             .toolchain_selection
             .map_or(Selection::NewestInstalled, ToolchainSelection::selection),
-        start: &settings.cwd,
+        start,
     };
     resolve(
         &request,
