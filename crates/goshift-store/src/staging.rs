@@ -95,8 +95,13 @@ impl Store {
                 if !LockFile::new(&path).is_held().at("check the lock", &path)? {
                     goshift_fs::remove_dir_all_if_exists(&area_dir)
                         .at("remove the stale staging directory", &area_dir)?;
-                    fs::remove_file(&path).at("remove the stale lock", &path)?;
-                    removed.push(area_dir);
+                    // Its owner may be removing it at this very moment (an owner removes its
+                    // area without the store lock): a lock file already gone is fine.
+                    match fs::remove_file(&path) {
+                        Ok(()) => removed.push(area_dir),
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e).at("remove the stale lock", &path),
+                    }
                 }
                 continue;
             }

@@ -12,7 +12,7 @@ mod scan;
 mod snapshot;
 mod supervise;
 mod svc;
-mod toolchain;
+pub(crate) mod toolchain;
 mod vuln;
 
 use std::ffi::OsString;

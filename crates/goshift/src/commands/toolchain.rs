@@ -32,6 +32,7 @@ use goshift_version::{GoVersion, VersionRequest};
 use crate::cli::toolchain::ToolchainCommand;
 use crate::error::{WithHint, hinted};
 use crate::exit::ExitStatus;
+use crate::governance;
 use crate::settings::GlobalSettings;
 
 /// How long each step of the smoke test may take (a cold `go build` compiles the runtime).
@@ -133,15 +134,10 @@ impl ToolchainSettings {
             let phase = Phase::from_name(&name).ok_or_else(|| {
                 anyhow::anyhow!("{} names no phase: `{name}`", EnvVars::GOSHIFT_TEST_PAUSE)
             })?;
-            let printer = settings.printer;
+            let settings = settings.clone();
             store = store.with_observer(move |reached| {
                 if reached == phase {
-                    printer.stderr_raw(&format!("paused at {phase}\n"));
-                    // Wait to be killed: this hook exists so tests can stop a process at an
-                    // exact point of a mutation.
-                    loop {
-                        std::thread::park();
-                    }
+                    governance::pause_for_tests(&settings, phase);
                 }
             });
         }
@@ -256,6 +252,7 @@ pub(crate) fn store_error(error: StoreError, home: Option<&str>) -> anyhow::Erro
         StoreError::IsDefault { version } => Some(format!(
             "switch to another version first (`goshift use VERSION`), or pass `--force` to remove go{version} and leave no default"
         )),
+        StoreError::BadHistory { .. } => Some(HISTORY_HINT.to_owned()),
         StoreError::NoPrevious => {
             Some("`goshift history` lists the switches; `goshift use VERSION` sets one".to_owned())
         }
@@ -282,22 +279,151 @@ pub(crate) fn with_hint(error: anyhow::Error, hint: impl Into<String>) -> anyhow
     }
 }
 
-/// Cleans what dead processes left, telling the user what was removed.
+/// Cleans what dead processes left, telling the user what was removed; repairs the history;
+/// and records the outcome of every toolchain change whose process died before recording it,
+/// as found now. Runs under the store lock before any mutation.
 pub(crate) fn clean(
     settings: &GlobalSettings,
     toolchain: &ToolchainSettings,
     lock: &StoreLock,
 ) -> anyhow::Result<()> {
-    let removed = toolchain
-        .store
-        .clean(lock)
-        .map_err(|e| store_error(e, None))?;
+    let store = &toolchain.store;
+    let removed = store.clean(lock).map_err(|e| store_error(e, None))?;
     if !removed.is_empty() {
         settings.printer.status(format!(
             "Cleaned up {} leftover(s) of interrupted operations",
             removed.len()
         ));
     }
+    let recovery = store.recover(lock).map_err(|e| store_error(e, None))?;
+    if recovery.torn_bytes > 0 {
+        settings.printer.warn(format!(
+            "the history ended in an incomplete line ({} bytes, left by an interrupted write); it was cut off",
+            recovery.torn_bytes
+        ));
+    }
+    if let Some(entry) = &recovery.added {
+        settings.printer.warn(format!(
+            "the default was switched to {} without a history entry (an interrupted switch); entry {} now records it",
+            name_or_none(entry.to.as_ref()),
+            entry.seq
+        ));
+    }
+    if !recovery.is_empty() {
+        let mut change = governance::Change::new("history.repair", "history");
+        change = change.states(
+            recovery
+                .added
+                .as_ref()
+                .and_then(|e| e.from.as_ref())
+                .map(GoVersion::toolchain_name),
+            recovery
+                .added
+                .as_ref()
+                .and_then(|e| e.to.as_ref())
+                .map(GoVersion::toolchain_name),
+        );
+        governance::record(
+            settings,
+            &change,
+            goshift_audit::Outcome::Success,
+            serde_json::json!({
+                "torn_bytes": recovery.torn_bytes,
+                "added_seq": recovery.added.as_ref().map(|e| e.seq),
+            }),
+        )?;
+    }
+    let closed = governance::reconcile(settings, |intent| probe(store, intent))?;
+    for record in &closed {
+        settings.printer.warn(format!(
+            "`{} {}` was interrupted before its outcome was recorded; audit record {} records it as found: {}",
+            record.action, record.subject, record.seq, record.outcome
+        ));
+    }
+    Ok(())
+}
+
+/// The fix for a history that cannot be read.
+pub(crate) const HISTORY_HINT: &str = "the history file is damaged before its last line: restore it from a backup (`goshift snapshot restore FILE`), or move it aside to start a new one (the default stays)";
+
+/// What the store shows of an interrupted toolchain change; `None` for changes that are not
+/// the store's.
+fn probe(store: &Store, intent: &goshift_audit::Record) -> Option<governance::Found> {
+    use goshift_audit::Outcome;
+    let version_of = |name: &str| {
+        name.strip_prefix("go")
+            .and_then(|v| GoVersion::parse(v).ok())
+    };
+    let installed = |name: &str| {
+        version_of(name)
+            .is_some_and(|v| store.is_installed(&v) && store.manifest_path(&v).is_file())
+    };
+    let default = store.default_version().ok().flatten();
+    let default_name = default.as_ref().map(GoVersion::toolchain_name);
+    let all: Vec<String> = store
+        .installed_versions()
+        .unwrap_or_default()
+        .iter()
+        .map(GoVersion::toolchain_name)
+        .collect();
+    let either = |done: bool| {
+        if done {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        }
+    };
+    let outcome = match intent.action.as_str() {
+        "install" | "import" => either(installed(&intent.subject)),
+        "use" | "rollback" => either(default_name == intent.to),
+        "uninstall" => either(!installed(&intent.subject)),
+        "prune" => {
+            let names: Vec<&str> = intent
+                .subject
+                .split(", ")
+                .filter(|n| !n.is_empty())
+                .collect();
+            let left = names.iter().filter(|n| installed(n)).count();
+            if left == 0 {
+                Outcome::Success
+            } else if left == names.len() {
+                Outcome::Failure
+            } else {
+                Outcome::Interrupted
+            }
+        }
+        "snapshot.restore" => Outcome::Interrupted,
+        _ => return None,
+    };
+    Some(governance::Found {
+        outcome,
+        found: serde_json::json!({ "default": default_name, "installed": all }),
+    })
+}
+
+/// Makes `version` the default of a store that has none (the first install or import), as
+/// its own audited change.
+pub(crate) fn first_default(
+    settings: &GlobalSettings,
+    toolchain: &ToolchainSettings,
+    lock: &StoreLock,
+    version: &GoVersion,
+    action: goshift_store::Action,
+) -> anyhow::Result<()> {
+    let change = governance::Change::new("use", version.toolchain_name())
+        .version(version.clone())
+        .states(None, Some(version.toolchain_name()));
+    governance::audited(
+        settings,
+        &change,
+        || {
+            toolchain
+                .store
+                .set_default(lock, version, action)
+                .map_err(|e| store_error(e, None))
+        },
+        |made| serde_json::json!({ "history_seq": made.seq, "first": action.name() }),
+    )?;
     Ok(())
 }
 

@@ -1,0 +1,357 @@
+//! Integrity under kills and full disks: every change is announced in the audit log before it
+//! is made and its outcome recorded after (or reconciled by the next command, as found), the
+//! history accounts for the `default` link, and torn last lines are repaired, never taken for
+//! tampering.
+
+use std::collections::BTreeSet;
+use std::os::unix::process::CommandExt as _;
+
+use crate::audit_outcomes;
+use crate::toolchain::StoreTest;
+use crate::toolchain_crash::{assert_consistent, kill_at};
+
+/// The store's state as the audit log tells it: replays every outcome in order.
+fn replayed(test: &StoreTest) -> (BTreeSet<String>, Option<String>) {
+    let mut installed = BTreeSet::new();
+    let mut default: Option<String> = None;
+    for record in audit_outcomes(&test.home()) {
+        let field = |key: &str| record[key].as_str().map(str::to_owned);
+        if record["details"]["reconciled"] == true {
+            let found = &record["details"]["found"];
+            installed = found["installed"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect();
+            default = found["default"].as_str().map(str::to_owned);
+            continue;
+        }
+        if record["outcome"] != "success" {
+            continue;
+        }
+        let subject = field("subject").unwrap();
+        match record["action"].as_str().unwrap() {
+            "install" | "import" => {
+                installed.insert(subject);
+            }
+            "use" | "rollback" => default = field("to"),
+            "uninstall" => {
+                installed.remove(&subject);
+                if default.as_ref() == Some(&subject) {
+                    default = None;
+                }
+            }
+            "prune" => {
+                for name in subject.split(", ") {
+                    installed.remove(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    (installed, default)
+}
+
+/// The store's actual state: the installed toolchains and the default.
+fn actual(test: &StoreTest) -> (BTreeSet<String>, Option<String>) {
+    let installed = test.names("toolchains").into_iter().collect();
+    let default = std::fs::read_link(test.home().join("default"))
+        .ok()
+        .map(|target| target.file_name().unwrap().to_string_lossy().into_owned());
+    (installed, default)
+}
+
+/// The `to` of the history's last entry.
+fn history_default(test: &StoreTest) -> Option<String> {
+    let lines = std::fs::read_to_string(test.home().join("history")).unwrap_or_default();
+    let last: serde_json::Value = serde_json::from_str(lines.lines().last()?).unwrap();
+    last["to"].as_str().map(|v| format!("go{v}"))
+}
+
+/// Asserts that the audit log and the history account for the store.
+fn assert_accounted(test: &StoreTest, what: &str) {
+    assert_consistent(test);
+    let actual = actual(test);
+    assert_eq!(
+        replayed(test),
+        actual,
+        "{what}: the audit log does not account for the store"
+    );
+    assert_eq!(
+        history_default(test),
+        actual.1,
+        "{what}: the history does not account for the default"
+    );
+    let verify = test.run(&["audit", "verify"]);
+    assert_eq!(verify.code, Some(0), "{what}: {verify:#?}");
+}
+
+#[test]
+fn a_kill_at_any_phase_of_any_store_change_is_accounted_for() {
+    let cases: [(&[&str], &[&str]); 7] = [
+        (
+            &["use", "1.22.10"],
+            &["default-switched", "history-written"],
+        ),
+        (&["rollback"], &["default-switched", "history-written"]),
+        (&["uninstall", "1.21.13"], &["removed"]),
+        (
+            &["uninstall", "--force", "1.20.14"],
+            &["default-switched", "removed"],
+        ),
+        (&["prune", "--keep", "1"], &["removed"]),
+        (
+            &["install", "--force", "--no-smoke-test", "1.22.10"],
+            &["manifest-written", "published"],
+        ),
+        (&["install", "--no-smoke-test", "1.23.4"], &["published"]),
+    ];
+    for (args, phases) in cases {
+        let every = ["intent-recorded"]
+            .iter()
+            .chain(phases)
+            .chain(&["outcome-recorded"]);
+        for phase in every {
+            let what = format!("{args:?} killed at {phase}");
+            let test = StoreTest::new(&["1.20.14", "1.21.13", "1.22.10", "1.23.4"]);
+            test.ok(&[
+                "install",
+                "--no-smoke-test",
+                "1.22.10",
+                "1.21.13",
+                "1.20.14",
+            ]);
+            test.ok(&["use", "1.21.13"]);
+            test.ok(&["use", "1.20.14"]);
+            kill_at(&test, phase, args);
+            // Before anything else: the log lists the dead intent as unreconciled.
+            if *phase != "outcome-recorded" {
+                let verify = test.run(&["audit", "verify"]);
+                assert_eq!(verify.code, Some(1), "{what}: {verify:#?}");
+                assert!(
+                    verify.stdout.contains("unreconciled"),
+                    "{what}: {verify:#?}"
+                );
+            }
+            // The next change reconciles it, as found.
+            test.ok(&["audit", "repair"]);
+            assert_accounted(&test, &what);
+            test.ok(&["use", "1.22.10"]);
+            assert_accounted(&test, &what);
+        }
+    }
+}
+
+/// Runs `goshift ARGS` with files limited to `limit` bytes (`RLIMIT_FSIZE`, with `SIGXFSZ`
+/// ignored): a write past the limit is cut short and then fails, as on a full disk.
+fn run_with_file_limit(test: &StoreTest, limit: u64, args: &[&str]) -> crate::toolchain::Run {
+    let mut command = test.command();
+    command.args(args);
+    #[expect(unsafe_code, reason = "setrlimit and signal in the child before exec")]
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &raw const rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    test.finish(&command.output().unwrap())
+}
+
+fn file_len(test: &StoreTest, name: &str) -> u64 {
+    std::fs::metadata(test.home().join(name)).map_or(0, |m| m.len())
+}
+
+#[test]
+fn a_full_disk_during_the_audit_append_changes_nothing() {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    let before = std::fs::read(test.home().join("audit.log")).unwrap();
+    let run = run_with_file_limit(&test, before.len() as u64 + 40, &["use", "1.22.10"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("failed to record `use go1.22.10` in the audit log, so nothing was changed"),
+        "{}",
+        run.stderr
+    );
+    // Nothing half-written, nothing changed.
+    assert_eq!(
+        std::fs::read(test.home().join("audit.log")).unwrap(),
+        before
+    );
+    assert_eq!(actual(&test).1.as_deref(), Some("go1.21.13"));
+    assert_accounted(&test, "full disk at the intent");
+    test.ok(&["use", "1.22.10"]);
+    assert_accounted(&test, "after the disk has room again");
+}
+
+#[test]
+fn a_full_disk_during_the_history_append_switches_nothing() {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    // A long history and a fresh audit log, so that the history is the file the limit cuts.
+    for _ in 0..40 {
+        test.ok(&["use", "1.22.10"]);
+        test.ok(&["use", "1.21.13"]);
+    }
+    std::fs::remove_file(test.home().join("audit.log")).unwrap();
+    let history = std::fs::read(test.home().join("history")).unwrap();
+    let run = run_with_file_limit(&test, history.len() as u64 + 30, &["use", "1.22.10"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.contains("append to the history"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(test.home().join("history")).unwrap(), history);
+    assert_eq!(actual(&test).1.as_deref(), Some("go1.21.13"));
+    let records = audit_outcomes(&test.home());
+    assert_eq!(records.last().unwrap()["outcome"], "failure");
+    test.ok(&["history"]);
+    test.ok(&["use", "1.22.10"]);
+    assert_eq!(history_default(&test).as_deref(), Some("go1.22.10"));
+    assert!(file_len(&test, "history") > history.len() as u64);
+}
+
+#[test]
+fn a_torn_last_history_line_is_cut_off_and_recorded() {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    test.ok(&["use", "1.22.10"]);
+    let path = test.home().join("history");
+    let mut contents = std::fs::read_to_string(&path).unwrap();
+    contents.push_str("{\"seq\":94,\"time\":\"");
+    std::fs::write(&path, &contents).unwrap();
+    // Reading skips the torn line; the next change cuts it off, with a record saying so.
+    assert_eq!(test.ok(&["history"]).stdout.lines().count(), 2);
+    let run = test.ok(&["rollback"]);
+    assert!(
+        run.stderr
+            .contains("the history ended in an incomplete line"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("\"seq\":94")
+    );
+    assert_eq!(test.ok(&["history"]).stdout.lines().count(), 3);
+    let records = audit_outcomes(&test.home());
+    assert!(
+        records.iter().any(|r| r["action"] == "history.repair"),
+        "{records:#?}"
+    );
+    assert_accounted(&test, "torn history");
+    // A bad line before the last is not what a crash leaves: it is an error with the fix.
+    let mut contents = std::fs::read_to_string(&path).unwrap();
+    contents.insert_str(0, "garbage\n");
+    std::fs::write(&path, &contents).unwrap();
+    let run = test.run(&["rollback"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.contains("line 1 of the history"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: the history file is damaged"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_torn_last_audit_line_is_not_tampering_and_the_next_change_repairs_it() {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    let path = test.home().join("audit.log");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"{\"action\":\"use\",\"actor\":{\"ho");
+    std::fs::write(&path, &bytes).unwrap();
+    let verify = test.run(&["audit", "verify"]);
+    assert_eq!(verify.code, Some(1), "{verify:#?}");
+    assert!(
+        verify
+            .stdout
+            .contains("a write was cut short by a crash or a full disk, not an edit"),
+        "{verify:#?}"
+    );
+    let run = test.ok(&["use", "1.22.10"]);
+    assert!(
+        run.stderr.is_empty() || !run.stderr.contains("error"),
+        "{run:#?}"
+    );
+    let records = audit_outcomes(&test.home());
+    let repair = records
+        .iter()
+        .find(|r| r["action"] == "audit.repair")
+        .unwrap();
+    assert_eq!(repair["details"]["torn_tail"]["bytes"], 28);
+    assert_accounted(&test, "torn audit log");
+    // `goshift audit repair` does the same on its own.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"{\"seq\":");
+    std::fs::write(&path, &bytes).unwrap();
+    let run = test.ok(&["audit", "repair"]);
+    assert!(
+        run.stderr
+            .contains("Cut an incomplete last line off the audit log"),
+        "{run:#?}"
+    );
+    assert_eq!(test.run(&["audit", "verify"]).code, Some(0));
+}
+
+#[test]
+fn a_switch_without_its_history_entry_is_recorded_when_found() {
+    // What a process killed between the link switch and the history append leaves, made by
+    // hand here (the crash test kills there too).
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    std::fs::remove_file(test.home().join("default")).unwrap();
+    std::os::unix::fs::symlink("toolchains/go1.22.10", test.home().join("default")).unwrap();
+    let run = test.ok(&["history"]);
+    assert_eq!(run.stdout.lines().count(), 1, "{run:#?}");
+    let run = test.ok(&["audit", "repair"]);
+    assert!(run.stderr.contains("without a history entry"), "{run:#?}");
+    assert_eq!(history_default(&test).as_deref(), Some("go1.22.10"));
+    assert!(test.ok(&["history"]).stdout.contains("recovered"));
+    // rollback goes back to the default before the found switch.
+    test.ok(&["rollback"]);
+    assert_eq!(actual(&test).1.as_deref(), Some("go1.21.13"));
+}
+
+#[test]
+fn a_command_that_cannot_record_its_intent_changes_nothing() {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    // A damaged (not torn) last record: nothing can be chained to it.
+    let path = test.home().join("audit.log");
+    let mut contents = std::fs::read_to_string(&path).unwrap();
+    contents.push_str("{\"not\":\"a record\"}\n");
+    std::fs::write(&path, &contents).unwrap();
+    for args in [
+        &["use", "1.22.10"][..],
+        &["uninstall", "1.22.10"],
+        &["prune", "--keep", "0"],
+    ] {
+        let run = test.run(args);
+        assert_eq!(run.code, Some(2), "{args:?}: {run:#?}");
+        assert!(
+            run.stderr.contains("so nothing was changed"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(test.names("toolchains"), ["go1.21.13", "go1.22.10"]);
+        assert_eq!(actual(&test).1.as_deref(), Some("go1.21.13"));
+    }
+}
