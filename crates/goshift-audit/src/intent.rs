@@ -113,6 +113,54 @@ impl AuditLog {
             .collect()
     }
 
+    /// Removes lock files in [`intents_dir`](Self::intents_dir) that no process holds and no
+    /// open intent names: what a process killed before it appended its intent left behind.
+    /// Returns how many were removed.
+    pub fn clean_intent_locks(&self, open: &[OpenIntent]) -> Result<usize, AuditError> {
+        let dir = self.intents_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(source) => return Err(self.io_error(source)),
+        };
+        let named: Vec<&str> = open.iter().filter_map(|o| lock_name(&o.record)).collect();
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.map_err(|source| self.io_error(source))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if named.contains(&name)
+                || std::path::Path::new(name)
+                    .extension()
+                    .is_none_or(|e| e != "lock")
+            {
+                continue;
+            }
+            // A process creates its lock file an instant before it locks it: leave the files
+            // of live processes alone.
+            let owner = name
+                .split('.')
+                .next()
+                .and_then(|pid| pid.parse::<i32>().ok());
+            if owner.is_none_or(process_exists) {
+                continue;
+            }
+            let path = entry.path();
+            if LockFile::new(&path)
+                .is_held()
+                .map_err(|source| self.io_error(source))?
+            {
+                continue;
+            }
+            match fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(self.io_error(source)),
+            }
+        }
+        Ok(removed)
+    }
+
     /// Records the outcome of an open intent whose process died, as `entry` describes what
     /// was found (`details.intent` is set to the intent's `seq`), and removes its lock file.
     pub fn close(&self, intent: &Record, entry: Entry) -> Result<Record, AuditError> {
@@ -153,6 +201,16 @@ fn outcome_of(intent: &Record, mut entry: Entry) -> Entry {
     details.insert(INTENT_KEY.to_owned(), Value::from(intent.seq));
     entry.details = Value::Object(details);
     entry
+}
+
+#[expect(unsafe_code, reason = "probing a pid has no std wrapper")]
+fn process_exists(pid: i32) -> bool {
+    if pid <= 0 {
+        return true;
+    }
+    // SAFETY: kill with signal 0 sends nothing; it only checks that the pid exists.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 fn lock_name(record: &Record) -> Option<&str> {

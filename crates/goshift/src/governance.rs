@@ -438,7 +438,11 @@ pub(crate) fn reconcile(
     let failed = "failed to reconcile the audit log with the state";
     let hint = "check the file system, then `goshift audit verify`";
     let mut closed = Vec::new();
-    for open in log.open_intents().context(failed).hint(hint)? {
+    let open_intents = log.open_intents().context(failed).hint(hint)?;
+    log.clean_intent_locks(&open_intents)
+        .context(failed)
+        .hint(hint)?;
+    for open in open_intents {
         if open.running {
             continue;
         }
