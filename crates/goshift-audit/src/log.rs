@@ -4,6 +4,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use goshift_fs::fs::os::unix::fs::OpenOptionsExt as _;
 use goshift_fs::{LockError, LockFile, fs};
 use serde::{Deserialize, Serialize};
 
@@ -161,6 +162,7 @@ impl AuditLog {
         let mut file = fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&self.path)
             .map_err(|source| self.io(source))?;
         let start = file.metadata().map_err(|source| self.io(source))?.len();
@@ -236,7 +238,11 @@ impl AuditLog {
     /// Streams every record in file order. A line that is not a record ends the iteration
     /// with an error naming the line; [`crate::verify`] also checks the chain.
     pub fn records(&self) -> Result<Records, AuditError> {
-        let file = match fs::File::open(&self.path) {
+        let file = match fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&self.path)
+        {
             Ok(file) => Some(BufReader::with_capacity(1 << 20, file)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(source) => return Err(self.io(source)),
@@ -255,6 +261,7 @@ impl AuditLog {
         let mut file = match fs::OpenOptions::new()
             .read(true)
             .write(writable)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&self.path)
         {
             Ok(file) => file,

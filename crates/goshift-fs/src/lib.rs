@@ -17,8 +17,8 @@ mod env_vars;
 mod lock;
 
 pub use atomic::{
-    ensure_private_dir, fsync_dir, remove_dir_all_if_exists, replace_symlink, temp_name,
-    write_atomic, write_atomic_with_mode,
+    effective_uid, ensure_private_dir, ensure_private_home, fsync_dir, remove_dir_all_if_exists,
+    replace_symlink, temp_name, write_atomic, write_atomic_with_mode,
 };
 pub use dirs::{Dirs, DirsError};
 pub use env_vars::EnvVars;

@@ -87,7 +87,10 @@ fn complete_lines(text: &str) -> &str {
 /// Reads at most `limit` bytes of `path`; a longer file is an error saying so.
 pub(crate) fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
-    let file = goshift_fs::fs::File::open(path)?;
+    let file = goshift_fs::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
@@ -142,6 +145,7 @@ impl Store {
         }
         let file = goshift_fs::fs::OpenOptions::new()
             .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .at("open the history", &path)?;
         file.set_len(keep as u64)
@@ -181,6 +185,7 @@ impl Store {
             .append(true)
             .create(true)
             .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .at("open the history", &path)?;
         let start = file.metadata().at("inspect the history", &path)?.len();

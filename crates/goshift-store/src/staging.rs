@@ -111,9 +111,10 @@ impl Store {
             if let Some(rest) = entry.strip_prefix(REPLACED_PREFIX) {
                 // A replace was interrupted between its two renames: put the old tree back
                 // if the new one never arrived.
-                if let Some(version) = version_of_area(rest) {
+                let is_dir = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+                if let Some(version) = version_of_area(rest).filter(|_| is_dir) {
                     let target = self.toolchain_dir(&version);
-                    if !target.exists() {
+                    if fs::symlink_metadata(&target).is_err() {
                         fs::rename(&path, &target).at("restore", &target)?;
                         removed.push(path);
                         continue;

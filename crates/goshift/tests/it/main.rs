@@ -11,6 +11,7 @@ mod governance_gate;
 mod governance_snapshot;
 mod inspect;
 mod integrity;
+mod integrity_plants;
 mod project;
 mod project_shell;
 mod service;
