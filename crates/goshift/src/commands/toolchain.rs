@@ -24,7 +24,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context;
-use goshift_dist::{Client, Platform, Sources};
+use goshift_dist::{Client, DownloadLimits, Platform, Sources};
 use goshift_fs::EnvVars;
 use goshift_store::{Phase, Store, StoreError, StoreLock};
 use goshift_version::{GoVersion, VersionRequest};
@@ -145,7 +145,8 @@ impl ToolchainSettings {
             Some(proxy) => Client::with_proxy(&proxy)
                 .with_context(|| format!("invalid {}", EnvVars::HTTPS_PROXY))?,
             None => Client::new(),
-        };
+        }
+        .with_limits(download_limits(settings)?);
         let goshift_exe =
             std::env::current_exe().context("failed to find the goshift executable")?;
         Ok(Self {
@@ -197,6 +198,54 @@ impl Deref for HeldLock {
 
     fn deref(&self) -> &StoreLock {
         &self.store
+    }
+}
+
+/// `GOSHIFT_DOWNLOAD_TIMEOUT` and `GOSHIFT_DOWNLOAD_MIN_RATE`, over the defaults.
+fn download_limits(settings: &GlobalSettings) -> anyhow::Result<DownloadLimits> {
+    let mut limits = DownloadLimits::default();
+    if let Some(text) = settings.env.var(EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT) {
+        limits.deadline = crate::settings::parse_duration(&text)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                hinted(
+                    format!(
+                        "{} is `{}`, not a duration",
+                        EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT,
+                        shorten(&text)
+                    ),
+                    format!(
+                        "set it like `{}=30m`, or unset it for 1h",
+                        EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT
+                    ),
+                )
+            })?;
+    }
+    if let Some(text) = settings.env.var(EnvVars::GOSHIFT_DOWNLOAD_MIN_RATE) {
+        limits.min_rate = text.trim().parse().map_err(|_| {
+            hinted(
+                format!(
+                    "{} is `{}`, not a number of bytes per second",
+                    EnvVars::GOSHIFT_DOWNLOAD_MIN_RATE,
+                    shorten(&text)
+                ),
+                format!(
+                    "set it like `{}=4096`, or `0` for no minimum",
+                    EnvVars::GOSHIFT_DOWNLOAD_MIN_RATE
+                ),
+            )
+        })?;
+    }
+    Ok(limits)
+}
+
+/// `text` for a message: at most 64 characters, the rest elided (`…`).
+pub(crate) fn shorten(text: &str) -> String {
+    const MAX: usize = 64;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+        None => text.to_owned(),
     }
 }
 

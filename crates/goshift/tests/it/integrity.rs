@@ -355,3 +355,76 @@ fn a_command_that_cannot_record_its_intent_changes_nothing() {
         assert_eq!(actual(&test).1.as_deref(), Some("go1.21.13"));
     }
 }
+
+/// Bytes that do not compress: an xorshift stream.
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+#[test]
+fn a_wrong_archive_on_a_full_disk_is_reported_as_a_checksum_mismatch() {
+    let mut tar = goshift_testkit::archive::FakeGo::new("1.22.10").tar();
+    tar.file("go/pkg/noise.a", 0o644, &noise(256 * 1024, 7));
+    let archive = tar.tar_gz();
+    let test = StoreTest::with_archives(&[("1.22.10".to_owned(), archive.clone())]);
+    // A hostile mirror: the index's size, other bytes.
+    let filename = goshift_testkit::mirror::IndexEntry::host_archive("1.22.10", &archive).filename;
+    test.mirror.add(&filename, noise(archive.len(), 11));
+    test.ok(&["audit", "verify"]);
+    let run = run_with_file_limit(&test, 64 * 1024, &["install", "--no-smoke-test", "1.22.10"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(run.stderr.contains("checksum mismatch"), "{}", run.stderr);
+    assert!(test.names("toolchains").is_empty());
+}
+
+#[test]
+fn a_trickling_mirror_is_cut_off_at_the_download_deadline() {
+    let test = StoreTest::new(&["1.22.10"]);
+    let filename = goshift_testkit::mirror::IndexEntry::host_archive(
+        "1.22.10",
+        &goshift_testkit::archive::fake_go("1.22.10"),
+    )
+    .filename;
+    test.mirror.fault(
+        &filename,
+        goshift_testkit::mirror::Fault::Trickle {
+            chunk: 16,
+            delay: std::time::Duration::from_millis(100),
+        },
+    );
+    let output = test
+        .command()
+        .env("GOSHIFT_DOWNLOAD_TIMEOUT", "1s")
+        .args(["install", "--no-smoke-test", "1.22.10"])
+        .output()
+        .unwrap();
+    let run = test.finish(&output);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.contains("the download took longer than 1s"),
+        "{}",
+        run.stderr
+    );
+    assert!(test.names("toolchains").is_empty());
+    let bad = test
+        .command()
+        .env("GOSHIFT_DOWNLOAD_MIN_RATE", "fast")
+        .args(["install", "1.22.10"])
+        .output()
+        .unwrap();
+    let run = test.finish(&bad);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("GOSHIFT_DOWNLOAD_MIN_RATE is `fast`, not a number of bytes per second"),
+        "{}",
+        run.stderr
+    );
+}
