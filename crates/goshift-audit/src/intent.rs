@@ -142,7 +142,7 @@ impl AuditLog {
                 .split('.')
                 .next()
                 .and_then(|pid| pid.parse::<i32>().ok());
-            if owner.is_none_or(process_exists) {
+            if owner.is_none_or(goshift_fs::process_exists) {
                 continue;
             }
             let path = entry.path();
@@ -201,16 +201,6 @@ fn outcome_of(intent: &Record, mut entry: Entry) -> Entry {
     details.insert(INTENT_KEY.to_owned(), Value::from(intent.seq));
     entry.details = Value::Object(details);
     entry
-}
-
-#[expect(unsafe_code, reason = "probing a pid has no std wrapper")]
-fn process_exists(pid: i32) -> bool {
-    if pid <= 0 {
-        return true;
-    }
-    // SAFETY: kill with signal 0 sends nothing; it only checks that the pid exists.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 fn lock_name(record: &Record) -> Option<&str> {

@@ -84,24 +84,6 @@ fn complete_lines(text: &str) -> &str {
     text.rfind('\n').map_or("", |end| &text[..=end])
 }
 
-/// Reads at most `limit` bytes of `path`; a longer file is an error saying so.
-pub(crate) fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let file = goshift_fs::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::FileTooLarge,
-            format!("the file is larger than {limit} bytes, too large to be goshift's"),
-        ));
-    }
-    Ok(bytes)
-}
-
 impl Store {
     /// The history of switches, oldest first. A torn last line (bytes without their newline,
     /// what a crash or a full disk leaves) is not an entry: it is skipped here and cut off by
@@ -126,7 +108,7 @@ impl Store {
     /// The history file's text; empty when there is none.
     fn history_text(&self) -> Result<String, StoreError> {
         let path = self.history_path();
-        let bytes = match read_limited(&path, MAX_HISTORY_BYTES) {
+        let bytes = match goshift_fs::read_limited(&path, MAX_HISTORY_BYTES) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
             Err(e) => return Err(e).at("read the history", path),

@@ -27,6 +27,9 @@ use crate::settings::GlobalSettings;
 /// is there.
 pub(crate) const SYSTEM_POLICY: &str = "/etc/goshift/policy.toml";
 
+/// The largest policy file goshift reads.
+const MAX_POLICY_BYTES: u64 = 1 << 20;
+
 /// A policy file that was found, read and validated.
 #[derive(Debug, Clone)]
 pub(crate) struct LoadedPolicy {
@@ -114,7 +117,7 @@ pub(crate) fn policy_path(settings: &GlobalSettings) -> Option<PathBuf> {
 
 /// Reads and validates a policy file.
 pub(crate) fn read_policy(path: &Path) -> anyhow::Result<Policy> {
-    let text = fs::read_to_string(path)
+    let text = goshift_fs::read_text_limited(path, MAX_POLICY_BYTES)
         .with_context(|| format!("failed to read the policy file `{}`", path.display()))?;
     Ok(Policy::parse(&text, &path.display().to_string())?)
 }

@@ -428,3 +428,99 @@ fn a_trickling_mirror_is_cut_off_at_the_download_deadline() {
         run.stderr
     );
 }
+
+#[test]
+fn leftovers_of_a_killed_vuln_sync_are_cleaned_at_the_next_sync() {
+    let test = StoreTest::new(&["1.22.10"]);
+    let db = test.context.root().join("db");
+    goshift_testkit::vulndb::write(&db, true);
+    let sync = |test: &StoreTest| {
+        let output = test
+            .command()
+            .args(["vuln", "sync", "--from", db.to_str().unwrap()])
+            .output()
+            .unwrap();
+        test.finish(&output)
+    };
+    let run = sync(&test);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let cache = test.home().join("cache");
+    let live = std::fs::read_link(cache.join("vulndb")).unwrap();
+    // What a sync killed midway leaves: a staging copy named after a dead process.
+    let dead = cache.join(".vulndb.d.tmp-999999999-0");
+    std::fs::create_dir_all(dead.join("index")).unwrap();
+    std::fs::write(dead.join("index/db.json"), "{}").unwrap();
+    let run = sync(&test);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("Cleaned up 1 leftover(s) of interrupted syncs"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dead.exists());
+    // The live database stays, whoever made it.
+    let now = std::fs::read_link(cache.join("vulndb")).unwrap();
+    assert!(
+        cache.join(&now).join("index/db.json").is_file(),
+        "{live:?} -> {now:?}"
+    );
+}
+
+#[test]
+fn outputs_and_inputs_are_regular_files_of_a_bounded_size() {
+    let test = StoreTest::new(&["1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.22.10"]);
+    let work = test.context.work();
+    // `-o` through a link or into a FIFO is refused; nothing behind it changes.
+    let precious = work.join("precious");
+    std::fs::write(&precious, "keep me").unwrap();
+    symlink_at(&precious, &work.join("link"));
+    let run = test.run(&["snapshot", "create", "-o", "link"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.contains("`[ROOT]/cwd/link` is a symbolic link"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("hint: name a regular file or a new path with `-o`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
+    let fifo = std::ffi::CString::new(work.join("fifo").as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(mkfifo(&fifo), 0);
+    let run = test.run(&["snapshot", "create", "-o", "fifo"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(run.stderr.contains("is a FIFO"), "{}", run.stderr);
+    // A policy or a snapshot that is a device is refused at once, not read forever.
+    let run = test.run(&["--policy", "/dev/zero", "use", "1.22.10"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("`/dev/zero` is a device, not a regular file"),
+        "{}",
+        run.stderr
+    );
+    let run = test.run(&["snapshot", "restore", "/dev/zero"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("`/dev/zero` is a device, not a regular file"),
+        "{}",
+        run.stderr
+    );
+    test.ok(&["snapshot", "create", "-o", "good.snapshot"]);
+}
+
+fn symlink_at(target: &std::path::Path, link: &std::path::Path) {
+    std::os::unix::fs::symlink(target, link).unwrap();
+}
+
+#[expect(unsafe_code, reason = "mkfifo has no std wrapper")]
+fn mkfifo(name: &std::ffi::CStr) -> i32 {
+    // SAFETY: `name` is a valid NUL-terminated path for the duration of the call.
+    unsafe { libc::mkfifo(name.as_ptr(), 0o600) }
+}
