@@ -482,6 +482,9 @@ pub(crate) fn rfc3339_utc(time: SystemTime) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
+/// How long staging waits for another process staging a release of the same service.
+const STAGE_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_mins(2);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,6 +670,3 @@ mod tests {
         );
     }
 }
-
-/// How long staging waits for another process staging a release of the same service.
-const STAGE_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_mins(2);
