@@ -524,3 +524,22 @@ fn mkfifo(name: &std::ffi::CStr) -> i32 {
     // SAFETY: `name` is a valid NUL-terminated path for the duration of the call.
     unsafe { libc::mkfifo(name.as_ptr(), 0o600) }
 }
+
+#[test]
+fn an_index_entry_without_a_hash_is_named_not_reported_as_a_mismatch() {
+    let test = StoreTest::new(&["1.22.10"]);
+    let archive = goshift_testkit::archive::fake_go("1.22.10");
+    let mut entry = goshift_testkit::mirror::IndexEntry::host_archive("1.22.10", &archive);
+    entry.sha256 = String::new();
+    test.mirror
+        .add("index.json", goshift_testkit::mirror::index_json(&[entry]));
+    let run = test.run(&["install", "1.22.10"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("the index lists no sha256 for `go1.22.10."),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("checksum mismatch"), "{}", run.stderr);
+}

@@ -251,6 +251,20 @@ fn plan_downloads(
         if !matches!(request, VersionRequest::Exact(_)) {
             progress.status(&format!("Resolved `{request}` to go{}", release.version));
         }
+        if file.sha256.is_empty() || file.size == 0 {
+            let missing = if file.sha256.is_empty() {
+                "sha256"
+            } else {
+                "size"
+            };
+            return Err(hinted(
+                format!(
+                    "the index lists no {missing} for `{}`, so its bytes cannot be verified",
+                    file.filename
+                ),
+                "fix the index, or install the archive with `--archive FILE --sha256 HEX` using a hash published elsewhere",
+            ));
+        }
         if let Some(given) = sha256
             && given != &file.sha256
         {
