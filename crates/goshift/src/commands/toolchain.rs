@@ -308,7 +308,7 @@ pub(crate) fn store_error(error: StoreError, home: Option<&str>) -> anyhow::Erro
         StoreError::NoSuchSwitch { .. } | StoreError::ClearedSwitch { .. } => {
             Some("`goshift history` lists the switches and their numbers".to_owned())
         }
-        StoreError::Io { .. } => home.map(|home| {
+        StoreError::Io { .. } | StoreError::Lock(goshift_fs::LockError::Io { .. }) => home.map(|home| {
             format!("make sure `{home}` is writable and has free space, or set GOSHIFT_HOME to another directory")
         }),
         _ => None,

@@ -543,3 +543,24 @@ fn an_index_entry_without_a_hash_is_named_not_reported_as_a_mismatch() {
     );
     assert!(!run.stderr.contains("checksum mismatch"), "{}", run.stderr);
 }
+
+#[test]
+fn a_lock_that_cannot_be_written_on_a_full_disk_says_how_to_fix_it() {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    let run = run_with_file_limit(&test, 1, &["use", "1.22.10"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.contains("failed to lock `[ROOT]/home/lock`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("hint: make sure `[ROOT]/home` is writable and has free space"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(actual(&test).1.as_deref(), Some("go1.21.13"));
+    test.ok(&["use", "1.22.10"]);
+}

@@ -176,6 +176,14 @@ fn a_toolchain_without_its_manifest_or_of_another_user_is_not_installed() {
     std::fs::write(planted.join("VERSION"), "go1.22.10\n").unwrap();
     chown(&planted, uid);
     assert_eq!(test.ok(&["list"]).stdout, "go1.21.13  (default)\n");
+    // `verify` finds it (exit 1: a finding), and says it is never run.
+    let run = test.run(&["verify"]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("toolchains/go1.22.10: not installed by goshift"),
+        "{run:#?}"
+    );
     let run = test.run(&["use", "1.22.10"]);
     assert_eq!(run.code, Some(2), "{run:#?}");
     assert!(
