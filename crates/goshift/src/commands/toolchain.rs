@@ -266,6 +266,13 @@ fn read_config(settings: &GlobalSettings) -> anyhow::Result<ConfigTable> {
 
 /// Parses a version request, with a hint on failure.
 pub(crate) fn parse_request(text: &str) -> anyhow::Result<VersionRequest> {
+    const LONGEST: usize = 64;
+    if text.len() > LONGEST {
+        return Err(hinted(
+            format!("`{}` is not a Go version", shorten(text)),
+            "versions look like `1.22.10`, `1.22` (newest patch) or `latest`",
+        ));
+    }
     VersionRequest::parse(text)
         .map_err(anyhow::Error::from)
         .hint("versions look like `1.22.10`, `1.22` (newest patch) or `latest`")
@@ -286,6 +293,7 @@ pub(crate) fn installed_version(store: &Store, text: &str) -> anyhow::Result<GoV
         let names: Vec<String> = installed.iter().rev().map(|v| format!("go{v}")).collect();
         format!("installed: {}", names.join(", "))
     };
+    let text = shorten(text);
     Err(hinted(
         format!("no installed toolchain matches `{text}` ({list})"),
         format!("install it first with `goshift install {text}`"),

@@ -564,3 +564,23 @@ fn a_lock_that_cannot_be_written_on_a_full_disk_says_how_to_fix_it() {
     assert_eq!(actual(&test).1.as_deref(), Some("go1.21.13"));
     test.ok(&["use", "1.22.10"]);
 }
+
+#[test]
+fn a_huge_argument_is_not_echoed_in_full() {
+    let test = StoreTest::new(&["1.22.10"]);
+    let huge = "1".repeat(100 * 1024);
+    for verb in ["use", "install", "uninstall"] {
+        let run = test.run(&[verb, &huge]);
+        assert_eq!(run.code, Some(2), "{verb}: {run:#?}");
+        assert!(
+            run.stderr.len() < 1024,
+            "{verb}: {} bytes of stderr",
+            run.stderr.len()
+        );
+        assert!(
+            run.stderr.contains("(102400 bytes)"),
+            "{verb}: {}",
+            run.stderr
+        );
+    }
+}
