@@ -93,8 +93,15 @@ impl Store {
             if let Some(area) = entry.strip_suffix(".lock") {
                 let area_dir = staging.join(area);
                 if !LockFile::new(&path).is_held().at("check the lock", &path)? {
-                    goshift_fs::remove_dir_all_if_exists(&area_dir)
-                        .at("remove the stale staging directory", &area_dir)?;
+                    match goshift_fs::remove_dir_all_if_exists(&area_dir) {
+                        Ok(()) => {}
+                        // Something still writes into it (a child of its dead owner): the
+                        // next clean removes it; this command goes on.
+                        Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => continue,
+                        Err(e) => {
+                            return Err(e).at("remove the stale staging directory", &area_dir);
+                        }
+                    }
                     // Its owner may be removing it at this very moment (an owner removes its
                     // area without the store lock): a lock file already gone is fine.
                     match fs::remove_file(&path) {
