@@ -4,6 +4,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use goshift_fs::fs::os::unix::fs::OpenOptionsExt as _;
 use goshift_fs::{LockError, LockFile, fs};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,34 @@ pub struct Head {
     pub seq: u64,
     /// The last record's `hash`.
     pub hash: String,
+}
+
+/// A torn last line that was cut off the log: bytes a crash or a full disk left without their
+/// newline. It is never a record (every record is written with its newline in one `write`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TornTail {
+    /// Its line number.
+    pub line: u64,
+    /// How many bytes were cut.
+    pub bytes: u64,
+    /// Their SHA-256, kept in the repair record.
+    pub sha256: String,
+}
+
+impl TornTail {
+    fn entry(&self, actor: crate::Actor, path: &Path) -> Entry {
+        let mut entry = Entry::new(
+            actor,
+            "audit.repair",
+            path.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            crate::Outcome::Success,
+        );
+        entry.details = serde_json::json!({
+            "torn_tail": { "line": self.line, "bytes": self.bytes, "sha256": self.sha256 },
+        });
+        entry
+    }
 }
 
 /// Why the log could not be read or appended to.
@@ -89,11 +118,39 @@ impl AuditLog {
 
     /// Appends one record for `entry`, chained to the current last record, and returns it.
     /// The record is on disk (fsynced) when this returns.
+    ///
+    /// A torn last line (what a crash or a full disk leaves: bytes without their newline) is
+    /// cut off first and an `audit.repair` record saying so is appended before `entry`. A
+    /// write that fails or is cut short is truncated back to where it started, so a failed
+    /// append leaves the log as it was.
     pub fn append(&self, entry: Entry) -> Result<Record, AuditError> {
+        let _guard = self.lock()?;
+        if let Some(repair) = self.cut_torn_tail()? {
+            self.append_locked(repair.entry(entry.actor.clone(), &self.path))?;
+        }
+        self.append_locked(entry)
+    }
+
+    /// Cuts off a torn last line, if there is one, and records the repair. Returns what was
+    /// cut, or `None` when the log ends with a complete line.
+    pub fn repair(&self, actor: crate::Actor) -> Result<Option<TornTail>, AuditError> {
+        let _guard = self.lock()?;
+        let Some(repair) = self.cut_torn_tail()? else {
+            return Ok(None);
+        };
+        self.append_locked(repair.entry(actor, &self.path))?;
+        Ok(Some(repair))
+    }
+
+    fn lock(&self) -> Result<goshift_fs::LockGuard, AuditError> {
         if let Some(parent) = self.path.parent() {
             fs::create_dir_all(parent).map_err(|source| self.io(source))?;
         }
-        let _guard = self.lock.acquire(self.lock_timeout, |_| {})?;
+        Ok(self.lock.acquire(self.lock_timeout, |_| {})?)
+    }
+
+    /// With the lock held: chains `entry` to the last record and appends it.
+    fn append_locked(&self, entry: Entry) -> Result<Record, AuditError> {
         let (seq, prev) = match self.head()? {
             Some(head) => (head.seq + 1, head.hash),
             None => (1, GENESIS.to_owned()),
@@ -105,30 +162,55 @@ impl AuditLog {
         let mut file = fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&self.path)
             .map_err(|source| self.io(source))?;
-        file.write_all(line.as_bytes())
+        let start = file.metadata().map_err(|source| self.io(source))?.len();
+        if let Err(source) = file
+            .write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
-            .map_err(|source| self.io(source))?;
+        {
+            // Whatever part of the line reached the file goes again: the log stays as it was.
+            let _ = file.set_len(start).and_then(|()| file.sync_data());
+            return Err(self.io(source));
+        }
         if created && let Some(parent) = self.path.parent() {
             goshift_fs::fsync_dir(parent).map_err(|source| self.io(source))?;
         }
         Ok(record)
     }
 
+    /// With the lock held: truncates the log after its last newline when bytes follow it.
+    fn cut_torn_tail(&self) -> Result<Option<TornTail>, AuditError> {
+        let Some((file, length, last)) = self.tail(true)? else {
+            return Ok(None);
+        };
+        if last.ends_with(b"\n") {
+            return Ok(None);
+        }
+        let keep = length - last.len() as u64;
+        file.set_len(keep)
+            .and_then(|()| file.sync_data())
+            .map_err(|source| self.io(source))?;
+        let line = {
+            let bytes = fs::read(&self.path).map_err(|source| self.io(source))?;
+            bytes.split(|&b| b == b'\n').count() as u64
+        };
+        Ok(Some(TornTail {
+            line,
+            bytes: last.len() as u64,
+            sha256: crate::record::hex(&sha2::Digest::finalize(
+                <sha2::Sha256 as sha2::Digest>::new_with_prefix(&last),
+            )),
+        }))
+    }
+
     /// The last record's `seq` and `hash`, or `None` for an empty or missing log. Reads only
     /// the end of the file; the last record's own hash is checked.
     pub fn head(&self) -> Result<Option<Head>, AuditError> {
-        let mut file = match fs::File::open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(self.io(source)),
-        };
-        let length = file.metadata().map_err(|source| self.io(source))?.len();
-        if length == 0 {
+        let Some((_, _, last)) = self.tail(false)? else {
             return Ok(None);
-        }
-        let last = self.last_line(&mut file, length)?;
+        };
         let damaged = |problem: String| AuditError::DamagedTail {
             path: self.path.clone(),
             line: 0,
@@ -156,7 +238,11 @@ impl AuditLog {
     /// Streams every record in file order. A line that is not a record ends the iteration
     /// with an error naming the line; [`crate::verify`] also checks the chain.
     pub fn records(&self) -> Result<Records, AuditError> {
-        let file = match fs::File::open(&self.path) {
+        let file = match fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&self.path)
+        {
             Ok(file) => Some(BufReader::with_capacity(1 << 20, file)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(source) => return Err(self.io(source)),
@@ -167,6 +253,27 @@ impl AuditLog {
             line: 0,
             buffer: Vec::new(),
         })
+    }
+
+    /// The open log (writable when asked), its length and its last line; `None` for a
+    /// missing or empty log.
+    fn tail(&self, writable: bool) -> Result<Option<(fs::File, u64, Vec<u8>)>, AuditError> {
+        let mut file = match fs::OpenOptions::new()
+            .read(true)
+            .write(writable)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&self.path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(self.io(source)),
+        };
+        let length = file.metadata().map_err(|source| self.io(source))?.len();
+        if length == 0 {
+            return Ok(None);
+        }
+        let last = self.last_line(&mut file, length)?;
+        Ok(Some((file, length, last)))
     }
 
     /// The bytes of the last line (with its newline, if it has one).
@@ -210,6 +317,10 @@ impl AuditLog {
             }
             other => other,
         }
+    }
+
+    pub(crate) fn io_error(&self, source: io::Error) -> AuditError {
+        self.io(source)
     }
 
     fn io(&self, source: io::Error) -> AuditError {

@@ -44,6 +44,12 @@ pub enum Outcome {
     Failure,
     /// The policy refused it.
     Refused,
+    /// It is about to be tried: written before anything changes. A later record with
+    /// `details.intent` set to this record's `seq` tells how it ended.
+    Intent,
+    /// It was started and did not finish (the process died); `details.found` says what was
+    /// found in effect when the intent was reconciled.
+    Interrupted,
 }
 
 impl Outcome {
@@ -53,6 +59,8 @@ impl Outcome {
             Self::Success => "success",
             Self::Failure => "failure",
             Self::Refused => "refused",
+            Self::Intent => "intent",
+            Self::Interrupted => "interrupted",
         }
     }
 }

@@ -97,9 +97,9 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Incomplete => {
-                f.write_str("incomplete record (no newline at the end): the log was truncated")
-            }
+            Self::Incomplete => f.write_str(
+                "the last line is incomplete (no newline at the end): a write was cut short by a crash or a full disk, not an edit; the next change cuts it off and records the repair, or run `goshift audit repair`",
+            ),
             Self::Malformed(message) => write!(f, "not an audit record: {message}"),
             Self::NotCanonical => {
                 f.write_str("the record is not in canonical form: the line was edited")
@@ -619,14 +619,25 @@ mod tests {
         let bytes = fs::read(log.path()).unwrap();
         fs::write(log.path(), &bytes[..bytes.len() - 40]).unwrap();
         assert_eq!(bad_line(&log), (5, Problem::Incomplete));
-        // Nothing can be chained to a damaged tail.
-        let error = log
+        // A torn tail is what a crash or a full disk leaves: the next append cuts it off and
+        // records the cut before its own record.
+        let record = log
             .append(Entry::new(actor(), "use", "x", Outcome::Success))
-            .unwrap_err();
-        assert!(
-            matches!(error, crate::AuditError::DamagedTail { line: 5, .. }),
-            "{error}"
+            .unwrap();
+        assert_eq!(record.seq, 6);
+        let lines = lines(&log);
+        assert_eq!(lines.len(), 6);
+        let repair: Record = serde_json::from_str(&lines[4]).unwrap();
+        assert_eq!(repair.action, "audit.repair");
+        assert_eq!(repair.details["torn_tail"]["line"], 5);
+        assert_eq!(
+            repair.details["torn_tail"]["bytes"],
+            (bytes.len() - 40 - {
+                let kept = &bytes[..bytes.len() - 40];
+                kept.iter().rposition(|&b| b == b'\n').unwrap() + 1
+            }) as u64
         );
+        assert_eq!(verify(log.path(), None).unwrap().records, 6);
     }
 
     #[test]

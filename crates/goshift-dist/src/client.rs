@@ -25,21 +25,85 @@ const MAX_REDIRECTS: usize = 10;
 pub struct Client {
     remote: ureq::Agent,
     loopback: ureq::Agent,
+    proxy: Option<ureq::Proxy>,
+    limits: DownloadLimits,
+}
+
+/// How long a download may take and how slow it may get: a mirror that trickles bytes is cut
+/// off instead of holding an install forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadLimits {
+    /// The longest a whole download (connecting, redirects, the body) may take.
+    pub deadline: Duration,
+    /// The slowest average rate, in bytes per second, from [`RATE_GRACE`] in; 0: no minimum.
+    pub min_rate: u64,
+}
+
+/// How long a download runs before its average rate is checked.
+pub const RATE_GRACE: Duration = Duration::from_secs(10);
+
+impl Default for DownloadLimits {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_hours(1),
+            min_rate: 4096,
+        }
+    }
+}
+
+impl DownloadLimits {
+    /// Why a download that read `bytes` in `elapsed` must stop, if it must.
+    pub fn exceeded(&self, elapsed: Duration, bytes: u64) -> Option<String> {
+        if elapsed > self.deadline {
+            return Some(format!(
+                "the download took longer than {}s (GOSHIFT_DOWNLOAD_TIMEOUT)",
+                self.deadline.as_secs()
+            ));
+        }
+        if self.min_rate > 0 && elapsed >= RATE_GRACE {
+            let rate = u128::from(bytes) * 1000 / elapsed.as_millis().max(1);
+            if rate < u128::from(self.min_rate) {
+                return Some(format!(
+                    "the download averaged {rate} bytes/s after {}s, below the minimum of {} bytes/s (GOSHIFT_DOWNLOAD_MIN_RATE)",
+                    elapsed.as_secs(),
+                    self.min_rate
+                ));
+            }
+        }
+        None
+    }
 }
 
 /// An open download: the body as a [`Read`], and its length when the server announced it.
 pub struct Download {
     reader: Box<dyn Read + Send>,
     content_length: Option<u64>,
+    limits: DownloadLimits,
+    started: std::time::Instant,
+    bytes: u64,
 }
 
 impl Client {
     /// A client with connect and read timeouts and a `goshift/<version>` user agent, without
     /// a proxy.
     pub fn new() -> Self {
+        let limits = DownloadLimits::default();
         Self {
-            remote: agent(None),
-            loopback: agent(None),
+            remote: agent(None, limits),
+            loopback: agent(None, limits),
+            proxy: None,
+            limits,
+        }
+    }
+
+    /// The same client with other download limits.
+    #[must_use]
+    pub fn with_limits(self, limits: DownloadLimits) -> Self {
+        Self {
+            remote: agent(self.proxy.clone(), limits),
+            loopback: agent(None, limits),
+            proxy: self.proxy,
+            limits,
         }
     }
 
@@ -50,9 +114,12 @@ impl Client {
             url: proxy.to_owned(),
             reason: "it is not a proxy URL such as `http://proxy.example:3128`",
         })?;
+        let limits = DownloadLimits::default();
         Ok(Self {
-            remote: agent(Some(parsed)),
-            loopback: agent(None),
+            remote: agent(Some(parsed.clone()), limits),
+            loopback: agent(None, limits),
+            proxy: Some(parsed),
+            limits,
         })
     }
 
@@ -90,10 +157,7 @@ impl Client {
                         source,
                     })?;
                 let content_length = file.metadata().ok().map(|meta| meta.len());
-                Ok(Download {
-                    reader: Box::new(file),
-                    content_length,
-                })
+                Ok(Download::new(Box::new(file), content_length, self.limits))
             }
             Location::Remote { .. } => self.open_remote(url, location, allow_insecure_http),
         }
@@ -145,10 +209,11 @@ impl Client {
             }
             let body = response.into_body();
             let content_length = body.content_length();
-            return Ok(Download {
-                reader: Box::new(body.into_reader()),
+            return Ok(Download::new(
+                Box::new(body.into_reader()),
                 content_length,
-            });
+                self.limits,
+            ));
         }
         Err(DistError::InvalidUrl {
             url: url.to_owned(),
@@ -164,6 +229,20 @@ impl Default for Client {
 }
 
 impl Download {
+    fn new(
+        reader: Box<dyn Read + Send>,
+        content_length: Option<u64>,
+        limits: DownloadLimits,
+    ) -> Self {
+        Self {
+            reader,
+            content_length,
+            limits,
+            started: std::time::Instant::now(),
+            bytes: 0,
+        }
+    }
+
     /// The announced length of the body, if known.
     pub fn content_length(&self) -> Option<u64> {
         self.content_length
@@ -172,7 +251,32 @@ impl Download {
 
 impl Read for Download {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.reader.read(buf)
+        let read = self.reader.read(buf).map_err(|error| {
+            // ureq's overall deadline surfaces as a bare `timeout: global`: say which limit
+            // it was. (The agent's clock started a moment before ours.)
+            let elapsed = self.started.elapsed() + Duration::from_millis(100);
+            if elapsed >= self.limits.deadline {
+                let deadline = DownloadLimits {
+                    min_rate: 0,
+                    ..self.limits
+                };
+                let reason = deadline
+                    .exceeded(
+                        elapsed.max(self.limits.deadline + Duration::from_millis(1)),
+                        0,
+                    )
+                    .unwrap_or_default();
+                return io::Error::new(io::ErrorKind::TimedOut, reason);
+            }
+            error
+        })?;
+        self.bytes += read as u64;
+        if read > 0
+            && let Some(reason) = self.limits.exceeded(self.started.elapsed(), self.bytes)
+        {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, reason));
+        }
+        Ok(read)
     }
 }
 
@@ -184,9 +288,10 @@ impl std::fmt::Debug for Download {
     }
 }
 
-fn agent(proxy: Option<ureq::Proxy>) -> ureq::Agent {
+fn agent(proxy: Option<ureq::Proxy>, limits: DownloadLimits) -> ureq::Agent {
     ureq::Agent::config_builder()
         .user_agent(concat!("goshift/", env!("CARGO_PKG_VERSION")))
+        .timeout_global(Some(limits.deadline))
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_recv_response(Some(FIRST_BYTE_TIMEOUT))
         .timeout_per_read(Some(READ_TIMEOUT))
@@ -195,4 +300,28 @@ fn agent(proxy: Option<ureq::Proxy>) -> ureq::Agent {
         .max_redirects(0)
         .build()
         .new_agent()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_stop_a_slow_or_endless_download() {
+        let limits = DownloadLimits {
+            deadline: Duration::from_mins(1),
+            min_rate: 1000,
+        };
+        assert_eq!(limits.exceeded(Duration::from_secs(5), 0), None);
+        assert_eq!(limits.exceeded(Duration::from_secs(20), 40_000), None);
+        let slow = limits.exceeded(Duration::from_secs(20), 2).unwrap();
+        assert!(slow.contains("below the minimum of 1000 bytes/s"), "{slow}");
+        let late = limits.exceeded(Duration::from_secs(61), 1 << 30).unwrap();
+        assert!(late.contains("took longer than 60s"), "{late}");
+        let unlimited_rate = DownloadLimits {
+            min_rate: 0,
+            ..limits
+        };
+        assert_eq!(unlimited_rate.exceeded(Duration::from_secs(20), 0), None);
+    }
 }

@@ -131,6 +131,16 @@ pub enum DistError {
         /// File name or description of the archive.
         name: String,
     },
+    /// The archive inflates to far more than a Go distribution does for its size.
+    #[error(
+        "the archive is suspect: it inflates to more than {limit} bytes, {ratio} times its size (Go archives inflate about 3.5 times); extraction was stopped"
+    )]
+    Inflated {
+        /// The bound that was passed.
+        limit: u64,
+        /// The bound as a multiple of the archive's size.
+        ratio: u64,
+    },
     /// The archive has no `go/VERSION` file.
     #[error("the archive has no `go/VERSION` file, so it is not a Go distribution")]
     MissingVersionFile,

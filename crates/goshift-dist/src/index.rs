@@ -72,6 +72,18 @@ pub enum IndexError {
         #[source]
         source: goshift_version::ParseVersionError,
     },
+    /// The same file is listed twice with different hashes.
+    #[error(
+        "the release index lists `{filename}` twice, with sha256 {first} and {second}: it cannot be trusted to say which is right; fix the index"
+    )]
+    Conflict {
+        /// The file listed twice.
+        filename: String,
+        /// One hash.
+        first: String,
+        /// The other.
+        second: String,
+    },
     /// A file entry has an invalid field.
     #[error(
         "the release index entry `{filename}` of release `{version}` has an invalid {field}: `{value}` ({reason})"
@@ -155,6 +167,23 @@ impl Index {
             .collect::<Result<Vec<_>, _>>()?;
         // go.dev already sorts newest first; a hand-made index may not.
         releases.sort_by(|a, b| b.version.cmp(&a.version));
+        // A file listed twice with different hashes leaves no way to know which is right.
+        let mut seen: std::collections::HashMap<&str, (&str, &GoVersion)> =
+            std::collections::HashMap::new();
+        for release in &releases {
+            for file in &release.files {
+                if let Some((sha256, _)) =
+                    seen.insert(&file.filename, (&file.sha256, &release.version))
+                    && sha256 != file.sha256
+                {
+                    return Err(IndexError::Conflict {
+                        filename: file.filename.clone(),
+                        first: sha256.to_owned(),
+                        second: file.sha256.clone(),
+                    });
+                }
+            }
+        }
         Ok(Self { releases })
     }
 
@@ -338,13 +367,6 @@ impl ReleaseFile {
             || (raw.sha256.len() == 64 && raw.sha256.bytes().all(|b| b.is_ascii_hexdigit()));
         if !hash_ok {
             return Err(bad("sha256", &raw.sha256, "64 hexadecimal digits"));
-        }
-        if !raw.version.is_empty() && GoVersion::parse(&raw.version).is_err() {
-            return Err(bad(
-                "version",
-                &raw.version,
-                "a Go version such as `go1.22.10`",
-            ));
         }
         Ok(Self {
             sha256: raw.sha256.to_ascii_lowercase(),

@@ -47,7 +47,7 @@ mod sys;
 mod unpack;
 mod url;
 
-pub use client::{Client, Download};
+pub use client::{Client, Download, DownloadLimits, RATE_GRACE};
 pub use error::{DistError, UnsafeReason};
 pub use goshift_version::{GoVersion, VersionRequest};
 pub use index::{Index, IndexError, Release, ReleaseFile, ResolveError};

@@ -118,9 +118,12 @@ fn unpack_inner(
         .map_err(DistError::Io)?;
     let source = Source::new(reader, expected.size, cache_file, progress);
     let mut input = BufReader::with_capacity(BUFFER_SIZE, source);
-    let structural = extract_stream(&mut input, dest);
+    let inflate_limit = expected
+        .size
+        .map(|size| size.max(MIN_INFLATE_BASE).saturating_mul(MAX_INFLATE_RATIO));
+    let structural = extract_stream(&mut input, dest, inflate_limit);
     let source = input.into_inner();
-    let summary = source.finish(
+    let (summary, cache_error) = source.finish(
         expected.sha256.is_some() || expected.size.is_some(),
         structural.is_err(),
     )?;
@@ -139,6 +142,11 @@ fn unpack_inner(
             expected: expected_sha.to_ascii_lowercase(),
             actual: summary.sha256,
         });
+    }
+    // The bytes are the archive the index describes: now a failure to keep its copy (a full
+    // disk) or to extract it is what went wrong.
+    if let Some(error) = cache_error {
+        return Err(DistError::Io(error));
     }
     let extractor = structural.map_err(Failure::into_error)?;
     let (version_text, entries) = extractor.finish()?;
@@ -172,7 +180,11 @@ fn unpack_inner(
 /// third, see [`extract`]); on success the gzip stream has been read to its end. The split
 /// keeps the cores busy: inflating is the expensive half of reading, creating and writing
 /// files (kernel time, mostly) the expensive half of extracting.
-fn extract_stream<R: BufRead>(input: &mut R, dest: &Path) -> Result<Extractor, Failure> {
+fn extract_stream<R: BufRead>(
+    input: &mut R,
+    dest: &Path,
+    inflate_limit: Option<u64>,
+) -> Result<Extractor, Failure> {
     let head = input
         .fill_buf()
         .map_err(|error| Failure::Archive { error, entry: None })?;
@@ -194,7 +206,7 @@ fn extract_stream<R: BufRead>(input: &mut R, dest: &Path) -> Result<Extractor, F
     let (spares, spare_receiver) = mpsc::channel();
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || extract_chunks(ChunkReader::new(receiver, spares), dest));
-        let inflated = inflate(input, &chunks, &spare_receiver);
+        let inflated = inflate(input, &chunks, &spare_receiver, inflate_limit);
         drop(chunks);
         let (extractor, extracted) = match writer.join() {
             Ok(outcome) => outcome,
@@ -211,6 +223,12 @@ fn extract_stream<R: BufRead>(input: &mut R, dest: &Path) -> Result<Extractor, F
         }
     })
 }
+
+/// The most a trusted archive size may inflate by before extraction stops (Go archives inflate
+/// about 3.5 times).
+const MAX_INFLATE_RATIO: u64 = 8;
+/// The smallest size the ratio applies to, so tiny archives are not held to a tiny bound.
+const MIN_INFLATE_BASE: u64 = 1 << 20;
 
 /// How many decompressed chunks may wait for the extracting thread.
 const CHUNKS_IN_FLIGHT: usize = 4;
@@ -231,8 +249,10 @@ fn inflate<R: BufRead>(
     input: &mut R,
     chunks: &mpsc::SyncSender<Chunk>,
     spares: &mpsc::Receiver<Vec<u8>>,
+    limit: Option<u64>,
 ) -> Result<(), Failure> {
     let mut decoder = GzDecoder::new(&mut *input);
+    let mut total: u64 = 0;
     loop {
         // Recycled buffers keep their length, so they are never zeroed again.
         let mut buffer = spares.try_recv().unwrap_or_else(|_| vec![0; CHUNK_SIZE]);
@@ -250,6 +270,16 @@ fn inflate<R: BufRead>(
         }
         if filled == 0 {
             break;
+        }
+        total += filled as u64;
+        if let Some(limit) = limit
+            && total > limit
+        {
+            let _ = chunks.send(Chunk::Failed);
+            return Err(Failure::Dist(DistError::Inflated {
+                limit,
+                ratio: MAX_INFLATE_RATIO,
+            }));
         }
         if chunks.send(Chunk::Data(buffer, filled)).is_err() {
             return Ok(());

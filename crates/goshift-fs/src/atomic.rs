@@ -76,16 +76,88 @@ fn fsync_parent(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Creates `dir` and its parents if missing, and makes sure it is not group- or
-/// world-writable (mode 0755 when created).
+/// Makes sure `dir` is a directory of this user's that nobody else can write into, creating
+/// it (and its parents) with mode 0755 when it is missing. An existing `dir` is never changed:
+/// a symbolic link (it is not followed), something that is not a directory, a directory of
+/// another user, or one that is group- or world-writable is an error saying so and how to
+/// fix it (goshift does not chmod what it did not create).
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
-    fs_err::create_dir_all(dir)?;
-    let metadata = fs_err::metadata(dir)?;
-    let mode = metadata.permissions().mode();
+    match fs_err::symlink_metadata(dir) {
+        Ok(metadata) => check_private(dir, &metadata, Link::Refuse),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs_err::create_dir_all(dir)?;
+            let metadata = fs_err::symlink_metadata(dir)?;
+            let mode = metadata.permissions().mode();
+            if mode & 0o022 != 0 {
+                // Ours, just created: the umask may have left it group-writable.
+                fs_err::set_permissions(dir, std::fs::Permissions::from_mode(mode & !0o022))?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// [`ensure_private_dir`] for goshift's home itself, which may be a symbolic link the user
+/// chose (`~/.local/share/goshift -> /data/goshift`): the directory it leads to is checked.
+pub fn ensure_private_home(dir: &Path) -> io::Result<()> {
+    match fs_err::metadata(dir) {
+        Ok(metadata) => check_private(dir, &metadata, Link::Follow),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => ensure_private_dir(dir),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Link {
+    Refuse,
+    Follow,
+}
+
+fn check_private(dir: &Path, metadata: &std::fs::Metadata, link: Link) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let shown = dir.display();
+    if link == Link::Refuse && metadata.file_type().is_symlink() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "`{shown}` is a symbolic link, where goshift keeps a directory of its own; links inside its home are never followed: remove the link (`rm {shown}`) and run the command again"
+            ),
+        ));
+    }
+    if !metadata.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("`{shown}` is not a directory: move it away and run the command again"),
+        ));
+    }
+    let me = effective_uid();
+    if metadata.uid() != me {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "`{shown}` belongs to uid {}, not to this user (uid {me}): goshift runs nothing another user could have put there; use a directory of your own (`GOSHIFT_HOME`), or `chown -R {me} {shown}` if it is yours",
+                metadata.uid()
+            ),
+        ));
+    }
+    let mode = metadata.mode() & 0o7777;
     if mode & 0o022 != 0 {
-        fs_err::set_permissions(dir, std::fs::Permissions::from_mode(mode & !0o022))?;
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "`{shown}` is writable by other users (mode {mode:o}), who could plant files goshift would run: run `chmod go-w {shown}` and the command again"
+            ),
+        ));
     }
     Ok(())
+}
+
+/// This process's effective user id.
+#[expect(unsafe_code, reason = "geteuid has no safe wrapper in std")]
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes no arguments, always succeeds and touches no memory of ours.
+    unsafe { libc::geteuid() }
 }
 
 /// Removes a directory tree; a missing directory is not an error. Read-only directories
@@ -151,13 +223,38 @@ mod tests {
     }
 
     #[test]
-    fn private_dir_drops_group_write() {
+    fn a_writable_private_dir_is_refused_and_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("home");
         fs_err::create_dir(&target).unwrap();
-        fs_err::set_permissions(&target, std::fs::Permissions::from_mode(0o777)).unwrap();
+        fs_err::set_permissions(&target, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let error = ensure_private_dir(&target).unwrap_err();
+        assert!(error.to_string().contains("mode 1777"), "{error}");
+        assert!(error.to_string().contains("chmod go-w"), "{error}");
+        let mode = fs_err::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o1777);
+    }
+
+    #[test]
+    fn a_private_dir_is_created_without_group_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a/b");
         ensure_private_dir(&target).unwrap();
         let mode = fs_err::metadata(&target).unwrap().permissions().mode();
         assert_eq!(mode & 0o022, 0);
+        ensure_private_dir(&target).unwrap();
+    }
+
+    #[test]
+    fn a_link_where_a_private_dir_belongs_is_refused_and_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        fs_err::create_dir(&elsewhere).unwrap();
+        let link = dir.path().join("staging");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        let error = ensure_private_dir(&link).unwrap_err();
+        assert!(error.to_string().contains("is a symbolic link"), "{error}");
+        // The home itself may be a link the user chose.
+        ensure_private_home(&link).unwrap();
     }
 }

@@ -19,6 +19,11 @@ impl EnvVars {
     pub const GOSHIFT_ALLOW_HTTP: &'static str = "GOSHIFT_ALLOW_HTTP";
     /// How long to wait for the store lock, in seconds or a duration like `30s`. Default 60s.
     pub const GOSHIFT_LOCK_TIMEOUT: &'static str = "GOSHIFT_LOCK_TIMEOUT";
+    /// The longest a download may take, a duration like `20m`. Default 1h.
+    pub const GOSHIFT_DOWNLOAD_TIMEOUT: &'static str = "GOSHIFT_DOWNLOAD_TIMEOUT";
+    /// The slowest average rate a download may keep, in bytes per second, checked from 10
+    /// seconds in; `0` turns the check off. Default 4096.
+    pub const GOSHIFT_DOWNLOAD_MIN_RATE: &'static str = "GOSHIFT_DOWNLOAD_MIN_RATE";
     /// Forces the Go version the `go` proxy runs (exact version).
     pub const GOSHIFT_GO_VERSION: &'static str = "GOSHIFT_GO_VERSION";
     /// The machine's environment name for policy evaluation (`prod`, `ci`, …).

@@ -1,6 +1,8 @@
 //! A cross-process advisory lock with a timeout that names its holder.
 
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Seek};
+use std::os::unix::fs::FileExt as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -66,13 +68,17 @@ impl LockFile {
             path: self.path.clone(),
             source,
         };
-        let mut file = fs_err::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            // A link planted where the lock belongs is refused, never followed (the holder
+            // writes its pid into the file it opens).
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&self.path)
-            .map_err(io_error)?;
+            .map_err(|e| io_error(no_follow_error(&self.path, &e)))?;
+        let mut file = fs_err::File::from_parts(file, &self.path);
         let start = Instant::now();
         let mut announced = false;
         let mut pause = Duration::from_millis(5);
@@ -98,11 +104,13 @@ impl LockFile {
                 Err(std::fs::TryLockError::Error(e)) => return Err(io_error(e)),
             }
         }
-        // Record ourselves as the holder; only the holder writes, so this cannot race.
-        let pid = std::process::id().to_string();
-        file.set_len(0).map_err(io_error)?;
-        file.rewind().map_err(io_error)?;
-        file.write_all(pid.as_bytes()).map_err(io_error)?;
+        // Record ourselves as the holder with one write of a fixed width at the start, never
+        // truncating first: a waiter reading at any moment finds a whole pid.
+        let pid = format!("{:>10}\n", std::process::id());
+        file.file()
+            .write_all_at(pid.as_bytes(), 0)
+            .map_err(io_error)?;
+        file.set_len(pid.len() as u64).map_err(io_error)?;
         Ok(LockGuard { file })
     }
 
@@ -114,12 +122,16 @@ impl LockFile {
 
     /// Returns true if and only if some process holds the lock right now.
     pub fn is_held(&self) -> io::Result<bool> {
-        let file = match fs_err::File::open(&self.path) {
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&self.path)
+        {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(e),
+            Err(e) => return Err(no_follow_error(&self.path, &e)),
         };
-        match file.file().try_lock_shared() {
+        match file.try_lock_shared() {
             Ok(()) => Ok(false),
             Err(std::fs::TryLockError::WouldBlock) => Ok(true),
             Err(std::fs::TryLockError::Error(e)) => Err(e),
@@ -138,6 +150,24 @@ impl Drop for LockGuard {
     }
 }
 
+/// Names the link in the error of an open that met a symbolic link (`ELOOP`); any other
+/// error gets the path.
+fn no_follow_error(path: &Path, error: &io::Error) -> io::Error {
+    if error.raw_os_error() == Some(libc::ELOOP) {
+        return io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "`{}` is a symbolic link, where goshift keeps a file of its own; it is never followed: remove the link and run the command again",
+                path.display()
+            ),
+        );
+    }
+    io::Error::new(
+        error.kind(),
+        format!("failed to open `{}`: {error}", path.display()),
+    )
+}
+
 fn holder(file: &mut fs_err::File) -> String {
     let mut text = String::new();
     let _ = file.rewind();
@@ -151,6 +181,26 @@ fn holder(file: &mut fs_err::File) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_where_the_lock_belongs_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let precious = dir.path().join("precious");
+        fs_err::write(&precious, "keep me").unwrap();
+        let path = dir.path().join("lock");
+        std::os::unix::fs::symlink(&precious, &path).unwrap();
+        let error = LockFile::new(&path)
+            .acquire(Duration::from_millis(50), |_| {})
+            .unwrap_err();
+        let cause = std::error::Error::source(&error).map(ToString::to_string);
+        assert!(
+            cause
+                .as_deref()
+                .is_some_and(|c| c.contains("is a symbolic link, where goshift keeps a file")),
+            "{error}: {cause:?}"
+        );
+        assert_eq!(fs_err::read_to_string(&precious).unwrap(), "keep me");
+    }
 
     #[test]
     fn second_acquire_times_out_naming_holder() {

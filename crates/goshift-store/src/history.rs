@@ -25,6 +25,9 @@ pub enum Action {
     Uninstall,
     /// The first import became the default.
     Import,
+    /// The `default` link was found switched without its history entry (a process died
+    /// between the two), and the entry was added when found.
+    Recovered,
 }
 
 /// One numbered change of the default.
@@ -62,6 +65,7 @@ impl Action {
             Self::Rollback => "rollback",
             Self::Uninstall => "uninstall",
             Self::Import => "import",
+            Self::Recovered => "recovered",
         }
     }
 }
@@ -72,16 +76,23 @@ impl fmt::Display for Action {
     }
 }
 
+/// The largest history goshift reads: about two million switches.
+const MAX_HISTORY_BYTES: u64 = 256 << 20;
+
+/// `text` up to and including its last newline: a torn last line is dropped.
+fn complete_lines(text: &str) -> &str {
+    text.rfind('\n').map_or("", |end| &text[..=end])
+}
+
 impl Store {
-    /// The history of switches, oldest first.
+    /// The history of switches, oldest first. A torn last line (bytes without their newline,
+    /// what a crash or a full disk leaves) is not an entry: it is skipped here and cut off by
+    /// the next switch. A bad line before the last is an error.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, StoreError> {
         let path = self.history_path();
-        let text = match goshift_fs::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e).at("read the history", path),
-        };
-        text.lines()
+        let text = self.history_text()?;
+        complete_lines(&text)
+            .lines()
             .enumerate()
             .filter(|(_, line)| !line.trim().is_empty())
             .map(|(index, line)| {
@@ -94,10 +105,42 @@ impl Store {
             .collect()
     }
 
+    /// The history file's text; empty when there is none.
+    fn history_text(&self) -> Result<String, StoreError> {
+        let path = self.history_path();
+        let bytes = match goshift_fs::read_limited(&path, MAX_HISTORY_BYTES) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+            Err(e) => return Err(e).at("read the history", path),
+        };
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Cuts a torn last line off the history (bytes after the last newline). Returns how many
+    /// bytes were cut.
+    pub(crate) fn cut_torn_history(&self) -> Result<u64, StoreError> {
+        let path = self.history_path();
+        let text = self.history_text()?;
+        let keep = complete_lines(&text).len();
+        if keep == text.len() {
+            return Ok(0);
+        }
+        let file = goshift_fs::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .at("open the history", &path)?;
+        file.set_len(keep as u64)
+            .and_then(|()| file.sync_data())
+            .at("repair the history", &path)?;
+        Ok((text.len() - keep) as u64)
+    }
+
     /// Appends an entry: one `write` of one line to a file opened for appending, then an
-    /// fsync of the file's data. A killed process cannot leave half a line (the kernel
-    /// finishes a `write` it started), and appending keeps a switch O(1) however long the
-    /// history grows.
+    /// fsync of the file's data. A write that fails or is cut short (a full disk) is
+    /// truncated back to where it started, so a failed append leaves the history as it was;
+    /// a torn line left by a crash is cut off first. Appending keeps a switch O(1) however
+    /// long the history grows.
     pub(crate) fn record(
         &self,
         action: Action,
@@ -105,6 +148,7 @@ impl Store {
         to: Option<GoVersion>,
     ) -> Result<u64, StoreError> {
         let path = self.history_path();
+        self.cut_torn_history()?;
         let seq = self.last_seq()? + 1;
         let entry = HistoryEntry {
             seq,
@@ -123,29 +167,36 @@ impl Store {
             .append(true)
             .create(true)
             .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .at("open the history", &path)?;
-        file.write_all(line.as_bytes())
-            .at("append to the history", &path)?;
-        file.sync_data().at("sync the history", &path)?;
+        let start = file.metadata().at("inspect the history", &path)?.len();
+        if let Err(error) = file
+            .write_all(line.as_bytes())
+            .and_then(|()| file.sync_data())
+        {
+            let _ = file.set_len(start).and_then(|()| file.sync_data());
+            return Err(error).at("append to the history", &path);
+        }
         Ok(seq)
     }
 
     /// The number of the last entry, 0 for an empty history. Reads only the last line.
     fn last_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.last_entry()?.map_or(0, |entry| entry.seq))
+    }
+
+    /// The last complete entry of the history, if any.
+    pub(crate) fn last_entry(&self) -> Result<Option<HistoryEntry>, StoreError> {
         let path = self.history_path();
-        let text = match goshift_fs::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e).at("read the history", path),
-        };
-        let Some((index, last)) = text
+        let text = self.history_text()?;
+        let Some((index, last)) = complete_lines(&text)
             .lines()
             .enumerate()
             .filter(|(_, line)| !line.trim().is_empty())
             .last()
         else {
-            return Ok(0);
+            return Ok(None);
         };
         let entry: HistoryEntry =
             serde_json::from_str(last).map_err(|source| StoreError::BadHistory {
@@ -153,7 +204,20 @@ impl Store {
                 line: index + 1,
                 source,
             })?;
-        Ok(entry.seq)
+        Ok(Some(entry))
+    }
+
+    /// Makes the history account for the `default` link: when the link was switched and the
+    /// process died before the history entry was appended (or the append failed), the entry
+    /// is added now, as [`Action::Recovered`]. Returns it.
+    pub(crate) fn reconcile_history(&self) -> Result<Option<HistoryEntry>, StoreError> {
+        let recorded = self.last_entry()?.and_then(|entry| entry.to);
+        let current = self.default_version()?;
+        if recorded == current {
+            return Ok(None);
+        }
+        let seq = self.record(Action::Recovered, recorded.clone(), current.clone())?;
+        Ok(self.last_entry()?.filter(|entry| entry.seq == seq))
     }
 
     /// The version a rollback goes to: with `to`, the version switch `to` set; without, the

@@ -119,11 +119,14 @@ impl Store {
         timeout: Duration,
         on_wait: impl FnMut(&str),
     ) -> Result<StoreLock, StoreError> {
+        // Every directory is checked before anything is read from it or removed in it: a
+        // link, a foreign owner or a writable mode is an error naming it, never followed.
+        goshift_fs::ensure_private_home(&self.home).at("create the directory", &self.home)?;
         for dir in [
-            self.home.clone(),
             self.toolchains_dir(),
             self.manifests_dir(),
             self.staging_dir(),
+            self.home.join("cache"),
             self.archive_cache_dir(),
             self.bin_dir(),
         ] {
@@ -168,7 +171,7 @@ impl Store {
             else {
                 continue;
             };
-            if entry.file_type().at("inspect", entry.path())?.is_dir() {
+            if entry.file_type().at("inspect", entry.path())?.is_dir() && self.is_ours(&version) {
                 versions.push(version);
             }
         }
@@ -176,9 +179,49 @@ impl Store {
         Ok(versions)
     }
 
-    /// Returns true if and only if `version` is installed.
+    /// Returns true if and only if `version` is installed: `toolchains/go<version>` is a
+    /// directory (not a link) of this user's, with its manifest. A directory that another user
+    /// put there, or that has no manifest, is not goshift's and is never run.
     pub fn is_installed(&self, version: &GoVersion) -> bool {
-        self.toolchain_dir(version).is_dir()
+        fs::symlink_metadata(self.toolchain_dir(version)).is_ok_and(|m| m.is_dir())
+            && self.is_ours(version)
+    }
+
+    /// The tree and its manifest belong to this user (neither is a link).
+    fn is_ours(&self, version: &GoVersion) -> bool {
+        use std::os::unix::fs::MetadataExt as _;
+        let me = goshift_fs::effective_uid();
+        let owned = |path: PathBuf| {
+            fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_symlink() && m.uid() == me)
+        };
+        owned(self.toolchain_dir(version)) && owned(self.manifest_path(version))
+    }
+
+    /// `toolchains/` entries that look like toolchains but are not installed: no manifest,
+    /// another owner, or a link. Oldest first.
+    pub fn foreign_toolchains(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let dir = self.toolchains_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).at("list", dir),
+        };
+        let mut foreign = Vec::new();
+        for entry in entries {
+            let entry = entry.at("list", &dir)?;
+            let version = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix("go"))
+                .and_then(|v| GoVersion::parse(v).ok());
+            if let Some(version) = version
+                && !self.is_installed(&version)
+            {
+                foreign.push(entry.path());
+            }
+        }
+        foreign.sort();
+        Ok(foreign)
     }
 
     /// Fails with [`StoreError::NotInstalled`] unless `version` is installed.

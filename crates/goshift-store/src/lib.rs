@@ -52,7 +52,7 @@ pub use error::StoreError;
 pub use history::{Action, HistoryEntry, Switch};
 pub use layout::{Installed, Store, StoreLock};
 pub use manifest::{Manifest, SmokeOutcome, Source, Verification};
-pub use mutate::Replace;
+pub use mutate::{Recovery, Replace};
 pub use phase::Phase;
 pub use smoke::{SmokeError, SmokeReport, SmokeTest};
 pub use staging::Staging;

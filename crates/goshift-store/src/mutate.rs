@@ -13,6 +13,22 @@ use crate::manifest::Manifest;
 use crate::phase::Phase;
 use crate::staging::{REMOVED_PREFIX, REPLACED_PREFIX, Staging};
 
+/// What [`Store::recover`] repaired.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Bytes of a torn last history line that were cut off (0: none).
+    pub torn_bytes: u64,
+    /// The history entry added for a switch of `default` that the history did not record.
+    pub added: Option<crate::HistoryEntry>,
+}
+
+impl Recovery {
+    /// Returns true if and only if nothing needed repair.
+    pub fn is_empty(&self) -> bool {
+        self.torn_bytes == 0 && self.added.is_none()
+    }
+}
+
 /// Whether [`Store::publish`] may replace an installed version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Replace {
@@ -86,9 +102,19 @@ impl Store {
         }
         let relative = PathBuf::from("toolchains").join(version.toolchain_name());
         let link = self.default_link();
+        let previous = fs::read_link(&link).ok();
         goshift_fs::replace_symlink(&relative, &link).at("switch the link", &link)?;
         self.reached(Phase::DefaultSwitched);
-        let seq = self.record(action, from.clone(), Some(version.clone()))?;
+        let seq = match self.record(action, from.clone(), Some(version.clone())) {
+            Ok(seq) => seq,
+            Err(error) => {
+                // The switch and its history entry are one unit: without the entry, the
+                // link goes back. Should that fail too, the next mutation adds the entry
+                // (see `reconcile_history`).
+                self.restore_link(previous.as_deref());
+                return Err(error);
+            }
+        };
         self.reached(Phase::HistoryWritten);
         Ok(Switch {
             from,
@@ -115,9 +141,16 @@ impl Store {
                 });
             }
             let link = self.default_link();
+            let previous = fs::read_link(&link).ok();
             fs::remove_file(&link).at("remove the link", &link)?;
             self.reached(Phase::DefaultSwitched);
-            let seq = self.record(Action::Uninstall, Some(version.clone()), None)?;
+            let seq = match self.record(Action::Uninstall, Some(version.clone()), None) {
+                Ok(seq) => seq,
+                Err(error) => {
+                    self.restore_link(previous.as_deref());
+                    return Err(error);
+                }
+            };
             switch = Some(Switch {
                 from: Some(version.clone()),
                 to: None,
@@ -137,6 +170,24 @@ impl Store {
         }
         goshift_fs::remove_dir_all_if_exists(&aside).at("remove", &aside)?;
         Ok(switch)
+    }
+
+    /// Puts the `default` link back as it was (`None`: no link), best effort.
+    fn restore_link(&self, previous: Option<&std::path::Path>) {
+        let link = self.default_link();
+        let _ = match previous {
+            Some(target) => goshift_fs::replace_symlink(target, &link),
+            None => fs::remove_file(&link),
+        };
+    }
+
+    /// Repairs what an interrupted or failed switch left in the history: cuts a torn last
+    /// line, and adds the entry of a switch the history does not record (see
+    /// [`Recovery`]). Run under the lock before any other mutation.
+    pub fn recover(&self, _lock: &StoreLock) -> Result<Recovery, StoreError> {
+        let torn_bytes = self.cut_torn_history()?;
+        let added = self.reconcile_history()?;
+        Ok(Recovery { torn_bytes, added })
     }
 
     /// The versions `prune --keep keep` removes: all but the `keep` newest, never the

@@ -6,6 +6,9 @@ use std::fmt;
 /// exact point (and kill it there); nothing else depends on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
+    /// The audit log records the intent of a change; nothing has changed yet. (Reported by
+    /// the caller, which keeps the audit log.)
+    IntentRecorded,
     /// A staging area exists and is locked by its owner.
     Staged,
     /// The toolchain tree is complete in the staging area (unpacked or copied).
@@ -22,11 +25,14 @@ pub enum Phase {
     HistoryWritten,
     /// A toolchain was moved out of `toolchains/`, not yet deleted.
     Removed,
+    /// The audit log records the outcome of a change. (Reported by the caller.)
+    OutcomeRecorded,
 }
 
 impl Phase {
     /// Every phase, in order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
+        Self::IntentRecorded,
         Self::Staged,
         Self::Unpacked,
         Self::SmokeTested,
@@ -35,6 +41,7 @@ impl Phase {
         Self::DefaultSwitched,
         Self::HistoryWritten,
         Self::Removed,
+        Self::OutcomeRecorded,
     ];
 
     /// The phase's name in kebab case (`manifest-written`).
@@ -48,6 +55,8 @@ impl Phase {
             Self::DefaultSwitched => "default-switched",
             Self::HistoryWritten => "history-written",
             Self::Removed => "removed",
+            Self::IntentRecorded => "intent-recorded",
+            Self::OutcomeRecorded => "outcome-recorded",
         }
     }
 

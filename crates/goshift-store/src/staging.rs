@@ -93,10 +93,22 @@ impl Store {
             if let Some(area) = entry.strip_suffix(".lock") {
                 let area_dir = staging.join(area);
                 if !LockFile::new(&path).is_held().at("check the lock", &path)? {
-                    goshift_fs::remove_dir_all_if_exists(&area_dir)
-                        .at("remove the stale staging directory", &area_dir)?;
-                    fs::remove_file(&path).at("remove the stale lock", &path)?;
-                    removed.push(area_dir);
+                    match goshift_fs::remove_dir_all_if_exists(&area_dir) {
+                        Ok(()) => {}
+                        // Something still writes into it (a child of its dead owner): the
+                        // next clean removes it; this command goes on.
+                        Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => continue,
+                        Err(e) => {
+                            return Err(e).at("remove the stale staging directory", &area_dir);
+                        }
+                    }
+                    // Its owner may be removing it at this very moment (an owner removes its
+                    // area without the store lock): a lock file already gone is fine.
+                    match fs::remove_file(&path) {
+                        Ok(()) => removed.push(area_dir),
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e).at("remove the stale lock", &path),
+                    }
                 }
                 continue;
             }
@@ -106,9 +118,10 @@ impl Store {
             if let Some(rest) = entry.strip_prefix(REPLACED_PREFIX) {
                 // A replace was interrupted between its two renames: put the old tree back
                 // if the new one never arrived.
-                if let Some(version) = version_of_area(rest) {
+                let is_dir = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+                if let Some(version) = version_of_area(rest).filter(|_| is_dir) {
                     let target = self.toolchain_dir(&version);
-                    if !target.exists() {
+                    if fs::symlink_metadata(&target).is_err() {
                         fs::rename(&path, &target).at("restore", &target)?;
                         removed.push(path);
                         continue;

@@ -94,7 +94,8 @@ impl ReleaseStore {
     }
 
     /// Checks `binary`, then copies it into the store with its provenance, or returns the
-    /// release that already holds the same bytes.
+    /// release that already holds the same bytes (also when another process staged them a
+    /// moment before: staging takes the service's `stage.lock`).
     pub fn stage(
         &self,
         binary: &Path,
@@ -111,6 +112,19 @@ impl ReleaseStore {
         // costs no 7 MiB buffer and its page faults.
         let mut file = fs::File::open(binary).map_err(read_error)?;
         let (sha256, size) = hash_pieces(&mut file, |_| Ok(())).map_err(read_error)?;
+        // Staging is serialised per service: two upgrades of the same bytes at once share one
+        // release instead of racing for its directory ("Directory not empty").
+        let lock_path = self.root.join("stage.lock");
+        fs::create_dir_all(&self.root).map_err(|source| ReleaseError::Store {
+            path: self.root.clone(),
+            source,
+        })?;
+        let _staging_lock = goshift_fs::LockFile::new(&lock_path)
+            .acquire(STAGE_LOCK_TIMEOUT, |_| {})
+            .map_err(|error| ReleaseError::Store {
+                path: lock_path.clone(),
+                source: std::io::Error::other(error),
+            })?;
         if let Some(existing) = self.find_by_sha256(&sha256)? {
             return Ok(existing);
         }
@@ -468,6 +482,9 @@ pub(crate) fn rfc3339_utc(time: SystemTime) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
+/// How long staging waits for another process staging a release of the same service.
+const STAGE_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_mins(2);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,6 +541,30 @@ mod tests {
         ));
 
         check_program(&std::env::current_exe().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn concurrent_stagings_of_the_same_bytes_share_one_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("service");
+        write_exec(&binary, b"#!/bin/sh\nexit 0\n");
+        let releases: Vec<Release> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    scope.spawn(|| {
+                        ReleaseStore::new(dir.path(), "api")
+                            .stage(&binary, BuildFacts::default(), None)
+                            .unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(releases.iter().all(|r| r == &releases[0]), "{releases:#?}");
+        assert_eq!(
+            ReleaseStore::new(dir.path(), "api").list().unwrap().len(),
+            1
+        );
     }
 
     #[test]

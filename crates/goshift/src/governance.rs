@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::Context as _;
-use goshift_audit::{Actor, AuditLog, Entry, Outcome};
+use goshift_audit::{Actor, AuditLog, Entry, Intent, Outcome, Record};
+use goshift_fs::EnvVars;
 use goshift_fs::fs;
 use goshift_policy::{Date, Decision, EvalContext, Policy, Verdict};
+use goshift_store::Phase;
 use goshift_version::GoVersion;
 use serde_json::{Value, json};
 
@@ -24,6 +26,9 @@ use crate::settings::GlobalSettings;
 /// The system-wide policy file, read when neither `--policy` nor `$GOSHIFT_HOME/policy.toml`
 /// is there.
 pub(crate) const SYSTEM_POLICY: &str = "/etc/goshift/policy.toml";
+
+/// The largest policy file goshift reads.
+const MAX_POLICY_BYTES: u64 = 1 << 20;
 
 /// A policy file that was found, read and validated.
 #[derive(Debug, Clone)]
@@ -112,7 +117,7 @@ pub(crate) fn policy_path(settings: &GlobalSettings) -> Option<PathBuf> {
 
 /// Reads and validates a policy file.
 pub(crate) fn read_policy(path: &Path) -> anyhow::Result<Policy> {
-    let text = fs::read_to_string(path)
+    let text = goshift_fs::read_text_limited(path, MAX_POLICY_BYTES)
         .with_context(|| format!("failed to read the policy file `{}`", path.display()))?;
     Ok(Policy::parse(&text, &path.display().to_string())?)
 }
@@ -321,15 +326,9 @@ pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyho
     Err(hinted(message, hint))
 }
 
-/// Appends the audit record of `change` with its outcome and details (a JSON object, or
-/// `Value::Null` for none). The policy decision taken by [`authorize`] is added under
-/// `policy`.
-pub(crate) fn record(
-    settings: &GlobalSettings,
-    change: &Change,
-    outcome: Outcome,
-    details: Value,
-) -> anyhow::Result<()> {
+/// The audit entry of `change` with its outcome and details (a JSON object, or `Value::Null`
+/// for none). The policy decision taken by [`authorize`] is added under `policy`.
+fn entry_of(change: &Change, outcome: Outcome, details: Value) -> Entry {
     let mut details = match details {
         Value::Null => serde_json::Map::new(),
         Value::Object(map) => map,
@@ -352,11 +351,125 @@ pub(crate) fn record(
     entry.to.clone_from(&change.to);
     entry.reason.clone_from(&change.reason);
     entry.details = Value::Object(details);
+    entry
+}
+
+/// Appends the audit record of `change` with its outcome and details (a JSON object, or
+/// `Value::Null` for none): for what changes nothing (a refusal), or what another record
+/// already announced.
+pub(crate) fn record(
+    settings: &GlobalSettings,
+    change: &Change,
+    outcome: Outcome,
+    details: Value,
+) -> anyhow::Result<()> {
     audit_log(settings)
-        .append(entry)
+        .append(entry_of(change, outcome, details))
         .context("failed to append to the audit log")
-        .hint("the change itself is done; check the file system, then `goshift audit verify`")?;
+        .hint(
+            "check that the file system has free space and `goshift audit verify` passes, then run the command again",
+        )?;
     Ok(())
+}
+
+/// Records the intent of `change` before anything changes. A change whose intent cannot be
+/// recorded must not be made: the error says nothing changed.
+pub(crate) fn begin(settings: &GlobalSettings, change: &Change) -> anyhow::Result<Intent> {
+    let intent = audit_log(settings)
+        .begin(entry_of(change, Outcome::Intent, Value::Null))
+        .with_context(|| {
+            format!(
+                "failed to record `{} {}` in the audit log, so nothing was changed",
+                change.action, change.subject
+            )
+        })
+        .hint(
+            "make sure the file system has free space and `goshift audit verify` passes (`goshift audit repair` fixes an interrupted write), then run the command again",
+        )?;
+    pause_for_tests(settings, Phase::IntentRecorded);
+    Ok(intent)
+}
+
+/// Records how the change announced by `intent` ended.
+pub(crate) fn finish(
+    settings: &GlobalSettings,
+    intent: Intent,
+    change: &Change,
+    outcome: Outcome,
+    details: Value,
+) -> anyhow::Result<()> {
+    let seq = intent.record().seq;
+    intent
+        .finish(&audit_log(settings), entry_of(change, outcome, details))
+        .with_context(|| format!("failed to record the outcome of audit record {seq}"))
+        .hint(
+            "the change itself was made; the next goshift command that changes something records it as found (`goshift audit verify` lists it until then)",
+        )?;
+    pause_for_tests(settings, Phase::OutcomeRecorded);
+    Ok(())
+}
+
+/// Stops the process at `phase` when `GOSHIFT_TEST_PAUSE` names it, so that tests can kill
+/// it at an exact point of a change.
+pub(crate) fn pause_for_tests(settings: &GlobalSettings, phase: Phase) {
+    if settings.env.var(EnvVars::GOSHIFT_TEST_PAUSE).as_deref() == Some(phase.name()) {
+        settings.printer.stderr_raw(&format!("paused at {phase}\n"));
+        // Wait to be killed: this hook exists so tests can stop a process at an exact point.
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// What [`reconcile`] found of an interrupted change: its outcome and what is in effect.
+pub(crate) struct Found {
+    /// `success` (the change is in effect), `failure` (nothing changed) or `interrupted`
+    /// (part of it is).
+    pub(crate) outcome: Outcome,
+    /// What was found, kept under `details.found`.
+    pub(crate) found: Value,
+}
+
+/// Records the outcome of every intent whose process died before recording it, for the
+/// actions `probe` knows (it returns `None` for the others), as `probe` finds the state now.
+/// Returns the records written. Run it holding the lock that guards that state.
+pub(crate) fn reconcile(
+    settings: &GlobalSettings,
+    probe: impl Fn(&Record) -> Option<Found>,
+) -> anyhow::Result<Vec<Record>> {
+    let log = audit_log(settings);
+    let failed = "failed to reconcile the audit log with the state";
+    let hint = "check the file system, then `goshift audit verify`";
+    let mut closed = Vec::new();
+    let open_intents = log.open_intents().context(failed).hint(hint)?;
+    log.clean_intent_locks(&open_intents)
+        .context(failed)
+        .hint(hint)?;
+    for open in open_intents {
+        if open.running {
+            continue;
+        }
+        let intent = open.record;
+        let Some(found) = probe(&intent) else {
+            continue;
+        };
+        let mut entry = Entry::new(
+            Actor::from_os(),
+            intent.action.clone(),
+            intent.subject.clone(),
+            found.outcome,
+        );
+        entry.from.clone_from(&intent.from);
+        entry.to.clone_from(&intent.to);
+        entry.reason.clone_from(&intent.reason);
+        entry.details = json!({
+            "reconciled": true,
+            "interrupted_by": "the process ended before recording the outcome",
+            "found": found.found,
+        });
+        closed.push(log.close(&intent, entry).context(failed).hint(hint)?);
+    }
+    Ok(closed)
 }
 
 /// The machine's audit log.
@@ -364,22 +477,24 @@ pub(crate) fn audit_log(settings: &GlobalSettings) -> AuditLog {
     AuditLog::open(settings.dirs.in_home("audit.log")).with_lock_timeout(settings.lock_timeout)
 }
 
-/// Runs `mutation` (the change itself) and records its outcome: `success` with
-/// `details(&value)`, or `failure` with the error, which is then returned.
+/// Records the intent of `change`, runs `mutation` (the change itself) and records its
+/// outcome: `success` with `details(&value)`, or `failure` with the error, which is then
+/// returned. Nothing runs when the intent cannot be recorded.
 pub(crate) fn audited<T>(
     settings: &GlobalSettings,
     change: &Change,
     mutation: impl FnOnce() -> anyhow::Result<T>,
     details: impl FnOnce(&T) -> Value,
 ) -> anyhow::Result<T> {
+    let intent = begin(settings, change)?;
     match mutation() {
         Ok(value) => {
-            record(settings, change, Outcome::Success, details(&value))?;
+            finish(settings, intent, change, Outcome::Success, details(&value))?;
             Ok(value)
         }
         Err(error) => {
             let details = json!({ "error": format!("{error:#}") });
-            if let Err(audit) = record(settings, change, Outcome::Failure, details) {
+            if let Err(audit) = finish(settings, intent, change, Outcome::Failure, details) {
                 settings.printer.warn(format!(
                     "failed to record the failure in the audit log: {audit:#}"
                 ));

@@ -264,3 +264,17 @@ fn prefers_tar_gz_over_zip() {
     let (_, file) = index.resolve(&request("1.22.0"), &platform, false).unwrap();
     assert_eq!(file.filename, "go1.22.0.windows-amd64.tar.gz");
 }
+
+#[test]
+fn a_file_listed_twice_with_different_hashes_is_refused() {
+    let one = release("1.22.0", true, &["linux/amd64"]);
+    let other = one.replace(HASH, &"b".repeat(64));
+    let error = Index::parse(format!("[{one},{other}]").as_bytes()).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("lists `go1.22.0.linux-amd64.tar.gz` twice"),
+        "{message}"
+    );
+    // Listed twice with the same hash is harmless.
+    Index::parse(format!("[{one},{one}]").as_bytes()).unwrap();
+}

@@ -16,6 +16,7 @@ pub(super) struct Source<'p, R> {
     size: u64,
     limit: Option<u64>,
     cache: Option<fs::File>,
+    cache_error: Option<io::Error>,
     failure: Option<SourceFailure>,
     progress: &'p mut dyn FnMut(u64),
 }
@@ -25,7 +26,6 @@ pub(super) struct Source<'p, R> {
 enum SourceFailure {
     Read(io::Error),
     Oversize,
-    Cache(io::Error),
 }
 
 /// Hash and size of everything read.
@@ -47,6 +47,7 @@ impl<'p, R: Read> Source<'p, R> {
             size: 0,
             limit,
             cache,
+            cache_error: None,
             failure: None,
             progress,
         }
@@ -54,9 +55,14 @@ impl<'p, R: Read> Source<'p, R> {
 
     /// Finishes reading. When extraction failed and `drain` is set, reads the rest of the
     /// stream (at most one byte past the expected size) so the hash and size describe the
-    /// whole input. Reports a read failure, an oversized stream or a cache write failure
-    /// before anything else.
-    pub(super) fn finish(mut self, drain: bool, failed: bool) -> Result<Summary, DistError> {
+    /// whole input. Reports a read failure or an oversized stream before anything else; a
+    /// failure to write the cache copy (a full disk) is returned beside the summary, for the
+    /// caller to report after the size and hash checks.
+    pub(super) fn finish(
+        mut self,
+        drain: bool,
+        failed: bool,
+    ) -> Result<(Summary, Option<io::Error>), DistError> {
         if failed && drain && self.failure.is_none() {
             let mut buffer = vec![0; BUFFER_SIZE];
             while let Ok(read) = self.read(&mut buffer) {
@@ -74,11 +80,13 @@ impl<'p, R: Read> Source<'p, R> {
                 expected: self.limit.unwrap_or_default(),
                 actual: self.size,
             }),
-            Some(SourceFailure::Cache(error)) => Err(DistError::Io(error)),
-            None => Ok(Summary {
-                sha256: hex(&self.hasher.finalize()),
-                size: self.size,
-            }),
+            None => Ok((
+                Summary {
+                    sha256: hex(&self.hasher.finalize()),
+                    size: self.size,
+                },
+                self.cache_error,
+            )),
         }
     }
 
@@ -116,7 +124,9 @@ impl<R: Read> Read for Source<'_, R> {
         if let Some(cache) = &mut self.cache
             && let Err(error) = cache.write_all(chunk)
         {
-            return Err(self.fail(SourceFailure::Cache(error), io::ErrorKind::Other));
+            // Keep hashing: whether these are the right bytes matters more than the copy.
+            self.cache = None;
+            self.cache_error = Some(error);
         }
         (self.progress)(self.size);
         Ok(read)

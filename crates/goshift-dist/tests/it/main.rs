@@ -4,6 +4,7 @@
     reason = "shared setup functions outside #[test] functions panic on setup failures by design"
 )]
 
+mod bomb;
 mod download;
 mod tree;
 mod unpack;

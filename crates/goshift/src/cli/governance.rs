@@ -92,6 +92,10 @@ pub(crate) enum AuditCommand {
     },
     /// Print the last record's `seq` and `hash`, for anchoring elsewhere.
     Head,
+    /// Repair what an interrupted write left: cut an incomplete last line off the audit log
+    /// and the history (recording it), and record the outcome of changes whose process died
+    /// before recording it, as the store shows them now.
+    Repair,
     /// Export every record to stdout.
     Export {
         /// The output format.

@@ -3,6 +3,7 @@
 mod export;
 mod head;
 mod log;
+mod repair;
 mod verify;
 
 use crate::cli::AuditCommand;
@@ -17,6 +18,7 @@ pub(crate) fn run(settings: &GlobalSettings, command: AuditCommand) -> anyhow::R
         }
         AuditCommand::Verify { anchor } => verify::verify(settings, anchor.as_deref()),
         AuditCommand::Head => head::head(settings),
+        AuditCommand::Repair => repair::repair(settings),
         AuditCommand::Export { format } => export::export(settings, format),
     }
 }

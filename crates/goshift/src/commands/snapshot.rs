@@ -13,7 +13,6 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use goshift_audit::Head;
-use goshift_fs::fs;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -126,9 +125,14 @@ fn encode(snapshot: &Snapshot) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The largest snapshot goshift reads (a snapshot holds text: the history, the policy, the
+/// tools' lists).
+const MAX_SNAPSHOT_BYTES: u64 = 64 << 20;
+
 /// Reads and checks a snapshot file: header, format, checksum, then the body.
 fn decode(path: &Path) -> anyhow::Result<Snapshot> {
-    let bytes = fs::read(path).context("failed to read the snapshot")?;
+    let bytes = goshift_fs::read_limited(path, MAX_SNAPSHOT_BYTES)
+        .context("failed to read the snapshot")?;
     let refuse = |what: &str| {
         hinted(
             format!("`{}` is not a usable snapshot: {what}", path.display()),
@@ -181,6 +185,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use goshift_fs::fs;
 
     fn snapshot() -> Snapshot {
         Snapshot {

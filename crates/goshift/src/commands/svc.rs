@@ -50,6 +50,23 @@ fn ask(
     });
     match result {
         Ok(()) => {}
+        Err(ControlError::NotRunning { path, source })
+            if source.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            let owner = {
+                use std::os::unix::fs::MetadataExt as _;
+                goshift_fs::fs::metadata(&path)
+                    .map(|m| format!(" (owned by uid {}, mode {:o})", m.uid(), m.mode() & 0o7777))
+                    .unwrap_or_default()
+            };
+            return Err(hinted(
+                format!(
+                    "the control socket `{}` refused the connection: permission denied{owner}",
+                    path.display()
+                ),
+                "the supervisor answers only the user it runs as: run this command as that user (or root)",
+            ));
+        }
         Err(error @ ControlError::NotRunning { .. }) => {
             return Err(error).hint(
                 "start it with `goshift supervise --config FILE`, or pass `--control SOCKET`",
@@ -95,7 +112,28 @@ fn run_upgrade(
     settings: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
     let printer = &settings.printer;
-    let replies = ask(client, request, |reply| {
+    let home = settings.dirs.home.clone();
+    let closed = governance::reconcile(settings, |intent| {
+        if !matches!(intent.action.as_str(), "svc.upgrade" | "svc.rollback") {
+            return None;
+        }
+        let current =
+            goshift_fs::fs::read_link(home.join("services").join(&intent.subject).join("current"))
+                .ok()
+                .and_then(|target| Some(target.file_name()?.to_string_lossy().into_owned()));
+        Some(governance::Found {
+            outcome: AuditOutcome::Interrupted,
+            found: serde_json::json!({ "current_release": current }),
+        })
+    })?;
+    for record in &closed {
+        printer.warn(format!(
+            "`{} {}` ended before its outcome was recorded; audit record {} records the release found current",
+            record.action, record.subject, record.seq
+        ));
+    }
+    let intent = governance::begin(settings, change)?;
+    let replies = match ask(client, request, |reply| {
         if let Reply::Phase { event } = reply {
             let pids = match (event.old_pid, event.new_pid) {
                 (Some(old), Some(new)) => format!(" (old pid {old}, new pid {new})"),
@@ -113,11 +151,20 @@ fn run_upgrade(
                 event.service
             ));
         }
-    })?;
+    }) {
+        Ok(replies) => replies,
+        Err(error) => {
+            let details = serde_json::json!({ "error": format!("{error:#}") });
+            governance::finish(settings, intent, change, AuditOutcome::Failure, details)?;
+            return Err(error);
+        }
+    };
     let Some(outcome) = replies.into_iter().find_map(|r| match r {
         Reply::Outcome { outcome } => Some(outcome),
         _ => None,
     }) else {
+        let details = serde_json::json!({ "error": "no outcome from the supervisor" });
+        governance::finish(settings, intent, change, AuditOutcome::Failure, details)?;
         anyhow::bail!("the supervisor closed the connection before the outcome (is it stopping?)");
     };
     change.from.clone_from(&outcome.from);
@@ -126,8 +173,9 @@ fn run_upgrade(
         UpgradeResult::Upgraded | UpgradeResult::Unchanged => AuditOutcome::Success,
         UpgradeResult::RolledBack => AuditOutcome::Failure,
     };
-    governance::record(
+    governance::finish(
         settings,
+        intent,
         change,
         audit_outcome,
         serde_json::to_value(&outcome)?,

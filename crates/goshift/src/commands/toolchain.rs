@@ -25,7 +25,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context;
-use goshift_dist::{Client, Platform, Sources};
+use goshift_dist::{Client, DownloadLimits, Platform, Sources};
 use goshift_fs::EnvVars;
 use goshift_store::{Phase, Store, StoreError, StoreLock};
 use goshift_version::{GoVersion, VersionRequest};
@@ -33,6 +33,7 @@ use goshift_version::{GoVersion, VersionRequest};
 use crate::cli::toolchain::ToolchainCommand;
 use crate::error::{WithHint, hinted};
 use crate::exit::ExitStatus;
+use crate::governance;
 use crate::settings::GlobalSettings;
 
 /// How long each step of the smoke test may take (a cold `go build` compiles the runtime).
@@ -135,15 +136,10 @@ impl ToolchainSettings {
             let phase = Phase::from_name(&name).ok_or_else(|| {
                 anyhow::anyhow!("{} names no phase: `{name}`", EnvVars::GOSHIFT_TEST_PAUSE)
             })?;
-            let printer = settings.printer;
+            let settings = settings.clone();
             store = store.with_observer(move |reached| {
                 if reached == phase {
-                    printer.stderr_raw(&format!("paused at {phase}\n"));
-                    // Wait to be killed: this hook exists so tests can stop a process at an
-                    // exact point of a mutation.
-                    loop {
-                        std::thread::park();
-                    }
+                    governance::pause_for_tests(&settings, phase);
                 }
             });
         }
@@ -151,7 +147,8 @@ impl ToolchainSettings {
             Some(proxy) => Client::with_proxy(&proxy)
                 .with_context(|| format!("invalid {}", EnvVars::HTTPS_PROXY))?,
             None => Client::new(),
-        };
+        }
+        .with_limits(download_limits(settings)?);
         let goshift_exe =
             std::env::current_exe().context("failed to find the goshift executable")?;
         let printer = settings.printer;
@@ -218,6 +215,54 @@ impl Deref for HeldLock {
     }
 }
 
+/// `GOSHIFT_DOWNLOAD_TIMEOUT` and `GOSHIFT_DOWNLOAD_MIN_RATE`, over the defaults.
+fn download_limits(settings: &GlobalSettings) -> anyhow::Result<DownloadLimits> {
+    let mut limits = DownloadLimits::default();
+    if let Some(text) = settings.env.var(EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT) {
+        limits.deadline = crate::settings::parse_duration(&text)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                hinted(
+                    format!(
+                        "{} is `{}`, not a duration",
+                        EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT,
+                        shorten(&text)
+                    ),
+                    format!(
+                        "set it like `{}=30m`, or unset it for 1h",
+                        EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT
+                    ),
+                )
+            })?;
+    }
+    if let Some(text) = settings.env.var(EnvVars::GOSHIFT_DOWNLOAD_MIN_RATE) {
+        limits.min_rate = text.trim().parse().map_err(|_| {
+            hinted(
+                format!(
+                    "{} is `{}`, not a number of bytes per second",
+                    EnvVars::GOSHIFT_DOWNLOAD_MIN_RATE,
+                    shorten(&text)
+                ),
+                format!(
+                    "set it like `{}=4096`, or `0` for no minimum",
+                    EnvVars::GOSHIFT_DOWNLOAD_MIN_RATE
+                ),
+            )
+        })?;
+    }
+    Ok(limits)
+}
+
+/// `text` for a message: at most 64 characters, the rest elided (`…`).
+pub(crate) fn shorten(text: &str) -> String {
+    const MAX: usize = 64;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+        None => text.to_owned(),
+    }
+}
+
 fn read_config(settings: &GlobalSettings) -> anyhow::Result<ConfigTable> {
     let path = settings.dirs.config_file();
     let text = match goshift_fs::fs::read_to_string(&path) {
@@ -235,6 +280,13 @@ fn read_config(settings: &GlobalSettings) -> anyhow::Result<ConfigTable> {
 
 /// Parses a version request, with a hint on failure.
 pub(crate) fn parse_request(text: &str) -> anyhow::Result<VersionRequest> {
+    const LONGEST: usize = 64;
+    if text.len() > LONGEST {
+        return Err(hinted(
+            format!("`{}` is not a Go version", shorten(text)),
+            "versions look like `1.22.10`, `1.22` (newest patch) or `latest`",
+        ));
+    }
     VersionRequest::parse(text)
         .map_err(anyhow::Error::from)
         .hint("versions look like `1.22.10`, `1.22` (newest patch) or `latest`")
@@ -255,6 +307,7 @@ pub(crate) fn installed_version(store: &Store, text: &str) -> anyhow::Result<GoV
         let names: Vec<String> = installed.iter().rev().map(|v| format!("go{v}")).collect();
         format!("installed: {}", names.join(", "))
     };
+    let text = shorten(text);
     Err(hinted(
         format!("no installed toolchain matches `{text}` ({list})"),
         format!("install it first with `goshift install {text}`"),
@@ -270,13 +323,14 @@ pub(crate) fn store_error(error: StoreError, home: Option<&str>) -> anyhow::Erro
         StoreError::IsDefault { version } => Some(format!(
             "switch to another version first (`goshift use VERSION`), or pass `--force` to remove go{version} and leave no default"
         )),
+        StoreError::BadHistory { .. } => Some(HISTORY_HINT.to_owned()),
         StoreError::NoPrevious => {
             Some("`goshift history` lists the switches; `goshift use VERSION` sets one".to_owned())
         }
         StoreError::NoSuchSwitch { .. } | StoreError::ClearedSwitch { .. } => {
             Some("`goshift history` lists the switches and their numbers".to_owned())
         }
-        StoreError::Io { .. } => home.map(|home| {
+        StoreError::Io { .. } | StoreError::Lock(goshift_fs::LockError::Io { .. }) => home.map(|home| {
             format!("make sure `{home}` is writable and has free space, or set GOSHIFT_HOME to another directory")
         }),
         _ => None,
@@ -306,22 +360,151 @@ pub(crate) fn with_hint(error: anyhow::Error, hint: impl Into<String>) -> anyhow
     }
 }
 
-/// Cleans what dead processes left, telling the user what was removed.
+/// Cleans what dead processes left, telling the user what was removed; repairs the history;
+/// and records the outcome of every toolchain change whose process died before recording it,
+/// as found now. Runs under the store lock before any mutation.
 pub(crate) fn clean(
     settings: &GlobalSettings,
     toolchain: &ToolchainSettings,
     lock: &StoreLock,
 ) -> anyhow::Result<()> {
-    let removed = toolchain
-        .store
-        .clean(lock)
-        .map_err(|e| store_error(e, None))?;
+    let store = &toolchain.store;
+    let removed = store.clean(lock).map_err(|e| store_error(e, None))?;
     if !removed.is_empty() {
         settings.printer.status(format!(
             "Cleaned up {} leftover(s) of interrupted operations",
             removed.len()
         ));
     }
+    let recovery = store.recover(lock).map_err(|e| store_error(e, None))?;
+    if recovery.torn_bytes > 0 {
+        settings.printer.warn(format!(
+            "the history ended in an incomplete line ({} bytes, left by an interrupted write); it was cut off",
+            recovery.torn_bytes
+        ));
+    }
+    if let Some(entry) = &recovery.added {
+        settings.printer.warn(format!(
+            "the default was switched to {} without a history entry (an interrupted switch); entry {} now records it",
+            name_or_none(entry.to.as_ref()),
+            entry.seq
+        ));
+    }
+    if !recovery.is_empty() {
+        let mut change = governance::Change::new("history.repair", "history");
+        change = change.states(
+            recovery
+                .added
+                .as_ref()
+                .and_then(|e| e.from.as_ref())
+                .map(GoVersion::toolchain_name),
+            recovery
+                .added
+                .as_ref()
+                .and_then(|e| e.to.as_ref())
+                .map(GoVersion::toolchain_name),
+        );
+        governance::record(
+            settings,
+            &change,
+            goshift_audit::Outcome::Success,
+            serde_json::json!({
+                "torn_bytes": recovery.torn_bytes,
+                "added_seq": recovery.added.as_ref().map(|e| e.seq),
+            }),
+        )?;
+    }
+    let closed = governance::reconcile(settings, |intent| probe(store, intent))?;
+    for record in &closed {
+        settings.printer.warn(format!(
+            "`{} {}` was interrupted before its outcome was recorded; audit record {} records it as found: {}",
+            record.action, record.subject, record.seq, record.outcome
+        ));
+    }
+    Ok(())
+}
+
+/// The fix for a history that cannot be read.
+pub(crate) const HISTORY_HINT: &str = "the history file is damaged before its last line: restore it from a backup (`goshift snapshot restore FILE`), or move it aside to start a new one (the default stays)";
+
+/// What the store shows of an interrupted toolchain change; `None` for changes that are not
+/// the store's.
+fn probe(store: &Store, intent: &goshift_audit::Record) -> Option<governance::Found> {
+    use goshift_audit::Outcome;
+    let version_of = |name: &str| {
+        name.strip_prefix("go")
+            .and_then(|v| GoVersion::parse(v).ok())
+    };
+    let installed = |name: &str| {
+        version_of(name)
+            .is_some_and(|v| store.is_installed(&v) && store.manifest_path(&v).is_file())
+    };
+    let default = store.default_version().ok().flatten();
+    let default_name = default.as_ref().map(GoVersion::toolchain_name);
+    let all: Vec<String> = store
+        .installed_versions()
+        .unwrap_or_default()
+        .iter()
+        .map(GoVersion::toolchain_name)
+        .collect();
+    let either = |done: bool| {
+        if done {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        }
+    };
+    let outcome = match intent.action.as_str() {
+        "install" | "import" => either(installed(&intent.subject)),
+        "use" | "rollback" => either(default_name == intent.to),
+        "uninstall" => either(!installed(&intent.subject)),
+        "prune" => {
+            let names: Vec<&str> = intent
+                .subject
+                .split(", ")
+                .filter(|n| !n.is_empty())
+                .collect();
+            let left = names.iter().filter(|n| installed(n)).count();
+            if left == 0 {
+                Outcome::Success
+            } else if left == names.len() {
+                Outcome::Failure
+            } else {
+                Outcome::Interrupted
+            }
+        }
+        "snapshot.restore" => Outcome::Interrupted,
+        _ => return None,
+    };
+    Some(governance::Found {
+        outcome,
+        found: serde_json::json!({ "default": default_name, "installed": all }),
+    })
+}
+
+/// Makes `version` the default of a store that has none (the first install or import), as
+/// its own audited change.
+pub(crate) fn first_default(
+    settings: &GlobalSettings,
+    toolchain: &ToolchainSettings,
+    lock: &StoreLock,
+    version: &GoVersion,
+    action: goshift_store::Action,
+) -> anyhow::Result<()> {
+    let change = governance::Change::new("use", version.toolchain_name())
+        .version(version.clone())
+        .states(None, Some(version.toolchain_name()));
+    governance::audited(
+        settings,
+        &change,
+        || {
+            toolchain
+                .store
+                .set_default(lock, version, action)
+                .map_err(|e| store_error(e, None))
+        },
+        |made| serde_json::json!({ "history_seq": made.seq, "first": action.name() }),
+    )?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Policy enforcement and auditing of the store's commands, through the CLI.
 
 use crate::toolchain::StoreTest;
-use crate::{audit_actions, audit_records};
+use crate::{audit_actions, audit_outcomes, audit_records};
 
 const POLICY: &str = r#"require_reason = ["prod"]
 
@@ -68,8 +68,8 @@ fn install_refuses_a_blocked_version_and_records_the_refusal() {
         run.stderr
             .contains("warning: overriding the policy for `install go1.21.1`")
     );
-    let records = audit_records(&test.home());
-    let last = records.last().unwrap();
+    let records = audit_outcomes(&test.home());
+    let last = records.iter().rfind(|r| r["action"] == "install").unwrap();
     assert_eq!(last["outcome"], "success");
     assert_eq!(last["reason"], "reproduce INC-42");
     assert_eq!(last["to"], "go1.21.1");
@@ -108,22 +108,26 @@ fn prod_needs_reasons_and_allowed_versions() {
     assert_eq!(run.code, Some(0), "{run:?}");
     let run = test.run(&["--env", "prod", "rollback", "--reason", "CHG-8 regression"]);
     assert_eq!(run.code, Some(0), "{run:?}");
-    let records = audit_records(&test.home());
+    let records = audit_outcomes(&test.home());
     assert_eq!(
         audit_actions(&records),
         [
             ("install", "success"),
             ("install", "success"),
+            // The first version installed became the default.
+            ("use", "success"),
             ("use", "refused"),
             ("use", "success"),
             ("rollback", "success"),
         ]
     );
-    assert_eq!(records[3]["from"], "go1.21.13");
-    assert_eq!(records[3]["to"], "go1.22.10");
-    assert_eq!(records[4]["from"], "go1.22.10");
-    assert_eq!(records[4]["to"], "go1.21.13");
-    assert_eq!(records[4]["reason"], "CHG-8 regression");
+    assert_eq!(records[2]["from"], serde_json::Value::Null);
+    assert_eq!(records[2]["to"], "go1.21.13");
+    assert_eq!(records[4]["from"], "go1.21.13");
+    assert_eq!(records[4]["to"], "go1.22.10");
+    assert_eq!(records[5]["from"], "go1.22.10");
+    assert_eq!(records[5]["to"], "go1.21.13");
+    assert_eq!(records[5]["reason"], "CHG-8 regression");
     // The actor comes from the OS, not from the environment.
     let output = test
         .command()

@@ -79,8 +79,10 @@ fn snapshot_round_trip_from_the_archive_cache() {
 
     let log = test.ok(&["--json", "audit", "log", "--action", "snapshot.restore"]);
     let records: serde_json::Value = serde_json::from_str(&log.stdout).unwrap();
-    assert_eq!(records[0]["outcome"], "success");
-    assert_eq!(records[0]["details"]["installed"][0], "go1.21.13");
+    assert_eq!(records[0]["outcome"], "intent");
+    assert_eq!(records[1]["outcome"], "success");
+    assert_eq!(records[1]["details"]["intent"], records[0]["seq"]);
+    assert_eq!(records[1]["details"]["installed"][0], "go1.21.13");
     assert_eq!(test.run(&["audit", "verify"]).code, Some(0));
 }
 

@@ -15,6 +15,8 @@ mod governance_snapshot;
 mod hints;
 mod impact;
 mod inspect;
+mod integrity;
+mod integrity_plants;
 mod json_schema;
 mod project;
 mod project_go_rules;
@@ -33,6 +35,27 @@ fn audit_records(home: &std::path::Path) -> Vec<serde_json::Value> {
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON record"))
         .collect()
+}
+
+/// The audit records that are not intents, after checking that each intent has exactly one
+/// outcome after it (`details.intent` naming it) and that no outcome names a missing intent.
+fn audit_outcomes(home: &std::path::Path) -> Vec<serde_json::Value> {
+    let records = audit_records(home);
+    let mut open = std::collections::BTreeSet::new();
+    let mut outcomes = Vec::new();
+    for record in records {
+        let seq = record["seq"].as_u64().unwrap();
+        if record["outcome"] == "intent" {
+            open.insert(seq);
+            continue;
+        }
+        if let Some(intent) = record["details"]["intent"].as_u64() {
+            assert!(open.remove(&intent), "{record} ends no open intent");
+        }
+        outcomes.push(record);
+    }
+    assert!(open.is_empty(), "intents without an outcome: {open:?}");
+    outcomes
 }
 
 /// The `(action, outcome)` of each audit record.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use goshift_testkit::TestContext;
 use goshift_testkit::service::service_variant;
 
-use crate::{audit_actions, audit_records};
+use crate::{audit_actions, audit_outcomes, audit_records};
 
 struct Running {
     child: Child,
@@ -113,8 +113,8 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("is not executable"));
 
-    // Every upgrade and rollback is in the audit log with its outcome.
-    let records = audit_records(&context.home());
+    // Every upgrade and rollback is in the audit log with its intent and its outcome.
+    let records = audit_outcomes(&context.home());
     assert_eq!(
         audit_actions(&records),
         [
@@ -238,7 +238,9 @@ fn a_stop_that_reaches_no_supervisor_is_recorded_as_failed_after_its_request() {
     let records = audit_records(&context.home());
     assert_eq!(
         audit_actions(&records),
-        [("svc.stop", "success"), ("svc.stop", "failure")],
+        [("svc.stop", "intent"), ("svc.stop", "failure")],
         "{records:#?}"
     );
+    let stderr = String::from_utf8_lossy(&stop.stderr);
+    assert!(!stderr.contains("the change itself is done"), "{stderr}");
 }

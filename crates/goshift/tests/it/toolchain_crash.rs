@@ -51,7 +51,7 @@ fn eight_concurrent_installs_of_one_version() {
 
 /// Asserts the invariants a killed process must leave: every `toolchains/` entry is a
 /// complete tree with a manifest, and `default` is absent or points at one of them.
-fn assert_consistent(test: &StoreTest) {
+pub(crate) fn assert_consistent(test: &StoreTest) {
     let home = test.home();
     for name in test.names("toolchains") {
         let tree = home.join("toolchains").join(&name);
@@ -76,7 +76,7 @@ fn assert_consistent(test: &StoreTest) {
 }
 
 /// Starts `goshift ARGS` paused at `phase`, waits until it says so, and kills it.
-fn kill_at(test: &StoreTest, phase: &str, args: &[&str]) {
+pub(crate) fn kill_at(test: &StoreTest, phase: &str, args: &[&str]) {
     let mut child = test
         .command()
         .env("GOSHIFT_TEST_PAUSE", phase)

@@ -17,11 +17,25 @@ pub(crate) fn verify(
     let log = governance::audit_log(settings);
     match goshift_audit::verify(log.path(), anchor.as_ref()) {
         Ok(summary) => {
+            let open = log.open_intents()?;
+            let unreconciled = open.iter().filter(|o| !o.running).count();
             if settings.printer.json() {
+                let intents: Vec<_> = open
+                    .iter()
+                    .map(|o| {
+                        json!({
+                            "seq": o.record.seq,
+                            "action": o.record.action,
+                            "subject": o.record.subject,
+                            "running": o.running,
+                        })
+                    })
+                    .collect();
                 settings.printer.json_value(&json!({
                     "valid": true,
                     "records": summary.records,
                     "head": summary.head,
+                    "open_intents": intents,
                 }))?;
             } else {
                 let head = summary
@@ -33,8 +47,25 @@ pub(crate) fn verify(
                     log.path().display(),
                     summary.records
                 ));
+                for intent in &open {
+                    settings.printer.data(format!(
+                        "{}: `{} {}` has no outcome: {}",
+                        intent.record.seq,
+                        intent.record.action,
+                        intent.record.subject,
+                        if intent.running {
+                            "still running"
+                        } else {
+                            "unreconciled (its process ended); `goshift audit repair` records what the store shows"
+                        }
+                    ));
+                }
             }
-            Ok(ExitStatus::Success)
+            Ok(if unreconciled > 0 {
+                ExitStatus::Failure
+            } else {
+                ExitStatus::Success
+            })
         }
         Err(VerifyError::BadLine {
             path,

@@ -11,6 +11,7 @@ use goshift_store::Store;
 use sha2::{Digest as _, Sha256};
 
 use super::{Snapshot, SnapshotPolicy, SnapshotToolchain, Tool, encode, hex};
+use crate::error::WithHint as _;
 use crate::exit::ExitStatus;
 use crate::governance;
 use crate::settings::GlobalSettings;
@@ -90,8 +91,9 @@ pub(crate) fn create(
             .cwd
             .join(format!("goshift-{}-{stamp}.snapshot", actor.host))
     };
-    goshift_fs::write_atomic_with_mode(&output, &bytes, 0o600)
-        .with_context(|| format!("failed to write the snapshot `{}`", output.display()))?;
+    goshift_fs::write_output(&output, &bytes, 0o600)
+        .with_context(|| format!("failed to write the snapshot `{}`", output.display()))
+        .hint("name a regular file or a new path with `-o`")?;
     if settings.printer.json() {
         settings.printer.json_value(&serde_json::json!({
             "file": output.display().to_string(),

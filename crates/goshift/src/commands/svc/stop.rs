@@ -14,15 +14,21 @@ pub(crate) fn stop(args: ControlArgs, settings: &GlobalSettings) -> anyhow::Resu
     let client = super::client(control, settings);
     let mut change = Change::new("svc.stop", "supervisor");
     governance::authorize(settings, &mut change)?;
-    // Recorded before the request is sent: the supervisor records each service's stop as soon
-    // as it is done, and the log must read request first, stops after. A request that does not
-    // get through is recorded as failed right after.
-    governance::record(settings, &change, Outcome::Success, serde_json::Value::Null)?;
+    // The intent is recorded before the request is sent: the supervisor records each
+    // service's stop as soon as it is done, and the log must read request first, stops after.
+    let intent = governance::begin(settings, &change)?;
     if let Err(error) = super::ask(&client, &Request::Stop, |_| {}) {
         let details = serde_json::json!({ "error": format!("{error:#}") });
-        governance::record(settings, &change, Outcome::Failure, details)?;
+        governance::finish(settings, intent, &change, Outcome::Failure, details)?;
         return Err(error);
     }
+    governance::finish(
+        settings,
+        intent,
+        &change,
+        Outcome::Success,
+        serde_json::Value::Null,
+    )?;
     settings
         .printer
         .status("the supervisor is draining and stopping");

@@ -90,9 +90,7 @@ pub(crate) fn import(
         .map_err(|e| store_error(e, None))?
         .is_none()
     {
-        store
-            .set_default(&lock, &version, Action::Import)
-            .map_err(|e| store_error(e, None))?;
+        super::first_default(settings, toolchain, &lock, &version, Action::Import)?;
         true
     } else {
         false

@@ -110,30 +110,42 @@ pub(crate) fn install(
     }
     // About to install every job's version: the policy sees each before any is installed.
     let changes = authorize_jobs(settings, &jobs, force, reason.as_ref())?;
-    let results: Vec<anyhow::Result<Outcome>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Outcome, JobError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .iter()
-            .map(|job| {
+            .zip(&changes)
+            .map(|(job, change)| {
                 let progress = &progress;
                 scope.spawn(move || {
-                    install_one(job, options, settings, toolchain, progress)
-                        .map_err(|error| out_of_space_hint(error, toolchain))
-                        .with_context(|| format!("failed to install go{}", job.version))
+                    install_one(job, change, options, settings, toolchain, progress).map_err(
+                        |failed| JobError {
+                            error: out_of_space_hint(failed.error, toolchain)
+                                .context(format!("failed to install go{}", job.version)),
+                            recorded: failed.recorded,
+                        },
+                    )
                 })
             })
             .collect();
         handles
             .into_iter()
             .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("an install thread panicked")))
+                handle.join().unwrap_or_else(|_| {
+                    Err(JobError {
+                        error: anyhow::anyhow!("an install thread panicked"),
+                        recorded: false,
+                    })
+                })
             })
             .collect()
     });
     drop(progress);
-    // Changed: record and report each outcome.
-    record_outcomes(settings, &jobs, &changes, &results)?;
+    // Changed: record the failures that changed nothing, and report each outcome.
+    record_failures(settings, &changes, &results)?;
+    let results: Vec<anyhow::Result<Outcome>> = results
+        .into_iter()
+        .map(|result| result.map_err(|failed| failed.error))
+        .collect();
     let mut outcomes = Vec::new();
     let mut errors = Vec::new();
     for result in results {
@@ -178,33 +190,39 @@ fn authorize_jobs(
     Ok(changes)
 }
 
-/// Appends one audit record per job that installed something or failed.
-fn record_outcomes(
+/// A job that failed, and whether its failure is in the audit log already (a failure at
+/// publishing ends the intent recorded before it).
+struct JobError {
+    error: anyhow::Error,
+    recorded: bool,
+}
+
+impl From<anyhow::Error> for JobError {
+    fn from(error: anyhow::Error) -> Self {
+        Self {
+            error,
+            recorded: false,
+        }
+    }
+}
+
+/// Appends one audit record per job that failed before it changed anything (downloading,
+/// unpacking, the smoke test). Installs are recorded by [`install_one`] around the publish.
+fn record_failures(
     settings: &GlobalSettings,
-    jobs: &[Job],
     changes: &[Change],
-    results: &[anyhow::Result<Outcome>],
+    results: &[Result<Outcome, JobError>],
 ) -> anyhow::Result<()> {
-    for ((job, change), result) in jobs.iter().zip(changes).zip(results) {
-        match result {
-            Ok(outcome) if outcome.status == OutcomeStatus::AlreadyInstalled => {}
-            Ok(outcome) => governance::record(
-                settings,
-                change,
-                AuditOutcome::Success,
-                serde_json::json!({
-                    "source": outcome.source,
-                    "archive_sha256": outcome.archive_sha256,
-                    "verification": job.verification,
-                    "smoke_test": outcome.smoke_test,
-                }),
-            )?,
-            Err(error) => governance::record(
+    for (change, result) in changes.iter().zip(results) {
+        if let Err(failed) = result
+            && !failed.recorded
+        {
+            governance::record(
                 settings,
                 change,
                 AuditOutcome::Failure,
-                serde_json::json!({ "error": format!("{error:#}") }),
-            )?,
+                serde_json::json!({ "error": format!("{:#}", failed.error) }),
+            )?;
         }
     }
     Ok(())
@@ -239,6 +257,20 @@ fn plan_downloads(
             .hint("`goshift list --remote --all` lists every release of the index")?;
         if !matches!(request, VersionRequest::Exact(_)) {
             progress.status(&format!("Resolved `{request}` to go{}", release.version));
+        }
+        if file.sha256.is_empty() || file.size == 0 {
+            let missing = if file.sha256.is_empty() {
+                "sha256"
+            } else {
+                "size"
+            };
+            return Err(hinted(
+                format!(
+                    "the index lists no {missing} for `{}`, so its bytes cannot be verified",
+                    file.filename
+                ),
+                "fix the index, or install the archive with `--archive FILE --sha256 HEX` using a hash published elsewhere",
+            ));
         }
         if let Some(given) = sha256
             && given != &file.sha256
@@ -348,11 +380,12 @@ fn fetch_index(toolchain: &ToolchainSettings) -> anyhow::Result<Index> {
 /// Installs one version: stage, unpack, smoke-test, publish.
 fn install_one(
     job: &Job,
+    change: &Change,
     options: Options,
     settings: &GlobalSettings,
     toolchain: &ToolchainSettings,
     progress: &Progress,
-) -> anyhow::Result<Outcome> {
+) -> Result<Outcome, JobError> {
     let store = &toolchain.store;
     let version = &job.version;
     let name = version.toolchain_name();
@@ -366,7 +399,7 @@ fn install_one(
             .map_err(|e| store_error(e, Some(&store.home().display().to_string())))?
     };
     let tree = staging.tree();
-    goshift_fs::fs::create_dir(&tree)?;
+    goshift_fs::fs::create_dir(&tree).map_err(anyhow::Error::from)?;
 
     let (source, unpacked) = fetch_and_unpack(job, toolchain, &staging, progress)?;
     store.reached(Phase::Unpacked);
@@ -394,9 +427,37 @@ fn install_one(
     } else {
         Replace::Never
     };
-    let dir = store
+    // About to publish: the intent goes first, the outcome after.
+    let intent = governance::begin(settings, change)?;
+    let published = store
         .publish(&lock, &staging, &manifest, replace)
-        .map_err(|e| store_error(e, None))?;
+        .map_err(|e| store_error(e, None));
+    let dir = match published {
+        Ok(dir) => {
+            let details = serde_json::json!({
+                "source": source,
+                "archive_sha256": unpacked.archive_sha256,
+                "verification": job.verification,
+                "smoke_test": smoke_test,
+            });
+            governance::finish(settings, intent, change, AuditOutcome::Success, details)?;
+            dir
+        }
+        Err(error) => {
+            let details = serde_json::json!({ "error": format!("{error:#}") });
+            if let Err(audit) =
+                governance::finish(settings, intent, change, AuditOutcome::Failure, details)
+            {
+                settings.printer.warn(format!(
+                    "failed to record the failure in the audit log: {audit:#}"
+                ));
+            }
+            return Err(JobError {
+                error,
+                recorded: true,
+            });
+        }
+    };
     keep_in_cache(toolchain, &staging, &unpacked.archive_sha256);
     refresh_links(toolchain, &lock)?;
     drop(lock);
@@ -434,9 +495,7 @@ fn set_first_default(
     {
         return Ok(());
     }
-    store
-        .set_default(&lock, &first.version, Action::Install)
-        .map_err(|e| store_error(e, None))?;
+    super::first_default(settings, toolchain, &lock, &first.version, Action::Install)?;
     refresh_links(toolchain, &lock)?;
     drop(lock);
     first.became_default = true;

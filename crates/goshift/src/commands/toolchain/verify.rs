@@ -15,6 +15,13 @@ pub(crate) fn verify(
 ) -> anyhow::Result<ExitStatus> {
     let VerifyArgs { requested } = args;
     let store = &toolchain.store;
+    let foreign = if requested.is_none() {
+        store
+            .foreign_toolchains()
+            .map_err(|e| store_error(e, None))?
+    } else {
+        Vec::new()
+    };
     let versions = match requested {
         Some(text) => vec![installed_version(store, &text)?],
         None => store
@@ -35,7 +42,18 @@ pub(crate) fn verify(
     } else if versions.is_empty() {
         printer.status("No toolchains installed; nothing to verify");
     }
-    if reports.iter().all(VerifyReport::is_clean) {
+    for path in &foreign {
+        let line = format!(
+            "{}: not installed by goshift (no manifest of this user, or another owner); it is never run",
+            path.display()
+        );
+        if printer.json() {
+            printer.warn(format!("{line}: remove it with `rm -r {}`", path.display()));
+        } else {
+            printer.data(line);
+        }
+    }
+    if foreign.is_empty() && reports.iter().all(VerifyReport::is_clean) {
         Ok(ExitStatus::Success)
     } else {
         Ok(ExitStatus::Failure)

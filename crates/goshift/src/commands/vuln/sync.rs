@@ -38,6 +38,12 @@ pub(crate) fn sync(settings: &GlobalSettings, args: VulnSyncArgs) -> anyhow::Res
     }
     printer.status(format!("Syncing the vulnerability database from {text}"));
     let destination = database_dir(settings);
+    let removed = clean_leftovers(&destination);
+    if removed > 0 {
+        printer.status(format!(
+            "Cleaned up {removed} leftover(s) of interrupted syncs"
+        ));
+    }
     let report = vuln::sync(&source, &destination, &|done, total| {
         if printer.stderr_is_terminal && !printer.quiet {
             printer.stderr_raw(&format!("\r  {done}/{total} advisories"));
@@ -93,4 +99,52 @@ fn is_loopback(url: &str) -> bool {
         || name
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Removes what syncs killed midway left next to the database (`.vulndb.d.tmp-PID-N`
+/// staging copies and `.vulndb.tmp-PID-N` moved-aside ones) when their process is gone. The
+/// copy the `vulndb` link points at is the live database and stays. Returns how many were
+/// removed; one that cannot be removed is left for the next sync.
+fn clean_leftovers(destination: &std::path::Path) -> usize {
+    let (Some(parent), Some(name)) = (destination.parent(), destination.file_name()) else {
+        return 0;
+    };
+    let Ok(entries) = goshift_fs::fs::read_dir(parent) else {
+        return 0;
+    };
+    let live = goshift_fs::fs::read_link(destination).ok();
+    let name = name.to_string_lossy();
+    let prefixes = [format!(".{name}.d.tmp-"), format!(".{name}.tmp-")];
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let Some(rest) = prefixes
+            .iter()
+            .find_map(|p| file_name.strip_prefix(p.as_str()))
+        else {
+            continue;
+        };
+        let owner = rest
+            .split('-')
+            .next()
+            .and_then(|pid| pid.parse::<i32>().ok());
+        if owner.is_none_or(goshift_fs::process_exists)
+            || live.as_deref() == Some(std::path::Path::new(file_name))
+        {
+            continue;
+        }
+        let path = entry.path();
+        let gone = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            goshift_fs::remove_dir_all_if_exists(&path)
+        } else {
+            goshift_fs::fs::remove_file(&path)
+        };
+        if gone.is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }

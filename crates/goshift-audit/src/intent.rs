@@ -1,0 +1,212 @@
+//! Write-ahead records: an intent appended before a change, its outcome after.
+//!
+//! [`AuditLog::begin`] appends a record with outcome [`Outcome::Intent`] before anything
+//! changes; [`Intent::finish`] appends the outcome, whose `details.intent` is the intent's
+//! `seq`. A process killed in between leaves an open intent. Each intent names a lock file in
+//! `<log>.intents/`, held by its process for as long as the change runs, so another process
+//! can tell an intent whose change is still running from one whose process died:
+//! [`AuditLog::open_intents`] lists them, and [`AuditLog::close`] records how a dead one
+//! ended, as the caller found the state.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use goshift_fs::{LockFile, LockGuard, fs};
+use serde_json::Value;
+
+use crate::log::{AuditError, AuditLog};
+use crate::record::{Entry, Outcome, Record};
+
+/// The `details` key of an outcome naming its intent's `seq`.
+pub const INTENT_KEY: &str = "intent";
+/// The `details` key of an intent naming its lock file.
+const LOCK_KEY: &str = "intent_lock";
+
+/// A change recorded as intended and not yet finished. Dropping it without
+/// [`finish`](Self::finish) leaves the intent open, as a crash would.
+#[derive(Debug)]
+pub struct Intent {
+    record: Record,
+    lock_path: PathBuf,
+    guard: Option<LockGuard>,
+}
+
+/// An intent without an outcome, found by [`AuditLog::open_intents`].
+#[derive(Debug, Clone)]
+pub struct OpenIntent {
+    /// The intent's record.
+    pub record: Record,
+    /// Whether its process still runs the change (its lock is held).
+    pub running: bool,
+}
+
+impl AuditLog {
+    /// The directory of the intents' lock files: `<log>.intents/`.
+    pub fn intents_dir(&self) -> PathBuf {
+        let mut name = self.path().file_name().unwrap_or_default().to_os_string();
+        name.push(".intents");
+        self.path().with_file_name(name)
+    }
+
+    /// Records that the change `entry` describes is about to be made (its outcome is set to
+    /// [`Outcome::Intent`]). Nothing may change before this returns: a change whose intent
+    /// cannot be recorded must not be made.
+    pub fn begin(&self, mut entry: Entry) -> Result<Intent, AuditError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = self.intents_dir();
+        goshift_fs::ensure_private_dir(&dir).map_err(|source| self.io_error(source))?;
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let name = format!(
+            "{}.{nanos}.{}.lock",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let lock_path = dir.join(&name);
+        let guard = LockFile::new(&lock_path).acquire(Duration::ZERO, |_| {})?;
+        entry.outcome = Outcome::Intent;
+        let mut details = match entry.details {
+            Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        details.insert(LOCK_KEY.to_owned(), Value::String(name));
+        entry.details = Value::Object(details);
+        match self.append(entry) {
+            Ok(record) => Ok(Intent {
+                record,
+                lock_path,
+                guard: Some(guard),
+            }),
+            Err(error) => {
+                let _ = fs::remove_file(&lock_path);
+                Err(error)
+            }
+        }
+    }
+
+    /// Every intent without an outcome, oldest first, each saying whether its process still
+    /// runs. A log that cannot be read to its end yields the intents found up to there.
+    pub fn open_intents(&self) -> Result<Vec<OpenIntent>, AuditError> {
+        let mut open: BTreeMap<u64, Record> = BTreeMap::new();
+        for record in self.records()? {
+            let Ok(record) = record else { break };
+            if record.outcome == Outcome::Intent {
+                open.insert(record.seq, record);
+            } else if let Some(seq) = record.details.get(INTENT_KEY).and_then(Value::as_u64) {
+                open.remove(&seq);
+            }
+        }
+        let dir = self.intents_dir();
+        open.into_values()
+            .map(|record| {
+                let running = match lock_name(&record) {
+                    Some(name) => LockFile::new(dir.join(name))
+                        .is_held()
+                        .map_err(|source| self.io_error(source))?,
+                    None => false,
+                };
+                Ok(OpenIntent { record, running })
+            })
+            .collect()
+    }
+
+    /// Removes lock files in [`intents_dir`](Self::intents_dir) that no process holds and no
+    /// open intent names: what a process killed before it appended its intent left behind.
+    /// Returns how many were removed.
+    pub fn clean_intent_locks(&self, open: &[OpenIntent]) -> Result<usize, AuditError> {
+        let dir = self.intents_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(source) => return Err(self.io_error(source)),
+        };
+        let named: Vec<&str> = open.iter().filter_map(|o| lock_name(&o.record)).collect();
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.map_err(|source| self.io_error(source))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if named.contains(&name)
+                || std::path::Path::new(name)
+                    .extension()
+                    .is_none_or(|e| e != "lock")
+            {
+                continue;
+            }
+            // A process creates its lock file an instant before it locks it: leave the files
+            // of live processes alone.
+            let owner = name
+                .split('.')
+                .next()
+                .and_then(|pid| pid.parse::<i32>().ok());
+            if owner.is_none_or(goshift_fs::process_exists) {
+                continue;
+            }
+            let path = entry.path();
+            if LockFile::new(&path)
+                .is_held()
+                .map_err(|source| self.io_error(source))?
+            {
+                continue;
+            }
+            match fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(self.io_error(source)),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Records the outcome of an open intent whose process died, as `entry` describes what
+    /// was found (`details.intent` is set to the intent's `seq`), and removes its lock file.
+    pub fn close(&self, intent: &Record, entry: Entry) -> Result<Record, AuditError> {
+        let record = self.append(outcome_of(intent, entry))?;
+        if let Some(name) = lock_name(intent) {
+            let _ = fs::remove_file(self.intents_dir().join(name));
+        }
+        Ok(record)
+    }
+}
+
+impl Intent {
+    /// The intent's record.
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    /// Records the change's outcome (`details.intent` is set to the intent's `seq`) and ends
+    /// the intent. On error the intent stays open, to be reconciled later.
+    pub fn finish(mut self, log: &AuditLog, entry: Entry) -> Result<Record, AuditError> {
+        let record = log.append(outcome_of(&self.record, entry))?;
+        let _ = fs::remove_file(&self.lock_path);
+        self.guard.take();
+        Ok(record)
+    }
+}
+
+fn outcome_of(intent: &Record, mut entry: Entry) -> Entry {
+    let mut details = match entry.details {
+        Value::Object(map) => map,
+        Value::Null => serde_json::Map::new(),
+        other => {
+            let mut map = serde_json::Map::new();
+            map.insert("value".to_owned(), other);
+            map
+        }
+    };
+    details.insert(INTENT_KEY.to_owned(), Value::from(intent.seq));
+    entry.details = Value::Object(details);
+    entry
+}
+
+fn lock_name(record: &Record) -> Option<&str> {
+    record
+        .details
+        .get(LOCK_KEY)
+        .and_then(Value::as_str)
+        .filter(|name| !name.contains('/') && !name.starts_with('.'))
+}

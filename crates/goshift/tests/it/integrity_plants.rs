@@ -1,0 +1,207 @@
+//! The store never leaves itself: links planted where goshift keeps its own directories and
+//! files are refused and never followed, a home that other users can write into or that
+//! belongs to another user is refused with the fix, and a toolchain another user put in
+//! `toolchains/` is not installed.
+
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _, symlink};
+use std::path::Path;
+
+use crate::toolchain::StoreTest;
+
+/// A store with two toolchains, go1.21.13 the default.
+fn store() -> StoreTest {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    test
+}
+
+/// A directory outside the store with two subdirectories and a file.
+fn bystander(test: &StoreTest, name: &str) -> std::path::PathBuf {
+    let dir = test.context.work().join(name);
+    std::fs::create_dir_all(dir.join("one")).unwrap();
+    std::fs::create_dir_all(dir.join("go1.22.10/bin")).unwrap();
+    std::fs::write(dir.join("file"), "keep me").unwrap();
+    dir
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Replaces the store entry `name` by a link to `target`.
+fn plant(test: &StoreTest, name: &str, target: &Path) {
+    let path = test.home().join(name);
+    if path.is_dir() {
+        std::fs::rename(&path, test.context.work().join(format!("moved-{name}"))).unwrap();
+    } else {
+        let _ = std::fs::remove_file(&path);
+    }
+    symlink(target, &path).unwrap();
+}
+
+#[test]
+fn a_link_planted_for_a_store_directory_is_refused_and_nothing_behind_it_changes() {
+    for (name, args) in [
+        ("staging", &["use", "1.22.10"][..]),
+        ("toolchains", &["prune", "--keep", "0"][..]),
+        ("manifests", &["uninstall", "1.22.10"][..]),
+        ("bin", &["use", "1.22.10"][..]),
+        (
+            "cache",
+            &["install", "--force", "--no-smoke-test", "1.22.10"][..],
+        ),
+    ] {
+        let test = store();
+        let target = bystander(&test, "target");
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let before = listing(&target);
+        plant(&test, name, &target);
+        let run = test.run(args);
+        assert_eq!(run.code, Some(2), "{name}: {run:#?}");
+        assert!(
+            run.stderr
+                .contains(&format!("`[ROOT]/home/{name}` is a symbolic link")),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!("rm [ROOT]/home/{name}")),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("Cleaned up"), "{name}: {}", run.stderr);
+        assert_eq!(listing(&target), before, "{name}");
+        assert_eq!(listing(&target.join("go1.22.10")), ["bin"], "{name}");
+        let mode = std::fs::metadata(&target).unwrap().mode() & 0o7777;
+        assert_eq!(mode, 0o1777, "{name}: the target's mode was changed");
+    }
+}
+
+#[test]
+fn a_link_planted_for_a_lock_file_is_refused_and_its_target_untouched() {
+    for name in ["lock", "audit.log.lock"] {
+        let test = store();
+        let target = test.context.work().join("precious");
+        std::fs::write(&target, "keep me").unwrap();
+        plant(&test, name, &target);
+        let run = test.run(&["use", "1.22.10"]);
+        assert_eq!(run.code, Some(2), "{name}: {run:#?}");
+        assert!(
+            run.stderr.contains("is a symbolic link"),
+            "{name}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "keep me",
+            "{name}"
+        );
+        assert_eq!(
+            std::fs::read_link(test.home().join("default")).unwrap(),
+            Path::new("toolchains/go1.21.13"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_home_other_users_can_write_into_is_refused_not_chmoded() {
+    let test = store();
+    let home = test.home();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = test.run(&["use", "1.22.10"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.contains("is writable by other users (mode 777)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("chmod go-w [ROOT]/home"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::metadata(&home).unwrap().mode() & 0o7777, 0o777);
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    test.ok(&["use", "1.22.10"]);
+}
+
+/// Another uid to own files, or `None` (with a loud note; a failure under `CI`) when this
+/// process cannot chown.
+#[expect(clippy::print_stderr, reason = "a skipped test says so")]
+fn other_uid() -> Option<u32> {
+    if goshift_fs::effective_uid() == 0 {
+        return Some(65_534);
+    }
+    let message = "skipped: giving files to another user needs root";
+    assert!(std::env::var_os("CI").is_none(), "{message}");
+    eprintln!("{message}");
+    None
+}
+
+fn chown(path: &Path, uid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), None).unwrap();
+}
+
+#[test]
+fn a_home_of_another_user_is_refused() {
+    let Some(uid) = other_uid() else { return };
+    let test = store();
+    chown(&test.home(), uid);
+    let run = test.run(&["use", "1.22.10"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.contains(&format!("belongs to uid {uid}")),
+        "{}",
+        run.stderr
+    );
+    chown(&test.home(), goshift_fs::effective_uid());
+    test.ok(&["use", "1.22.10"]);
+}
+
+#[test]
+fn a_toolchain_without_its_manifest_or_of_another_user_is_not_installed() {
+    let Some(uid) = other_uid() else { return };
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13"]);
+    // Planted by another user: a tree without a manifest.
+    let planted = test.home().join("toolchains/go1.22.10");
+    std::fs::create_dir_all(planted.join("bin")).unwrap();
+    std::fs::write(planted.join("bin/go"), "#!/bin/sh\necho owned\n").unwrap();
+    std::fs::write(planted.join("VERSION"), "go1.22.10\n").unwrap();
+    chown(&planted, uid);
+    assert_eq!(test.ok(&["list"]).stdout, "go1.21.13  (default)\n");
+    // `verify` finds it (exit 1: a finding), and says it is never run.
+    let run = test.run(&["verify"]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("toolchains/go1.22.10: not installed by goshift"),
+        "{run:#?}"
+    );
+    let run = test.run(&["use", "1.22.10"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("no installed toolchain matches `1.22.10`"),
+        "{}",
+        run.stderr
+    );
+    // Even with a manifest copied next to it, another user's tree is not goshift's.
+    std::fs::copy(
+        test.home().join("manifests/go1.21.13.json"),
+        test.home().join("manifests/go1.22.10.json"),
+    )
+    .unwrap();
+    assert_eq!(test.ok(&["list"]).stdout, "go1.21.13  (default)\n");
+    assert_eq!(test.run(&["use", "1.22.10"]).code, Some(2));
+    assert_eq!(
+        std::fs::read_link(test.home().join("default")).unwrap(),
+        Path::new("toolchains/go1.21.13")
+    );
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Kill trials: random `kill -9`s spread over every mutating store command, each followed by a
+# check that the audit log and the history account for what is on disk.
+#
+# Each trial starts one command (install, install --force, use, rollback, uninstall,
+# uninstall --force, prune, snapshot restore) against a store of fake toolchains (four
+# versions, served from a `file://` index), kills it with SIGKILL after a random delay, runs
+# `goshift audit repair` (what the next command does first: clean up, repair torn tails,
+# reconcile dead intents), then scripts/integrity/check-accounted.py, which replays the audit
+# log and compares it with the store. A trial whose command had already exited still counts
+# (the check then covers a normal run).
+#
+# Usage: scripts/kill-trials.sh [--no-build] [TRIALS]   (default 1000)
+# Environment: KILL_GOSHIFT (the goshift binary, default target/debug/goshift; with it, no
+# build), KILL_SEED (the random seed, default: time-based, printed), KILL_MAX_DELAY_MS
+# (the longest delay before the kill, default 60), KILL_DIR (scratch dir, default
+# .e2e/kill-trials, emptied at start; the home of each failed trial is kept there).
+#
+# Ends with `N trials (K killed while running): U unaccounted` and exits 1 when U > 0.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+build=1
+trials=1000
+for arg in "$@"; do
+    case $arg in
+    --no-build) build=0 ;;
+    -h | --help)
+        sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *[!0-9]* | '')
+        echo "kill-trials: error: unknown argument \`$arg\` (usage: scripts/kill-trials.sh [--no-build] [TRIALS])" >&2
+        exit 2
+        ;;
+    *) trials=$arg ;;
+    esac
+done
+seed=${KILL_SEED:-$(( $(date +%s%N) % 32768 ))}
+max_delay=${KILL_MAX_DELAY_MS:-60}
+if [[ ! $max_delay =~ ^[1-9][0-9]*$ ]]; then
+    echo "kill-trials: error: KILL_MAX_DELAY_MS must be a positive integer, got \`$max_delay\`" >&2
+    exit 2
+fi
+
+if ((build)); then
+    cargo build --quiet -p goshift -p goshift-testkit --bin goshift --bin goshift-fake-dist
+fi
+GOSHIFT=${KILL_GOSHIFT:-$REPO/target/debug/goshift}
+FAKE_DIST="$REPO/target/debug/goshift-fake-dist"
+for program in "$GOSHIFT" "$FAKE_DIST"; do
+    [[ -x $program ]] || { echo "kill-trials: error: \`$program\` is missing; run without --no-build" >&2; exit 2; }
+done
+
+dir=${KILL_DIR:-$REPO/.e2e/kill-trials}
+rm -rf "$dir"
+mkdir -p "$dir/config"
+versions=(1.20.14 1.21.13 1.22.10 1.23.4)
+"$FAKE_DIST" "$dir/dist" "${versions[@]}"
+export GOSHIFT_HOME="$dir/home" GOSHIFT_INDEX_URL="file://$dir/dist/index.json"
+export XDG_CONFIG_HOME="$dir/config" NO_COLOR=1 GOSHIFT_LOCK_TIMEOUT=30s
+unset GOSHIFT_MIRROR GOSHIFT_POLICY GOSHIFT_ENV GOSHIFT_TEST_PAUSE
+
+"$GOSHIFT" install --quiet --no-smoke-test "${versions[@]}"
+"$GOSHIFT" use --quiet 1.22.10
+"$GOSHIFT" snapshot create --quiet -o "$dir/base.snapshot" >/dev/null
+
+RANDOM=$seed
+pick() { local -n list=$1; echo "${list[RANDOM % ${#list[@]}]}"; }
+
+declare -A tried=() unaccounted_by=()
+killed=0
+unaccounted=0
+for ((trial = 1; trial <= trials; trial++)); do
+    version=$(pick versions)
+    case $((RANDOM % 8)) in
+    0) command=(install --no-smoke-test "$version") ;;
+    1) command=(install --force --no-smoke-test "$version") ;;
+    2) command=(use "$version") ;;
+    3) command=(rollback) ;;
+    4) command=(uninstall "$version") ;;
+    5) command=(uninstall --force "$version") ;;
+    6) command=(prune --keep $((1 + RANDOM % 2))) ;;
+    7) command=(snapshot restore "$dir/base.snapshot") ;;
+    esac
+    name="${command[0]}"
+    [[ ${command[1]:-} == --force ]] && name+=" --force"
+    [[ ${command[0]} == snapshot ]] && name="snapshot restore"
+    tried[$name]=$((${tried[$name]:-0} + 1))
+
+    "$GOSHIFT" "${command[@]}" >/dev/null 2>&1 &
+    pid=$!
+    delay=$((RANDOM % max_delay))
+    sleep "$(printf '0.%03d' "$delay")"
+    if kill -9 "$pid" 2>/dev/null; then
+        killed=$((killed + 1))
+    fi
+    wait "$pid" 2>/dev/null || true
+
+    if ! "$GOSHIFT" audit repair >"$dir/repair.out" 2>&1 \
+        || ! python3 scripts/integrity/check-accounted.py "$GOSHIFT_HOME" >"$dir/check.out" 2>&1; then
+        unaccounted=$((unaccounted + 1))
+        unaccounted_by[$name]=$((${unaccounted_by[$name]:-0} + 1))
+        echo "trial $trial (\`${command[*]}\`, kill after ${delay} ms): unaccounted" >&2
+        sed 's/^/    /' "$dir/repair.out" "$dir/check.out" >&2
+        cp -a "$GOSHIFT_HOME" "$dir/failed-$trial"
+        # Start the next trial from a store that accounts for itself again.
+        rm -rf "$GOSHIFT_HOME"
+        "$GOSHIFT" install --quiet --no-smoke-test "${versions[@]}"
+    fi
+    # Keep something to switch between and remove.
+    mapfile -t installed < <(ls "$GOSHIFT_HOME/toolchains" 2>/dev/null)
+    if ((${#installed[@]} < 2)); then
+        "$GOSHIFT" install --quiet --no-smoke-test "${versions[@]}" >/dev/null 2>&1 || true
+    fi
+    if ((trial % 100 == 0)); then
+        echo "$trial trials, $killed killed while running, $unaccounted unaccounted" >&2
+    fi
+done
+
+echo "seed $seed, kills after 0-$((max_delay - 1)) ms"
+for name in "${!tried[@]}"; do
+    printf '  %-20s %4d trials, %d unaccounted\n' "$name" "${tried[$name]}" "${unaccounted_by[$name]:-0}"
+done | sort
+echo "$trials trials ($killed killed while running): $unaccounted unaccounted"
+((unaccounted == 0))
