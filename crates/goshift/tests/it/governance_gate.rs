@@ -61,7 +61,7 @@ fn gate_text_report() {
     assert_eq!(
         stdout,
         "repo/lib/go.mod: go 1.22.0, unresolved\n  \
-         note [unresolved] repo/lib/go.mod:3: no installed toolchain satisfies this project on this machine (`goshift install 1.22.0`)\n\
+         note [unresolved] repo/lib/go.mod:3: no installed toolchain satisfies this project on this machine (`goshift install 1.22`)\n\
          repo/old/go.mod: go 1.19, unresolved\n  \
          error [support-window] repo/old/go.mod:3: `go 1.19` line: 1.19 is outside the support window: only the newest 2 Go lines (go1.20 and later, newest release 1.21.13) are allowed\n  \
          note [unresolved] repo/old/go.mod:3: no installed toolchain satisfies this project on this machine (`goshift install 1.19`)\n\
