@@ -34,6 +34,7 @@ mod config;
 mod control;
 mod error;
 mod listen;
+mod machine;
 mod metrics;
 mod notify;
 mod phase;
@@ -50,7 +51,9 @@ pub use config::{
 pub use control::{Client, Reply, Request};
 pub use error::{ConfigError, ControlError, ReleaseError, StartError};
 pub use notify::{NotifyMessage, send_to_manager};
-pub use phase::{Outcome, Phase, PhaseEvent, Readiness, ServiceStatus, Trigger, UpgradeResult};
+pub use phase::{
+    Outcome, Phase, PhaseEvent, Readiness, RollbackReason, ServiceStatus, Trigger, UpgradeResult,
+};
 pub use release::{BuildFacts, Provenance, Release, ReleaseStore, check_program};
 pub use supervisor::{Handle, Options, Supervisor};
 pub use sys::SignalSet;

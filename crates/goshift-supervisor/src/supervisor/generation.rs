@@ -1,5 +1,6 @@
-//! One generation: a child process started from one release with the service's listeners,
-//! its own notify socket, admin listener, reaper thread and readiness probe.
+//! One generation's process: a child started from one release with the service's listeners,
+//! its own notify socket, admin listener, reaper thread and readiness probe. What the
+//! generation means for the service (starting, ready, draining) is the core's business.
 
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -11,12 +12,12 @@ use std::time::Instant;
 use crate::config::ServiceConfig;
 use crate::listen::{self, Listener};
 use crate::notify::NotifySocket;
-use crate::phase::Readiness;
 use crate::probe::{self, Probe, ProbeHandle};
 use crate::release::Release;
 use crate::sys::{self, ChildSpec};
 
 use super::Event;
+use crate::machine::Input;
 
 /// Variables the supervisor sets for each generation; inherited values are removed first.
 const OWN_VARIABLES: [&str; 6] = [
@@ -28,21 +29,13 @@ const OWN_VARIABLES: [&str; 6] = [
     "GOSHIFT_ADMIN_ADDR",
 ];
 
+/// The I/O side of a live generation; dropping it stops the notify reader and the probe.
 #[derive(Debug)]
-pub(super) struct Generation {
-    pub(super) id: u64,
+pub(super) struct Process {
     pub(super) pid: u32,
-    pub(super) release: Release,
-    pub(super) readiness: Readiness,
-    pub(super) status_text: Option<String>,
     pub(super) admin: SocketAddr,
-    pub(super) ready_deadline: Instant,
-    pub(super) ready_at: Option<Instant>,
-    /// Set once the stop signal was sent: when `SIGKILL` follows.
-    pub(super) stop_deadline: Option<Instant>,
-    pub(super) killed: bool,
     _notify: NotifySocket,
-    pub(super) probe: Option<ProbeHandle>,
+    _probe: Option<ProbeHandle>,
 }
 
 /// Everything needed to start a generation.
@@ -57,7 +50,7 @@ pub(super) struct Launch<'a> {
 
 impl Launch<'_> {
     /// Starts generation `id` of `release`.
-    pub(super) fn start(&self, id: u64, release: Release) -> std::io::Result<Generation> {
+    pub(super) fn start(&self, id: u64, release: &Release) -> std::io::Result<Process> {
         let config = self.config;
         let admin = listen::bind_tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
         let admin_address = admin.local_addr()?;
@@ -103,12 +96,12 @@ impl Launch<'_> {
             .spawn(move || {
                 let status = child.wait();
                 let at = Instant::now();
-                let _ = events.send(Event::Exited {
+                let _ = events.send(Event::Core(Input::Exited {
                     service,
                     generation: id,
                     status: status.map_or_else(|e| e.to_string(), |s| s.to_string()),
                     at,
-                });
+                }));
             });
         if let Err(error) = reaper {
             sys::kill(pid, libc::SIGKILL);
@@ -116,11 +109,11 @@ impl Launch<'_> {
         }
         let events = self.events.clone();
         notify.start(pid, move |message| {
-            let _ = events.send(Event::Notify {
+            let _ = events.send(Event::Core(Input::Notify {
                 service,
                 generation: id,
                 message,
-            });
+            }));
         });
         let probe_kind = match (&config.ready.http, config.ready.tcp) {
             (Some(path), _) => Some(Probe::Http(path.clone())),
@@ -130,26 +123,17 @@ impl Launch<'_> {
         let probe = probe_kind.map(|kind| {
             let events = self.events.clone();
             probe::start(kind, admin_address, pid, move || {
-                let _ = events.send(Event::ProbeReady {
+                let _ = events.send(Event::Core(Input::ProbeReady {
                     service,
                     generation: id,
-                });
+                }));
             })
         });
-        let now = Instant::now();
-        Ok(Generation {
-            id,
+        Ok(Process {
             pid,
-            release,
-            readiness: Readiness::Starting,
-            status_text: None,
             admin: admin_address,
-            ready_deadline: now + config.ready.timeout,
-            ready_at: None,
-            stop_deadline: None,
-            killed: false,
             _notify: notify,
-            probe,
+            _probe: probe,
         })
     }
 }

@@ -61,6 +61,9 @@ pub(crate) struct Setup<'a> {
     pub(crate) unix: bool,
     /// The service manager's notify socket the supervisor reports to.
     pub(crate) manager_notify: Option<PathBuf>,
+    /// More service tables after `[services.api]`; `{bin}` is replaced with the path of a
+    /// crash-at-start variant of the test service.
+    pub(crate) more_services: &'a str,
 }
 
 /// `lines` plus the test defaults for the keys it does not set.
@@ -92,12 +95,18 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let v1 = service_variant(dir.path(), "v1", setup.first_fault);
         let port = free_port();
+        let mut more = setup.more_services.to_owned();
+        if more.contains("{bin}") {
+            let crashing = service_variant(dir.path(), "crashing", Some("crash-at-start"));
+            more = more.replace("{bin}", &crashing.display().to_string());
+        }
         let text = format!(
             r#"
 [services.api]
 binary = "{}"
 listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}{}]
 {}
+{more}
 "#,
             v1.display(),
             if setup.unix {
