@@ -37,6 +37,7 @@ mod listen;
 mod machine;
 mod metrics;
 mod notify;
+mod output;
 mod phase;
 mod probe;
 mod procfs;
@@ -51,11 +52,12 @@ pub use config::{
 pub use control::{Client, Reply, Request};
 pub use error::{ConfigError, ControlError, ReleaseError, StartError};
 pub use notify::{NotifyMessage, send_to_manager};
+pub use output::{GenerationOutput, OutputLine, Stream, TAIL_BYTES};
 pub use phase::{
     Outcome, Phase, PhaseEvent, Readiness, RollbackReason, ServiceStatus, Trigger, UpgradeResult,
 };
 pub use release::{BuildFacts, Provenance, Release, ReleaseStore, check_program};
-pub use supervisor::{Handle, Options, Supervisor};
+pub use supervisor::{Handle, KEPT_GENERATIONS, Options, Supervisor};
 pub use sys::SignalSet;
 
 /// Blocks `SIGHUP`, `SIGTERM` and `SIGINT` in the calling thread (and so in every thread it

@@ -118,7 +118,13 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub(crate) fn render(&self, live: &[Live], releases: &[ReleaseInfo]) -> String {
+    /// `dropped` is each service's count of child output lines the log dropped.
+    pub(crate) fn render(
+        &self,
+        live: &[Live],
+        releases: &[ReleaseInfo],
+        dropped: &[(String, u64)],
+    ) -> String {
         let mut out = String::new();
         self.render_durations(&mut out);
         header(
@@ -163,6 +169,16 @@ impl Metrics {
             for (service, n) in series {
                 let _ = writeln!(out, "{name}{{service=\"{}\"}} {n}", escape(service));
             }
+        }
+        let name = "goshift_child_output_dropped_lines_total";
+        header(
+            &mut out,
+            name,
+            "Lines of child output the log dropped because it fell behind.",
+            "counter",
+        );
+        for (service, n) in dropped {
+            let _ = writeln!(out, "{name}{{service=\"{}\"}} {n}", escape(service));
         }
         header(
             &mut out,
@@ -280,6 +296,7 @@ mod tests {
                 go_version: "go1.22.10".into(),
                 revision: String::new(),
             }],
+            &[("api".into(), 0)],
         );
         for needle in [
             "goshift_upgrade_duration_seconds_bucket{service=\"api\",le=\"0.25\"} 0",
@@ -288,6 +305,7 @@ mod tests {
             "goshift_rollbacks_total{service=\"api\",reason=\"ready_timeout\"} 1",
             "goshift_graceful_shutdown_failures_total{service=\"api\"} 1",
             "goshift_child_restarts_total{service=\"api\"} 1",
+            "goshift_child_output_dropped_lines_total{service=\"api\"} 0",
             "goshift_active_connections{service=\"api\",generation=\"2\"} 5",
             "goshift_release_info{service=\"api\",release=\"r1\",go_version=\"go1.22.10\",revision=\"\"} 1",
         ] {

@@ -9,11 +9,13 @@
 
 mod generation;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Instant, SystemTime};
 
@@ -24,6 +26,7 @@ use crate::listen::{self, Listener};
 use crate::machine::{Core, Effect, Input, Kind, Now, ReloadTarget, Rules, UpgradeRequest};
 use crate::metrics::Live;
 use crate::notify;
+use crate::output::{self, Capture, GenerationOutput, OutputLine, Sink};
 use crate::phase::{PhaseEvent, ServiceStatus};
 use crate::procfs;
 use crate::release::{self, BuildFacts, Release, ReleaseStore};
@@ -53,6 +56,7 @@ pub(crate) enum Event {
     Subscribe(Sender<PhaseEvent>),
     Signal(i32),
     Metrics(Sender<String>),
+    Output(String, Sender<Option<Vec<GenerationOutput>>>),
 }
 
 /// A way to talk to a running supervisor from another thread.
@@ -88,7 +92,18 @@ impl Handle {
         let _ = self.events.send(Event::Metrics(tx));
         rx.recv().ok()
     }
+
+    /// The last output of `service`'s most recent generations (up to
+    /// [`KEPT_GENERATIONS`], oldest first), live or gone; `None` for an unknown service.
+    pub fn output(&self, service: &str) -> Option<Vec<GenerationOutput>> {
+        let (tx, rx) = mpsc::channel();
+        let _ = self.events.send(Event::Output(service.to_owned(), tx));
+        rx.recv().ok().flatten()
+    }
 }
+
+/// How many generations' output tails are kept per service.
+pub const KEPT_GENERATIONS: usize = 4;
 
 /// A configured supervisor whose sockets are bound and whose binaries were checked, ready to
 /// [`run`](Self::run).
@@ -120,6 +135,10 @@ struct ServiceIo {
     config: ServiceConfig,
     listeners: Vec<Listener>,
     store: ReleaseStore,
+    /// Where its generations' output lines go.
+    sink: Sink,
+    /// The output of its last generations, oldest first.
+    outputs: VecDeque<Arc<Capture>>,
 }
 
 fn now() -> Now {
@@ -161,6 +180,12 @@ impl Supervisor {
                 .collect::<Result<Vec<_>, _>>()?;
             machines.push((Rules::new(&service), release));
             services.push(ServiceIo {
+                sink: Sink {
+                    service: name.clone(),
+                    log: None,
+                    dropped: Arc::new(AtomicU64::new(0)),
+                },
+                outputs: VecDeque::new(),
                 config: service,
                 listeners,
                 store,
@@ -208,6 +233,17 @@ impl Supervisor {
     pub fn subscribe(&mut self) -> Receiver<PhaseEvent> {
         let (tx, rx) = mpsc::channel();
         self.subscribers.push(tx);
+        rx
+    }
+
+    /// Subscribes to the children's output, line by line, from the start. The channel is
+    /// bounded: lines that find it full are dropped and counted, never waited for. A later
+    /// call replaces the earlier subscriber.
+    pub fn subscribe_output(&mut self) -> Receiver<OutputLine> {
+        let (tx, rx) = mpsc::sync_channel(output::QUEUE_LINES);
+        for service in &mut self.services {
+            service.sink.log = Some(tx.clone());
+        }
         rx
     }
 
@@ -299,6 +335,14 @@ impl Supervisor {
             },
             Event::Metrics(reply) => {
                 let _ = reply.send(self.render_metrics());
+            }
+            Event::Output(service, reply) => {
+                let outputs = self
+                    .services
+                    .iter()
+                    .find(|s| s.config.name == service)
+                    .map(|s| s.outputs.iter().map(|c| c.snapshot()).collect());
+                let _ = reply.send(outputs);
             }
         }
     }
@@ -423,10 +467,16 @@ impl Supervisor {
             run_dir: &self.run_dir,
             base_env: &self.base_env,
             events: &self.events,
+            sink: &io.sink,
         };
         match launch.start(generation, release) {
             Ok(process) => {
                 let pid = process.pid;
+                let outputs = &mut self.services[service].outputs;
+                if outputs.len() == KEPT_GENERATIONS {
+                    outputs.pop_front();
+                }
+                outputs.push_back(Arc::clone(&process.capture));
                 self.processes.insert(generation, process);
                 self.feed(Input::Started {
                     service,
@@ -518,8 +568,18 @@ impl Supervisor {
                 connections: procfs::established_connections(pid, None),
             })
             .collect();
+        let dropped: Vec<(String, u64)> = self
+            .services
+            .iter()
+            .map(|s| {
+                (
+                    s.config.name.clone(),
+                    s.sink.dropped.load(Ordering::Relaxed),
+                )
+            })
+            .collect();
         let (metrics, releases) = self.core.metrics();
-        metrics.render(&live, &releases)
+        metrics.render(&live, &releases, &dropped)
     }
 }
 

@@ -93,7 +93,10 @@ pub(crate) fn spawn(spec: &ChildSpec<'_>) -> io::Result<Child> {
         parent: unsafe { libc::getpid() },
     };
     let mut command = Command::new(spec.program);
-    command.stdin(Stdio::null());
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if let Some(cwd) = spec.cwd {
         command.current_dir(cwd);
     }

@@ -547,7 +547,7 @@ fn svc_rollback_goes_back_to_the_previous_release() {
     assert_eq!(outcome.to, "r1");
     assert_eq!(outcome.rollback_reason, Some(RollbackReason::Requested));
     let (metrics, releases) = sim.core.metrics();
-    let text = metrics.render(&[], &releases);
+    let text = metrics.render(&[], &releases, &[]);
     assert!(text.contains("goshift_rollbacks_total{service=\"api\",reason=\"requested\"} 1"));
 }
 
@@ -730,7 +730,7 @@ fn an_old_generation_past_its_grace_is_killed() {
     let effects = sim.fire();
     assert!(outcome(&effects).unwrap().old_killed);
     let (metrics, releases) = sim.core.metrics();
-    let text = metrics.render(&[], &releases);
+    let text = metrics.render(&[], &releases, &[]);
     assert!(text.contains("goshift_graceful_shutdown_failures_total{service=\"api\"} 1"));
 }
 
@@ -761,7 +761,7 @@ fn a_crash_looping_service_does_not_hold_back_readiness_and_is_named() {
 fn every_counter_exists_at_zero_from_the_start() {
     let (sim, _) = Sim::new(vec![rules("api")]);
     let (metrics, releases) = sim.core.metrics();
-    let text = metrics.render(&[], &releases);
+    let text = metrics.render(&[], &releases, &[]);
     for reason in RollbackReason::ALL {
         let line = format!(
             "goshift_rollbacks_total{{service=\"api\",reason=\"{}\"}} 0",

@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use goshift_supervisor::{
-    BuildFacts, Config, Handle, Options, Outcome, Phase, PhaseEvent, Release, ReleaseStore, Reply,
-    Request, Supervisor,
+    BuildFacts, Config, Handle, Options, Outcome, OutputLine, Phase, PhaseEvent, Release,
+    ReleaseStore, Reply, Request, Supervisor,
 };
 use goshift_testkit::service::service_variant;
 
@@ -19,6 +19,8 @@ pub(crate) struct Harness {
     pub(crate) dir: tempfile::TempDir,
     pub(crate) handle: Handle,
     pub(crate) events: Receiver<PhaseEvent>,
+    /// The children's output lines; nobody reads them unless a test does.
+    pub(crate) output: Receiver<OutputLine>,
     pub(crate) port: u16,
     pub(crate) control: PathBuf,
     thread: Option<JoinHandle<()>>,
@@ -125,6 +127,7 @@ listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}{}]
         };
         let mut supervisor = Supervisor::new(config, options, &|_| BuildFacts::default()).unwrap();
         let events = supervisor.subscribe();
+        let output = supervisor.subscribe_output();
         let handle = supervisor.handle();
         let control = supervisor.control_path().to_owned();
         let thread = std::thread::spawn(move || supervisor.run());
@@ -132,6 +135,7 @@ listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}{}]
             dir,
             handle,
             events,
+            output,
             port,
             control,
             thread: Some(thread),
