@@ -94,6 +94,12 @@ impl Sim {
         }
     }
 
+    /// Lets `by` pass; whatever deadline passed fires.
+    pub(super) fn wait(&mut self, by: Duration) -> Vec<Effect> {
+        self.elapsed += by;
+        self.feed(Input::Timer)
+    }
+
     /// Advances to the core's next deadline and fires it.
     pub(super) fn fire(&mut self) -> Vec<Effect> {
         let deadline = self.core.next_deadline().expect("a deadline");
