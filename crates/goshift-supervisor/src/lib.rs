@@ -27,8 +27,21 @@
 //! supervisor.run();
 //! # Ok(()) }
 //! ```
-#![cfg(unix)]
+//!
+//! # Platform
+//!
+//! Linux only. The supervisor relies on `prctl(PR_SET_PDEATHSIG)` (children die with it),
+//! `close_range` (no descriptor leaks into a service), `SO_PEERCRED` and `SCM_CREDENTIALS`
+//! (who may control it and who may say `READY=1`) and `/proc` (descendants, connection
+//! counts); other systems have no equivalent of the first two, so building it elsewhere stops
+//! with an error saying so.
 #![warn(missing_docs)]
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "goshift-supervisor runs on Linux only: it needs prctl(PR_SET_PDEATHSIG), close_range, \
+     SO_PEERCRED, SCM_CREDENTIALS and /proc (see docs/supervisor.md, \"Platform\")"
+);
 
 mod config;
 mod control;
