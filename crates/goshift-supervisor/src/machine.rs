@@ -377,7 +377,7 @@ impl Core {
                     upgrade::Begun::Unchanged(outcome) => {
                         self.cx.emit(Effect::Reply {
                             waiter,
-                            reply: Reply::Outcome { outcome },
+                            reply: Reply::Outcome { outcome: *outcome },
                         });
                         None
                     }

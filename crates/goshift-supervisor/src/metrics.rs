@@ -127,32 +127,7 @@ impl Metrics {
     ) -> String {
         let mut out = String::new();
         self.render_durations(&mut out);
-        header(
-            &mut out,
-            "goshift_upgrades_total",
-            "Upgrades by result.",
-            "counter",
-        );
-        for ((service, result), n) in &self.upgrades {
-            let _ = writeln!(
-                out,
-                "goshift_upgrades_total{{service=\"{}\",result=\"{result}\"}} {n}",
-                escape(service)
-            );
-        }
-        header(
-            &mut out,
-            "goshift_rollbacks_total",
-            "Automatic and requested rollbacks by reason.",
-            "counter",
-        );
-        for ((service, reason), n) in &self.rollbacks {
-            let _ = writeln!(
-                out,
-                "goshift_rollbacks_total{{service=\"{}\",reason=\"{reason}\"}} {n}",
-                escape(service)
-            );
-        }
+        self.render_labelled(&mut out);
         for (name, help, series) in [
             (
                 "goshift_graceful_shutdown_failures_total",
@@ -180,38 +155,38 @@ impl Metrics {
         for (service, n) in dropped {
             let _ = writeln!(out, "{name}{{service=\"{}\"}} {n}", escape(service));
         }
-        header(
-            &mut out,
-            "goshift_active_connections",
-            "Established TCP connections per generation, from /proc.",
-            "gauge",
-        );
-        for l in live {
-            let _ = writeln!(
-                out,
-                "goshift_active_connections{{service=\"{}\",generation=\"{}\"}} {}",
-                escape(&l.service),
-                l.generation,
-                l.connections
-            );
-        }
-        header(
-            &mut out,
-            "goshift_release_info",
-            "The serving release.",
-            "gauge",
-        );
-        for r in releases {
-            let _ = writeln!(
-                out,
-                "goshift_release_info{{service=\"{}\",release=\"{}\",go_version=\"{}\",revision=\"{}\"}} 1",
-                escape(&r.service),
-                escape(&r.release),
-                escape(&r.go_version),
-                escape(&r.revision)
-            );
-        }
+        render_gauges(&mut out, live, releases);
         out
+    }
+
+    /// The counters with a second label: upgrades by result, rollbacks by reason.
+    fn render_labelled(&self, out: &mut String) {
+        header(
+            out,
+            "goshift_upgrades_total",
+            "Upgrades by result.",
+            "counter",
+        );
+        for ((service, result), n) in &self.upgrades {
+            let _ = writeln!(
+                out,
+                "goshift_upgrades_total{{service=\"{}\",result=\"{result}\"}} {n}",
+                escape(service)
+            );
+        }
+        header(
+            out,
+            "goshift_rollbacks_total",
+            "Automatic and requested rollbacks by reason.",
+            "counter",
+        );
+        for ((service, reason), n) in &self.rollbacks {
+            let _ = writeln!(
+                out,
+                "goshift_rollbacks_total{{service=\"{}\",reason=\"{reason}\"}} {n}",
+                escape(service)
+            );
+        }
     }
 
     fn render_durations(&self, out: &mut String) {
@@ -236,6 +211,35 @@ impl Metrics {
                 h.count, h.sum, h.count
             );
         }
+    }
+}
+
+fn render_gauges(out: &mut String, live: &[Live], releases: &[ReleaseInfo]) {
+    header(
+        out,
+        "goshift_active_connections",
+        "Established TCP connections per generation, from /proc.",
+        "gauge",
+    );
+    for l in live {
+        let _ = writeln!(
+            out,
+            "goshift_active_connections{{service=\"{}\",generation=\"{}\"}} {}",
+            escape(&l.service),
+            l.generation,
+            l.connections
+        );
+    }
+    header(out, "goshift_release_info", "The serving release.", "gauge");
+    for r in releases {
+        let _ = writeln!(
+            out,
+            "goshift_release_info{{service=\"{}\",release=\"{}\",go_version=\"{}\",revision=\"{}\"}} 1",
+            escape(&r.service),
+            escape(&r.release),
+            escape(&r.go_version),
+            escape(&r.revision)
+        );
     }
 }
 

@@ -168,29 +168,7 @@ impl Supervisor {
             what: format!("the run directory `{}`", run_dir.display()),
             source,
         })?;
-        let mut services = Vec::new();
-        let mut machines = Vec::new();
-        for (name, service) in config.services {
-            let store = ReleaseStore::new(&home, &name);
-            let release = first_release(&store, &service, facts)?;
-            let listeners = service
-                .listen
-                .iter()
-                .map(|l| listen::bind(&name, l))
-                .collect::<Result<Vec<_>, _>>()?;
-            machines.push((Rules::new(&service), release));
-            services.push(ServiceIo {
-                sink: Sink {
-                    service: name.clone(),
-                    log: None,
-                    dropped: Arc::new(AtomicU64::new(0)),
-                },
-                outputs: VecDeque::new(),
-                config: service,
-                listeners,
-                store,
-            });
-        }
+        let (services, machines) = bind_services(config.services, &home, facts)?;
         let control_path = control
             .or(config.control)
             .unwrap_or_else(|| run_dir.join("supervisor.sock"));
@@ -581,6 +559,41 @@ impl Supervisor {
         let (metrics, releases) = self.core.metrics();
         metrics.render(&live, &releases, &dropped)
     }
+}
+
+/// What the driver keeps of each service, and what the core gets.
+type Bound = (Vec<ServiceIo>, Vec<(Rules, Release)>);
+
+/// Each service's first release (checked) and bound listeners, and its rules for the core.
+fn bind_services(
+    configs: std::collections::BTreeMap<String, ServiceConfig>,
+    home: &Path,
+    facts: &dyn Fn(&Path) -> BuildFacts,
+) -> Result<Bound, StartError> {
+    let mut services = Vec::new();
+    let mut machines = Vec::new();
+    for (name, service) in configs {
+        let store = ReleaseStore::new(home, &name);
+        let release = first_release(&store, &service, facts)?;
+        let listeners = service
+            .listen
+            .iter()
+            .map(|l| listen::bind(&name, l))
+            .collect::<Result<Vec<_>, _>>()?;
+        machines.push((Rules::new(&service), release));
+        services.push(ServiceIo {
+            sink: Sink {
+                service: name.clone(),
+                log: None,
+                dropped: Arc::new(AtomicU64::new(0)),
+            },
+            outputs: VecDeque::new(),
+            config: service,
+            listeners,
+            store,
+        });
+    }
+    Ok((services, machines))
 }
 
 /// `release` if it was found and can run here, else why not.

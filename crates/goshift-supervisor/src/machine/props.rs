@@ -94,21 +94,9 @@ fn apply(sim: &mut Sim, model: &mut Model, action: &Action) -> Vec<Effect> {
                 })
             })
             .unwrap_or_default(),
-        Action::Exit(n) => match nth(sim, *n) {
-            Some(pid) => {
-                let (service, _) = sim.live[&pid];
-                let name = sim.core.service_names()[service].clone();
-                let counted_on = sim.core.services[service]
-                    .gens()
-                    .iter()
-                    .any(|g| g.pid == Some(pid));
-                if counted_on {
-                    model.crashed.insert(name);
-                }
-                sim.exit(pid)
-            }
-            None => Vec::new(),
-        },
+        Action::Exit(n) => nth(sim, *n)
+            .map(|pid| exit(sim, model, pid))
+            .unwrap_or_default(),
         Action::Wait(ms) => sim.wait(Duration::from_millis(*ms)),
         Action::Fire => {
             if sim.core.next_deadline().is_some() {
@@ -121,30 +109,17 @@ fn apply(sim: &mut Sim, model: &mut Model, action: &Action) -> Vec<Effect> {
             service,
             release: r,
         } => {
-            let waiter = model.waiter();
-            sim.feed(Input::Upgrade(UpgradeRequest {
-                service: ["api", "worker"][*service].into(),
-                kind: Kind::Upgrade,
-                release: Ok(release(&format!("r{r}"))),
-                reason: None,
-                waiter,
-            }))
+            let release = Ok(release(&format!("r{r}")));
+            request(sim, model, *service, Kind::Upgrade, release)
         }
         Action::Rollback { service } => {
             let name = ["api", "worker"][*service];
-            let waiter = model.waiter();
             let previous = sim
                 .core
                 .previous(name)
                 .cloned()
                 .ok_or_else(|| "none".to_owned());
-            sim.feed(Input::Upgrade(UpgradeRequest {
-                service: name.into(),
-                kind: Kind::Rollback,
-                release: previous,
-                reason: None,
-                waiter,
-            }))
+            request(sim, model, *service, Kind::Rollback, previous)
         }
         Action::Reload(r) => {
             let target = || {
@@ -166,59 +141,43 @@ fn apply(sim: &mut Sim, model: &mut Model, action: &Action) -> Vec<Effect> {
     }
 }
 
+fn request(
+    sim: &mut Sim,
+    model: &mut Model,
+    service: usize,
+    kind: Kind,
+    release: Result<crate::release::Release, String>,
+) -> Vec<Effect> {
+    let waiter = model.waiter();
+    sim.feed(Input::Upgrade(UpgradeRequest {
+        service: ["api", "worker"][service].into(),
+        kind,
+        release,
+        reason: None,
+        waiter,
+    }))
+}
+
+/// A child exits; if the service counted on it, that is a crash.
+fn exit(sim: &mut Sim, model: &mut Model, pid: u32) -> Vec<Effect> {
+    let (service, _) = sim.live[&pid];
+    let name = sim.core.service_names()[service].clone();
+    if sim.core.services[service]
+        .gens()
+        .iter()
+        .any(|g| g.pid == Some(pid))
+    {
+        model.crashed.insert(name);
+    }
+    sim.exit(pid)
+}
+
 /// Checks one input's effects and the state after it against the invariants.
 fn check(sim: &Sim, model: &mut Model, effects: &[Effect]) -> Result<(), TestCaseError> {
     let names = sim.core.service_names();
     let status = sim.core.status();
     for effect in effects {
-        match effect {
-            Effect::Stop { service, pid, .. } if !model.stopping => {
-                // The old generation gets its stop signal only once a new one is ready.
-                let (serving, _) = &status[*service];
-                prop_assert_eq!(
-                    serving.readiness,
-                    Readiness::Ready,
-                    "stop with nothing ready"
-                );
-                prop_assert_ne!(
-                    serving.pid,
-                    Some(*pid),
-                    "the serving generation was stopped"
-                );
-            }
-            Effect::Publish { event, waiter } => {
-                if let Some(waiter) = waiter {
-                    prop_assert!(
-                        !model.closed_waiters.contains(waiter),
-                        "a phase after the outcome"
-                    );
-                }
-                // An event outside an upgrade comes only once the previous one ended.
-                if event.upgrade_id.is_none() {
-                    model.open_upgrade.remove(&event.service);
-                }
-                if let Some(id) = &event.upgrade_id {
-                    let open = model
-                        .open_upgrade
-                        .entry(event.service.clone())
-                        .or_insert_with(|| id.clone());
-                    prop_assert_eq!(&*open, id, "two upgrades of one service at once");
-                }
-                if matches!(event.phase, Phase::Running | Phase::Ready) {
-                    model.was_ready.insert(event.service.clone());
-                    model.crashed.remove(&event.service);
-                }
-            }
-            Effect::Reply { waiter, reply } => {
-                prop_assert!(model.open_waiters.remove(waiter), "a second last reply");
-                model.closed_waiters.insert(*waiter);
-                if let Reply::Outcome { outcome } = reply {
-                    let open = model.open_upgrade.remove(&outcome.service);
-                    prop_assert!(open.is_none_or(|id| id == outcome.upgrade_id));
-                }
-            }
-            _ => {}
-        }
+        check_effect(&status, model, effect)?;
     }
     // Reload upgrades have no waiter: their end shows in the status.
     for (name, (service, _)) in names.iter().zip(&status) {
@@ -241,6 +200,63 @@ fn check(sim: &Sim, model: &mut Model, effects: &[Effect]) -> Result<(), TestCas
     tracked.sort_unstable();
     running.sort_unstable();
     prop_assert_eq!(tracked, running, "a child is not tracked");
+    Ok(())
+}
+
+/// One effect against the invariants: stop signals, one upgrade at a time, last replies.
+fn check_effect(
+    status: &[(crate::phase::ServiceStatus, Option<u64>)],
+    model: &mut Model,
+    effect: &Effect,
+) -> Result<(), TestCaseError> {
+    match effect {
+        Effect::Stop { service, pid, .. } if !model.stopping => {
+            // The old generation gets its stop signal only once a new one is ready.
+            let (serving, _) = &status[*service];
+            prop_assert_eq!(
+                serving.readiness,
+                Readiness::Ready,
+                "stop with nothing ready"
+            );
+            prop_assert_ne!(
+                serving.pid,
+                Some(*pid),
+                "the serving generation was stopped"
+            );
+        }
+        Effect::Publish { event, waiter } => {
+            if let Some(waiter) = waiter {
+                prop_assert!(
+                    !model.closed_waiters.contains(waiter),
+                    "a phase after the outcome"
+                );
+            }
+            // An event outside an upgrade comes only once the previous one ended.
+            if event.upgrade_id.is_none() {
+                model.open_upgrade.remove(&event.service);
+            }
+            if let Some(id) = &event.upgrade_id {
+                let open = model
+                    .open_upgrade
+                    .entry(event.service.clone())
+                    .or_insert_with(|| id.clone());
+                prop_assert_eq!(&*open, id, "two upgrades of one service at once");
+            }
+            if matches!(event.phase, Phase::Running | Phase::Ready) {
+                model.was_ready.insert(event.service.clone());
+                model.crashed.remove(&event.service);
+            }
+        }
+        Effect::Reply { waiter, reply } => {
+            prop_assert!(model.open_waiters.remove(waiter), "a second last reply");
+            model.closed_waiters.insert(*waiter);
+            if let Reply::Outcome { outcome } = reply {
+                let open = model.open_upgrade.remove(&outcome.service);
+                prop_assert!(open.is_none_or(|id| id == outcome.upgrade_id));
+            }
+        }
+        _ => {}
+    }
     Ok(())
 }
 

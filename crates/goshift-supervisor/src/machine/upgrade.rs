@@ -93,7 +93,7 @@ pub(super) enum Begun {
     Started,
     Refused(String),
     /// The release already serves.
-    Unchanged(Outcome),
+    Unchanged(Box<Outcome>),
 }
 
 impl Info {
@@ -232,25 +232,9 @@ impl Service {
             cx.next_upgrade
         );
         cx.next_upgrade += 1;
-        let old = match std::mem::replace(&mut self.state, State::Stopping) {
-            State::Running(child) if child.release.id() == release.id() => {
-                self.state = State::Running(child);
-                return Begun::Unchanged(self.unchanged(id, &release, cx));
-            }
-            State::Running(child) => Some(child),
-            State::Idle | State::Restarting { .. } => None,
-            state @ State::Starting(_) => {
-                let pid = self.active().and_then(|g| g.pid);
-                self.state = state;
-                return Begun::Refused(format!(
-                    "service `{name}` is still starting (pid {}); upgrade once it is ready",
-                    pid.map_or_else(|| "unknown".to_owned(), |p| p.to_string())
-                ));
-            }
-            state @ (State::Stopping | State::Upgrading(_)) => {
-                self.state = state;
-                return Begun::Refused("the supervisor is stopping".into());
-            }
+        let old = match self.take_serving(&release, &id, cx) {
+            Ok(old) => old,
+            Err(begun) => return begun,
         };
         let new = self.spawn(index, release.clone(), cx);
         let info = Info {
@@ -275,6 +259,38 @@ impl Service {
             step: Step::Spawned { old, new },
         }));
         Begun::Started
+    }
+
+    /// Takes the serving generation (if any) out of a state an upgrade may start from, or
+    /// says why none may.
+    fn take_serving(&mut self, release: &Release, id: &str, cx: &Cx) -> Result<Option<Gen>, Begun> {
+        let name = &self.rules.name;
+        match std::mem::replace(&mut self.state, State::Stopping) {
+            State::Running(child) if child.release.id() == release.id() => {
+                self.state = State::Running(child);
+                Err(Begun::Unchanged(Box::new(self.unchanged(
+                    id.to_owned(),
+                    release,
+                    cx,
+                ))))
+            }
+            State::Running(child) => Ok(Some(child)),
+            State::Idle | State::Restarting { .. } => Ok(None),
+            State::Starting(child) => {
+                let message = format!(
+                    "service `{name}` is still starting (pid {}); upgrade once it is ready",
+                    child
+                        .pid
+                        .map_or_else(|| "unknown".to_owned(), |p| p.to_string())
+                );
+                self.state = State::Starting(child);
+                Err(Begun::Refused(message))
+            }
+            state @ (State::Stopping | State::Upgrading(_)) => {
+                self.state = state;
+                Err(Begun::Refused("the supervisor is stopping".into()))
+            }
+        }
     }
 
     fn unchanged(&self, id: String, release: &Release, cx: &Cx) -> Outcome {
