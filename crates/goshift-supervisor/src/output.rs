@@ -9,12 +9,17 @@
 //! either way.
 
 use std::collections::VecDeque;
+#[cfg(test)]
 use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::process::{ChildStderr, ChildStdout};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde::{Deserialize, Serialize};
 
 /// How much of each stream is kept per generation.
@@ -23,8 +28,9 @@ pub const TAIL_BYTES: usize = 64 * 1024;
 /// A line longer than this is passed on in pieces of this size.
 const MAX_LINE: usize = 16 * 1024;
 
-/// How many lines may wait for the log before new ones are dropped.
-pub(crate) const QUEUE_LINES: usize = 4096;
+/// How many lines may wait for the log before new ones are dropped. The channel allocates
+/// every slot up front (about 100 bytes each), so this is resident memory.
+pub(crate) const QUEUE_LINES: usize = 1024;
 
 /// Which stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,33 +159,107 @@ pub(crate) struct Sink {
     pub(crate) dropped: Arc<AtomicU64>,
 }
 
-/// Reads `pipe` until the end, keeping its tail in `capture` and passing each line to `sink`.
-pub(crate) fn read(mut pipe: impl Read, stream: Stream, capture: &Capture, sink: &Sink) {
-    let mut buf = vec![0_u8; 8192];
-    let mut line = Vec::new();
-    let mut lost = 0_u64;
-    loop {
-        let n = match pipe.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        };
+/// One stream's partial line and the lines lost since the last one sent.
+#[derive(Debug)]
+struct Lines {
+    stream: Stream,
+    line: Vec<u8>,
+    lost: u64,
+}
+
+impl Lines {
+    fn new(stream: Stream) -> Self {
+        Self {
+            stream,
+            line: Vec::new(),
+            lost: 0,
+        }
+    }
+
+    /// Keeps `data` in the tail and passes on every line it completes.
+    fn take(&mut self, data: &[u8], capture: &Capture, sink: &Sink) {
         capture
-            .tail(stream)
+            .tail(self.stream)
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(&buf[..n]);
-        for piece in buf[..n].split_inclusive(|b| *b == b'\n') {
-            line.extend_from_slice(piece);
-            if line.ends_with(b"\n") || line.len() >= MAX_LINE {
-                lost = pass_on(&line, stream, capture, sink, lost);
-                line.clear();
+            .push(data);
+        for piece in data.split_inclusive(|b| *b == b'\n') {
+            self.line.extend_from_slice(piece);
+            if self.line.ends_with(b"\n") || self.line.len() >= MAX_LINE {
+                self.lost = pass_on(&self.line, self.stream, capture, sink, self.lost);
+                self.line.clear();
             }
         }
     }
-    if !line.is_empty() {
-        pass_on(&line, stream, capture, sink, lost);
+
+    /// The stream ended: a last line without a newline is passed on too.
+    fn finish(&mut self, capture: &Capture, sink: &Sink) {
+        if !self.line.is_empty() {
+            pass_on(&self.line, self.stream, capture, sink, self.lost);
+            self.line.clear();
+        }
+    }
+}
+
+/// Reads one stream until its end (for tests and single pipes).
+#[cfg(test)]
+fn read(mut pipe: impl Read, stream: Stream, capture: &Capture, sink: &Sink) {
+    let mut buf = vec![0_u8; 8192];
+    let mut lines = Lines::new(stream);
+    while let Ok(n) = pipe.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        lines.take(&buf[..n], capture, sink);
+    }
+    lines.finish(capture, sink);
+}
+
+/// Reads a generation's stdout and stderr on one thread until both end, keeping their tails
+/// in `capture` and passing each line to `sink`. `buf` is allocated by the caller, so a
+/// child that writes nothing costs this thread no allocation.
+pub(crate) fn read_both(
+    stdout: ChildStdout,
+    stderr: ChildStderr,
+    capture: &Capture,
+    sink: &Sink,
+    mut buf: Vec<u8>,
+) {
+    let mut pipes = [
+        (Some(stdout.into()), Lines::new(Stream::Stdout)),
+        (Some(stderr.into()), Lines::new(Stream::Stderr)),
+    ];
+    loop {
+        let mut fds: Vec<PollFd<'_>> = Vec::new();
+        for (pipe, _) in &pipes {
+            if let Some(pipe) = pipe {
+                fds.push(PollFd::new(OwnedFd::as_fd(pipe), PollFlags::POLLIN));
+            }
+        }
+        if fds.is_empty() {
+            return;
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => return,
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| f.any().unwrap_or(true)).collect();
+        drop(fds);
+        let mut ready = ready.into_iter();
+        for (pipe, lines) in &mut pipes {
+            let Some(fd) = pipe else { continue };
+            if !ready.next().unwrap_or(false) {
+                continue;
+            }
+            match nix::unistd::read(&*fd, &mut buf) {
+                Ok(0) | Err(Errno::EBADF | Errno::EIO) => {
+                    lines.finish(capture, sink);
+                    *pipe = None;
+                }
+                Ok(n) => lines.take(&buf[..n], capture, sink),
+                Err(_) => {}
+            }
+        }
     }
 }
 

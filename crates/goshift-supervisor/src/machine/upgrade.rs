@@ -350,8 +350,13 @@ impl Service {
                     old_pid: old.as_ref().and_then(|g| g.pid),
                     ..info.event(self, cx, Phase::Ready)
                 };
+                // The stop signal goes out before anything is published: the supervisor's
+                // share of the cutover is the decision alone.
+                if let Some(old) = &old {
+                    self.retire(index, old, cx);
+                }
                 self.publish(cx, event, info.waiter);
-                self.cut_over(index, &mut info, old, new, cx)
+                self.cut_over(&mut info, old, new, cx)
             }
             Step::RollingBack { mut child, failure } if child.id == id && is_starting(&child) => {
                 child.readiness = Readiness::Ready;
@@ -367,18 +372,10 @@ impl Service {
         self.state = State::Upgrading(Box::new(Upgrade { info, step }));
     }
 
-    /// The new generation is ready: the old one gets its stop signal (`Draining`), or, when
+    /// The new generation is ready and the old one got its stop signal (`Draining`), or, when
     /// it is already gone, the watch window starts.
-    fn cut_over(
-        &mut self,
-        index: usize,
-        info: &mut Info,
-        old: Option<Gen>,
-        new: Gen,
-        cx: &mut Cx,
-    ) -> Step {
+    fn cut_over(&mut self, info: &mut Info, old: Option<Gen>, new: Gen, cx: &mut Cx) -> Step {
         if let Some(old) = old {
-            self.retire(index, &old, cx);
             info.drained = true;
             let event = PhaseEvent {
                 old_pid: old.pid,

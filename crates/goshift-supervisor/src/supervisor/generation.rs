@@ -16,7 +16,7 @@ use crate::config::ServiceConfig;
 use crate::listen::{self, Listener};
 use crate::machine::Input;
 use crate::notify::NotifySocket;
-use crate::output::{self, Capture, Sink, Stream};
+use crate::output::{self, Capture, Sink};
 use crate::probe::{self, Probe, ProbeHandle};
 use crate::release::Release;
 use crate::sys::{self, ChildSpec};
@@ -121,13 +121,16 @@ impl Launch<'_> {
         env
     }
 
-    /// Starts the threads that read the child's stdout and stderr and reap it.
+    /// Starts the threads that read the child's stdout and stderr and that reap it.
     fn watch(&self, id: u64, mut child: Child, capture: &Arc<Capture>) -> std::io::Result<()> {
-        if let Some(pipe) = child.stdout.take() {
-            self.read_output(pipe, Stream::Stdout, capture)?;
-        }
-        if let Some(pipe) = child.stderr.take() {
-            self.read_output(pipe, Stream::Stderr, capture)?;
+        if let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) {
+            let capture = Arc::clone(capture);
+            let sink = self.sink.clone();
+            let buf = vec![0_u8; 8192];
+            std::thread::Builder::new()
+                .name("output".into())
+                .stack_size(64 * 1024)
+                .spawn(move || output::read_both(stdout, stderr, &capture, &sink, buf))?;
         }
         let events = self.events.clone();
         let service = self.service_index;
@@ -143,21 +146,6 @@ impl Launch<'_> {
                     at: Instant::now(),
                 }));
             })?;
-        Ok(())
-    }
-
-    fn read_output(
-        &self,
-        pipe: impl std::io::Read + Send + 'static,
-        stream: Stream,
-        capture: &Arc<Capture>,
-    ) -> std::io::Result<()> {
-        let capture = Arc::clone(capture);
-        let sink = self.sink.clone();
-        std::thread::Builder::new()
-            .name("output".into())
-            .stack_size(64 * 1024)
-            .spawn(move || output::read(pipe, stream, &capture, &sink))?;
         Ok(())
     }
 
