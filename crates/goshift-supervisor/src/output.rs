@@ -225,33 +225,42 @@ pub(crate) fn read_both(
     sink: &Sink,
     mut buf: Vec<u8>,
 ) {
-    let mut pipes = [
+    let mut pipes: [(Option<OwnedFd>, Lines); 2] = [
         (Some(stdout.into()), Lines::new(Stream::Stdout)),
         (Some(stderr.into()), Lines::new(Stream::Stderr)),
     ];
+    // No allocation in this loop unless the child writes: a thread's first `malloc` may
+    // give it an arena of its own, which stays resident.
     loop {
-        let mut fds: Vec<PollFd<'_>> = Vec::new();
-        for (pipe, _) in &pipes {
-            if let Some(pipe) = pipe {
-                fds.push(PollFd::new(OwnedFd::as_fd(pipe), PollFlags::POLLIN));
+        let [(first, _), (second, _)] = &pipes;
+        let polled = match (first, second) {
+            (Some(a), Some(b)) => {
+                let mut fds = [
+                    PollFd::new(a.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(b.as_fd(), PollFlags::POLLIN),
+                ];
+                poll(&mut fds, PollTimeout::NONE).map(|_| [ready(&fds[0]), ready(&fds[1])])
             }
-        }
-        if fds.is_empty() {
-            return;
-        }
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) | Err(Errno::EINTR) => {}
+            (Some(a), None) => {
+                let mut fds = [PollFd::new(a.as_fd(), PollFlags::POLLIN)];
+                poll(&mut fds, PollTimeout::NONE).map(|_| [ready(&fds[0]), false])
+            }
+            (None, Some(b)) => {
+                let mut fds = [PollFd::new(b.as_fd(), PollFlags::POLLIN)];
+                poll(&mut fds, PollTimeout::NONE).map(|_| [false, ready(&fds[0])])
+            }
+            (None, None) => return,
+        };
+        let ready = match polled {
+            Ok(ready) => ready,
+            Err(Errno::EINTR) => continue,
             Err(_) => return,
-        }
-        let ready: Vec<bool> = fds.iter().map(|f| f.any().unwrap_or(true)).collect();
-        drop(fds);
-        let mut ready = ready.into_iter();
-        for (pipe, lines) in &mut pipes {
-            let Some(fd) = pipe else { continue };
-            if !ready.next().unwrap_or(false) {
+        };
+        for ((pipe, lines), ready) in pipes.iter_mut().zip(ready) {
+            let Some(fd) = pipe.as_ref().filter(|_| ready) else {
                 continue;
-            }
-            match nix::unistd::read(&*fd, &mut buf) {
+            };
+            match nix::unistd::read(fd, &mut buf) {
                 Ok(0) | Err(Errno::EBADF | Errno::EIO) => {
                     lines.finish(capture, sink);
                     *pipe = None;
@@ -261,6 +270,11 @@ pub(crate) fn read_both(
             }
         }
     }
+}
+
+/// Whether poll found something to read, or the end, or an error (all end in `read`).
+fn ready(fd: &PollFd<'_>) -> bool {
+    fd.any().unwrap_or(true)
 }
 
 /// Sends one line unless the log is full; returns the lines lost since the last one sent.
