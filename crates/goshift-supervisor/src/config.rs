@@ -225,52 +225,16 @@ impl RawService {
         {
             return Err(ConfigError::BadServiceName { name: service });
         }
-        let duration = |field: &str, value: Option<String>, default: Duration| {
-            value.map_or(Ok(default), |text| {
-                humantime::parse_duration(&text).map_err(|e| ConfigError::BadDuration {
-                    service: service.clone(),
-                    field: field.to_owned(),
-                    value: text.clone(),
-                    reason: e.to_string(),
-                })
-            })
-        };
-        let mut listeners: Vec<ListenConfig> = Vec::new();
-        for entry in listen {
-            let listener = entry.resolve(&service, base)?;
-            if listeners.iter().any(|l| l.name == listener.name) {
-                return Err(ConfigError::DuplicateListener {
-                    service,
-                    name: listener.name,
-                });
-            }
-            listeners.push(listener);
-        }
-        let ready = ReadyConfig {
-            notify: ready
-                .notify
-                .unwrap_or(ready.http.is_none() && ready.tcp != Some(true)),
-            tcp: ready.tcp.unwrap_or(false),
-            http: match ready.http {
-                Some(path) if !path.starts_with('/') => {
-                    return Err(ConfigError::BadProbePath { service, path });
-                }
-                other => other,
-            },
-            timeout: duration("ready.timeout", ready.timeout, Duration::from_secs(30))?,
-        };
-        if !ready.notify && !ready.tcp && ready.http.is_none() {
-            return Err(ConfigError::NoReadiness { service });
-        }
-        let signal = match stop.signal {
-            None => libc::SIGTERM,
-            Some(text) => parse_signal(&text).ok_or_else(|| ConfigError::BadSignal {
-                service: service.clone(),
-                signal: text,
-            })?,
-        };
+        let duration =
+            |field: &str, value, default| parse_duration(&service, field, value, default);
         let stop = StopConfig {
-            signal,
+            signal: match stop.signal {
+                None => libc::SIGTERM,
+                Some(text) => parse_signal(&text).ok_or_else(|| ConfigError::BadSignal {
+                    service: service.clone(),
+                    signal: text,
+                })?,
+            },
             grace: duration("stop.grace", stop.grace, Duration::from_secs(30))?,
         };
         let watch = duration("watch", watch, Duration::from_secs(10))?;
@@ -279,17 +243,86 @@ impl RawService {
             max: duration("restart.max", restart.max, Duration::from_secs(30))?,
         };
         Ok(ServiceConfig {
+            listen: resolve_listeners(listen, &service, base)?,
+            ready: ready.resolve(&service)?,
             name: service,
             binary: base.join(binary),
             args,
             env,
             cwd: cwd.map(|c| base.join(c)),
-            listen: listeners,
-            ready,
             stop,
             watch,
             restart,
         })
+    }
+}
+
+/// A duration field of `service`, or `default` when it is not set.
+fn parse_duration(
+    service: &str,
+    field: &str,
+    value: Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    value.map_or(Ok(default), |text| {
+        humantime::parse_duration(&text).map_err(|e| ConfigError::BadDuration {
+            service: service.to_owned(),
+            field: field.to_owned(),
+            value: text.clone(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+fn resolve_listeners(
+    listen: Vec<RawListen>,
+    service: &str,
+    base: &Path,
+) -> Result<Vec<ListenConfig>, ConfigError> {
+    let mut listeners: Vec<ListenConfig> = Vec::new();
+    for entry in listen {
+        let listener = entry.resolve(service, base)?;
+        if listeners.iter().any(|l| l.name == listener.name) {
+            return Err(ConfigError::DuplicateListener {
+                service: service.to_owned(),
+                name: listener.name,
+            });
+        }
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+impl RawReady {
+    /// `notify` defaults to on unless a probe is set; at least one source must be on.
+    fn resolve(self, service: &str) -> Result<ReadyConfig, ConfigError> {
+        let ready = ReadyConfig {
+            notify: self
+                .notify
+                .unwrap_or(self.http.is_none() && self.tcp != Some(true)),
+            tcp: self.tcp.unwrap_or(false),
+            http: match self.http {
+                Some(path) if !path.starts_with('/') => {
+                    return Err(ConfigError::BadProbePath {
+                        service: service.to_owned(),
+                        path,
+                    });
+                }
+                other => other,
+            },
+            timeout: parse_duration(
+                service,
+                "ready.timeout",
+                self.timeout,
+                Duration::from_secs(30),
+            )?,
+        };
+        if !ready.notify && !ready.tcp && ready.http.is_none() {
+            return Err(ConfigError::NoReadiness {
+                service: service.to_owned(),
+            });
+        }
+        Ok(ready)
     }
 }
 

@@ -6,7 +6,6 @@
 //! [`Reply::Outcome`].
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -135,7 +134,7 @@ fn handle(stream: &UnixStream, own_uid: u32, forward: &impl Fn(Request, Sender<R
         line.push('\n');
         writer.write_all(line.as_bytes()).is_ok()
     };
-    match sys::peer_credentials(stream.as_raw_fd()) {
+    match sys::peer_credentials(stream) {
         Ok((_, uid)) if uid == 0 || uid == own_uid => {}
         Ok((_, uid)) => {
             send(&Reply::Error {

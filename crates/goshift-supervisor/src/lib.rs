@@ -27,15 +27,30 @@
 //! supervisor.run();
 //! # Ok(()) }
 //! ```
-#![cfg(unix)]
+//!
+//! # Platform
+//!
+//! Linux only. The supervisor relies on `prctl(PR_SET_PDEATHSIG)` (children die with it),
+//! `close_range` (no descriptor leaks into a service), `SO_PEERCRED` and `SCM_CREDENTIALS`
+//! (who may control it and who may say `READY=1`) and `/proc` (descendants, connection
+//! counts); other systems have no equivalent of the first two, so building it elsewhere stops
+//! with an error saying so.
 #![warn(missing_docs)]
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "goshift-supervisor runs on Linux only: it needs prctl(PR_SET_PDEATHSIG), close_range, \
+     SO_PEERCRED, SCM_CREDENTIALS and /proc (see docs/supervisor.md, \"Platform\")"
+);
 
 mod config;
 mod control;
 mod error;
 mod listen;
+mod machine;
 mod metrics;
 mod notify;
+mod output;
 mod phase;
 mod probe;
 mod procfs;
@@ -50,9 +65,12 @@ pub use config::{
 pub use control::{Client, Reply, Request};
 pub use error::{ConfigError, ControlError, ReleaseError, StartError};
 pub use notify::{NotifyMessage, send_to_manager};
-pub use phase::{Outcome, Phase, PhaseEvent, Readiness, ServiceStatus, Trigger, UpgradeResult};
+pub use output::{GenerationOutput, OutputLine, Stream, TAIL_BYTES};
+pub use phase::{
+    Outcome, Phase, PhaseEvent, Readiness, RollbackReason, ServiceStatus, Trigger, UpgradeResult,
+};
 pub use release::{BuildFacts, Provenance, Release, ReleaseStore, check_program};
-pub use supervisor::{Handle, Options, Supervisor};
+pub use supervisor::{Handle, KEPT_GENERATIONS, Options, Supervisor};
 pub use sys::SignalSet;
 
 /// Blocks `SIGHUP`, `SIGTERM` and `SIGINT` in the calling thread (and so in every thread it

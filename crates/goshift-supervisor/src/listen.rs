@@ -68,7 +68,7 @@ pub(crate) fn bind(service: &str, config: &ListenConfig) -> Result<Listener, Sta
             let listener = UnixListener::bind(path).map_err(bind_error(shown.clone()))?;
             fs::set_permissions(path, std::fs::Permissions::from_mode(*mode))
                 .map_err(bind_error(shown.clone()))?;
-            sys::set_backlog(listener.as_raw_fd(), BACKLOG).map_err(bind_error(shown))?;
+            sys::set_backlog(&listener, BACKLOG).map_err(bind_error(shown))?;
             Ok(Listener {
                 name: config.name.clone(),
                 fd: listener.into(),
@@ -81,6 +81,6 @@ pub(crate) fn bind(service: &str, config: &ListenConfig) -> Result<Listener, Sta
 /// Binds a TCP listener (std sets `SO_REUSEADDR` and close-on-exec, never `SO_REUSEPORT`).
 pub(crate) fn bind_tcp(address: SocketAddr) -> std::io::Result<TcpListener> {
     let listener = TcpListener::bind(address)?;
-    sys::set_backlog(listener.as_raw_fd(), BACKLOG)?;
+    sys::set_backlog(&listener, BACKLOG)?;
     Ok(listener)
 }

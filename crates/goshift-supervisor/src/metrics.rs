@@ -7,9 +7,12 @@ use std::net::TcpListener;
 use std::sync::mpsc::{self, Sender};
 use std::time::Duration;
 
+use crate::phase::{RollbackReason, UpgradeResult};
+
 const BUCKETS: [f64; 11] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
 
-/// Counters kept by the event loop.
+/// Counters kept by the event loop. Every series of a service exists from the start, at 0,
+/// so `increase()` over a window sees the first event after a restart of the supervisor.
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     upgrades: BTreeMap<(String, &'static str), u64>,
@@ -43,11 +46,44 @@ pub(crate) struct ReleaseInfo {
     pub(crate) revision: String,
 }
 
+const RESULTS: [UpgradeResult; 2] = [UpgradeResult::Upgraded, UpgradeResult::RolledBack];
+
+fn result_label(result: UpgradeResult) -> &'static str {
+    match result {
+        UpgradeResult::Upgraded => "upgraded",
+        UpgradeResult::RolledBack => "rolled_back",
+        UpgradeResult::Unchanged => "unchanged",
+    }
+}
+
 impl Metrics {
-    pub(crate) fn upgrade(&mut self, service: &str, result: &'static str, seconds: f64) {
+    /// Counters for `services`, every label at 0.
+    pub(crate) fn new(services: &[String]) -> Self {
+        let mut metrics = Self::default();
+        for service in services {
+            for result in RESULTS {
+                metrics
+                    .upgrades
+                    .insert((service.clone(), result_label(result)), 0);
+            }
+            for reason in RollbackReason::ALL {
+                metrics
+                    .rollbacks
+                    .insert((service.clone(), reason.label()), 0);
+            }
+            metrics.graceful_failures.insert(service.clone(), 0);
+            metrics.restarts.insert(service.clone(), 0);
+            metrics
+                .durations
+                .insert(service.clone(), Histogram::default());
+        }
+        metrics
+    }
+
+    pub(crate) fn upgrade(&mut self, service: &str, result: UpgradeResult, seconds: f64) {
         *self
             .upgrades
-            .entry((service.to_owned(), result))
+            .entry((service.to_owned(), result_label(result)))
             .or_default() += 1;
         let histogram = self.durations.entry(service.to_owned()).or_default();
         for (i, bound) in BUCKETS.iter().enumerate() {
@@ -59,10 +95,10 @@ impl Metrics {
         histogram.count += 1;
     }
 
-    pub(crate) fn rollback(&mut self, service: &str, reason: &'static str) {
+    pub(crate) fn rollback(&mut self, service: &str, reason: RollbackReason) {
         *self
             .rollbacks
-            .entry((service.to_owned(), reason))
+            .entry((service.to_owned(), reason.label()))
             .or_default() += 1;
     }
 
@@ -82,9 +118,84 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub(crate) fn render(&self, live: &[Live], releases: &[ReleaseInfo]) -> String {
+    /// `dropped` is each service's count of child output lines the log dropped.
+    pub(crate) fn render(
+        &self,
+        live: &[Live],
+        releases: &[ReleaseInfo],
+        dropped: &[(String, u64)],
+    ) -> String {
         let mut out = String::new();
-        out.push_str("# HELP goshift_upgrade_duration_seconds Time from upgrade request to outcome.\n# TYPE goshift_upgrade_duration_seconds histogram\n");
+        self.render_durations(&mut out);
+        self.render_labelled(&mut out);
+        for (name, help, series) in [
+            (
+                "goshift_graceful_shutdown_failures_total",
+                "Generations killed after their grace period.",
+                &self.graceful_failures,
+            ),
+            (
+                "goshift_child_restarts_total",
+                "Restarts after deaths outside upgrades.",
+                &self.restarts,
+            ),
+        ] {
+            header(&mut out, name, help, "counter");
+            for (service, n) in series {
+                let _ = writeln!(out, "{name}{{service=\"{}\"}} {n}", escape(service));
+            }
+        }
+        let name = "goshift_child_output_dropped_lines_total";
+        header(
+            &mut out,
+            name,
+            "Lines of child output the log dropped because it fell behind.",
+            "counter",
+        );
+        for (service, n) in dropped {
+            let _ = writeln!(out, "{name}{{service=\"{}\"}} {n}", escape(service));
+        }
+        render_gauges(&mut out, live, releases);
+        out
+    }
+
+    /// The counters with a second label: upgrades by result, rollbacks by reason.
+    fn render_labelled(&self, out: &mut String) {
+        header(
+            out,
+            "goshift_upgrades_total",
+            "Upgrades by result.",
+            "counter",
+        );
+        for ((service, result), n) in &self.upgrades {
+            let _ = writeln!(
+                out,
+                "goshift_upgrades_total{{service=\"{}\",result=\"{result}\"}} {n}",
+                escape(service)
+            );
+        }
+        header(
+            out,
+            "goshift_rollbacks_total",
+            "Automatic and requested rollbacks by reason.",
+            "counter",
+        );
+        for ((service, reason), n) in &self.rollbacks {
+            let _ = writeln!(
+                out,
+                "goshift_rollbacks_total{{service=\"{}\",reason=\"{reason}\"}} {n}",
+                escape(service)
+            );
+        }
+    }
+
+    fn render_durations(&self, out: &mut String) {
+        header(
+            out,
+            "goshift_upgrade_duration_seconds",
+            "Time from upgrade request to outcome.",
+            "histogram",
+        );
         for (service, h) in &self.durations {
             let service = escape(service);
             for (i, bound) in BUCKETS.iter().enumerate() {
@@ -100,63 +211,40 @@ impl Metrics {
                 h.count, h.sum, h.count
             );
         }
-        out.push_str("# HELP goshift_upgrades_total Upgrades by result.\n# TYPE goshift_upgrades_total counter\n");
-        for ((service, result), n) in &self.upgrades {
-            let _ = writeln!(
-                out,
-                "goshift_upgrades_total{{service=\"{}\",result=\"{result}\"}} {n}",
-                escape(service)
-            );
-        }
-        out.push_str("# HELP goshift_rollbacks_total Automatic and requested rollbacks by reason.\n# TYPE goshift_rollbacks_total counter\n");
-        for ((service, reason), n) in &self.rollbacks {
-            let _ = writeln!(
-                out,
-                "goshift_rollbacks_total{{service=\"{}\",reason=\"{reason}\"}} {n}",
-                escape(service)
-            );
-        }
-        out.push_str("# HELP goshift_graceful_shutdown_failures_total Generations killed after their grace period.\n# TYPE goshift_graceful_shutdown_failures_total counter\n");
-        for (service, n) in &self.graceful_failures {
-            let _ = writeln!(
-                out,
-                "goshift_graceful_shutdown_failures_total{{service=\"{}\"}} {n}",
-                escape(service)
-            );
-        }
-        out.push_str("# HELP goshift_child_restarts_total Restarts after deaths outside upgrades.\n# TYPE goshift_child_restarts_total counter\n");
-        for (service, n) in &self.restarts {
-            let _ = writeln!(
-                out,
-                "goshift_child_restarts_total{{service=\"{}\"}} {n}",
-                escape(service)
-            );
-        }
-        out.push_str("# HELP goshift_active_connections Established TCP connections per generation, from /proc.\n# TYPE goshift_active_connections gauge\n");
-        for l in live {
-            let _ = writeln!(
-                out,
-                "goshift_active_connections{{service=\"{}\",generation=\"{}\"}} {}",
-                escape(&l.service),
-                l.generation,
-                l.connections
-            );
-        }
-        out.push_str(
-            "# HELP goshift_release_info The serving release.\n# TYPE goshift_release_info gauge\n",
-        );
-        for r in releases {
-            let _ = writeln!(
-                out,
-                "goshift_release_info{{service=\"{}\",release=\"{}\",go_version=\"{}\",revision=\"{}\"}} 1",
-                escape(&r.service),
-                escape(&r.release),
-                escape(&r.go_version),
-                escape(&r.revision)
-            );
-        }
-        out
     }
+}
+
+fn render_gauges(out: &mut String, live: &[Live], releases: &[ReleaseInfo]) {
+    header(
+        out,
+        "goshift_active_connections",
+        "Established TCP connections per generation, from /proc.",
+        "gauge",
+    );
+    for l in live {
+        let _ = writeln!(
+            out,
+            "goshift_active_connections{{service=\"{}\",generation=\"{}\"}} {}",
+            escape(&l.service),
+            l.generation,
+            l.connections
+        );
+    }
+    header(out, "goshift_release_info", "The serving release.", "gauge");
+    for r in releases {
+        let _ = writeln!(
+            out,
+            "goshift_release_info{{service=\"{}\",release=\"{}\",go_version=\"{}\",revision=\"{}\"}} 1",
+            escape(&r.service),
+            escape(&r.release),
+            escape(&r.go_version),
+            escape(&r.revision)
+        );
+    }
+}
+
+fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
 fn escape(value: &str) -> String {
@@ -195,9 +283,9 @@ mod tests {
 
     #[test]
     fn renders_counters_and_histogram() {
-        let mut metrics = Metrics::default();
-        metrics.upgrade("api", "upgraded", 0.3);
-        metrics.rollback("api", "ready_timeout");
+        let mut metrics = Metrics::new(&["api".to_owned()]);
+        metrics.upgrade("api", UpgradeResult::Upgraded, 0.3);
+        metrics.rollback("api", RollbackReason::ReadyTimeout);
         metrics.graceful_failure("api");
         metrics.restart("api");
         let text = metrics.render(
@@ -212,6 +300,7 @@ mod tests {
                 go_version: "go1.22.10".into(),
                 revision: String::new(),
             }],
+            &[("api".into(), 0)],
         );
         for needle in [
             "goshift_upgrade_duration_seconds_bucket{service=\"api\",le=\"0.25\"} 0",
@@ -220,6 +309,7 @@ mod tests {
             "goshift_rollbacks_total{service=\"api\",reason=\"ready_timeout\"} 1",
             "goshift_graceful_shutdown_failures_total{service=\"api\"} 1",
             "goshift_child_restarts_total{service=\"api\"} 1",
+            "goshift_child_output_dropped_lines_total{service=\"api\"} 0",
             "goshift_active_connections{service=\"api\",generation=\"2\"} 5",
             "goshift_release_info{service=\"api\",release=\"r1\",go_version=\"go1.22.10\",revision=\"\"} 1",
         ] {

@@ -5,7 +5,6 @@
 //! descendants (so a shell that runs `systemd-notify --ready` works), checked with
 //! `SCM_CREDENTIALS`; anything else is dropped and counted.
 
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -62,7 +61,7 @@ impl NotifySocket {
     pub(crate) fn bind(path: PathBuf) -> std::io::Result<Self> {
         let _ = goshift_fs::fs::remove_file(&path);
         let socket = UnixDatagram::bind(&path)?;
-        sys::enable_passcred(socket.as_raw_fd())?;
+        sys::enable_passcred(&socket)?;
         socket.set_read_timeout(Some(Duration::from_millis(100)))?;
         Ok(Self {
             path,
@@ -89,7 +88,7 @@ impl NotifySocket {
             .spawn(move || {
                 let mut buf = vec![0_u8; 4096];
                 while !stop.load(Ordering::Relaxed) {
-                    match sys::recv_with_credentials(socket.as_raw_fd(), &mut buf) {
+                    match sys::recv_with_credentials(&socket, &mut buf) {
                         Ok((n, Some((sender, sender_uid)))) => {
                             if (sender_uid == uid || sender_uid == 0)
                                 && is_same_or_descendant(sender, pid)

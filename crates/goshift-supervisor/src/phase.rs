@@ -34,6 +34,26 @@ pub enum Phase {
     Stopped,
 }
 
+impl Phase {
+    /// The name used in logs and JSON (`rolling_back`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Running => "running",
+            Self::Spawned => "spawned",
+            Self::Ready => "ready",
+            Self::Draining => "draining",
+            Self::Watching => "watching",
+            Self::Upgraded => "upgraded",
+            Self::RollingBack => "rolling_back",
+            Self::RolledBack => "rolled_back",
+            Self::Restarting => "restarting",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
 /// Whether a generation can take traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -69,6 +89,47 @@ pub struct PhaseEvent {
     pub detail: Option<String>,
     /// What started the upgrade this event belongs to, if any.
     pub trigger: Option<Trigger>,
+    /// In `rolling_back` and `rolled_back`: the pid of the new generation that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_pid: Option<u32>,
+}
+
+/// Why an upgrade rolled back, with one stable label each for metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackReason {
+    /// The new generation exited before it was ready.
+    ExitedBeforeReady,
+    /// The new generation was not ready within `ready.timeout`.
+    ReadyTimeout,
+    /// The new release could not be started at all.
+    SpawnFailed,
+    /// The new generation died after the cutover, within the watch window.
+    DiedInWatch,
+    /// An operator asked for the previous release (`svc rollback`).
+    Requested,
+}
+
+impl RollbackReason {
+    /// Every reason, in label order of the metrics.
+    pub const ALL: [Self; 5] = [
+        Self::ExitedBeforeReady,
+        Self::ReadyTimeout,
+        Self::SpawnFailed,
+        Self::DiedInWatch,
+        Self::Requested,
+    ];
+
+    /// The stable label (`goshift_rollbacks_total{reason=…}`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ExitedBeforeReady => "exited_before_ready",
+            Self::ReadyTimeout => "ready_timeout",
+            Self::SpawnFailed => "spawn_failed",
+            Self::DiedInWatch => "died_in_watch",
+            Self::Requested => "requested",
+        }
+    }
 }
 
 /// What started an upgrade.
@@ -119,6 +180,12 @@ pub struct Outcome {
     pub handoff_overhead_ms: Option<f64>,
     /// Whether the old generation had to be killed after its grace period.
     pub old_killed: bool,
+    /// Why it rolled back, as a stable label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_reason: Option<RollbackReason>,
+    /// The pid of the new generation that failed, when one was started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_pid: Option<u32>,
 }
 
 /// One service as `svc status` shows it.

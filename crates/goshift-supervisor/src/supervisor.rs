@@ -1,31 +1,37 @@
-//! The supervisor: one event loop that owns every service's listeners and generations.
+//! The driver: one event loop that owns every service's listeners and processes and carries
+//! out what the core ([`crate::machine`]) decides.
 //!
 //! Inputs (child exits from reaper threads, notify messages, probe results, control requests,
-//! signals) arrive as [`Event`]s on one channel; timers (ready deadlines, grace periods, watch
-//! windows, restart backoff) are checked on every turn. Only the loop thread changes state,
-//! and it is also the thread that forks children, so `PR_SET_PDEATHSIG` in the children fires
-//! exactly when the supervisor goes away.
+//! signals) arrive as [`Event`]s on one channel and become core inputs; the loop sleeps
+//! exactly until the core's earliest deadline. Only the loop thread changes state, and it is
+//! also the thread that forks children, so `PR_SET_PDEATHSIG` in the children fires exactly
+//! when the supervisor goes away.
 
-mod flow;
 mod generation;
 
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use crate::config::{Config, ServiceConfig};
 use crate::control::{self, Reply, Request};
 use crate::error::StartError;
 use crate::listen::{self, Listener};
-use crate::metrics::Metrics;
-use crate::notify::{self, NotifyMessage};
-use crate::phase::{Outcome, Phase, PhaseEvent};
+use crate::machine::{Core, Effect, Input, Kind, Now, ReloadTarget, Rules, UpgradeRequest};
+use crate::metrics::Live;
+use crate::notify;
+use crate::output::{self, Capture, GenerationOutput, OutputLine, Sink};
+use crate::phase::{PhaseEvent, ServiceStatus};
+use crate::procfs;
 use crate::release::{self, BuildFacts, Release, ReleaseStore};
 
-use generation::Generation;
+use generation::{Launch, Process};
 
 /// What the caller resolves for the supervisor (it reads no environment itself).
 #[derive(Debug, Clone)]
@@ -44,25 +50,13 @@ pub struct Options {
 /// Inputs to the event loop.
 #[derive(Debug)]
 pub(crate) enum Event {
-    Exited {
-        service: usize,
-        generation: u64,
-        status: String,
-        at: Instant,
-    },
-    Notify {
-        service: usize,
-        generation: u64,
-        message: NotifyMessage,
-    },
-    ProbeReady {
-        service: usize,
-        generation: u64,
-    },
+    /// From a generation's threads: its exit, a notify message, a passed probe.
+    Core(Input),
     Request(Request, Sender<Reply>),
     Subscribe(Sender<PhaseEvent>),
     Signal(i32),
     Metrics(Sender<String>),
+    Output(String, Sender<Option<Vec<GenerationOutput>>>),
 }
 
 /// A way to talk to a running supervisor from another thread.
@@ -98,54 +92,60 @@ impl Handle {
         let _ = self.events.send(Event::Metrics(tx));
         rx.recv().ok()
     }
+
+    /// The last output of `service`'s most recent generations (up to
+    /// [`KEPT_GENERATIONS`], oldest first), live or gone; `None` for an unknown service.
+    pub fn output(&self, service: &str) -> Option<Vec<GenerationOutput>> {
+        let (tx, rx) = mpsc::channel();
+        let _ = self.events.send(Event::Output(service.to_owned(), tx));
+        rx.recv().ok().flatten()
+    }
 }
+
+/// How many generations' output tails are kept per service.
+pub const KEPT_GENERATIONS: usize = 4;
 
 /// A configured supervisor whose sockets are bound and whose binaries were checked, ready to
 /// [`run`](Self::run).
 #[derive(Debug)]
 pub struct Supervisor {
-    services: Vec<Service>,
+    core: Core,
+    services: Vec<ServiceIo>,
+    /// Live processes by generation id.
+    processes: HashMap<u64, Process>,
+    /// Who waits for the replies of an upgrade, by the id the core knows them by.
+    waiters: HashMap<u64, Sender<Reply>>,
+    next_waiter: u64,
+    /// A `SetCurrent` failed; added to the reason of the outcome that follows.
+    current_error: Option<String>,
     events: Sender<Event>,
     inbox: Receiver<Event>,
     subscribers: Vec<Sender<PhaseEvent>>,
-    metrics: Metrics,
     run_dir: PathBuf,
     base_env: Vec<(OsString, OsString)>,
     manager_notify: Option<PathBuf>,
     control_path: PathBuf,
     control: Option<UnixListener>,
     metrics_listener: Option<TcpListener>,
-    started: Instant,
-    next_generation: u64,
-    next_upgrade: u64,
-    stopping: bool,
-    reloads_pending: usize,
-    announced_ready: bool,
 }
 
+/// What the driver keeps of a service: its sockets and its release store.
 #[derive(Debug)]
-struct Service {
+struct ServiceIo {
     config: ServiceConfig,
     listeners: Vec<Listener>,
     store: ReleaseStore,
-    /// The serving generation (or the one starting outside an upgrade).
-    active: Option<Generation>,
-    /// The new generation of a running upgrade, before it is ready.
-    candidate: Option<Generation>,
-    /// Generations that got their stop signal.
-    draining: Vec<Generation>,
-    upgrade: Option<flow::Upgrade>,
-    /// The release restarts use.
-    release: Release,
-    /// The release that served before the current one, for `svc rollback`.
-    previous: Option<Release>,
-    restart_at: Option<Instant>,
-    restart_attempt: u32,
-    /// The release a `SIGHUP` asked for while an upgrade ran or a generation was starting.
-    pending_reload: Option<String>,
-    phase: Phase,
-    since: SystemTime,
-    last_outcome: Option<Outcome>,
+    /// Where its generations' output lines go.
+    sink: Sink,
+    /// The output of its last generations, oldest first.
+    outputs: VecDeque<Arc<Capture>>,
+}
+
+fn now() -> Now {
+    Now {
+        mono: Instant::now(),
+        wall: SystemTime::now(),
+    }
 }
 
 impl Supervisor {
@@ -168,46 +168,7 @@ impl Supervisor {
             what: format!("the run directory `{}`", run_dir.display()),
             source,
         })?;
-        let mut services = Vec::new();
-        for (name, service) in config.services {
-            let store = ReleaseStore::new(&home, &name);
-            let release_error = |source| StartError::Release {
-                service: name.clone(),
-                source,
-            };
-            let release = if let Some(current) = store.current().map_err(release_error)? {
-                current
-            } else {
-                let staged = store
-                    .stage(&service.binary, facts(&service.binary), None)
-                    .map_err(release_error)?;
-                store.set_current(staged.id()).map_err(release_error)?;
-                staged
-            };
-            release::check_program(&release.binary).map_err(release_error)?;
-            let listeners = service
-                .listen
-                .iter()
-                .map(|l| listen::bind(&name, l))
-                .collect::<Result<Vec<_>, _>>()?;
-            services.push(Service {
-                config: service,
-                listeners,
-                store,
-                active: None,
-                candidate: None,
-                draining: Vec::new(),
-                upgrade: None,
-                release,
-                previous: None,
-                restart_at: None,
-                restart_attempt: 0,
-                pending_reload: None,
-                phase: Phase::Starting,
-                since: SystemTime::now(),
-                last_outcome: None,
-            });
-        }
+        let (services, machines) = bind_services(config.services, &home, facts)?;
         let control_path = control
             .or(config.control)
             .unwrap_or_else(|| run_dir.join("supervisor.sock"));
@@ -223,23 +184,21 @@ impl Supervisor {
             .transpose()?;
         let (events, inbox) = mpsc::channel();
         Ok(Self {
+            core: Core::new(machines, now()),
             services,
+            processes: HashMap::new(),
+            waiters: HashMap::new(),
+            next_waiter: 1,
+            current_error: None,
             events,
             inbox,
             subscribers: Vec::new(),
-            metrics: Metrics::default(),
             run_dir,
             base_env,
             manager_notify,
             control_path,
             control,
             metrics_listener,
-            started: Instant::now(),
-            next_generation: 1,
-            next_upgrade: 1,
-            stopping: false,
-            reloads_pending: 0,
-            announced_ready: false,
         })
     }
 
@@ -255,6 +214,17 @@ impl Supervisor {
         rx
     }
 
+    /// Subscribes to the children's output, line by line, from the start. The channel is
+    /// bounded: lines that find it full are dropped and counted, never waited for. A later
+    /// call replaces the earlier subscriber.
+    pub fn subscribe_output(&mut self) -> Receiver<OutputLine> {
+        let (tx, rx) = mpsc::sync_channel(output::QUEUE_LINES);
+        for service in &mut self.services {
+            service.sink.log = Some(tx.clone());
+        }
+        rx
+    }
+
     /// A handle for requests and signals from other threads.
     pub fn handle(&self) -> Handle {
         Handle {
@@ -265,6 +235,36 @@ impl Supervisor {
     /// Runs until stopped (`SIGTERM`, `SIGINT` or a stop request) and every child is gone.
     /// The calling thread forks the children: it must live as long as they should.
     pub fn run(mut self) {
+        self.serve_sockets();
+        let effects = self.core.start(now());
+        self.carry_out(effects);
+        while !self.core.done() {
+            let received = match self.core.next_deadline() {
+                Some(deadline) => self
+                    .inbox
+                    .recv_timeout(deadline.saturating_duration_since(Instant::now())),
+                None => self
+                    .inbox
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match received {
+                Ok(event) => self.on_event(event),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if self
+                .core
+                .next_deadline()
+                .is_some_and(|deadline| deadline <= Instant::now())
+            {
+                self.feed(Input::Timer);
+            }
+        }
+        self.remove_sockets();
+    }
+
+    fn serve_sockets(&mut self) {
         if let Some(listener) = self.control.take() {
             let events = self.events.clone();
             control::serve(listener, move |request, reply| {
@@ -277,60 +277,51 @@ impl Supervisor {
                 let _ = events.send(Event::Metrics(reply));
             });
         }
-        for index in 0..self.services.len() {
-            self.start_active(index);
-        }
-        loop {
-            let timeout = self
-                .next_deadline()
-                .map_or(Duration::from_secs(1), |deadline| {
-                    deadline.saturating_duration_since(Instant::now())
-                });
-            match self.inbox.recv_timeout(timeout.min(Duration::from_secs(1))) {
-                Ok(event) => self.handle_event(event),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-            self.check_timers(Instant::now());
-            self.start_pending_reloads();
-            if self.stopping && self.services.iter().all(Service::is_empty) {
-                break;
-            }
-        }
-        self.finish_stop();
     }
 
-    fn handle_event(&mut self, event: Event) {
+    fn remove_sockets(&self) {
+        for service in &self.services {
+            for listener in &service.listeners {
+                if let Some(path) = &listener.unix_path {
+                    let _ = goshift_fs::fs::remove_file(path);
+                }
+            }
+        }
+        let _ = goshift_fs::fs::remove_file(&self.control_path);
+    }
+
+    /// Hands `input` to the core and carries out what it decides.
+    fn feed(&mut self, input: Input) {
+        let effects = self.core.handle(input, now());
+        self.carry_out(effects);
+    }
+
+    fn on_event(&mut self, event: Event) {
         match event {
-            Event::Exited {
-                service,
-                generation,
-                status,
-                at,
-            } => self.on_exit(service, generation, &status, at),
-            Event::Notify {
-                service,
-                generation,
-                message,
-            } => self.on_notify(service, generation, message),
-            Event::ProbeReady {
-                service,
-                generation,
-            } => self.on_ready(service, generation),
+            Event::Core(input) => {
+                if let Input::Exited { generation, .. } = &input {
+                    self.processes.remove(generation);
+                }
+                self.feed(input);
+            }
             Event::Request(request, reply) => self.on_request(request, reply),
             Event::Subscribe(tx) => self.subscribers.push(tx),
-            Event::Signal(signal) => self.on_signal(signal),
+            Event::Signal(signal) => match signal {
+                libc::SIGHUP => self.feed(Input::Reload(self.reload_targets())),
+                libc::SIGTERM | libc::SIGINT => self.feed(Input::Stop),
+                _ => {}
+            },
             Event::Metrics(reply) => {
                 let _ = reply.send(self.render_metrics());
             }
-        }
-    }
-
-    fn on_signal(&mut self, signal: i32) {
-        match signal {
-            libc::SIGHUP => self.reload(),
-            libc::SIGTERM | libc::SIGINT => self.begin_stop(),
-            _ => {}
+            Event::Output(service, reply) => {
+                let outputs = self
+                    .services
+                    .iter()
+                    .find(|s| s.config.name == service)
+                    .map(|s| s.outputs.iter().map(|c| c.snapshot()).collect());
+                let _ = reply.send(outputs);
+            }
         }
     }
 
@@ -341,198 +332,296 @@ impl Supervisor {
                 let _ = reply.send(Reply::Status { services });
             }
             Request::Services => {
-                let names = self
-                    .services
-                    .iter()
-                    .map(|s| s.config.name.clone())
-                    .collect();
+                let names = self.core.service_names();
                 let _ = reply.send(Reply::Services { names });
             }
             Request::Upgrade {
                 service,
                 release,
                 reason,
-            } => self.request_upgrade(&service, &release, reason, reply),
-            Request::Rollback { service, reason } => self.request_rollback(&service, reason, reply),
+            } => {
+                let release = self
+                    .services
+                    .iter()
+                    .find(|s| s.config.name == service)
+                    .map_or_else(|| Err(String::new()), |s| checked(s.store.get(&release)));
+                self.upgrade(service, Kind::Upgrade, release, reason, reply);
+            }
+            Request::Rollback { service, reason } => {
+                let release = self.core.previous(&service).cloned().map_or_else(
+                    || Err(format!("service `{service}` has no previous release to roll back to in this supervisor's lifetime; upgrade to a release id instead")),
+                    |previous| checked(Ok(previous)),
+                );
+                self.upgrade(service, Kind::Rollback, release, reason, reply);
+            }
             Request::Stop => {
                 let _ = reply.send(Reply::Accepted);
-                self.begin_stop();
+                self.feed(Input::Stop);
             }
         }
     }
 
-    /// `SIGHUP`: every service whose `current` release is not the one serving (nor the one an
-    /// upgrade is taking it to) is upgraded to it. The release is read now; a service busy with
-    /// an upgrade, or still starting, gets it once that is over. The service manager hears
-    /// `READY=1` again when every such upgrade has ended.
-    fn reload(&mut self) {
-        if self.stopping {
-            return;
-        }
-        self.tell_manager("RELOADING=1\nSTATUS=upgrading to the current releases");
-        for service in &mut self.services {
-            let Ok(Some(current)) = service.store.current() else {
-                continue;
-            };
-            let target = current.id();
-            let settled = match &service.upgrade {
-                // Either way it ends with one of these serving; `current` names the old
-                // one until a requested upgrade succeeds.
-                Some(upgrade) => upgrade.involves(target),
-                None => {
-                    service
-                        .active
-                        .as_ref()
-                        .map_or(&service.release, |g| &g.release)
-                        .id()
-                        == target
-                }
-            };
-            if settled {
-                continue;
-            }
-            if service.pending_reload.replace(target.to_owned()).is_none() {
-                self.reloads_pending += 1;
-            }
-        }
-        if self.reloads_pending == 0 {
-            self.tell_manager("READY=1\nSTATUS=running");
-        } else {
-            // Each one ends with `reload_ended`, which says READY=1 after the last.
-            self.start_pending_reloads();
-        }
+    fn upgrade(
+        &mut self,
+        service: String,
+        kind: Kind,
+        release: Result<Release, String>,
+        reason: Option<String>,
+        reply: Sender<Reply>,
+    ) {
+        let waiter = self.next_waiter;
+        self.next_waiter += 1;
+        self.waiters.insert(waiter, reply);
+        self.feed(Input::Upgrade(UpgradeRequest {
+            service,
+            kind,
+            release,
+            reason,
+            waiter,
+        }));
     }
 
-    fn begin_stop(&mut self) {
-        if self.stopping {
-            return;
-        }
-        self.stopping = true;
-        self.tell_manager("STOPPING=1\nSTATUS=draining");
-        let now = Instant::now();
-        for index in 0..self.services.len() {
-            let service = &mut self.services[index];
-            service.restart_at = None;
-            if let Some(upgrade) = service.upgrade.take() {
-                for waiter in upgrade.waiters {
-                    let _ = waiter.send(Reply::Error {
-                        message: "the supervisor is stopping; the upgrade was abandoned".into(),
-                    });
-                }
-            }
-            let stop = service.config.stop;
-            let mut all: Vec<Generation> = service.active.take().into_iter().collect();
-            all.extend(service.candidate.take());
-            for mut generation in all {
-                crate::sys::kill(generation.pid, stop.signal);
-                generation.stop_deadline = Some(now + stop.grace);
-                generation.probe = None;
-                service.draining.push(generation);
-            }
-            self.publish(index, Phase::Stopping, None, None, None, None, None);
-        }
-    }
-
-    fn finish_stop(&mut self) {
-        for index in 0..self.services.len() {
-            self.publish(index, Phase::Stopped, None, None, None, None, None);
-            for listener in &self.services[index].listeners {
-                if let Some(path) = &listener.unix_path {
-                    let _ = goshift_fs::fs::remove_file(path);
-                }
-            }
-        }
-        let _ = goshift_fs::fs::remove_file(&self.control_path);
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
+    /// What `current` names for each service, read now, and whether it can run.
+    fn reload_targets(&self) -> Vec<Option<ReloadTarget>> {
         self.services
             .iter()
-            .flat_map(|s| {
-                let starting = |g: &Generation| {
-                    (g.readiness == crate::phase::Readiness::Starting).then_some(g.ready_deadline)
-                };
-                [
-                    s.active.as_ref().and_then(starting),
-                    s.candidate.as_ref().and_then(starting),
-                    s.restart_at,
-                    s.upgrade.as_ref().and_then(|u| u.watch_until),
-                ]
-                .into_iter()
-                .chain(s.draining.iter().map(|g| g.stop_deadline))
-                .flatten()
+            .map(|service| {
+                let current = service.store.current().ok().flatten()?;
+                Some(ReloadTarget {
+                    id: current.id().to_owned(),
+                    release: checked(Ok(current)),
+                })
             })
-            .min()
+            .collect()
     }
 
-    fn tell_manager(&self, message: &str) {
-        if let Some(socket) = &self.manager_notify {
-            let _ = notify::send_to_manager(socket, message);
+    /// Carries out the core's effects in order; an effect whose result the core needs
+    /// (a spawn, a stop signal) is answered at once, and the answer's effects come first.
+    fn carry_out(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Spawn {
+                    service,
+                    generation,
+                    release,
+                } => self.spawn(service, generation, &release),
+                Effect::Stop {
+                    service,
+                    generation,
+                    pid,
+                    signal,
+                } => {
+                    crate::sys::kill(pid, signal);
+                    let at = Instant::now();
+                    self.feed(Input::StopSent {
+                        service,
+                        generation,
+                        at,
+                    });
+                }
+                Effect::Kill { pid } => crate::sys::kill(pid, libc::SIGKILL),
+                Effect::Publish { event, waiter } => self.publish(&event, waiter),
+                Effect::Reply { waiter, reply } => self.reply(waiter, reply),
+                Effect::SetCurrent {
+                    service,
+                    release,
+                    only_if,
+                } => self.set_current(service, &release, only_if.as_deref()),
+                Effect::Manager(message) => {
+                    if let Some(socket) = &self.manager_notify {
+                        let _ = notify::send_to_manager(socket, &message);
+                    }
+                }
+            }
         }
     }
 
-    #[expect(clippy::too_many_arguments, reason = "every field of a phase event")]
-    fn publish(
-        &mut self,
-        index: usize,
-        phase: Phase,
-        upgrade_id: Option<&str>,
-        release: Option<&str>,
-        old_pid: Option<u32>,
-        new_pid: Option<u32>,
-        detail: Option<String>,
-    ) {
-        let service = &mut self.services[index];
-        service.phase = phase;
-        service.since = SystemTime::now();
-        let trigger = service
-            .upgrade
-            .as_ref()
-            .filter(|u| Some(u.id.as_str()) == upgrade_id)
-            .map(|u| u.kind.trigger());
-        let event = PhaseEvent {
-            time: release::rfc3339_utc(service.since),
-            at_ms: self.started.elapsed().as_secs_f64() * 1000.0,
-            service: service.config.name.clone(),
-            phase,
-            upgrade_id: upgrade_id.map(ToOwned::to_owned),
-            release: release.map(ToOwned::to_owned),
-            old_pid,
-            new_pid,
-            detail,
-            trigger,
+    fn spawn(&mut self, service: usize, generation: u64, release: &Release) {
+        let io = &self.services[service];
+        let launch = Launch {
+            service_index: service,
+            config: &io.config,
+            listeners: &io.listeners,
+            run_dir: &self.run_dir,
+            base_env: &self.base_env,
+            events: &self.events,
+            sink: &io.sink,
         };
-        if let Some(upgrade) = &mut service.upgrade
-            && Some(upgrade.id.as_str()) == upgrade_id
-        {
-            upgrade.waiters.retain(|w| {
-                w.send(Reply::Phase {
+        match launch.start(generation, release) {
+            Ok(process) => {
+                let pid = process.pid;
+                let outputs = &mut self.services[service].outputs;
+                if outputs.len() == KEPT_GENERATIONS {
+                    outputs.pop_front();
+                }
+                outputs.push_back(Arc::clone(&process.capture));
+                self.processes.insert(generation, process);
+                self.feed(Input::Started {
+                    service,
+                    generation,
+                    pid,
+                });
+            }
+            Err(error) => self.feed(Input::SpawnFailed {
+                service,
+                generation,
+                error: error.to_string(),
+            }),
+        }
+    }
+
+    fn publish(&mut self, event: &PhaseEvent, waiter: Option<u64>) {
+        if let Some(id) = waiter
+            && let Some(tx) = self.waiters.get(&id)
+            && tx
+                .send(Reply::Phase {
                     event: event.clone(),
                 })
-                .is_ok()
-            });
+                .is_err()
+        {
+            self.waiters.remove(&id);
         }
         self.subscribers.retain(|s| s.send(event.clone()).is_ok());
-        if !self.announced_ready
-            && !self.stopping
-            && self.services.iter().all(|s| s.phase == Phase::Running)
-        {
-            self.announced_ready = true;
-            self.tell_manager("READY=1\nSTATUS=running");
+    }
+
+    /// The last reply to a waiter; its channel closes after it.
+    fn reply(&mut self, waiter: u64, mut reply: Reply) {
+        if let (Reply::Outcome { outcome }, Some(error)) = (&mut reply, self.current_error.take()) {
+            let what = match (&outcome.reason, outcome.rollback_reason) {
+                (Some(reason), Some(_)) => format!("{reason}; then"),
+                _ => "upgraded".to_owned(),
+            };
+            outcome.reason = Some(format!("{what} {error}"));
         }
+        if let Some(tx) = self.waiters.remove(&waiter) {
+            let _ = tx.send(reply);
+        }
+    }
+
+    fn set_current(&mut self, service: usize, release: &str, only_if: Option<&str>) {
+        let store = &self.services[service].store;
+        if let Some(expected) = only_if
+            && !store
+                .current()
+                .is_ok_and(|c| c.is_some_and(|c| c.id() == expected))
+        {
+            return;
+        }
+        if let Err(error) = store.set_current(release) {
+            self.current_error = Some(format!(
+                "`current` could not be pointed at {release}: {error}"
+            ));
+        }
+    }
+
+    fn status(&self) -> Vec<ServiceStatus> {
+        let live = self.core.live();
+        self.core
+            .status()
+            .into_iter()
+            .enumerate()
+            .map(|(index, (mut status, active))| {
+                status.admin = active
+                    .and_then(|g| self.processes.get(&g))
+                    .map(|p| p.admin.to_string());
+                status.connections = live
+                    .iter()
+                    .filter(|(s, _, _)| *s == index)
+                    .map(|(_, _, pid)| (*pid, procfs::established_connections(*pid, None)))
+                    .collect();
+                status
+            })
+            .collect()
+    }
+
+    fn render_metrics(&self) -> String {
+        let names = self.core.service_names();
+        let live: Vec<Live> = self
+            .core
+            .live()
+            .into_iter()
+            .map(|(service, generation, pid)| Live {
+                service: names[service].clone(),
+                generation,
+                connections: procfs::established_connections(pid, None),
+            })
+            .collect();
+        let dropped: Vec<(String, u64)> = self
+            .services
+            .iter()
+            .map(|s| {
+                (
+                    s.config.name.clone(),
+                    s.sink.dropped.load(Ordering::Relaxed),
+                )
+            })
+            .collect();
+        let (metrics, releases) = self.core.metrics();
+        metrics.render(&live, &releases, &dropped)
     }
 }
 
-impl Service {
-    fn is_empty(&self) -> bool {
-        self.active.is_none() && self.candidate.is_none() && self.draining.is_empty()
-    }
+/// What the driver keeps of each service, and what the core gets.
+type Bound = (Vec<ServiceIo>, Vec<(Rules, Release)>);
 
-    fn generation_mut(&mut self, id: u64) -> Option<&mut Generation> {
-        self.active
-            .iter_mut()
-            .chain(self.candidate.iter_mut())
-            .chain(self.draining.iter_mut())
-            .find(|g| g.id == id)
+/// Each service's first release (checked) and bound listeners, and its rules for the core.
+fn bind_services(
+    configs: std::collections::BTreeMap<String, ServiceConfig>,
+    home: &Path,
+    facts: &dyn Fn(&Path) -> BuildFacts,
+) -> Result<Bound, StartError> {
+    let mut services = Vec::new();
+    let mut machines = Vec::new();
+    for (name, service) in configs {
+        let store = ReleaseStore::new(home, &name);
+        let release = first_release(&store, &service, facts)?;
+        let listeners = service
+            .listen
+            .iter()
+            .map(|l| listen::bind(&name, l))
+            .collect::<Result<Vec<_>, _>>()?;
+        machines.push((Rules::new(&service), release));
+        services.push(ServiceIo {
+            sink: Sink {
+                service: name.clone(),
+                log: None,
+                dropped: Arc::new(AtomicU64::new(0)),
+            },
+            outputs: VecDeque::new(),
+            config: service,
+            listeners,
+            store,
+        });
     }
+    Ok((services, machines))
+}
+
+/// `release` if it was found and can run here, else why not.
+fn checked(release: Result<Release, crate::error::ReleaseError>) -> Result<Release, String> {
+    let release = release.map_err(|e| e.to_string())?;
+    release::check_program(&release.binary).map_err(|e| e.to_string())?;
+    Ok(release)
+}
+
+/// The release a service starts with: `current`, or its `binary` staged as the first one.
+fn first_release(
+    store: &ReleaseStore,
+    service: &ServiceConfig,
+    facts: &dyn Fn(&Path) -> BuildFacts,
+) -> Result<Release, StartError> {
+    let release_error = |source| StartError::Release {
+        service: service.name.clone(),
+        source,
+    };
+    let release = if let Some(current) = store.current().map_err(release_error)? {
+        current
+    } else {
+        let staged = store
+            .stage(&service.binary, facts(&service.binary), None)
+            .map_err(release_error)?;
+        store.set_current(staged.id()).map_err(release_error)?;
+        staged
+    };
+    release::check_program(&release.binary).map_err(release_error)?;
+    Ok(release)
 }

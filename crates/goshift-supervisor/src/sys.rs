@@ -1,5 +1,8 @@
 //! The system calls std has no API for: spawning with socket activation, peer credentials,
-//! `SCM_CREDENTIALS`, signals. Every `unsafe` block is here.
+//! `SCM_CREDENTIALS`, signals. They go through `nix`; the only `unsafe` code is what runs
+//! between `fork` and `exec`, and the one step that takes ownership of descriptors the
+//! kernel handed us with `SCM_RIGHTS`. Linux only: `prctl(PR_SET_PDEATHSIG)`, `close_range`,
+//! `SO_PEERCRED` and `SCM_CREDENTIALS` have no portable equivalent.
 //!
 //! Spawning: everything the child needs (argv, envp, the `LISTEN_PID=` buffer, scratch for
 //! fd numbers) is allocated before `fork`; after `fork` the child only calls async-signal-safe
@@ -8,12 +11,21 @@
 //! `fork`, so its digits are written into the preallocated buffer there.
 
 use std::ffi::{CString, OsString};
-use std::io;
-use std::os::fd::RawFd;
+use std::io::{self, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+
+use nix::fcntl::{FcntlArg, fcntl};
+use nix::sys::prctl;
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask};
+use nix::sys::socket::{
+    Backlog, ControlMessageOwned, MsgFlags, UnixCredentials, getsockopt, listen, recvmsg,
+    setsockopt, sockopt,
+};
+use nix::unistd::{self, Pid};
 
 /// Everything needed to start one generation.
 #[derive(Debug)]
@@ -39,7 +51,7 @@ struct ExecBlock {
     listen_pid: Vec<u8>,
     fds: Vec<RawFd>,
     scratch: Vec<RawFd>,
-    parent: libc::pid_t,
+    parent: Pid,
 }
 
 const LISTEN_PID_PREFIX: &[u8] = b"LISTEN_PID=";
@@ -89,11 +101,13 @@ pub(crate) fn spawn(spec: &ChildSpec<'_>) -> io::Result<Child> {
         listen_pid,
         fds: spec.fds.clone(),
         scratch: vec![-1; spec.fds.len()],
-        // SAFETY: getpid has no preconditions.
-        parent: unsafe { libc::getpid() },
+        parent: unistd::getpid(),
     };
     let mut command = Command::new(spec.program);
-    command.stdin(Stdio::null());
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if let Some(cwd) = spec.cwd {
         command.current_dir(cwd);
     }
@@ -107,34 +121,15 @@ pub(crate) fn spawn(spec: &ChildSpec<'_>) -> io::Result<Child> {
 
 #[expect(unsafe_code, reason = "runs between fork and exec")]
 fn child_setup(block: &mut ExecBlock) -> io::Result<()> {
-    // SAFETY: prctl/getppid/_exit are async-signal-safe and take plain integers.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-        if libc::getppid() != block.parent {
-            libc::_exit(1);
-        }
+    // Raw `_exit` rather than a Rust exit: nothing of the parent's may run in the child.
+    if prctl::set_pdeathsig(Signal::SIGKILL).is_err() || unistd::getppid() != block.parent {
+        // SAFETY: _exit is async-signal-safe and ends the child at once.
+        unsafe { libc::_exit(1) };
     }
-    let count = block.fds.len();
-    let first_free = 3 + i32::try_from(count).unwrap_or(i32::MAX - 3);
-    for (i, fd) in block.fds.iter().enumerate() {
-        // SAFETY: fcntl on an fd we own; the duplicate lands above every target number.
-        let copy = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, first_free) };
-        if copy < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        block.scratch[i] = copy;
-    }
-    for (i, copy) in block.scratch.iter().enumerate() {
-        let target = 3 + i32::try_from(i).unwrap_or(0);
-        // SAFETY: dup2 onto 3+i; the new fd does not have FD_CLOEXEC, the copy keeps it.
-        if unsafe { libc::dup2(*copy, target) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the copy is ours and no longer needed.
-        unsafe { libc::close(*copy) };
-    }
+    move_fds(block)?;
     // Anything else we inherited without FD_CLOEXEC (e.g. from our own parent) must not
     // reach the service. Failure (kernels before 5.11) leaves std's CLOEXEC discipline.
+    let first_free = 3 + block.fds.len();
     // SAFETY: close_range with the CLOEXEC flag only changes descriptor flags.
     unsafe {
         libc::syscall(
@@ -145,35 +140,18 @@ fn child_setup(block: &mut ExecBlock) -> io::Result<()> {
         );
     }
     for signal in [
-        libc::SIGHUP,
-        libc::SIGINT,
-        libc::SIGTERM,
-        libc::SIGPIPE,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGPIPE,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
     ] {
-        // SAFETY: resetting a disposition to default is async-signal-safe.
-        unsafe { libc::signal(signal, libc::SIG_DFL) };
+        // SAFETY: resetting a disposition to the default installs no handler.
+        let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) };
     }
-    if count > 0 {
-        // SAFETY: getpid is async-signal-safe.
-        let pid = unsafe { libc::getpid() };
-        let mut digits = [0_u8; 20];
-        let mut n = u64::try_from(pid).unwrap_or(0);
-        let mut len = 0;
-        loop {
-            digits[len] = b'0' + u8::try_from(n % 10).unwrap_or(0);
-            len += 1;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        let start = LISTEN_PID_PREFIX.len();
-        for i in 0..len {
-            block.listen_pid[start + i] = digits[len - 1 - i];
-        }
-        block.listen_pid[start + len] = 0;
+    if !block.fds.is_empty() {
+        write_listen_pid(&mut block.listen_pid, unistd::getpid().as_raw());
     }
     // SAFETY: program, argv and envp are NUL-terminated strings in NULL-terminated arrays
     // that live in `block`, which outlives this call.
@@ -187,180 +165,144 @@ fn child_setup(block: &mut ExecBlock) -> io::Result<()> {
     Err(io::Error::last_os_error())
 }
 
-/// The peer's `(pid, uid)` of a connected Unix socket (`SO_PEERCRED`).
-#[expect(unsafe_code, reason = "getsockopt SO_PEERCRED")]
-pub(crate) fn peer_credentials(fd: RawFd) -> io::Result<(u32, u32)> {
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = libc::socklen_t::try_from(size_of::<libc::ucred>()).unwrap_or(0);
-    // SAFETY: cred and len are valid for writes of the sizes given.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&raw mut cred).cast(),
-            &raw mut len,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
+/// Puts `block.fds` at 3, 4, …: first duplicates above every target number (so no source
+/// is overwritten before it is copied), then `dup2` onto the targets without `FD_CLOEXEC`.
+#[expect(unsafe_code, reason = "runs between fork and exec")]
+fn move_fds(block: &mut ExecBlock) -> io::Result<()> {
+    let first_free = 3 + i32::try_from(block.fds.len()).unwrap_or(i32::MAX - 3);
+    for (i, fd) in block.fds.iter().enumerate() {
+        // SAFETY: the fd is one of the supervisor's listeners, open for the whole spawn.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(*fd) };
+        block.scratch[i] = fcntl(borrowed, FcntlArg::F_DUPFD_CLOEXEC(first_free))?;
     }
-    Ok((u32::try_from(cred.pid).unwrap_or(0), cred.uid))
+    for (i, copy) in block.scratch.iter().enumerate() {
+        let target = 3 + i32::try_from(i).unwrap_or(0);
+        // SAFETY: the copy was made above and is ours; the target number is free or ours to
+        // replace; the new fd has no FD_CLOEXEC and must stay open, so it is not dropped.
+        unsafe {
+            let copy = OwnedFd::from_raw_fd(*copy);
+            std::mem::forget(unistd::dup2_raw(&copy, target)?);
+        }
+    }
+    Ok(())
+}
+
+/// Writes `pid`'s digits after `LISTEN_PID=`, NUL-terminated, without allocating.
+fn write_listen_pid(buffer: &mut [u8], pid: i32) {
+    let mut digits = [0_u8; 20];
+    let mut n = u64::try_from(pid).unwrap_or(0);
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let start = LISTEN_PID_PREFIX.len();
+    for i in 0..len {
+        buffer[start + i] = digits[len - 1 - i];
+    }
+    buffer[start + len] = 0;
+}
+
+/// The peer's `(pid, uid)` of a connected Unix socket (`SO_PEERCRED`).
+pub(crate) fn peer_credentials(socket: &impl AsFd) -> io::Result<(u32, u32)> {
+    let cred = getsockopt(socket, sockopt::PeerCredentials)?;
+    Ok((u32::try_from(cred.pid()).unwrap_or(0), cred.uid()))
 }
 
 /// Turns on `SO_PASSCRED`, so every datagram carries the sender's credentials.
-#[expect(unsafe_code, reason = "setsockopt SO_PASSCRED")]
-pub(crate) fn enable_passcred(fd: RawFd) -> io::Result<()> {
-    let one: libc::c_int = 1;
-    // SAFETY: a valid int option value.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PASSCRED,
-            (&raw const one).cast(),
-            libc::socklen_t::try_from(size_of::<libc::c_int>()).unwrap_or(4),
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+pub(crate) fn enable_passcred(socket: &impl AsFd) -> io::Result<()> {
+    setsockopt(socket, sockopt::PassCred, &true)?;
+    Ok(())
 }
 
 /// Receives one datagram; returns its length and the sender's `(pid, uid)` from
 /// `SCM_CREDENTIALS`. File descriptors sent along (`BARRIER=1`) are closed at once, which
 /// is what completes the sender's barrier.
-#[expect(unsafe_code, reason = "recvmsg with ancillary data")]
+#[expect(
+    unsafe_code,
+    reason = "taking ownership of descriptors received with SCM_RIGHTS"
+)]
 pub(crate) fn recv_with_credentials(
-    fd: RawFd,
+    socket: &impl AsRawFd,
     buf: &mut [u8],
 ) -> io::Result<(usize, Option<(u32, u32)>)> {
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut control = [0_u64; 128];
-    // SAFETY: msghdr is plain data; zero is a valid initial state.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &raw mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = size_of_val(&control);
-    // SAFETY: msg points at live buffers of the sizes given.
-    let n = unsafe { libc::recvmsg(fd, &raw mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let mut iov = [IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!(UnixCredentials, [RawFd; 16]);
+    let message = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
     let mut credentials = None;
-    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled in.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
-        while !cmsg.is_null() {
-            let header = &*cmsg;
-            let data = libc::CMSG_DATA(cmsg);
-            let payload = header.cmsg_len - libc::CMSG_LEN(0) as usize;
-            if header.cmsg_level == libc::SOL_SOCKET && header.cmsg_type == libc::SCM_CREDENTIALS {
-                let cred = std::ptr::read_unaligned(data.cast::<libc::ucred>());
-                credentials = Some((u32::try_from(cred.pid).unwrap_or(0), cred.uid));
-            } else if header.cmsg_level == libc::SOL_SOCKET && header.cmsg_type == libc::SCM_RIGHTS
-            {
-                for i in 0..payload / size_of::<RawFd>() {
-                    let fd = std::ptr::read_unaligned(
-                        data.add(i * size_of::<RawFd>()).cast::<[u8; 4]>(),
-                    );
-                    let fd = RawFd::from_ne_bytes(fd);
-                    libc::close(fd);
+    for cmsg in message.cmsgs()? {
+        match cmsg {
+            ControlMessageOwned::ScmCredentials(cred) => {
+                credentials = Some((u32::try_from(cred.pid()).unwrap_or(0), cred.uid()));
+            }
+            ControlMessageOwned::ScmRights(fds) => {
+                for fd in fds {
+                    // SAFETY: the kernel just installed this descriptor in our table for this
+                    // message; nothing else knows it, so closing it here is the only use.
+                    drop(unsafe { OwnedFd::from_raw_fd(fd) });
                 }
             }
-            cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
+            _ => {}
         }
     }
-    Ok((usize::try_from(n).unwrap_or(0), credentials))
+    Ok((message.bytes, credentials))
 }
 
 /// Sends `signal` to `pid`. A process that is already gone is not an error.
-#[expect(unsafe_code, reason = "kill(2)")]
 pub(crate) fn kill(pid: u32, signal: i32) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
+    let (Ok(pid), Ok(signal)) = (i32::try_from(pid), Signal::try_from(signal)) else {
         return;
     };
-    if pid <= 0 {
-        return;
+    if pid > 0 {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
     }
-    // SAFETY: kill takes plain integers.
-    unsafe { libc::kill(pid, signal) };
 }
 
 /// This process's effective uid.
-#[expect(unsafe_code, reason = "geteuid(2)")]
 pub(crate) fn effective_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    unistd::geteuid().as_raw()
 }
 
 /// Raises a listening socket's accept backlog (std uses 128).
-#[expect(unsafe_code, reason = "listen(2) on a socket we own")]
-pub(crate) fn set_backlog(fd: RawFd, backlog: i32) -> io::Result<()> {
-    // SAFETY: listen on a valid, already-listening socket only updates the backlog.
-    if unsafe { libc::listen(fd, backlog) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+pub(crate) fn set_backlog(socket: &impl AsFd, backlog: i32) -> io::Result<()> {
+    listen(socket, Backlog::new(backlog)?)?;
+    Ok(())
 }
 
 /// A set of signals to block in every thread and wait for in one.
 #[derive(Debug, Clone, Copy)]
 pub struct SignalSet {
-    set: libc::sigset_t,
+    set: SigSet,
 }
 
 impl SignalSet {
-    /// The set of `signals`.
-    #[expect(unsafe_code, reason = "sigset manipulation")]
+    /// The set of `signals` (numbers this system does not know are left out).
     pub fn new(signals: &[i32]) -> Self {
-        // SAFETY: sigemptyset initialises the set; sigaddset takes valid signal numbers.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&raw mut set);
-            for signal in signals {
-                libc::sigaddset(&raw mut set, *signal);
-            }
-            Self { set }
+        let mut set = SigSet::empty();
+        for signal in signals.iter().filter_map(|s| Signal::try_from(*s).ok()) {
+            set.add(signal);
         }
+        Self { set }
     }
 
     /// Blocks the set in the calling thread; threads spawned afterwards inherit the mask.
     /// Call before any other thread starts, so no thread handles these signals by default.
-    #[expect(unsafe_code, reason = "pthread_sigmask")]
     pub fn block(&self) -> io::Result<()> {
-        // SAFETY: a valid set; the old mask is not needed.
-        let rc = unsafe {
-            libc::pthread_sigmask(libc::SIG_BLOCK, &raw const self.set, std::ptr::null_mut())
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::from_raw_os_error(rc))
-        }
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&self.set), None)?;
+        Ok(())
     }
 
     /// Waits until one of the (blocked) signals arrives and returns it.
-    #[expect(unsafe_code, reason = "sigwait")]
     pub fn wait(&self) -> io::Result<i32> {
-        let mut signal: libc::c_int = 0;
-        // SAFETY: a valid set and an int to write to.
-        let rc = unsafe { libc::sigwait(&raw const self.set, &raw mut signal) };
-        if rc == 0 {
-            Ok(signal)
-        } else {
-            Err(io::Error::from_raw_os_error(rc))
-        }
+        Ok(self.set.wait()? as i32)
     }
 }

@@ -1,17 +1,22 @@
-//! One generation: a child process started from one release with the service's listeners,
-//! its own notify socket, admin listener, reaper thread and readiness probe.
+//! One generation's process: a child started from one release with the service's listeners,
+//! its own notify socket, admin listener, reaper thread, output readers and readiness probe.
+//! What the generation means for the service (starting, ready, draining) is the core's
+//! business.
 
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::path::Path;
+use std::process::Child;
+use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use crate::config::ServiceConfig;
 use crate::listen::{self, Listener};
+use crate::machine::Input;
 use crate::notify::NotifySocket;
-use crate::phase::Readiness;
+use crate::output::{self, Capture, Sink};
 use crate::probe::{self, Probe, ProbeHandle};
 use crate::release::Release;
 use crate::sys::{self, ChildSpec};
@@ -28,21 +33,14 @@ const OWN_VARIABLES: [&str; 6] = [
     "GOSHIFT_ADMIN_ADDR",
 ];
 
+/// The I/O side of a live generation; dropping it stops the notify reader and the probe.
 #[derive(Debug)]
-pub(super) struct Generation {
-    pub(super) id: u64,
+pub(super) struct Process {
     pub(super) pid: u32,
-    pub(super) release: Release,
-    pub(super) readiness: Readiness,
-    pub(super) status_text: Option<String>,
     pub(super) admin: SocketAddr,
-    pub(super) ready_deadline: Instant,
-    pub(super) ready_at: Option<Instant>,
-    /// Set once the stop signal was sent: when `SIGKILL` follows.
-    pub(super) stop_deadline: Option<Instant>,
-    pub(super) killed: bool,
+    pub(super) capture: Arc<Capture>,
     _notify: NotifySocket,
-    pub(super) probe: Option<ProbeHandle>,
+    _probe: Option<ProbeHandle>,
 }
 
 /// Everything needed to start a generation.
@@ -53,16 +51,57 @@ pub(super) struct Launch<'a> {
     pub(super) run_dir: &'a Path,
     pub(super) base_env: &'a [(OsString, OsString)],
     pub(super) events: &'a Sender<Event>,
+    pub(super) sink: &'a Sink,
 }
 
 impl Launch<'_> {
     /// Starts generation `id` of `release`.
-    pub(super) fn start(&self, id: u64, release: Release) -> std::io::Result<Generation> {
+    pub(super) fn start(&self, id: u64, release: &Release) -> std::io::Result<Process> {
         let config = self.config;
         let admin = listen::bind_tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
         let admin_address = admin.local_addr()?;
         let mut notify =
             NotifySocket::bind(self.run_dir.join(format!("{}.{id}.notify", config.name)))?;
+        let mut fds: Vec<_> = self.listeners.iter().map(Listener::raw).collect();
+        fds.push(admin.as_raw_fd());
+        let spec = ChildSpec {
+            program: &release.binary,
+            args: &config.args,
+            env: self.environment(notify.path(), admin_address),
+            cwd: config.cwd.as_deref(),
+            fds,
+        };
+        let child = sys::spawn(&spec)?;
+        // The admin listener now belongs to the child alone.
+        drop(admin);
+        let pid = child.id();
+        let capture = Capture::new(id, pid);
+        if let Err(error) = self.watch(id, child, &capture) {
+            sys::kill(pid, libc::SIGKILL);
+            return Err(error);
+        }
+        let events = self.events.clone();
+        let service = self.service_index;
+        notify.start(pid, move |message| {
+            let _ = events.send(Event::Core(Input::Notify {
+                service,
+                generation: id,
+                message,
+            }));
+        });
+        Ok(Process {
+            pid,
+            admin: admin_address,
+            capture,
+            _notify: notify,
+            _probe: self.probe(id, admin_address, pid),
+        })
+    }
+
+    /// The supervisor's environment without our own variables, the service's `env`, then
+    /// the socket-activation and notify variables (`LISTEN_PID` is added after `fork`).
+    fn environment(&self, notify: &Path, admin: SocketAddr) -> Vec<(OsString, OsString)> {
+        let config = self.config;
         let mut env: Vec<(OsString, OsString)> = self
             .base_env
             .iter()
@@ -77,79 +116,52 @@ impl Launch<'_> {
         names.push("admin");
         env.push(("LISTEN_FDS".into(), names.len().to_string().into()));
         env.push(("LISTEN_FDNAMES".into(), names.join(":").into()));
-        env.push(("NOTIFY_SOCKET".into(), notify.path().as_os_str().to_owned()));
-        env.push((
-            "GOSHIFT_ADMIN_ADDR".into(),
-            admin_address.to_string().into(),
-        ));
-        let mut fds: Vec<_> = self.listeners.iter().map(Listener::raw).collect();
-        fds.push(admin.as_raw_fd());
-        let spec = ChildSpec {
-            program: &release.binary,
-            args: &config.args,
-            env,
-            cwd: config.cwd.as_deref(),
-            fds,
-        };
-        let mut child = sys::spawn(&spec)?;
-        // The admin listener now belongs to the child alone.
-        drop(admin);
-        let pid = child.id();
+        env.push(("NOTIFY_SOCKET".into(), notify.as_os_str().to_owned()));
+        env.push(("GOSHIFT_ADMIN_ADDR".into(), admin.to_string().into()));
+        env
+    }
+
+    /// Starts the threads that read the child's stdout and stderr and that reap it.
+    fn watch(&self, id: u64, mut child: Child, capture: &Arc<Capture>) -> std::io::Result<()> {
+        if let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) {
+            let capture = Arc::clone(capture);
+            let sink = self.sink.clone();
+            let buf = vec![0_u8; 8192];
+            std::thread::Builder::new()
+                .name("output".into())
+                .stack_size(64 * 1024)
+                .spawn(move || output::read_both(stdout, stderr, &capture, &sink, buf))?;
+        }
         let events = self.events.clone();
         let service = self.service_index;
-        let reaper = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("reaper".into())
             .stack_size(64 * 1024)
             .spawn(move || {
                 let status = child.wait();
-                let at = Instant::now();
-                let _ = events.send(Event::Exited {
+                let _ = events.send(Event::Core(Input::Exited {
                     service,
                     generation: id,
                     status: status.map_or_else(|e| e.to_string(), |s| s.to_string()),
-                    at,
-                });
-            });
-        if let Err(error) = reaper {
-            sys::kill(pid, libc::SIGKILL);
-            return Err(error);
-        }
+                    at: Instant::now(),
+                }));
+            })?;
+        Ok(())
+    }
+
+    fn probe(&self, id: u64, admin: SocketAddr, pid: u32) -> Option<ProbeHandle> {
+        let kind = match (&self.config.ready.http, self.config.ready.tcp) {
+            (Some(path), _) => Probe::Http(path.clone()),
+            (None, true) => Probe::Tcp,
+            (None, false) => return None,
+        };
         let events = self.events.clone();
-        notify.start(pid, move |message| {
-            let _ = events.send(Event::Notify {
+        let service = self.service_index;
+        Some(probe::start(kind, admin, pid, move || {
+            let _ = events.send(Event::Core(Input::ProbeReady {
                 service,
                 generation: id,
-                message,
-            });
-        });
-        let probe_kind = match (&config.ready.http, config.ready.tcp) {
-            (Some(path), _) => Some(Probe::Http(path.clone())),
-            (None, true) => Some(Probe::Tcp),
-            (None, false) => None,
-        };
-        let probe = probe_kind.map(|kind| {
-            let events = self.events.clone();
-            probe::start(kind, admin_address, pid, move || {
-                let _ = events.send(Event::ProbeReady {
-                    service,
-                    generation: id,
-                });
-            })
-        });
-        let now = Instant::now();
-        Ok(Generation {
-            id,
-            pid,
-            release,
-            readiness: Readiness::Starting,
-            status_text: None,
-            admin: admin_address,
-            ready_deadline: now + config.ready.timeout,
-            ready_at: None,
-            stop_deadline: None,
-            killed: false,
-            _notify: notify,
-            probe,
-        })
+            }));
+        }))
     }
 }

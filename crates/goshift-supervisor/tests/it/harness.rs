@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use goshift_supervisor::{
-    BuildFacts, Config, Handle, Options, Outcome, Phase, PhaseEvent, Release, ReleaseStore, Reply,
-    Request, Supervisor,
+    BuildFacts, Config, Handle, Options, Outcome, OutputLine, Phase, PhaseEvent, Release,
+    ReleaseStore, Reply, Request, Supervisor,
 };
 use goshift_testkit::service::service_variant;
 
@@ -19,6 +19,8 @@ pub(crate) struct Harness {
     pub(crate) dir: tempfile::TempDir,
     pub(crate) handle: Handle,
     pub(crate) events: Receiver<PhaseEvent>,
+    /// The children's output lines; nobody reads them unless a test does.
+    pub(crate) output: Receiver<OutputLine>,
     pub(crate) port: u16,
     pub(crate) control: PathBuf,
     thread: Option<JoinHandle<()>>,
@@ -61,6 +63,9 @@ pub(crate) struct Setup<'a> {
     pub(crate) unix: bool,
     /// The service manager's notify socket the supervisor reports to.
     pub(crate) manager_notify: Option<PathBuf>,
+    /// More service tables after `[services.api]`; `{bin}` is replaced with the path of a
+    /// crash-at-start variant of the test service.
+    pub(crate) more_services: &'a str,
 }
 
 /// `lines` plus the test defaults for the keys it does not set.
@@ -92,12 +97,18 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let v1 = service_variant(dir.path(), "v1", setup.first_fault);
         let port = free_port();
+        let mut more = setup.more_services.to_owned();
+        if more.contains("{bin}") {
+            let crashing = service_variant(dir.path(), "crashing", Some("crash-at-start"));
+            more = more.replace("{bin}", &crashing.display().to_string());
+        }
         let text = format!(
             r#"
 [services.api]
 binary = "{}"
 listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}{}]
 {}
+{more}
 "#,
             v1.display(),
             if setup.unix {
@@ -116,6 +127,7 @@ listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}{}]
         };
         let mut supervisor = Supervisor::new(config, options, &|_| BuildFacts::default()).unwrap();
         let events = supervisor.subscribe();
+        let output = supervisor.subscribe_output();
         let handle = supervisor.handle();
         let control = supervisor.control_path().to_owned();
         let thread = std::thread::spawn(move || supervisor.run());
@@ -123,6 +135,7 @@ listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}{}]
             dir,
             handle,
             events,
+            output,
             port,
             control,
             thread: Some(thread),

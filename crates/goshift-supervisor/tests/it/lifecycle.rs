@@ -186,3 +186,69 @@ fn connect_helper() {
         Err(e) => println!("refused: {e}"),
     }
 }
+
+#[test]
+fn counters_start_at_zero_for_every_label() {
+    let h = Harness::start(Setup::default());
+    h.until(Phase::Running);
+    let metrics = h.handle.metrics().unwrap();
+    for reason in [
+        "exited_before_ready",
+        "ready_timeout",
+        "spawn_failed",
+        "died_in_watch",
+        "requested",
+    ] {
+        let line = format!("goshift_rollbacks_total{{service=\"api\",reason=\"{reason}\"}} 0");
+        assert!(metrics.contains(&line), "missing {line} in\n{metrics}");
+    }
+    for line in [
+        "goshift_upgrades_total{service=\"api\",result=\"upgraded\"} 0",
+        "goshift_upgrades_total{service=\"api\",result=\"rolled_back\"} 0",
+        "goshift_graceful_shutdown_failures_total{service=\"api\"} 0",
+        "goshift_child_restarts_total{service=\"api\"} 0",
+        "goshift_upgrade_duration_seconds_count{service=\"api\"} 0",
+    ] {
+        assert!(metrics.contains(line), "missing {line} in\n{metrics}");
+    }
+}
+
+#[test]
+fn event_times_have_millisecond_resolution() {
+    let h = Harness::start(Setup::default());
+    let event = h.until(Phase::Running).pop().unwrap();
+    // `2026-11-21T06:45:12.345Z`
+    let time = event.time.as_bytes();
+    assert_eq!(time.len(), 24, "{}", event.time);
+    assert_eq!(time[19], b'.', "{}", event.time);
+    assert!(
+        time[20..23].iter().all(u8::is_ascii_digit),
+        "{}",
+        event.time
+    );
+    assert_eq!(time[23], b'Z', "{}", event.time);
+}
+
+const CRASH_LOOPING: &str =
+    "[services.worker]\nbinary = \"{bin}\"\nrestart = { backoff = \"50ms\", max = \"100ms\" }";
+
+#[test]
+fn a_crash_looping_service_does_not_hold_back_the_units_readiness() {
+    let manager = Manager::new();
+    let h = Harness::start(Setup {
+        manager_notify: Some(manager.path.clone()),
+        more_services: CRASH_LOOPING,
+        ..Setup::default()
+    });
+    // api serves; worker crash-loops. The unit is up, and its status says who is not.
+    let told = manager.told();
+    assert!(told.starts_with("READY=1\n"), "{told}");
+    assert!(told.contains("worker"), "{told}");
+    assert!(h.get("/").contains("variant=v1"));
+    // After a SIGHUP, READY=1 comes back with the same truth, not `STATUS=running`.
+    h.handle.signal(libc::SIGHUP);
+    assert!(manager.told().starts_with("RELOADING=1\n"));
+    let told = manager.told();
+    assert!(told.starts_with("READY=1\n"), "{told}");
+    assert!(told.contains("worker"), "{told}");
+}

@@ -9,5 +9,6 @@
 
 mod harness;
 mod lifecycle;
+mod output;
 mod reload;
 mod upgrade;

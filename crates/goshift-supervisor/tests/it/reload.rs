@@ -11,6 +11,7 @@ const WATCH_LONG: Setup<'static> = Setup {
     service_lines: "watch = \"1s\"",
     unix: false,
     manager_notify: None,
+    more_services: "",
 };
 
 /// The service's status. Requests are handled in order, after every event before them, so

@@ -171,6 +171,13 @@ fn http_probe_decides_readiness() {
     let failing = h.stage("v2-5xx", Some("5xx"));
     let (phases, _) = h.upgrade(failing.id());
     assert_eq!(phases, [Spawned, RolledBack]);
+    // `http` set and `notify` unset: readiness is the probe's alone, so a build that says
+    // READY=1 but answers 500 is not promoted.
+    let liar = h.stage("v2-liar", Some("ready-5xx"));
+    let (phases, outcome) = h.upgrade(liar.id());
+    assert_eq!(phases, [Spawned, RolledBack]);
+    assert_eq!(outcome.result, UpgradeResult::RolledBack);
+    assert!(h.get("/").contains("variant=v1"));
     let good = h.stage("v2", None);
     let (phases, outcome) = h.upgrade(good.id());
     assert_eq!(phases, [Spawned, Ready, Draining, Watching, Upgraded]);
@@ -246,4 +253,42 @@ fn tcp_probe_waits_for_the_generation_to_accept() {
     let bad = h.stage("v3-crash", Some("crash-at-start"));
     let (phases, _) = h.upgrade(bad.id());
     assert_eq!(phases, [Spawned, RolledBack]);
+}
+
+#[test]
+fn a_death_in_the_watch_window_names_the_failed_pid() {
+    let h = Harness::start(Setup {
+        service_lines: "watch = \"30s\"\nenv = { GOSHIFT_TEST_PANIC_AFTER_MS = \"300\" }",
+        ..Setup::default()
+    });
+    h.until(Phase::Running);
+    let bad = h.stage("v2-panic", Some("ready-then-panic"));
+    let replies = h.request_upgrade(bad.id());
+    let mut failed = None;
+    let mut events = Vec::new();
+    let outcome = loop {
+        match replies.recv_timeout(WAIT).unwrap() {
+            Reply::Phase { event } => {
+                if event.phase == Spawned {
+                    failed = event.new_pid;
+                }
+                events.push(event);
+            }
+            Reply::Outcome { outcome } => break outcome,
+            other => panic!("{other:?}"),
+        }
+    };
+    let failed = failed.expect("a spawned event with the new pid");
+    let rolled_back = events.last().unwrap();
+    assert_eq!(rolled_back.phase, RolledBack);
+    assert_eq!(rolled_back.failed_pid, Some(failed), "{rolled_back:?}");
+    assert_eq!(rolled_back.old_pid, Some(failed), "{rolled_back:?}");
+    let serving = rolled_back.new_pid.expect("the restarted previous release");
+    assert_ne!(serving, failed);
+    assert!(h.get("/").contains(&format!("pid={serving}")));
+    assert_eq!(outcome.failed_pid, Some(failed));
+    assert_eq!(
+        outcome.rollback_reason,
+        Some(goshift_supervisor::RollbackReason::DiedInWatch)
+    );
 }

@@ -6,7 +6,8 @@
 //! Fault modes come from `GOSHIFT_TEST_FAULT` or from a trailer appended to the binary
 //! itself (see `goshift_testkit::service`), so a "faulty build" is a different binary:
 //! `crash-at-start`, `never-ready`, `ready-then-panic`, `ignore-sigterm`, `slow-drain`,
-//! `bind-own-port`, `5xx`, `systemd-notify` (readiness through the `systemd-notify` tool),
+//! `bind-own-port`, `5xx`, `ready-5xx` (says `READY=1`, then answers every request with a
+//! 500), `systemd-notify` (readiness through the `systemd-notify` tool),
 //! `slow-start` (ready after `GOSHIFT_TEST_START_MS`), `slow-start-extend` (the same, after
 //! asking for more time with `EXTEND_TIMEOUT_USEC`).
 #![expect(
@@ -395,7 +396,7 @@ fn serve(stream: Stream, shared: &Shared) {
 }
 
 fn respond(path: &str, shared: &Shared) -> (&'static str, String) {
-    if shared.fault == "5xx" {
+    if shared.fault == "5xx" || shared.fault == "ready-5xx" {
         return ("500 Internal Server Error", "failing as asked\n".into());
     }
     match path {

@@ -14,7 +14,7 @@ use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
 
 /// Checks the file and the binaries, binds every socket, then runs until SIGTERM/SIGINT or
-/// `goshift svc stop`. Phase events go to stderr as JSON lines.
+/// `goshift svc stop`. Phase events and the children's output go to stderr as JSON lines.
 pub(crate) fn supervise(
     args: SuperviseArgs,
     settings: &GlobalSettings,
@@ -46,6 +46,7 @@ pub(crate) fn supervise(
     let mut supervisor = Supervisor::new(config, options, &super::svc::build_facts)
         .with_context(|| format!("the supervisor could not start from `{}`", path.display()))?;
     let events = supervisor.subscribe();
+    let output = supervisor.subscribe_output();
     // Signals are blocked here, before any thread exists, and handled by one thread.
     goshift_supervisor::forward_signals(supervisor.handle())
         .context("failed to set up signal handling")?;
@@ -71,10 +72,25 @@ pub(crate) fn supervise(
             }
         })
         .context("failed to start the log thread")?;
+    // Children's output, one JSON line each; a slow stderr makes the supervisor drop and
+    // count lines, never wait.
+    let output_log = std::thread::Builder::new()
+        .name("output-log".into())
+        .spawn(move || {
+            for line in output {
+                if let Ok(line) = serde_json::to_string(&line) {
+                    printer.stderr_raw(&format!("{line}\n"));
+                }
+            }
+        })
+        .context("failed to start the output log thread")?;
     supervisor.run();
     // The supervisor is gone, so the event channel is closed: the log thread prints and
     // records the last events, then ends.
     let _ = log.join();
+    // The reader threads end once the last children and their descendants closed the
+    // pipes; do not wait for a descendant that outlives its generation.
+    drop(output_log);
     Ok(ExitStatus::Success)
 }
 

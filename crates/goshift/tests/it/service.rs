@@ -171,6 +171,34 @@ fn children_die_with_a_killed_supervisor() {
     );
 }
 
+#[test]
+fn the_childrens_output_is_logged_as_json_lines_with_their_origin() {
+    let context = TestContext::new(env!("CARGO_BIN_EXE_goshift"));
+    let mut running = start(&context, "2s");
+    let v2 = service_variant(&context.work(), "v2-crash", Some("crash-at-start"));
+    let upgrade = context.run(["svc", "upgrade", "api", v2.to_str().unwrap()]);
+    assert_eq!(upgrade.status.code(), Some(1));
+    let mut line = String::new();
+    let logged: serde_json::Value = loop {
+        line.clear();
+        let n = running.log.read_line(&mut line).unwrap();
+        assert!(
+            n > 0,
+            "the supervisor exited before logging the child's line"
+        );
+        if line.contains("crashing at start as asked") {
+            break serde_json::from_str(&line).unwrap();
+        }
+    };
+    assert_eq!(logged["service"], "api");
+    assert_eq!(logged["stream"], "stderr");
+    assert_eq!(logged["line"], "test service: crashing at start as asked");
+    assert!(logged["pid"].as_u64().is_some() && logged["generation"].as_u64().is_some());
+    assert_eq!(logged["time"].as_str().unwrap().len(), 24, "{logged}");
+    running.child.kill().unwrap();
+    running.child.wait().unwrap();
+}
+
 /// Waits for a process that is not our child to exit, through a pidfd.
 struct ProcessWatch(std::os::fd::OwnedFd);
 
