@@ -30,11 +30,13 @@
 #![cfg(unix)]
 #![warn(missing_docs)]
 
+pub mod analysis;
 mod config;
 mod control;
 mod error;
 mod listen;
 mod machine;
+pub mod measure;
 mod metrics;
 mod notify;
 mod output;
