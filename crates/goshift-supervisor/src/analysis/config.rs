@@ -144,7 +144,7 @@ pub struct MetricsCheck {
 /// `prometheus`: `PromQL` queries against a server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrometheusCheck {
-    /// The server's base URL (`http://` or `https://`), without `/api/v1/query`.
+    /// The server's base URL (`http://`), without `/api/v1/query`.
     pub url: String,
     /// The queries, each an analysis run of its own.
     pub queries: Vec<PrometheusQuery>,
@@ -735,11 +735,11 @@ fn template(field: &str, query: &str) -> Result<String, AnalysisError> {
 }
 
 fn prometheus(raw: RawPrometheus) -> Result<PrometheusCheck, AnalysisError> {
-    if !(raw.url.starts_with("http://") || raw.url.starts_with("https://")) {
+    if !raw.url.starts_with("http://") {
         return Err(invalid(
             "prometheus.url",
             &raw.url,
-            "is not an HTTP URL: use the server's base URL, e.g. `http://127.0.0.1:9090`",
+            "is not a plain HTTP URL: use the server's base URL, e.g. `http://127.0.0.1:9090` (for a server behind TLS, query it through a local proxy)",
         ));
     }
     if raw.queries.is_empty() {
@@ -953,6 +953,10 @@ failure_limit = 1
             (
                 "[prometheus]\nurl = \"prom:9090\"\nqueries = []",
                 "HTTP URL",
+            ),
+            (
+                "[prometheus]\nurl = \"https://prom:9090\"\nqueries = []",
+                "local proxy",
             ),
             (
                 "[prometheus]\nurl = \"http://p\"\nqueries = []",
