@@ -34,6 +34,7 @@ pub mod analysis;
 mod config;
 mod control;
 mod error;
+pub mod incident;
 mod listen;
 mod machine;
 pub mod measure;
