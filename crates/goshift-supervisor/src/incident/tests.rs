@@ -21,7 +21,16 @@ impl Sleeper {
             .env("GOMAXPROCS", "2")
             .spawn()
             .expect("sleep must start");
-        Self(child)
+        // Before its exec, the forked child's /proc still shows this test's environment.
+        let sleeper = Self(child);
+        let comm = format!("/proc/{}/comm", sleeper.0.id());
+        for _ in 0..5000 {
+            if std::fs::read_to_string(&comm).is_ok_and(|c| c == "sleep\n") {
+                return sleeper;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        panic!("{comm} never became sleep");
     }
 }
 

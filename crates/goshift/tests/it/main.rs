@@ -13,6 +13,7 @@ mod inspect;
 mod project;
 mod project_shell;
 mod service;
+mod service_incidents;
 mod toolchain;
 mod toolchain_crash;
 mod toolchain_errors;
