@@ -927,6 +927,14 @@ failure_limit = 1
                 "`rollback` or `alert`",
             ),
             ("[not_accepting]\nthreshold = 3", "unknown field"),
+            (
+                "[process]\nrss_maxx = \"1GiB\"\nrss_max = \"1GiB\"",
+                "unknown field",
+            ),
+            (
+                "[probe]\nrequests = [{ path = \"/\" }]\nsuccess_rate_min = 0.9\nintervall = \"1s\"",
+                "unknown field",
+            ),
             ("[process]\ninterval = \"1s\"", "set at least one of"),
             ("[process]\nrss_max = \"12 parsecs\"", "not a size"),
             ("[process]\nthreads_max = -1", "negative"),
