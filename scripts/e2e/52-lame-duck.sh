@@ -46,6 +46,8 @@ build_drain lame-duck-b lame-duck
 # A watch window longer than the panic-after-ready build's two seconds.
 sup_start 3s
 curl --silent --fail --max-time 5 "$SUP_URL" | grep -q '^version=v1 ' || fail "v1 does not answer"
+curl --silent --fail --max-time 5 "${SUP_URL}debug/pprof/" | grep -q '^version=v1 ' ||
+    fail "/debug/pprof/ on the service's own socket did not reach the service's handler (profiles belong to the admin listener only)"
 
 # serving_pid: the pid of the generation serving api.
 serving_pid() {
@@ -100,11 +102,18 @@ echo "accept queue of :$SUP_PORT: $queued"
 back_to_v1
 wait "$sleeper" 2>/dev/null || true
 
-check "hang-after-ready: requests hang, and its stop signal is ignored until the grace runs out"
+check "hang-after-ready: requests hang, its admin listener still serves a goroutine profile showing them stuck, and its stop signal is ignored until the grace runs out"
 sup_upgrade v2-hang-after-ready || true
 code=0
 curl --silent --output /dev/null --max-time 2 "$SUP_URL" || code=$?
 ((code == 28)) || fail "a request to the hung build did not time out (curl exit $code)"
+pid=$(serving_pid)
+admin=$(tr '\0' '\n' <"/proc/$pid/environ" | sed -n 's/^GOSHIFT_ADMIN_ADDR=//p')
+[[ -n $admin ]] || fail "the generation has no GOSHIFT_ADMIN_ADDR"
+curl --silent --fail --max-time 5 "http://$admin/debug/pprof/goroutine?debug=2" >"$SUP_DIR/hung-goroutines.txt" ||
+    fail "the hung build served no goroutine profile on its admin listener"
+grep -q 'sync.(\*Mutex).Lock' "$SUP_DIR/hung-goroutines.txt" ||
+    fail "the goroutine profile does not show the handlers stuck on the lock"
 back_to_v1
 tail -1 "$SUP_DIR/outcomes.jsonl" | grep -q '"old_killed":true' ||
     fail "the hung generation was not killed: $(tail -1 "$SUP_DIR/outcomes.jsonl")"

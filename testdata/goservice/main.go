@@ -1,7 +1,8 @@
 // Command goservice is the Go HTTP service of goshift's real tier. It uses only the standard
 // library: its listeners come from systemd socket activation (LISTEN_FDS, LISTEN_PID,
 // LISTEN_FDNAMES, fds from 3), it reports readiness with READY=1 on NOTIFY_SOCKET, serves
-// /healthz and / (a counter), and on SIGTERM drains (see drain.go).
+// /healthz and / (a counter), profiles under /debug/pprof/ on the supervisor's admin listener
+// only (admin.go), and on SIGTERM drains (drain.go).
 //
 // Build-time settings (-ldflags "-X main.version=v2 -X main.fault=http-500 -X main.drain=shutdown"),
 // each overridden by an environment variable when that is set:
@@ -99,7 +100,7 @@ func main() {
 	})
 	var open atomic.Int64
 	server := &http.Server{
-		Handler:           faults.wrap(handler),
+		Handler:           withProfiles(faults.wrap(handler)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnState: func(_ net.Conn, state http.ConnState) {
 			switch state {
