@@ -885,113 +885,115 @@ failure_limit = 1
         );
     }
 
+    /// Sections that must be refused, and a part of the error they must give.
+    const BAD_SECTIONS: &[(&str, &str)] = &[
+        (
+            "[probe]\nrequests = []\nsuccess_rate_min = 0.9",
+            "add requests",
+        ),
+        (
+            "[probe]\nrequests = [{ path = \"/\" }]",
+            "set `success_rate_min`",
+        ),
+        (
+            "[probe]\nrequests = [{ path = \"healthz\" }]\nsuccess_rate_min = 0.9",
+            "start it with `/`",
+        ),
+        (
+            "[probe]\nrequests = [{ path = \"/\", status = 700 }]\nsuccess_rate_min = 0.9",
+            "100 to 599",
+        ),
+        (
+            "[probe]\nrequests = [{ path = \"/\", method = \"GE T\" }]\nsuccess_rate_min = 0.9",
+            "HTTP method",
+        ),
+        (
+            "[probe]\nrequests = [{ path = \"/\" }]\nsuccess_rate_min = 1.5",
+            "from 0 to 1",
+        ),
+        (
+            "[probe]\nrequests = [{ path = \"/\" }]\np99_ratio_max = 0.5",
+            "at least 1",
+        ),
+        (
+            "[probe]\nrequests = [{ path = \"/\" }]\np99_max = \"fast\"",
+            "not a duration",
+        ),
+        ("[not_accepting]\ninterval = \"1ms\"", "too short"),
+        ("[not_accepting]\nfailures = 0", "1 to 10000"),
+        (
+            "[not_accepting]\naction = \"page\"",
+            "`rollback` or `alert`",
+        ),
+        ("[not_accepting]\nthreshold = 3", "unknown field"),
+        (
+            "[process]\nrss_maxx = \"1GiB\"\nrss_max = \"1GiB\"",
+            "unknown field",
+        ),
+        (
+            "[probe]\nrequests = [{ path = \"/\" }]\nsuccess_rate_min = 0.9\nintervall = \"1s\"",
+            "unknown field",
+        ),
+        ("[process]\ninterval = \"1s\"", "set at least one of"),
+        ("[process]\nrss_max = \"12 parsecs\"", "not a size"),
+        ("[process]\nthreads_max = -1", "negative"),
+        (
+            "[metrics]\nurl = \"http://10.0.0.1:9100/metrics\"\nrequests = \"r\"\nsuccess_rate_min = 0.9",
+            "loopback",
+        ),
+        (
+            "[metrics]\nurl = \"http://127.0.0.1:9100/metrics\"\nsuccess_rate_min = 0.9",
+            "needs a counter",
+        ),
+        (
+            "[metrics]\nurl = \"http://127.0.0.1:9100/metrics\"\nlatency_max = \"1s\"",
+            "a latency limit needs",
+        ),
+        (
+            "[metrics]\nurl = \"http://127.0.0.1:9100/\"\nrequests = \"1bad\"\nsuccess_rate_min = 0.9",
+            "metric name",
+        ),
+        (
+            "[metrics]\nurl = \"http://127.0.0.1:9100/\"\nrequests = \"r\"\nsuccess_rate_min = 0.9\nquantile = 1.0",
+            "quantile",
+        ),
+        (
+            "[prometheus]\nurl = \"prom:9090\"\nqueries = []",
+            "HTTP URL",
+        ),
+        (
+            "[prometheus]\nurl = \"https://prom:9090\"\nqueries = []",
+            "local proxy",
+        ),
+        (
+            "[prometheus]\nurl = \"http://p\"\nqueries = []",
+            "add `[[analysis.prometheus.queries]]`",
+        ),
+        (
+            "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x\" }]",
+            "set `success`, `failure`",
+        ),
+        (
+            "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x{{host}}\", success = \"result > 1\" }]",
+            "unknown placeholder `{{host}}`",
+        ),
+        (
+            "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x{{pid\", success = \"result > 1\" }]",
+            "without `}}`",
+        ),
+        (
+            "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x\", success = \"result is fine\" }]",
+            "not a condition",
+        ),
+        (
+            "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x\", success = \"result > 1\" }, { name = \"a\", query = \"y\", failure = \"result > 1\" }]",
+            "used twice",
+        ),
+    ];
+
     #[test]
     fn bad_sections_say_what_and_how_to_fix() {
-        let cases = [
-            (
-                "[probe]\nrequests = []\nsuccess_rate_min = 0.9",
-                "add requests",
-            ),
-            (
-                "[probe]\nrequests = [{ path = \"/\" }]",
-                "set `success_rate_min`",
-            ),
-            (
-                "[probe]\nrequests = [{ path = \"healthz\" }]\nsuccess_rate_min = 0.9",
-                "start it with `/`",
-            ),
-            (
-                "[probe]\nrequests = [{ path = \"/\", status = 700 }]\nsuccess_rate_min = 0.9",
-                "100 to 599",
-            ),
-            (
-                "[probe]\nrequests = [{ path = \"/\", method = \"GE T\" }]\nsuccess_rate_min = 0.9",
-                "HTTP method",
-            ),
-            (
-                "[probe]\nrequests = [{ path = \"/\" }]\nsuccess_rate_min = 1.5",
-                "from 0 to 1",
-            ),
-            (
-                "[probe]\nrequests = [{ path = \"/\" }]\np99_ratio_max = 0.5",
-                "at least 1",
-            ),
-            (
-                "[probe]\nrequests = [{ path = \"/\" }]\np99_max = \"fast\"",
-                "not a duration",
-            ),
-            ("[not_accepting]\ninterval = \"1ms\"", "too short"),
-            ("[not_accepting]\nfailures = 0", "1 to 10000"),
-            (
-                "[not_accepting]\naction = \"page\"",
-                "`rollback` or `alert`",
-            ),
-            ("[not_accepting]\nthreshold = 3", "unknown field"),
-            (
-                "[process]\nrss_maxx = \"1GiB\"\nrss_max = \"1GiB\"",
-                "unknown field",
-            ),
-            (
-                "[probe]\nrequests = [{ path = \"/\" }]\nsuccess_rate_min = 0.9\nintervall = \"1s\"",
-                "unknown field",
-            ),
-            ("[process]\ninterval = \"1s\"", "set at least one of"),
-            ("[process]\nrss_max = \"12 parsecs\"", "not a size"),
-            ("[process]\nthreads_max = -1", "negative"),
-            (
-                "[metrics]\nurl = \"http://10.0.0.1:9100/metrics\"\nrequests = \"r\"\nsuccess_rate_min = 0.9",
-                "loopback",
-            ),
-            (
-                "[metrics]\nurl = \"http://127.0.0.1:9100/metrics\"\nsuccess_rate_min = 0.9",
-                "needs a counter",
-            ),
-            (
-                "[metrics]\nurl = \"http://127.0.0.1:9100/metrics\"\nlatency_max = \"1s\"",
-                "a latency limit needs",
-            ),
-            (
-                "[metrics]\nurl = \"http://127.0.0.1:9100/\"\nrequests = \"1bad\"\nsuccess_rate_min = 0.9",
-                "metric name",
-            ),
-            (
-                "[metrics]\nurl = \"http://127.0.0.1:9100/\"\nrequests = \"r\"\nsuccess_rate_min = 0.9\nquantile = 1.0",
-                "quantile",
-            ),
-            (
-                "[prometheus]\nurl = \"prom:9090\"\nqueries = []",
-                "HTTP URL",
-            ),
-            (
-                "[prometheus]\nurl = \"https://prom:9090\"\nqueries = []",
-                "local proxy",
-            ),
-            (
-                "[prometheus]\nurl = \"http://p\"\nqueries = []",
-                "add `[[analysis.prometheus.queries]]`",
-            ),
-            (
-                "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x\" }]",
-                "set `success`, `failure`",
-            ),
-            (
-                "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x{{host}}\", success = \"result > 1\" }]",
-                "unknown placeholder `{{host}}`",
-            ),
-            (
-                "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x{{pid\", success = \"result > 1\" }]",
-                "without `}}`",
-            ),
-            (
-                "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x\", success = \"result is fine\" }]",
-                "not a condition",
-            ),
-            (
-                "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x\", success = \"result > 1\" }, { name = \"a\", query = \"y\", failure = \"result > 1\" }]",
-                "used twice",
-            ),
-        ];
-        for (text, expected) in cases {
+        for &(text, expected) in BAD_SECTIONS {
             let error = AnalysisConfig::parse(text).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}\n=> {error}");
         }
