@@ -11,6 +11,14 @@ use serde::Deserialize;
 
 use super::promql::Condition;
 
+mod values;
+
+pub use values::{PLACEHOLDERS, parse_size};
+use values::{
+    action, count, duration, interval, invalid, is_token, limit, loopback_http, metric_name, path,
+    positive, rate, ratio, size, template,
+};
+
 /// What a check does when it fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -204,14 +212,6 @@ pub enum AnalysisError {
     },
 }
 
-fn invalid(field: &str, value: impl std::fmt::Display, problem: &str) -> AnalysisError {
-    AnalysisError::Invalid {
-        field: field.to_owned(),
-        value: value.to_string(),
-        problem: problem.to_owned(),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAnalysis {
@@ -346,59 +346,6 @@ impl AnalysisConfig {
     }
 }
 
-fn duration(field: &str, text: &str) -> Result<Duration, AnalysisError> {
-    humantime::parse_duration(text).map_err(|e| {
-        invalid(
-            field,
-            text,
-            &format!("is not a duration ({e}); write e.g. `250ms` or `2s`"),
-        )
-    })
-}
-
-fn interval(field: &str, text: Option<&str>, default: Duration) -> Result<Duration, AnalysisError> {
-    let Some(text) = text else {
-        return Ok(default);
-    };
-    let value = duration(field, text)?;
-    if value < MIN_INTERVAL {
-        return Err(invalid(
-            field,
-            text,
-            "is too short: measure at most every `10ms`",
-        ));
-    }
-    Ok(value)
-}
-
-fn action(field: &str, text: Option<&str>) -> Result<Action, AnalysisError> {
-    match text {
-        None | Some("rollback") => Ok(Action::Rollback),
-        Some("alert") => Ok(Action::Alert),
-        Some(other) => Err(invalid(
-            field,
-            other,
-            "is not an action: use `rollback` or `alert`",
-        )),
-    }
-}
-
-fn count(field: &str, value: Option<i64>, default: u32, min: u32) -> Result<u32, AnalysisError> {
-    let Some(value) = value else {
-        return Ok(default);
-    };
-    u32::try_from(value)
-        .ok()
-        .filter(|&v| v >= min && v <= 10_000)
-        .ok_or_else(|| {
-            invalid(
-                field,
-                value,
-                &format!("is out of range: use {min} to 10000"),
-            )
-        })
-}
-
 fn cadence(
     check: &str,
     raw: &RawCadence,
@@ -419,78 +366,6 @@ fn cadence(
         )?,
         action: action(&format!("{check}.action"), raw.action.as_deref())?,
     })
-}
-
-fn ratio(field: &str, value: Option<f64>) -> Result<Option<f64>, AnalysisError> {
-    match value {
-        Some(v) if !(v.is_finite() && v >= 1.0) => Err(invalid(
-            field,
-            v,
-            "is not a usable factor: use a number of at least 1 (2 means twice the old generation's)",
-        )),
-        other => Ok(other),
-    }
-}
-
-fn rate(field: &str, value: Option<f64>) -> Result<Option<f64>, AnalysisError> {
-    match value {
-        Some(v) if !(0.0..=1.0).contains(&v) => Err(invalid(
-            field,
-            v,
-            "is not a share: use a number from 0 to 1, e.g. `0.99`",
-        )),
-        other => Ok(other),
-    }
-}
-
-fn positive(field: &str, value: Option<f64>) -> Result<Option<f64>, AnalysisError> {
-    match value {
-        Some(v) if !(v.is_finite() && v > 0.0) => {
-            Err(invalid(field, v, "must be a positive number"))
-        }
-        other => Ok(other),
-    }
-}
-
-fn limit(field: &str, value: Option<i64>) -> Result<Option<u64>, AnalysisError> {
-    value
-        .map(|v| u64::try_from(v).map_err(|_| invalid(field, v, "must not be negative")))
-        .transpose()
-}
-
-/// Parses a byte size: a whole number with an optional unit (`B`, `KB`, `MB`, `GB`, `KiB`,
-/// `MiB`, `GiB`), e.g. `512MiB`.
-pub fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let number: u64 = digits.parse().ok()?;
-    let factor: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "KB" | "kB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        _ => return None,
-    };
-    number.checked_mul(factor)
-}
-
-fn size(field: &str, text: Option<&str>) -> Result<Option<u64>, AnalysisError> {
-    text.map(|t| {
-        parse_size(t).ok_or_else(|| {
-            invalid(
-                field,
-                t,
-                "is not a size: write a whole number with `B`, `KB`, `MB`, `GB`, `KiB`, `MiB` or `GiB`, e.g. `512MiB`",
-            )
-        })
-    })
-    .transpose()
 }
 
 fn process(raw: &RawProcess) -> Result<ProcessCheck, AnalysisError> {
@@ -526,24 +401,6 @@ fn process(raw: &RawProcess) -> Result<ProcessCheck, AnalysisError> {
         });
     }
     Ok(check)
-}
-
-fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-fn path(field: &str, text: &str) -> Result<String, AnalysisError> {
-    if !text.starts_with('/') || text.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return Err(invalid(
-            field,
-            text,
-            "is not a request path: start it with `/` and leave out spaces and control characters",
-        ));
-    }
-    Ok(text.to_owned())
 }
 
 fn probe(raw: RawProbe) -> Result<ProbeCheck, AnalysisError> {
@@ -613,42 +470,6 @@ fn probe(raw: RawProbe) -> Result<ProbeCheck, AnalysisError> {
     Ok(check)
 }
 
-/// Checks that a URL is `http://` on loopback: the supervisor scrapes its own children only.
-fn loopback_http(field: &str, url: &str) -> Result<String, AnalysisError> {
-    let problem =
-        "is not a loopback URL: use `http://127.0.0.1:PORT/PATH` or `http://[::1]:PORT/PATH`";
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| invalid(field, url, problem))?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = authority
-        .rsplit_once(':')
-        .map_or(authority, |(host, _)| host);
-    if !matches!(host, "127.0.0.1" | "[::1]" | "localhost") {
-        return Err(invalid(field, url, problem));
-    }
-    Ok(url.to_owned())
-}
-
-fn metric_name(field: &str, name: Option<String>) -> Result<Option<String>, AnalysisError> {
-    match name {
-        Some(n)
-            if n.is_empty()
-                || n.starts_with(|c: char| c.is_ascii_digit())
-                || !n
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':') =>
-        {
-            Err(invalid(
-                field,
-                n,
-                "is not a metric name: use letters, digits, `_` and `:`, not starting with a digit",
-            ))
-        }
-        other => Ok(other),
-    }
-}
-
 fn metrics(raw: RawMetrics) -> Result<MetricsCheck, AnalysisError> {
     let quantile = raw.quantile.unwrap_or(0.99);
     if !(quantile > 0.0 && quantile < 1.0) {
@@ -707,31 +528,6 @@ fn metrics(raw: RawMetrics) -> Result<MetricsCheck, AnalysisError> {
         });
     }
     Ok(check)
-}
-
-/// The placeholders a query may use.
-pub const PLACEHOLDERS: [&str; 3] = ["service", "release", "pid"];
-
-fn template(field: &str, query: &str) -> Result<String, AnalysisError> {
-    let mut rest = query;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| invalid(field, query, "has a `{{` without `}}`"))?;
-        let name = after[..end].trim();
-        if !PLACEHOLDERS.contains(&name) {
-            return Err(invalid(
-                field,
-                query,
-                &format!(
-                    "uses the unknown placeholder `{{{{{name}}}}}`: use `{{{{service}}}}`, `{{{{release}}}}` or `{{{{pid}}}}`"
-                ),
-            ));
-        }
-        rest = &after[end + 2..];
-    }
-    Ok(query.to_owned())
 }
 
 fn prometheus(raw: RawPrometheus) -> Result<PrometheusCheck, AnalysisError> {
@@ -808,210 +604,4 @@ fn prometheus(raw: RawPrometheus) -> Result<PrometheusCheck, AnalysisError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const FULL: &str = r#"
-[not_accepting]
-interval = "100ms"
-failures = 5
-
-[process]
-rss_max = "512MiB"
-rss_growth_max = "50MiB"
-cpu_ratio_max = 3.0
-action = "alert"
-
-[probe]
-interval = "250ms"
-requests = [{ path = "/healthz" }, { method = "HEAD", path = "/?q=1", status = 204, timeout = "300ms" }]
-success_rate_min = 0.99
-p99_ratio_max = 2.0
-
-[metrics]
-url = "http://127.0.0.1:9100/metrics"
-requests = "http_requests_total"
-latency = "http_request_duration_seconds"
-success_rate_min = 0.995
-latency_ratio_max = 2.0
-
-[prometheus]
-url = "http://prometheus.internal:9090"
-
-[[prometheus.queries]]
-name = "success-rate"
-query = 'sum(rate(http_requests_total{service="{{service}}",code!~"5.."}[30s])) / sum(rate(http_requests_total{service="{{service}}"}[30s]))'
-success = "result >= 0.99"
-interval = "5s"
-count = 6
-failure_limit = 1
-"#;
-
-    #[test]
-    fn a_full_section() {
-        let config = AnalysisConfig::parse(FULL).unwrap();
-        let not_accepting = config.not_accepting.unwrap();
-        assert_eq!(not_accepting.cadence.interval, Duration::from_millis(100));
-        assert_eq!(not_accepting.cadence.failures, 5);
-        assert_eq!(not_accepting.cadence.action, Action::Rollback);
-        let process = config.process.unwrap();
-        assert_eq!(process.rss_max, Some(512 << 20));
-        assert_eq!(process.cadence.action, Action::Alert);
-        assert_eq!(process.cadence.failures, 3, "the default");
-        let probe = config.probe.unwrap();
-        assert_eq!(probe.requests.len(), 2);
-        assert_eq!(probe.requests[0].method, "GET");
-        assert_eq!(probe.requests[0].status, 200);
-        assert_eq!(probe.requests[1].timeout, Duration::from_millis(300));
-        let metrics = config.metrics.unwrap();
-        assert_eq!(metrics.status_label, "code");
-        assert!((metrics.quantile - 0.99).abs() < f64::EPSILON);
-        let prometheus = config.prometheus.unwrap();
-        assert_eq!(prometheus.queries[0].count, 6);
-        assert_eq!(prometheus.queries[0].error_limit, 4);
-        assert!(prometheus.queries[0].success.as_ref().unwrap().holds(0.995));
-    }
-
-    #[test]
-    fn an_empty_section_checks_nothing() {
-        assert_eq!(
-            AnalysisConfig::parse("").unwrap(),
-            AnalysisConfig::default()
-        );
-        let only = AnalysisConfig::parse("[not_accepting]").unwrap();
-        assert_eq!(
-            only.not_accepting.unwrap().cadence.interval,
-            Duration::from_millis(250)
-        );
-    }
-
-    /// Sections that must be refused, and a part of the error they must give.
-    const BAD_SECTIONS: &[(&str, &str)] = &[
-        (
-            "[probe]\nrequests = []\nsuccess_rate_min = 0.9",
-            "add requests",
-        ),
-        (
-            "[probe]\nrequests = [{ path = \"/\" }]",
-            "set `success_rate_min`",
-        ),
-        (
-            "[probe]\nrequests = [{ path = \"healthz\" }]\nsuccess_rate_min = 0.9",
-            "start it with `/`",
-        ),
-        (
-            "[probe]\nrequests = [{ path = \"/\", status = 700 }]\nsuccess_rate_min = 0.9",
-            "100 to 599",
-        ),
-        (
-            "[probe]\nrequests = [{ path = \"/\", method = \"GE T\" }]\nsuccess_rate_min = 0.9",
-            "HTTP method",
-        ),
-        (
-            "[probe]\nrequests = [{ path = \"/\" }]\nsuccess_rate_min = 1.5",
-            "from 0 to 1",
-        ),
-        (
-            "[probe]\nrequests = [{ path = \"/\" }]\np99_ratio_max = 0.5",
-            "at least 1",
-        ),
-        (
-            "[probe]\nrequests = [{ path = \"/\" }]\np99_max = \"fast\"",
-            "not a duration",
-        ),
-        ("[not_accepting]\ninterval = \"1ms\"", "too short"),
-        ("[not_accepting]\nfailures = 0", "1 to 10000"),
-        (
-            "[not_accepting]\naction = \"page\"",
-            "`rollback` or `alert`",
-        ),
-        ("[not_accepting]\nthreshold = 3", "unknown field"),
-        (
-            "[process]\nrss_maxx = \"1GiB\"\nrss_max = \"1GiB\"",
-            "unknown field",
-        ),
-        (
-            "[probe]\nrequests = [{ path = \"/\" }]\nsuccess_rate_min = 0.9\nintervall = \"1s\"",
-            "unknown field",
-        ),
-        ("[process]\ninterval = \"1s\"", "set at least one of"),
-        ("[process]\nrss_max = \"12 parsecs\"", "not a size"),
-        ("[process]\nthreads_max = -1", "negative"),
-        (
-            "[metrics]\nurl = \"http://10.0.0.1:9100/metrics\"\nrequests = \"r\"\nsuccess_rate_min = 0.9",
-            "loopback",
-        ),
-        (
-            "[metrics]\nurl = \"http://127.0.0.1:9100/metrics\"\nsuccess_rate_min = 0.9",
-            "needs a counter",
-        ),
-        (
-            "[metrics]\nurl = \"http://127.0.0.1:9100/metrics\"\nlatency_max = \"1s\"",
-            "a latency limit needs",
-        ),
-        (
-            "[metrics]\nurl = \"http://127.0.0.1:9100/\"\nrequests = \"1bad\"\nsuccess_rate_min = 0.9",
-            "metric name",
-        ),
-        (
-            "[metrics]\nurl = \"http://127.0.0.1:9100/\"\nrequests = \"r\"\nsuccess_rate_min = 0.9\nquantile = 1.0",
-            "quantile",
-        ),
-        (
-            "[prometheus]\nurl = \"prom:9090\"\nqueries = []",
-            "HTTP URL",
-        ),
-        (
-            "[prometheus]\nurl = \"https://prom:9090\"\nqueries = []",
-            "local proxy",
-        ),
-        (
-            "[prometheus]\nurl = \"http://p\"\nqueries = []",
-            "add `[[analysis.prometheus.queries]]`",
-        ),
-        (
-            "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x\" }]",
-            "set `success`, `failure`",
-        ),
-        (
-            "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x{{host}}\", success = \"result > 1\" }]",
-            "unknown placeholder `{{host}}`",
-        ),
-        (
-            "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x{{pid\", success = \"result > 1\" }]",
-            "without `}}`",
-        ),
-        (
-            "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x\", success = \"result is fine\" }]",
-            "not a condition",
-        ),
-        (
-            "[prometheus]\nurl = \"http://p\"\nqueries = [{ name = \"a\", query = \"x\", success = \"result > 1\" }, { name = \"a\", query = \"y\", failure = \"result > 1\" }]",
-            "used twice",
-        ),
-    ];
-
-    #[test]
-    fn bad_sections_say_what_and_how_to_fix() {
-        for &(text, expected) in BAD_SECTIONS {
-            let error = AnalysisConfig::parse(text).unwrap_err().to_string();
-            assert!(error.contains(expected), "{text}\n=> {error}");
-        }
-    }
-
-    #[test]
-    fn sizes() {
-        let cases = [
-            ("512MiB", Some(512 << 20)),
-            ("1GB", Some(1_000_000_000)),
-            ("300", Some(300)),
-            ("4 KiB", Some(4096)),
-            ("1.5GiB", None),
-            ("MiB", None),
-            ("99999999999999GiB", None),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(parse_size(text), expected, "{text}");
-        }
-    }
-}
+mod tests;
