@@ -1,17 +1,18 @@
 // Command goservice is the Go HTTP service of goshift's real tier. It uses only the standard
 // library: its listeners come from systemd socket activation (LISTEN_FDS, LISTEN_PID,
 // LISTEN_FDNAMES, fds from 3), it reports readiness with READY=1 on NOTIFY_SOCKET, serves
-// /healthz and / (a counter), and on SIGTERM drains: it stops accepting, answers every
-// further request with "Connection: close" until its clients have closed their connections
-// (at most GOSERVICE_LAME_DUCK_MS, default 5000), then shuts down.
+// /healthz and / (a counter), profiles under /debug/pprof/ on the supervisor's admin listener
+// only (admin.go), and on SIGTERM drains (drain.go).
 //
-// Build-time settings (-ldflags "-X main.version=v2 -X main.fault=crash-at-start"):
-// version is reported in every answer; fault selects a broken build: crash-at-start,
-// never-ready (initialisation hangs), panic-before-ready.
+// Build-time settings (-ldflags "-X main.version=v2 -X main.fault=http-500 -X main.drain=shutdown"),
+// each overridden by an environment variable when that is set:
+//
+//   - version (GOSERVICE_VERSION) is reported in every answer;
+//   - fault (GOSERVICE_FAULT) selects a broken build, one of the faults in faults.go;
+//   - drain (GOSERVICE_DRAIN) selects what SIGTERM does: lame-duck (the default) or shutdown.
 package main
 
 import (
-	"context"
 	"fmt"
 	"log"
 	"net"
@@ -29,24 +30,52 @@ import (
 var (
 	version = "dev"
 	fault   = ""
+	drain   = "lame-duck"
 )
 
+// setting is the environment variable's value when it is set, else the build-time value.
+func setting(name, built string) string {
+	if value, ok := os.LookupEnv(name); ok {
+		return value
+	}
+	return built
+}
+
 func main() {
+	version = setting("GOSERVICE_VERSION", version)
+	fault = setting("GOSERVICE_FAULT", fault)
+	drain = setting("GOSERVICE_DRAIN", drain)
 	log.SetPrefix(fmt.Sprintf("goservice %s[%d]: ", version, os.Getpid()))
 	log.SetFlags(0)
-	if fault == "crash-at-start" {
+	faults, err := parseFault(fault)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if drain != "lame-duck" && drain != "shutdown" {
+		log.Fatalf("drain mode %q is unknown: use lame-duck or shutdown", drain)
+	}
+	if faults.crashAtStart {
 		log.Fatal("crashing at start (fault build)")
 	}
 	listeners, err := inheritedListeners()
 	if err != nil {
 		log.Fatal(err)
 	}
-	if fault == "never-ready" {
+	if faults.neverReady {
 		log.Print("initialisation hangs (fault build)")
 		select {}
 	}
-	if fault == "panic-before-ready" {
+	if faults.panicBeforeReady {
 		panic("broken initialisation (fault build)")
+	}
+	if faults.otherPort {
+		// The inherited sockets stay open and are never accepted on: their queues fill.
+		other, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("serving on %s instead of the inherited sockets (fault build)", other.Addr())
+		listeners = []net.Listener{other}
 	}
 
 	var count atomic.Int64
@@ -71,7 +100,7 @@ func main() {
 	})
 	var open atomic.Int64
 	server := &http.Server{
-		Handler:           handler,
+		Handler:           withProfiles(faults.wrap(handler)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnState: func(_ net.Conn, state http.ConnState) {
 			switch state {
@@ -90,38 +119,17 @@ func main() {
 		}(l)
 	}
 	notify("READY=1\nSTATUS=serving " + version)
+	faults.afterReady()
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	<-stop
+	if drain == "shutdown" {
+		shutdownAtOnce(server)
+		return
+	}
 	draining.Store(true)
-	drain(server, listeners, &open)
-}
-
-// drain stops accepting (closing our copies of the shared listeners leaves them open in the
-// supervisor and the new generation), then waits while every kept-alive connection gets one
-// more answer, which carries "Connection: close", and its client closes it: the server never
-// closes a kept-alive connection under a client that may be sending on it. Connections that
-// stay silent for the whole lame-duck period are closed by Shutdown.
-func drain(server *http.Server, listeners []net.Listener, open *atomic.Int64) {
-	for _, l := range listeners {
-		l.Close()
-	}
-	lameDuck := 5 * time.Second
-	if text := os.Getenv("GOSERVICE_LAME_DUCK_MS"); text != "" {
-		if ms, err := strconv.Atoi(text); err == nil {
-			lameDuck = time.Duration(ms) * time.Millisecond
-		}
-	}
-	deadline := time.Now().Add(lameDuck)
-	for open.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := server.Shutdown(ctx); err != nil {
-		log.Printf("shutdown: %v", err)
-	}
+	lameDuck(server, listeners, &open)
 }
 
 func isClosed(err error) bool {

@@ -43,11 +43,14 @@ compile_error!(
      SO_PEERCRED, SCM_CREDENTIALS and /proc (see docs/supervisor.md, \"Platform\")"
 );
 
+pub mod analysis;
 mod config;
 mod control;
 mod error;
+pub mod incident;
 mod listen;
 mod machine;
+pub mod measure;
 mod metrics;
 mod notify;
 mod output;

@@ -34,7 +34,8 @@ pub(crate) use project::{
     InitShell, ManpagesArgs, ModArgs, PinArgs, ProjectCommand, WhichArgs,
 };
 pub(crate) use service::{
-    ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcRollbackArgs, SvcUpgradeArgs,
+    ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcIncidentArgs, SvcIncidentsArgs,
+    SvcRollbackArgs, SvcUpgradeArgs,
 };
 pub(crate) use toolchain::ToolchainCommand;
 

@@ -59,6 +59,8 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
                 SvcCommand::Upgrade(args) => svc::upgrade(args, &settings),
                 SvcCommand::Rollback(args) => svc::rollback(args, &settings),
                 SvcCommand::Stop(args) => svc::stop(args, &settings),
+                SvcCommand::Incidents(args) => svc::incidents(args, &settings),
+                SvcCommand::Incident(args) => svc::incident(args, &settings),
             },
         },
         Command::Governance(command) => match command {

@@ -37,6 +37,24 @@ pub(crate) enum SvcCommand {
     Rollback(SvcRollbackArgs),
     /// Drain and stop every service, then stop the supervisor.
     Stop(ControlArgs),
+    /// List the incidents recorded for NAME (or every service), oldest first.
+    Incidents(SvcIncidentsArgs),
+    /// Show one incident's report.
+    Incident(SvcIncidentArgs),
+}
+
+/// `goshift svc incidents`.
+#[derive(Debug, Args)]
+pub(crate) struct SvcIncidentsArgs {
+    /// Only this service's incidents.
+    pub(crate) name: Option<String>,
+}
+
+/// `goshift svc incident`.
+#[derive(Debug, Args)]
+pub(crate) struct SvcIncidentArgs {
+    /// The incident's id, as `goshift svc incidents` lists it.
+    pub(crate) id: String,
 }
 
 /// Where the supervisor listens.

@@ -1,5 +1,7 @@
 //! `goshift svc …`: the supervisor's control client.
 
+mod incident;
+mod incidents;
 mod rollback;
 mod status;
 mod stop;
@@ -19,6 +21,8 @@ use crate::governance::{self, Change};
 use crate::printer::Style;
 use crate::settings::GlobalSettings;
 
+pub(crate) use incident::incident;
+pub(crate) use incidents::incidents;
 pub(crate) use rollback::rollback;
 pub(crate) use status::status;
 pub(crate) use stop::stop;
