@@ -155,7 +155,7 @@ fn pin_meets_go_mod_shows_unpins_and_writes_the_toolchain_line() {
 
 #[test]
 fn rollback_says_what_a_second_one_does_and_how_to_step_further_back() {
-    let test = crate::toolchain::StoreTest::new(&["1.20.14", "1.21.13", "1.22.10"]);
+    let test = StoreTest::new(&["1.20.14", "1.21.13", "1.22.10"]);
     test.ok(&[
         "install",
         "--no-smoke-test",
@@ -428,7 +428,7 @@ fn e2e_checks_for_the_programs_it_needs_up_front() {
 
 #[test]
 fn cache_dir_size_clean_and_uninstall_says_what_it_kept() {
-    let test = crate::toolchain::StoreTest::new(&["1.21.13", "1.22.10"]);
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
     test.ok(&["install", "--no-smoke-test", "1.22.10", "1.21.13"]);
     assert_eq!(
         test.ok(&["cache", "dir"]).stdout,
