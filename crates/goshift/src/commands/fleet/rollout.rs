@@ -58,7 +58,10 @@ pub(crate) fn rollout(
         .filter(char::is_ascii_alphanumeric)
         .collect();
     let rollout = Rollout {
-        id: format!("r{}-{user}", now_unix()),
+        // The key's revision makes the id unique: two rollouts started within one second
+        // (the first refused at once) had the same id, and the hosts' progress in the first
+        // was taken for the second's, which then never moved.
+        id: format!("r{}-{}-{user}", now_unix(), previous.revision),
         service: service.clone(),
         environment: environment.clone(),
         artifact: artifact.clone(),
