@@ -101,16 +101,29 @@ grep -q '^  2  .*  use        go1.21.13 -> go1.22.10$' <<<"$out" || fail "histor
 
 check "rollback returns to go1.21.13, and rollback --to 2 forward again"
 run rollback
-expect "rollback" "$err" "Rolled back the default: go1.22.10 -> go1.21.13"
+# The first line says what happened; the next says what a second rollback would do.
+expect "rollback" "${err%%$'\n'*}" "Rolled back the default: go1.22.10 -> go1.21.13"
+[[ $err == *"A second \`goshift rollback\` undoes this one (back to go1.22.10)"* ]] ||
+    fail "rollback does not say what a second rollback does: [$err]"
 expect "hello" "$(hello_with_default)" "hello from go1.21.13"
 run rollback --to 2
-expect "rollback --to" "$err" "Rolled back the default: go1.21.13 -> go1.22.10"
+expect "rollback --to" "${err%%$'\n'*}" "Rolled back the default: go1.21.13 -> go1.22.10"
 
-check "env prints shell lines for the default"
+check "env puts the proxies first, as init does; --default-toolchain the default's bin"
 run env
-eval "$out"
-expect "go on PATH" "$(command -v go)" "$GOSHIFT_HOME/default/bin/go"
-expect "go version" "$(go version | cut -d' ' -f3)" "go1.22.10"
+(
+    unset GOROOT
+    eval "$out"
+    expect "go on PATH" "$(command -v go)" "$GOSHIFT_HOME/bin/go"
+    expect "GOROOT" "${GOROOT-unset}" "unset"
+    expect "go version" "$(go version | cut -d' ' -f3)" "go1.22.10"
+) || exit 1
+run env --default-toolchain
+(
+    eval "$out"
+    expect "go on PATH" "$(command -v go)" "$GOSHIFT_HOME/default/bin/go"
+    expect "go version" "$(go version | cut -d' ' -f3)" "go1.22.10"
+) || exit 1
 
 check "verify re-hashes every file of both trees"
 run verify
