@@ -358,7 +358,12 @@ fn evaluate(entry: &Entry, subject: &Subject<'_>) -> Option<Finding> {
         // A toolchain advisory naming its commands applies to those commands only.
         if subject.kind == FindingKind::Toolchain
             && !matching.is_empty()
-            && !matching.iter().any(|i| i.path == subject.command)
+            && !matching.iter().any(|i| {
+                i.path == subject.command
+                    || i.path
+                        .strip_prefix(subject.command)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
         {
             continue;
         }

@@ -557,14 +557,30 @@ fn security(
     let Some(database) = open_database(settings)? else {
         return Ok(SecuritySection::default());
     };
+    // The standard library as a program built with `version` sees it, then the toolchain's
+    // own commands, whose advisories concern the toolchain itself.
     let findings = |version: &GoVersion| -> anyhow::Result<Vec<goshift_binary::vuln::Finding>> {
-        let info = BuildInfo {
-            go_version: version.toolchain_name(),
-            format: ExecutableFormat::Elf,
-            modinfo: ModInfo::default(),
-            build_id: None,
-        };
-        Ok(database.check(&info)?)
+        let mut all = Vec::new();
+        for main in ["", "cmd/go", "cmd/compile", "cmd/link", "cmd/cgo"] {
+            let info = BuildInfo {
+                go_version: version.toolchain_name(),
+                format: ExecutableFormat::Elf,
+                modinfo: ModInfo {
+                    path: main.to_owned(),
+                    ..ModInfo::default()
+                },
+                build_id: None,
+            };
+            for finding in database.check(&info)? {
+                if !all
+                    .iter()
+                    .any(|f: &goshift_binary::vuln::Finding| f.id == finding.id)
+                {
+                    all.push(finding);
+                }
+            }
+        }
+        Ok(all)
     };
     let advisory = |finding: &goshift_binary::vuln::Finding| Advisory {
         id: finding.id.clone(),
