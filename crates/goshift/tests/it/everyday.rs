@@ -4,26 +4,8 @@
 use std::path::Path;
 use std::process::Output;
 
-use goshift_testkit::TestContext;
-
+use crate::project::{store, write};
 use crate::toolchain::StoreTest;
-
-/// A store with fake go1.21.13, go1.22.10 and go1.23.4, go1.22.10 the default, proxies
-/// linked.
-pub(crate) fn store() -> TestContext {
-    let context = TestContext::new(env!("CARGO_BIN_EXE_goshift"));
-    for version in ["1.21.13", "1.22.10", "1.23.4"] {
-        context.fake_toolchain(version);
-    }
-    context.set_default_toolchain("1.22.10");
-    context.link_proxies(&["1.21.13", "1.22.10", "1.23.4"]);
-    context
-}
-
-pub(crate) fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().expect("test setup")).expect("test setup");
-    std::fs::write(path, text).expect("test setup");
-}
 
 pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
