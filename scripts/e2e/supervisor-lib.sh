@@ -61,6 +61,8 @@ ready = { notify = true, timeout = "3s" }
 stop = { signal = "SIGTERM", grace = "5s" }
 watch = "$watch"
 restart = { backoff = "100ms", max = "2s" }
+# Profiles for incidents and part 52's checks come from the admin listener.
+admin = true
 TOML
     "$GOSHIFT" supervise --config "$SUP_DIR/supervisor.toml" 2>"$SUP_DIR/supervisor.log" &
     SUP_PID=$!

@@ -46,6 +46,14 @@ impl EnvVars {
     /// The service manager's notification socket (set by systemd for `Type=notify`); the
     /// supervisor reports `READY=1`, `RELOADING=1`, `STOPPING=1` and `STATUS=` there.
     pub const NOTIFY_SOCKET: &'static str = "NOTIFY_SOCKET";
+    /// systemd socket activation: how many listening sockets were passed to `goshift
+    /// supervise`, from fd 3 (with `LISTEN_PID` and `LISTEN_FDNAMES`).
+    pub const LISTEN_FDS: &'static str = "LISTEN_FDS";
+    /// systemd socket activation: the process the sockets of `LISTEN_FDS` are for.
+    pub const LISTEN_PID: &'static str = "LISTEN_PID";
+    /// systemd socket activation: the names of the sockets of `LISTEN_FDS`, colon-separated
+    /// (`SERVICE.LISTENER` to match a listener of the service file).
+    pub const LISTEN_FDNAMES: &'static str = "LISTEN_FDNAMES";
     /// Proxy for downloads from remote hosts (`http://host:port`); never used for loopback
     /// mirrors.
     pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";

@@ -47,7 +47,13 @@ pub struct ServiceConfig {
     pub watch: Duration,
     /// Restart backoff for deaths outside an upgrade.
     pub restart: RestartConfig,
+    /// The name in `LISTEN_FDNAMES` under which each generation gets a private admin
+    /// listener, or `None` when it gets none (only its own sockets).
+    pub admin: Option<String>,
 }
+
+/// The admin listener's name when none is given.
+pub(crate) const DEFAULT_ADMIN_NAME: &str = "admin";
 
 /// A named listening socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +177,15 @@ struct RawService {
     watch: Option<String>,
     #[serde(default)]
     restart: RawRestart,
+    admin: Option<RawAdmin>,
+}
+
+/// `admin = true | false | "NAME"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawAdmin {
+    On(bool),
+    Named(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,6 +231,7 @@ impl RawService {
             stop,
             watch,
             restart,
+            admin,
         } = self;
         let service = name.to_owned();
         if name.is_empty()
@@ -242,9 +258,13 @@ impl RawService {
             backoff: duration("restart.backoff", restart.backoff, Duration::from_secs(1))?,
             max: duration("restart.max", restart.max, Duration::from_secs(30))?,
         };
+        let ready = ready.resolve(&service)?;
+        let listen = resolve_listeners(listen, &service, base)?;
+        let admin = resolve_admin(admin, &ready, &listen, &service)?;
         Ok(ServiceConfig {
-            listen: resolve_listeners(listen, &service, base)?,
-            ready: ready.resolve(&service)?,
+            listen,
+            ready,
+            admin,
             name: service,
             binary: base.join(binary),
             args,
@@ -255,6 +275,50 @@ impl RawService {
             restart,
         })
     }
+}
+
+/// The admin listener's name: passed when the service file asks for it, or when a readiness
+/// probe needs it; never under a listener's name.
+fn resolve_admin(
+    admin: Option<RawAdmin>,
+    ready: &ReadyConfig,
+    listen: &[ListenConfig],
+    service: &str,
+) -> Result<Option<String>, ConfigError> {
+    let probed = ready.http.is_some() || ready.tcp;
+    let name = match admin {
+        None => probed.then(|| DEFAULT_ADMIN_NAME.to_owned()),
+        Some(RawAdmin::On(true)) => Some(DEFAULT_ADMIN_NAME.to_owned()),
+        Some(RawAdmin::On(false)) if probed => {
+            return Err(ConfigError::AdminNeeded {
+                service: service.to_owned(),
+            });
+        }
+        Some(RawAdmin::On(false)) => None,
+        Some(RawAdmin::Named(name)) => {
+            if !is_fd_name(&name) {
+                return Err(ConfigError::BadAdminName {
+                    service: service.to_owned(),
+                    name,
+                });
+            }
+            Some(name)
+        }
+    };
+    if let Some(name) = &name
+        && listen.iter().any(|l| &l.name == name)
+    {
+        return Err(ConfigError::AdminNameTaken {
+            service: service.to_owned(),
+            name: name.clone(),
+        });
+    }
+    Ok(name)
+}
+
+/// A name `LISTEN_FDNAMES` can carry: 1 to 255 printable ASCII characters without `:`.
+fn is_fd_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 255 && name.chars().all(|c| c.is_ascii_graphic() && c != ':')
 }
 
 /// A duration field of `service`, or `default` when it is not set.
@@ -333,11 +397,7 @@ impl RawListen {
             address,
             mode,
         } = self;
-        if name.is_empty()
-            || name == "admin"
-            || name.len() > 255
-            || !name.chars().all(|c| c.is_ascii_graphic() && c != ':')
-        {
+        if !is_fd_name(&name) {
             return Err(ConfigError::BadListenerName {
                 service: service.to_owned(),
                 name,
@@ -440,6 +500,32 @@ restart = { backoff = "100ms", max = "2s" }
     }
 
     #[test]
+    fn the_admin_listener_is_passed_only_when_used() {
+        let admin = |lines: &str| {
+            let text = format!("[services.a]\nbinary='x'\n{lines}");
+            Config::parse(&text, Path::new("/")).unwrap().services["a"]
+                .admin
+                .clone()
+        };
+        assert_eq!(admin(""), None, "nothing uses it");
+        assert_eq!(admin("ready={notify=true}"), None);
+        assert_eq!(admin("ready={http='/healthz'}").as_deref(), Some("admin"));
+        assert_eq!(admin("ready={tcp=true}").as_deref(), Some("admin"));
+        assert_eq!(admin("admin=true").as_deref(), Some("admin"));
+        assert_eq!(admin("admin=false"), None);
+        assert_eq!(
+            admin("admin='goshift-admin'\nready={http='/h'}").as_deref(),
+            Some("goshift-admin")
+        );
+        // Without an admin listener, `admin` is an ordinary listener name.
+        let text = "[services.a]\nbinary='x'\nlisten=[{name='admin',address='tcp://127.0.0.1:1'}]";
+        assert_eq!(
+            Config::parse(text, Path::new("/")).unwrap().services["a"].admin,
+            None
+        );
+    }
+
+    #[test]
     fn rejects_bad_files_with_a_reason() {
         let cases = [
             ("", "no services"),
@@ -452,9 +538,22 @@ restart = { backoff = "100ms", max = "2s" }
                 "nowhere",
             ),
             (
-                "[services.a]\nbinary='x'\nlisten=[{name='admin',address='tcp://127.0.0.1:1'}]",
-                "admin",
+                "[services.a]\nbinary='x'\nready={http='/h'}\nlisten=[{name='admin',address='tcp://127.0.0.1:1'}]",
+                "also a listener's name",
             ),
+            (
+                "[services.a]\nbinary='x'\nadmin='probe'\nlisten=[{name='probe',address='tcp://127.0.0.1:1'}]",
+                "also a listener's name",
+            ),
+            (
+                "[services.a]\nbinary='x'\nadmin=false\nready={tcp=true}",
+                "admin = false",
+            ),
+            (
+                "[services.a]\nbinary='x'\nadmin='a:b'",
+                "admin listener name",
+            ),
+            ("[services.a]\nbinary='x'\nadmin=''", "admin listener name"),
             ("[services.a]\nbinary='x'\nwatch='soon'", "soon"),
             ("[services.a]\nbinary='x'\nbogus=1", "bogus"),
             (

@@ -30,15 +30,43 @@ pub enum ConfigError {
         /// The name.
         name: String,
     },
-    /// A listener name that is empty, reserved (`admin`) or contains `:`.
+    /// A listener name that is empty, too long or contains `:` or spaces.
     #[error(
-        "service `{service}`: listener name `{name}` is invalid (non-empty, no `:` or spaces, `admin` is reserved)"
+        "service `{service}`: listener name `{name}` is invalid (1 to 255 printable characters, no `:` or spaces)"
     )]
     BadListenerName {
         /// The service.
         service: String,
         /// The name.
         name: String,
+    },
+    /// `admin = "NAME"` with a name `LISTEN_FDNAMES` cannot carry.
+    #[error(
+        "service `{service}`: admin listener name `{name}` is invalid (1 to 255 printable characters, no `:` or spaces)"
+    )]
+    BadAdminName {
+        /// The service.
+        service: String,
+        /// The name.
+        name: String,
+    },
+    /// The admin listener would be passed under a listener's name.
+    #[error(
+        "service `{service}`: the admin listener's name `{name}` is also a listener's name (rename the listener, or set `admin = \"OTHER\"`)"
+    )]
+    AdminNameTaken {
+        /// The service.
+        service: String,
+        /// The name.
+        name: String,
+    },
+    /// `admin = false` with a probe that needs the admin listener.
+    #[error(
+        "service `{service}`: `ready.http` and `ready.tcp` probe the admin listener, which `admin = false` turns off (remove `admin = false`, or use `ready.notify` alone)"
+    )]
+    AdminNeeded {
+        /// The service.
+        service: String,
     },
     /// Two listeners with one name.
     #[error("service `{service}`: listener `{name}` is defined twice")]
@@ -203,6 +231,13 @@ pub enum StartError {
         /// The socket.
         path: PathBuf,
     },
+    /// The sockets the service manager passed cannot be used.
+    #[error("the sockets passed by the service manager cannot be used")]
+    Activation {
+        /// The cause.
+        #[source]
+        source: ActivationError,
+    },
     /// The run directory, control socket or metrics listener could not be set up.
     #[error("failed to set up `{what}`")]
     Setup {
@@ -238,5 +273,53 @@ pub enum ControlError {
     Refused {
         /// Its message.
         message: String,
+    },
+}
+
+/// Sockets passed by the service manager (`LISTEN_FDS`) that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ActivationError {
+    /// `LISTEN_FDS` is not a count.
+    #[error("LISTEN_FDS is `{value}`, not a count of descriptors (check the unit's sockets)")]
+    BadCount {
+        /// The text.
+        value: String,
+    },
+    /// `LISTEN_FDNAMES` does not name every descriptor.
+    #[error(
+        "LISTEN_FDNAMES `{names}` does not name exactly the {count} descriptors of LISTEN_FDS (check FileDescriptorName= in the socket units)"
+    )]
+    NameCount {
+        /// `LISTEN_FDS`.
+        count: usize,
+        /// The text.
+        names: String,
+    },
+    /// A descriptor `LISTEN_FDS` counts is not open.
+    #[error("fd {fd} is counted in LISTEN_FDS but is not open")]
+    NotOpen {
+        /// The descriptor.
+        fd: i32,
+    },
+    /// A descriptor could not be inspected.
+    #[error("failed to inspect the passed socket `{name}`")]
+    Socket {
+        /// Its name.
+        name: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A passed socket does not listen where the service file says.
+    #[error(
+        "the socket passed as `{name}` is {actual}, but the service file says `{expected}` (make the socket unit's ListenStream= and the service file agree)"
+    )]
+    Mismatch {
+        /// Its name.
+        name: String,
+        /// What it is.
+        actual: String,
+        /// What the service file says.
+        expected: String,
     },
 }

@@ -4,7 +4,8 @@
 //! a sequence of generations (child processes). A generation gets the sockets as fds 3.. with
 //! `LISTEN_FDS`, `LISTEN_FDNAMES` and `LISTEN_PID` (systemd's socket-activation protocol, so a
 //! Go service using `coreos/go-systemd` activation needs no change), its own `NOTIFY_SOCKET`
-//! and a private admin listener (`GOSHIFT_ADMIN_ADDR`) for probes. An upgrade starts the new
+//! and, when a probe or the service file asks for it, a private admin listener
+//! (`GOSHIFT_ADMIN_ADDR`). An upgrade starts the new
 //! generation, waits until it is ready, only then asks the old one to stop, and rolls back
 //! when the new one fails; the listening sockets never close, so clients wait in the backlog
 //! instead of being refused.
@@ -43,6 +44,7 @@ compile_error!(
      SO_PEERCRED, SCM_CREDENTIALS and /proc (see docs/supervisor.md, \"Platform\")"
 );
 
+mod activation;
 pub mod analysis;
 mod config;
 mod control;
@@ -61,12 +63,13 @@ mod release;
 mod supervisor;
 mod sys;
 
+pub use activation::{ActivationEnv, Inherited};
 pub use config::{
     Config, ListenAddress, ListenConfig, ReadyConfig, RestartConfig, ServiceConfig, StopConfig,
     parse_signal,
 };
 pub use control::{Client, Reply, Request};
-pub use error::{ConfigError, ControlError, ReleaseError, StartError};
+pub use error::{ActivationError, ConfigError, ControlError, ReleaseError, StartError};
 pub use notify::{NotifyMessage, send_to_manager};
 pub use output::{GenerationOutput, OutputLine, Stream, TAIL_BYTES};
 pub use phase::{

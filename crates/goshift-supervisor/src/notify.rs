@@ -162,6 +162,18 @@ pub fn send_to_manager(socket: &Path, message: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Puts `fd` in the service manager's file-descriptor store under `name` (`FDSTORE=1`,
+/// `FDNAME=`; the descriptor travels with `SCM_RIGHTS`). systemd keeps it only when the unit
+/// sets `FileDescriptorStoreMax=`, and hands it back with `LISTEN_FDS` on the next start.
+pub(crate) fn store_with_manager(
+    socket: &Path,
+    name: &str,
+    fd: &impl std::os::fd::AsRawFd,
+) -> std::io::Result<()> {
+    let message = format!("FDSTORE=1\nFDNAME={name}");
+    sys::send_with_fd(socket, message.as_bytes(), fd.as_raw_fd())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Instant, SystemTime};
 
+use crate::activation::{Inherited, store_name};
 use crate::config::{Config, ServiceConfig};
 use crate::control::{self, Reply, Request};
 use crate::error::StartError;
@@ -127,6 +128,7 @@ pub struct Supervisor {
     control_path: PathBuf,
     control: Option<UnixListener>,
     metrics_listener: Option<TcpListener>,
+    notes: Vec<String>,
 }
 
 /// What the driver keeps of a service: its sockets and its release store.
@@ -157,6 +159,21 @@ impl Supervisor {
         options: Options,
         facts: &dyn Fn(&Path) -> BuildFacts,
     ) -> Result<Self, StartError> {
+        Self::activated(config, options, Inherited::none(), facts)
+    }
+
+    /// [`new`](Self::new), taking the listeners from `inherited` (socket activation, the
+    /// service manager's file-descriptor store) where it has them, by name. Under a service
+    /// manager, each listener bound here is then stored with it (`FDSTORE=1`,
+    /// `FDNAME=SERVICE.LISTENER`), so that a restarted supervisor gets it back and no
+    /// connection is refused in between; inherited sockets no listener claims are closed and
+    /// removed from the store ([`notes`](Self::notes) names them).
+    pub fn activated(
+        config: Config,
+        options: Options,
+        mut inherited: Inherited,
+        facts: &dyn Fn(&Path) -> BuildFacts,
+    ) -> Result<Self, StartError> {
         let Options {
             home,
             control,
@@ -168,7 +185,9 @@ impl Supervisor {
             what: format!("the run directory `{}`", run_dir.display()),
             source,
         })?;
-        let (services, machines) = bind_services(config.services, &home, facts)?;
+        let (services, machines, fresh) =
+            bind_services(config.services, &home, &mut inherited, facts)?;
+        let notes = hand_to_manager(manager_notify.as_deref(), &services, &fresh, inherited);
         let control_path = control
             .or(config.control)
             .unwrap_or_else(|| run_dir.join("supervisor.sock"));
@@ -199,7 +218,14 @@ impl Supervisor {
             control_path,
             control,
             metrics_listener,
+            notes,
         })
+    }
+
+    /// What happened to the sockets the service manager passed or keeps that the caller
+    /// should report: sockets no listener claimed, sockets that could not be stored.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The control socket's path.
@@ -523,7 +549,8 @@ impl Supervisor {
             .map(|(index, (mut status, active))| {
                 status.admin = active
                     .and_then(|g| self.processes.get(&g))
-                    .map(|p| p.admin.to_string());
+                    .and_then(|p| p.admin)
+                    .map(|admin| admin.to_string());
                 status.connections = live
                     .iter()
                     .filter(|(s, _, _)| *s == index)
@@ -561,25 +588,44 @@ impl Supervisor {
     }
 }
 
-/// What the driver keeps of each service, and what the core gets.
-type Bound = (Vec<ServiceIo>, Vec<(Rules, Release)>);
+/// What the driver keeps of each service, what the core gets, and the `(service, listener)`
+/// indexes of the listeners bound here rather than inherited.
+type Bound = (Vec<ServiceIo>, Vec<(Rules, Release)>, Vec<(usize, usize)>);
 
-/// Each service's first release (checked) and bound listeners, and its rules for the core.
+/// Each service's first release (checked) and listeners (inherited, else bound), and its
+/// rules for the core.
 fn bind_services(
     configs: std::collections::BTreeMap<String, ServiceConfig>,
     home: &Path,
+    inherited: &mut Inherited,
     facts: &dyn Fn(&Path) -> BuildFacts,
 ) -> Result<Bound, StartError> {
     let mut services = Vec::new();
     let mut machines = Vec::new();
+    let mut fresh = Vec::new();
+    let single = configs.len() == 1;
     for (name, service) in configs {
         let store = ReleaseStore::new(home, &name);
         let release = first_release(&store, &service, facts)?;
-        let listeners = service
-            .listen
-            .iter()
-            .map(|l| listen::bind(&name, l))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut listeners = Vec::new();
+        for (index, config) in service.listen.iter().enumerate() {
+            let taken = inherited
+                .take(&name, config, single)
+                .map_err(|source| StartError::Activation { source })?;
+            // The service manager owns a socket it passed (and its file): it is not removed
+            // at stop.
+            let listener = if let Some(fd) = taken {
+                Listener {
+                    name: config.name.clone(),
+                    fd,
+                    unix_path: None,
+                }
+            } else {
+                fresh.push((services.len(), index));
+                listen::bind(&name, config)?
+            };
+            listeners.push(listener);
+        }
         machines.push((Rules::new(&service), release));
         services.push(ServiceIo {
             sink: Sink {
@@ -593,7 +639,41 @@ fn bind_services(
             store,
         });
     }
-    Ok((services, machines))
+    Ok((services, machines, fresh))
+}
+
+/// Under a service manager: stores each listener bound here in its file-descriptor store and
+/// removes the inherited sockets nobody claimed from it. Returns what the caller should
+/// report.
+fn hand_to_manager(
+    manager: Option<&Path>,
+    services: &[ServiceIo],
+    fresh: &[(usize, usize)],
+    inherited: Inherited,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for name in inherited.leftovers() {
+        notes.push(format!(
+            "the service manager passed a socket named `{name}`, which no listener of the service file claims (names are SERVICE.LISTENER); it was closed"
+        ));
+        if let Some(manager) = manager {
+            let _ = notify::send_to_manager(manager, &format!("FDSTOREREMOVE=1\nFDNAME={name}"));
+        }
+    }
+    let Some(manager) = manager else {
+        return notes;
+    };
+    for &(service, index) in fresh {
+        let io = &services[service];
+        let listener = &io.listeners[index];
+        let name = store_name(&io.config.name, &listener.name);
+        if let Err(error) = notify::store_with_manager(manager, &name, &listener.fd) {
+            notes.push(format!(
+                "the listener `{name}` could not be put in the service manager's file-descriptor store ({error}); a restart of the supervisor would bind it anew"
+            ));
+        }
+    }
+    notes
 }
 
 /// `release` if it was found and can run here, else why not.

@@ -11,7 +11,7 @@
 //! `fork`, so its digits are written into the preallocated buffer there.
 
 use std::ffi::{CString, OsString};
-use std::io::{self, IoSliceMut};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
@@ -22,8 +22,8 @@ use nix::fcntl::{FcntlArg, fcntl};
 use nix::sys::prctl;
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask};
 use nix::sys::socket::{
-    Backlog, ControlMessageOwned, MsgFlags, UnixCredentials, getsockopt, listen, recvmsg,
-    setsockopt, sockopt,
+    Backlog, ControlMessage, ControlMessageOwned, MsgFlags, UnixAddr, UnixCredentials, getsockopt,
+    listen, recvmsg, sendmsg, setsockopt, sockopt,
 };
 use nix::unistd::{self, Pid};
 
@@ -255,6 +255,26 @@ pub(crate) fn recv_with_credentials(
         }
     }
     Ok((message.bytes, credentials))
+}
+
+/// Sends one datagram with `fd` attached (`SCM_RIGHTS`) to the Unix datagram socket at
+/// `path` (`@name` for an abstract one).
+pub(crate) fn send_with_fd(path: &Path, message: &[u8], fd: RawFd) -> io::Result<()> {
+    let socket = std::os::unix::net::UnixDatagram::unbound()?;
+    let text = path.as_os_str().as_bytes();
+    let address = match text.strip_prefix(b"@") {
+        Some(name) => UnixAddr::new_abstract(name)?,
+        None => UnixAddr::new(path)?,
+    };
+    let fds = [fd];
+    sendmsg(
+        socket.as_raw_fd(),
+        &[IoSlice::new(message)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        Some(&address),
+    )?;
+    Ok(())
 }
 
 /// Sends `signal` to `pid`. A process that is already gone is not an error.

@@ -4,7 +4,7 @@
 //! business.
 
 use std::ffi::OsString;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Child;
@@ -37,7 +37,8 @@ const OWN_VARIABLES: [&str; 6] = [
 #[derive(Debug)]
 pub(super) struct Process {
     pub(super) pid: u32,
-    pub(super) admin: SocketAddr,
+    /// The private admin listener's address, when the service file passes one.
+    pub(super) admin: Option<SocketAddr>,
     pub(super) capture: Arc<Capture>,
     _notify: NotifySocket,
     _probe: Option<ProbeHandle>,
@@ -58,12 +59,16 @@ impl Launch<'_> {
     /// Starts generation `id` of `release`.
     pub(super) fn start(&self, id: u64, release: &Release) -> std::io::Result<Process> {
         let config = self.config;
-        let admin = listen::bind_tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
-        let admin_address = admin.local_addr()?;
+        let admin = config
+            .admin
+            .as_ref()
+            .map(|_| listen::bind_tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))))
+            .transpose()?;
+        let admin_address = admin.as_ref().map(TcpListener::local_addr).transpose()?;
         let mut notify =
             NotifySocket::bind(self.run_dir.join(format!("{}.{id}.notify", config.name)))?;
         let mut fds: Vec<_> = self.listeners.iter().map(Listener::raw).collect();
-        fds.push(admin.as_raw_fd());
+        fds.extend(admin.as_ref().map(AsRawFd::as_raw_fd));
         let spec = ChildSpec {
             program: &release.binary,
             args: &config.args,
@@ -94,13 +99,14 @@ impl Launch<'_> {
             admin: admin_address,
             capture,
             _notify: notify,
-            _probe: self.probe(id, admin_address, pid),
+            _probe: admin_address.and_then(|admin| self.probe(id, admin, pid)),
         })
     }
 
     /// The supervisor's environment without our own variables, the service's `env`, then
-    /// the socket-activation and notify variables (`LISTEN_PID` is added after `fork`).
-    fn environment(&self, notify: &Path, admin: SocketAddr) -> Vec<(OsString, OsString)> {
+    /// the socket-activation and notify variables (`LISTEN_PID` is added after `fork`). The
+    /// admin listener, when there is one, comes last under its configured name.
+    fn environment(&self, notify: &Path, admin: Option<SocketAddr>) -> Vec<(OsString, OsString)> {
         let config = self.config;
         let mut env: Vec<(OsString, OsString)> = self
             .base_env
@@ -113,11 +119,15 @@ impl Launch<'_> {
             env.push((key.into(), value.into()));
         }
         let mut names: Vec<&str> = self.listeners.iter().map(|l| l.name.as_str()).collect();
-        names.push("admin");
+        if let (Some(name), Some(_)) = (&config.admin, admin) {
+            names.push(name);
+        }
         env.push(("LISTEN_FDS".into(), names.len().to_string().into()));
         env.push(("LISTEN_FDNAMES".into(), names.join(":").into()));
         env.push(("NOTIFY_SOCKET".into(), notify.as_os_str().to_owned()));
-        env.push(("GOSHIFT_ADMIN_ADDR".into(), admin.to_string().into()));
+        if let Some(admin) = admin {
+            env.push(("GOSHIFT_ADMIN_ADDR".into(), admin.to_string().into()));
+        }
         env
     }
 

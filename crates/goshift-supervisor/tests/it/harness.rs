@@ -1,17 +1,20 @@
 //! A supervisor running on its own thread with a TCP listener on a free loopback port.
 
-use std::io::{Read, Write};
+use std::cell::RefCell;
+use std::io::{IoSliceMut, Read, Write};
 use std::net::TcpStream;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use goshift_supervisor::{
-    BuildFacts, Config, Handle, Options, Outcome, OutputLine, Phase, PhaseEvent, Release,
-    ReleaseStore, Reply, Request, Supervisor,
+    BuildFacts, Config, Handle, Inherited, Options, Outcome, OutputLine, Phase, PhaseEvent,
+    Release, ReleaseStore, Reply, Request, Supervisor,
 };
 use goshift_testkit::service::service_variant;
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
 
 pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
@@ -26,10 +29,13 @@ pub(crate) struct Harness {
     thread: Option<JoinHandle<()>>,
 }
 
-/// A stand-in for systemd: the datagram socket the supervisor reports its state to.
+/// A stand-in for systemd: the datagram socket the supervisor reports its state to, and its
+/// file-descriptor store.
 pub(crate) struct Manager {
     socket: std::os::unix::net::UnixDatagram,
     pub(crate) path: PathBuf,
+    /// What arrived with `FDSTORE=1`: `(FDNAME, fd)`.
+    stored: RefCell<Vec<(String, OwnedFd)>>,
     _dir: tempfile::TempDir,
 }
 
@@ -42,16 +48,56 @@ impl Manager {
         Self {
             socket,
             path,
+            stored: RefCell::new(Vec::new()),
             _dir: dir,
         }
     }
 
-    /// The next message the supervisor sent.
+    /// The next message the supervisor sent, after the `FDSTORE=1` ones, which are kept.
     pub(crate) fn told(&self) -> String {
-        let mut buf = [0_u8; 512];
-        let n = self.socket.recv(&mut buf).unwrap();
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        loop {
+            let mut buf = [0_u8; 512];
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let mut space = nix::cmsg_space!([RawFd; 4]);
+            let message = recvmsg::<()>(
+                self.socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            )
+            .unwrap();
+            let mut fds = Vec::new();
+            for cmsg in message.cmsgs().unwrap() {
+                if let ControlMessageOwned::ScmRights(received) = cmsg {
+                    fds.extend(received);
+                }
+            }
+            let n = message.bytes;
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let Some(name) = text.strip_prefix("FDSTORE=1\nFDNAME=").map(str::to_owned) else {
+                assert!(fds.is_empty(), "descriptors sent with {text:?}");
+                return text;
+            };
+            assert_eq!(fds.len(), 1, "{text:?} came with {} descriptors", fds.len());
+            self.stored.borrow_mut().push((name, take_received(fds[0])));
+        }
     }
+
+    /// The descriptors stored so far (those sent before the last message [`told`] returned).
+    pub(crate) fn stored(&self) -> Vec<(String, OwnedFd)> {
+        std::mem::take(&mut *self.stored.borrow_mut())
+    }
+}
+
+/// Owns a descriptor the kernel installed for a received `SCM_RIGHTS` message.
+#[expect(
+    unsafe_code,
+    reason = "taking ownership of a descriptor received with SCM_RIGHTS"
+)]
+fn take_received(fd: RawFd) -> OwnedFd {
+    // SAFETY: the kernel just installed `fd` in this process for the message received; nothing
+    // else knows it, so this is its only owner.
+    unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
 /// Extra settings for the `[services.api]` table.
@@ -66,6 +112,10 @@ pub(crate) struct Setup<'a> {
     /// More service tables after `[services.api]`; `{bin}` is replaced with the path of a
     /// crash-at-start variant of the test service.
     pub(crate) more_services: &'a str,
+    /// The port of the `http` listener (default: a free one).
+    pub(crate) port: Option<u16>,
+    /// Sockets passed as the service manager passes them (`LISTEN_FDS`), by name.
+    pub(crate) inherited: Vec<(String, OwnedFd)>,
 }
 
 /// `lines` plus the test defaults for the keys it does not set.
@@ -96,7 +146,7 @@ impl Harness {
     pub(crate) fn start(setup: Setup<'_>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let v1 = service_variant(dir.path(), "v1", setup.first_fault);
-        let port = free_port();
+        let port = setup.port.unwrap_or_else(free_port);
         let mut more = setup.more_services.to_owned();
         if more.contains("{bin}") {
             let crashing = service_variant(dir.path(), "crashing", Some("crash-at-start"));
@@ -125,7 +175,9 @@ listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}{}]
             base_env: vec![("PATH".into(), std::env::var_os("PATH").unwrap_or_default())],
             manager_notify: setup.manager_notify.clone(),
         };
-        let mut supervisor = Supervisor::new(config, options, &|_| BuildFacts::default()).unwrap();
+        let inherited = Inherited::from_sockets(setup.inherited);
+        let mut supervisor =
+            Supervisor::activated(config, options, inherited, &|_| BuildFacts::default()).unwrap();
         let events = supervisor.subscribe();
         let output = supervisor.subscribe_output();
         let handle = supervisor.handle();

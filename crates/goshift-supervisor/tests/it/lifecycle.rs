@@ -57,31 +57,80 @@ fn systemd_notify_from_the_child_counts_as_ready() {
     );
 }
 
-#[test]
-fn children_get_exactly_their_listeners() {
-    let h = Harness::start(Setup::default());
-    h.until(Phase::Running);
+/// The serving generation's socket-activation variables, read from its `/proc/PID/environ`:
+/// `(LISTEN_FDS, LISTEN_FDNAMES, GOSHIFT_ADMIN_ADDR)`.
+fn activation_env(pid: u32) -> (String, String, Option<String>) {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let var = |name: &str| {
+        environ
+            .split(|b| *b == 0)
+            .filter_map(|entry| std::str::from_utf8(entry).ok())
+            .find_map(|entry| {
+                entry
+                    .strip_prefix(name)?
+                    .strip_prefix('=')
+                    .map(str::to_owned)
+            })
+    };
+    (
+        var("LISTEN_FDS").expect("LISTEN_FDS is set"),
+        var("LISTEN_FDNAMES").expect("LISTEN_FDNAMES is set"),
+        var("GOSHIFT_ADMIN_ADDR"),
+    )
+}
+
+/// Starts a supervisor with `service_lines`, checks the serving generation's fds 3.. up to
+/// `expected` listeners are sockets and nothing else leaked, and returns its activation
+/// variables.
+fn passed_listeners(service_lines: &str, expected: i32) -> (String, String, Option<String>) {
+    let h = Harness::start(Setup {
+        service_lines,
+        ..Setup::default()
+    });
+    let running = h.until(Phase::Running);
+    let pid = running.last().unwrap().new_pid.expect("the running pid");
     let fds = h.get("/fds");
     let body = fds.split_once("\r\n\r\n").unwrap().1;
-    let mut listeners = 0;
     for line in body.lines() {
         let (fd, target) = line.split_once(' ').unwrap();
         let fd: i32 = fd.parse().unwrap();
         if fd <= 2 {
             continue;
         }
-        if fd <= 4 {
-            assert!(target.starts_with("socket:"), "fd {fd} is {target}");
-            listeners += 1;
-        } else {
-            // Only the service's own accepted connections and its /proc listing.
-            assert!(
-                target.starts_with("socket:") || target.starts_with("/proc/"),
-                "leaked fd {fd}: {target}\n{body}"
-            );
-        }
+        // The listeners, then only the service's own accepted connections and its /proc
+        // listing.
+        assert!(
+            target.starts_with("socket:") || (fd > 2 + expected && target.starts_with("/proc/")),
+            "fd {fd} is {target}\n{body}"
+        );
     }
-    assert_eq!(listeners, 2, "{body}");
+    activation_env(pid)
+}
+
+#[test]
+fn children_get_exactly_their_listeners() {
+    // Nothing probes the generation: it gets its own sockets and no admin listener.
+    let (count, names, admin) = passed_listeners("", 1);
+    assert_eq!((count.as_str(), names.as_str(), admin), ("1", "http", None));
+}
+
+#[test]
+fn the_admin_listener_comes_last_when_a_probe_uses_it() {
+    let (count, names, admin) =
+        passed_listeners("ready = { http = \"/healthz\", timeout = \"10s\" }", 2);
+    assert_eq!((count.as_str(), names.as_str()), ("2", "http:admin"));
+    let admin = admin.expect("GOSHIFT_ADMIN_ADDR");
+    assert!(admin.starts_with("127.0.0.1:"), "{admin}");
+}
+
+#[test]
+fn the_admin_listener_takes_its_configured_name() {
+    let (count, names, admin) = passed_listeners("admin = \"goshift-admin\"", 2);
+    assert_eq!(
+        (count.as_str(), names.as_str()),
+        ("2", "http:goshift-admin")
+    );
+    assert!(admin.is_some());
 }
 
 #[test]

@@ -12,6 +12,8 @@ const WATCH_LONG: Setup<'static> = Setup {
     unix: false,
     manager_notify: None,
     more_services: "",
+    port: None,
+    inherited: Vec::new(),
 };
 
 /// The service's status. Requests are handled in order, after every event before them, so

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use goshift_audit::Outcome;
 use goshift_fs::EnvVars;
-use goshift_supervisor::{Config, Options, Phase, PhaseEvent, Supervisor, Trigger};
+use goshift_supervisor::{
+    ActivationEnv, Config, Inherited, Options, Phase, PhaseEvent, Supervisor, Trigger,
+};
 
 use crate::cli::SuperviseArgs;
 use crate::error::WithHint;
@@ -43,8 +45,20 @@ pub(crate) fn supervise(
             .collect(),
         manager_notify: settings.env.var(EnvVars::NOTIFY_SOCKET).map(PathBuf::from),
     };
-    let mut supervisor = Supervisor::new(config, options, &super::svc::build_facts)
-        .with_context(|| format!("the supervisor could not start from `{}`", path.display()))?;
+    let activation = ActivationEnv {
+        listen_pid: settings.env.var(EnvVars::LISTEN_PID),
+        listen_fds: settings.env.var(EnvVars::LISTEN_FDS),
+        listen_fdnames: settings.env.var(EnvVars::LISTEN_FDNAMES),
+    };
+    let inherited = Inherited::from_env(&activation, std::process::id())
+        .context("the sockets passed by the service manager (LISTEN_FDS) cannot be used")
+        .hint("see docs/supervisor.md, \"Restarting the supervisor\"")?;
+    let mut supervisor =
+        Supervisor::activated(config, options, inherited, &super::svc::build_facts)
+            .with_context(|| format!("the supervisor could not start from `{}`", path.display()))?;
+    for note in supervisor.notes() {
+        settings.printer.warn(note);
+    }
     let events = supervisor.subscribe();
     let output = supervisor.subscribe_output();
     // Signals are blocked here, before any thread exists, and handled by one thread.
