@@ -202,6 +202,8 @@ struct Cx {
     reloads_pending: usize,
     /// The last of them ended during this input: tell the service manager.
     reload_over: bool,
+    /// Why reloads since the last `RELOADING=1` did not upgrade (rolled back, refused).
+    reload_failures: Vec<String>,
 }
 
 impl Cx {
@@ -255,6 +257,7 @@ impl Core {
                 effects: Vec::new(),
                 reloads_pending: 0,
                 reload_over: false,
+                reload_failures: Vec::new(),
             },
             announced: false,
             status_line: String::new(),
@@ -477,8 +480,16 @@ impl Core {
             return;
         }
         if std::mem::take(&mut self.cx.reload_over) {
+            // The reload is over either way (`READY=1` ends it for `Type=notify-reload`); one
+            // that did not upgrade says so in `STATUS=`.
+            let failures = std::mem::take(&mut self.cx.reload_failures);
+            let status = if failures.is_empty() {
+                line.clone()
+            } else {
+                format!("reload failed: {}; {line}", failures.join("; "))
+            };
             self.cx
-                .emit(Effect::Manager(format!("READY=1\nSTATUS={line}")));
+                .emit(Effect::Manager(format!("READY=1\nSTATUS={status}")));
             self.status_line = line;
         } else if self.cx.reloads_pending == 0 && line != self.status_line {
             self.cx.emit(Effect::Manager(format!("STATUS={line}")));

@@ -453,8 +453,14 @@ impl Supervisor {
                     release,
                     only_if,
                 } => self.set_current(service, &release, only_if.as_deref()),
-                Effect::Manager(message) => {
+                Effect::Manager(mut message) => {
                     if let Some(socket) = &self.manager_notify {
+                        // `Type=notify-reload` wants the time of the reload with it.
+                        if message.starts_with("RELOADING=1")
+                            && let Some(usec) = crate::sys::monotonic_usec()
+                        {
+                            message.push_str(&format!("\nMONOTONIC_USEC={usec}"));
+                        }
                         let _ = notify::send_to_manager(socket, &message);
                     }
                 }

@@ -277,6 +277,14 @@ pub(crate) fn send_with_fd(path: &Path, message: &[u8], fd: RawFd) -> io::Result
     Ok(())
 }
 
+/// `CLOCK_MONOTONIC` in microseconds, as `MONOTONIC_USEC=` wants it.
+pub(crate) fn monotonic_usec() -> Option<u64> {
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).ok()?;
+    let seconds = u64::try_from(now.tv_sec()).ok()?;
+    let micros = u64::try_from(now.tv_nsec()).ok()? / 1000;
+    seconds.checked_mul(1_000_000)?.checked_add(micros)
+}
+
 /// Sends `signal` to `pid`. A process that is already gone is not an error.
 pub(crate) fn kill(pid: u32, signal: i32) {
     let (Ok(pid), Ok(signal)) = (i32::try_from(pid), Signal::try_from(signal)) else {

@@ -653,6 +653,25 @@ fn a_sighup_naming_what_serves_changes_nothing() {
 }
 
 #[test]
+fn a_reload_that_rolled_back_ends_the_reload_and_says_it_failed() {
+    let mut sim = Sim::running();
+    reload(&mut sim, "r2");
+    let new = sim.pid_of(0);
+    let effects = sim.exit(new);
+    assert_eq!(phases(&effects), [RolledBack, Running]);
+    let told = manager(&effects);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].starts_with("READY=1\nSTATUS=reload failed: api rolled back to r1 ("),
+        "{told:?}"
+    );
+    assert!(told[0].ends_with("; running"), "{told:?}");
+    // The next reload that works says nothing of the earlier failure.
+    let effects = reload(&mut sim, "r1");
+    assert_eq!(manager(&effects)[1], "READY=1\nSTATUS=running");
+}
+
+#[test]
 fn a_sighup_naming_a_broken_release_is_refused_in_the_log() {
     let mut sim = Sim::running();
     let effects = sim.feed(Input::Reload(vec![Some(ReloadTarget {
@@ -664,7 +683,10 @@ fn a_sighup_naming_a_broken_release_is_refused_in_the_log() {
         event(&effects, Running).detail.as_deref(),
         Some("SIGHUP: not upgraded to r2: not a program")
     );
-    assert_eq!(manager(&effects)[1], "READY=1\nSTATUS=running");
+    assert_eq!(
+        manager(&effects)[1],
+        "READY=1\nSTATUS=reload failed: api: not upgraded to r2: not a program; running"
+    );
 }
 
 #[test]

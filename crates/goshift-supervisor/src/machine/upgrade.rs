@@ -627,6 +627,14 @@ impl Service {
             cx.metrics.rollback(&self.rules.name, reason);
         }
         if info.kind == Kind::Reload {
+            if result == UpgradeResult::RolledBack {
+                let why = failure.map_or_else(String::new, |f| format!(" ({})", f.detail));
+                cx.reload_failures.push(format!(
+                    "{} rolled back to {}{why}",
+                    self.rules.name,
+                    info.from.id()
+                ));
+            }
             cx.reload_ended();
         }
     }
@@ -676,6 +684,10 @@ impl Service {
                     ..self.event(cx, self.phase)
                 };
                 self.publish(cx, event, None);
+                cx.reload_failures.push(format!(
+                    "{}: not upgraded to {}: {message}",
+                    self.rules.name, target.id
+                ));
                 cx.reload_ended();
             }
         }

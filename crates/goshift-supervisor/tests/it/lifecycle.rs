@@ -165,8 +165,15 @@ fn the_supervisor_reports_to_its_service_manager() {
     });
     assert!(manager.told().starts_with("READY=1\n"));
     // SIGHUP with `current` unchanged: reloading, then ready again, nothing upgraded.
+    // `Type=notify-reload` needs the reload's time with `RELOADING=1`.
     h.handle.signal(libc::SIGHUP);
-    assert!(manager.told().starts_with("RELOADING=1\n"));
+    let reloading = manager.told();
+    assert!(reloading.starts_with("RELOADING=1\n"), "{reloading}");
+    let usec = reloading
+        .lines()
+        .find_map(|l| l.strip_prefix("MONOTONIC_USEC="))
+        .unwrap_or_else(|| panic!("no MONOTONIC_USEC in {reloading:?}"));
+    assert!(usec.parse::<u64>().unwrap() > 0, "{reloading}");
     assert!(manager.told().starts_with("READY=1\n"));
     h.stop();
     assert!(manager.told().starts_with("STOPPING=1\n"));

@@ -334,10 +334,11 @@ fn licenses_changelog_and_the_systemd_unit_are_in_the_repository() {
     assert!(read("CHANGELOG.md").contains("\n## Unreleased\n"));
     let unit = read("contrib/systemd/goshift-supervisor.service");
     for line in [
-        "Type=notify",
+        "Type=notify-reload",
         "NotifyAccess=main",
         "ExecStart=/usr/local/bin/goshift supervise --config /etc/goshift/supervisor.toml",
-        "ExecReload=/bin/kill -HUP $MAINPID",
+        "FileDescriptorStoreMax=64",
+        "FileDescriptorStorePreserve=yes",
         "KillMode=mixed",
     ] {
         assert!(
