@@ -74,9 +74,10 @@ main_pid() {
 
 # wait_running N: until the supervisors started so far logged N `running` phases.
 wait_running() {
-    local i
+    local i count
     for ((i = 0; i < 300; i++)); do
-        (($(grep -c '"phase":"running"' "$MAN_DIR/supervisor.log" 2>/dev/null || true) >= $1)) && return 0
+        count=$(grep -c '"phase":"running"' "$MAN_DIR/supervisor.log" 2>/dev/null) || true
+        ((${count:-0} >= $1)) && return 0
         kill -0 "$MAN_PID" 2>/dev/null || fail "the service manager exited"
         sleep 0.1
     done

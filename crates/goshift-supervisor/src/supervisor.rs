@@ -459,7 +459,7 @@ impl Supervisor {
                         if message.starts_with("RELOADING=1")
                             && let Some(usec) = crate::sys::monotonic_usec()
                         {
-                            message.push_str(&format!("\nMONOTONIC_USEC={usec}"));
+                            message = format!("{message}\nMONOTONIC_USEC={usec}");
                         }
                         let _ = notify::send_to_manager(socket, &message);
                     }
