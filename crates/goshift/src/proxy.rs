@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::Context;
-use goshift_fs::{Dirs, EnvVars, fs};
+use goshift_fs::{Dirs, EnvVars};
 use goshift_project::{MetBy, Request, Resolution, ResolveError, Selection, Source, resolve};
 use goshift_version::GoVersion;
 
@@ -304,22 +304,14 @@ fn warn(message: &str) {
     Printer::detect(Format::Human, false, false, ColorChoice::Auto, no_color).warn(message);
 }
 
-/// Reads a project file; a missing file (or a directory of that name) is `None`.
+/// The most a `go.mod`, `go.work` or `.go-version` may hold: the largest real ones are tens
+/// of KiB; a device or a runaway file is refused instead of read until memory runs out.
+pub(crate) const MAX_PROJECT_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads a project file; a missing file (or a directory of that name) is `None`. Anything but
+/// a regular file, or one over [`MAX_PROJECT_FILE_BYTES`], is an error naming it.
 pub(crate) fn read_project_file(path: &Path) -> io::Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(error)
-            if matches!(
-                error.kind(),
-                io::ErrorKind::NotFound
-                    | io::ErrorKind::NotADirectory
-                    | io::ErrorKind::IsADirectory
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(error) => Err(error),
-    }
+    goshift_fs::read_text_limited_if_exists(path, MAX_PROJECT_FILE_BYTES)
 }
 
 fn not_installed(resolution: &Resolution, cwd: &Path) -> anyhow::Error {

@@ -584,3 +584,81 @@ fn a_huge_argument_is_not_echoed_in_full() {
         );
     }
 }
+
+#[test]
+fn project_and_service_files_are_regular_files_of_a_bounded_size() {
+    let test = StoreTest::new(&["1.22.10"]);
+    test.ok(&["install", "--no-smoke-test", "1.22.10"]);
+    let work = test.context.work();
+    let proxy = |dir: &std::path::Path| {
+        let output = test
+            .context
+            .sandboxed(test.home().join("bin/go"))
+            .arg("version")
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        test.finish(&output)
+    };
+    // A go.mod larger than any real one: refused with its size, not read to the end.
+    let big = work.join("big");
+    std::fs::create_dir(&big).unwrap();
+    let file = std::fs::File::create(big.join("go.mod")).unwrap();
+    file.set_len((16 << 20) + 1).unwrap();
+    // `/dev/zero` as a go.work: refused at once, not read until memory runs out.
+    let zero = work.join("zero");
+    std::fs::create_dir(&zero).unwrap();
+    symlink_at(std::path::Path::new("/dev/zero"), &zero.join("go.work"));
+    for (dir, expected) in [
+        (
+            &big,
+            "`[ROOT]/cwd/big/go.mod` is larger than 16777216 bytes, more than such a file ever needs",
+        ),
+        (
+            &zero,
+            "`[ROOT]/cwd/zero/go.work` is a device, not a regular file",
+        ),
+    ] {
+        let run = proxy(dir);
+        assert_eq!(run.code, Some(2), "{run:#?}");
+        assert!(run.stderr.contains(expected), "{}", run.stderr);
+        let run = test.finish(
+            &test
+                .command()
+                .arg("current")
+                .current_dir(dir)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(run.code, Some(2), "{run:#?}");
+        assert!(run.stderr.contains(expected), "{}", run.stderr);
+    }
+    // The service file, the same.
+    let big_service = work.join("big.toml");
+    std::fs::File::create(&big_service)
+        .unwrap()
+        .set_len((1 << 20) + 1)
+        .unwrap();
+    for (path, shown, why) in [
+        ("/dev/zero", "/dev/zero", "is a device, not a regular file"),
+        (
+            "big.toml",
+            "[ROOT]/cwd/big.toml",
+            "is larger than 1048576 bytes",
+        ),
+    ] {
+        let run = test.run(&["supervise", "--config", path]);
+        assert_eq!(run.code, Some(2), "{run:#?}");
+        assert!(
+            run.stderr
+                .contains(&format!("failed to read the service file `{shown}`")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!("`{shown}` {why}")),
+            "{}",
+            run.stderr
+        );
+    }
+}
