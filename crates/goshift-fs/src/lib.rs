@@ -16,6 +16,7 @@ mod bounded;
 mod dirs;
 mod env_vars;
 mod lock;
+mod space;
 
 pub use atomic::{
     effective_uid, ensure_private_dir, ensure_private_home, fsync_dir, remove_dir_all_if_exists,
@@ -28,3 +29,4 @@ pub use dirs::{Dirs, DirsError};
 pub use env_vars::EnvVars;
 pub use fs_err as fs;
 pub use lock::{LockError, LockFile, LockGuard};
+pub use space::available_bytes;

@@ -662,3 +662,52 @@ fn project_and_service_files_are_regular_files_of_a_bounded_size() {
         );
     }
 }
+
+#[test]
+fn free_space_is_checked_against_the_expected_tree_before_extraction() {
+    let test = StoreTest::new(&["1.22.10"]);
+    // The index vouches for an archive of 1 TiB: no file system here has room for its tree.
+    let archive = goshift_testkit::archive::fake_go("1.22.10");
+    let mut entry = goshift_testkit::mirror::IndexEntry::host_archive("1.22.10", &archive);
+    entry.size = 1 << 40;
+    test.mirror
+        .add("index.json", goshift_testkit::mirror::index_json(&[entry]));
+    let run = test.run(&["install", "--no-smoke-test", "1.22.10"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.contains(
+            "not enough free space to unpack the toolchain: about 5242880.0 MiB needed (an archive of 1048576.0 MiB inflates about 3.5 times, plus its copy in the cache)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("free on the file system of `[ROOT]/home`; free some space"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("`goshift prune` removes old toolchains"),
+        "{}",
+        run.stderr
+    );
+    assert!(test.names("toolchains").is_empty());
+    assert!(
+        test.names("staging").is_empty(),
+        "{:?}",
+        test.names("staging")
+    );
+    // Nothing was written: no byte of the archive was even asked for.
+    assert!(
+        !test
+            .mirror
+            .requested_paths()
+            .iter()
+            .any(|path| path.ends_with(".tar.gz")),
+        "{:?}",
+        test.mirror.requested_paths()
+    );
+    test.ok(&["audit", "verify"]);
+}
