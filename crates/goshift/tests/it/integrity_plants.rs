@@ -8,12 +8,7 @@ use std::path::Path;
 
 use crate::toolchain::StoreTest;
 
-/// A store with two toolchains, go1.21.13 the default.
-fn store() -> StoreTest {
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
-    test
-}
+use crate::integrity::{assert_says, store_with, two_installed as store};
 
 /// A directory outside the store with two subdirectories and a file.
 fn bystander(test: &StoreTest, name: &str) -> std::path::PathBuf {
@@ -115,12 +110,7 @@ fn a_home_other_users_can_write_into_is_refused_not_chmoded() {
     let home = test.home();
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
     let run = test.run(&["use", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr.contains("is writable by other users (mode 777)"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "is writable by other users (mode 777)");
     assert!(
         run.stderr.contains("chmod go-w [ROOT]/home"),
         "{}",
@@ -154,12 +144,7 @@ fn a_home_of_another_user_is_refused() {
     let test = store();
     chown(&test.home(), uid);
     let run = test.run(&["use", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr.contains(&format!("belongs to uid {uid}")),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, &format!("belongs to uid {uid}"));
     chown(&test.home(), goshift_fs::effective_uid());
     test.ok(&["use", "1.22.10"]);
 }
@@ -167,8 +152,7 @@ fn a_home_of_another_user_is_refused() {
 #[test]
 fn a_toolchain_without_its_manifest_or_of_another_user_is_not_installed() {
     let Some(uid) = other_uid() else { return };
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13"]);
+    let test = store_with(&["1.21.13", "1.22.10"], &["1.21.13"]);
     // Planted by another user: a tree without a manifest.
     let planted = test.home().join("toolchains/go1.22.10");
     std::fs::create_dir_all(planted.join("bin")).unwrap();
@@ -185,13 +169,7 @@ fn a_toolchain_without_its_manifest_or_of_another_user_is_not_installed() {
         "{run:#?}"
     );
     let run = test.run(&["use", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("no installed toolchain matches `1.22.10`"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "no installed toolchain matches `1.22.10`");
     // Even with a manifest copied next to it, another user's tree is not goshift's.
     std::fs::copy(
         test.home().join("manifests/go1.21.13.json"),
@@ -209,8 +187,7 @@ fn a_toolchain_without_its_manifest_or_of_another_user_is_not_installed() {
 /// Plants `toolchains/go1.22.10` with a `bin/go` that says `planted`, next to an installed
 /// go1.21.13.
 fn planted_toolchain() -> (StoreTest, std::path::PathBuf) {
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13"]);
+    let test = store_with(&["1.21.13", "1.22.10"], &["1.21.13"]);
     let planted = test.home().join("toolchains/go1.22.10");
     std::fs::create_dir_all(planted.join("bin")).unwrap();
     std::fs::write(planted.join("bin/go"), "#!/bin/sh\necho planted\n").unwrap();
