@@ -175,11 +175,15 @@ pub(crate) enum StaleLock {
     AreaRemoved,
 }
 
+/// A test's stand-in for a concurrent remover.
+#[cfg(test)]
+pub(crate) type RaceHook = Box<dyn Fn(StaleLock, &Path)>;
+
 #[cfg(test)]
 thread_local! {
     /// Called at each [`StaleLock`] point with the lock file's path, on the thread running
     /// `clean`: a test removes things there as a concurrent remover would, deterministically.
-    pub(crate) static RACE: std::cell::RefCell<Option<Box<dyn Fn(StaleLock, &Path)>>> =
+    pub(crate) static RACE: std::cell::RefCell<Option<RaceHook>> =
         const { std::cell::RefCell::new(None) };
 }
 

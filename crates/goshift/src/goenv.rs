@@ -98,6 +98,8 @@ pub(crate) fn file_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 mod tests {
     use std::collections::BTreeMap;
 
+    use goshift_fs::fs;
+
     use super::*;
 
     #[test]

@@ -39,7 +39,7 @@ fn a_kill_at_any_phase_of_svc_upgrade_is_accounted_for() {
         let verify = context.run(["audit", "verify"]);
         assert_eq!(
             verify.status.code(),
-            Some(if open { 1 } else { 0 }),
+            Some(i32::from(open)),
             "{phase}: {verify:?}"
         );
         if open {
