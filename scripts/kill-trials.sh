@@ -3,12 +3,14 @@
 # check that the audit log and the history account for what is on disk.
 #
 # Each trial starts one command (install, install --force, use, rollback, uninstall,
-# uninstall --force, prune, snapshot restore) against a store of fake toolchains (four
-# versions, served from a `file://` index), kills it with SIGKILL after a random delay, runs
-# `goshift audit repair` (what the next command does first: clean up, repair torn tails,
-# reconcile dead intents), then scripts/integrity/check-accounted.py, which replays the audit
-# log and compares it with the store. A trial whose command had already exited still counts
-# (the check then covers a normal run).
+# uninstall --force, prune, snapshot restore, svc upgrade) against a store of fake toolchains
+# (four versions, served from a `file://` index) and a supervisor running one test service,
+# kills it with SIGKILL after a random delay, runs `goshift audit repair` (what the next
+# command does first: clean up, repair torn tails, reconcile dead intents; after an
+# `svc upgrade`, once the supervisor is idle again, the next `svc upgrade` of the release in
+# effect, which reconciles service intents), then scripts/integrity/check-accounted.py, which
+# replays the audit log and compares it with the store and the service's current release. A
+# trial whose command had already exited still counts (the check then covers a normal run).
 #
 # Usage: scripts/kill-trials.sh [--no-build] [TRIALS]   (default 1000)
 # Environment: KILL_GOSHIFT (the goshift binary, default target/debug/goshift; with it, no
@@ -28,7 +30,7 @@ for arg in "$@"; do
     case $arg in
     --no-build) build=0 ;;
     -h | --help)
-        sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *[!0-9]* | '')
@@ -46,11 +48,13 @@ if [[ ! $max_delay =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 if ((build)); then
-    cargo build --quiet -p goshift -p goshift-testkit --bin goshift --bin goshift-fake-dist
+    cargo build --quiet -p goshift -p goshift-testkit --bin goshift --bin goshift-fake-dist \
+        --bin goshift-test-service
 fi
 GOSHIFT=${KILL_GOSHIFT:-$REPO/target/debug/goshift}
 FAKE_DIST="$REPO/target/debug/goshift-fake-dist"
-for program in "$GOSHIFT" "$FAKE_DIST"; do
+TEST_SERVICE="$REPO/target/debug/goshift-test-service"
+for program in "$GOSHIFT" "$FAKE_DIST" "$TEST_SERVICE"; do
     [[ -x $program ]] || { echo "kill-trials: error: \`$program\` is missing; run without --no-build" >&2; exit 2; }
 done
 
@@ -67,6 +71,45 @@ unset GOSHIFT_MIRROR GOSHIFT_POLICY GOSHIFT_ENV GOSHIFT_TEST_PAUSE
 "$GOSHIFT" use --quiet 1.22.10
 "$GOSHIFT" snapshot create --quiet -o "$dir/base.snapshot" >/dev/null
 
+# One service under a supervisor, with two releases to switch between (variants of the test
+# service: the same program with another trailer, so another hash).
+mkdir -p "$dir/svc"
+for variant in v1 v2; do
+    { cat "$TEST_SERVICE"; printf '\n#goshift-test-variant name=%s fault=\n' "$variant"; } >"$dir/svc/$variant"
+    chmod 755 "$dir/svc/$variant"
+done
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf '%s\n' '[services.api]' "binary = \"$dir/svc/v1\"" \
+    "listen = [{ name = \"http\", address = \"tcp://127.0.0.1:$port\" }]" \
+    'ready = { notify = true, timeout = "5s" }' 'stop = { grace = "2s" }' 'watch = "100ms"' \
+    >"$dir/supervisor.toml"
+"$GOSHIFT" supervise --config "$dir/supervisor.toml" >"$dir/supervisor.log" 2>&1 &
+supervisor=$!
+trap 'kill "$supervisor" 2>/dev/null || true; wait "$supervisor" 2>/dev/null || true' EXIT
+# Waits (up to 30 s) until the supervisor answers and runs the service with no upgrade going.
+svc_idle() {
+    local attempt
+    for ((attempt = 0; attempt < 300; attempt++)); do
+        if "$GOSHIFT" svc status --json 2>/dev/null |
+            python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)[0]["phase"] != "running")' 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "kill-trials: error: the supervisor is not idle after 30 s; see $dir/supervisor.log" >&2
+    exit 2
+}
+svc_idle
+# The release in effect, as a binary to upgrade to (which changes nothing).
+svc_current_binary() {
+    local current
+    current=$(readlink "$GOSHIFT_HOME/services/api/current" 2>/dev/null) || {
+        echo "$dir/svc/v1"
+        return
+    }
+    echo "$GOSHIFT_HOME/services/api/$current/binary"
+}
+
 RANDOM=$seed
 pick() { local -n list=$1; echo "${list[RANDOM % ${#list[@]}]}"; }
 
@@ -75,7 +118,7 @@ killed=0
 unaccounted=0
 for ((trial = 1; trial <= trials; trial++)); do
     version=$(pick versions)
-    case $((RANDOM % 8)) in
+    case $((RANDOM % 9)) in
     0) command=(install --no-smoke-test "$version") ;;
     1) command=(install --force --no-smoke-test "$version") ;;
     2) command=(use "$version") ;;
@@ -84,10 +127,12 @@ for ((trial = 1; trial <= trials; trial++)); do
     5) command=(uninstall --force "$version") ;;
     6) command=(prune --keep $((1 + RANDOM % 2))) ;;
     7) command=(snapshot restore "$dir/base.snapshot") ;;
+    8) command=(svc upgrade api "$dir/svc/v$((1 + RANDOM % 2))") ;;
     esac
     name="${command[0]}"
     [[ ${command[1]:-} == --force ]] && name+=" --force"
     [[ ${command[0]} == snapshot ]] && name="snapshot restore"
+    [[ ${command[0]} == svc ]] && name="svc upgrade"
     tried[$name]=$((${tried[$name]:-0} + 1))
 
     "$GOSHIFT" "${command[@]}" >/dev/null 2>&1 &
@@ -98,6 +143,12 @@ for ((trial = 1; trial <= trials; trial++)); do
         killed=$((killed + 1))
     fi
     wait "$pid" 2>/dev/null || true
+    if [[ ${command[0]} == svc ]]; then
+        # Service intents are reconciled by the next `svc upgrade`, once the supervisor has
+        # finished what the killed one asked for.
+        svc_idle
+        "$GOSHIFT" svc upgrade api "$(svc_current_binary)" >"$dir/svc.out" 2>&1 || true
+    fi
 
     if ! "$GOSHIFT" audit repair >"$dir/repair.out" 2>&1 \
         || ! python3 scripts/integrity/check-accounted.py "$GOSHIFT_HOME" >"$dir/check.out" 2>&1; then
@@ -105,6 +156,7 @@ for ((trial = 1; trial <= trials; trial++)); do
         unaccounted_by[$name]=$((${unaccounted_by[$name]:-0} + 1))
         echo "trial $trial (\`${command[*]}\`, kill after ${delay} ms): unaccounted" >&2
         sed 's/^/    /' "$dir/repair.out" "$dir/check.out" >&2
+        [[ ${command[0]} != svc ]] || sed 's/^/    /' "$dir/svc.out" >&2
         cp -a "$GOSHIFT_HOME" "$dir/failed-$trial"
         # Start the next trial from a store that accounts for itself again.
         rm -rf "$GOSHIFT_HOME"

@@ -46,8 +46,14 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 home="$work/home"
-mkdir -p "$home/toolchains" "$home/bin" "$work/project/internal/pkg/sub"
-ln -s "$GOROOT_122" "$home/toolchains/go1.22.10"
+mkdir -p "$home/toolchains/go1.22.10" "$home/manifests" "$home/bin" "$work/project/internal/pkg/sub"
+# The proxy runs only a tree that is a real directory of this user with its manifest (it
+# checks both with one `lstat` each): the tree's entries link to the Go tree, and the
+# manifest only needs to exist.
+for entry in "$GOROOT_122"/*; do
+    ln -s "$entry" "$home/toolchains/go1.22.10/"
+done
+echo '{}' >"$home/manifests/go1.22.10.json"
 ln -s toolchains/go1.22.10 "$home/default"
 ln -s "$GOSHIFT" "$home/bin/go"
 printf 'module example.com/bench\n\ngo 1.22\n' >"$work/project/go.mod"

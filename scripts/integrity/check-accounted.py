@@ -5,7 +5,8 @@ Usage: check-accounted.py GOSHIFT_HOME
 
 Replays the audit log's outcomes in order (a reconciled record carries the state found, which
 replaces the replayed one) and compares the result with the store: the installed toolchains and
-the `default` link. Also checks that every intent has exactly one outcome, that the history's
+the `default` link, and for each service that `svc upgrade` or `svc rollback` changed, its
+`current` release. Also checks that every intent has exactly one outcome, that the history's
 last entry names the default, that every installed toolchain has its manifest, and that no
 staging leftovers remain. Prints one line per problem; exits 1 when there is one.
 """
@@ -17,6 +18,7 @@ import sys
 
 def replay(records):
     installed, default, problems = set(), None, []
+    services = {}
     open_intents = set()
     for record in records:
         seq, outcome, action = record["seq"], record["outcome"], record["action"]
@@ -31,6 +33,9 @@ def replay(records):
             open_intents.discard(intent)
         if details.get("reconciled"):
             found = details["found"]
+            if action in ("svc.upgrade", "svc.rollback"):
+                services[record["subject"]] = found.get("current_release")
+                continue
             if "installed" in found:
                 installed = set(found["installed"])
                 default = found["default"]
@@ -49,12 +54,14 @@ def replay(records):
         elif action == "prune":
             for name in subject.split(", "):
                 installed.discard(name)
+        elif action in ("svc.upgrade", "svc.rollback"):
+            services[subject] = record["to"]
         elif action == "snapshot.restore":
             installed.update(details.get("installed") or [])
             default = details.get("default")
     for seq in sorted(open_intents):
         problems.append(f"intent {seq} has no outcome")
-    return installed, default, problems
+    return installed, default, services, problems
 
 
 def main():
@@ -70,7 +77,7 @@ def main():
                 records.append(json.loads(line))
     except FileNotFoundError:
         pass
-    installed, default, replay_problems = replay(records)
+    installed, default, services, replay_problems = replay(records)
     problems += replay_problems
 
     toolchains = os.path.join(home, "toolchains")
@@ -102,6 +109,12 @@ def main():
         pass
     if history_default != actual_default:
         problems.append(f"the history says default {history_default}, the store has {actual_default}")
+
+    for service, release in sorted(services.items()):
+        link = os.path.join(home, "services", service, "current")
+        current = os.path.basename(os.readlink(link)) if os.path.islink(link) else None
+        if release != current:
+            problems.append(f"the audit log says {service} runs {release}, its current is {current}")
 
     staging = os.path.join(home, "staging")
     leftovers = sorted(os.listdir(staging)) if os.path.isdir(staging) else []

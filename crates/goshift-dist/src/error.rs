@@ -141,6 +141,24 @@ pub enum DistError {
         /// The bound as a multiple of the archive's size.
         ratio: u64,
     },
+    /// The file system has less free space than the tree (and the archive's cached copy)
+    /// needs.
+    #[error(
+        "not enough free space to unpack the toolchain: about {} needed (an archive of {} inflates about 3.5 times{}), {} free on the file system of `{}`; free some space (`goshift prune` removes old toolchains) or set `GOSHIFT_HOME` to a larger file system",
+        mib(*.needed), mib(*.archive), if *.copied { ", plus its copy in the cache" } else { "" }, mib(*.available), .dir.display()
+    )]
+    NoSpace {
+        /// The directory whose file system was measured.
+        dir: PathBuf,
+        /// The archive's trusted size.
+        archive: u64,
+        /// Whether the archive is also copied to the cache.
+        copied: bool,
+        /// The bytes the tree and the copy are expected to take.
+        needed: u64,
+        /// The bytes free.
+        available: u64,
+    },
     /// The archive has no `go/VERSION` file.
     #[error("the archive has no `go/VERSION` file, so it is not a Go distribution")]
     MissingVersionFile,
@@ -241,4 +259,14 @@ fn status_hint(status: u16) -> &'static str {
         500..=599 => "; the server failed: retry later or use another mirror",
         _ => "",
     }
+}
+
+/// `bytes` in MiB with one decimal, for messages about sizes.
+fn mib(bytes: u64) -> String {
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a size shown to one decimal of a MiB"
+    )]
+    let mib = bytes as f64 / f64::from(1 << 20);
+    format!("{mib:.1} MiB")
 }

@@ -54,4 +54,4 @@ pub use index::{Index, IndexError, Release, ReleaseFile, ResolveError};
 pub use manifest::{EntryKind, ManifestEntry, copy_tree, hash_tree, read_version_file};
 pub use platform::{ParsePlatformError, Platform};
 pub use sources::Sources;
-pub use unpack::{Expected, Unpacked, unpack};
+pub use unpack::{Expected, Unpacked, check_space, unpack};

@@ -92,6 +92,34 @@ pub fn unpack(
     }
 }
 
+/// What a Go archive's tree takes on disk, as a multiple of the archive's size: they inflate
+/// about 3.5 times; the rest is a margin for the file system's own overhead.
+const EXPECTED_TREE_RATIO: u64 = 4;
+
+/// Fails with [`DistError::NoSpace`] when the file system of `dir` has less free space than
+/// the tree of an archive of the trusted size is expected to take (plus the archive's copy,
+/// when `copied`). Called before the download starts: a disk that fills half-way through is
+/// slower to find and says less. Without a trusted size there is nothing to check.
+pub fn check_space(expected: &Expected, dir: &Path, copied: bool) -> Result<(), DistError> {
+    let Some(archive) = expected.size else {
+        return Ok(());
+    };
+    let needed = archive
+        .saturating_mul(EXPECTED_TREE_RATIO)
+        .saturating_add(if copied { archive } else { 0 });
+    let available = goshift_fs::available_bytes(dir).map_err(DistError::Io)?;
+    if available < needed {
+        return Err(DistError::NoSpace {
+            dir: dir.to_owned(),
+            archive,
+            copied,
+            needed,
+            available,
+        });
+    }
+    Ok(())
+}
+
 /// `<cache>.partial`, next to the cache file.
 fn partial_path(cache: &Path) -> PathBuf {
     let mut name = cache.as_os_str().to_owned();

@@ -2,6 +2,7 @@
 
 use fs_err::os::unix::fs::OpenOptionsExt;
 use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -177,17 +178,63 @@ pub fn remove_dir_all_if_exists(dir: &Path) -> io::Result<()> {
     }
 }
 
+/// Adds the owner's `rwx` to `dir` and every directory below it, through descriptors opened
+/// with `O_NOFOLLOW` relative to their parent's: there is no moment between a check and a
+/// `chmod` in which a directory swapped for a link would lead the change outside the tree.
 fn make_writable(dir: &Path) -> io::Result<()> {
-    let metadata = fs_err::symlink_metadata(dir)?;
-    if !metadata.is_dir() {
-        return Ok(());
+    let with_path = |errno: nix::errno::Errno, path: &Path| {
+        io::Error::new(
+            io::Error::from(errno).kind(),
+            format!("failed to open `{}`: {errno}", path.display()),
+        )
+    };
+    match open_dir_no_follow(nix::fcntl::AT_FDCWD, dir) {
+        Ok(Some(fd)) => make_writable_at(fd, dir, &with_path),
+        Ok(None) => Ok(()),
+        Err(errno) => Err(with_path(errno, dir)),
     }
-    let mode = metadata.permissions().mode();
-    fs_err::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o700))?;
-    for entry in fs_err::read_dir(dir)? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            make_writable(&entry.path())?;
+}
+
+/// Opens the directory `name` relative to `parent` without following a link; `None` when
+/// `name` is a link, not a directory, or gone.
+fn open_dir_no_follow<Fd: std::os::fd::AsFd, P: ?Sized + nix::NixPath>(
+    parent: Fd,
+    name: &P,
+) -> nix::Result<Option<std::os::fd::OwnedFd>> {
+    use nix::errno::Errno;
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    match nix::fcntl::openat(parent, name, flags, nix::sys::stat::Mode::empty()) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::ELOOP | Errno::ENOTDIR | Errno::ENOENT) => Ok(None),
+        Err(errno) => Err(errno),
+    }
+}
+
+fn make_writable_at(
+    fd: std::os::fd::OwnedFd,
+    shown: &Path,
+    with_path: &dyn Fn(nix::errno::Errno, &Path) -> io::Error,
+) -> io::Result<()> {
+    use nix::sys::stat::{Mode, fchmod, fstat};
+    let mode = fstat(&fd).map_err(|e| with_path(e, shown))?.st_mode;
+    fchmod(&fd, Mode::from_bits_truncate((mode | 0o700) & 0o7777))
+        .map_err(|e| with_path(e, shown))?;
+    let mut dir = nix::dir::Dir::from_fd(fd).map_err(|e| with_path(e, shown))?;
+    let mut names = Vec::new();
+    for entry in dir.iter() {
+        let entry = entry.map_err(|e| with_path(e, shown))?;
+        let name = entry.file_name();
+        if name != c"." && name != c".." {
+            names.push(name.to_owned());
+        }
+    }
+    for name in names {
+        let path = shown.join(std::ffi::OsStr::from_bytes(name.as_bytes()));
+        match open_dir_no_follow(&dir, name.as_c_str()) {
+            Ok(Some(child)) => make_writable_at(child, &path, with_path)?,
+            Ok(None) => {}
+            Err(errno) => return Err(with_path(errno, &path)),
         }
     }
     Ok(())
@@ -243,6 +290,37 @@ mod tests {
         let mode = fs_err::metadata(&target).unwrap().permissions().mode();
         assert_eq!(mode & 0o022, 0);
         ensure_private_dir(&target).unwrap();
+    }
+
+    #[test]
+    fn removing_a_read_only_tree_changes_nothing_its_links_lead_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs_err::create_dir_all(outside.join("keep")).unwrap();
+        fs_err::set_permissions(&outside, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let tree = dir.path().join("tree");
+        fs_err::create_dir_all(tree.join("a/b")).unwrap();
+        std::os::unix::fs::symlink(&outside, tree.join("a/link")).unwrap();
+        fs_err::write(tree.join("a/b/file"), "x").unwrap();
+        for read_only in [tree.join("a/b"), tree.join("a"), tree.clone()] {
+            fs_err::set_permissions(&read_only, std::fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        // Called directly: as root, removal never needs it.
+        make_writable(&tree).unwrap();
+        for dir in [tree.join("a/b"), tree.join("a"), tree.clone()] {
+            let mode = fs_err::metadata(&dir).unwrap().permissions().mode();
+            assert_eq!(mode & 0o7777, 0o755, "{}", dir.display());
+        }
+        let mode = fs_err::metadata(&outside).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o555);
+        remove_dir_all_if_exists(&tree).unwrap();
+        assert!(!tree.exists());
+        assert!(outside.join("keep").is_dir());
+        // The tree itself as a link: nothing behind it is made writable.
+        std::os::unix::fs::symlink(&outside, &tree).unwrap();
+        make_writable(&tree).unwrap();
+        let mode = fs_err::metadata(&outside).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o555);
     }
 
     #[test]

@@ -8,18 +8,27 @@ use std::path::Path;
 /// `/dev/zero`, a FIFO, a directory) or a longer file is an error saying so: goshift's own
 /// inputs (a policy, a snapshot, a service file) are small regular files.
 pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    // Non-blocking, so a FIFO without a writer does not hang the open; a regular file reads
-    // the same either way.
-    let file = std::fs::OpenOptions::new()
+    let file = open_nonblocking(path).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("failed to open `{}`: {e}", path.display()),
+        )
+    })?;
+    read_regular(file, path, limit)
+}
+
+/// Opens for reading without blocking, so a FIFO without a writer does not hang the open; a
+/// regular file reads the same either way.
+fn open_nonblocking(path: &Path) -> io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("failed to open `{}`: {e}", path.display()),
-            )
-        })?;
+}
+
+/// Reads `file` (opened from `path`) to its end when it is a regular file of at most `limit`
+/// bytes.
+fn read_regular(file: std::fs::File, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let kind = file.metadata()?.file_type();
     if !kind.is_file() {
         return Err(io::Error::new(
@@ -45,14 +54,48 @@ pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// [`read_limited`] as UTF-8 text.
-pub fn read_text_limited(path: &Path, limit: u64) -> io::Result<String> {
-    String::from_utf8(read_limited(path, limit)?).map_err(|_| {
+/// [`read_text_limited`] for a file that may not be there: `None` when nothing is at `path`
+/// (or a directory, or a path through a file). Costs what reading the file costs: the walk
+/// of the `go` proxy up a tree looking for `go.mod` calls it for every directory.
+pub fn read_text_limited_if_exists(path: &Path, limit: u64) -> io::Result<Option<String>> {
+    let file = match open_nonblocking(path) {
+        Ok(file) => file,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::NotADirectory
+                    | io::ErrorKind::IsADirectory
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("failed to open `{}`: {e}", path.display()),
+            ));
+        }
+    };
+    if file.metadata()?.is_dir() {
+        return Ok(None);
+    }
+    let bytes = read_regular(file, path, limit)?;
+    utf8(bytes, path).map(Some)
+}
+
+fn utf8(bytes: Vec<u8>, path: &Path) -> io::Result<String> {
+    String::from_utf8(bytes).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!("`{}` is not UTF-8 text", path.display()),
         )
     })
+}
+
+/// [`read_limited`] as UTF-8 text.
+pub fn read_text_limited(path: &Path, limit: u64) -> io::Result<String> {
+    utf8(read_limited(path, limit)?, path)
 }
 
 /// Writes `contents` to `path` atomically (mode `mode`), where `path` is a regular file or
@@ -132,6 +175,31 @@ mod tests {
             "{error}"
         );
         assert_eq!(read_limited(&big, 2048).unwrap().len(), 2048);
+    }
+
+    #[test]
+    fn a_missing_file_is_none_and_a_device_or_huge_file_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("go.mod");
+        assert_eq!(read_text_limited_if_exists(&missing, 10).unwrap(), None);
+        let through_a_file = dir.path().join("file/go.mod");
+        std::fs::write(dir.path().join("file"), "x").unwrap();
+        assert_eq!(
+            read_text_limited_if_exists(&through_a_file, 10).unwrap(),
+            None
+        );
+        assert_eq!(read_text_limited_if_exists(dir.path(), 10).unwrap(), None);
+        std::fs::write(&missing, "module m\n").unwrap();
+        assert_eq!(
+            read_text_limited_if_exists(&missing, 10)
+                .unwrap()
+                .as_deref(),
+            Some("module m\n")
+        );
+        let error = read_text_limited_if_exists(&missing, 4).unwrap_err();
+        assert!(error.to_string().contains("larger than 4 bytes"), "{error}");
+        let error = read_text_limited_if_exists(Path::new("/dev/zero"), 10).unwrap_err();
+        assert!(error.to_string().contains("is a device"), "{error}");
     }
 
     #[expect(unsafe_code, reason = "mkfifo has no std wrapper")]

@@ -16,13 +16,17 @@ mod bounded;
 mod dirs;
 mod env_vars;
 mod lock;
+mod space;
 
 pub use atomic::{
     effective_uid, ensure_private_dir, ensure_private_home, fsync_dir, remove_dir_all_if_exists,
     replace_symlink, temp_name, write_atomic, write_atomic_with_mode,
 };
-pub use bounded::{process_exists, read_limited, read_text_limited, write_output};
+pub use bounded::{
+    process_exists, read_limited, read_text_limited, read_text_limited_if_exists, write_output,
+};
 pub use dirs::{Dirs, DirsError};
 pub use env_vars::EnvVars;
 pub use fs_err as fs;
 pub use lock::{LockError, LockFile, LockGuard};
+pub use space::available_bytes;

@@ -171,7 +171,9 @@ impl Store {
             else {
                 continue;
             };
-            if entry.file_type().at("inspect", entry.path())?.is_dir() && self.is_ours(&version) {
+            if entry.file_type().at("inspect", entry.path())?.is_dir()
+                && self.is_installed(&version)
+            {
                 versions.push(version);
             }
         }
@@ -179,22 +181,9 @@ impl Store {
         Ok(versions)
     }
 
-    /// Returns true if and only if `version` is installed: `toolchains/go<version>` is a
-    /// directory (not a link) of this user's, with its manifest. A directory that another user
-    /// put there, or that has no manifest, is not goshift's and is never run.
+    /// Returns true if and only if `version` is installed: see [`is_installed_in`].
     pub fn is_installed(&self, version: &GoVersion) -> bool {
-        fs::symlink_metadata(self.toolchain_dir(version)).is_ok_and(|m| m.is_dir())
-            && self.is_ours(version)
-    }
-
-    /// The tree and its manifest belong to this user (neither is a link).
-    fn is_ours(&self, version: &GoVersion) -> bool {
-        use std::os::unix::fs::MetadataExt as _;
-        let me = goshift_fs::effective_uid();
-        let owned = |path: PathBuf| {
-            fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_symlink() && m.uid() == me)
-        };
-        owned(self.toolchain_dir(version)) && owned(self.manifest_path(version))
+        is_installed_in(&self.home, version)
     }
 
     /// `toolchains/` entries that look like toolchains but are not installed: no manifest,
@@ -263,6 +252,29 @@ impl Store {
             observer(phase);
         }
     }
+}
+
+/// Returns true if and only if `version` is installed in the store at `home`:
+/// `toolchains/go<version>` is a directory (not a link) of this user's, and
+/// `manifests/go<version>.json` a regular file of this user's. A directory that another user
+/// put there, or that has no manifest, is not goshift's and is never run.
+///
+/// Two `lstat`s and nothing read: the `go` proxy asks this before every `exec`.
+pub fn is_installed_in(home: &Path, version: &GoVersion) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let me = goshift_fs::effective_uid();
+    let name = version.toolchain_name();
+    let mut path = home.join("toolchains");
+    path.push(&name);
+    let tree = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == me);
+    if !tree {
+        return false;
+    }
+    path.clear();
+    path.push(home);
+    path.push("manifests");
+    path.push(format!("{name}.json"));
+    fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.uid() == me)
 }
 
 impl fmt::Debug for Store {

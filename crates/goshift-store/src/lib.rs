@@ -50,7 +50,7 @@ mod verify;
 
 pub use error::StoreError;
 pub use history::{Action, HistoryEntry, Switch};
-pub use layout::{Installed, Store, StoreLock};
+pub use layout::{Installed, Store, StoreLock, is_installed_in};
 pub use manifest::{Manifest, SmokeOutcome, Source, Verification};
 pub use mutate::{Recovery, Replace};
 pub use phase::Phase;

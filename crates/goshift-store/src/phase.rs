@@ -25,13 +25,17 @@ pub enum Phase {
     HistoryWritten,
     /// A toolchain was moved out of `toolchains/`, not yet deleted.
     Removed,
+    /// The change was handed to the process that carries it out (the supervisor, for
+    /// `svc upgrade`), which reported its first step; its outcome is not known yet. (Reported
+    /// by the caller.)
+    Requested,
     /// The audit log records the outcome of a change. (Reported by the caller.)
     OutcomeRecorded,
 }
 
 impl Phase {
     /// Every phase, in order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::IntentRecorded,
         Self::Staged,
         Self::Unpacked,
@@ -41,6 +45,7 @@ impl Phase {
         Self::DefaultSwitched,
         Self::HistoryWritten,
         Self::Removed,
+        Self::Requested,
         Self::OutcomeRecorded,
     ];
 
@@ -55,6 +60,7 @@ impl Phase {
             Self::DefaultSwitched => "default-switched",
             Self::HistoryWritten => "history-written",
             Self::Removed => "removed",
+            Self::Requested => "requested",
             Self::IntentRecorded => "intent-recorded",
             Self::OutcomeRecorded => "outcome-recorded",
         }

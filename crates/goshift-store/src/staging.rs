@@ -93,6 +93,7 @@ impl Store {
             if let Some(area) = entry.strip_suffix(".lock") {
                 let area_dir = staging.join(area);
                 if !LockFile::new(&path).is_held().at("check the lock", &path)? {
+                    race_point(StaleLock::Found, &path);
                     match goshift_fs::remove_dir_all_if_exists(&area_dir) {
                         Ok(()) => {}
                         // Something still writes into it (a child of its dead owner): the
@@ -102,6 +103,7 @@ impl Store {
                             return Err(e).at("remove the stale staging directory", &area_dir);
                         }
                     }
+                    race_point(StaleLock::AreaRemoved, &path);
                     // Its owner may be removing it at this very moment (an owner removes its
                     // area without the store lock): a lock file already gone is fine.
                     match fs::remove_file(&path) {
@@ -162,6 +164,40 @@ impl Store {
         Ok(removed)
     }
 }
+
+/// Where [`Store::clean`] stands with a stale staging lock, for the tests that race another
+/// remover against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StaleLock {
+    /// The lock is free; nothing is removed yet.
+    Found,
+    /// The area is removed; the lock file is not.
+    AreaRemoved,
+}
+
+/// A test's stand-in for a concurrent remover.
+#[cfg(test)]
+pub(crate) type RaceHook = Box<dyn Fn(StaleLock, &Path)>;
+
+#[cfg(test)]
+thread_local! {
+    /// Called at each [`StaleLock`] point with the lock file's path, on the thread running
+    /// `clean`: a test removes things there as a concurrent remover would, deterministically.
+    pub(crate) static RACE: std::cell::RefCell<Option<RaceHook>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+#[cfg(test)]
+fn race_point(point: StaleLock, lock: &Path) {
+    RACE.with_borrow(|hook| {
+        if let Some(hook) = hook {
+            hook(point, lock);
+        }
+    });
+}
+
+#[cfg(not(test))]
+fn race_point(_point: StaleLock, _lock: &Path) {}
 
 /// `go1.22.10.1234.0` → 1.22.10.
 fn version_of_area(name: &str) -> Option<GoVersion> {

@@ -295,6 +295,33 @@ fn clean_removes_what_dead_processes_left() {
 }
 
 #[test]
+fn a_stale_lock_removed_by_another_remover_first_is_no_error() {
+    use crate::staging::{RACE, StaleLock};
+    for point in [StaleLock::Found, StaleLock::AreaRemoved] {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::new(home.path());
+        let lock = lock(&store);
+        let staging = store.staging_dir();
+        fs::create_dir_all(staging.join("go1.21.13.999999.0/go/bin")).unwrap();
+        fs::write(staging.join("go1.21.13.999999.0.lock"), "999999").unwrap();
+        // The other remover (the area's owner finishing, another clean) wins the race at
+        // exactly this point: it removes the area and its lock file.
+        RACE.set(Some(Box::new(move |reached, lock_file: &Path| {
+            if reached == point {
+                let area = lock_file.with_extension("");
+                let _ = goshift_fs::remove_dir_all_if_exists(&area);
+                fs::remove_file(lock_file).unwrap();
+            }
+        })));
+        let result = store.clean(&lock);
+        RACE.set(None);
+        let removed = result.unwrap_or_else(|e| panic!("{point:?}: {e}"));
+        assert!(removed.is_empty(), "{point:?}: {removed:?}");
+        assert_eq!(fs::read_dir(&staging).unwrap().count(), 0, "{point:?}");
+    }
+}
+
+#[test]
 fn clean_drops_a_dangling_default() {
     let home = tempfile::tempdir().unwrap();
     let store = Store::new(home.path());

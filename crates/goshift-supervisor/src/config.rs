@@ -109,13 +109,20 @@ pub struct RestartConfig {
     pub max: Duration,
 }
 
+/// The most a service file may hold: real ones are a few KiB; a device such as `/dev/zero`
+/// or a runaway file is refused instead of read until memory runs out.
+const MAX_SERVICE_FILE_BYTES: u64 = 1 << 20;
+
 impl Config {
-    /// Reads and validates a service file.
+    /// Reads and validates a service file: a regular file of at most 1 MiB.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = goshift_fs::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            goshift_fs::read_text_limited(path, MAX_SERVICE_FILE_BYTES).map_err(|source| {
+                ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
         Self::parse(&text, path.parent().unwrap_or(Path::new(".")))
     }
 

@@ -1,7 +1,8 @@
 //! Fake Go toolchains in a sandbox's store, for tests of resolution and the `go` proxy.
 //!
 //! A fake toolchain has the store's layout (`toolchains/go<version>/bin/go`, `bin/gofmt`,
-//! `VERSION`); its `go` and `gofmt` are shell scripts that print one line:
+//! `VERSION`, and its manifest `manifests/go<version>.json`, without which goshift never runs
+//! a tree); its `go` and `gofmt` are shell scripts that print one line:
 //! `fake go<version> ARGS… | GOTOOLCHAIN=… GOROOT=… pid=…` (`fake gofmt<version>` for
 //! gofmt), then exit with the status in `FAKE_GO_EXIT` (0 when unset). When the first
 //! argument is `cat`, they copy stdin to stdout first.
@@ -31,6 +32,25 @@ impl TestContext {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
                 .expect("failed to make a fake tool executable");
         }
+        // An imported tree's manifest, with no entries: enough to be installed, and
+        // `goshift verify` would name every file as added.
+        let manifests = self.home().join("manifests");
+        std::fs::create_dir_all(&manifests).expect("failed to create the manifests directory");
+        let manifest = serde_json::json!({
+            "version": version,
+            "source": { "kind": "import", "path": root },
+            "verification": "imported",
+            "archive_sha256": null,
+            "archive_size": null,
+            "installed_at": "2024-01-01T00:00:00Z",
+            "smoke_test": "skipped",
+            "entries": [],
+        });
+        std::fs::write(
+            manifests.join(format!("go{version}.json")),
+            format!("{manifest:#}\n"),
+        )
+        .expect("failed to write a fake manifest");
         root
     }
 

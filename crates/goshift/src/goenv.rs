@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use goshift_fs::{EnvVars, fs};
+use goshift_fs::EnvVars;
 
 /// A setting and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,10 @@ impl<F: Fn(&str) -> Option<String>> GoEnv<F> {
                 config.join("go").join("env")
             }
         };
-        let text = fs::read_to_string(&path).ok()?;
+        // Bounded like a project file, so `GOENV=/dev/zero` is unreadable, not a hang.
+        let text =
+            goshift_fs::read_text_limited_if_exists(&path, crate::proxy::MAX_PROJECT_FILE_BYTES)
+                .ok()??;
         Some((path, text))
     }
 }
@@ -94,6 +97,8 @@ pub(crate) fn file_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    use goshift_fs::fs;
 
     use super::*;
 

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::Context;
-use goshift_fs::{Dirs, EnvVars, fs};
+use goshift_fs::{Dirs, EnvVars};
 use goshift_project::{MetBy, Request, Resolution, ResolveError, Selection, Source, resolve};
 use goshift_version::GoVersion;
 
@@ -142,7 +142,18 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
                 resolution.source.describe(&cwd)
             ));
         }
-        let root = store.root(&resolution.version);
+        let version = &resolution.version;
+        let root = store.root(version);
+        if !store.is_installed(version) {
+            if store.is_foreign(version) {
+                return Err(foreign(&root, version));
+            }
+            if load_config(&dirs, &mut config)?.auto_install == Some(true) {
+                install(&version.to_string())?;
+                continue;
+            }
+            return Err(not_installed(&resolution, &cwd));
+        }
         let binary = root.join("bin").join(tool.binary());
         let error = Command::new(&binary)
             .arg0(&args[0])
@@ -154,25 +165,31 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
         if error.kind() != io::ErrorKind::NotFound {
             return Err(error).with_context(|| format!("failed to run `{}`", binary.display()));
         }
-        if root.is_dir() {
-            return Err(hinted(
-                format!(
-                    "`{}` is missing from the installed {}",
-                    binary.display(),
-                    resolution.version.toolchain_name()
-                ),
-                format!(
-                    "check the store with `goshift doctor`, then reinstall with `goshift install {} --force`",
-                    resolution.version
-                ),
-            ));
-        }
-        if load_config(&dirs, &mut config)?.auto_install == Some(true) {
-            install(&resolution.version.to_string())?;
-            continue;
-        }
-        return Err(not_installed(&resolution, &cwd));
+        return Err(hinted(
+            format!(
+                "`{}` is missing from the installed {}",
+                binary.display(),
+                version.toolchain_name()
+            ),
+            format!(
+                "check the store with `goshift doctor`, then reinstall with `goshift install {version} --force`"
+            ),
+        ));
     }
+}
+
+/// The error for a `toolchains/go<version>` that goshift did not install: it is never run.
+pub(crate) fn foreign(root: &Path, version: &GoVersion) -> anyhow::Error {
+    hinted(
+        format!(
+            "`{}` was not installed by goshift (it has no manifest of this user, or another owner), so it is never run",
+            root.display()
+        ),
+        format!(
+            "remove it with `rm -r {}` if you did not put it there, then `goshift install {version}`",
+            root.display()
+        ),
+    )
 }
 
 /// The directory of a leading `-C DIR` (or `-C=DIR`, `--C DIR`), which Go accepts only as
@@ -287,22 +304,14 @@ fn warn(message: &str) {
     Printer::detect(Format::Human, false, false, ColorChoice::Auto, no_color).warn(message);
 }
 
-/// Reads a project file; a missing file (or a directory of that name) is `None`.
+/// The most a `go.mod`, `go.work` or `.go-version` may hold: the largest real ones are tens
+/// of KiB; a device or a runaway file is refused instead of read until memory runs out.
+pub(crate) const MAX_PROJECT_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads a project file; a missing file (or a directory of that name) is `None`. Anything but
+/// a regular file, or one over [`MAX_PROJECT_FILE_BYTES`], is an error naming it.
 pub(crate) fn read_project_file(path: &Path) -> io::Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(error)
-            if matches!(
-                error.kind(),
-                io::ErrorKind::NotFound
-                    | io::ErrorKind::NotADirectory
-                    | io::ErrorKind::IsADirectory
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(error) => Err(error),
-    }
+    goshift_fs::read_text_limited_if_exists(path, MAX_PROJECT_FILE_BYTES)
 }
 
 fn not_installed(resolution: &Resolution, cwd: &Path) -> anyhow::Error {

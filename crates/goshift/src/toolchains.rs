@@ -3,7 +3,9 @@
 //!
 //! The `go` proxy uses this on every `go` invocation, so it reads as little as it can: the
 //! `default` link only when a rule needs it, the directory listing only when the default
-//! falls short.
+//! falls short, and two `lstat`s (the tree and its manifest, nothing read) before it runs a
+//! toolchain: a `toolchains/go<version>` without goshift's manifest, or of another user, is
+//! not installed and never run.
 
 use std::path::{Path, PathBuf};
 
@@ -30,9 +32,16 @@ impl<'a> StoreView<'a> {
         root
     }
 
-    /// Returns true if and only if `version` is installed.
+    /// Returns true if and only if `version` is installed: its tree and its manifest are
+    /// this user's ([`goshift_store::is_installed_in`]).
     pub(crate) fn is_installed(&self, version: &GoVersion) -> bool {
-        self.root(version).join("bin").is_dir()
+        goshift_store::is_installed_in(self.home, version)
+    }
+
+    /// Returns true if and only if `toolchains/go<version>` exists (as anything, a link
+    /// included) without being installed: someone else's tree, never run.
+    pub(crate) fn is_foreign(&self, version: &GoVersion) -> bool {
+        fs::symlink_metadata(self.root(version)).is_ok() && !self.is_installed(version)
     }
 
     /// The directory of the proxies: `$GOSHIFT_HOME/bin`.
@@ -43,6 +52,27 @@ impl<'a> StoreView<'a> {
     /// The `default` link.
     pub(crate) fn default_link(&self) -> PathBuf {
         self.home.join("default")
+    }
+
+    /// `toolchains/go<version>` entries that are not installed (see [`Self::is_foreign`]),
+    /// sorted by path.
+    pub(crate) fn foreign(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(self.home.join("toolchains")) else {
+            return Vec::new();
+        };
+        let mut foreign: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .to_str()
+                    .and_then(version_of_dir_name)
+                    .is_some_and(|version| !self.is_installed(&version))
+            })
+            .map(|entry| entry.path())
+            .collect();
+        foreign.sort();
+        foreign
     }
 
     /// Installed versions, newest first.
@@ -64,6 +94,7 @@ impl Toolchains for StoreView<'_> {
     }
 }
 
+/// The installed versions: entries of `toolchains/` with goshift's manifest, of this user.
 fn installed(home: &Path) -> Vec<GoVersion> {
     let Ok(entries) = fs::read_dir(home.join("toolchains")) else {
         return Vec::new();
@@ -71,6 +102,7 @@ fn installed(home: &Path) -> Vec<GoVersion> {
     entries
         .filter_map(Result::ok)
         .filter_map(|entry| version_of_dir_name(entry.file_name().to_str()?))
+        .filter(|version| goshift_store::is_installed_in(home, version))
         .collect()
 }
 

@@ -137,8 +137,13 @@ fn run_upgrade(
         ));
     }
     let intent = governance::begin(settings, change)?;
+    let mut requested = false;
     let replies = match ask(client, request, |reply| {
         if let Reply::Phase { event } = reply {
+            if !requested {
+                requested = true;
+                governance::pause_for_tests(settings, goshift_store::Phase::Requested);
+            }
             let pids = match (event.old_pid, event.new_pid) {
                 (Some(old), Some(new)) => format!(" (old pid {old}, new pid {new})"),
                 (None, Some(new)) => format!(" (pid {new})"),

@@ -10,6 +10,26 @@ use crate::audit_outcomes;
 use crate::toolchain::StoreTest;
 use crate::toolchain_crash::{assert_consistent, kill_at};
 
+/// A mirror of `versions` with `installed` of them installed (the first the default).
+pub(crate) fn store_with(versions: &[&str], installed: &[&str]) -> StoreTest {
+    let test = StoreTest::new(versions);
+    let mut args = vec!["install", "--no-smoke-test"];
+    args.extend_from_slice(installed);
+    test.ok(&args);
+    test
+}
+
+/// The usual store: go1.21.13 (the default) and go1.22.10 installed.
+pub(crate) fn two_installed() -> StoreTest {
+    store_with(&["1.21.13", "1.22.10"], &["1.21.13", "1.22.10"])
+}
+
+/// Asserts that `run` exited with `code` and its stderr says `needle`.
+pub(crate) fn assert_says(run: &crate::toolchain::Run, code: i32, needle: &str) {
+    assert_eq!(run.code, Some(code), "{run:#?}");
+    assert!(run.stderr.contains(needle), "{}", run.stderr);
+}
+
 /// The store's state as the audit log tells it: replays every outcome in order.
 fn replayed(test: &StoreTest) -> (BTreeSet<String>, Option<String>) {
     let mut installed = BTreeSet::new();
@@ -114,14 +134,10 @@ fn a_kill_at_any_phase_of_any_store_change_is_accounted_for() {
             .chain(&["outcome-recorded"]);
         for phase in every {
             let what = format!("{args:?} killed at {phase}");
-            let test = StoreTest::new(&["1.20.14", "1.21.13", "1.22.10", "1.23.4"]);
-            test.ok(&[
-                "install",
-                "--no-smoke-test",
-                "1.22.10",
-                "1.21.13",
-                "1.20.14",
-            ]);
+            let test = store_with(
+                &["1.20.14", "1.21.13", "1.22.10", "1.23.4"],
+                &["1.22.10", "1.21.13", "1.20.14"],
+            );
             test.ok(&["use", "1.21.13"]);
             test.ok(&["use", "1.20.14"]);
             kill_at(&test, phase, args);
@@ -172,16 +188,13 @@ fn file_len(test: &StoreTest, name: &str) -> u64 {
 
 #[test]
 fn a_full_disk_during_the_audit_append_changes_nothing() {
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    let test = two_installed();
     let before = std::fs::read(test.home().join("audit.log")).unwrap();
     let run = run_with_file_limit(&test, before.len() as u64 + 40, &["use", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("failed to record `use go1.22.10` in the audit log, so nothing was changed"),
-        "{}",
-        run.stderr
+    assert_says(
+        &run,
+        2,
+        "failed to record `use go1.22.10` in the audit log, so nothing was changed",
     );
     // Nothing half-written, nothing changed.
     assert_eq!(
@@ -196,8 +209,7 @@ fn a_full_disk_during_the_audit_append_changes_nothing() {
 
 #[test]
 fn a_full_disk_during_the_history_append_switches_nothing() {
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    let test = two_installed();
     // A long history and a fresh audit log, so that the history is the file the limit cuts.
     for _ in 0..40 {
         test.ok(&["use", "1.22.10"]);
@@ -206,12 +218,7 @@ fn a_full_disk_during_the_history_append_switches_nothing() {
     std::fs::remove_file(test.home().join("audit.log")).unwrap();
     let history = std::fs::read(test.home().join("history")).unwrap();
     let run = run_with_file_limit(&test, history.len() as u64 + 30, &["use", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr.contains("append to the history"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "append to the history");
     assert_eq!(std::fs::read(test.home().join("history")).unwrap(), history);
     assert_eq!(actual(&test).1.as_deref(), Some("go1.21.13"));
     let records = audit_outcomes(&test.home());
@@ -224,8 +231,7 @@ fn a_full_disk_during_the_history_append_switches_nothing() {
 
 #[test]
 fn a_torn_last_history_line_is_cut_off_and_recorded() {
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    let test = two_installed();
     test.ok(&["use", "1.22.10"]);
     let path = test.home().join("history");
     let mut contents = std::fs::read_to_string(&path).unwrap();
@@ -257,12 +263,7 @@ fn a_torn_last_history_line_is_cut_off_and_recorded() {
     contents.insert_str(0, "garbage\n");
     std::fs::write(&path, &contents).unwrap();
     let run = test.run(&["rollback"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr.contains("line 1 of the history"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "line 1 of the history");
     assert!(
         run.stderr.contains("hint: the history file is damaged"),
         "{}",
@@ -272,8 +273,7 @@ fn a_torn_last_history_line_is_cut_off_and_recorded() {
 
 #[test]
 fn a_torn_last_audit_line_is_not_tampering_and_the_next_change_repairs_it() {
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    let test = two_installed();
     let path = test.home().join("audit.log");
     let mut bytes = std::fs::read(&path).unwrap();
     bytes.extend_from_slice(b"{\"action\":\"use\",\"actor\":{\"ho");
@@ -315,8 +315,7 @@ fn a_torn_last_audit_line_is_not_tampering_and_the_next_change_repairs_it() {
 fn a_switch_without_its_history_entry_is_recorded_when_found() {
     // What a process killed between the link switch and the history append leaves, made by
     // hand here (the crash test kills there too).
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    let test = two_installed();
     std::fs::remove_file(test.home().join("default")).unwrap();
     std::os::unix::fs::symlink("toolchains/go1.22.10", test.home().join("default")).unwrap();
     let run = test.ok(&["history"]);
@@ -332,8 +331,7 @@ fn a_switch_without_its_history_entry_is_recorded_when_found() {
 
 #[test]
 fn a_command_that_cannot_record_its_intent_changes_nothing() {
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    let test = two_installed();
     // A damaged (not torn) last record: nothing can be chained to it.
     let path = test.home().join("audit.log");
     let mut contents = std::fs::read_to_string(&path).unwrap();
@@ -379,8 +377,7 @@ fn a_wrong_archive_on_a_full_disk_is_reported_as_a_checksum_mismatch() {
     test.mirror.add(&filename, noise(archive.len(), 11));
     test.ok(&["audit", "verify"]);
     let run = run_with_file_limit(&test, 64 * 1024, &["install", "--no-smoke-test", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(run.stderr.contains("checksum mismatch"), "{}", run.stderr);
+    assert_says(&run, 2, "checksum mismatch");
     assert!(test.names("toolchains").is_empty());
 }
 
@@ -406,12 +403,7 @@ fn a_trickling_mirror_is_cut_off_at_the_download_deadline() {
         .output()
         .unwrap();
     let run = test.finish(&output);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr.contains("the download took longer than 1s"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "the download took longer than 1s");
     assert!(test.names("toolchains").is_empty());
     let bad = test
         .command()
@@ -420,12 +412,10 @@ fn a_trickling_mirror_is_cut_off_at_the_download_deadline() {
         .output()
         .unwrap();
     let run = test.finish(&bad);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("GOSHIFT_DOWNLOAD_MIN_RATE is `fast`, not a number of bytes per second"),
-        "{}",
-        run.stderr
+    assert_says(
+        &run,
+        2,
+        "GOSHIFT_DOWNLOAD_MIN_RATE is `fast`, not a number of bytes per second",
     );
 }
 
@@ -451,13 +441,7 @@ fn leftovers_of_a_killed_vuln_sync_are_cleaned_at_the_next_sync() {
     std::fs::create_dir_all(dead.join("index")).unwrap();
     std::fs::write(dead.join("index/db.json"), "{}").unwrap();
     let run = sync(&test);
-    assert_eq!(run.code, Some(0), "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("Cleaned up 1 leftover(s) of interrupted syncs"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 0, "Cleaned up 1 leftover(s) of interrupted syncs");
     assert!(!dead.exists());
     // The live database stays, whoever made it.
     let now = std::fs::read_link(cache.join("vulndb")).unwrap();
@@ -469,20 +453,14 @@ fn leftovers_of_a_killed_vuln_sync_are_cleaned_at_the_next_sync() {
 
 #[test]
 fn outputs_and_inputs_are_regular_files_of_a_bounded_size() {
-    let test = StoreTest::new(&["1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.22.10"]);
+    let test = store_with(&["1.22.10"], &["1.22.10"]);
     let work = test.context.work();
     // `-o` through a link or into a FIFO is refused; nothing behind it changes.
     let precious = work.join("precious");
     std::fs::write(&precious, "keep me").unwrap();
     symlink_at(&precious, &work.join("link"));
     let run = test.run(&["snapshot", "create", "-o", "link"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr.contains("`[ROOT]/cwd/link` is a symbolic link"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "`[ROOT]/cwd/link` is a symbolic link");
     assert!(
         run.stderr
             .contains("hint: name a regular file or a new path with `-o`"),
@@ -493,25 +471,12 @@ fn outputs_and_inputs_are_regular_files_of_a_bounded_size() {
     let fifo = std::ffi::CString::new(work.join("fifo").as_os_str().as_encoded_bytes()).unwrap();
     assert_eq!(mkfifo(&fifo), 0);
     let run = test.run(&["snapshot", "create", "-o", "fifo"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(run.stderr.contains("is a FIFO"), "{}", run.stderr);
+    assert_says(&run, 2, "is a FIFO");
     // A policy or a snapshot that is a device is refused at once, not read forever.
     let run = test.run(&["--policy", "/dev/zero", "use", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("`/dev/zero` is a device, not a regular file"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "`/dev/zero` is a device, not a regular file");
     let run = test.run(&["snapshot", "restore", "/dev/zero"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("`/dev/zero` is a device, not a regular file"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "`/dev/zero` is a device, not a regular file");
     test.ok(&["snapshot", "create", "-o", "good.snapshot"]);
 }
 
@@ -534,27 +499,15 @@ fn an_index_entry_without_a_hash_is_named_not_reported_as_a_mismatch() {
     test.mirror
         .add("index.json", goshift_testkit::mirror::index_json(&[entry]));
     let run = test.run(&["install", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("the index lists no sha256 for `go1.22.10."),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "the index lists no sha256 for `go1.22.10.");
     assert!(!run.stderr.contains("checksum mismatch"), "{}", run.stderr);
 }
 
 #[test]
 fn a_lock_that_cannot_be_written_on_a_full_disk_says_how_to_fix_it() {
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
+    let test = two_installed();
     let run = run_with_file_limit(&test, 1, &["use", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr.contains("failed to lock `[ROOT]/home/lock`"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "failed to lock `[ROOT]/home/lock`");
     assert!(
         run.stderr
             .contains("hint: make sure `[ROOT]/home` is writable and has free space"),
@@ -583,4 +536,123 @@ fn a_huge_argument_is_not_echoed_in_full() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn project_and_service_files_are_regular_files_of_a_bounded_size() {
+    let test = store_with(&["1.22.10"], &["1.22.10"]);
+    let work = test.context.work();
+    let proxy = |dir: &std::path::Path| {
+        let output = test
+            .context
+            .sandboxed(test.home().join("bin/go"))
+            .arg("version")
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        test.finish(&output)
+    };
+    // A go.mod larger than any real one: refused with its size, not read to the end.
+    let big = work.join("big");
+    std::fs::create_dir(&big).unwrap();
+    let file = std::fs::File::create(big.join("go.mod")).unwrap();
+    file.set_len((16 << 20) + 1).unwrap();
+    // `/dev/zero` as a go.work: refused at once, not read until memory runs out.
+    let zero = work.join("zero");
+    std::fs::create_dir(&zero).unwrap();
+    symlink_at(std::path::Path::new("/dev/zero"), &zero.join("go.work"));
+    for (dir, expected) in [
+        (
+            &big,
+            "`[ROOT]/cwd/big/go.mod` is larger than 16777216 bytes, more than such a file ever needs",
+        ),
+        (
+            &zero,
+            "`[ROOT]/cwd/zero/go.work` is a device, not a regular file",
+        ),
+    ] {
+        let run = proxy(dir);
+        assert_says(&run, 2, expected);
+        let run = test.finish(
+            &test
+                .command()
+                .arg("current")
+                .current_dir(dir)
+                .output()
+                .unwrap(),
+        );
+        assert_says(&run, 2, expected);
+    }
+    // The service file, the same.
+    let big_service = work.join("big.toml");
+    std::fs::File::create(&big_service)
+        .unwrap()
+        .set_len((1 << 20) + 1)
+        .unwrap();
+    for (path, shown, why) in [
+        ("/dev/zero", "/dev/zero", "is a device, not a regular file"),
+        (
+            "big.toml",
+            "[ROOT]/cwd/big.toml",
+            "is larger than 1048576 bytes",
+        ),
+    ] {
+        let run = test.run(&["supervise", "--config", path]);
+        assert_says(
+            &run,
+            2,
+            &format!("failed to read the service file `{shown}`"),
+        );
+        assert!(
+            run.stderr.contains(&format!("`{shown}` {why}")),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn free_space_is_checked_against_the_expected_tree_before_extraction() {
+    let test = StoreTest::new(&["1.22.10"]);
+    // The index vouches for an archive of 1 TiB: no file system here has room for its tree.
+    let archive = goshift_testkit::archive::fake_go("1.22.10");
+    let mut entry = goshift_testkit::mirror::IndexEntry::host_archive("1.22.10", &archive);
+    entry.size = 1 << 40;
+    test.mirror
+        .add("index.json", goshift_testkit::mirror::index_json(&[entry]));
+    let run = test.run(&["install", "--no-smoke-test", "1.22.10"]);
+    assert_says(
+        &run,
+        2,
+        "not enough free space to unpack the toolchain: about 5242880.0 MiB needed (an archive of 1048576.0 MiB inflates about 3.5 times, plus its copy in the cache)",
+    );
+    assert!(
+        run.stderr
+            .contains("free on the file system of `[ROOT]/home`; free some space"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("`goshift prune` removes old toolchains"),
+        "{}",
+        run.stderr
+    );
+    assert!(test.names("toolchains").is_empty());
+    assert!(
+        test.names("staging").is_empty(),
+        "{:?}",
+        test.names("staging")
+    );
+    // Nothing was written: no byte of the archive was even asked for.
+    assert!(
+        !test
+            .mirror
+            .requested_paths()
+            .iter()
+            .any(|path| path.ends_with(".tar.gz")),
+        "{:?}",
+        test.mirror.requested_paths()
+    );
+    test.ok(&["audit", "verify"]);
 }

@@ -8,12 +8,7 @@ use std::path::Path;
 
 use crate::toolchain::StoreTest;
 
-/// A store with two toolchains, go1.21.13 the default.
-fn store() -> StoreTest {
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13", "1.22.10"]);
-    test
-}
+use crate::integrity::{assert_says, store_with, two_installed as store};
 
 /// A directory outside the store with two subdirectories and a file.
 fn bystander(test: &StoreTest, name: &str) -> std::path::PathBuf {
@@ -115,12 +110,7 @@ fn a_home_other_users_can_write_into_is_refused_not_chmoded() {
     let home = test.home();
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
     let run = test.run(&["use", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr.contains("is writable by other users (mode 777)"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "is writable by other users (mode 777)");
     assert!(
         run.stderr.contains("chmod go-w [ROOT]/home"),
         "{}",
@@ -154,12 +144,7 @@ fn a_home_of_another_user_is_refused() {
     let test = store();
     chown(&test.home(), uid);
     let run = test.run(&["use", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr.contains(&format!("belongs to uid {uid}")),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, &format!("belongs to uid {uid}"));
     chown(&test.home(), goshift_fs::effective_uid());
     test.ok(&["use", "1.22.10"]);
 }
@@ -167,8 +152,7 @@ fn a_home_of_another_user_is_refused() {
 #[test]
 fn a_toolchain_without_its_manifest_or_of_another_user_is_not_installed() {
     let Some(uid) = other_uid() else { return };
-    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.21.13"]);
+    let test = store_with(&["1.21.13", "1.22.10"], &["1.21.13"]);
     // Planted by another user: a tree without a manifest.
     let planted = test.home().join("toolchains/go1.22.10");
     std::fs::create_dir_all(planted.join("bin")).unwrap();
@@ -185,13 +169,7 @@ fn a_toolchain_without_its_manifest_or_of_another_user_is_not_installed() {
         "{run:#?}"
     );
     let run = test.run(&["use", "1.22.10"]);
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("no installed toolchain matches `1.22.10`"),
-        "{}",
-        run.stderr
-    );
+    assert_says(&run, 2, "no installed toolchain matches `1.22.10`");
     // Even with a manifest copied next to it, another user's tree is not goshift's.
     std::fs::copy(
         test.home().join("manifests/go1.21.13.json"),
@@ -204,4 +182,85 @@ fn a_toolchain_without_its_manifest_or_of_another_user_is_not_installed() {
         std::fs::read_link(test.home().join("default")).unwrap(),
         Path::new("toolchains/go1.21.13")
     );
+}
+
+/// Plants `toolchains/go1.22.10` with a `bin/go` that says `planted`, next to an installed
+/// go1.21.13.
+fn planted_toolchain() -> (StoreTest, std::path::PathBuf) {
+    let test = store_with(&["1.21.13", "1.22.10"], &["1.21.13"]);
+    let planted = test.home().join("toolchains/go1.22.10");
+    std::fs::create_dir_all(planted.join("bin")).unwrap();
+    std::fs::write(planted.join("bin/go"), "#!/bin/sh\necho planted\n").unwrap();
+    std::fs::set_permissions(
+        planted.join("bin/go"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::write(planted.join("VERSION"), "go1.22.10\n").unwrap();
+    (test, planted)
+}
+
+/// The proxy asked for go1.22.10 and `goshift doctor` both refuse the planted tree.
+fn assert_never_run(test: &StoreTest, what: &str) {
+    let output = test
+        .context
+        .sandboxed(test.home().join("bin/go"))
+        .arg("version")
+        .env("GOSHIFT_GO_VERSION", "1.22.10")
+        .output()
+        .unwrap();
+    let run = test.finish(&output);
+    assert_eq!(run.code, Some(2), "{what}: {run:#?}");
+    assert!(!run.stdout.contains("planted"), "{what}: {run:#?}");
+    assert!(
+        run.stderr.contains(
+            "`[ROOT]/home/toolchains/go1.22.10` was not installed by goshift (it has no manifest of this user, or another owner), so it is never run"
+        ),
+        "{what}: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("rm -r [ROOT]/home/toolchains/go1.22.10"),
+        "{what}: {}",
+        run.stderr
+    );
+    let run = test.run(&["doctor"]);
+    assert_ne!(run.code, Some(0), "{what}: {run:#?}");
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("`[ROOT]/home/toolchains/go1.22.10` was not installed by goshift"),
+        "{what}: {all}"
+    );
+}
+
+#[test]
+fn the_proxy_and_doctor_never_accept_a_tree_without_its_manifest() {
+    let (test, _) = planted_toolchain();
+    assert_never_run(&test, "no manifest");
+    // The default link pointed at it by hand: still never run.
+    std::fs::remove_file(test.home().join("default")).unwrap();
+    symlink("toolchains/go1.22.10", test.home().join("default")).unwrap();
+    let output = test
+        .context
+        .sandboxed(test.home().join("bin/go"))
+        .arg("version")
+        .output()
+        .unwrap();
+    let run = test.finish(&output);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(!run.stdout.contains("planted"), "{run:#?}");
+}
+
+#[test]
+fn the_proxy_and_doctor_never_accept_a_tree_of_another_user() {
+    let Some(uid) = other_uid() else { return };
+    let (test, planted) = planted_toolchain();
+    std::fs::copy(
+        test.home().join("manifests/go1.21.13.json"),
+        test.home().join("manifests/go1.22.10.json"),
+    )
+    .unwrap();
+    chown(&planted, uid);
+    assert_never_run(&test, "another owner");
 }

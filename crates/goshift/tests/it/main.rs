@@ -23,6 +23,7 @@ mod project_go_rules;
 mod project_shell;
 mod pty;
 mod service;
+mod service_crash;
 mod service_incidents;
 mod shell_hook;
 mod toolchain;

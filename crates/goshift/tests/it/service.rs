@@ -9,14 +9,14 @@ use goshift_testkit::service::service_variant;
 
 use crate::{audit_actions, audit_outcomes, audit_records};
 
-struct Running {
-    child: Child,
+pub(crate) struct Running {
+    pub(crate) child: Child,
     log: BufReader<ChildStderr>,
 }
 
 impl Running {
     /// Reads the JSON log until a line with `"phase":"<phase>"`, returning it.
-    fn until(&mut self, phase: &str) -> serde_json::Value {
+    pub(crate) fn until(&mut self, phase: &str) -> serde_json::Value {
         let needle = format!("\"phase\":\"{phase}\"");
         let mut line = String::new();
         loop {
@@ -38,7 +38,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(context: &TestContext, ready_timeout: &str) -> Running {
+pub(crate) fn start(context: &TestContext, ready_timeout: &str) -> Running {
     let v1 = service_variant(&context.work(), "v1", None);
     let port = free_port();
     std::fs::write(

@@ -77,10 +77,16 @@ pub(crate) fn assert_consistent(test: &StoreTest) {
 
 /// Starts `goshift ARGS` paused at `phase`, waits until it says so, and kills it.
 pub(crate) fn kill_at(test: &StoreTest, phase: &str, args: &[&str]) {
-    let mut child = test
-        .command()
+    let mut command = test.command();
+    command.args(args);
+    kill_command_at(command, phase);
+}
+
+/// Runs `command` with `GOSHIFT_TEST_PAUSE=phase` and kills it (SIGKILL) once it says it is
+/// paused there.
+pub(crate) fn kill_command_at(mut command: std::process::Command, phase: &str) {
+    let mut child = command
         .env("GOSHIFT_TEST_PAUSE", phase)
-        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -98,7 +104,7 @@ pub(crate) fn kill_at(test: &StoreTest, phase: &str, args: &[&str]) {
         seen.push(line);
     }
     let status = child.wait().expect("failed to run a paused goshift");
-    panic!("goshift {args:?} never reached {phase} ({status}): {seen:#?}");
+    panic!("goshift {command:?} never reached {phase} ({status}): {seen:#?}");
 }
 
 #[test]

@@ -61,6 +61,7 @@ pub(crate) fn upgrade(
         release.provenance.sha256,
         release.provenance.size
     ));
+    governance::pause_for_tests(settings, goshift_store::Phase::Staged);
     super::run_upgrade(
         &client,
         &Request::Upgrade {

@@ -537,6 +537,10 @@ fn fetch_and_unpack(
         .as_ref()
         .map(|sha| toolchain.store.archive_cache_dir().join(sha))
         .filter(|path| path.is_file());
+    // Room for the tree (and the archive's copy) is checked before a byte is fetched.
+    let copied = cached.is_none()
+        && (matches!(job.origin, Origin::Download { .. }) || job.expected.sha256.is_some());
+    goshift_dist::check_space(&job.expected, toolchain.store.home(), copied)?;
     // A copy of a verified download lands in the staging area, and moves into the cache
     // on publish: concurrent installs never write the same file.
     let cache_copy = staging.dir().join("archive");

@@ -54,6 +54,20 @@ fn resolution(settings: &GlobalSettings, store: &StoreView<'_>) -> (Finding, Opt
             );
             let finding = if store.is_installed(&resolution.version) {
                 Finding::ok(Class::Store, CHECK, format!("`go` here runs {described}"))
+            } else if store.is_foreign(&resolution.version) {
+                Finding::problem(
+                    Severity::Error,
+                    Class::Store,
+                    CHECK,
+                    format!(
+                        "`go` here needs {described}, whose tree was not installed by goshift and is never run"
+                    ),
+                    format!(
+                        "remove `{}`, then `goshift install {}`",
+                        store.root(&resolution.version).display(),
+                        resolution.version
+                    ),
+                )
             } else {
                 Finding::problem(
                     Severity::Error,
@@ -466,6 +480,18 @@ fn store_integrity(store: &StoreView<'_>) -> Vec<Finding> {
                 format!("goshift verify {version}, then reinstall it"),
             ));
         }
+    }
+    for root in store.foreign() {
+        findings.push(Finding::problem(
+            Severity::Error,
+            Class::Store,
+            CHECK,
+            format!(
+                "`{}` was not installed by goshift (no manifest of this user, or another owner); it is never run",
+                root.display()
+            ),
+            format!("remove it with `rm -r {}` if you did not put it there", root.display()),
+        ));
     }
     let link = store.default_link();
     if fs::symlink_metadata(&link).is_ok() && !link.exists() {

@@ -44,28 +44,8 @@ pub(super) fn glibc_version() -> Option<String> {
 
 /// Bytes available to unprivileged users on the file system holding `path` (or its nearest
 /// existing ancestor).
-#[expect(unsafe_code, reason = "std has no API for free disk space")]
 pub(super) fn available_bytes(path: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let existing = path.ancestors().find(|p| p.exists())?;
-    let mut bytes = existing.as_os_str().as_bytes().to_vec();
-    bytes.push(0);
-    let c_path = CStr::from_bytes_with_nul(&bytes).ok()?;
-    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `c_path` is a valid NUL-terminated string and `stats` points to writable
-    // memory of the right size for one `statvfs`, which the call fills on success.
-    let result = unsafe { libc::statvfs(c_path.as_ptr(), stats.as_mut_ptr()) };
-    if result != 0 {
-        return None;
-    }
-    // SAFETY: `statvfs` returned 0, so it initialised `stats`.
-    let stats = unsafe { stats.assume_init() };
-    #[expect(
-        clippy::useless_conversion,
-        reason = "the field types differ between platforms"
-    )]
-    let (available, fragment) = (u64::from(stats.f_bavail), u64::from(stats.f_frsize));
-    Some(available.saturating_mul(fragment))
+    goshift_fs::available_bytes(path).ok()
 }
 
 /// How many clock ticks `/proc/<pid>/stat` counts per second.
