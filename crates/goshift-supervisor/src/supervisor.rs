@@ -26,7 +26,7 @@ use crate::listen::{self, Listener};
 use crate::machine::{Core, Effect, Input, Kind, Now, ReloadTarget, Rules, UpgradeRequest};
 use crate::metrics::Live;
 use crate::notify;
-use crate::output::{self, Capture, GenerationOutput, OutputLine, Sink};
+use crate::output::{self, Capture, GenerationLog, GenerationOutput, OutputLine, Sink};
 use crate::phase::{PhaseEvent, ServiceStatus};
 use crate::procfs;
 use crate::release::{self, BuildFacts, Release, ReleaseStore};
@@ -354,10 +354,57 @@ impl Supervisor {
                 );
                 self.upgrade(service, Kind::Rollback, release, reason, reply);
             }
+            Request::Logs {
+                service,
+                generation,
+            } => {
+                let _ = reply.send(self.logs(&service, generation));
+            }
             Request::Stop => {
                 let _ = reply.send(Reply::Accepted);
                 self.feed(Input::Stop);
             }
+        }
+    }
+
+    /// The kept output of `service` (of one `generation` when given), or why not.
+    fn logs(&self, service: &str, generation: Option<u64>) -> Reply {
+        let Some(io) = self.services.iter().find(|s| s.config.name == service) else {
+            return Reply::Error {
+                message: format!(
+                    "no service `{service}` (this supervisor runs: {})",
+                    self.core.service_names().join(", ")
+                ),
+            };
+        };
+        let generations: Vec<GenerationLog> = io
+            .outputs
+            .iter()
+            .filter(|c| generation.is_none_or(|g| g == c.generation))
+            .map(|c| GenerationLog::new(&c.snapshot(), self.processes.contains_key(&c.generation)))
+            .collect();
+        if let Some(wanted) = generation
+            && generations.is_empty()
+        {
+            let kept: Vec<String> = io
+                .outputs
+                .iter()
+                .map(|c| c.generation.to_string())
+                .collect();
+            return Reply::Error {
+                message: format!(
+                    "the output of generation {wanted} of `{service}` is not kept (only the last {KEPT_GENERATIONS} generations' are: {}); run `goshift svc logs {service}` to see them",
+                    if kept.is_empty() {
+                        "none yet".to_owned()
+                    } else {
+                        kept.join(", ")
+                    }
+                ),
+            };
+        }
+        Reply::Logs {
+            service: service.to_owned(),
+            generations,
         }
     }
 

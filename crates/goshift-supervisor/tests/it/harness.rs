@@ -52,6 +52,17 @@ impl Manager {
         let n = self.socket.recv(&mut buf).unwrap();
         String::from_utf8_lossy(&buf[..n]).into_owned()
     }
+
+    /// The next message that changes the unit's state (`READY=1`, `RELOADING=1`,
+    /// `STOPPING=1`), skipping the `STATUS=` updates a crash-looping service sends between.
+    pub(crate) fn told_state(&self) -> String {
+        loop {
+            let message = self.told();
+            if !message.starts_with("STATUS=") {
+                return message;
+            }
+        }
+    }
 }
 
 /// Extra settings for the `[services.api]` table.
