@@ -17,14 +17,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Config, ServiceConfig};
 use crate::control::{self, Reply, Request};
 use crate::error::StartError;
 use crate::listen::{self, Listener};
 use crate::machine::{Core, Effect, Input, Kind, Now, ReloadTarget, Rules, UpgradeRequest};
-use crate::metrics::Live;
+use crate::measure::{process, socket};
+use crate::metrics::{GenerationSample, Live, QueueSample, Runtime};
 use crate::notify;
 use crate::output::{self, Capture, GenerationLog, GenerationOutput, OutputLine, Sink};
 use crate::phase::{PhaseEvent, ServiceStatus};
@@ -139,6 +140,31 @@ struct ServiceIo {
     sink: Sink,
     /// The output of its last generations, oldest first.
     outputs: VecDeque<Arc<Capture>>,
+    /// Its TCP listeners, for the metrics.
+    tcp: Vec<TcpSocket>,
+}
+
+/// A TCP listener as the kernel's tables name it.
+#[derive(Debug)]
+struct TcpSocket {
+    name: String,
+    inode: u64,
+    port: u16,
+}
+
+impl TcpSocket {
+    /// `None` for a Unix listener.
+    fn of(listener: &Listener) -> Option<Self> {
+        if listener.unix_path.is_some() {
+            return None;
+        }
+        let tcp = TcpListener::from(listener.fd.try_clone().ok()?);
+        Some(Self {
+            name: listener.name.clone(),
+            inode: socket::socket_inode(&tcp).ok()?,
+            port: tcp.local_addr().ok()?.port(),
+        })
+    }
 }
 
 fn now() -> Now {
@@ -581,7 +607,7 @@ impl Supervisor {
             .collect()
     }
 
-    fn render_metrics(&self) -> String {
+    fn render_metrics(&mut self) -> String {
         let names = self.core.service_names();
         let live: Vec<Live> = self
             .core
@@ -604,7 +630,55 @@ impl Supervisor {
             })
             .collect();
         let (metrics, releases) = self.core.metrics();
-        metrics.render(&live, &releases, &dropped)
+        let mut text = metrics.render(&live, &releases, &dropped);
+        self.sample_runtime().render(&mut text);
+        text
+    }
+
+    /// Reads `/proc` for every live generation, the listeners' queues and the supervisor.
+    fn sample_runtime(&mut self) -> Runtime {
+        let ticks = process::ticks_per_second();
+        let names = self.core.service_names();
+        let mut generations = Vec::new();
+        for (service, generation, pid) in self.core.live() {
+            let Some(running) = self.processes.get_mut(&generation) else {
+                continue;
+            };
+            let held = self.services[service]
+                .tcp
+                .iter()
+                .flat_map(|l| socket::held_connections(pid, l.port))
+                .collect();
+            generations.push(GenerationSample {
+                service: names[service].clone(),
+                generation,
+                pid,
+                release: running.release.clone(),
+                process: process::sample(pid, Duration::ZERO, ticks),
+                accepted: running.accepted.update(held),
+            });
+        }
+        let rows = socket::tables(None);
+        let queues = self
+            .services
+            .iter()
+            .flat_map(|s| s.tcp.iter().map(move |l| (s, l)))
+            .filter_map(|(service, listener)| {
+                let row = rows
+                    .iter()
+                    .find(|r| r.inode == listener.inode && r.state == socket::LISTEN)?;
+                Some(QueueSample {
+                    service: service.config.name.clone(),
+                    listener: listener.name.clone(),
+                    waiting: row.rx_queue,
+                })
+            })
+            .collect();
+        Runtime {
+            generations,
+            queues,
+            supervisor: process::sample(std::process::id(), Duration::ZERO, ticks),
+        }
     }
 }
 
@@ -635,6 +709,7 @@ fn bind_services(
                 dropped: Arc::new(AtomicU64::new(0)),
             },
             outputs: VecDeque::new(),
+            tcp: listeners.iter().filter_map(TcpSocket::of).collect(),
             config: service,
             listeners,
             store,

@@ -49,7 +49,9 @@ pub fn parse_tcp_table(text: &str) -> Vec<TcpRow> {
         .collect()
 }
 
-fn tables(pid: Option<u32>) -> Vec<TcpRow> {
+/// The rows of `/proc/PID/net/tcp` and `tcp6` (of this process's network namespace when
+/// `pid` is `None`).
+pub fn tables(pid: Option<u32>) -> Vec<TcpRow> {
     let base = pid.map_or_else(|| "/proc/self/net".to_owned(), |p| format!("/proc/{p}/net"));
     ["tcp", "tcp6"]
         .iter()

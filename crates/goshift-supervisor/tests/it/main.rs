@@ -9,6 +9,7 @@
 
 mod harness;
 mod lifecycle;
+mod metrics;
 mod output;
 mod reload;
 mod upgrade;

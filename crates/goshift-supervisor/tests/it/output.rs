@@ -69,13 +69,13 @@ fn a_failed_generation_leaves_its_output_behind() {
     };
     assert_eq!(generations.len(), outputs.len());
     // The old generation kept serving while the new one failed.
-    let live: Vec<u32> = generations
+    let serving: Vec<u32> = generations
         .iter()
         .filter(|g| g.live)
         .map(|g| g.pid)
         .collect();
-    assert_eq!(live.len(), 1, "{generations:?}");
-    assert_ne!(live[0], failed);
+    assert_eq!(serving.len(), 1, "{generations:?}");
+    assert_ne!(serving[0], failed);
     let replies = logs(Some(kept.generation + 100));
     let [Reply::Error { message }] = replies.as_slice() else {
         panic!("{replies:?}");
