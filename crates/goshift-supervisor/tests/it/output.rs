@@ -39,7 +39,12 @@ fn a_failed_generation_leaves_its_output_behind() {
     );
     assert!(h.handle.output("nope").is_none());
 
-    // The control socket hands out the same tails (`goshift svc logs`).
+    control_socket_sends_the_tails(&h, failed, kept.generation, outputs.len());
+}
+
+/// The control socket hands out the same tails as `Handle::output` (`goshift svc logs`):
+/// `failed` (generation `generation`) gone, the old generation still serving.
+fn control_socket_sends_the_tails(h: &Harness, failed: u32, generation: u64, kept: usize) {
     let logs = |generation| {
         let mut replies = Vec::new();
         Client::new(&h.control)
@@ -53,7 +58,7 @@ fn a_failed_generation_leaves_its_output_behind() {
             .unwrap();
         replies
     };
-    let replies = logs(Some(kept.generation));
+    let replies = logs(Some(generation));
     let [Reply::Logs { generations, .. }] = replies.as_slice() else {
         panic!("{replies:?}");
     };
@@ -67,7 +72,7 @@ fn a_failed_generation_leaves_its_output_behind() {
     let [Reply::Logs { generations, .. }] = replies.as_slice() else {
         panic!("{replies:?}");
     };
-    assert_eq!(generations.len(), outputs.len());
+    assert_eq!(generations.len(), kept);
     // The old generation kept serving while the new one failed.
     let serving: Vec<u32> = generations
         .iter()
@@ -76,7 +81,7 @@ fn a_failed_generation_leaves_its_output_behind() {
         .collect();
     assert_eq!(serving.len(), 1, "{generations:?}");
     assert_ne!(serving[0], failed);
-    let replies = logs(Some(kept.generation + 100));
+    let replies = logs(Some(generation + 100));
     let [Reply::Error { message }] = replies.as_slice() else {
         panic!("{replies:?}");
     };
