@@ -63,7 +63,7 @@ pub fn tables(pid: Option<u32>) -> Vec<TcpRow> {
 /// The inode of the socket an fd is open on.
 pub fn socket_inode(socket: &impl AsRawFd) -> std::io::Result<u64> {
     let path = format!("/proc/self/fd/{}", socket.as_raw_fd());
-    let target = std::fs::read_link(&path)?;
+    let target = goshift_fs::fs::read_link(&path)?;
     target
         .to_str()
         .and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok())
@@ -96,7 +96,7 @@ pub fn held_connections(pid: u32, port: u16) -> HashSet<u64> {
     };
     let open: HashSet<u64> = entries
         .filter_map(Result::ok)
-        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .filter_map(|entry| goshift_fs::fs::read_link(entry.path()).ok())
         .filter_map(|t| {
             t.to_str()?
                 .strip_prefix("socket:[")?
