@@ -21,7 +21,8 @@
 # Prints the ratios against the baseline. Targets: req/s ≥ 0.9× steady, p99 ≤ 2× steady,
 # overhead ≤ 50 ms, RSS ≤ 15 MiB.
 #
-# Usage: scripts/bench/upgrade.sh   (env: UPGRADES, STEADY_SECONDS, GOSHIFT, E2E_DIR)
+# Usage: scripts/bench/upgrade.sh   (env: UPGRADES, STEADY_SECONDS, GOSHIFT, E2E_DIR,
+# MEMORY_REPORT)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -106,6 +107,11 @@ read -r steady_rps steady_p99 steady_errors steady_non2xx _ < <(sup_summarize st
 read -r up_rps up_p99 up_errors up_non2xx up_requests < <(sup_summarize upgrades)
 read -r count median p95 max < <(sup_overhead)
 rss=$(sup_rss_kib)
+# MEMORY_REPORT=PREFIX keeps the supervisor's memory map and status for a closer look.
+if [[ -n ${MEMORY_REPORT:-} ]]; then
+    cp "/proc/$SUP_PID/smaps" "$MEMORY_REPORT.smaps"
+    cp "/proc/$SUP_PID/status" "$MEMORY_REPORT.status"
+fi
 sup_stop >/dev/null 2>&1
 
 python3 - <<PY

@@ -5,7 +5,7 @@
 //! [`Reply`] lines and closes. An upgrade streams [`Reply::Phase`] lines and ends with
 //! [`Reply::Outcome`].
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -14,8 +14,15 @@ use std::sync::mpsc::{self, Sender};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ControlError, StartError};
+use crate::output::GenerationLog;
 use crate::phase::{Outcome, PhaseEvent, ServiceStatus};
 use crate::sys;
+
+/// The longest request line read; a request is a few hundred bytes.
+const MAX_REQUEST: u64 = 64 * 1024;
+
+/// How long a client may take to send its request.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What a client asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +49,14 @@ pub enum Request {
         /// Why.
         reason: Option<String>,
     },
+    /// The kept output tails of `service`'s current and recent generations.
+    Logs {
+        /// The service.
+        service: String,
+        /// Only this generation (it must still be kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        generation: Option<u64>,
+    },
     /// Drain and stop everything, then exit.
     Stop,
 }
@@ -59,6 +74,14 @@ pub enum Reply {
     Services {
         /// The names, in configuration order.
         names: Vec<String>,
+    },
+    /// The kept output of a service's generations, oldest first.
+    Logs {
+        /// The service.
+        service: String,
+        /// Its generations whose output is kept (up to
+        /// [`KEPT_GENERATIONS`](crate::KEPT_GENERATIONS)), oldest first.
+        generations: Vec<GenerationLog>,
     },
     /// A phase change of the upgrade asked for.
     Phase {
@@ -134,6 +157,16 @@ fn handle(stream: &UnixStream, own_uid: u32, forward: &impl Fn(Request, Sender<R
         line.push('\n');
         writer.write_all(line.as_bytes()).is_ok()
     };
+    // The request is read before the peer is judged: closing a Unix socket with unread data
+    // resets it, and the client would see "connection reset" instead of the refusal.
+    let _ = stream.set_read_timeout(Some(REQUEST_TIMEOUT));
+    let mut line = String::new();
+    if BufReader::new(stream.take(MAX_REQUEST))
+        .read_line(&mut line)
+        .is_err()
+    {
+        return;
+    }
     match sys::peer_credentials(stream) {
         Ok((_, uid)) if uid == 0 || uid == own_uid => {}
         Ok((_, uid)) => {
@@ -145,10 +178,6 @@ fn handle(stream: &UnixStream, own_uid: u32, forward: &impl Fn(Request, Sender<R
             return;
         }
         Err(_) => return,
-    }
-    let mut line = String::new();
-    if BufReader::new(stream).read_line(&mut line).is_err() {
-        return;
     }
     let request: Request = match serde_json::from_str(&line) {
         Ok(request) => request,

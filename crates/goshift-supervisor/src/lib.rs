@@ -71,7 +71,7 @@ pub use config::{
 pub use control::{Client, Reply, Request};
 pub use error::{ActivationError, ConfigError, ControlError, ReleaseError, StartError};
 pub use notify::{NotifyMessage, send_to_manager};
-pub use output::{GenerationOutput, OutputLine, Stream, TAIL_BYTES};
+pub use output::{GenerationLog, GenerationOutput, OutputLine, Stream, TAIL_BYTES};
 pub use phase::{
     Outcome, Phase, PhaseEvent, Readiness, RollbackReason, ServiceStatus, Trigger, UpgradeResult,
 };

@@ -1,4 +1,9 @@
 //! Prometheus counters and the text exposition, plus the tiny HTTP endpoint serving it.
+//!
+//! Two parts: [`Metrics`], the counters the core keeps (upgrades, rollbacks, restarts), and
+//! [`Runtime`], what the driver samples from `/proc` at each scrape (every live generation's
+//! resources and accepted connections, the listeners' accept queues, the supervisor itself).
+//! The analysis checks' measurements and verdicts are a third part, rendered after these.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -7,6 +12,7 @@ use std::net::TcpListener;
 use std::sync::mpsc::{self, Sender};
 use std::time::Duration;
 
+use crate::analysis::process::ProcessSample;
 use crate::phase::{RollbackReason, UpgradeResult};
 
 const BUCKETS: [f64; 11] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
@@ -243,6 +249,183 @@ fn render_gauges(out: &mut String, live: &[Live], releases: &[ReleaseInfo]) {
     }
 }
 
+/// One live generation as sampled at a scrape.
+#[derive(Debug)]
+pub(crate) struct GenerationSample {
+    pub(crate) service: String,
+    pub(crate) generation: u64,
+    pub(crate) pid: u32,
+    pub(crate) release: String,
+    /// `None` when `/proc/PID` could not be read (the process just exited).
+    pub(crate) process: Option<ProcessSample>,
+    /// Connections it was seen holding on the service's TCP listeners, so far.
+    pub(crate) accepted: u64,
+}
+
+/// One TCP listener's accept queue.
+#[derive(Debug)]
+pub(crate) struct QueueSample {
+    pub(crate) service: String,
+    pub(crate) listener: String,
+    /// Connections the kernel completed that no generation accepted yet.
+    pub(crate) waiting: u64,
+}
+
+/// What the driver samples from `/proc` at each scrape.
+#[derive(Debug, Default)]
+pub(crate) struct Runtime {
+    pub(crate) generations: Vec<GenerationSample>,
+    pub(crate) queues: Vec<QueueSample>,
+    /// The supervisor's own process.
+    pub(crate) supervisor: Option<ProcessSample>,
+}
+
+/// A generation's series: name, help, type, and its value when sampled.
+type GenerationSeries = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&ProcessSample) -> f64,
+);
+
+const GENERATION_SERIES: [GenerationSeries; 4] = [
+    (
+        "goshift_generation_resident_memory_bytes",
+        "Resident memory of each live generation, from /proc/PID/status.",
+        "gauge",
+        |p| float(p.rss),
+    ),
+    (
+        "goshift_generation_cpu_seconds_total",
+        "User and system CPU time of each live generation, from /proc/PID/stat.",
+        "counter",
+        |p| p.cpu.as_secs_f64(),
+    ),
+    (
+        "goshift_generation_open_fds",
+        "Open file descriptors of each live generation.",
+        "gauge",
+        |p| float(p.fds),
+    ),
+    (
+        "goshift_generation_threads",
+        "Threads of each live generation.",
+        "gauge",
+        |p| float(p.threads),
+    ),
+];
+
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "sizes and counts far below 2^52"
+)]
+fn float(value: u64) -> f64 {
+    value as f64
+}
+
+impl Runtime {
+    /// Appends the sampled series to `out`.
+    pub(crate) fn render(&self, out: &mut String) {
+        self.render_generations(out);
+        self.render_queues(out);
+        let Some(own) = &self.supervisor else {
+            return;
+        };
+        for (name, help, kind, value) in [
+            (
+                "process_resident_memory_bytes",
+                "Resident memory of the supervisor.",
+                "gauge",
+                float(own.rss),
+            ),
+            (
+                "process_cpu_seconds_total",
+                "User and system CPU time of the supervisor.",
+                "counter",
+                own.cpu.as_secs_f64(),
+            ),
+            (
+                "process_open_fds",
+                "Open file descriptors of the supervisor.",
+                "gauge",
+                float(own.fds),
+            ),
+        ] {
+            header(out, name, help, kind);
+            let _ = writeln!(out, "{name} {value}");
+        }
+    }
+
+    fn render_generations(&self, out: &mut String) {
+        let name = "goshift_generation_info";
+        header(
+            out,
+            name,
+            "Each live generation: its pid and the release it runs.",
+            "gauge",
+        );
+        for g in &self.generations {
+            let _ = writeln!(
+                out,
+                "{name}{{service=\"{}\",generation=\"{}\",pid=\"{}\",release=\"{}\"}} 1",
+                escape(&g.service),
+                g.generation,
+                g.pid,
+                escape(&g.release)
+            );
+        }
+        for (name, help, kind, value) in GENERATION_SERIES {
+            header(out, name, help, kind);
+            for g in &self.generations {
+                if let Some(process) = &g.process {
+                    let _ = writeln!(
+                        out,
+                        "{name}{{service=\"{}\",generation=\"{}\"}} {}",
+                        escape(&g.service),
+                        g.generation,
+                        value(process)
+                    );
+                }
+            }
+        }
+        let name = "goshift_generation_accepted_connections_total";
+        header(
+            out,
+            name,
+            "Connections each live generation was seen holding on its service's TCP listeners (sampled at each scrape: a lower bound).",
+            "counter",
+        );
+        for g in &self.generations {
+            let _ = writeln!(
+                out,
+                "{name}{{service=\"{}\",generation=\"{}\"}} {}",
+                escape(&g.service),
+                g.generation,
+                g.accepted
+            );
+        }
+    }
+
+    fn render_queues(&self, out: &mut String) {
+        let name = "goshift_listen_queue_length";
+        header(
+            out,
+            name,
+            "Connections waiting in a TCP listener's accept queue that no generation accepted yet.",
+            "gauge",
+        );
+        for q in &self.queues {
+            let _ = writeln!(
+                out,
+                "{name}{{service=\"{}\",listener=\"{}\"}} {}",
+                escape(&q.service),
+                escape(&q.listener),
+                q.waiting
+            );
+        }
+    }
+}
+
 fn header(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
@@ -315,5 +498,60 @@ mod tests {
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
+    }
+
+    #[test]
+    fn renders_the_sampled_runtime() {
+        let process = ProcessSample {
+            at: Duration::ZERO,
+            rss: 4096,
+            cpu: Duration::from_millis(1500),
+            threads: 7,
+            fds: 9,
+        };
+        let runtime = Runtime {
+            generations: vec![
+                GenerationSample {
+                    service: "api".into(),
+                    generation: 3,
+                    pid: 42,
+                    release: "r\"1".into(),
+                    process: Some(process),
+                    accepted: 5,
+                },
+                GenerationSample {
+                    service: "api".into(),
+                    generation: 4,
+                    pid: 43,
+                    release: "r2".into(),
+                    process: None,
+                    accepted: 0,
+                },
+            ],
+            queues: vec![QueueSample {
+                service: "api".into(),
+                listener: "http".into(),
+                waiting: 2,
+            }],
+            supervisor: Some(process),
+        };
+        let mut text = String::new();
+        runtime.render(&mut text);
+        for needle in [
+            "goshift_generation_info{service=\"api\",generation=\"3\",pid=\"42\",release=\"r\\\"1\"} 1",
+            "goshift_generation_resident_memory_bytes{service=\"api\",generation=\"3\"} 4096",
+            "goshift_generation_cpu_seconds_total{service=\"api\",generation=\"3\"} 1.5",
+            "goshift_generation_open_fds{service=\"api\",generation=\"3\"} 9",
+            "goshift_generation_threads{service=\"api\",generation=\"3\"} 7",
+            "goshift_generation_accepted_connections_total{service=\"api\",generation=\"4\"} 0",
+            "goshift_listen_queue_length{service=\"api\",listener=\"http\"} 2",
+            "process_resident_memory_bytes 4096",
+            "process_cpu_seconds_total 1.5",
+            "process_open_fds 9",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+        // A generation whose /proc could not be read has its info, not made-up numbers.
+        assert!(!text.contains("goshift_generation_open_fds{service=\"api\",generation=\"4\"}"));
     }
 }

@@ -85,6 +85,38 @@ pub struct GenerationOutput {
     pub dropped_lines: u64,
 }
 
+/// The kept output of one generation as the control socket sends it (`goshift svc logs`):
+/// the tails as text, invalid UTF-8 replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationLog {
+    /// The generation.
+    pub generation: u64,
+    /// Its pid.
+    pub pid: u32,
+    /// Whether the process still runs.
+    pub live: bool,
+    /// The last [`TAIL_BYTES`] of its stdout.
+    pub stdout: String,
+    /// The last [`TAIL_BYTES`] of its stderr.
+    pub stderr: String,
+    /// Lines the log dropped because it fell behind (they are in the tails while they fit).
+    pub dropped_lines: u64,
+}
+
+impl GenerationLog {
+    /// `output` as text; `live` says whether its process still runs.
+    pub fn new(output: &GenerationOutput, live: bool) -> Self {
+        Self {
+            generation: output.generation,
+            pid: output.pid,
+            live,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            dropped_lines: output.dropped_lines,
+        }
+    }
+}
+
 /// The bytes kept of one stream: the newest `TAIL_BYTES`.
 #[derive(Debug, Default)]
 pub(crate) struct Tail {

@@ -10,7 +10,7 @@ pub(crate) fn established_connections(pid: u32, local_port: Option<u16>) -> usiz
     };
     let inodes: HashSet<u64> = entries
         .filter_map(Result::ok)
-        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .filter_map(|entry| goshift_fs::fs::read_link(entry.path()).ok())
         .filter_map(|target| {
             let text = target.to_str()?.to_owned();
             text.strip_prefix("socket:[")?

@@ -112,19 +112,7 @@ impl ReleaseStore {
         // costs no 7 MiB buffer and its page faults.
         let mut file = fs::File::open(binary).map_err(read_error)?;
         let (sha256, size) = hash_pieces(&mut file, |_| Ok(())).map_err(read_error)?;
-        // Staging is serialised per service: two upgrades of the same bytes at once share one
-        // release instead of racing for its directory ("Directory not empty").
-        let lock_path = self.root.join("stage.lock");
-        fs::create_dir_all(&self.root).map_err(|source| ReleaseError::Store {
-            path: self.root.clone(),
-            source,
-        })?;
-        let _staging_lock = goshift_fs::LockFile::new(&lock_path)
-            .acquire(STAGE_LOCK_TIMEOUT, |_| {})
-            .map_err(|error| ReleaseError::Store {
-                path: lock_path.clone(),
-                source: std::io::Error::other(error),
-            })?;
+        let _staging_lock = self.lock_staging()?;
         if let Some(existing) = self.find_by_sha256(&sha256)? {
             return Ok(existing);
         }
@@ -141,21 +129,52 @@ impl ReleaseStore {
             revision: facts.revision,
             reason,
         };
+        let target = self.write_release(&mut file, &provenance)?;
+        Ok(Release {
+            provenance,
+            binary: target.join(BINARY_NAME),
+        })
+    }
+
+    /// Takes the service's `stage.lock`. Staging is serialised per service: two upgrades of
+    /// the same bytes at once share one release instead of racing for its directory
+    /// ("Directory not empty").
+    fn lock_staging(&self) -> Result<goshift_fs::LockGuard, ReleaseError> {
+        let lock_path = self.root.join("stage.lock");
+        fs::create_dir_all(&self.root).map_err(|source| ReleaseError::Store {
+            path: self.root.clone(),
+            source,
+        })?;
+        goshift_fs::LockFile::new(&lock_path)
+            .acquire(STAGE_LOCK_TIMEOUT, |_| {})
+            .map_err(|error| ReleaseError::Store {
+                path: lock_path,
+                source: std::io::Error::other(error),
+            })
+    }
+
+    /// Copies `file` (hashed again as it is written) and its provenance into a new release
+    /// directory, published with one rename; returns that directory. Nothing is left behind
+    /// on failure.
+    fn write_release(
+        &self,
+        file: &mut fs::File,
+        provenance: &Provenance,
+    ) -> Result<PathBuf, ReleaseError> {
         let releases = self.root.join("releases");
-        let store_error = |path: &Path| {
-            let path = path.to_owned();
-            move |source| ReleaseError::Store { path, source }
-        };
-        fs::create_dir_all(&releases).map_err(store_error(&releases))?;
-        let target = releases.join(&id);
+        fs::create_dir_all(&releases).map_err(|source| ReleaseError::Store {
+            path: releases.clone(),
+            source,
+        })?;
+        let target = releases.join(&provenance.id);
         let staging = goshift_fs::temp_name(&target);
         let result = (|| {
             fs::create_dir(&staging)?;
             file.seek(SeekFrom::Start(0))?;
-            if !copy_checked(&mut file, &staging.join(BINARY_NAME), &provenance)? {
+            if !copy_checked(file, &staging.join(BINARY_NAME), provenance)? {
                 return Ok(false);
             }
-            let json = serde_json::to_vec_pretty(&provenance).map_err(std::io::Error::other)?;
+            let json = serde_json::to_vec_pretty(provenance).map_err(std::io::Error::other)?;
             goshift_fs::write_atomic(&staging.join(PROVENANCE), &json)?;
             fs::rename(&staging, &target)?;
             goshift_fs::fsync_dir(&releases)?;
@@ -165,23 +184,15 @@ impl ReleaseStore {
             let _ = goshift_fs::remove_dir_all_if_exists(&staging);
         }
         match result {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(ReleaseError::Changed {
-                    path: binary.to_owned(),
-                });
-            }
-            Err(source) => {
-                return Err(ReleaseError::Store {
-                    path: target,
-                    source,
-                });
-            }
+            Ok(true) => Ok(target),
+            Ok(false) => Err(ReleaseError::Changed {
+                path: provenance.source.clone(),
+            }),
+            Err(source) => Err(ReleaseError::Store {
+                path: target,
+                source,
+            }),
         }
-        Ok(Release {
-            provenance,
-            binary: target.join(BINARY_NAME),
-        })
     }
 
     /// The release with this id.
@@ -300,19 +311,29 @@ pub fn check_program(path: &Path) -> Result<(), ReleaseError> {
             mode: mode & 0o7777,
         });
     }
+    let header = read_header(path).map_err(read_error)?;
+    if header.starts_with(b"#!") {
+        return Ok(());
+    }
+    check_elf(path, &header)
+}
+
+/// The first 20 bytes of `path`, or fewer when it is shorter.
+fn read_header(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut header = [0_u8; 20];
-    let mut file = fs::File::open(path).map_err(read_error)?;
+    let mut file = fs::File::open(path)?;
     let mut filled = 0;
     while filled < header.len() {
-        match file.read(&mut header[filled..]).map_err(read_error)? {
+        match file.read(&mut header[filled..])? {
             0 => break,
             n => filled += n,
         }
     }
-    let header = &header[..filled];
-    if header.starts_with(b"#!") {
-        return Ok(());
-    }
+    Ok(header[..filled].to_vec())
+}
+
+/// Refuses a `header` that is not an ELF file for this OS and architecture.
+fn check_elf(path: &Path, header: &[u8]) -> Result<(), ReleaseError> {
     if !header.starts_with(b"\x7fELF") || header.len() < 20 {
         return Err(ReleaseError::NotAProgram {
             path: path.to_owned(),
@@ -327,12 +348,6 @@ pub fn check_program(path: &Path) -> Result<(), ReleaseError> {
     } else {
         u16::from_be_bytes([header[18], header[19]])
     };
-    let found = format!(
-        "{}/{}",
-        osabi_name(osabi),
-        machine_name(machine, class, little_endian)
-    );
-    let expected = format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH);
     let (host_machine, host_class) = host_machine();
     let os_ok = matches!(osabi, 0 | 3);
     if !os_ok
@@ -342,8 +357,12 @@ pub fn check_program(path: &Path) -> Result<(), ReleaseError> {
     {
         return Err(ReleaseError::WrongPlatform {
             path: path.to_owned(),
-            found,
-            expected,
+            found: format!(
+                "{}/{}",
+                osabi_name(osabi),
+                machine_name(machine, class, little_endian)
+            ),
+            expected: format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
         });
     }
     Ok(())

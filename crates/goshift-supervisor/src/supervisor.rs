@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::activation::{Inherited, store_name};
 use crate::config::{Config, ServiceConfig};
@@ -25,9 +25,10 @@ use crate::control::{self, Reply, Request};
 use crate::error::StartError;
 use crate::listen::{self, Listener};
 use crate::machine::{Core, Effect, Input, Kind, Now, ReloadTarget, Rules, UpgradeRequest};
-use crate::metrics::Live;
+use crate::measure::{process, socket};
+use crate::metrics::{GenerationSample, Live, QueueSample, Runtime};
 use crate::notify;
-use crate::output::{self, Capture, GenerationOutput, OutputLine, Sink};
+use crate::output::{self, Capture, GenerationLog, GenerationOutput, OutputLine, Sink};
 use crate::phase::{PhaseEvent, ServiceStatus};
 use crate::procfs;
 use crate::release::{self, BuildFacts, Release, ReleaseStore};
@@ -141,6 +142,31 @@ struct ServiceIo {
     sink: Sink,
     /// The output of its last generations, oldest first.
     outputs: VecDeque<Arc<Capture>>,
+    /// Its TCP listeners, for the metrics.
+    tcp: Vec<TcpSocket>,
+}
+
+/// A TCP listener as the kernel's tables name it.
+#[derive(Debug)]
+struct TcpSocket {
+    name: String,
+    inode: u64,
+    port: u16,
+}
+
+impl TcpSocket {
+    /// `None` for a Unix listener.
+    fn of(listener: &Listener) -> Option<Self> {
+        if listener.unix_path.is_some() {
+            return None;
+        }
+        let tcp = TcpListener::from(listener.fd.try_clone().ok()?);
+        Some(Self {
+            name: listener.name.clone(),
+            inode: socket::socket_inode(&tcp).ok()?,
+            port: tcp.local_addr().ok()?.port(),
+        })
+    }
 }
 
 fn now() -> Now {
@@ -380,10 +406,57 @@ impl Supervisor {
                 );
                 self.upgrade(service, Kind::Rollback, release, reason, reply);
             }
+            Request::Logs {
+                service,
+                generation,
+            } => {
+                let _ = reply.send(self.logs(&service, generation));
+            }
             Request::Stop => {
                 let _ = reply.send(Reply::Accepted);
                 self.feed(Input::Stop);
             }
+        }
+    }
+
+    /// The kept output of `service` (of one `generation` when given), or why not.
+    fn logs(&self, service: &str, generation: Option<u64>) -> Reply {
+        let Some(io) = self.services.iter().find(|s| s.config.name == service) else {
+            return Reply::Error {
+                message: format!(
+                    "no service `{service}` (this supervisor runs: {})",
+                    self.core.service_names().join(", ")
+                ),
+            };
+        };
+        let generations: Vec<GenerationLog> = io
+            .outputs
+            .iter()
+            .filter(|c| generation.is_none_or(|g| g == c.generation))
+            .map(|c| GenerationLog::new(&c.snapshot(), self.processes.contains_key(&c.generation)))
+            .collect();
+        if let Some(wanted) = generation
+            && generations.is_empty()
+        {
+            let kept: Vec<String> = io
+                .outputs
+                .iter()
+                .map(|c| c.generation.to_string())
+                .collect();
+            return Reply::Error {
+                message: format!(
+                    "the output of generation {wanted} of `{service}` is not kept (only the last {KEPT_GENERATIONS} generations' are: {}); run `goshift svc logs {service}` to see them",
+                    if kept.is_empty() {
+                        "none yet".to_owned()
+                    } else {
+                        kept.join(", ")
+                    }
+                ),
+            };
+        }
+        Reply::Logs {
+            service: service.to_owned(),
+            generations,
         }
     }
 
@@ -567,7 +640,7 @@ impl Supervisor {
             .collect()
     }
 
-    fn render_metrics(&self) -> String {
+    fn render_metrics(&mut self) -> String {
         let names = self.core.service_names();
         let live: Vec<Live> = self
             .core
@@ -590,7 +663,55 @@ impl Supervisor {
             })
             .collect();
         let (metrics, releases) = self.core.metrics();
-        metrics.render(&live, &releases, &dropped)
+        let mut text = metrics.render(&live, &releases, &dropped);
+        self.sample_runtime().render(&mut text);
+        text
+    }
+
+    /// Reads `/proc` for every live generation, the listeners' queues and the supervisor.
+    fn sample_runtime(&mut self) -> Runtime {
+        let ticks = process::ticks_per_second();
+        let names = self.core.service_names();
+        let mut generations = Vec::new();
+        for (service, generation, pid) in self.core.live() {
+            let Some(running) = self.processes.get_mut(&generation) else {
+                continue;
+            };
+            let held = self.services[service]
+                .tcp
+                .iter()
+                .flat_map(|l| socket::held_connections(pid, l.port))
+                .collect();
+            generations.push(GenerationSample {
+                service: names[service].clone(),
+                generation,
+                pid,
+                release: running.release.clone(),
+                process: process::sample(pid, Duration::ZERO, ticks),
+                accepted: running.accepted.update(held),
+            });
+        }
+        let rows = socket::tables(None);
+        let queues = self
+            .services
+            .iter()
+            .flat_map(|s| s.tcp.iter().map(move |l| (s, l)))
+            .filter_map(|(service, listener)| {
+                let row = rows
+                    .iter()
+                    .find(|r| r.inode == listener.inode && r.state == socket::LISTEN)?;
+                Some(QueueSample {
+                    service: service.config.name.clone(),
+                    listener: listener.name.clone(),
+                    waiting: row.rx_queue,
+                })
+            })
+            .collect();
+        Runtime {
+            generations,
+            queues,
+            supervisor: process::sample(std::process::id(), Duration::ZERO, ticks),
+        }
     }
 }
 
@@ -640,6 +761,7 @@ fn bind_services(
                 dropped: Arc::new(AtomicU64::new(0)),
             },
             outputs: VecDeque::new(),
+            tcp: listeners.iter().filter_map(TcpSocket::of).collect(),
             config: service,
             listeners,
             store,

@@ -35,7 +35,7 @@ pub(crate) use project::{
 };
 pub(crate) use service::{
     ControlArgs, ServiceCommand, SuperviseArgs, SvcCommand, SvcIncidentArgs, SvcIncidentsArgs,
-    SvcRollbackArgs, SvcUpgradeArgs,
+    SvcLogsArgs, SvcRollbackArgs, SvcUpgradeArgs,
 };
 pub(crate) use toolchain::ToolchainCommand;
 

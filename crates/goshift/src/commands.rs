@@ -59,6 +59,7 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
                 SvcCommand::Upgrade(args) => svc::upgrade(args, &settings),
                 SvcCommand::Rollback(args) => svc::rollback(args, &settings),
                 SvcCommand::Stop(args) => svc::stop(args, &settings),
+                SvcCommand::Logs(args) => svc::logs(args, &settings),
                 SvcCommand::Incidents(args) => svc::incidents(args, &settings),
                 SvcCommand::Incident(args) => svc::incident(args, &settings),
             },

@@ -49,7 +49,9 @@ pub fn parse_tcp_table(text: &str) -> Vec<TcpRow> {
         .collect()
 }
 
-fn tables(pid: Option<u32>) -> Vec<TcpRow> {
+/// The rows of `/proc/PID/net/tcp` and `tcp6` (of this process's network namespace when
+/// `pid` is `None`).
+pub fn tables(pid: Option<u32>) -> Vec<TcpRow> {
     let base = pid.map_or_else(|| "/proc/self/net".to_owned(), |p| format!("/proc/{p}/net"));
     ["tcp", "tcp6"]
         .iter()
@@ -61,7 +63,7 @@ fn tables(pid: Option<u32>) -> Vec<TcpRow> {
 /// The inode of the socket an fd is open on.
 pub fn socket_inode(socket: &impl AsRawFd) -> std::io::Result<u64> {
     let path = format!("/proc/self/fd/{}", socket.as_raw_fd());
-    let target = std::fs::read_link(&path)?;
+    let target = goshift_fs::fs::read_link(&path)?;
     target
         .to_str()
         .and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok())
@@ -94,7 +96,7 @@ pub fn held_connections(pid: u32, port: u16) -> HashSet<u64> {
     };
     let open: HashSet<u64> = entries
         .filter_map(Result::ok)
-        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .filter_map(|entry| goshift_fs::fs::read_link(entry.path()).ok())
         .filter_map(|t| {
             t.to_str()?
                 .strip_prefix("socket:[")?

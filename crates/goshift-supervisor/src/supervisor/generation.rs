@@ -3,6 +3,7 @@
 //! What the generation means for the service (starting, ready, draining) is the core's
 //! business.
 
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
@@ -40,6 +41,10 @@ pub(super) struct Process {
     /// The private admin listener's address, when the service file passes one.
     pub(super) admin: Option<SocketAddr>,
     pub(super) capture: Arc<Capture>,
+    /// The release it runs.
+    pub(super) release: String,
+    /// The connections it was seen holding on the service's TCP listeners.
+    pub(super) accepted: Accepted,
     _notify: NotifySocket,
     _probe: Option<ProbeHandle>,
 }
@@ -98,6 +103,8 @@ impl Launch<'_> {
             pid,
             admin: admin_address,
             capture,
+            release: release.id().to_owned(),
+            accepted: Accepted::default(),
             _notify: notify,
             _probe: admin_address.and_then(|admin| self.probe(id, admin, pid)),
         })
@@ -173,5 +180,39 @@ impl Launch<'_> {
                 generation: id,
             }));
         }))
+    }
+}
+
+/// Counts the connections a generation accepted from what it holds at each look: every
+/// connection not held at the previous look is new. Only the last look is kept, so the
+/// memory stays that of the connections open now; a connection accepted and closed between
+/// two looks is missed (a lower bound).
+#[derive(Debug, Default)]
+pub(super) struct Accepted {
+    held: HashSet<u64>,
+    total: u64,
+}
+
+impl Accepted {
+    /// Takes in the connection inodes held now; returns the count so far.
+    pub(super) fn update(&mut self, held: HashSet<u64>) -> u64 {
+        self.total += held.difference(&self.held).count() as u64;
+        self.held = held;
+        self.total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_counts_each_connection_once_and_forgets_closed_ones() {
+        let mut accepted = Accepted::default();
+        assert_eq!(accepted.update(HashSet::from([1, 2])), 2);
+        assert_eq!(accepted.update(HashSet::from([1, 2])), 2, "still held");
+        assert_eq!(accepted.update(HashSet::from([2, 3, 4])), 4);
+        assert_eq!(accepted.update(HashSet::new()), 4);
+        assert!(accepted.held.is_empty(), "closed connections are forgotten");
     }
 }

@@ -83,6 +83,17 @@ impl Manager {
         }
     }
 
+    /// The next message that changes the unit's state (`READY=1`, `RELOADING=1`,
+    /// `STOPPING=1`), skipping the `STATUS=` updates a crash-looping service sends between.
+    pub(crate) fn told_state(&self) -> String {
+        loop {
+            let message = self.told();
+            if !message.starts_with("STATUS=") {
+                return message;
+            }
+        }
+    }
+
     /// The descriptors stored so far (those sent before the last message [`told`] returned).
     pub(crate) fn stored(&self) -> Vec<(String, OwnedFd)> {
         std::mem::take(&mut *self.stored.borrow_mut())

@@ -10,6 +10,7 @@
 mod activation;
 mod harness;
 mod lifecycle;
+mod metrics;
 mod output;
 mod reload;
 mod upgrade;

@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use goshift_supervisor::{BuildFacts, Phase, Stream, UpgradeResult};
+use goshift_supervisor::{BuildFacts, Client, Phase, Reply, Request, Stream, UpgradeResult};
 use goshift_testkit::service::service_variant;
 
 use crate::harness::{Harness, Setup, WAIT};
@@ -38,6 +38,54 @@ fn a_failed_generation_leaves_its_output_behind() {
         "test service: crashing at start as asked\n"
     );
     assert!(h.handle.output("nope").is_none());
+
+    control_socket_sends_the_tails(&h, failed, kept.generation, outputs.len());
+}
+
+/// The control socket hands out the same tails as `Handle::output` (`goshift svc logs`):
+/// `failed` (generation `generation`) gone, the old generation still serving.
+fn control_socket_sends_the_tails(h: &Harness, failed: u32, generation: u64, kept: usize) {
+    let logs = |generation| {
+        let mut replies = Vec::new();
+        Client::new(&h.control)
+            .request(
+                &Request::Logs {
+                    service: "api".into(),
+                    generation,
+                },
+                |r| replies.push(r),
+            )
+            .unwrap();
+        replies
+    };
+    let replies = logs(Some(generation));
+    let [Reply::Logs { generations, .. }] = replies.as_slice() else {
+        panic!("{replies:?}");
+    };
+    assert_eq!(generations.len(), 1, "{generations:?}");
+    assert_eq!((generations[0].pid, generations[0].live), (failed, false));
+    assert_eq!(
+        generations[0].stderr,
+        "test service: crashing at start as asked\n"
+    );
+    let replies = logs(None);
+    let [Reply::Logs { generations, .. }] = replies.as_slice() else {
+        panic!("{replies:?}");
+    };
+    assert_eq!(generations.len(), kept);
+    // The old generation kept serving while the new one failed.
+    let serving: Vec<u32> = generations
+        .iter()
+        .filter(|g| g.live)
+        .map(|g| g.pid)
+        .collect();
+    assert_eq!(serving.len(), 1, "{generations:?}");
+    assert_ne!(serving[0], failed);
+    let replies = logs(Some(generation + 100));
+    let [Reply::Error { message }] = replies.as_slice() else {
+        panic!("{replies:?}");
+    };
+    assert!(message.contains("is not kept"), "{message}");
 }
 
 #[test]
@@ -80,4 +128,19 @@ fn a_child_writing_faster_than_the_log_is_not_held_up_and_the_loss_is_counted() 
         "the tail does not end with the last line"
     );
     assert_eq!(chatty.stdout.len(), goshift_supervisor::TAIL_BYTES);
+    let mut replies = Vec::new();
+    Client::new(&h.control)
+        .request(
+            &Request::Logs {
+                service: "api".into(),
+                generation: Some(chatty.generation),
+            },
+            |r| replies.push(r),
+        )
+        .unwrap();
+    let [Reply::Logs { generations, .. }] = replies.as_slice() else {
+        panic!("{replies:?}");
+    };
+    assert_eq!(generations[0].dropped_lines, dropped);
+    assert!(generations[0].live);
 }

@@ -37,6 +37,9 @@ pub(crate) enum SvcCommand {
     Rollback(SvcRollbackArgs),
     /// Drain and stop every service, then stop the supervisor.
     Stop(ControlArgs),
+    /// Show the kept output (the last 64 KiB of stdout and stderr) of NAME's current and
+    /// recent generations, and how many lines the log dropped.
+    Logs(SvcLogsArgs),
     /// List the incidents recorded for NAME (or every service), oldest first.
     Incidents(SvcIncidentsArgs),
     /// Show one incident's report.
@@ -79,6 +82,18 @@ pub(crate) struct SvcUpgradeArgs {
     /// Upgrade even though the policy denies it (needs `--reason`; the override is audited).
     #[arg(long)]
     pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) control: ControlArgs,
+}
+
+/// `goshift svc logs`.
+#[derive(Debug, Args)]
+pub(crate) struct SvcLogsArgs {
+    /// The service.
+    pub(crate) name: String,
+    /// Only this generation (as `svc logs` or the log names it).
+    #[arg(long, value_name = "G")]
+    pub(crate) generation: Option<u64>,
     #[command(flatten)]
     pub(crate) control: ControlArgs,
 }

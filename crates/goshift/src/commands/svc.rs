@@ -2,6 +2,7 @@
 
 mod incident;
 mod incidents;
+mod logs;
 mod rollback;
 mod status;
 mod stop;
@@ -23,6 +24,7 @@ use crate::settings::GlobalSettings;
 
 pub(crate) use incident::incident;
 pub(crate) use incidents::incidents;
+pub(crate) use logs::logs;
 pub(crate) use rollback::rollback;
 pub(crate) use status::status;
 pub(crate) use stop::stop;

@@ -99,6 +99,7 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
     let stdout = String::from_utf8_lossy(&failed.stdout);
     assert!(stdout.contains("rolled back api"), "{stdout}");
     assert!(stdout.contains("exited before it was ready"), "{stdout}");
+    svc_logs_show_the_failed_generation(&context);
 
     let rollback = context.run(["svc", "rollback", "api"]);
     assert_eq!(rollback.status.code(), Some(0), "{rollback:?}");
@@ -153,6 +154,43 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
     let after = context.run(["svc", "status"]);
     assert_eq!(after.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&after.stderr).contains("goshift supervise"));
+}
+
+/// After an upgrade to a build that crashes at start: `svc logs` shows that generation's
+/// output next to the serving one's.
+fn svc_logs_show_the_failed_generation(context: &TestContext) {
+    // The failed generation's output is still there to read, next to the serving one's.
+    let logs = context.run(["svc", "logs", "api"]);
+    assert_eq!(logs.status.code(), Some(0), "{logs:?}");
+    let text = String::from_utf8_lossy(&logs.stdout);
+    assert!(
+        text.contains(
+            "exited\n-- stdout: nothing\n-- stderr\ntest service: crashing at start as asked\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(", running\n"), "{text}");
+    let logs = context.run(["svc", "logs", "api", "--json"]);
+    let generations: serde_json::Value = serde_json::from_slice(&logs.stdout).unwrap();
+    let crashed = generations
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["live"] == false && g["stderr"].as_str().unwrap().contains("crashing"))
+        .unwrap_or_else(|| panic!("{generations:#}"));
+    let generation = crashed["generation"].to_string();
+    let one = context.run(["svc", "logs", "api", "--json", "--generation", &generation]);
+    let one: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert_eq!(
+        one.as_array().unwrap().as_slice(),
+        std::slice::from_ref(crashed)
+    );
+    let gone = context.run(["svc", "logs", "api", "--generation", "999"]);
+    assert_eq!(gone.status.code(), Some(2), "{gone:?}");
+    assert!(
+        String::from_utf8_lossy(&gone.stderr).contains("generation 999 of `api` is not kept"),
+        "{gone:?}"
+    );
 }
 
 #[test]
