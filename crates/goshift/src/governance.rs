@@ -375,8 +375,17 @@ pub(crate) fn record(
 /// Records the intent of `change` before anything changes. A change whose intent cannot be
 /// recorded must not be made: the error says nothing changed.
 pub(crate) fn begin(settings: &GlobalSettings, change: &Change) -> anyhow::Result<Intent> {
+    begin_with(settings, change, Value::Null)
+}
+
+/// [`begin`] with details (a JSON object) in the intent: what reconciling it needs to know.
+pub(crate) fn begin_with(
+    settings: &GlobalSettings,
+    change: &Change,
+    details: Value,
+) -> anyhow::Result<Intent> {
     let intent = audit_log(settings)
-        .begin(entry_of(change, Outcome::Intent, Value::Null))
+        .begin(entry_of(change, Outcome::Intent, details))
         .with_context(|| {
             format!(
                 "failed to record `{} {}` in the audit log, so nothing was changed",
@@ -398,22 +407,38 @@ pub(crate) fn finish(
     outcome: Outcome,
     details: Value,
 ) -> anyhow::Result<()> {
+    finish_with_record(settings, intent, change, outcome, details).map(drop)
+}
+
+/// [`finish`], returning the outcome's record.
+pub(crate) fn finish_with_record(
+    settings: &GlobalSettings,
+    intent: Intent,
+    change: &Change,
+    outcome: Outcome,
+    details: Value,
+) -> anyhow::Result<Record> {
     let seq = intent.record().seq;
-    intent
+    let record = intent
         .finish(&audit_log(settings), entry_of(change, outcome, details))
         .with_context(|| format!("failed to record the outcome of audit record {seq}"))
         .hint(
             "the change itself was made; the next goshift command that changes something records it as found (`goshift audit verify` lists it until then)",
         )?;
     pause_for_tests(settings, Phase::OutcomeRecorded);
-    Ok(())
+    Ok(record)
 }
 
 /// Stops the process at `phase` when `GOSHIFT_TEST_PAUSE` names it, so that tests can kill
 /// it at an exact point of a change.
 pub(crate) fn pause_for_tests(settings: &GlobalSettings, phase: Phase) {
-    if settings.env.var(EnvVars::GOSHIFT_TEST_PAUSE).as_deref() == Some(phase.name()) {
-        settings.printer.stderr_raw(&format!("paused at {phase}\n"));
+    pause_at(settings, phase.name());
+}
+
+/// [`pause_for_tests`] at a point that is not a store phase (`fleet-written`).
+pub(crate) fn pause_at(settings: &GlobalSettings, point: &str) {
+    if settings.env.var(EnvVars::GOSHIFT_TEST_PAUSE).as_deref() == Some(point) {
+        settings.printer.stderr_raw(&format!("paused at {point}\n"));
         // Wait to be killed: this hook exists so tests can stop a process at an exact point.
         loop {
             std::thread::park();

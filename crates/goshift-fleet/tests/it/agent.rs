@@ -190,7 +190,7 @@ fn start_agents(fleet: &Fleet, world: &Arc<Mutex<World>>, names: &[&str]) -> Age
 fn start(fleet: &Fleet, mut rollout: Rollout) {
     let previous = fleet.rollout("prod", "api").unwrap();
     rollout.started.changed_at = now_rfc3339();
-    fleet.start_rollout(&rollout, &previous).unwrap();
+    fleet.start_rollout(&rollout, &previous, None).unwrap();
 }
 
 /// Sets the desired toolchain of `prod`, as alice.
@@ -205,7 +205,7 @@ fn set_desired(fleet: &Fleet, version: &str, reason: &str) {
         },
     };
     fleet
-        .set_toolchain("prod", &desired, read.revision)
+        .set_toolchain("prod", &desired, read.revision, None)
         .unwrap();
 }
 
