@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use goshift_audit::{Actor, AuditLog, Entry, Intent, Outcome, Record};
 use goshift_fs::EnvVars;
 use goshift_fs::fs;
-use goshift_policy::{Date, Decision, EvalContext, Policy, Verdict};
+use goshift_policy::{Date, Decision, EvalContext, Permission, Person, Policy, Verdict};
 use goshift_store::Phase;
 use goshift_version::GoVersion;
 use serde_json::{Value, json};
@@ -248,6 +248,7 @@ pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyho
         return Ok(());
     };
     let environment = environment(settings);
+    let permitted_by = permission(settings, &loaded, change, environment.as_deref())?;
     let decision = change
         .version
         .as_ref()
@@ -283,6 +284,7 @@ pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyho
         "verdict": decision.as_ref().map_or(Verdict::Allow, |d| d.verdict),
         "reasons": decision.as_ref().map(|d| &d.reasons),
         "overridden": !refused && !problems.is_empty(),
+        "permitted_by": permitted_by,
     }));
     if !refused {
         for reason in decision.iter().flat_map(|d| d.with_verdict(Verdict::Warn)) {
@@ -324,6 +326,55 @@ pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyho
         ));
     }
     Err(hinted(message, hint))
+}
+
+/// Refuses `change` when the policy names who may change `environment` (`may_change`) and
+/// the acting user, as the operating system knows them, is not among them, nor in one of the
+/// groups named; `--force` does not override this. Returns the entry that let them in, if
+/// the environment names anyone. A refusal is recorded in the audit log.
+fn permission(
+    settings: &GlobalSettings,
+    loaded: &LoadedPolicy,
+    change: &mut Change,
+    environment: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    let Some(environment) = environment else {
+        return Ok(None);
+    };
+    let actor = Actor::from_os();
+    let groups = goshift_audit::groups_from_os();
+    let person = Person {
+        user: &actor.user,
+        groups: &groups,
+    };
+    let changers = match loaded.policy.may_change(environment, person) {
+        Permission::Anyone => return Ok(None),
+        Permission::Named(entry) => return Ok(Some(entry)),
+        Permission::Refused(changers) => changers,
+    };
+    change.policy = Some(json!({
+        "file": loaded.path.display().to_string(),
+        "environment": environment,
+        "may_change": changers,
+        "groups": groups,
+    }));
+    if let Err(error) = record(settings, change, Outcome::Refused, Value::Null) {
+        settings.printer.warn(format!(
+            "failed to record the refusal in the audit log: {error:#}"
+        ));
+    }
+    Err(hinted(
+        format!(
+            "`{}` may not change environment `{environment}`: the policy `{}` lets only {changers} change it (refused `{} {}`)",
+            actor.user,
+            loaded.path.display(),
+            change.action,
+            change.subject
+        ),
+        format!(
+            "ask one of them to make the change, or add your user or one of your groups to `may_change` in `[environments.{environment}]` of the policy"
+        ),
+    ))
 }
 
 /// The audit entry of `change` with its outcome and details (a JSON object, or `Value::Null`

@@ -541,3 +541,112 @@ fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_thr
         .collect();
     assert_eq!(states, ["failed", "completed"]);
 }
+
+/// A policy whose `prod` lets only `may_change` change it.
+fn restrict_prod(test: &StoreTest, may_change: &str) {
+    std::fs::write(
+        test.home().join("policy.toml"),
+        format!("{POLICY}\n[environments.prod]\nmay_change = {may_change}\n"),
+    )
+    .unwrap();
+}
+
+/// `["group:G"]` for the first group of this process.
+fn my_group() -> String {
+    let groups = goshift_audit::groups_from_os();
+    format!(
+        "[\"group:{}\"]",
+        groups.first().expect("this process has a group")
+    )
+}
+
+#[test]
+fn local_changes_to_an_environment_are_refused_to_whom_its_policy_does_not_name() {
+    let test = host();
+    restrict_prod(&test, r#"["someone-else", "group:no-such-group"]"#);
+    for args in [
+        &["install", "1.22.10", "--env", "prod"][..],
+        &[
+            "install", "1.22.10", "--env", "prod", "--force", "--reason", "urgent",
+        ],
+    ] {
+        let run = test.run(args);
+        assert_eq!(run.code, Some(2), "{run:?}");
+        let user = goshift_audit::Actor::from_os().user;
+        for expected in [
+            format!("`{user}` may not change environment `prod`: the policy"),
+            "lets only someone-else, group:no-such-group change it".to_owned(),
+            "hint: ask one of them".to_owned(),
+        ] {
+            assert!(run.stderr.contains(&expected), "{expected}: {}", run.stderr);
+        }
+    }
+    assert!(test.names("toolchains").is_empty());
+    let records = audit_records(&test.home());
+    assert_eq!(
+        audit_actions(&records),
+        [("install", "refused"), ("install", "refused")]
+    );
+    assert_eq!(
+        records[0]["details"]["policy"]["may_change"]["users"][0],
+        "someone-else"
+    );
+    // Another environment names nobody: anyone may change it.
+    test.ok(&["install", "1.22.10", "--env", "dev"]);
+    // Named by a group: allowed, and the record says by which entry.
+    restrict_prod(&test, &my_group());
+    test.ok(&[
+        "install", "1.21.13", "--env", "prod", "--force", "--reason", "x",
+    ]);
+    let records = audit_outcomes(&test.home());
+    let last = records.last().unwrap();
+    assert!(
+        last["details"]["policy"]["permitted_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("group:"),
+        "{last}"
+    );
+}
+
+#[test]
+fn fleet_changes_to_an_environment_are_refused_to_whom_its_policy_does_not_name() {
+    let Some(etcd) = EtcdServer::start("fleet_may_change") else {
+        return;
+    };
+    let operator = host();
+    restrict_prod(&operator, r#"["someone-else"]"#);
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "upgrade", &[]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("may not change environment `prod`")
+            && run.stderr.contains("(refused `fleet.set-toolchain prod`)"),
+        "{}",
+        run.stderr
+    );
+    let run = fleet(
+        &operator,
+        &etcd,
+        &["pause", "api", "--env", "prod", "--reason", "stop"],
+    );
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("may not change environment `prod`"),
+        "{}",
+        run.stderr
+    );
+    assert!(board(&operator, &etcd)["environments"]["prod"].is_null());
+    assert_eq!(
+        audit_actions(&audit_records(&operator.home())),
+        [
+            ("fleet.set-toolchain", "refused"),
+            ("fleet.pause", "refused")
+        ]
+    );
+    restrict_prod(
+        &operator,
+        &format!("[\"{}\"]", goshift_audit::Actor::from_os().user),
+    );
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "upgrade", &[]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+}
