@@ -162,13 +162,38 @@ fn a_toolchain_change_converges_on_every_host_with_audit_records_to_prove_it() {
     );
     assert_eq!(mirrored_audit(&etcd).len(), 1);
     // The board shows each host's audit head, intact.
-    let board = board(&operator, &etcd);
+    let board_now = board(&operator, &etcd);
     let head = audit_records(&hosts[0].home()).last().unwrap()["seq"].clone();
-    for h in board["hosts"].as_array().unwrap() {
+    for h in board_now["hosts"].as_array().unwrap() {
         assert_eq!(h["audit"]["intact"], true, "{h}");
         assert_eq!(h["audit"]["seq"], head, "{h}");
         assert_eq!(h["labels"]["rack"], "r1");
     }
+
+    // A host whose chain is tampered with shows on the board: h0's log edited in the
+    // middle, h1's last records cut off (what is left still verifies on its own, but not
+    // against the head h1's agent reported).
+    let log = hosts[0].home().join("audit.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, text.replacen("upgrade go", "upgrade Go", 1)).unwrap();
+    let log = hosts[1].home().join("audit.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let kept: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&log, format!("{}\n", kept.join("\n"))).unwrap();
+    // A change of the desired state wakes the agents.
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "look again", &[]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    wait_for("both tampered hosts to show on the board", || {
+        let board = board(&operator, &etcd);
+        board["hosts"].as_array().unwrap().iter().all(|h| {
+            h["audit"]["intact"] == false
+                && h["drift"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| d == "the local audit log does not verify")
+        })
+    });
 }
 
 #[test]
