@@ -6,7 +6,8 @@
 # load on every host with zero failed requests; a build that crashes on the canary stopping
 # the rollout with no other host upgraded; with `--auto-revert`, a host whose policy refuses
 # the build failing the rollout and every host upgraded before it returning; an agent killed
-# in the middle of an upgrade, the supervisor ending it alone, the restarted agent resuming.
+# in the middle of an upgrade, the supervisor ending it alone, the restarted agent resuming;
+# two operators racing on the desired toolchain, one getting a conflict naming the change.
 set -euo pipefail
 
 : "${GOSHIFT:?} ${REPO:?} ${E2E_DIR:?} ${GO121:?} ${GO122:?} ${MIRROR_URL:?} ${INDEX_URL:?}"
@@ -127,6 +128,38 @@ PY
         fail "h$i's go is not go1.22.10"
 done
 
+check "two operators racing on the desired toolchain: one wins, the other gets a conflict naming the change"
+# Both read the board at the same revision, then both change the key based on it.
+rev=$(board "b['environments']['prod']['toolchain_revision']")
+declare -A RACER
+for who in alice bob; do
+    mkdir -p "$dir/$who"
+    GOSHIFT_HOME="$dir/$who" "$GOSHIFT" fleet --etcd "$ETCD" set toolchain 1.22.10 --env prod \
+        --reason "e2e race: $who" --revision "$rev" >/dev/null 2>"$dir/$who.err" &
+    RACER[$who]=$!
+done
+winner="" loser=""
+for who in alice bob; do
+    status=0
+    wait "${RACER[$who]}" || status=$?
+    case $status in
+    0) winner+=$who ;;
+    2) loser+=$who ;;
+    *) fail "$who's change exited $status: $(cat "$dir/$who.err")" ;;
+    esac
+done
+[[ $winner == alice || $winner == bob ]] && [[ -n $loser && $loser != "$winner" ]] ||
+    fail "not one winner and one loser: winner '$winner', loser '$loser'"
+grep -q "was changed by .* after you read it at revision $rev" "$dir/$loser.err" ||
+    fail "the conflict is unclear: $(cat "$dir/$loser.err")"
+[[ $(board "b['environments']['prod']['toolchain']['stamp']['reason']") == "e2e race: $winner" ]] ||
+    fail "the board does not hold $winner's change"
+grep '"action":"fleet.set-toolchain"' "$dir/$winner/audit.log" | grep -q '"outcome":"success"' ||
+    fail "$winner's audit log does not record the change"
+grep '"action":"fleet.set-toolchain"' "$dir/$loser/audit.log" | grep -q '"outcome":"failure"' ||
+    fail "$loser's audit log does not record the conflict"
+echo "$winner won; $loser was told: $(grep -o 'was changed by.*' "$dir/$loser.err" | head -1)"
+
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 # rollout BUILD ARGS…: rolls bin/BUILD out to prod.
 rollout() {
@@ -219,9 +252,12 @@ for ((i = 1; i <= HOSTS; i++)); do
     [[ $(serving "$i") == v2 ]] || fail "h$i serves $(serving "$i"), not v2"
 done
 
-check "fleet history lists every rollout; the operator's audit log has each change"
+check "fleet history lists every rollout; the operator's audit log has each change, written ahead"
 [[ $(operator history api --env prod --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') == 4 ]] ||
     fail "history does not hold four rollouts"
 GOSHIFT_HOME="$dir/operator" "$GOSHIFT" audit verify >/dev/null || fail "the operator's audit log does not verify"
-grep -c '"action":"fleet.rollout"' "$dir/operator/audit.log" | grep -qx 4 || fail "not four rollouts audited"
+grep '"action":"fleet.rollout"' "$dir/operator/audit.log" | grep -c '"outcome":"intent"' | grep -qx 4 ||
+    fail "not four rollout intents audited"
+grep '"action":"fleet.rollout"' "$dir/operator/audit.log" | grep -c '"outcome":"success"' | grep -qx 4 ||
+    fail "not four rollouts audited"
 echo "ok"

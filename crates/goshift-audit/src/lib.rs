@@ -21,6 +21,8 @@
 #![warn(missing_docs)]
 
 mod actor;
+
+pub use actor::groups_from_os;
 mod export;
 mod intent;
 mod log;

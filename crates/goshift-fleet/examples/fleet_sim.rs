@@ -196,7 +196,7 @@ fn main() {
         };
         let changed = Instant::now();
         fleet
-            .set_toolchain("bench", &desired, read.revision)
+            .set_toolchain("bench", &desired, read.revision, None)
             .unwrap();
         let mut latencies = loop {
             let latencies: Vec<Duration> = {

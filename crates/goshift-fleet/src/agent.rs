@@ -63,6 +63,41 @@ pub trait Host {
     /// The host's current status (`problems`, `seen_revision` and `last_change` are filled in
     /// by the agent).
     fn status(&mut self) -> HostStatus;
+    /// Whether the rollout's service on this canary host is healthy, asked at least once a
+    /// second from its upgrade until `min_healthy` has passed; an unhealthy answer fails the
+    /// rollout. By default the service's report in [`status`](Self::status): it must run
+    /// the release the upgrade installed (a rollback by the supervisor changes it) and be
+    /// ready. A host with more to judge by (the supervisor's analysis verdicts, its
+    /// incidents) adds it here.
+    fn canary_health(&mut self, rollout: &Rollout, progress: &HostProgress) -> CanaryHealth {
+        let status = self.status();
+        let Some(service) = status.services.iter().find(|s| s.name == rollout.service) else {
+            return CanaryHealth::Unhealthy(format!(
+                "{} is no longer supervised here",
+                rollout.service
+            ));
+        };
+        if service.release != progress.release {
+            return CanaryHealth::Unhealthy(format!(
+                "it runs release {}, not {} (rolled back)",
+                service.release.as_deref().unwrap_or("none"),
+                progress.release.as_deref().unwrap_or("none")
+            ));
+        }
+        if !service.healthy {
+            return CanaryHealth::Unhealthy(format!("it is not ready (phase {})", service.phase));
+        }
+        CanaryHealth::Healthy
+    }
+}
+
+/// A canary's health during `min_healthy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CanaryHealth {
+    /// Fine so far.
+    Healthy,
+    /// Not fine: why.
+    Unhealthy(String),
 }
 
 /// How the agent runs.
@@ -499,21 +534,49 @@ impl Agent<'_> {
                     at: now_rfc3339(),
                     error: (result == "failure").then(|| detail.clone()),
                 });
-                let updated = HostProgress {
-                    state,
-                    since: now_unix(),
-                    detail: Some(detail),
-                    ..mine
-                };
-                self.fleet.etcd().put(
-                    &self
-                        .fleet
-                        .keys()
-                        .progress(&rollout.environment, service, &me),
-                    &model::to_bytes(&updated),
-                    0,
+                self.put_progress(
+                    rollout,
+                    &HostProgress {
+                        state,
+                        since: now_unix(),
+                        detail: Some(detail),
+                        ..mine
+                    },
                 )?;
                 Ok(None)
+            }
+            Step::Watch { until } => {
+                let Some(mine) = progress.get(&me).cloned() else {
+                    return Ok(None);
+                };
+                let now = now_unix();
+                let reason = match host.canary_health(rollout, &mine) {
+                    CanaryHealth::Healthy => {
+                        return Ok(Some(until.map_or(now + 1, |until| until.min(now + 1))));
+                    }
+                    CanaryHealth::Unhealthy(reason) => reason,
+                };
+                let detail = format!(
+                    "canary unhealthy within min_healthy ({}s): {reason}",
+                    rollout.min_healthy_seconds
+                );
+                log(&format!("{service} on {me}: {detail}"));
+                self.last_change = Some(LastChange {
+                    what: format!("watch {service} ({})", rollout.id),
+                    result: "failure".to_owned(),
+                    at: now_rfc3339(),
+                    error: Some(detail.clone()),
+                });
+                // It stays `upgraded`: with `auto_revert` it returns like every other host.
+                self.put_progress(
+                    rollout,
+                    &HostProgress {
+                        detail: Some(detail.clone()),
+                        ..mine
+                    },
+                )?;
+                self.fail_rollout(rollout, *rollout_revision, &format!("{me}: {detail}"), log)?;
+                Ok(Some(now))
             }
             Step::Complete => {
                 let mut done = rollout.clone();
@@ -596,6 +659,16 @@ impl Agent<'_> {
         if error.is_some() {
             self.fail_rollout(rollout, rollout_revision, &format!("{me}: {detail}"), log)?;
         }
+        Ok(())
+    }
+
+    /// Writes this host's progress in `rollout`.
+    fn put_progress(&self, rollout: &Rollout, progress: &HostProgress) -> Result<(), FleetError> {
+        let key =
+            self.fleet
+                .keys()
+                .progress(&rollout.environment, &rollout.service, &self.config.host);
+        self.fleet.etcd().put(&key, &model::to_bytes(progress), 0)?;
         Ok(())
     }
 

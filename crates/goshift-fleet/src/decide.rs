@@ -7,6 +7,8 @@
 //! - A host upgrades only while it holds a slot. Until `canary` hosts have upgraded, at most
 //!   `canary` hosts are started (the canaries); the others wait until the canaries have been
 //!   up for `min_healthy_seconds`; then `max_parallel` slots are open.
+//! - A canary host watches its own service's health from its upgrade until the canaries have
+//!   been up for `min_healthy_seconds`; the rollout is not complete before that.
 //! - A rollout is complete once every live host of the environment has upgraded.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,6 +54,13 @@ pub enum Step {
     Revert,
     /// Every live host has upgraded: mark the rollout completed.
     Complete,
+    /// This host is a canary within `min_healthy`: check its service's health, and fail the
+    /// rollout if it is not healthy; look again until `until` (without it, until the other
+    /// canaries have upgraded).
+    Watch {
+        /// When the canaries have been healthy long enough.
+        until: Option<u64>,
+    },
 }
 
 impl RolloutView<'_> {
@@ -65,6 +74,32 @@ impl RolloutView<'_> {
         self.progress
             .get(host)
             .filter(|p| p.rollout == self.rollout.id)
+    }
+
+    /// [`Step::Watch`] when `host` is one of the rollout's canaries and their `min_healthy`
+    /// has not passed.
+    fn canary_watch(&self, host: &str) -> Option<Step> {
+        let canary = self.rollout.canary as usize;
+        if canary == 0 {
+            return None;
+        }
+        let mut upgraded: Vec<(u64, &String)> = self
+            .of_this_rollout()
+            .filter(|(_, p)| p.state == HostState::Upgraded)
+            .map(|(name, p)| (p.since, name))
+            .collect();
+        upgraded.sort_unstable();
+        let position = upgraded.iter().position(|(_, name)| *name == host)?;
+        if position >= canary {
+            return None;
+        }
+        let Some((last, _)) = upgraded.get(canary - 1) else {
+            return Some(Step::Watch { until: None });
+        };
+        let healthy_at = last.saturating_add(self.rollout.min_healthy_seconds);
+        (healthy_at > self.now).then_some(Step::Watch {
+            until: Some(healthy_at),
+        })
     }
 
     /// The next step of `host`.
@@ -84,7 +119,13 @@ impl RolloutView<'_> {
         }
         match mine {
             Some(HostState::Upgrading) => return Step::Resume,
-            Some(_) => {
+            Some(state) => {
+                if state == HostState::Upgraded
+                    && rollout.state == RolloutState::Running
+                    && let Some(watch) = self.canary_watch(host)
+                {
+                    return watch;
+                }
                 let everyone = self.live_hosts.iter().all(|live| {
                     self.mine(live)
                         .is_some_and(|p| p.state == HostState::Upgraded)
@@ -369,6 +410,51 @@ mod tests {
                 vec![],
                 100,
                 Box::new(is(Step::Complete)),
+            ),
+            (
+                "the canary here, up 10s of 30: watch its health until 120",
+                rollout(Running, 2, 1),
+                vec![("h9", Upgraded, 90)],
+                vec![],
+                100,
+                Box::new(is(Step::Watch { until: Some(120) })),
+            ),
+            (
+                "one of two canaries here, the other upgrading: watch with no end yet",
+                rollout(Running, 2, 2),
+                vec![("h9", Upgraded, 90), ("h1", Upgrading, 95)],
+                vec![(0, "h1")],
+                100,
+                Box::new(is(Step::Watch { until: None })),
+            ),
+            (
+                "every live host upgraded, the canary here still in its window: watch, not complete",
+                rollout(Running, 2, 1),
+                vec![
+                    ("h9", Upgraded, 80),
+                    ("h1", Upgraded, 95),
+                    ("h2", Upgraded, 95),
+                    ("h3", Upgraded, 95),
+                ],
+                vec![],
+                100,
+                Box::new(is(Step::Watch { until: Some(110) })),
+            ),
+            (
+                "the canary here, healthy long enough: idle",
+                rollout(Running, 2, 1),
+                vec![("h9", Upgraded, 60)],
+                vec![],
+                100,
+                Box::new(is(Step::Idle)),
+            ),
+            (
+                "upgraded after the canaries: no watch",
+                rollout(Running, 2, 1),
+                vec![("h1", Upgraded, 60), ("h9", Upgraded, 95)],
+                vec![],
+                100,
+                Box::new(is(Step::Idle)),
             ),
             (
                 "a dead host's slot is gone: slot 0 free again",

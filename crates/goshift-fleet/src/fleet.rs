@@ -20,6 +20,17 @@ pub struct Read<T> {
     pub revision: i64,
 }
 
+/// A copy of an operator's audit record, written under `audit/<id>` in the same transaction
+/// as the change it records: the change is in etcd exactly when its copy is, which is how an
+/// interrupted command's intent is reconciled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCopy {
+    /// The key's last segment.
+    pub id: String,
+    /// The value (JSON).
+    pub value: Vec<u8>,
+}
+
 /// The fleet under one prefix of one etcd cluster.
 #[derive(Debug, Clone)]
 pub struct Fleet {
@@ -67,24 +78,24 @@ impl Fleet {
         self.read(&self.keys.toolchain(environment))
     }
 
-    /// Sets the desired toolchain of `environment`, if the key is still at `read_revision`.
+    /// Sets the desired toolchain of `environment`, if the key is still at `read_revision`,
+    /// with `audit`'s copy in the same transaction.
     pub fn set_toolchain(
         &self,
         environment: &str,
         desired: &DesiredToolchain,
         read_revision: i64,
+        audit: Option<&AuditCopy>,
     ) -> Result<i64, FleetError> {
         check_name("an environment", environment)?;
         let key = self.keys.toolchain(environment);
-        self.write_if_unchanged(
-            &key,
-            read_revision,
-            &[Write::Put {
-                key: key.clone(),
-                value: model::to_bytes(desired),
-                lease: 0,
-            }],
-        )
+        let mut writes = vec![Write::Put {
+            key: key.clone(),
+            value: model::to_bytes(desired),
+            lease: 0,
+        }];
+        writes.extend(self.audit_write(audit));
+        self.write_if_unchanged(&key, read_revision, &writes)
     }
 
     /// The rollout of `service` in `environment`.
@@ -96,12 +107,14 @@ impl Fleet {
 
     /// Starts `rollout`, if the service's rollout key is still at `read_revision`. A rollout
     /// that is running or paused must be aborted first; a finished one moves to the history
-    /// in the same transaction. Hosts' progress in older rollouts stays until each host's
-    /// next step overwrites it; it names its rollout, so nothing mistakes it for the new one.
+    /// in the same transaction, and so does `audit`'s copy. Hosts' progress in older rollouts
+    /// stays until each host's next step overwrites it; it names its rollout, so nothing
+    /// mistakes it for the new one.
     pub fn start_rollout(
         &self,
         rollout: &Rollout,
         previous: &Read<Rollout>,
+        audit: Option<&AuditCopy>,
     ) -> Result<i64, FleetError> {
         check_name("an environment", &rollout.environment)?;
         check_name("a service", &rollout.service)?;
@@ -129,18 +142,21 @@ impl Fleet {
             value: model::to_bytes(rollout),
             lease: 0,
         });
+        writes.extend(self.audit_write(audit));
         self.write_if_unchanged(&key, previous.revision, &writes)
     }
 
     /// Moves the rollout of `service` to `wanted` (`paused`, `running`, `aborted`), checking
-    /// the transition; returns the rollout as written.
+    /// the transition, with `audit`'s copy in the same transaction; returns the rollout as
+    /// written and the revision of the write.
     pub fn change_rollout(
         &self,
         environment: &str,
         service: &str,
         wanted: RolloutState,
         stamp: Stamp,
-    ) -> Result<Rollout, FleetError> {
+        audit: Option<&AuditCopy>,
+    ) -> Result<(Rollout, i64), FleetError> {
         let read = self.rollout(environment, service)?;
         let Some(mut rollout) = read.value else {
             return Err(FleetError::NoRollout {
@@ -172,16 +188,14 @@ impl Fleet {
         rollout.state_reason = Some(stamp.reason.clone());
         rollout.changed = Some(stamp);
         let key = self.keys.rollout(environment, service);
-        self.write_if_unchanged(
-            &key,
-            read.revision,
-            &[Write::Put {
-                key: key.clone(),
-                value: model::to_bytes(&rollout),
-                lease: 0,
-            }],
-        )?;
-        Ok(rollout)
+        let mut writes = vec![Write::Put {
+            key: key.clone(),
+            value: model::to_bytes(&rollout),
+            lease: 0,
+        }];
+        writes.extend(self.audit_write(audit));
+        let revision = self.write_if_unchanged(&key, read.revision, &writes)?;
+        Ok((rollout, revision))
     }
 
     /// Every rollout of `service`, oldest first, the current one last.
@@ -209,10 +223,24 @@ impl Fleet {
         Ok(Board::from_range(&self.keys, &range))
     }
 
-    /// Keeps a copy of an audit record under the prefix.
-    pub fn mirror_audit(&self, id: &str, record: &[u8]) -> Result<(), FleetError> {
-        self.etcd.put(&self.keys.audit(id), record, 0)?;
+    /// Keeps a copy of an audit record under the prefix, replacing the one with that id.
+    pub fn mirror_audit(&self, copy: &AuditCopy) -> Result<(), FleetError> {
+        self.etcd.put(&self.keys.audit(&copy.id), &copy.value, 0)?;
         Ok(())
+    }
+
+    /// The copy of an audit record kept under `id`, if etcd has it, with its revision.
+    pub fn audit_copy(&self, id: &str) -> Result<Option<(Vec<u8>, i64)>, FleetError> {
+        let (kv, _) = self.etcd.get(&self.keys.audit(id))?;
+        Ok(kv.map(|kv| (kv.value, kv.mod_revision)))
+    }
+
+    fn audit_write(&self, audit: Option<&AuditCopy>) -> Option<Write> {
+        audit.map(|copy| Write::Put {
+            key: self.keys.audit(&copy.id),
+            value: copy.value.clone(),
+            lease: 0,
+        })
     }
 
     /// Makes `writes` if `key` is still at `read_revision`; the conflict names who changed it.

@@ -25,5 +25,5 @@ pub use error::{EtcdError, FleetError};
 pub use etcd::{
     CALL_TIMEOUT, Etcd, EtcdOptions, KeyValue, Range, TxnOutcome, WatchOutcome, Write, prefix_end,
 };
-pub use fleet::{Fleet, Read, now_rfc3339, now_unix};
+pub use fleet::{AuditCopy, Fleet, Read, now_rfc3339, now_unix};
 pub use keys::{DEFAULT_PREFIX, KeyKind, Keys, check_name};

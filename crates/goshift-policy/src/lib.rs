@@ -5,7 +5,8 @@
 //! [`EvalContext`] (environment, newest known release, today) and returns a [`Decision`]:
 //! the strictest [`Verdict`], every [`Reason`] that applied, and whether a change needs a
 //! reason or `--force`. [`gate`] holds the CI gate's report model and its JSON and SARIF
-//! renderings. Nothing here does I/O: the caller reads files and passes text in.
+//! renderings. [`Policy::may_change`] says whether a person may change an environment (its
+//! `may_change` list of users and groups). Nothing here does I/O: the caller reads files and passes text in.
 //!
 //! ```
 //! use goshift_policy::{EvalContext, Policy, Verdict};
@@ -24,8 +25,10 @@
 mod date;
 mod evaluate;
 pub mod gate;
+mod permissions;
 mod schema;
 
 pub use date::Date;
 pub use evaluate::{Decision, EvalContext, Reason, Rule, Verdict};
+pub use permissions::{Changers, Permission, Person};
 pub use schema::{Blocked, BoardRow, Diagnostic, EnvironmentPolicy, Policy, PolicyError, Status};

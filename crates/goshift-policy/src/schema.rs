@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::Date;
+use crate::permissions::Changers;
 
 /// A validated policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,6 +62,8 @@ pub struct EnvironmentPolicy {
     pub status: Option<Status>,
     /// Free-form notes.
     pub notes: Option<String>,
+    /// Who may change it (`may_change`); `None`: anyone.
+    pub may_change: Option<Changers>,
     /// The 1-based line of the `[environments.NAME]` table in the policy file.
     pub line: usize,
 }
@@ -156,6 +159,7 @@ struct RawEnvironment {
     since: Option<Spanned<String>>,
     status: Option<Status>,
     notes: Option<String>,
+    may_change: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 impl Policy {
@@ -290,6 +294,10 @@ impl Policy {
                     since,
                     status: environment.status,
                     notes: environment.notes,
+                    may_change: environment.may_change.map(|entries| {
+                        let span = entries.span();
+                        Changers::parse(entries.into_inner(), span, &mut problem)
+                    }),
                     line,
                 },
             );

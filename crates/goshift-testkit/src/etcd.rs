@@ -31,22 +31,28 @@ pub fn free_port() -> u16 {
 
 /// `etcd` on `PATH`; when it is missing, says on stderr that `test` is skipped and returns
 /// `None`, or panics when `CI` is set.
+fn etcd_or_skip(test: &str) -> Option<PathBuf> {
+    program_or_skip(test, "etcd", "etcd-server")
+}
+
+/// `program` on `PATH`; when it is missing, says on stderr that `test` is skipped (naming the
+/// Debian `package` to install) and returns `None`, or panics when `CI` is set.
 #[expect(
     clippy::print_stderr,
     reason = "a skipped test says so where cargo shows it"
 )]
-fn etcd_or_skip(test: &str) -> Option<PathBuf> {
+pub fn program_or_skip(test: &str, program: &str, package: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
-            .map(|dir| dir.join("etcd"))
+            .map(|dir| dir.join(program))
             .find(|candidate| candidate.is_file())
     });
     if found.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
-            "{test}: etcd is not installed, and CI is set (`apt-get install etcd-server`)"
+            "{test}: {program} is not installed, and CI is set (`apt-get install {package}`)"
         );
-        eprintln!("SKIPPED {test}: etcd is not installed (`apt-get install etcd-server`)");
+        eprintln!("SKIPPED {test}: {program} is not installed (`apt-get install {package}`)");
     }
     found
 }

@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use goshift_audit::{Actor, AuditLog, Entry, Intent, Outcome, Record};
 use goshift_fs::EnvVars;
 use goshift_fs::fs;
-use goshift_policy::{Date, Decision, EvalContext, Policy, Verdict};
+use goshift_policy::{Date, Decision, EvalContext, Permission, Person, Policy, Verdict};
 use goshift_store::Phase;
 use goshift_version::GoVersion;
 use serde_json::{Value, json};
@@ -248,6 +248,7 @@ pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyho
         return Ok(());
     };
     let environment = environment(settings);
+    let permitted_by = permission(settings, &loaded, change, environment.as_deref())?;
     let decision = change
         .version
         .as_ref()
@@ -283,6 +284,7 @@ pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyho
         "verdict": decision.as_ref().map_or(Verdict::Allow, |d| d.verdict),
         "reasons": decision.as_ref().map(|d| &d.reasons),
         "overridden": !refused && !problems.is_empty(),
+        "permitted_by": permitted_by,
     }));
     if !refused {
         for reason in decision.iter().flat_map(|d| d.with_verdict(Verdict::Warn)) {
@@ -324,6 +326,55 @@ pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyho
         ));
     }
     Err(hinted(message, hint))
+}
+
+/// Refuses `change` when the policy names who may change `environment` (`may_change`) and
+/// the acting user, as the operating system knows them, is not among them, nor in one of the
+/// groups named; `--force` does not override this. Returns the entry that let them in, if
+/// the environment names anyone. A refusal is recorded in the audit log.
+fn permission(
+    settings: &GlobalSettings,
+    loaded: &LoadedPolicy,
+    change: &mut Change,
+    environment: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    let Some(environment) = environment else {
+        return Ok(None);
+    };
+    let actor = Actor::from_os();
+    let groups = goshift_audit::groups_from_os();
+    let person = Person {
+        user: &actor.user,
+        groups: &groups,
+    };
+    let changers = match loaded.policy.may_change(environment, person) {
+        Permission::Anyone => return Ok(None),
+        Permission::Named(entry) => return Ok(Some(entry)),
+        Permission::Refused(changers) => changers,
+    };
+    change.policy = Some(json!({
+        "file": loaded.path.display().to_string(),
+        "environment": environment,
+        "may_change": changers,
+        "groups": groups,
+    }));
+    if let Err(error) = record(settings, change, Outcome::Refused, Value::Null) {
+        settings.printer.warn(format!(
+            "failed to record the refusal in the audit log: {error:#}"
+        ));
+    }
+    Err(hinted(
+        format!(
+            "`{}` may not change environment `{environment}`: the policy `{}` lets only {changers} change it (refused `{} {}`)",
+            actor.user,
+            loaded.path.display(),
+            change.action,
+            change.subject
+        ),
+        format!(
+            "ask one of them to make the change, or add your user or one of your groups to `may_change` in `[environments.{environment}]` of the policy"
+        ),
+    ))
 }
 
 /// The audit entry of `change` with its outcome and details (a JSON object, or `Value::Null`
@@ -375,8 +426,17 @@ pub(crate) fn record(
 /// Records the intent of `change` before anything changes. A change whose intent cannot be
 /// recorded must not be made: the error says nothing changed.
 pub(crate) fn begin(settings: &GlobalSettings, change: &Change) -> anyhow::Result<Intent> {
+    begin_with(settings, change, Value::Null)
+}
+
+/// [`begin`] with details (a JSON object) in the intent: what reconciling it needs to know.
+pub(crate) fn begin_with(
+    settings: &GlobalSettings,
+    change: &Change,
+    details: Value,
+) -> anyhow::Result<Intent> {
     let intent = audit_log(settings)
-        .begin(entry_of(change, Outcome::Intent, Value::Null))
+        .begin(entry_of(change, Outcome::Intent, details))
         .with_context(|| {
             format!(
                 "failed to record `{} {}` in the audit log, so nothing was changed",
@@ -398,22 +458,38 @@ pub(crate) fn finish(
     outcome: Outcome,
     details: Value,
 ) -> anyhow::Result<()> {
+    finish_with_record(settings, intent, change, outcome, details).map(drop)
+}
+
+/// [`finish`], returning the outcome's record.
+pub(crate) fn finish_with_record(
+    settings: &GlobalSettings,
+    intent: Intent,
+    change: &Change,
+    outcome: Outcome,
+    details: Value,
+) -> anyhow::Result<Record> {
     let seq = intent.record().seq;
-    intent
+    let record = intent
         .finish(&audit_log(settings), entry_of(change, outcome, details))
         .with_context(|| format!("failed to record the outcome of audit record {seq}"))
         .hint(
             "the change itself was made; the next goshift command that changes something records it as found (`goshift audit verify` lists it until then)",
         )?;
     pause_for_tests(settings, Phase::OutcomeRecorded);
-    Ok(())
+    Ok(record)
 }
 
 /// Stops the process at `phase` when `GOSHIFT_TEST_PAUSE` names it, so that tests can kill
 /// it at an exact point of a change.
 pub(crate) fn pause_for_tests(settings: &GlobalSettings, phase: Phase) {
-    if settings.env.var(EnvVars::GOSHIFT_TEST_PAUSE).as_deref() == Some(phase.name()) {
-        settings.printer.stderr_raw(&format!("paused at {phase}\n"));
+    pause_at(settings, phase.name());
+}
+
+/// [`pause_for_tests`] at a point that is not a store phase (`fleet-written`).
+pub(crate) fn pause_at(settings: &GlobalSettings, point: &str) {
+    if settings.env.var(EnvVars::GOSHIFT_TEST_PAUSE).as_deref() == Some(point) {
+        settings.printer.stderr_raw(&format!("paused at {point}\n"));
         // Wait to be killed: this hook exists so tests can stop a process at an exact point.
         loop {
             std::thread::park();

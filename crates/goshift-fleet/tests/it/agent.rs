@@ -28,6 +28,8 @@ struct World {
     fail_upgrade: Option<u32>,
     /// How long each upgrade takes.
     upgrade_time: Duration,
+    /// The upgrade with this number (1-based) succeeds, but its service stops being ready.
+    sick_upgrade: Option<u32>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -37,6 +39,8 @@ struct Machine {
     previous: Option<String>,
     upgraded: u32,
     reverted: u32,
+    /// Its service is not ready.
+    sick: bool,
 }
 
 struct SimHost {
@@ -71,7 +75,9 @@ impl Host for SimHost {
         world.upgrades += 1;
         let number = world.upgrades;
         let fail = world.fail_upgrade == Some(number);
+        let sick = world.sick_upgrade == Some(number);
         let machine = world.hosts.get_mut(&self.name).unwrap();
+        machine.sick = sick;
         if fail {
             return UpgradeOutcome::RolledBack {
                 from: Some(machine.release.clone()),
@@ -127,7 +133,7 @@ impl Host for SimHost {
                 release: Some(machine.release.clone()),
                 go_version: None,
                 phase: "running".into(),
-                healthy: true,
+                healthy: !machine.sick,
             }],
             audit: None,
             last_change: None,
@@ -190,7 +196,7 @@ fn start_agents(fleet: &Fleet, world: &Arc<Mutex<World>>, names: &[&str]) -> Age
 fn start(fleet: &Fleet, mut rollout: Rollout) {
     let previous = fleet.rollout("prod", "api").unwrap();
     rollout.started.changed_at = now_rfc3339();
-    fleet.start_rollout(&rollout, &previous).unwrap();
+    fleet.start_rollout(&rollout, &previous, None).unwrap();
 }
 
 /// Sets the desired toolchain of `prod`, as alice.
@@ -205,7 +211,7 @@ fn set_desired(fleet: &Fleet, version: &str, reason: &str) {
         },
     };
     fleet
-        .set_toolchain("prod", &desired, read.revision)
+        .set_toolchain("prod", &desired, read.revision, None)
         .unwrap();
 }
 
@@ -278,6 +284,43 @@ fn a_canary_that_rolls_back_stops_the_rollout_and_no_other_host_upgrades() {
     std::thread::sleep(Duration::from_secs(3));
     let world = world.lock().unwrap();
     assert_eq!(world.upgrades, 1, "only the canary may have tried");
+    assert!(world.hosts.values().all(|m| m.release == "r0"));
+}
+
+#[test]
+fn a_canary_unhealthy_within_min_healthy_fails_the_rollout_and_reverts() {
+    let Some(server) = EtcdServer::start("agent_canary_unhealthy") else {
+        return;
+    };
+    let fleet = server.fleet();
+    // The canary's upgrade succeeds, then its service is not ready: the supervisor's
+    // upgrade is over, and only the canary's watch can see it.
+    let world = Arc::new(Mutex::new(World {
+        sick_upgrade: Some(1),
+        ..World::default()
+    }));
+    let _agents = start_agents(&fleet, &world, &["h1", "h2", "h3"]);
+    wait_for_live_hosts(&fleet, 3);
+    let mut watched = rollout("r1");
+    watched.min_healthy_seconds = 600;
+    watched.auto_revert = true;
+    start(&fleet, watched);
+    wait_for("the canary to revert", Duration::from_secs(30), || {
+        let board = fleet.board().unwrap();
+        board.environments["prod"].rollouts[0]
+            .hosts
+            .values()
+            .any(|p| p.state == HostState::Reverted)
+    });
+    let current = fleet.rollout("prod", "api").unwrap().value.unwrap();
+    assert_eq!(current.state, RolloutState::Failed);
+    let reason = current.state_reason.unwrap();
+    assert!(
+        reason.contains("canary unhealthy within min_healthy (600s): it is not ready"),
+        "{reason}"
+    );
+    let world = world.lock().unwrap();
+    assert_eq!(world.upgrades, 1, "only the canary may have upgraded");
     assert!(world.hosts.values().all(|m| m.release == "r0"));
 }
 

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use goshift_fleet::model::{DesiredToolchain, Rollout, RolloutState, Slot, Stamp};
 use goshift_fleet::{
-    Etcd, EtcdError, EtcdOptions, FleetError, Read, TxnOutcome, WatchOutcome, Write, model,
+    AuditCopy, Etcd, EtcdError, EtcdOptions, FleetError, Read, TxnOutcome, WatchOutcome, Write,
+    model,
 };
 
 use crate::server::{Clients as _, EtcdServer, wait_for};
@@ -52,16 +53,29 @@ fn two_operators_racing_on_one_key_one_gets_a_conflict_naming_the_other() {
     let alice_read = fleet.desired_toolchain("prod").unwrap();
     let bob_read = fleet.desired_toolchain("prod").unwrap();
     assert_eq!(alice_read.revision, 0);
+    // Each change carries a copy of its audit record, written in the same transaction.
+    let copy = |id: &str| AuditCopy {
+        id: id.to_owned(),
+        value: format!("{{\"intent\":\"{id}\"}}").into_bytes(),
+    };
     fleet
         .set_toolchain(
             "prod",
             &desired("1.22.10", "alice@ops"),
             alice_read.revision,
+            Some(&copy("alice-1")),
         )
         .unwrap();
     let error = fleet
-        .set_toolchain("prod", &desired("1.21.13", "bob@ops"), bob_read.revision)
+        .set_toolchain(
+            "prod",
+            &desired("1.21.13", "bob@ops"),
+            bob_read.revision,
+            Some(&copy("bob-1")),
+        )
         .unwrap_err();
+    assert!(fleet.audit_copy("alice-1").unwrap().is_some());
+    assert_eq!(fleet.audit_copy("bob-1").unwrap(), None, "a conflict wrote");
     let text = error.to_string();
     assert!(matches!(error, FleetError::Conflict { .. }), "{text}");
     assert!(text.contains("alice@ops"), "{text}");
@@ -71,7 +85,7 @@ fn two_operators_racing_on_one_key_one_gets_a_conflict_naming_the_other() {
     assert_eq!(now.value.unwrap().version, "1.22.10");
     // Based on the fresh revision, Bob's change goes through.
     fleet
-        .set_toolchain("prod", &desired("1.21.13", "bob@ops"), now.revision)
+        .set_toolchain("prod", &desired("1.21.13", "bob@ops"), now.revision, None)
         .unwrap();
 }
 
@@ -204,28 +218,32 @@ fn rollouts_are_replaced_only_when_finished_and_kept_in_the_history() {
     };
     let fleet = server.fleet();
     let none = fleet.rollout("prod", "api").unwrap();
-    fleet.start_rollout(&rollout("r1"), &none).unwrap();
+    fleet.start_rollout(&rollout("r1"), &none, None).unwrap();
     let running = fleet.rollout("prod", "api").unwrap();
-    let error = fleet.start_rollout(&rollout("r2"), &running).unwrap_err();
+    let error = fleet
+        .start_rollout(&rollout("r2"), &running, None)
+        .unwrap_err();
     assert!(error.to_string().contains("running"), "{error}");
     // Starting from a stale read is a conflict.
-    let error = fleet.start_rollout(&rollout("r2"), &none).unwrap_err();
+    let error = fleet
+        .start_rollout(&rollout("r2"), &none, None)
+        .unwrap_err();
     assert!(matches!(error, FleetError::Conflict { .. }), "{error}");
     fleet
-        .change_rollout("prod", "api", RolloutState::Paused, stamp("bob@ops"))
+        .change_rollout("prod", "api", RolloutState::Paused, stamp("bob@ops"), None)
         .unwrap();
     let error = fleet
-        .change_rollout("prod", "api", RolloutState::Paused, stamp("bob@ops"))
+        .change_rollout("prod", "api", RolloutState::Paused, stamp("bob@ops"), None)
         .unwrap_err();
     assert!(error.to_string().contains("paused"), "{error}");
     fleet
-        .change_rollout("prod", "api", RolloutState::Running, stamp("bob@ops"))
+        .change_rollout("prod", "api", RolloutState::Running, stamp("bob@ops"), None)
         .unwrap();
     fleet
-        .change_rollout("prod", "api", RolloutState::Aborted, stamp("bob@ops"))
+        .change_rollout("prod", "api", RolloutState::Aborted, stamp("bob@ops"), None)
         .unwrap();
     let aborted: Read<Rollout> = fleet.rollout("prod", "api").unwrap();
-    fleet.start_rollout(&rollout("r2"), &aborted).unwrap();
+    fleet.start_rollout(&rollout("r2"), &aborted, None).unwrap();
     let history = fleet.history("prod", "api").unwrap();
     let ids: Vec<(&str, RolloutState)> = history.iter().map(|r| (r.id.as_str(), r.state)).collect();
     assert_eq!(

@@ -8,5 +8,6 @@
 )]
 
 mod agent;
+mod auth;
 mod client;
 pub(crate) mod server;

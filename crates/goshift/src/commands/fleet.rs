@@ -1,8 +1,9 @@
 //! `goshift fleet …`: the operators' view and changes of the fleet kept in etcd.
 //!
 //! Every change is checked against the policy for the target environment (`--env`), written
-//! with a transaction that compares the revision it was based on, recorded in the
-//! operator's audit log, and mirrored under the fleet's prefix.
+//! ahead in the operator's audit log, made with a transaction that compares the revision it
+//! was based on and writes the intent's copy under the fleet's prefix, and its outcome
+//! recorded after.
 
 mod control;
 mod history;
@@ -10,11 +11,15 @@ mod rollout;
 mod set_toolchain;
 mod status;
 
+use std::cell::RefCell;
+
 use anyhow::Context as _;
-use goshift_audit::{Actor, Outcome};
+use goshift_audit::{Actor, Outcome, Record};
 use goshift_fleet::model::Stamp;
-use goshift_fleet::{Etcd, EtcdOptions, Fleet, FleetError, Keys, check_name, now_rfc3339};
-use goshift_fs::fs;
+use goshift_fleet::{
+    AuditCopy, Etcd, EtcdOptions, Fleet, FleetError, Keys, check_name, now_rfc3339,
+};
+use goshift_fs::{LockFile, fs};
 
 use crate::cli::{EtcdArgs, FleetArgs, FleetSetCommand, FleetVerb};
 use crate::config::FleetConfig;
@@ -22,6 +27,10 @@ use crate::error::{WithHint as _, hinted};
 use crate::exit::ExitStatus;
 use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
+
+/// The point of a fleet change where `GOSHIFT_TEST_PAUSE` may stop it: after the transaction,
+/// before the outcome is recorded.
+pub(crate) const FLEET_WRITTEN: &str = "fleet-written";
 
 /// Runs a `fleet` verb.
 pub(crate) fn run(args: FleetArgs, settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
@@ -173,38 +182,186 @@ pub(crate) fn fleet_error(error: FleetError) -> anyhow::Error {
     }
 }
 
-/// Records a fleet change in the operator's audit log and mirrors it under the prefix. A
-/// mirror that cannot be written is a warning: the local record is the one that counts.
-pub(crate) fn record(
+/// Makes a fleet change written ahead in the operator's audit log: reconciles what an
+/// interrupted fleet command left open, records the intent (with the etcd cluster and prefix
+/// it is for), makes the change with `write`, whose transaction also writes the intent's copy
+/// under `audit/` (so the change is in etcd exactly when its copy is), and records the
+/// outcome, which then joins the copy. `details` (a JSON object) go into both records; the
+/// outcome adds `etcd_revision`, the revision `revision_of` reads off the result. Nothing is
+/// written to etcd when the intent cannot be recorded.
+pub(crate) fn write_ahead<T>(
     settings: &GlobalSettings,
     fleet: &Fleet,
     change: &Change,
-    details: &serde_json::Value,
-) -> anyhow::Result<()> {
-    governance::record(settings, change, Outcome::Success, details.clone())?;
-    let head = governance::audit_log(settings).head().ok().flatten();
-    let actor = Actor::from_os();
-    let mirror = serde_json::json!({
-        "action": change.action,
-        "subject": change.subject,
-        "from": change.from,
-        "to": change.to,
-        "reason": change.reason,
-        "actor": format!("{}@{}", actor.user, actor.host),
-        "at": now_rfc3339(),
-        "details": details,
-        "audit_head": head,
-    });
-    let id = format!(
-        "{}-{}-{}",
-        now_rfc3339(),
-        actor.host,
-        head.as_ref().map_or(0, |h| h.seq)
+    details: serde_json::Value,
+    write: impl FnOnce(&AuditCopy) -> Result<T, FleetError>,
+    revision_of: impl FnOnce(&T) -> i64,
+) -> anyhow::Result<T> {
+    reconcile(settings, fleet)?;
+    let mut intent_details = match details {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    let outcome_details = intent_details.clone();
+    intent_details.insert(
+        "etcd".to_owned(),
+        serde_json::json!({
+            "endpoints": fleet.etcd().endpoints(),
+            "prefix": fleet.keys().prefix(),
+        }),
     );
-    if let Err(error) = fleet.mirror_audit(&id, mirror.to_string().as_bytes()) {
+    let intent =
+        governance::begin_with(settings, change, serde_json::Value::Object(intent_details))?;
+    let copy = AuditCopy {
+        id: copy_id(intent.record()),
+        value: serde_json::json!({ "intent": intent.record(), "outcome": null })
+            .to_string()
+            .into_bytes(),
+    };
+    let intent_record = intent.record().clone();
+    let written = match write(&copy) {
+        Ok(written) => written,
+        Err(error) => {
+            let error = fleet_error(error);
+            let failure = serde_json::json!({ "error": format!("{error:#}") });
+            if let Err(audit) =
+                governance::finish(settings, intent, change, Outcome::Failure, failure)
+            {
+                settings.printer.warn(format!(
+                    "failed to record the failure in the audit log: {audit:#}"
+                ));
+            }
+            return Err(error);
+        }
+    };
+    // After the transaction, before the outcome: where the tests kill a command.
+    governance::pause_at(settings, FLEET_WRITTEN);
+    let mut success = outcome_details;
+    success.insert(
+        "etcd_revision".to_owned(),
+        serde_json::Value::from(revision_of(&written)),
+    );
+    let outcome = governance::finish_with_record(
+        settings,
+        intent,
+        change,
+        Outcome::Success,
+        serde_json::Value::Object(success),
+    )?;
+    let copy = AuditCopy {
+        id: copy.id,
+        value: serde_json::json!({ "intent": intent_record, "outcome": outcome })
+            .to_string()
+            .into_bytes(),
+    };
+    if let Err(error) = fleet.mirror_audit(&copy) {
         settings.printer.warn(format!(
-            "the change is made and in the local audit log, but its copy in etcd failed: {error}"
+            "the change is made and in the local audit log and its intent in etcd, but its outcome's copy in etcd failed: {error}"
         ));
+    }
+    Ok(written)
+}
+
+/// The id of an audit record's copy under `audit/`: its time, host, `seq` and the start of
+/// its hash, so copies from many operators' logs never collide.
+fn copy_id(record: &Record) -> String {
+    let host: String = record
+        .actor
+        .host
+        .chars()
+        .map(|c| if c == '/' { '_' } else { c })
+        .collect();
+    let hash = record.hash.get(..12).unwrap_or(&record.hash);
+    format!("{}-{host}-{}-{hash}", record.time, record.seq)
+}
+
+/// Records how every fleet change of this cluster and prefix whose process died before
+/// recording its outcome ended, as etcd shows it: `success` when the copy of its intent is
+/// under `audit/` (its transaction committed), `failure` otherwise. Changes for another
+/// cluster or prefix are left for a command that talks to it. Serialised by `fleet.lock` in
+/// the home, so two commands never close the same intent twice.
+fn reconcile(settings: &GlobalSettings, fleet: &Fleet) -> anyhow::Result<()> {
+    let log = governance::audit_log(settings);
+    if !log.path().exists() {
+        return Ok(());
+    }
+    let lock = LockFile::new(settings.dirs.in_home("fleet.lock"));
+    let _guard = lock
+        .acquire(settings.lock_timeout, |holder| {
+            settings.printer.status(format!(
+                "Waiting for another fleet command ({holder}) to finish reconciling"
+            ));
+        })
+        .context("failed to take the lock of the fleet changes in the audit log")?;
+    let endpoints = fleet.etcd().endpoints();
+    let copies = RefCell::new(Vec::new());
+    let closed = governance::reconcile(settings, |intent| {
+        if !intent.action.starts_with("fleet.") {
+            return None;
+        }
+        let etcd = &intent.details["etcd"];
+        let same_cluster = etcd["endpoints"]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|e| endpoints.iter().any(|o| e == o)));
+        if etcd["prefix"] != fleet.keys().prefix() || !same_cluster {
+            return None;
+        }
+        let id = copy_id(intent);
+        let key = fleet.keys().audit(&id);
+        // etcd unreachable: leave it open for the next command.
+        let found = fleet.audit_copy(&id).ok()?;
+        let in_etcd = found.is_some();
+        if let Some((value, _)) = &found {
+            copies.borrow_mut().push((intent.seq, id, value.clone()));
+        }
+        Some(governance::Found {
+            outcome: if in_etcd {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+            found: serde_json::json!({
+                "in_etcd": in_etcd,
+                "key": key,
+                "etcd_revision": found.map(|(_, revision)| revision),
+            }),
+        })
+    })?;
+    for record in &closed {
+        settings.printer.warn(format!(
+            "`{} {}` ended before its outcome was recorded; audit record {} records it as etcd shows it ({})",
+            record.action,
+            record.subject,
+            record.seq,
+            if record.outcome == Outcome::Success {
+                "made"
+            } else {
+                "not made"
+            }
+        ));
+        let intent_seq = record.details["intent"].as_u64();
+        let Some((_, id, value)) = copies
+            .borrow()
+            .iter()
+            .find(|(seq, _, _)| Some(*seq) == intent_seq)
+            .cloned()
+        else {
+            continue;
+        };
+        let mut copy: serde_json::Value =
+            serde_json::from_slice(&value).unwrap_or(serde_json::Value::Null);
+        if copy.is_object() {
+            copy["outcome"] = serde_json::json!(record);
+            let copy = AuditCopy {
+                id,
+                value: copy.to_string().into_bytes(),
+            };
+            if let Err(error) = fleet.mirror_audit(&copy) {
+                settings.printer.warn(format!(
+                    "failed to add the reconciled outcome to its copy in etcd: {error}"
+                ));
+            }
+        }
     }
     Ok(())
 }

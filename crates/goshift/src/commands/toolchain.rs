@@ -132,7 +132,10 @@ impl ToolchainSettings {
             None => Platform::host(),
         };
         let mut store = Store::new(&settings.dirs.home);
-        if let Some(name) = env.var(EnvVars::GOSHIFT_TEST_PAUSE) {
+        if let Some(name) = env
+            .var(EnvVars::GOSHIFT_TEST_PAUSE)
+            .filter(|name| name != crate::commands::fleet::FLEET_WRITTEN)
+        {
             let phase = Phase::from_name(&name).ok_or_else(|| {
                 anyhow::anyhow!("{} names no phase: `{name}`", EnvVars::GOSHIFT_TEST_PAUSE)
             })?;

@@ -7,6 +7,7 @@ use goshift_testkit::etcd::{EtcdServer, free_port};
 use goshift_testkit::service::service_variant;
 
 use crate::toolchain::{StoreTest, names};
+use crate::toolchain_crash::kill_at;
 use crate::{audit_actions, audit_outcomes, audit_records};
 
 const POLICY: &str = r#"[[blocked]]
@@ -120,19 +121,7 @@ fn a_toolchain_change_converges_on_every_host_with_audit_records_to_prove_it() {
             .is_some_and(|h| h.len() == 2)
     });
 
-    let run = fleet(
-        &operator,
-        &etcd,
-        &[
-            "set",
-            "toolchain",
-            "1.22.10",
-            "--env",
-            "prod",
-            "--reason",
-            "upgrade go",
-        ],
-    );
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "upgrade go", &[]);
     assert_eq!(run.code, Some(0), "{run:?}");
     wait_for("every host on go1.22.10 without drift", || {
         let board = board(&operator, &etcd);
@@ -162,33 +151,49 @@ fn a_toolchain_change_converges_on_every_host_with_audit_records_to_prove_it() {
             "{records:?}"
         );
     }
-    // The operator's change is in their audit log and in etcd.
+    // The operator's change is in their audit log, written ahead, and in etcd.
     let records = audit_records(&operator.home());
-    let actions: Vec<(&str, &str)> = records
-        .iter()
-        .map(|r| {
-            (
-                r["action"].as_str().unwrap(),
-                r["outcome"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(actions, [("fleet.set-toolchain", "success")]);
-    let mirrored = etcd
-        .post(
-            "/v3/kv/range",
-            r#"{"key":"L2dvc2hpZnQvYXVkaXQv","range_end":"L2dvc2hpZnQvYXVkaXQw"}"#,
-        )
-        .unwrap();
-    assert!(mirrored.contains("\"count\":\"1\""), "{mirrored}");
+    assert_eq!(
+        audit_actions(&records),
+        [
+            ("fleet.set-toolchain", "intent"),
+            ("fleet.set-toolchain", "success")
+        ]
+    );
+    assert_eq!(mirrored_audit(&etcd).len(), 1);
     // The board shows each host's audit head, intact.
-    let board = board(&operator, &etcd);
+    let board_now = board(&operator, &etcd);
     let head = audit_records(&hosts[0].home()).last().unwrap()["seq"].clone();
-    for h in board["hosts"].as_array().unwrap() {
+    for h in board_now["hosts"].as_array().unwrap() {
         assert_eq!(h["audit"]["intact"], true, "{h}");
         assert_eq!(h["audit"]["seq"], head, "{h}");
         assert_eq!(h["labels"]["rack"], "r1");
     }
+
+    // A host whose chain is tampered with shows on the board: h0's log edited in the
+    // middle, h1's last records cut off (what is left still verifies on its own, but not
+    // against the head h1's agent reported).
+    let log = hosts[0].home().join("audit.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, text.replacen("upgrade go", "upgrade Go", 1)).unwrap();
+    let log = hosts[1].home().join("audit.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let kept: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&log, format!("{}\n", kept.join("\n"))).unwrap();
+    // A change of the desired state wakes the agents.
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "look again", &[]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    wait_for("both tampered hosts to show on the board", || {
+        let board = board(&operator, &etcd);
+        board["hosts"].as_array().unwrap().iter().all(|h| {
+            h["audit"]["intact"] == false
+                && h["drift"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| d == "the local audit log does not verify")
+        })
+    });
 }
 
 #[test]
@@ -252,6 +257,124 @@ fn two_operators_racing_on_the_same_key_the_second_gets_a_conflict() {
     assert_eq!(
         board["environments"]["prod"]["toolchain"]["stamp"]["reason"],
         "first"
+    );
+    // The loser's change is in its audit log as a failure naming the conflict, and only the
+    // winner's is mirrored in etcd.
+    let records = audit_outcomes(&operator.home());
+    assert_eq!(
+        audit_actions(&records),
+        [
+            ("fleet.set-toolchain", "success"),
+            ("fleet.set-toolchain", "failure")
+        ]
+    );
+    let error = records[1]["details"]["error"].as_str().unwrap();
+    assert!(error.contains("was changed by"), "{error}");
+    assert_eq!(mirrored_audit(&etcd).len(), 1);
+}
+
+/// The copies of operators' audit records under `/goshift/audit/`, decoded.
+fn mirrored_audit(etcd: &EtcdServer) -> Vec<serde_json::Value> {
+    use base64::Engine as _;
+    let range = etcd
+        .post(
+            "/v3/kv/range",
+            r#"{"key":"L2dvc2hpZnQvYXVkaXQv","range_end":"L2dvc2hpZnQvYXVkaXQw"}"#,
+        )
+        .unwrap();
+    // The gateway may answer in chunks: the JSON is from the first `{` to the last `}`.
+    let json = &range[range.find('{').unwrap()..=range.rfind('}').unwrap()];
+    let range: serde_json::Value = serde_json::from_str(json).unwrap();
+    range["kvs"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|kv| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(kv["value"].as_str().unwrap())
+                .unwrap();
+            serde_json::from_slice(&bytes).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn a_fleet_change_is_written_ahead_and_an_interrupted_one_is_reconciled_from_etcd() {
+    let Some(etcd) = EtcdServer::start("fleet_intents") else {
+        return;
+    };
+    let operator = host();
+    let url = etcd.url();
+    let set = |reason: &'static str| {
+        [
+            "fleet",
+            "--etcd",
+            url,
+            "set",
+            "toolchain",
+            "1.22.10",
+            "--env",
+            "prod",
+            "--reason",
+            reason,
+        ]
+    };
+    // Killed after its intent, before the transaction: etcd holds nothing.
+    kill_at(&operator, "intent-recorded", &set("killed early"));
+    assert!(board(&operator, &etcd)["environments"]["prod"].is_null());
+    // Killed after the transaction, before its outcome: the change is in etcd, and so is
+    // the copy of its intent, written in the same transaction.
+    kill_at(&operator, "fleet-written", &set("killed late"));
+    let board_now = board(&operator, &etcd);
+    assert_eq!(
+        board_now["environments"]["prod"]["toolchain"]["stamp"]["reason"],
+        "killed late"
+    );
+    let mirrored = mirrored_audit(&etcd);
+    assert_eq!(mirrored.len(), 1, "{mirrored:?}");
+    assert_eq!(mirrored[0]["intent"]["reason"], "killed late");
+    assert_eq!(mirrored[0]["intent"]["outcome"], "intent");
+    assert!(mirrored[0]["outcome"].is_null(), "{mirrored:?}");
+
+    // An open fleet intent of a dead process fails `audit verify` until a fleet change
+    // reconciles it, as it finds etcd.
+    assert_eq!(operator.run(&["audit", "verify"]).code, Some(1));
+    let run = operator.run(&set("again"));
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stderr.contains("ended before its outcome was recorded"),
+        "{}",
+        run.stderr
+    );
+    let records = audit_outcomes(&operator.home());
+    assert_eq!(
+        audit_actions(&records),
+        [
+            ("fleet.set-toolchain", "failure"),
+            ("fleet.set-toolchain", "success"),
+            ("fleet.set-toolchain", "success")
+        ]
+    );
+    assert_eq!(records[0]["reason"], "killed early");
+    assert_eq!(records[0]["details"]["reconciled"], true);
+    assert_eq!(records[0]["details"]["found"]["in_etcd"], false);
+    assert_eq!(records[1]["reason"], "killed late");
+    assert_eq!(records[1]["details"]["reconciled"], true);
+    assert_eq!(records[1]["details"]["found"]["in_etcd"], true);
+    assert_eq!(records[2]["reason"], "again");
+    assert_eq!(operator.run(&["audit", "verify"]).code, Some(0));
+    // The completed change's copy in etcd carries its outcome too.
+    let mirrored = mirrored_audit(&etcd);
+    assert_eq!(mirrored.len(), 2, "{mirrored:?}");
+    let again = mirrored
+        .iter()
+        .find(|m| m["intent"]["reason"] == "again")
+        .unwrap();
+    assert_eq!(again["outcome"]["outcome"], "success", "{again}");
+    assert_eq!(
+        again["outcome"]["details"]["intent"],
+        again["intent"]["seq"]
     );
 }
 
@@ -442,4 +565,113 @@ fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_thr
         .map(|r| r["state"].as_str().unwrap())
         .collect();
     assert_eq!(states, ["failed", "completed"]);
+}
+
+/// A policy whose `prod` lets only `may_change` change it.
+fn restrict_prod(test: &StoreTest, may_change: &str) {
+    std::fs::write(
+        test.home().join("policy.toml"),
+        format!("{POLICY}\n[environments.prod]\nmay_change = {may_change}\n"),
+    )
+    .unwrap();
+}
+
+/// `["group:G"]` for the first group of this process.
+fn my_group() -> String {
+    let groups = goshift_audit::groups_from_os();
+    format!(
+        "[\"group:{}\"]",
+        groups.first().expect("this process has a group")
+    )
+}
+
+#[test]
+fn local_changes_to_an_environment_are_refused_to_whom_its_policy_does_not_name() {
+    let test = host();
+    restrict_prod(&test, r#"["someone-else", "group:no-such-group"]"#);
+    for args in [
+        &["install", "1.22.10", "--env", "prod"][..],
+        &[
+            "install", "1.22.10", "--env", "prod", "--force", "--reason", "urgent",
+        ],
+    ] {
+        let run = test.run(args);
+        assert_eq!(run.code, Some(2), "{run:?}");
+        let user = goshift_audit::Actor::from_os().user;
+        for expected in [
+            format!("`{user}` may not change environment `prod`: the policy"),
+            "lets only someone-else, group:no-such-group change it".to_owned(),
+            "hint: ask one of them".to_owned(),
+        ] {
+            assert!(run.stderr.contains(&expected), "{expected}: {}", run.stderr);
+        }
+    }
+    assert!(test.names("toolchains").is_empty());
+    let records = audit_records(&test.home());
+    assert_eq!(
+        audit_actions(&records),
+        [("install", "refused"), ("install", "refused")]
+    );
+    assert_eq!(
+        records[0]["details"]["policy"]["may_change"]["users"][0],
+        "someone-else"
+    );
+    // Another environment names nobody: anyone may change it.
+    test.ok(&["install", "1.22.10", "--env", "dev"]);
+    // Named by a group: allowed, and the record says by which entry.
+    restrict_prod(&test, &my_group());
+    test.ok(&[
+        "install", "1.21.13", "--env", "prod", "--force", "--reason", "x",
+    ]);
+    let records = audit_outcomes(&test.home());
+    let last = records.last().unwrap();
+    assert!(
+        last["details"]["policy"]["permitted_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("group:"),
+        "{last}"
+    );
+}
+
+#[test]
+fn fleet_changes_to_an_environment_are_refused_to_whom_its_policy_does_not_name() {
+    let Some(etcd) = EtcdServer::start("fleet_may_change") else {
+        return;
+    };
+    let operator = host();
+    restrict_prod(&operator, r#"["someone-else"]"#);
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "upgrade", &[]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("may not change environment `prod`")
+            && run.stderr.contains("(refused `fleet.set-toolchain prod`)"),
+        "{}",
+        run.stderr
+    );
+    let run = fleet(
+        &operator,
+        &etcd,
+        &["pause", "api", "--env", "prod", "--reason", "stop"],
+    );
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("may not change environment `prod`"),
+        "{}",
+        run.stderr
+    );
+    assert!(board(&operator, &etcd)["environments"]["prod"].is_null());
+    assert_eq!(
+        audit_actions(&audit_records(&operator.home())),
+        [
+            ("fleet.set-toolchain", "refused"),
+            ("fleet.pause", "refused")
+        ]
+    );
+    restrict_prod(
+        &operator,
+        &format!("[\"{}\"]", goshift_audit::Actor::from_os().user),
+    );
+    let run = set_toolchain(&operator, &etcd, "1.22.10", "upgrade", &[]);
+    assert_eq!(run.code, Some(0), "{run:?}");
 }

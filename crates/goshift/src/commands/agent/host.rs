@@ -39,6 +39,10 @@ pub(super) struct LocalHost {
     no_smoke_test: bool,
     /// The last toolchain change that failed: what was desired, when, and why.
     failed: Option<(DesiredToolchain, Instant, String)>,
+    /// The newest head of the local audit log seen intact since the agent started: later
+    /// heads must extend it, so a log rewritten or cut short shows on the board even when
+    /// what is left verifies on its own.
+    audit_anchor: Option<goshift_audit::Head>,
 }
 
 impl LocalHost {
@@ -63,6 +67,7 @@ impl LocalHost {
             control,
             no_smoke_test,
             failed: None,
+            audit_anchor: None,
         })
     }
 
@@ -323,17 +328,28 @@ impl Host for LocalHost {
             .collect();
         toolchains.reverse();
         let log = governance::audit_log(&self.settings);
-        let audit = match goshift_audit::verify(log.path(), None) {
-            Ok(summary) => summary.head.map(|head| AuditHead {
-                seq: head.seq,
-                hash: head.hash,
-                intact: true,
+        let audit = match goshift_audit::verify(log.path(), self.audit_anchor.as_ref()) {
+            Ok(summary) => summary.head.map(|head| {
+                self.audit_anchor = Some(head.clone());
+                AuditHead {
+                    seq: head.seq,
+                    hash: head.hash,
+                    intact: true,
+                }
             }),
-            Err(_) => log.head().ok().flatten().map(|head| AuditHead {
-                seq: head.seq,
-                hash: head.hash,
-                intact: false,
-            }),
+            // Reported even when nothing is left of the log, so the board shows it.
+            Err(_) => Some(log.head().ok().flatten().map_or_else(
+                || AuditHead {
+                    seq: 0,
+                    hash: String::new(),
+                    intact: false,
+                },
+                |head| AuditHead {
+                    seq: head.seq,
+                    hash: head.hash,
+                    intact: false,
+                },
+            )),
         };
         HostStatus {
             host: self.host.clone(),

@@ -38,6 +38,8 @@ pub(crate) fn repair(settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
             intent.record.subject,
             if intent.running {
                 "its process is still running"
+            } else if intent.record.action.starts_with("fleet.") {
+                "the next `goshift fleet` change (`set`, `rollout`, `pause`, `resume`, `abort`) records what etcd shows"
             } else {
                 "`goshift svc status` shows the service's state; its next `goshift svc upgrade` records it"
             }

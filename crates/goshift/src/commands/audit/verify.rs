@@ -55,6 +55,8 @@ pub(crate) fn verify(
                         intent.record.subject,
                         if intent.running {
                             "still running"
+                        } else if intent.record.action.starts_with("fleet.") {
+                            "unreconciled (its process ended); the next `goshift fleet` change records what etcd shows"
                         } else {
                             "unreconciled (its process ended); `goshift audit repair` records what the store shows"
                         }

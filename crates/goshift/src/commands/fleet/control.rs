@@ -2,7 +2,7 @@
 
 use goshift_fleet::model::RolloutState;
 
-use super::{connect, fleet_error, record, stamp, target_environment};
+use super::{connect, stamp, target_environment, write_ahead};
 use crate::cli::RolloutControlArgs;
 use crate::exit::ExitStatus;
 use crate::governance::{self, Change};
@@ -35,15 +35,14 @@ pub(crate) fn control(
     let mut change =
         Change::new(action, format!("{service}@{environment}")).overrides(false, Some(reason));
     governance::authorize(settings, &mut change)?;
-    let rollout = fleet
-        .change_rollout(&environment, &service, wanted, stamp)
-        .map_err(fleet_error)?;
-    change.to = Some(rollout.state.as_str().to_owned());
-    record(
+    change.to = Some(wanted.as_str().to_owned());
+    let (rollout, _) = write_ahead(
         settings,
         &fleet,
         &change,
-        &serde_json::json!({ "rollout": rollout.id }),
+        serde_json::json!({ "environment": environment, "service": service }),
+        |copy| fleet.change_rollout(&environment, &service, wanted, stamp, Some(copy)),
+        |(_, written)| *written,
     )?;
     let printer = &settings.printer;
     if printer.json() {

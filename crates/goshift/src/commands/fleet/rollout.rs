@@ -3,7 +3,7 @@
 use goshift_fleet::model::{Rollout, RolloutState};
 use goshift_fleet::{check_name, now_unix};
 
-use super::{connect, fleet_error, record, stamp, target_environment};
+use super::{connect, fleet_error, stamp, target_environment, write_ahead};
 use crate::cli::RolloutArgs;
 use crate::error::hinted;
 use crate::exit::ExitStatus;
@@ -82,22 +82,21 @@ pub(crate) fn rollout(
         )
         .overrides(false, Some(reason));
     governance::authorize(settings, &mut change)?;
-    let written = fleet
-        .start_rollout(&rollout, &previous)
-        .map_err(fleet_error)?;
-    record(
+    write_ahead(
         settings,
         &fleet,
         &change,
-        &serde_json::json!({
+        serde_json::json!({
             "rollout": rollout.id,
             "sha256": sha256,
             "max_parallel": max_parallel,
             "canary": canary,
             "min_healthy_seconds": rollout.min_healthy_seconds,
             "auto_revert": auto_revert,
-            "etcd_revision": written,
+            "based_on_revision": previous.revision,
         }),
+        |copy| fleet.start_rollout(&rollout, &previous, Some(copy)),
+        |written| *written,
     )?;
     let printer = &settings.printer;
     if printer.json() {

@@ -3,7 +3,7 @@
 use goshift_fleet::model::DesiredToolchain;
 use goshift_version::{GoVersion, VersionRequest};
 
-use super::{connect, fleet_error, record, stamp, target_environment};
+use super::{connect, fleet_error, stamp, target_environment, write_ahead};
 use crate::cli::SetToolchainArgs;
 use crate::commands::toolchain::ToolchainSettings;
 use crate::error::{WithHint as _, hinted};
@@ -61,14 +61,13 @@ pub(crate) fn set_toolchain(
         stamp,
     };
     let based_on = revision.unwrap_or(read.revision);
-    let written = fleet
-        .set_toolchain(&environment, &desired, based_on)
-        .map_err(fleet_error)?;
-    record(
+    let written = write_ahead(
         settings,
         &fleet,
         &change,
-        &serde_json::json!({ "environment": environment, "etcd_revision": written }),
+        serde_json::json!({ "environment": environment, "based_on_revision": based_on }),
+        |copy| fleet.set_toolchain(&environment, &desired, based_on, Some(copy)),
+        |written| *written,
     )?;
     let printer = &settings.printer;
     if printer.json() {
