@@ -181,7 +181,7 @@ impl Record {
     pub fn compute_hash(&self) -> String {
         let mut bytes = Vec::with_capacity(256);
         let _ = self.write_canonical(None, &mut bytes);
-        hex(&Sha256::digest(&bytes))
+        format!("{:x}", Sha256::digest(&bytes))
     }
 
     /// The record's line in the log (canonical form with `hash`, no newline).
@@ -331,17 +331,6 @@ pub(crate) fn canonical_details(value: &Value, out: &mut Vec<u8>) {
     canonical_value(value, out);
 }
 
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,7 +382,10 @@ mod tests {
         let parsed: Record = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed, record);
         let without_hash = line.replace(&format!(",\"hash\":\"{}\"", record.hash), "");
-        assert_eq!(hex(&Sha256::digest(without_hash.as_bytes())), record.hash);
+        assert_eq!(
+            format!("{:x}", Sha256::digest(without_hash.as_bytes())),
+            record.hash
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::log::Head;
-use crate::record::{Fields, GENESIS, Outcome, hex};
+use crate::record::{Fields, GENESIS, Outcome};
 
 /// What a successful verification found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -366,7 +366,7 @@ fn check_block(block: &[u8], anchor_seq: Option<u64>) -> BlockResult {
             result.error = Some((
                 local,
                 Problem::Hash {
-                    computed: hex(&digest),
+                    computed: format!("{digest:x}"),
                     found: record.hash.into_owned(),
                 },
             ));

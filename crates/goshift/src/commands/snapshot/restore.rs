@@ -214,7 +214,7 @@ fn missing_tools<'a>(settings: &GlobalSettings, snapshot: &'a Snapshot) -> Vec<&
         .filter(|tool| {
             let Some(gopath) = &gopath else { return true };
             fs::read(gopath.join("bin").join(&tool.name)).map_or(true, |bytes| {
-                super::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)) != tool.sha256
+                format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes)) != tool.sha256
             })
         })
         .collect()
