@@ -2,8 +2,8 @@
 # Kill trials: random `kill -9`s spread over every mutating store command, each followed by a
 # check that the audit log and the history account for what is on disk.
 #
-# Each trial starts one command (install, install --force, use, rollback, uninstall,
-# uninstall --force, prune, snapshot restore) against a store of fake toolchains (four
+# Each trial starts one command (install, install --reinstall, use, rollback, uninstall,
+# uninstall --remove-default, prune, snapshot restore) against a store of fake toolchains (four
 # versions, served from a `file://` index), kills it with SIGKILL after a random delay, runs
 # `goshift audit repair` (what the next command does first: clean up, repair torn tails,
 # reconcile dead intents), then scripts/integrity/check-accounted.py, which replays the audit
@@ -77,11 +77,11 @@ for ((trial = 1; trial <= trials; trial++)); do
     version=$(pick versions)
     case $((RANDOM % 8)) in
     0) command=(install --no-smoke-test "$version") ;;
-    1) command=(install --force --no-smoke-test "$version") ;;
+    1) command=(install --reinstall --no-smoke-test "$version") ;;
     2) command=(use "$version") ;;
     3) command=(rollback) ;;
     4) command=(uninstall "$version") ;;
-    5) command=(uninstall --force "$version") ;;
+    5) command=(uninstall --remove-default "$version") ;;
     6) command=(prune --keep $((1 + RANDOM % 2))) ;;
     7) command=(snapshot restore "$dir/base.snapshot") ;;
     esac

@@ -162,7 +162,7 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
                     resolution.version.toolchain_name()
                 ),
                 format!(
-                    "check the store with `goshift doctor`, then reinstall with `goshift install {} --force`",
+                    "check the store with `goshift doctor`, then reinstall with `goshift install {} --reinstall`",
                     resolution.version
                 ),
             ));

@@ -321,7 +321,7 @@ pub(crate) fn store_error(error: StoreError, home: Option<&str>) -> anyhow::Erro
             Some(format!("install it with `goshift install {version}`"))
         }
         StoreError::IsDefault { version } => Some(format!(
-            "switch to another version first (`goshift use VERSION`), or pass `--force` to remove go{version} and leave no default"
+            "switch to another version first (`goshift use VERSION`), or pass `--remove-default` to remove go{version} and leave no default"
         )),
         StoreError::BadHistory { .. } => Some(HISTORY_HINT.to_owned()),
         StoreError::NoPrevious => {

@@ -175,6 +175,7 @@ fn reinstall(
             archive: cached,
             sha256: sha256.clone(),
             no_smoke_test: false,
+            reinstall: false,
             force: false,
             allow_unverified: false,
             change: ChangeArgs {

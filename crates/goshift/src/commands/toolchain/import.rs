@@ -22,6 +22,7 @@ pub(crate) fn import(
     let ImportArgs {
         dir,
         no_smoke_test,
+        reinstall,
         force,
         change: ChangeArgs { reason },
     } = args;
@@ -42,11 +43,14 @@ pub(crate) fn import(
     let staging = {
         let lock = toolchain.lock(settings)?;
         clean(settings, toolchain, &lock)?;
-        if !force && store.is_installed(&version) {
-            return Err(hinted(
-                format!("{name} is already installed"),
-                "pass `--force` to replace it with this copy",
-            ));
+        if !reinstall && store.is_installed(&version) {
+            // `--force` used to replace too; say what does now (for one release).
+            let hint = if force {
+                "`--force` no longer replaces an installed version: pass `--reinstall` to replace it with this copy"
+            } else {
+                "pass `--reinstall` to replace it with this copy"
+            };
+            return Err(hinted(format!("{name} is already installed"), hint));
         }
         store
             .stage(&lock, &name)
@@ -73,7 +77,7 @@ pub(crate) fn import(
     };
     let lock = toolchain.lock(settings)?;
     // About to publish the imported `version`.
-    let replace = if force {
+    let replace = if reinstall {
         Replace::Allowed
     } else {
         Replace::Never

@@ -62,7 +62,7 @@ enum OutcomeStatus {
 #[derive(Debug, Clone, Copy)]
 struct Options {
     smoke_test: bool,
-    force: bool,
+    reinstall: bool,
 }
 
 /// Installs the requested versions; the first becomes the default when there is none.
@@ -76,6 +76,7 @@ pub(crate) fn install(
         archive,
         sha256,
         no_smoke_test,
+        reinstall,
         force,
         allow_unverified,
         change: ChangeArgs { reason },
@@ -101,9 +102,12 @@ pub(crate) fn install(
         )?],
         None => plan_downloads(&requests, sha256.as_ref(), toolchain, &progress)?,
     };
+    if force && !reinstall {
+        refuse_force_as_reinstall(&jobs, toolchain)?;
+    }
     let options = Options {
         smoke_test: !no_smoke_test,
-        force,
+        reinstall,
     };
     if no_smoke_test {
         progress.status("Skipping the smoke test (--no-smoke-test)");
@@ -172,6 +176,27 @@ pub(crate) fn install(
 }
 
 /// Asks the policy about every job before any is installed.
+/// `install --force` used to reinstall too; for one release, a version it would have
+/// reinstalled is an error naming `--reinstall` rather than a silent no-op.
+fn refuse_force_as_reinstall(jobs: &[Job], toolchain: &ToolchainSettings) -> anyhow::Result<()> {
+    match jobs
+        .iter()
+        .find(|job| toolchain.store.is_installed(&job.version))
+    {
+        Some(job) => Err(hinted(
+            format!(
+                "go{} is already installed, and `--force` no longer reinstalls",
+                job.version
+            ),
+            format!(
+                "reinstall with `goshift install {} --reinstall` (`--force` only overrides a policy refusal now)",
+                job.version
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn authorize_jobs(
     settings: &GlobalSettings,
     jobs: &[Job],
@@ -391,7 +416,7 @@ fn install_one(
     let name = version.toolchain_name();
     let staging = {
         let lock = toolchain.lock(settings)?;
-        if !options.force && store.is_installed(version) {
+        if !options.reinstall && store.is_installed(version) {
             return Ok(already_installed(job, toolchain, progress));
         }
         store
@@ -418,11 +443,11 @@ fn install_one(
         entries: unpacked.entries,
     };
     let lock = toolchain.lock(settings)?;
-    if !options.force && store.is_installed(version) {
+    if !options.reinstall && store.is_installed(version) {
         // Another process published it while this one downloaded.
         return Ok(already_installed(job, toolchain, progress));
     }
-    let replace = if options.force {
+    let replace = if options.reinstall {
         Replace::Allowed
     } else {
         Replace::Never
@@ -508,7 +533,7 @@ fn set_first_default(
 
 fn already_installed(job: &Job, toolchain: &ToolchainSettings, progress: &Progress) -> Outcome {
     progress.status(&format!(
-        "go{} is already installed (reinstall with `--force`)",
+        "go{} is already installed (reinstall with `--reinstall`)",
         job.version
     ));
     Outcome {
