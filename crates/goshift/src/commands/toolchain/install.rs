@@ -15,9 +15,9 @@ use goshift_store::{
 use goshift_version::{GoVersion, VersionRequest};
 
 use super::progress::Progress;
-use super::{ToolchainSettings, clean, parse_request, refresh_links, store_error, with_hint};
+use super::{ToolchainSettings, clean, home_error, parse_request, refresh_links};
 use crate::cli::toolchain::{ChangeArgs, InstallArgs};
-use crate::error::{WithHint, hinted};
+use crate::error::{WithHint, hinted, with_hint};
 use crate::exit::ExitStatus;
 use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
@@ -421,7 +421,7 @@ fn install_one(
         }
         store
             .stage(&lock, &name)
-            .map_err(|e| store_error(e, Some(&store.home().display().to_string())))?
+            .map_err(|e| home_error(e, &store.home().display().to_string()))?
     };
     let tree = staging.tree();
     goshift_fs::fs::create_dir(&tree).map_err(anyhow::Error::from)?;
@@ -456,7 +456,7 @@ fn install_one(
     let intent = governance::begin(settings, change)?;
     let published = store
         .publish(&lock, &staging, &manifest, replace)
-        .map_err(|e| store_error(e, None));
+        .map_err(anyhow::Error::from);
     let dir = match published {
         Ok(dir) => {
             let details = serde_json::json!({
@@ -513,11 +513,7 @@ fn set_first_default(
         return Ok(());
     };
     let lock = toolchain.lock(settings)?;
-    if store
-        .default_version()
-        .map_err(|e| store_error(e, None))?
-        .is_some()
-    {
+    if store.default_version()?.is_some() {
         return Ok(());
     }
     super::first_default(settings, toolchain, &lock, &first.version, Action::Install)?;

@@ -1,6 +1,6 @@
 //! `goshift uninstall VERSION [--remove-default] [--force --reason TEXT]`.
 
-use super::{ToolchainSettings, clean, installed_version, refresh_links, store_error};
+use super::{ToolchainSettings, clean, installed_version, refresh_links};
 use crate::cli::toolchain::{ChangeArgs, UninstallArgs};
 use crate::error::hinted;
 use crate::exit::ExitStatus;
@@ -52,7 +52,7 @@ pub(crate) fn uninstall(
         || {
             store
                 .uninstall(&lock, &version, remove_default)
-                .map_err(|e| store_error(e, None))
+                .map_err(anyhow::Error::from)
         },
         |switch| serde_json::json!({ "default_removed": switch.is_some() }),
     )?;
