@@ -2,8 +2,8 @@
 # Kill trials: random `kill -9`s spread over every mutating store command, each followed by a
 # check that the audit log and the history account for what is on disk.
 #
-# Each trial starts one command (install, install --force, use, rollback, uninstall,
-# uninstall --force, prune, snapshot restore, svc upgrade) against a store of fake toolchains
+# Each trial starts one command (install, install --reinstall, use, rollback, uninstall,
+# uninstall --remove-default, prune, snapshot restore, svc upgrade) against a store of fake toolchains
 # (four versions, served from a `file://` index) and a supervisor running one test service,
 # kills it with SIGKILL after a random delay, runs `goshift audit repair` (what the next
 # command does first: clean up, repair torn tails, reconcile dead intents; after an
@@ -120,17 +120,17 @@ for ((trial = 1; trial <= trials; trial++)); do
     version=$(pick versions)
     case $((RANDOM % 9)) in
     0) command=(install --no-smoke-test "$version") ;;
-    1) command=(install --force --no-smoke-test "$version") ;;
+    1) command=(install --reinstall --no-smoke-test "$version") ;;
     2) command=(use "$version") ;;
     3) command=(rollback) ;;
     4) command=(uninstall "$version") ;;
-    5) command=(uninstall --force "$version") ;;
+    5) command=(uninstall --remove-default "$version") ;;
     6) command=(prune --keep $((1 + RANDOM % 2))) ;;
     7) command=(snapshot restore "$dir/base.snapshot") ;;
     8) command=(svc upgrade api "$dir/svc/v$((1 + RANDOM % 2))") ;;
     esac
     name="${command[0]}"
-    [[ ${command[1]:-} == --force ]] && name+=" --force"
+    [[ ${command[1]:-} == --reinstall || ${command[1]:-} == --remove-default ]] && name+=" ${command[1]}"
     [[ ${command[0]} == snapshot ]] && name="snapshot restore"
     [[ ${command[0]} == svc ]] && name="svc upgrade"
     tried[$name]=$((${tried[$name]:-0} + 1))

@@ -3,46 +3,36 @@
 use std::io::{self, Write};
 
 use crate::Record;
+use crate::record::{COLUMNS, Column};
 
-/// Columns of the CSV export, in order.
-pub const CSV_COLUMNS: [&str; 14] = [
-    "seq", "time", "uid", "user", "host", "action", "subject", "from", "to", "reason", "outcome",
-    "details", "prev", "hash",
-];
-
-/// Writes the CSV header line.
+/// Writes the CSV header line: the record's fields in order, `actor`'s by their own names
+/// (`uid`, `user`, `host`).
 pub fn write_csv_header(out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "{}", CSV_COLUMNS.join(","))
+    let names: Vec<&str> = COLUMNS
+        .iter()
+        .map(|name| name.rsplit_once('.').map_or(*name, |(_, key)| key))
+        .collect();
+    writeln!(out, "{}", names.join(","))
 }
 
 /// Writes one record as a CSV line (RFC 4180 quoting; `details` as canonical JSON; absent
 /// values as empty fields).
 pub fn write_csv_record(record: &Record, out: &mut impl Write) -> io::Result<()> {
-    let mut details = Vec::new();
-    // `details` is always written compact and sorted, as in the log.
-    crate::record::canonical_details(&record.details, &mut details);
-    let details = String::from_utf8_lossy(&details);
-    let fields: [&str; 14] = [
-        &record.seq.to_string(),
-        &record.time,
-        &record.actor.uid.to_string(),
-        &record.actor.user,
-        &record.actor.host,
-        &record.action,
-        &record.subject,
-        record.from.as_deref().unwrap_or(""),
-        record.to.as_deref().unwrap_or(""),
-        record.reason.as_deref().unwrap_or(""),
-        record.outcome.as_str(),
-        &details,
-        &record.prev,
-        &record.hash,
-    ];
-    for (i, field) in fields.iter().enumerate() {
+    for (i, column) in record.columns().into_iter().enumerate() {
         if i > 0 {
             out.write_all(b",")?;
         }
-        write_csv_field(field, out)?;
+        match column {
+            Column::Number(number) => write!(out, "{number}")?,
+            Column::Text(text) => write_csv_field(text, out)?,
+            Column::Optional(text) => write_csv_field(text.unwrap_or(""), out)?,
+            Column::Details(value) => {
+                // `details` is always written compact and sorted, as in the log.
+                let mut details = Vec::new();
+                crate::record::canonical_details(value, &mut details);
+                write_csv_field(&String::from_utf8_lossy(&details), out)?;
+            }
+        }
     }
     out.write_all(b"\r\n")
 }
@@ -86,5 +76,15 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with(&format!("{}\r\n", record.hash)));
+    }
+
+    #[test]
+    fn csv_header_names_every_column() {
+        let mut out = Vec::new();
+        write_csv_header(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "seq,time,uid,user,host,action,subject,from,to,reason,outcome,details,prev,hash\n"
+        );
     }
 }

@@ -29,7 +29,7 @@ mod log;
 mod record;
 mod verify;
 
-pub use export::{CSV_COLUMNS, write_csv_header, write_csv_record, write_jsonl_record};
+pub use export::{write_csv_header, write_csv_record, write_jsonl_record};
 pub use intent::{INTENT_KEY, Intent, OpenIntent};
 pub use log::{AuditError, AuditLog, Head, ReadError, Records, TornTail};
 pub use record::{Actor, Entry, GENESIS, Outcome, Record};

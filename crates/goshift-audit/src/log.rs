@@ -199,9 +199,7 @@ impl AuditLog {
         Ok(Some(TornTail {
             line,
             bytes: last.len() as u64,
-            sha256: crate::record::hex(&sha2::Digest::finalize(
-                <sha2::Sha256 as sha2::Digest>::new_with_prefix(&last),
-            )),
+            sha256: format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&last)),
         }))
     }
 

@@ -11,6 +11,7 @@
 //! key; the file holds the canonical form with it. So a record's line is exactly what
 //! [`Record::to_line`] produces, and [`crate::verify`] can check both the bytes and the hash.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::Write as _;
 use std::time::SystemTime;
@@ -22,16 +23,17 @@ use sha2::{Digest, Sha256};
 /// The `prev` of the first record: 64 zeros.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Who made a change, as the operating system knows them.
+/// Who made a change, as the operating system knows them. `S` is the string type: owned
+/// (`String`) everywhere but in verification, which borrows from the line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Actor {
+#[serde(deny_unknown_fields, bound(deserialize = "S: Deserialize<'de>"))]
+pub struct Actor<S = String> {
     /// The real user id.
     pub uid: u32,
     /// The user name for `uid` from the user database (`uid:N` when it has none).
-    pub user: String,
+    pub user: S,
     /// The host name.
-    pub host: String,
+    pub host: S,
 }
 
 /// How a change ended.
@@ -117,34 +119,139 @@ impl Entry {
     }
 }
 
-/// One record of the log, as stored.
+/// One record of the log, as stored. `S` is the string type: owned (`String`) everywhere
+/// but in verification, which borrows from the line.
+///
+/// A field is declared here and in [`COLUMNS`] with its value in [`Record::columns`]; the
+/// canonical form and the CSV export are both written from those, and a test fails when the
+/// three disagree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Record {
+#[serde(deny_unknown_fields, bound(deserialize = "S: Deserialize<'de>"))]
+pub struct Record<S = String> {
     /// Position in the log, from 1.
     pub seq: u64,
     /// RFC 3339 UTC time with microseconds (`2024-03-01T12:00:00.000000Z`).
-    pub time: String,
+    pub time: S,
     /// Who.
-    pub actor: Actor,
+    pub actor: Actor<S>,
     /// What kind of change.
-    pub action: String,
+    pub action: S,
     /// What was changed.
-    pub subject: String,
+    pub subject: S,
     /// The state before.
-    pub from: Option<String>,
+    pub from: Option<S>,
     /// The state after.
-    pub to: Option<String>,
+    pub to: Option<S>,
     /// The reason given.
-    pub reason: Option<String>,
+    pub reason: Option<S>,
     /// How it ended.
     pub outcome: Outcome,
     /// Details (a JSON object).
     pub details: Value,
     /// The previous record's `hash` ([`GENESIS`] for the first).
-    pub prev: String,
+    pub prev: S,
     /// SHA-256 of the canonical form without `hash`.
-    pub hash: String,
+    pub hash: S,
+}
+
+/// Every field of a record, in the order of the CSV export; a nested field is named
+/// `parent.child`. The canonical form orders them by name ([`CANONICAL_ORDER`]).
+pub(crate) const COLUMNS: [&str; 14] = [
+    "seq",
+    "time",
+    "actor.uid",
+    "actor.user",
+    "actor.host",
+    "action",
+    "subject",
+    "from",
+    "to",
+    "reason",
+    "outcome",
+    "details",
+    "prev",
+    "hash",
+];
+
+/// Where `hash` stands in [`COLUMNS`]: the canonical form is hashed without it.
+const HASH: usize = 13;
+
+/// [`COLUMNS`]' indexes sorted by name bytes: the canonical key order, at compile time.
+const CANONICAL_ORDER: [usize; COLUMNS.len()] = sorted_indexes(&COLUMNS);
+
+const fn sorted_indexes<const N: usize>(names: &[&str; N]) -> [usize; N] {
+    let mut order = [0; N];
+    let mut i = 0;
+    while i < N {
+        order[i] = i;
+        i += 1;
+    }
+    // Insertion sort: fourteen names, once, while compiling.
+    let mut i = 1;
+    while i < N {
+        let mut j = i;
+        while j > 0 && less(names[order[j]].as_bytes(), names[order[j - 1]].as_bytes()) {
+            let swap = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = swap;
+            j -= 1;
+        }
+        i += 1;
+    }
+    order
+}
+
+const fn less(a: &[u8], b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+        i += 1;
+    }
+    a.len() < b.len()
+}
+
+/// A string of a line being verified: borrowed from the line unless JSON escapes made a copy
+/// necessary (most strings have none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
+
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+            fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+/// One field's value, as the canonical form and the CSV export write it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Column<'a> {
+    Number(u64),
+    Text(&'a str),
+    Optional(Option<&'a str>),
+    Details(&'a Value),
 }
 
 impl Record {
@@ -176,108 +283,114 @@ impl Record {
         record.hash = record.compute_hash();
         record
     }
+}
 
+impl<S: AsRef<str>> Record<S> {
     /// The hash this record should have: SHA-256 of its canonical form without `hash`.
     pub fn compute_hash(&self) -> String {
         let mut bytes = Vec::with_capacity(256);
-        let _ = self.write_canonical(None, &mut bytes);
-        hex(&Sha256::digest(&bytes))
+        let _ = self.write_canonical(false, &mut bytes);
+        format!("{:x}", Sha256::digest(&bytes))
     }
 
     /// The record's line in the log (canonical form with `hash`, no newline).
     pub fn to_line(&self) -> String {
         let mut bytes = Vec::with_capacity(320);
-        let _ = self.write_canonical(Some(&self.hash), &mut bytes);
+        let _ = self.write_canonical(true, &mut bytes);
         // The canonical writer only emits UTF-8 (JSON text of UTF-8 strings).
         String::from_utf8(bytes).unwrap_or_default()
     }
 
-    /// Writes the canonical form, with `hash` when given, and returns the byte range of the
+    /// The value of each of [`COLUMNS`], in its order.
+    pub(crate) fn columns(&self) -> [Column<'_>; COLUMNS.len()] {
+        fn text<S: AsRef<str>>(s: &S) -> Column<'_> {
+            Column::Text(s.as_ref())
+        }
+        fn optional<S: AsRef<str>>(s: Option<&S>) -> Column<'_> {
+            Column::Optional(s.map(AsRef::as_ref))
+        }
+        [
+            Column::Number(self.seq),
+            text(&self.time),
+            Column::Number(u64::from(self.actor.uid)),
+            text(&self.actor.user),
+            text(&self.actor.host),
+            text(&self.action),
+            text(&self.subject),
+            optional(self.from.as_ref()),
+            optional(self.to.as_ref()),
+            optional(self.reason.as_ref()),
+            Column::Text(self.outcome.as_str()),
+            Column::Details(&self.details),
+            text(&self.prev),
+            text(&self.hash),
+        ]
+    }
+
+    /// Writes the canonical form, with `hash` when asked, and returns the byte range of the
     /// `,"hash":"…"` member in `out` (empty without `hash`).
     pub(crate) fn write_canonical(
         &self,
-        hash: Option<&str>,
+        with_hash: bool,
         out: &mut Vec<u8>,
     ) -> std::ops::Range<usize> {
-        Fields {
-            action: &self.action,
-            host: &self.actor.host,
-            uid: self.actor.uid,
-            user: &self.actor.user,
-            details: &self.details,
-            from: self.from.as_deref(),
-            outcome: self.outcome,
-            prev: &self.prev,
-            reason: self.reason.as_deref(),
-            seq: self.seq,
-            subject: &self.subject,
-            time: &self.time,
-            to: self.to.as_deref(),
+        let columns = self.columns();
+        let mut hash_member = 0..0;
+        // The nested object being written (`actor`), if any.
+        let mut parent: Option<&str> = None;
+        out.push(b'{');
+        for (position, &index) in CANONICAL_ORDER.iter().enumerate() {
+            if index == HASH && !with_hash {
+                hash_member = out.len()..out.len();
+                continue;
+            }
+            let start = out.len();
+            let (group, key) = match COLUMNS[index].split_once('.') {
+                Some((group, key)) => (Some(group), key),
+                None => (None, COLUMNS[index]),
+            };
+            if parent.is_some() && parent != group {
+                out.push(b'}');
+            }
+            if position > 0 {
+                out.push(b',');
+            }
+            if let Some(group) = group.filter(|&group| parent != Some(group)) {
+                name(group, out);
+                out.extend_from_slice(b":{");
+                // The nested object's first member follows without a comma.
+            }
+            parent = group;
+            name(key, out);
+            out.push(b':');
+            write_canonical_column(columns[index], out);
+            if index == HASH {
+                hash_member = start..out.len();
+            }
         }
-        .write_canonical(hash, out)
+        if parent.is_some() {
+            out.push(b'}');
+        }
+        out.push(b'}');
+        hash_member
     }
 }
 
-/// A record's fields, borrowed, in canonical key order.
-#[derive(Debug)]
-pub(crate) struct Fields<'a> {
-    pub(crate) action: &'a str,
-    pub(crate) host: &'a str,
-    pub(crate) uid: u32,
-    pub(crate) user: &'a str,
-    pub(crate) details: &'a Value,
-    pub(crate) from: Option<&'a str>,
-    pub(crate) outcome: Outcome,
-    pub(crate) prev: &'a str,
-    pub(crate) reason: Option<&'a str>,
-    pub(crate) seq: u64,
-    pub(crate) subject: &'a str,
-    pub(crate) time: &'a str,
-    pub(crate) to: Option<&'a str>,
+/// Writes a field name: plain ASCII, so quoting is all it needs.
+fn name(name: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'"');
 }
 
-impl Fields<'_> {
-    /// Writes the canonical form, with `hash` when given, and returns the byte range of the
-    /// `,"hash":"…"` member in `out` (empty without `hash`).
-    pub(crate) fn write_canonical(
-        &self,
-        hash: Option<&str>,
-        out: &mut Vec<u8>,
-    ) -> std::ops::Range<usize> {
-        out.extend_from_slice(b"{\"action\":");
-        string(self.action, out);
-        out.extend_from_slice(b",\"actor\":{\"host\":");
-        string(self.host, out);
-        out.extend_from_slice(b",\"uid\":");
-        let _ = write!(out, "{}", self.uid);
-        out.extend_from_slice(b",\"user\":");
-        string(self.user, out);
-        out.extend_from_slice(b"},\"details\":");
-        canonical_value(self.details, out);
-        out.extend_from_slice(b",\"from\":");
-        optional(self.from, out);
-        let hash_start = out.len();
-        if let Some(hash) = hash {
-            out.extend_from_slice(b",\"hash\":");
-            string(hash, out);
+fn write_canonical_column(column: Column<'_>, out: &mut Vec<u8>) {
+    match column {
+        Column::Number(number) => {
+            let _ = write!(out, "{number}");
         }
-        let hash_member = hash_start..out.len();
-        out.extend_from_slice(b",\"outcome\":\"");
-        out.extend_from_slice(self.outcome.as_str().as_bytes());
-        out.extend_from_slice(b"\",\"prev\":");
-        string(self.prev, out);
-        out.extend_from_slice(b",\"reason\":");
-        optional(self.reason, out);
-        out.extend_from_slice(b",\"seq\":");
-        let _ = write!(out, "{}", self.seq);
-        out.extend_from_slice(b",\"subject\":");
-        string(self.subject, out);
-        out.extend_from_slice(b",\"time\":");
-        string(self.time, out);
-        out.extend_from_slice(b",\"to\":");
-        optional(self.to, out);
-        out.push(b'}');
-        hash_member
+        Column::Text(text) => string(text, out),
+        Column::Optional(text) => optional(text, out),
+        Column::Details(value) => canonical_value(value, out),
     }
 }
 
@@ -331,17 +444,6 @@ pub(crate) fn canonical_details(value: &Value, out: &mut Vec<u8>) {
     canonical_value(value, out);
 }
 
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,7 +495,84 @@ mod tests {
         let parsed: Record = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed, record);
         let without_hash = line.replace(&format!(",\"hash\":\"{}\"", record.hash), "");
-        assert_eq!(hex(&Sha256::digest(without_hash.as_bytes())), record.hash);
+        assert_eq!(
+            format!("{:x}", Sha256::digest(without_hash.as_bytes())),
+            record.hash
+        );
+    }
+
+    /// A record whose every field holds a value no other field holds.
+    fn distinct_record() -> Record {
+        let mut entry = Entry::new(actor(), "use", "go1.22.10", Outcome::Refused);
+        entry.from = Some("go1.21.13".to_owned());
+        entry.to = Some("go1.22.10".to_owned());
+        entry.reason = Some("CVE-2024-1".to_owned());
+        entry.details = serde_json::json!({ "b": [1.5, null], "a": "x" });
+        Record::chain(entry, 42, GENESIS)
+    }
+
+    /// Adding a field to `Record` or `Actor` without adding it to `COLUMNS` and
+    /// `Record::columns` (or the other way round) fails here: the canonical form, the CSV
+    /// export and the hash are written from those two.
+    #[test]
+    fn every_field_is_a_column_in_order() {
+        let record = distinct_record();
+        let serialised = serde_json::to_value(&record).unwrap();
+        let mut keys = Vec::new();
+        for (key, value) in serialised.as_object().unwrap() {
+            match value {
+                Value::Object(nested) if key != "details" => {
+                    keys.extend(nested.keys().map(|inner| format!("{key}.{inner}")));
+                }
+                _ => keys.push(key.clone()),
+            }
+        }
+        let mut columns: Vec<String> = COLUMNS.iter().map(|&c| c.to_owned()).collect();
+        columns.sort();
+        keys.sort();
+        assert_eq!(keys, columns, "Record's fields and COLUMNS differ");
+        for (name, column) in COLUMNS.iter().zip(record.columns()) {
+            let pointer = format!("/{}", name.replace('.', "/"));
+            let expected = &serialised.pointer(&pointer).unwrap();
+            let actual = match column {
+                Column::Number(number) => Value::from(number),
+                Column::Text(text) => Value::from(text),
+                Column::Optional(text) => text.map_or(Value::Null, Value::from),
+                Column::Details(value) => value.clone(),
+            };
+            assert_eq!(
+                &&actual, expected,
+                "column {name} holds another field's value"
+            );
+        }
+    }
+
+    /// The canonical form is serde's own JSON of the record with every object's keys sorted:
+    /// written by hand for speed, checked against serde here.
+    #[test]
+    fn canonical_form_is_sorted_serde_json() {
+        let record = distinct_record();
+        // serde_json's `Value` keeps object keys sorted (no `preserve_order`).
+        let sorted = serde_json::to_string(&serde_json::to_value(&record).unwrap()).unwrap();
+        assert_eq!(record.to_line(), sorted);
+        let mut without_hash = serde_json::to_value(&record).unwrap();
+        without_hash.as_object_mut().unwrap().remove("hash");
+        let mut canonical = Vec::new();
+        let hash_member = record.write_canonical(false, &mut canonical);
+        assert!(hash_member.is_empty());
+        assert_eq!(
+            String::from_utf8(canonical).unwrap(),
+            serde_json::to_string(&without_hash).unwrap()
+        );
+    }
+
+    #[test]
+    fn canonical_order_sorts_the_names() {
+        let names: Vec<&str> = CANONICAL_ORDER.iter().map(|&i| COLUMNS[i]).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
+        assert_eq!(COLUMNS[HASH], "hash");
     }
 
     #[test]

@@ -6,14 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 
 use goshift_fs::fs;
-use std::borrow::Cow;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::log::Head;
-use crate::record::{Fields, GENESIS, Outcome, hex};
+use crate::record::{GENESIS, Record, Text};
 
 /// What a successful verification found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -325,7 +323,7 @@ fn check_block(block: &[u8], anchor_seq: Option<u64>) -> BlockResult {
         };
         let (text, after) = (&rest[..end], &rest[end + 1..]);
         rest = after;
-        let record: BorrowedRecord<'_> = match serde_json::from_slice(text) {
+        let record: Record<Text<'_>> = match serde_json::from_slice(text) {
             Ok(record) => record,
             Err(e) => {
                 result.error = Some((local, Problem::Malformed(e.to_string())));
@@ -333,17 +331,17 @@ fn check_block(block: &[u8], anchor_seq: Option<u64>) -> BlockResult {
             }
         };
         match &previous {
-            None => result.first = Some((record.seq, record.prev.clone().into_owned())),
+            None => result.first = Some((record.seq, record.prev.as_ref().to_owned())),
             Some((seq, hash)) => {
                 let problem = if record.seq != seq + 1 {
                     Some(Problem::Sequence {
                         expected: seq + 1,
                         found: record.seq,
                     })
-                } else if record.prev != hash.as_str() {
+                } else if record.prev.as_ref() != hash.as_str() {
                     Some(Problem::Chain {
                         expected: hash.clone(),
-                        found: record.prev.clone().into_owned(),
+                        found: record.prev.as_ref().to_owned(),
                     })
                 } else {
                     None
@@ -355,19 +353,17 @@ fn check_block(block: &[u8], anchor_seq: Option<u64>) -> BlockResult {
             }
         }
         canonical.clear();
-        let hash_member = record
-            .fields()
-            .write_canonical(Some(&record.hash), &mut canonical);
+        let hash_member = record.write_canonical(true, &mut canonical);
         let mut hasher = Sha256::new();
         hasher.update(&canonical[..hash_member.start]);
         hasher.update(&canonical[hash_member.end..]);
         let digest = hasher.finalize();
-        if !hex_equals(&digest, &record.hash) {
+        if !hex_equals(&digest, record.hash.as_ref()) {
             result.error = Some((
                 local,
                 Problem::Hash {
-                    computed: hex(&digest),
-                    found: record.hash.into_owned(),
+                    computed: format!("{digest:x}"),
+                    found: record.hash.0.into_owned(),
                 },
             ));
             return result;
@@ -377,70 +373,13 @@ fn check_block(block: &[u8], anchor_seq: Option<u64>) -> BlockResult {
             return result;
         }
         if anchor_seq == Some(record.seq) {
-            result.anchored = Some(record.hash.clone().into_owned());
+            result.anchored = Some(record.hash.as_ref().to_owned());
         }
         result.lines = local;
-        previous = Some((record.seq, record.hash.into_owned()));
+        previous = Some((record.seq, record.hash.0.into_owned()));
     }
     result.last_hash = previous.map(|(_, hash)| hash);
     result
-}
-
-/// A record parsed without copying its strings (most need no unescaping).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BorrowedRecord<'a> {
-    seq: u64,
-    #[serde(borrow)]
-    time: Cow<'a, str>,
-    #[serde(borrow)]
-    actor: BorrowedActor<'a>,
-    #[serde(borrow)]
-    action: Cow<'a, str>,
-    #[serde(borrow)]
-    subject: Cow<'a, str>,
-    #[serde(borrow)]
-    from: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    to: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    reason: Option<Cow<'a, str>>,
-    outcome: Outcome,
-    details: Value,
-    #[serde(borrow)]
-    prev: Cow<'a, str>,
-    #[serde(borrow)]
-    hash: Cow<'a, str>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BorrowedActor<'a> {
-    uid: u32,
-    #[serde(borrow)]
-    user: Cow<'a, str>,
-    #[serde(borrow)]
-    host: Cow<'a, str>,
-}
-
-impl BorrowedRecord<'_> {
-    fn fields(&self) -> Fields<'_> {
-        Fields {
-            action: &self.action,
-            host: &self.actor.host,
-            uid: self.actor.uid,
-            user: &self.actor.user,
-            details: &self.details,
-            from: self.from.as_deref(),
-            outcome: self.outcome,
-            prev: &self.prev,
-            reason: self.reason.as_deref(),
-            seq: self.seq,
-            subject: &self.subject,
-            time: &self.time,
-            to: self.to.as_deref(),
-        }
-    }
 }
 
 /// Returns true if and only if `text` is the lowercase hex of `bytes`.

@@ -276,13 +276,8 @@ fn encode_path(path: &str) -> String {
 /// The hex SHA-256 inside an `h1:` sum (base64 of the digest).
 pub fn h1_hex(sum: &str) -> Option<String> {
     let digest = base64_decode(sum.strip_prefix("h1:")?)?;
-    if digest.len() != 32 {
-        return None;
-    }
-    Some(digest.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    }))
+    let digest = sha2::digest::Output::<sha2::Sha256>::from_exact_iter(digest)?;
+    Some(format!("{digest:x}"))
 }
 
 fn base64_decode(text: &str) -> Option<Vec<u8>> {

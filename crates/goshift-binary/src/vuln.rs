@@ -10,7 +10,6 @@
 //! modules never match; platform-limited advisories only match the binary's `GOOS`/`GOARCH`.
 
 pub mod osv;
-mod semver;
 mod sync;
 
 use std::collections::HashMap;
@@ -21,7 +20,7 @@ use goshift_fs::fs;
 use goshift_version::GoVersion;
 use serde::Serialize;
 
-pub use semver::Semver;
+pub use goshift_version::Semver;
 pub use sync::{Source, SyncReport, sync};
 
 use crate::BuildInfo;

@@ -222,18 +222,7 @@ fn hash_reader(
         sink(&buffer[..read]).map_err(io_error)?;
         size += read as u64;
     }
-    Ok((hex(&hasher.finalize()), size))
-}
-
-/// Lowercase hex of a digest.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(text, "{byte:02x}");
-    }
-    text
+    Ok((format!("{:x}", hasher.finalize()), size))
 }
 
 struct Copier {

@@ -1,6 +1,7 @@
 //! Calendar dates (`YYYY-MM-DD`) for `since` and for "today" in evaluations.
 
 use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -32,33 +33,17 @@ impl Date {
         (day >= 1 && day <= days_in_month(year, month)).then_some(Self { year, month, day })
     }
 
-    /// The date `days` days after 1970-01-01 (negative: before), in UTC.
-    pub fn from_unix_days(days: i64) -> Self {
-        // Civil-from-days over 400-year eras of 146,097 days (the Gregorian cycle).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let day_of_era = z.rem_euclid(146_097);
-        let year_of_era =
-            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let shifted_month = (5 * day_of_year + 2) / 153;
-        let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-        let month = if shifted_month < 10 {
-            shifted_month + 3
-        } else {
-            shifted_month - 9
-        };
-        let year = year_of_era + era * 400 + i64::from(month <= 2);
-        Self {
-            year: i32::try_from(year).unwrap_or(i32::MAX),
-            month: u8::try_from(month).unwrap_or(1),
-            day: u8::try_from(day).unwrap_or(1),
-        }
-    }
-
-    /// Today's date (UTC) for a time given as seconds since the Unix epoch.
-    pub fn from_unix_seconds(seconds: i64) -> Self {
-        Self::from_unix_days(seconds.div_euclid(86_400))
+    /// The date (UTC) of a moment. humantime formats the years 1970 to 9999 only; a clock
+    /// outside them reads as the nearest end.
+    pub fn from_system_time(time: SystemTime) -> Self {
+        let last = UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+        let text = humantime::format_rfc3339_seconds(time.clamp(UNIX_EPOCH, last)).to_string();
+        // humantime writes `YYYY-MM-DDTHH:MM:SSZ` for every moment in that range.
+        text.get(..10).and_then(Self::parse).unwrap_or(Self {
+            year: 1970,
+            month: 1,
+            day: 1,
+        })
     }
 }
 
@@ -103,13 +88,12 @@ mod tests {
     }
 
     #[test]
-    fn unix_days() {
-        assert_eq!(Date::from_unix_days(0).to_string(), "1970-01-01");
-        assert_eq!(Date::from_unix_days(19_782).to_string(), "2024-02-29");
-        assert_eq!(
-            Date::from_unix_seconds(1_700_000_000).to_string(),
-            "2023-11-14"
-        );
-        assert_eq!(Date::from_unix_days(-1).to_string(), "1969-12-31");
+    fn system_times() {
+        let at = |seconds| Date::from_system_time(UNIX_EPOCH + Duration::from_secs(seconds));
+        assert_eq!(at(0).to_string(), "1970-01-01");
+        assert_eq!(at(19_782 * 86_400).to_string(), "2024-02-29");
+        assert_eq!(at(1_700_000_000).to_string(), "2023-11-14");
+        let before = UNIX_EPOCH - Duration::from_hours(24);
+        assert_eq!(Date::from_system_time(before).to_string(), "1970-01-01");
     }
 }

@@ -151,182 +151,35 @@ impl Decision {
 }
 
 impl Policy {
-    /// Decides whether `version` may be installed or used in the context.
-    #[expect(
-        clippy::too_many_lines,
-        reason = "the rules read best one after another, in the order they are reported"
-    )]
+    /// Decides whether `version` may be installed or used in the context. The rules are
+    /// checked one after another, in the order their reasons are reported.
     pub fn evaluate(&self, version: &GoVersion, context: &EvalContext<'_>) -> Decision {
         let mut reasons = Vec::new();
-        let push =
-            |reasons: &mut Vec<Reason>, rule, verdict, message: String, overridable, line| {
-                reasons.push(Reason {
-                    rule,
-                    verdict,
-                    message,
-                    advisories: Vec::new(),
-                    overridable,
-                    line,
-                });
-            };
-
         if self.freeze {
-            push(
-                &mut reasons,
+            reasons.push(Reason::new(
                 Rule::Freeze,
                 Verdict::Deny,
                 "a change freeze is in force: changes need `--force` and `--reason`".to_owned(),
                 true,
-                None,
-            );
+            ));
         }
-
-        for blocked in &self.blocked {
-            if blocked.versions.contains(version) {
-                let advisories = if blocked.advisories.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", blocked.advisories.join(", "))
-                };
-                reasons.push(Reason {
-                    rule: Rule::Blocked,
-                    verdict: Verdict::Deny,
-                    message: format!(
-                        "{version} is blocked by `{}`: {}{advisories}",
-                        blocked.versions, blocked.reason
-                    ),
-                    advisories: blocked.advisories.clone(),
-                    overridable: self.allow_force && blocked.overridable,
-                    line: Some(blocked.line),
-                });
-            }
-        }
-
+        reasons.extend(self.blocked_reasons(version));
         if let Some(window) = self.support_window {
-            match context.newest {
-                None => push(
-                    &mut reasons,
-                    Rule::SupportWindow,
-                    Verdict::Allow,
-                    "not checked: the newest Go release is unknown".to_owned(),
-                    true,
-                    None,
-                ),
-                Some(newest) => {
-                    let oldest_minor = newest.minor().saturating_sub(u64::from(window) - 1);
-                    let inside = version.major() > newest.major()
-                        || (version.major() == newest.major() && version.minor() >= oldest_minor);
-                    let lines = format!(
-                        "the newest {window} Go line{} (go{}.{} and later, newest release {newest})",
-                        if window == 1 { "" } else { "s" },
-                        newest.major(),
-                        oldest_minor
-                    );
-                    if inside {
-                        push(
-                            &mut reasons,
-                            Rule::SupportWindow,
-                            Verdict::Allow,
-                            format!("{version} is within {lines}"),
-                            self.allow_force,
-                            None,
-                        );
-                    } else {
-                        push(
-                            &mut reasons,
-                            Rule::SupportWindow,
-                            Verdict::Deny,
-                            format!(
-                                "{version} is outside the support window: only {lines} are allowed"
-                            ),
-                            self.allow_force,
-                            None,
-                        );
-                    }
-                }
-            }
+            reasons.push(self.support_window_reason(window, version, context.newest));
         }
-
         let mut needs_reason = self.freeze;
         if let Some(name) = context.environment {
-            match self.environments.get(name) {
-                None if !self.environments.is_empty() => push(
-                    &mut reasons,
-                    Rule::UnknownEnvironment,
-                    Verdict::Warn,
-                    format!(
-                        "environment `{name}` has no `[environments.{name}]` entry: only global rules apply"
-                    ),
-                    true,
-                    None,
-                ),
-                None => {}
-                Some(environment) => {
-                    if !environment.allowed.is_empty() {
-                        let listed = environment
-                            .allowed
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        match environment.allowed.iter().find(|r| r.contains(version)) {
-                            Some(range) => push(
-                                &mut reasons,
-                                Rule::Allowed,
-                                Verdict::Allow,
-                                format!("{version} is allowed in `{name}` by `{range}`"),
-                                self.allow_force,
-                                Some(environment.line),
-                            ),
-                            None => push(
-                                &mut reasons,
-                                Rule::Allowed,
-                                Verdict::Deny,
-                                format!("{version} is not allowed in `{name}` (allowed: {listed})"),
-                                self.allow_force,
-                                Some(environment.line),
-                            ),
-                        }
-                    }
-                    if environment.status == Some(Status::Paused) {
-                        push(
-                            &mut reasons,
-                            Rule::Rollout,
-                            Verdict::Warn,
-                            format!("the rollout in `{name}` is paused"),
-                            true,
-                            Some(environment.line),
-                        );
-                    }
-                    if let (Some(since), Some(today)) = (environment.since, context.today)
-                        && since > today
-                    {
-                        {
-                            push(
-                                &mut reasons,
-                                Rule::Rollout,
-                                Verdict::Warn,
-                                format!("the rules of `{name}` take effect on {since}"),
-                                true,
-                                Some(environment.line),
-                            );
-                        }
-                    }
-                }
-            }
+            self.environment_reasons(name, version, context.today, &mut reasons);
             if self.require_reason.iter().any(|n| n == name) {
                 needs_reason = true;
-                push(
-                    &mut reasons,
+                reasons.push(Reason::new(
                     Rule::RequireReason,
                     Verdict::Allow,
                     format!("changes in `{name}` need `--reason`"),
                     true,
-                    None,
-                );
+                ));
             }
         }
-
         let verdict = reasons
             .iter()
             .map(|r| r.verdict)
@@ -337,6 +190,153 @@ impl Policy {
             reasons,
             needs_reason,
             frozen: self.freeze,
+        }
+    }
+
+    /// A denial for every `[[blocked]]` range holding `version`.
+    fn blocked_reasons<'a>(&'a self, version: &'a GoVersion) -> impl Iterator<Item = Reason> + 'a {
+        self.blocked
+            .iter()
+            .filter(|blocked| blocked.versions.contains(version))
+            .map(move |blocked| {
+                let advisories = if blocked.advisories.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", blocked.advisories.join(", "))
+                };
+                Reason {
+                    advisories: blocked.advisories.clone(),
+                    ..Reason::new(
+                        Rule::Blocked,
+                        Verdict::Deny,
+                        format!(
+                            "{version} is blocked by `{}`: {}{advisories}",
+                            blocked.versions, blocked.reason
+                        ),
+                        self.allow_force && blocked.overridable,
+                    )
+                    .at(blocked.line)
+                }
+            })
+    }
+
+    /// Whether `version` is one of the newest `window` Go lines.
+    fn support_window_reason(
+        &self,
+        window: u32,
+        version: &GoVersion,
+        newest: Option<&GoVersion>,
+    ) -> Reason {
+        let Some(newest) = newest else {
+            return Reason::new(
+                Rule::SupportWindow,
+                Verdict::Allow,
+                "not checked: the newest Go release is unknown".to_owned(),
+                true,
+            );
+        };
+        let oldest_minor = newest.minor().saturating_sub(u64::from(window) - 1);
+        let inside = version.major() > newest.major()
+            || (version.major() == newest.major() && version.minor() >= oldest_minor);
+        let lines = format!(
+            "the newest {window} Go line{} (go{}.{} and later, newest release {newest})",
+            if window == 1 { "" } else { "s" },
+            newest.major(),
+            oldest_minor
+        );
+        let (verdict, message) = if inside {
+            (Verdict::Allow, format!("{version} is within {lines}"))
+        } else {
+            (
+                Verdict::Deny,
+                format!("{version} is outside the support window: only {lines} are allowed"),
+            )
+        };
+        Reason::new(Rule::SupportWindow, verdict, message, self.allow_force)
+    }
+
+    /// The rules of the machine's environment: its `allowed` list, a paused rollout, rules
+    /// not yet in effect; a warning when the policy has environments but not this one.
+    fn environment_reasons(
+        &self,
+        name: &str,
+        version: &GoVersion,
+        today: Option<Date>,
+        reasons: &mut Vec<Reason>,
+    ) {
+        let Some(environment) = self.environments.get(name) else {
+            if !self.environments.is_empty() {
+                reasons.push(Reason::new(
+                    Rule::UnknownEnvironment,
+                    Verdict::Warn,
+                    format!(
+                        "environment `{name}` has no `[environments.{name}]` entry: only global rules apply"
+                    ),
+                    true,
+                ));
+            }
+            return;
+        };
+        if !environment.allowed.is_empty() {
+            let (verdict, message) =
+                if let Some(range) = environment.allowed.iter().find(|r| r.contains(version)) {
+                    (
+                        Verdict::Allow,
+                        format!("{version} is allowed in `{name}` by `{range}`"),
+                    )
+                } else {
+                    let listed: Vec<String> = environment
+                        .allowed
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect();
+                    (
+                        Verdict::Deny,
+                        format!(
+                            "{version} is not allowed in `{name}` (allowed: {})",
+                            listed.join(", ")
+                        ),
+                    )
+                };
+            reasons.push(
+                Reason::new(Rule::Allowed, verdict, message, self.allow_force).at(environment.line),
+            );
+        }
+        if environment.status == Some(Status::Paused) {
+            let message = format!("the rollout in `{name}` is paused");
+            reasons.push(
+                Reason::new(Rule::Rollout, Verdict::Warn, message, true).at(environment.line),
+            );
+        }
+        if let (Some(since), Some(today)) = (environment.since, today)
+            && since > today
+        {
+            let message = format!("the rules of `{name}` take effect on {since}");
+            reasons.push(
+                Reason::new(Rule::Rollout, Verdict::Warn, message, true).at(environment.line),
+            );
+        }
+    }
+}
+
+impl Reason {
+    /// A reason without advisories and without a line of the policy file.
+    fn new(rule: Rule, verdict: Verdict, message: String, overridable: bool) -> Self {
+        Self {
+            rule,
+            verdict,
+            message,
+            advisories: Vec::new(),
+            overridable,
+            line: None,
+        }
+    }
+
+    /// The same reason, from this line of the policy file.
+    fn at(self, line: usize) -> Self {
+        Self {
+            line: Some(line),
+            ..self
         }
     }
 }

@@ -126,9 +126,9 @@ fn render(origin: &str, diagnostics: &[Diagnostic]) -> String {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a policy file of TOML tables")]
 struct RawPolicy {
-    support_window: Option<Spanned<i64>>,
+    support_window: Option<Spanned<Window>>,
     #[serde(default)]
     freeze: bool,
     allow_force: Option<bool>,
@@ -141,7 +141,10 @@ struct RawPolicy {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a `[[blocked]]` table with `versions` and `reason`"
+)]
 struct RawBlocked {
     versions: VersionRange,
     reason: Spanned<String>,
@@ -151,7 +154,7 @@ struct RawBlocked {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an `[environments.NAME]` table")]
 struct RawEnvironment {
     #[serde(default)]
     allowed: Vec<VersionRange>,
@@ -162,164 +165,94 @@ struct RawEnvironment {
     may_change: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
+/// `support_window` as written: a number of Go lines when it is one, else `None`, so that
+/// the check can say what is wrong in the file's terms (a decimal, a string, a number too
+/// large for any type) instead of the deserialiser's.
+struct Window(Option<u32>);
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Window;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number of Go lines, 1 or more")
+            }
+            fn visit_i64<E>(self, value: i64) -> Result<Window, E> {
+                Ok(Window(u32::try_from(value).ok().filter(|&n| n >= 1)))
+            }
+            fn visit_u64<E>(self, value: u64) -> Result<Window, E> {
+                Ok(Window(u32::try_from(value).ok().filter(|&n| n >= 1)))
+            }
+            fn visit_i128<E>(self, _: i128) -> Result<Window, E> {
+                Ok(Window(None))
+            }
+            fn visit_u128<E>(self, _: u128) -> Result<Window, E> {
+                Ok(Window(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Window, E> {
+                Ok(Window(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Window, E> {
+                Ok(Window(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Window, E> {
+                Ok(Window(None))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// serde's words for TOML's types, and TOML's.
+const TOML_TERMS: [(&str, &str); 4] = [
+    ("expected a sequence", "expected an array"),
+    ("expected a map", "expected a table"),
+    ("expected a boolean", "expected `true` or `false`"),
+    ("floating point", "float"),
+];
+
+/// The problems found so far, each at the line and column of its span.
+struct Problems<'a> {
+    lines: LineIndex<'a>,
+    found: Vec<Diagnostic>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, span: Range<usize>, message: String) {
+        let (line, column) = self.lines.position(span.start);
+        self.found.push(Diagnostic {
+            line,
+            column,
+            message,
+        });
+    }
+
+    fn line(&self, span: &Range<usize>) -> usize {
+        self.lines.position(span.start).0
+    }
+}
+
 impl Policy {
     /// Parses and validates a policy file's text. `origin` names the file in messages.
-    #[expect(
-        clippy::too_many_lines,
-        reason = "the checks read best in file order, one section after another"
-    )]
     pub fn parse(text: &str, origin: &str) -> Result<Self, PolicyError> {
-        let lines = LineIndex::new(text);
         let fail = |diagnostics| PolicyError {
             origin: origin.to_owned(),
             diagnostics,
         };
-        let raw: RawPolicy = toml::from_str(text).map_err(|error| {
-            let (line, column) = error
-                .span()
-                .map_or((1, 1), |span| lines.position(span.start));
-            fail(vec![Diagnostic {
-                line,
-                column,
-                message: error.message().trim().to_owned(),
-            }])
-        })?;
-        let mut problems = Vec::new();
-        let mut problem = |span: Range<usize>, message: String| {
-            let (line, column) = lines.position(span.start);
-            problems.push(Diagnostic {
-                line,
-                column,
-                message,
-            });
+        let mut problems = Problems {
+            lines: LineIndex::new(text),
+            found: Vec::new(),
         };
-
-        let support_window = match raw.support_window {
-            None => None,
-            Some(window) => match u32::try_from(*window.get_ref()) {
-                Ok(n) if n >= 1 => Some(n),
-                _ => {
-                    problem(
-                        window.span(),
-                        format!(
-                            "`support_window` must be a whole number of Go lines, 1 or more, not {}",
-                            window.get_ref()
-                        ),
-                    );
-                    None
-                }
-            },
-        };
-
-        let mut blocked = Vec::new();
-        for entry in raw.blocked {
-            let line = lines.position(entry.span().start).0;
-            let entry = entry.into_inner();
-            if entry.reason.get_ref().trim().is_empty() {
-                problem(
-                    entry.reason.span(),
-                    "`reason` is empty: say why these versions are blocked".to_owned(),
-                );
-            }
-            for advisory in &entry.advisories {
-                if !is_advisory_id(advisory.get_ref()) {
-                    problem(
-                        advisory.span(),
-                        format!(
-                            "`{}` is not an advisory identifier (expected e.g. `GO-2023-2102` or `CVE-2023-39325`)",
-                            advisory.get_ref()
-                        ),
-                    );
-                }
-            }
-            blocked.push(Blocked {
-                versions: entry.versions,
-                reason: entry.reason.into_inner(),
-                advisories: entry
-                    .advisories
-                    .into_iter()
-                    .map(Spanned::into_inner)
-                    .collect(),
-                overridable: entry.overridable.unwrap_or(true),
-                line,
-            });
-        }
-
-        let mut environments = BTreeMap::new();
-        for (name, environment) in raw.environments {
-            let line = lines.position(name.span().start).0;
-            if !is_environment_name(name.get_ref()) {
-                problem(
-                    name.span(),
-                    format!(
-                        "`{}` is not an environment name: use letters, digits, `-` and `_`",
-                        name.get_ref()
-                    ),
-                );
-            }
-            let environment = environment.into_inner();
-            if let Some(default) = &environment.default
-                && !environment.allowed.is_empty()
-                && !environment
-                    .allowed
-                    .iter()
-                    .any(|range| range.contains(default.get_ref()))
-            {
-                problem(
-                    default.span(),
-                    format!(
-                        "`default = \"{}\"` is not in this environment's `allowed` list: add it there or pick an allowed version",
-                        default.get_ref()
-                    ),
-                );
-            }
-            let since = environment.since.and_then(|since| {
-                let date = Date::parse(since.get_ref());
-                if date.is_none() {
-                    problem(
-                        since.span(),
-                        format!(
-                            "`since = \"{}\"` is not a date: write it as YYYY-MM-DD",
-                            since.get_ref()
-                        ),
-                    );
-                }
-                date
-            });
-            environments.insert(
-                name.into_inner(),
-                EnvironmentPolicy {
-                    allowed: environment.allowed,
-                    default: environment.default.map(Spanned::into_inner),
-                    since,
-                    status: environment.status,
-                    notes: environment.notes,
-                    may_change: environment.may_change.map(|entries| {
-                        let span = entries.span();
-                        Changers::parse(entries.into_inner(), span, &mut problem)
-                    }),
-                    line,
-                },
-            );
-        }
-
-        let mut require_reason = Vec::new();
-        for name in raw.require_reason {
-            if !is_environment_name(name.get_ref()) {
-                problem(
-                    name.span(),
-                    format!(
-                        "`{}` in `require_reason` is not an environment name: use letters, digits, `-` and `_`",
-                        name.get_ref()
-                    ),
-                );
-            }
-            require_reason.push(name.into_inner());
-        }
-
-        if !problems.is_empty() {
-            problems.sort_by_key(|d| (d.line, d.column));
-            return Err(fail(problems));
+        let raw =
+            deserialize(text, &problems.lines).map_err(|diagnostic| fail(vec![diagnostic]))?;
+        let support_window = check_support_window(raw.support_window, text, &mut problems);
+        let blocked = check_blocked(raw.blocked, &mut problems);
+        let environments = check_environments(raw.environments, &mut problems);
+        let require_reason = check_require_reason(raw.require_reason, &mut problems);
+        if !problems.found.is_empty() {
+            problems.found.sort_by_key(|d| (d.line, d.column));
+            return Err(fail(problems.found));
         }
         Ok(Self {
             support_window,
@@ -330,7 +263,6 @@ impl Policy {
             environments,
         })
     }
-
     /// The status board: one row per environment, in name order.
     pub fn board(&self) -> Vec<BoardRow<'_>> {
         self.environments
@@ -381,6 +313,166 @@ fn is_advisory_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// The first pass: TOML into the raw types, a failure told in TOML's terms at its place.
+fn deserialize(text: &str, lines: &LineIndex<'_>) -> Result<RawPolicy, Diagnostic> {
+    toml::from_str(text).map_err(|error| {
+        let (line, column) = error
+            .span()
+            .map_or((1, 1), |span| lines.position(span.start));
+        let mut message = error.message().trim().to_owned();
+        for (serde_word, toml_word) in TOML_TERMS {
+            message = message.replace(serde_word, toml_word);
+        }
+        Diagnostic {
+            line,
+            column,
+            message,
+        }
+    })
+}
+
+fn check_support_window(
+    window: Option<Spanned<Window>>,
+    text: &str,
+    problems: &mut Problems<'_>,
+) -> Option<u32> {
+    let window = window?;
+    if window.get_ref().0.is_none() {
+        let written = text.get(window.span()).unwrap_or("it").trim();
+        problems.add(
+            window.span(),
+            format!(
+                "`support_window` must be a whole number of Go lines, 1 or more, not {written}"
+            ),
+        );
+    }
+    window.into_inner().0
+}
+
+fn check_blocked(raw: Vec<Spanned<RawBlocked>>, problems: &mut Problems<'_>) -> Vec<Blocked> {
+    let mut blocked = Vec::new();
+    for entry in raw {
+        let line = problems.line(&entry.span());
+        let entry = entry.into_inner();
+        if entry.reason.get_ref().trim().is_empty() {
+            problems.add(
+                entry.reason.span(),
+                "`reason` is empty: say why these versions are blocked".to_owned(),
+            );
+        }
+        for advisory in &entry.advisories {
+            if !is_advisory_id(advisory.get_ref()) {
+                problems.add(
+                    advisory.span(),
+                    format!(
+                        "`{}` is not an advisory identifier (expected e.g. `GO-2023-2102` or `CVE-2023-39325`)",
+                        advisory.get_ref()
+                    ),
+                );
+            }
+        }
+        blocked.push(Blocked {
+            versions: entry.versions,
+            reason: entry.reason.into_inner(),
+            advisories: entry
+                .advisories
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            overridable: entry.overridable.unwrap_or(true),
+            line,
+        });
+    }
+    blocked
+}
+
+fn check_environments(
+    raw: BTreeMap<Spanned<String>, Spanned<RawEnvironment>>,
+    problems: &mut Problems<'_>,
+) -> BTreeMap<String, EnvironmentPolicy> {
+    let mut environments = BTreeMap::new();
+    for (name, environment) in raw {
+        let line = problems.line(&name.span());
+        if !is_environment_name(name.get_ref()) {
+            problems.add(
+                name.span(),
+                format!(
+                    "`{}` is not an environment name: use letters, digits, `-` and `_`",
+                    name.get_ref()
+                ),
+            );
+        }
+        let environment = environment.into_inner();
+        check_default_is_allowed(&environment, problems);
+        let since = environment.since.and_then(|since| {
+            let date = Date::parse(since.get_ref());
+            if date.is_none() {
+                problems.add(
+                    since.span(),
+                    format!(
+                        "`since = \"{}\"` is not a date: write it as YYYY-MM-DD",
+                        since.get_ref()
+                    ),
+                );
+            }
+            date
+        });
+        environments.insert(
+            name.into_inner(),
+            EnvironmentPolicy {
+                allowed: environment.allowed,
+                default: environment.default.map(Spanned::into_inner),
+                since,
+                status: environment.status,
+                notes: environment.notes,
+                may_change: environment.may_change.map(|entries| {
+                    let span = entries.span();
+                    Changers::parse(entries.into_inner(), span, &mut |span, message| {
+                        problems.add(span, message);
+                    })
+                }),
+                line,
+            },
+        );
+    }
+    environments
+}
+
+fn check_default_is_allowed(environment: &RawEnvironment, problems: &mut Problems<'_>) {
+    if let Some(default) = &environment.default
+        && !environment.allowed.is_empty()
+        && !environment
+            .allowed
+            .iter()
+            .any(|range| range.contains(default.get_ref()))
+    {
+        problems.add(
+            default.span(),
+            format!(
+                "`default = \"{}\"` is not in this environment's `allowed` list: add it there or pick an allowed version",
+                default.get_ref()
+            ),
+        );
+    }
+}
+
+fn check_require_reason(raw: Vec<Spanned<String>>, problems: &mut Problems<'_>) -> Vec<String> {
+    let mut require_reason = Vec::new();
+    for name in raw {
+        if !is_environment_name(name.get_ref()) {
+            problems.add(
+                name.span(),
+                format!(
+                    "`{}` in `require_reason` is not an environment name: use letters, digits, `-` and `_`",
+                    name.get_ref()
+                ),
+            );
+        }
+        require_reason.push(name.into_inner());
+    }
+    require_reason
+}
+
 /// Maps byte offsets to 1-based line and column (column counted in characters).
 struct LineIndex<'a> {
     text: &'a str,
@@ -410,6 +502,54 @@ impl<'a> LineIndex<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Type errors are told in the file's terms: no Rust type (`RawEnvironment`, `i64`,
+    /// `i128`) and no serde word (`sequence`, `struct`) reaches the user.
+    #[test]
+    fn type_errors_speak_toml() {
+        for (text, expected) in [
+            (
+                "environments.prod = 5",
+                "1:21: invalid type: integer `5`, expected an `[environments.NAME]` table",
+            ),
+            (
+                "[environments.prod]\nallowed = \"x\"",
+                "2:11: invalid type: string \"x\", expected an array",
+            ),
+            (
+                "support_window = 1.5",
+                "1:18: `support_window` must be a whole number of Go lines, 1 or more, not 1.5",
+            ),
+            (
+                "support_window = 99999999999999999999",
+                "1:18: `support_window` must be a whole number of Go lines, 1 or more, not 99999999999999999999",
+            ),
+            (
+                "blocked = 3",
+                "1:11: invalid type: integer `3`, expected an array",
+            ),
+            (
+                "freeze = \"yes\"",
+                "1:10: invalid type: string \"yes\", expected `true` or `false`",
+            ),
+            (
+                "blocked = [3]",
+                "1:12: invalid type: integer `3`, expected a `[[blocked]]` table with `versions` and `reason`",
+            ),
+            (
+                "[[blocked]]\nreason = \"x\"",
+                "1:1: missing field `versions`",
+            ),
+        ] {
+            let error = Policy::parse(text, "p.toml").unwrap_err();
+            assert_eq!(error.diagnostics.len(), 1, "{text}: {error}");
+            let message = error.diagnostics[0].to_string();
+            assert_eq!(message, expected, "{text}");
+            for internal in ["Raw", "i64", "i128", "struct", "sequence", "floating point"] {
+                assert!(!message.contains(internal), "{text}: {message}");
+            }
+        }
+    }
 
     const EXAMPLE: &str = r#"support_window = 2
 freeze = false
@@ -473,7 +613,7 @@ notes = "all vendored modules build"
             ("frezee = true\n", "1:1: unknown field `frezee`"),
             (
                 "freeze = \"yes\"\n",
-                "1:10: invalid type: string \"yes\", expected a boolean",
+                "1:10: invalid type: string \"yes\", expected `true` or `false`",
             ),
             (
                 "[[blocked]]\nversions = \">=1.21.x\"\nreason = \"r\"\n",

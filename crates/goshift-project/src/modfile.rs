@@ -7,7 +7,6 @@
 //! can be compared directly.
 
 mod directive;
-mod semver;
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +15,7 @@ use serde::Serialize;
 
 use crate::lex::{self, Line, TokenKind};
 
-pub use semver::is_valid_module_version;
+pub use goshift_version::is_valid_module_version;
 
 /// Which kind of file was parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -440,7 +440,7 @@ fn hash_pieces(
         sink(&buffer[..read])?;
         size += read as u64;
     }
-    Ok((hex(&hasher.finalize()), size))
+    Ok((format!("{:x}", hasher.finalize()), size))
 }
 
 /// Copies `file` (from where it is) to a new executable at `to`, hashing it again as it is
@@ -463,42 +463,16 @@ fn copy_checked(file: &mut fs::File, to: &Path, provenance: &Provenance) -> std:
     Ok(true)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
-/// `(year, month, day, hour, minute, second)` in UTC.
-fn civil(time: SystemTime) -> (i64, u32, u32, u64, u64, u64) {
-    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
-    let rest = seconds % 86_400;
-    // Days to civil date (proleptic Gregorian), after H. Hinnant's `civil_from_days`.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, rest / 3600, rest % 3600 / 60, rest % 60)
-}
-
 /// `20261121T064512Z`.
 pub(crate) fn compact_utc(time: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(time);
-    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+    rfc3339_utc(time).replace(['-', ':'], "")
 }
 
-/// `2026-11-21T06:45:12Z`.
+/// `2026-11-21T06:45:12Z`. humantime formats the years 1970 to 9999 only; a clock outside
+/// them reads as the nearest end.
 pub(crate) fn rfc3339_utc(time: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(time);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    let last = UNIX_EPOCH + std::time::Duration::from_secs(253_402_300_799);
+    humantime::format_rfc3339_seconds(time.clamp(UNIX_EPOCH, last)).to_string()
 }
 
 /// How long staging waits for another process staging a release of the same service.
@@ -604,7 +578,10 @@ mod tests {
             "several pieces are hashed and copied"
         );
         assert_eq!(std::fs::read(&first.binary).unwrap(), bytes);
-        assert_eq!(first.provenance.sha256, hex(&Sha256::digest(&bytes)));
+        assert_eq!(
+            first.provenance.sha256,
+            format!("{:x}", Sha256::digest(&bytes))
+        );
         assert_eq!(first.provenance.size, bytes.len() as u64);
         assert_eq!(
             std::fs::metadata(&first.binary)

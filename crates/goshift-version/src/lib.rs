@@ -5,7 +5,8 @@
 //! version is an error at the edge, never a value that compares oddly later.
 //!
 //! [`VersionRequest`] is what a user typed (`1.22.10`, `1.22`, `latest`); [`VersionRange`]
-//! is a set of comparators such as `>=1.21.0, <1.21.3` used by policies.
+//! is a set of comparators such as `>=1.21.0, <1.21.3` used by policies. [`Semver`] is the
+//! semantic-version order of module versions and OSV ranges.
 //!
 //! ```
 //! use goshift_version::GoVersion;
@@ -19,8 +20,10 @@
 
 mod range;
 mod request;
+mod semver;
 mod version;
 
 pub use range::{Comparator, Op, ParseRangeError, VersionRange};
 pub use request::VersionRequest;
+pub use semver::{Semver, is_valid_module_version};
 pub use version::{GoVersion, ParseVersionError};

@@ -142,10 +142,7 @@ pub(crate) fn environment(settings: &GlobalSettings) -> Option<String> {
 
 /// Today's date in UTC.
 pub(crate) fn today() -> Date {
-    let seconds = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    Date::from_unix_seconds(seconds)
+    Date::from_system_time(SystemTime::now())
 }
 
 /// The newest Go release goshift knows of: the newest of the installed toolchains, the

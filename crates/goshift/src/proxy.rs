@@ -172,7 +172,7 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
                 version.toolchain_name()
             ),
             format!(
-                "check the store with `goshift doctor`, then reinstall with `goshift install {version} --force`"
+                "check the store with `goshift doctor`, then reinstall with `goshift install {version} --reinstall`"
             ),
         ));
     }

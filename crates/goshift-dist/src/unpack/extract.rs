@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use tar::EntryType;
 
 use crate::error::UnsafeReason;
-use crate::manifest::{BUFFER_SIZE, hex, link_stays_inside};
+use crate::manifest::{BUFFER_SIZE, link_stays_inside};
 use crate::{DistError, EntryKind, ManifestEntry, sys};
 
 /// The largest `go/VERSION` kept in memory.
@@ -278,7 +278,7 @@ impl Extractor {
         self.entries.push(ManifestEntry {
             path: relative,
             kind: EntryKind::File {
-                sha256: hex(&hasher.finalize()),
+                sha256: format!("{:x}", hasher.finalize()),
                 size,
                 mode,
             },
@@ -520,7 +520,7 @@ fn write_small_file(path: &Path, data: &[u8], mode: u32) -> io::Result<String> {
         .open(path)?;
     file.write_all(data)?;
     sys::set_file_mode(&file, mode)?;
-    Ok(hex(&Sha256::digest(data)))
+    Ok(format!("{:x}", Sha256::digest(data)))
 }
 
 /// The path of an archive entry relative to `go/`: `None` for `go/` itself. `.` and empty

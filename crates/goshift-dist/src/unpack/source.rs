@@ -7,7 +7,7 @@ use goshift_fs::fs;
 use sha2::{Digest, Sha256};
 
 use crate::DistError;
-use crate::manifest::{BUFFER_SIZE, hex};
+use crate::manifest::BUFFER_SIZE;
 
 /// The hashing, counting reader at the bottom of the pipeline.
 pub(super) struct Source<'p, R> {
@@ -82,7 +82,7 @@ impl<'p, R: Read> Source<'p, R> {
             }),
             None => Ok((
                 Summary {
-                    sha256: hex(&self.hasher.finalize()),
+                    sha256: format!("{:x}", self.hasher.finalize()),
                     size: self.size,
                 },
                 self.cache_error,

@@ -5,7 +5,7 @@ use goshift_version::GoVersion;
 
 use super::{
     Comments, Entry, FileKind, GoLine, Godebug, ModFile, ModulePath, ModuleVersion, PathLine,
-    Replace, ReplaceSide, Require, Retract, ToolchainLine, Use, semver::is_valid_module_version,
+    Replace, ReplaceSide, Require, Retract, ToolchainLine, Use, is_valid_module_version,
 };
 use crate::lex::TokenKind;
 

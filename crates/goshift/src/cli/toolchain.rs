@@ -84,6 +84,10 @@ pub(crate) struct ListArgs {
 
 /// `goshift install`.
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each is one independent switch of the command line"
+)]
 pub(crate) struct InstallArgs {
     /// Versions to install: exact (`1.22.10`), a line (`1.22`, newest patch) or `latest`.
     #[arg(required = true, value_name = "VERSION")]
@@ -98,6 +102,10 @@ pub(crate) struct InstallArgs {
     #[arg(long)]
     pub(crate) no_smoke_test: bool,
     /// Reinstall versions that are already installed.
+    #[arg(long)]
+    pub(crate) reinstall: bool,
+    /// Override a policy refusal (with `--reason`). It no longer reinstalls: that is
+    /// `--reinstall`.
     #[arg(long)]
     pub(crate) force: bool,
     /// Install an archive whose SHA-256 cannot be checked (dangerous; recorded).
@@ -141,6 +149,10 @@ pub(crate) struct UninstallArgs {
     pub(crate) requested: String,
     /// Remove it even if it is the default (which leaves no default).
     #[arg(long)]
+    pub(crate) remove_default: bool,
+    /// Override a policy refusal (with `--reason`). It no longer removes the default: that is
+    /// `--remove-default`.
+    #[arg(long)]
     pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) change: ChangeArgs,
@@ -169,6 +181,10 @@ pub(crate) struct ImportArgs {
     #[arg(long)]
     pub(crate) no_smoke_test: bool,
     /// Replace the version if it is already installed.
+    #[arg(long)]
+    pub(crate) reinstall: bool,
+    /// Override a policy refusal (with `--reason`). It no longer replaces an installed
+    /// version: that is `--reinstall`.
     #[arg(long)]
     pub(crate) force: bool,
     #[command(flatten)]

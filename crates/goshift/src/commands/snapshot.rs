@@ -118,7 +118,7 @@ impl Tool {
 /// Serialises a snapshot with its header.
 fn encode(snapshot: &Snapshot) -> anyhow::Result<Vec<u8>> {
     let body = serde_json::to_vec_pretty(snapshot)?;
-    let hash = hex(&Sha256::digest(&body));
+    let hash = format!("{:x}", Sha256::digest(&body));
     let mut bytes = format!("{MAGIC} {FORMAT} sha256={hash}\n").into_bytes();
     bytes.extend_from_slice(&body);
     bytes.push(b'\n');
@@ -165,21 +165,13 @@ fn decode(path: &Path) -> anyhow::Result<Snapshot> {
     if let Some(stripped) = body.strip_suffix(b"\n") {
         body = stripped;
     }
-    let actual = hex(&Sha256::digest(body));
+    let actual = format!("{:x}", Sha256::digest(body));
     if actual != expected {
         return Err(refuse(&format!(
             "its checksum does not match (header {expected}, content {actual}): the file is truncated or was edited"
         )));
     }
     serde_json::from_slice(body).map_err(|e| refuse(&format!("its content is not a snapshot: {e}")))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut text, byte| {
-        let _ = write!(text, "{byte:02x}");
-        text
-    })
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use goshift_store::{Phase, Store, StoreError, StoreLock};
 use goshift_version::{GoVersion, VersionRequest};
 
 use crate::cli::toolchain::ToolchainCommand;
-use crate::error::{WithHint, hinted};
+use crate::error::{Hint, WithHint, hinted, with_hint};
 use crate::exit::ExitStatus;
 use crate::governance;
 use crate::settings::GlobalSettings;
@@ -195,7 +195,7 @@ impl ToolchainSettings {
             .lock(settings.lock_timeout, |holder| {
                 printer.status(format!("Waiting for the store lock (held by {holder})"));
             })
-            .map_err(|error| store_error(error, Some(&home)))?;
+            .map_err(|error| home_error(error, &home))?;
         Ok(HeldLock {
             store,
             _local: local,
@@ -298,9 +298,7 @@ pub(crate) fn parse_request(text: &str) -> anyhow::Result<VersionRequest> {
 /// The installed version a request names: exact, or the newest installed on a line.
 pub(crate) fn installed_version(store: &Store, text: &str) -> anyhow::Result<GoVersion> {
     let request = parse_request(text)?;
-    let installed = store
-        .installed_versions()
-        .map_err(|e| store_error(e, None))?;
+    let installed = store.installed_versions()?;
     if let Some(version) = request.select(&installed) {
         return Ok(version.clone());
     }
@@ -317,30 +315,37 @@ pub(crate) fn installed_version(store: &Store, text: &str) -> anyhow::Result<GoV
     ))
 }
 
-/// Converts a store error, attaching the fix where there is an obvious one.
-pub(crate) fn store_error(error: StoreError, home: Option<&str>) -> anyhow::Error {
-    let hint = match &error {
-        StoreError::NotInstalled { version, .. } => {
-            Some(format!("install it with `goshift install {version}`"))
+impl Hint for StoreError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::NotInstalled { version, .. } => {
+                Some(format!("install it with `goshift install {version}`"))
+            }
+            Self::IsDefault { version } => Some(format!(
+                "switch to another version first (`goshift use VERSION`), or pass `--remove-default` to remove go{version} and leave no default"
+            )),
+            Self::BadHistory { .. } => Some(HISTORY_HINT.to_owned()),
+            Self::NoPrevious => Some(
+                "`goshift history` lists the switches; `goshift use VERSION` sets one".to_owned(),
+            ),
+            Self::NoSuchSwitch { .. } | Self::ClearedSwitch { .. } => {
+                Some("`goshift history` lists the switches and their numbers".to_owned())
+            }
+            _ => None,
         }
-        StoreError::IsDefault { version } => Some(format!(
-            "switch to another version first (`goshift use VERSION`), or pass `--force` to remove go{version} and leave no default"
-        )),
-        StoreError::BadHistory { .. } => Some(HISTORY_HINT.to_owned()),
-        StoreError::NoPrevious => {
-            Some("`goshift history` lists the switches; `goshift use VERSION` sets one".to_owned())
-        }
-        StoreError::NoSuchSwitch { .. } | StoreError::ClearedSwitch { .. } => {
-            Some("`goshift history` lists the switches and their numbers".to_owned())
-        }
-        StoreError::Io { .. } | StoreError::Lock(goshift_fs::LockError::Io { .. }) => home.map(|home| {
-            format!("make sure `{home}` is writable and has free space, or set GOSHIFT_HOME to another directory")
-        }),
-        _ => None,
-    };
-    match hint {
-        Some(hint) => with_hint(error.into(), hint),
-        None => error.into(),
+    }
+}
+
+/// A store error where writing into `home` failed: the fix is a writable home with space.
+pub(crate) fn home_error(error: StoreError, home: &str) -> anyhow::Error {
+    match error {
+        StoreError::Io { .. } | StoreError::Lock(goshift_fs::LockError::Io { .. }) => with_hint(
+            error.into(),
+            format!(
+                "make sure `{home}` is writable and has free space, or set GOSHIFT_HOME to another directory"
+            ),
+        ),
+        other => other.into(),
     }
 }
 
@@ -354,15 +359,6 @@ pub(crate) fn index_hint(index_url: &str) -> String {
     )
 }
 
-/// Attaches a hint to an error that is already at hand.
-pub(crate) fn with_hint(error: anyhow::Error, hint: impl Into<String>) -> anyhow::Error {
-    match Err::<(), _>(error).hint(hint) {
-        Err(error) => error,
-        // `hint` maps the error and never turns it into a success.
-        Ok(()) => anyhow::anyhow!("internal error: a hint swallowed the error"),
-    }
-}
-
 /// Cleans what dead processes left, telling the user what was removed; repairs the history;
 /// and records the outcome of every toolchain change whose process died before recording it,
 /// as found now. Runs under the store lock before any mutation.
@@ -372,14 +368,14 @@ pub(crate) fn clean(
     lock: &StoreLock,
 ) -> anyhow::Result<()> {
     let store = &toolchain.store;
-    let removed = store.clean(lock).map_err(|e| store_error(e, None))?;
+    let removed = store.clean(lock)?;
     if !removed.is_empty() {
         settings.printer.status(format!(
             "Cleaned up {} leftover(s) of interrupted operations",
             removed.len()
         ));
     }
-    let recovery = store.recover(lock).map_err(|e| store_error(e, None))?;
+    let recovery = store.recover(lock)?;
     if recovery.torn_bytes > 0 {
         settings.printer.warn(format!(
             "the history ended in an incomplete line ({} bytes, left by an interrupted write); it was cut off",
@@ -504,7 +500,7 @@ pub(crate) fn first_default(
             toolchain
                 .store
                 .set_default(lock, version, action)
-                .map_err(|e| store_error(e, None))
+                .map_err(anyhow::Error::from)
         },
         |made| serde_json::json!({ "history_seq": made.seq, "first": action.name() }),
     )?;
@@ -516,7 +512,7 @@ pub(crate) fn refresh_links(toolchain: &ToolchainSettings, lock: &StoreLock) -> 
     toolchain
         .store
         .refresh_links(lock, &toolchain.goshift_exe)
-        .map_err(|e| store_error(e, None))
+        .map_err(anyhow::Error::from)
 }
 
 /// `go1.22.10`, or `none`.

@@ -116,7 +116,7 @@ fn commands_refuse_an_invalid_policy_in_force() {
     let stderr = stderr(&context, &output);
     assert!(
         stderr.contains(
-            "[ROOT]/home/policy.toml:1:10: invalid type: string \"yes\", expected a boolean"
+            "[ROOT]/home/policy.toml:1:10: invalid type: string \"yes\", expected `true` or `false`"
         ),
         "{stderr}"
     );

@@ -117,12 +117,12 @@ fn a_kill_at_any_phase_of_any_store_change_is_accounted_for() {
         (&["rollback"], &["default-switched", "history-written"]),
         (&["uninstall", "1.21.13"], &["removed"]),
         (
-            &["uninstall", "--force", "1.20.14"],
+            &["uninstall", "--remove-default", "1.20.14"],
             &["default-switched", "removed"],
         ),
         (&["prune", "--keep", "1"], &["removed"]),
         (
-            &["install", "--force", "--no-smoke-test", "1.22.10"],
+            &["install", "--reinstall", "--no-smoke-test", "1.22.10"],
             &["manifest-written", "published"],
         ),
         (&["install", "--no-smoke-test", "1.23.4"], &["published"]),

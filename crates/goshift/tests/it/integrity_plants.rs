@@ -48,7 +48,7 @@ fn a_link_planted_for_a_store_directory_is_refused_and_nothing_behind_it_changes
         ("bin", &["use", "1.22.10"][..]),
         (
             "cache",
-            &["install", "--force", "--no-smoke-test", "1.22.10"][..],
+            &["install", "--reinstall", "--no-smoke-test", "1.22.10"][..],
         ),
     ] {
         let test = store();

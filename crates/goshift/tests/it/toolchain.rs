@@ -249,16 +249,24 @@ fn latest_and_json_output() {
 }
 
 #[test]
-fn an_installed_version_is_a_success_with_a_note_and_force_reinstalls() {
+fn an_installed_version_is_a_success_with_a_note_and_reinstall_reinstalls() {
     let test = StoreTest::new(&["1.22.10"]);
     test.ok(&["install", "1.22.10"]);
     let run = test.ok(&["install", "1.22.10"]);
     assert_eq!(
         run.stderr,
-        "go1.22.10 is already installed (reinstall with `--force`)\n"
+        "go1.22.10 is already installed (reinstall with `--reinstall`)\n"
     );
     let before = std::fs::read_to_string(test.home().join("manifests/go1.22.10.json")).unwrap();
-    let run = test.ok(&["install", "--force", "--no-smoke-test", "1.22.10"]);
+    // `--force` only overrides the policy now; the old spelling says what reinstalls.
+    let run = test.run(&["install", "--force", "--no-smoke-test", "1.22.10"]);
+    assert_eq!(run.code, Some(2));
+    assert_eq!(
+        run.stderr,
+        "error: go1.22.10 is already installed, and `--force` no longer reinstalls\n\n\
+         hint: reinstall with `goshift install 1.22.10 --reinstall` (`--force` only overrides a policy refusal now)\n"
+    );
+    let run = test.ok(&["install", "--reinstall", "--no-smoke-test", "1.22.10"]);
     // The verified archive comes from the cache: no second download.
     assert_eq!(
         run.stderr,
@@ -341,7 +349,7 @@ fn uninstall_and_prune_never_take_the_default() {
     assert_eq!(
         run.stderr,
         "error: go1.21.13 is the default toolchain\n\n\
-         hint: switch to another version first (`goshift use VERSION`), or pass `--force` to remove go1.21.13 and leave no default\n"
+         hint: switch to another version first (`goshift use VERSION`), or pass `--remove-default` to remove go1.21.13 and leave no default\n"
     );
     assert_eq!(
         test.ok(&["uninstall", "1.22.9"]).stderr,
@@ -369,7 +377,15 @@ fn uninstall_and_prune_never_take_the_default() {
         test.ok(&["prune", "--keep", "1"]).stderr,
         "Nothing to prune\n"
     );
-    let run = test.ok(&["uninstall", "--force", "1.21.13"]);
+    // `--force` only overrides the policy now; the old spelling says what removes the default.
+    let run = test.run(&["uninstall", "--force", "1.21.13"]);
+    assert_eq!(run.code, Some(2));
+    assert_eq!(
+        run.stderr,
+        "error: go1.21.13 is the default, and `--force` no longer removes the default\n\n\
+         hint: switch to another version first (`goshift use VERSION`), or pass `--remove-default` to remove go1.21.13 and leave no default (`--force` only overrides a policy refusal now)\n"
+    );
+    let run = test.ok(&["uninstall", "--remove-default", "1.21.13"]);
     assert_eq!(
         run.stderr,
         "Uninstalled go1.21.13\n\
@@ -443,13 +459,19 @@ fn import_copies_a_goroot() {
         manifest.contains("\"verification\": \"imported\""),
         "{manifest}"
     );
-    // The source stays untouched, and importing again needs `--force`.
+    // The source stays untouched, and importing again needs `--reinstall`.
     assert!(goroot.join("bin/go").is_file());
     let run = test.run(&["import", goroot.to_str().unwrap()]);
     assert_eq!(run.code, Some(2));
     assert_eq!(
         run.stderr,
-        "error: go1.19.8 is already installed\n\nhint: pass `--force` to replace it with this copy\n"
+        "error: go1.19.8 is already installed\n\nhint: pass `--reinstall` to replace it with this copy\n"
+    );
+    let run = test.run(&["import", "--force", goroot.to_str().unwrap()]);
+    assert_eq!(run.code, Some(2));
+    assert_eq!(
+        run.stderr,
+        "error: go1.19.8 is already installed\n\nhint: `--force` no longer replaces an installed version: pass `--reinstall` to replace it with this copy\n"
     );
     let run = test.run(&["import", test.context.root().to_str().unwrap()]);
     assert_eq!(run.code, Some(2));

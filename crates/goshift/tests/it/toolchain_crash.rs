@@ -155,9 +155,15 @@ fn a_kill_during_a_switch_or_uninstall_leaves_a_valid_default() {
         ("default-switched", &["use", "1.22.10"][..]),
         ("history-written", &["rollback"][..]),
         ("removed", &["uninstall", "1.21.13"][..]),
-        ("default-switched", &["uninstall", "--force", "1.20.14"][..]),
-        ("manifest-written", &["install", "--force", "1.22.10"][..]),
-        ("published", &["install", "--force", "1.22.10"][..]),
+        (
+            "default-switched",
+            &["uninstall", "--remove-default", "1.20.14"][..],
+        ),
+        (
+            "manifest-written",
+            &["install", "--reinstall", "1.22.10"][..],
+        ),
+        ("published", &["install", "--reinstall", "1.22.10"][..]),
     ] {
         let test = StoreTest::new(&["1.20.14", "1.21.13", "1.22.10"]);
         test.ok(&[
@@ -274,7 +280,7 @@ fn kills_at_random_moments_leave_no_trace() {
                 "trial {trial} seed {seed}"
             );
             if test.names("toolchains").contains(&"go1.22.10".to_owned()) {
-                test.ok(&["uninstall", "--force", "1.22.10"]);
+                test.ok(&["uninstall", "--remove-default", "1.22.10"]);
             }
         }
     }

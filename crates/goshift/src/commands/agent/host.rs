@@ -175,6 +175,7 @@ impl Host for LocalHost {
                         archive: None,
                         sha256: None,
                         no_smoke_test: self.no_smoke_test,
+                        reinstall: false,
                         force: false,
                         allow_unverified: false,
                         change: ChangeArgs {

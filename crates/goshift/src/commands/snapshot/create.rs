@@ -10,7 +10,7 @@ use goshift_fs::{EnvVars, fs};
 use goshift_store::Store;
 use sha2::{Digest as _, Sha256};
 
-use super::{Snapshot, SnapshotPolicy, SnapshotToolchain, Tool, encode, hex};
+use super::{Snapshot, SnapshotPolicy, SnapshotToolchain, Tool, encode};
 use crate::error::WithHint as _;
 use crate::exit::ExitStatus;
 use crate::governance;
@@ -163,7 +163,7 @@ fn inventory(
             .unwrap_or((None, None));
         tools.push(Tool {
             name: entry.file_name().to_string_lossy().into_owned(),
-            sha256: hex(&Sha256::digest(&bytes)),
+            sha256: format!("{:x}", Sha256::digest(&bytes)),
             path: main_path,
             version,
         });

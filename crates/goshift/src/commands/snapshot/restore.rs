@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{Snapshot, decode};
 use crate::cli::toolchain::{ChangeArgs, InstallArgs};
-use crate::commands::toolchain::{ToolchainSettings, install, refresh_links, store_error};
+use crate::commands::toolchain::{ToolchainSettings, install, refresh_links};
 use crate::error::hinted;
 use crate::exit::ExitStatus;
 use crate::governance::{self, Change};
@@ -78,9 +78,7 @@ pub(crate) fn restore(
         || {
             let lock = toolchain.lock(settings)?;
             if let Some(default) = &default {
-                store
-                    .set_default(&lock, default, Action::Use)
-                    .map_err(|e| store_error(e, None))?;
+                store.set_default(&lock, default, Action::Use)?;
             }
             goshift_fs::write_atomic(&store.history_path(), snapshot.history.as_bytes())?;
             refresh_links(&toolchain, &lock)?;
@@ -175,6 +173,7 @@ fn reinstall(
             archive: cached,
             sha256: sha256.clone(),
             no_smoke_test: false,
+            reinstall: false,
             force: false,
             allow_unverified: false,
             change: ChangeArgs {
@@ -214,7 +213,7 @@ fn missing_tools<'a>(settings: &GlobalSettings, snapshot: &'a Snapshot) -> Vec<&
         .filter(|tool| {
             let Some(gopath) = &gopath else { return true };
             fs::read(gopath.join("bin").join(&tool.name)).map_or(true, |bytes| {
-                super::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)) != tool.sha256
+                format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes)) != tool.sha256
             })
         })
         .collect()

@@ -6,7 +6,7 @@
 //! `--default-toolchain` prints the older setup that pins the default toolchain's own
 //! directory.
 
-use super::{ToolchainSettings, store_error};
+use super::ToolchainSettings;
 use crate::cli::toolchain::EnvArgs;
 use crate::error::hinted;
 use crate::exit::ExitStatus;
@@ -39,7 +39,7 @@ pub(crate) fn env(
         }
         return Ok(ExitStatus::Success);
     }
-    let Some(version) = store.default_version().map_err(|e| store_error(e, None))? else {
+    let Some(version) = store.default_version()? else {
         return Err(hinted(
             "there is no default toolchain",
             "install one with `goshift install latest`, or pick one with `goshift use VERSION`",

@@ -1,6 +1,6 @@
 //! `goshift history`.
 
-use super::{ToolchainSettings, name_or_none, store_error};
+use super::{ToolchainSettings, name_or_none};
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;
 
@@ -10,10 +10,7 @@ pub(crate) fn history(
     toolchain: &ToolchainSettings,
 ) -> anyhow::Result<ExitStatus> {
     let printer = &settings.printer;
-    let entries = toolchain
-        .store
-        .history()
-        .map_err(|e| store_error(e, None))?;
+    let entries = toolchain.store.history()?;
     if printer.json() {
         printer.json_value(&entries)?;
     } else if entries.is_empty() {

@@ -6,7 +6,7 @@ use goshift_store::{
 };
 use goshift_version::GoVersion;
 
-use super::{ToolchainSettings, clean, refresh_links, store_error};
+use super::{ToolchainSettings, clean, refresh_links};
 use crate::cli::toolchain::{ChangeArgs, ImportArgs};
 use crate::error::{WithHint, hinted};
 use crate::exit::ExitStatus;
@@ -22,6 +22,7 @@ pub(crate) fn import(
     let ImportArgs {
         dir,
         no_smoke_test,
+        reinstall,
         force,
         change: ChangeArgs { reason },
     } = args;
@@ -42,15 +43,16 @@ pub(crate) fn import(
     let staging = {
         let lock = toolchain.lock(settings)?;
         clean(settings, toolchain, &lock)?;
-        if !force && store.is_installed(&version) {
-            return Err(hinted(
-                format!("{name} is already installed"),
-                "pass `--force` to replace it with this copy",
-            ));
+        if !reinstall && store.is_installed(&version) {
+            // `--force` used to replace too; say what does now (for one release).
+            let hint = if force {
+                "`--force` no longer replaces an installed version: pass `--reinstall` to replace it with this copy"
+            } else {
+                "pass `--reinstall` to replace it with this copy"
+            };
+            return Err(hinted(format!("{name} is already installed"), hint));
         }
-        store
-            .stage(&lock, &name)
-            .map_err(|e| store_error(e, None))?
+        store.stage(&lock, &name)?
     };
     printer.status(format!("Copying {name} from {}", source_dir.display()));
     goshift_fs::fs::create_dir(staging.tree())?;
@@ -73,7 +75,7 @@ pub(crate) fn import(
     };
     let lock = toolchain.lock(settings)?;
     // About to publish the imported `version`.
-    let replace = if force {
+    let replace = if reinstall {
         Replace::Allowed
     } else {
         Replace::Never
@@ -81,15 +83,11 @@ pub(crate) fn import(
     let publish = || {
         store
             .publish(&lock, &staging, &manifest, replace)
-            .map_err(|e| store_error(e, None))
+            .map_err(anyhow::Error::from)
     };
     let details = |_: &_| serde_json::json!({ "smoke_test": manifest.smoke_test });
     let dir = governance::audited(settings, &change, publish, details)?;
-    let became_default = if store
-        .default_version()
-        .map_err(|e| store_error(e, None))?
-        .is_none()
-    {
+    let became_default = if store.default_version()?.is_none() {
         super::first_default(settings, toolchain, &lock, &version, Action::Import)?;
         true
     } else {

@@ -15,9 +15,9 @@ use goshift_store::{
 use goshift_version::{GoVersion, VersionRequest};
 
 use super::progress::Progress;
-use super::{ToolchainSettings, clean, parse_request, refresh_links, store_error, with_hint};
+use super::{ToolchainSettings, clean, home_error, parse_request, refresh_links};
 use crate::cli::toolchain::{ChangeArgs, InstallArgs};
-use crate::error::{WithHint, hinted};
+use crate::error::{WithHint, hinted, with_hint};
 use crate::exit::ExitStatus;
 use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
@@ -62,7 +62,7 @@ enum OutcomeStatus {
 #[derive(Debug, Clone, Copy)]
 struct Options {
     smoke_test: bool,
-    force: bool,
+    reinstall: bool,
 }
 
 /// Installs the requested versions; the first becomes the default when there is none.
@@ -76,6 +76,7 @@ pub(crate) fn install(
         archive,
         sha256,
         no_smoke_test,
+        reinstall,
         force,
         allow_unverified,
         change: ChangeArgs { reason },
@@ -101,9 +102,12 @@ pub(crate) fn install(
         )?],
         None => plan_downloads(&requests, sha256.as_ref(), toolchain, &progress)?,
     };
+    if force && !reinstall {
+        refuse_force_as_reinstall(&jobs, toolchain)?;
+    }
     let options = Options {
         smoke_test: !no_smoke_test,
-        force,
+        reinstall,
     };
     if no_smoke_test {
         progress.status("Skipping the smoke test (--no-smoke-test)");
@@ -172,6 +176,27 @@ pub(crate) fn install(
 }
 
 /// Asks the policy about every job before any is installed.
+/// `install --force` used to reinstall too; for one release, a version it would have
+/// reinstalled is an error naming `--reinstall` rather than a silent no-op.
+fn refuse_force_as_reinstall(jobs: &[Job], toolchain: &ToolchainSettings) -> anyhow::Result<()> {
+    match jobs
+        .iter()
+        .find(|job| toolchain.store.is_installed(&job.version))
+    {
+        Some(job) => Err(hinted(
+            format!(
+                "go{} is already installed, and `--force` no longer reinstalls",
+                job.version
+            ),
+            format!(
+                "reinstall with `goshift install {} --reinstall` (`--force` only overrides a policy refusal now)",
+                job.version
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn authorize_jobs(
     settings: &GlobalSettings,
     jobs: &[Job],
@@ -391,12 +416,12 @@ fn install_one(
     let name = version.toolchain_name();
     let staging = {
         let lock = toolchain.lock(settings)?;
-        if !options.force && store.is_installed(version) {
+        if !options.reinstall && store.is_installed(version) {
             return Ok(already_installed(job, toolchain, progress));
         }
         store
             .stage(&lock, &name)
-            .map_err(|e| store_error(e, Some(&store.home().display().to_string())))?
+            .map_err(|e| home_error(e, &store.home().display().to_string()))?
     };
     let tree = staging.tree();
     goshift_fs::fs::create_dir(&tree).map_err(anyhow::Error::from)?;
@@ -418,11 +443,11 @@ fn install_one(
         entries: unpacked.entries,
     };
     let lock = toolchain.lock(settings)?;
-    if !options.force && store.is_installed(version) {
+    if !options.reinstall && store.is_installed(version) {
         // Another process published it while this one downloaded.
         return Ok(already_installed(job, toolchain, progress));
     }
-    let replace = if options.force {
+    let replace = if options.reinstall {
         Replace::Allowed
     } else {
         Replace::Never
@@ -431,7 +456,7 @@ fn install_one(
     let intent = governance::begin(settings, change)?;
     let published = store
         .publish(&lock, &staging, &manifest, replace)
-        .map_err(|e| store_error(e, None));
+        .map_err(anyhow::Error::from);
     let dir = match published {
         Ok(dir) => {
             let details = serde_json::json!({
@@ -488,11 +513,7 @@ fn set_first_default(
         return Ok(());
     };
     let lock = toolchain.lock(settings)?;
-    if store
-        .default_version()
-        .map_err(|e| store_error(e, None))?
-        .is_some()
-    {
+    if store.default_version()?.is_some() {
         return Ok(());
     }
     super::first_default(settings, toolchain, &lock, &first.version, Action::Install)?;
@@ -508,7 +529,7 @@ fn set_first_default(
 
 fn already_installed(job: &Job, toolchain: &ToolchainSettings, progress: &Progress) -> Outcome {
     progress.status(&format!(
-        "go{} is already installed (reinstall with `--force`)",
+        "go{} is already installed (reinstall with `--reinstall`)",
         job.version
     ));
     Outcome {

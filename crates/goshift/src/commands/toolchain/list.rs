@@ -1,6 +1,6 @@
 //! `goshift list [--remote [--all]]`.
 
-use super::{ToolchainSettings, store_error, with_hint};
+use super::{ToolchainSettings, with_hint};
 use crate::cli::toolchain::ListArgs;
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;
@@ -16,10 +16,7 @@ pub(crate) fn list(
         return list_remote(all, settings, toolchain);
     }
     let printer = &settings.printer;
-    let mut installed = toolchain
-        .store
-        .installed()
-        .map_err(|e| store_error(e, None))?;
+    let mut installed = toolchain.store.installed()?;
     installed.reverse();
     if printer.json() {
         printer.json_value(&installed)?;
@@ -64,10 +61,7 @@ fn list_remote(
     drop(wait);
     drop(progress);
     let index = index?;
-    let installed = toolchain
-        .store
-        .installed_versions()
-        .map_err(|e| store_error(e, None))?;
+    let installed = toolchain.store.installed_versions()?;
     let mut releases: Vec<RemoteRelease> = index
         .releases()
         .iter()

@@ -2,7 +2,7 @@
 
 use goshift_version::GoVersion;
 
-use super::{ToolchainSettings, clean, refresh_links, store_error};
+use super::{ToolchainSettings, clean, refresh_links};
 use crate::cli::toolchain::PruneArgs;
 use crate::exit::ExitStatus;
 use crate::governance::{self, Change};
@@ -23,9 +23,7 @@ pub(crate) fn prune(
     let store = &toolchain.store;
     let lock = toolchain.lock(settings)?;
     clean(settings, toolchain, &lock)?;
-    let doomed = store
-        .prune_candidates(keep)
-        .map_err(|e| store_error(e, None))?;
+    let doomed = store.prune_candidates(keep)?;
     // About to remove every version in `doomed`.
     let names: Vec<String> = doomed.iter().map(GoVersion::toolchain_name).collect();
     let mut change = Change::new("prune", names.join(", ")).overrides(force, reason);
@@ -36,9 +34,7 @@ pub(crate) fn prune(
             &change,
             || {
                 for version in &doomed {
-                    store
-                        .uninstall(&lock, version, false)
-                        .map_err(|e| store_error(e, None))?;
+                    store.uninstall(&lock, version, false)?;
                 }
                 Ok(())
             },

@@ -6,7 +6,7 @@ use goshift_store::{Action, HistoryEntry};
 use goshift_version::GoVersion;
 
 use super::switch::{Switch, switch};
-use super::{ToolchainSettings, clean, store_error};
+use super::{ToolchainSettings, clean};
 use crate::cli::toolchain::RollbackArgs;
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;
@@ -26,12 +26,10 @@ pub(crate) fn rollback(
     let store = &toolchain.store;
     let lock = toolchain.lock(settings)?;
     clean(settings, toolchain, &lock)?;
-    let from = store.default_version().map_err(|e| store_error(e, None))?;
-    let target = store
-        .rollback_target(to)
-        .map_err(|e| store_error(e, None))?;
+    let from = store.default_version()?;
+    let target = store.rollback_target(to)?;
     let next = if to.is_none() {
-        let history = store.history().map_err(|e| store_error(e, None))?;
+        let history = store.history()?;
         next_steps(&history, from.as_ref(), &target)
     } else {
         String::new()

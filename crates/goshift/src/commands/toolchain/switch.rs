@@ -4,7 +4,7 @@
 use goshift_store::Action;
 use goshift_version::GoVersion;
 
-use super::{HeldLock, ToolchainSettings, refresh_links, store_error};
+use super::{HeldLock, ToolchainSettings, refresh_links};
 use crate::exit::ExitStatus;
 use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
@@ -62,7 +62,7 @@ pub(super) fn switch(
             toolchain
                 .store
                 .set_default(&lock, &target, action)
-                .map_err(|e| store_error(e, None))
+                .map_err(anyhow::Error::from)
         },
         |made| {
             let mut details = details.clone();

@@ -1,12 +1,13 @@
-//! `goshift uninstall VERSION [--force]`.
+//! `goshift uninstall VERSION [--remove-default] [--force --reason TEXT]`.
 
-use super::{ToolchainSettings, clean, installed_version, refresh_links, store_error};
+use super::{ToolchainSettings, clean, installed_version, refresh_links};
 use crate::cli::toolchain::{ChangeArgs, UninstallArgs};
+use crate::error::hinted;
 use crate::exit::ExitStatus;
 use crate::governance::{self, Change};
 use crate::settings::GlobalSettings;
 
-/// Removes an installed version; the default only with `--force`.
+/// Removes an installed version; the default only with `--remove-default`.
 pub(crate) fn uninstall(
     args: UninstallArgs,
     settings: &GlobalSettings,
@@ -14,6 +15,7 @@ pub(crate) fn uninstall(
 ) -> anyhow::Result<ExitStatus> {
     let UninstallArgs {
         requested,
+        remove_default,
         force,
         change: ChangeArgs { reason },
     } = args;
@@ -21,6 +23,16 @@ pub(crate) fn uninstall(
     let lock = toolchain.lock(settings)?;
     clean(settings, toolchain, &lock)?;
     let version = installed_version(store, &requested)?;
+    if force && !remove_default && store.default_version().ok().flatten().as_ref() == Some(&version)
+    {
+        // `--force` used to remove the default too; say what does now (for one release).
+        return Err(hinted(
+            format!("go{version} is the default, and `--force` no longer removes the default"),
+            format!(
+                "switch to another version first (`goshift use VERSION`), or pass `--remove-default` to remove go{version} and leave no default (`--force` only overrides a policy refusal now)"
+            ),
+        ));
+    }
     // Its archive stays in the cache for a later reinstall; say so afterwards.
     let cached = store
         .manifest(&version)
@@ -39,8 +51,8 @@ pub(crate) fn uninstall(
         &change,
         || {
             store
-                .uninstall(&lock, &version, force)
-                .map_err(|e| store_error(e, None))
+                .uninstall(&lock, &version, remove_default)
+                .map_err(anyhow::Error::from)
         },
         |switch| serde_json::json!({ "default_removed": switch.is_some() }),
     )?;

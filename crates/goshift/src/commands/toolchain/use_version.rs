@@ -3,7 +3,7 @@
 use goshift_store::Action;
 
 use super::switch::{Switch, switch};
-use super::{ToolchainSettings, clean, installed_version, store_error};
+use super::{ToolchainSettings, clean, installed_version};
 use crate::cli::toolchain::{ChangeArgs, UseArgs};
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;
@@ -23,7 +23,7 @@ pub(crate) fn use_version(
     let lock = toolchain.lock(settings)?;
     clean(settings, toolchain, &lock)?;
     let version = installed_version(store, &requested)?;
-    let from = store.default_version().map_err(|e| store_error(e, None))?;
+    let from = store.default_version()?;
     // About to change the default: `from` → `version`.
     let done = |was: &str| format!("Default is now go{version} (was {was})");
     switch(

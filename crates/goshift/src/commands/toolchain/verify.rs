@@ -2,7 +2,7 @@
 
 use goshift_store::{Difference, VerifyReport};
 
-use super::{ToolchainSettings, installed_version, store_error};
+use super::{ToolchainSettings, installed_version};
 use crate::cli::toolchain::VerifyArgs;
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;
@@ -16,22 +16,18 @@ pub(crate) fn verify(
     let VerifyArgs { requested } = args;
     let store = &toolchain.store;
     let foreign = if requested.is_none() {
-        store
-            .foreign_toolchains()
-            .map_err(|e| store_error(e, None))?
+        store.foreign_toolchains()?
     } else {
         Vec::new()
     };
     let versions = match requested {
         Some(text) => vec![installed_version(store, &text)?],
-        None => store
-            .installed_versions()
-            .map_err(|e| store_error(e, None))?,
+        None => store.installed_versions()?,
     };
     let printer = &settings.printer;
     let mut reports = Vec::new();
     for version in &versions {
-        let report = store.verify(version).map_err(|e| store_error(e, None))?;
+        let report = store.verify(version)?;
         if !printer.json() {
             print_report(settings, &report);
         }

@@ -1,6 +1,7 @@
-//! Semantic versions as the Go vulnerability database uses them (`golang.org/x/mod/semver`
-//! order): `1.21.0-rc.1`, with or without a `v`; build metadata (`+incompatible`, `+dirty`)
-//! is ignored.
+//! Semantic versions in `golang.org/x/mod/semver` order, read two ways: leniently as the Go
+//! vulnerability database writes them ([`Semver::parse`]: `1.21.0-rc.1`, with or without a
+//! `v`, shorthands `v1` and `v1.2`, build metadata ignored), and strictly as a main module's
+//! go.mod must spell a module version ([`is_valid_module_version`]).
 
 use std::cmp::Ordering;
 
@@ -16,6 +17,12 @@ impl Semver {
     pub fn parse(text: &str) -> Option<Self> {
         let text = text.strip_prefix('v').unwrap_or(text);
         let text = text.split_once('+').map_or(text, |(version, _)| version);
+        Self::parse_parts(text).map(|(semver, _)| semver)
+    }
+
+    /// The version and how many of its three numbers were written, from `1.2.3-pre` without
+    /// `v` or build metadata.
+    fn parse_parts(text: &str) -> Option<(Self, usize)> {
         let (core, prerelease) = match text.split_once('-') {
             Some((core, pre)) => (core, Some(pre)),
             None => (text, None),
@@ -23,10 +30,7 @@ impl Semver {
         let mut numbers = [0u64; 3];
         let mut count = 0;
         for part in core.split('.') {
-            if count == 3 || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            if part.len() > 1 && part.starts_with('0') {
+            if count == 3 || !is_number(part) {
                 return None;
             }
             numbers[count] = part.parse().ok()?;
@@ -47,11 +51,40 @@ impl Semver {
                 fields
             }
         };
-        Some(Self {
+        let semver = Self {
             numbers,
             prerelease,
-        })
+        };
+        Some((semver, count))
     }
+}
+
+/// Returns true if and only if `version` is a canonical module version as `go` accepts it in
+/// a main module's go.mod: `vMAJOR.MINOR.PATCH`, an optional pre-release (which is how
+/// pseudo-versions are spelled), and no build metadata except `+incompatible`.
+pub fn is_valid_module_version(version: &str) -> bool {
+    let Some(rest) = version.strip_prefix('v') else {
+        return false;
+    };
+    let rest = rest.strip_suffix("+incompatible").unwrap_or(rest);
+    if rest.contains('+') {
+        return false;
+    }
+    Semver::parse_parts(rest).is_some_and(|(semver, count)| {
+        // A numeric pre-release identifier has no leading zero.
+        count == 3
+            && semver
+                .prerelease
+                .iter()
+                .all(|part| !part.bytes().all(|b| b.is_ascii_digit()) || is_number(part))
+    })
+}
+
+/// A decimal number without a leading zero.
+fn is_number(part: &str) -> bool {
+    !part.is_empty()
+        && part.bytes().all(|b| b.is_ascii_digit())
+        && (part == "0" || !part.starts_with('0'))
 }
 
 impl Ord for Semver {
@@ -117,6 +150,31 @@ mod tests {
             "", "v", "1.2.3.4", "01.2.3", "1.2.3-", "1..2", "(devel)", "1.2.x",
         ] {
             assert!(Semver::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn module_versions() {
+        for good in [
+            "v1.2.3",
+            "v0.0.0-20200722182040-012345abcdef",
+            "v4.1.2+incompatible",
+            "v2.0.1-20200722182040-012345abcdef+incompatible",
+            "v1.0.0-rc.1",
+        ] {
+            assert!(is_valid_module_version(good), "{good}");
+        }
+        for bad in [
+            "1.2.3",
+            "v1.2",
+            "v1.02.3",
+            "v1.2.3+meta",
+            "v1.2.3-",
+            "v1.2.3-01",
+            "latest",
+            "",
+        ] {
+            assert!(!is_valid_module_version(bad), "{bad}");
         }
     }
 }
