@@ -1,8 +1,9 @@
 //! The toolchain store's commands, and the settings they share.
 //!
-//! [`ToolchainSettings`] is resolved once from the environment and the config file's
-//! `[toolchain]` table (the environment wins): where releases come from, the platform, the
-//! store, and the goshift executable the `bin/` links point at.
+//! [`ToolchainSettings`] is resolved once from the environment and the config file (its
+//! `[toolchain]` table, then its top-level `index_url` and `mirror`; the environment wins):
+//! where releases come from, the platform, the store, and the goshift executable the `bin/`
+//! links point at.
 
 mod cache;
 mod env;
@@ -83,32 +84,20 @@ pub(crate) struct ToolchainSettings {
     pub(crate) smoke_timeout: Duration,
 }
 
-/// The `[toolchain]` table of the config file.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigTable {
-    index_url: Option<String>,
-    mirror: Option<String>,
-    allow_http: Option<bool>,
-    platform: Option<String>,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-struct ConfigFile {
-    #[serde(default)]
-    toolchain: ConfigTable,
-}
-
 impl ToolchainSettings {
     /// Resolves the settings from the environment, then the config file.
     pub(crate) fn resolve(settings: &GlobalSettings) -> anyhow::Result<Self> {
-        let config = read_config(settings)?;
+        let config = settings.config.toolchain.clone().unwrap_or_default();
         let env = &settings.env;
         let index_url = env
             .var(EnvVars::GOSHIFT_INDEX_URL)
             .or(config.index_url)
+            .or_else(|| settings.config.index_url.clone())
             .unwrap_or_else(|| Sources::DEFAULT_INDEX_URL.to_owned());
-        let mirror = env.var(EnvVars::GOSHIFT_MIRROR).or(config.mirror);
+        let mirror = env
+            .var(EnvVars::GOSHIFT_MIRROR)
+            .or(config.mirror)
+            .or_else(|| settings.config.mirror.clone());
         let allow_insecure_http = match env.var(EnvVars::GOSHIFT_ALLOW_HTTP).as_deref() {
             None => config.allow_http.unwrap_or(false),
             Some("1" | "true" | "yes") => true,
@@ -261,21 +250,6 @@ pub(crate) fn shorten(text: &str) -> String {
         Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
         None => text.to_owned(),
     }
-}
-
-fn read_config(settings: &GlobalSettings) -> anyhow::Result<ConfigTable> {
-    let path = settings.dirs.config_file();
-    let text = match goshift_fs::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigTable::default()),
-        Err(e) => return Err(e).context("failed to read the config file"),
-    };
-    let file: ConfigFile = toml::from_str(&text)
-        .with_context(|| format!("the config file `{}` is not valid", path.display()))
-        .hint(
-            "the `[toolchain]` table accepts `index_url`, `mirror`, `allow_http` and `platform`",
-        )?;
-    Ok(file.toolchain)
 }
 
 /// Parses a version request, with a hint on failure.

@@ -437,3 +437,31 @@ fn cache_dir_size_clean_and_uninstall_says_what_it_kept() {
     // Installed toolchains stay; only the cache is emptied.
     assert_eq!(test.ok(&["list"]).stdout, "go1.22.10  (default)\n");
 }
+
+#[test]
+fn the_config_files_toolchain_table_and_top_level_keys_are_read() {
+    let test = StoreTest::new(&["1.22.10"]);
+    let config = test.context.root().join("config/goshift/config.toml");
+    let index = test.mirror.url_of("index.json");
+    // The table documented for the toolchain commands: every command accepts it, and `install`
+    // takes its release index from it.
+    write(&config, &format!("[toolchain]\nindex_url = \"{index}\"\n"));
+    let run = |args: &[&str]| test.finish(&test.context.command().args(args).output().unwrap());
+    let listed = run(&["config", "list"]);
+    assert_eq!(listed.code, Some(0), "{listed:#?}");
+    let remote = run(&["list", "--remote"]);
+    assert_eq!(remote.code, Some(0), "{remote:#?}");
+    assert!(remote.stdout.contains("1.22.10"), "{remote:#?}");
+    // A typo inside the table is still an error naming it.
+    write(&config, &format!("[toolchain]\nindex_ur = \"{index}\"\n"));
+    let typo = run(&["list", "--remote"]);
+    assert_eq!(typo.code, Some(2), "{typo:#?}");
+    assert!(typo.stderr.contains("index_ur"), "{typo:#?}");
+    // `goshift config set index_url` writes the top-level key; the toolchain commands read it.
+    std::fs::remove_file(&config).unwrap();
+    let set = run(&["config", "set", "index_url", &index]);
+    assert_eq!(set.code, Some(0), "{set:#?}");
+    let remote = run(&["list", "--remote"]);
+    assert_eq!(remote.code, Some(0), "{remote:#?}");
+    assert!(remote.stdout.contains("1.22.10"), "{remote:#?}");
+}

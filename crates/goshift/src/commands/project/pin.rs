@@ -9,8 +9,6 @@
 mod files;
 
 use anyhow::Context as _;
-use goshift_dist::{Client, Platform, Sources};
-use goshift_fs::EnvVars;
 use goshift_project::show_path;
 use goshift_version::{GoVersion, VersionRequest};
 
@@ -228,28 +226,19 @@ fn choose(settings: &GlobalSettings, text: &str, allow_missing: bool) -> anyhow:
 
 /// The release `request` names in the index, for this machine's platform.
 fn from_index(settings: &GlobalSettings, request: &VersionRequest) -> anyhow::Result<GoVersion> {
-    let env = &settings.env;
-    let sources = Sources {
-        index_url: env
-            .var(EnvVars::GOSHIFT_INDEX_URL)
-            .or_else(|| settings.config.index_url.clone())
-            .unwrap_or_else(|| Sources::DEFAULT_INDEX_URL.to_owned()),
-        mirror: None,
-        allow_insecure_http: env.var(EnvVars::GOSHIFT_ALLOW_HTTP).as_deref() == Some("1"),
-    };
-    let platform = match env.var(EnvVars::GOSHIFT_PLATFORM) {
-        Some(text) => Platform::parse(&text)?,
-        None => Platform::host(),
-    };
-    let index = Client::new()
-        .fetch_index(&sources)
+    // The same index, platform, proxy and limits as `install`.
+    let toolchain = crate::commands::toolchain::ToolchainSettings::resolve(settings)?;
+    let (sources, platform) = (&toolchain.sources, &toolchain.platform);
+    let index = toolchain
+        .client
+        .fetch_index(sources)
         .context("failed to check the version against the release index")
         .hint(format!(
             "{}, or pin an exact version without checking with `--allow-missing`",
             crate::commands::toolchain::index_hint(&sources.index_url)
         ))?;
     let (release, _) = index
-        .resolve(request, &platform, false)
+        .resolve(request, platform, false)
         .context("the release index does not have it")?;
     Ok(release.version.clone())
 }
