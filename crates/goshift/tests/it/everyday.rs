@@ -465,3 +465,88 @@ fn the_config_files_toolchain_table_and_top_level_keys_are_read() {
     assert_eq!(remote.code, Some(0), "{remote:#?}");
     assert!(remote.stdout.contains("1.22.10"), "{remote:#?}");
 }
+
+#[test]
+fn tool_versions_is_read_as_asdf_and_mise_users_expect() {
+    let context = store();
+    let work = context.work();
+    let tool_versions = work.join(".tool-versions");
+    let run = |args: &[&str]| {
+        let output = context.run(args);
+        (
+            output.status.code(),
+            context.filter(&stdout(&output)),
+            context.filter(&stderr(&output)),
+        )
+    };
+    let go_version = || {
+        let output = crate::project::go(&context, &work, &["version"])
+            .output()
+            .expect("test setup");
+        // The fake toolchain appends its environment after ` | `.
+        let out = stdout(&output);
+        format!(
+            "{}\n",
+            out.split(" | ").next().unwrap_or_default().trim_end()
+        )
+    };
+    write(
+        &work.join("go.mod"),
+        "module m\n\ngo 1.21.0\ntoolchain go1.23.4\n",
+    );
+    write(&work.join(".go-version"), "1.22.10\n");
+    // asdf's `golang` line decides before `.go-version` and go.mod, for `go` and `current`.
+    write(&tool_versions, "nodejs 20.1.0\ngolang 1.21.13\n");
+    assert_eq!(go_version(), "fake go1.21.13 version\n");
+    let (code, out, err) = run(&["current"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "go1.21.13 (pinned in ./.tool-versions)\n");
+    let (_, out, _) = run(&["pin"]);
+    assert_eq!(out, "go1.21.13 (pinned in ./.tool-versions)\n");
+    let (_, doctor, _) = run(&["doctor"]);
+    assert!(
+        doctor.contains("`.tool-versions` (go1.21.13) overrides the `toolchain go1.23.4` line"),
+        "{doctor}"
+    );
+    // mise's `go` name and fuzzy versions.
+    write(&tool_versions, "go 1.22\n");
+    assert_eq!(go_version(), "fake go1.22.10 version\n");
+    // `pin` sets the line that decides and keeps the other tools.
+    write(
+        &tool_versions,
+        "nodejs 20.1.0\ngolang 1.21.13 # for the release\n",
+    );
+    let (code, _, err) = run(&["pin", "1.23.4"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err, "Pinned go1.23.4 in ./.tool-versions (was go1.21.13)\n");
+    assert_eq!(
+        std::fs::read_to_string(&tool_versions).unwrap(),
+        "nodejs 20.1.0\ngolang 1.23.4\n"
+    );
+    assert_eq!(go_version(), "fake go1.23.4 version\n");
+    // `unpin` removes only the Go line; `.go-version` decides again.
+    let (code, _, err) = run(&["unpin"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.starts_with("Unpinned go1.23.4 (removed its line from ./.tool-versions)\n"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&tool_versions).unwrap(),
+        "nodejs 20.1.0\n"
+    );
+    assert_eq!(go_version(), "fake go1.22.10 version\n");
+    // `system` pins nothing: `.go-version` (here) and go.mod decide.
+    std::fs::remove_file(work.join(".go-version")).unwrap();
+    write(&tool_versions, "golang system\n");
+    assert_eq!(go_version(), "fake go1.23.4 version\n");
+    // A Go line that names no release is an error naming the file and line.
+    write(&tool_versions, "golang ref:master\n");
+    let (code, _, err) = run(&["current"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("`./.tool-versions` line 1: `ref:master` is not a Go release")
+            || err.contains(".tool-versions` line 1: `ref:master` is not a Go release"),
+        "{err}"
+    );
+}
