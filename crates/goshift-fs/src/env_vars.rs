@@ -9,6 +9,9 @@ impl EnvVars {
     /// goshift's home: the toolchain store, audit log and lock. Default
     /// `$XDG_DATA_HOME/goshift`, else `~/.local/share/goshift`.
     pub const GOSHIFT_HOME: &'static str = "GOSHIFT_HOME";
+    /// goshift's cache: verified archives kept for reinstalls without download. Default
+    /// `$XDG_CACHE_HOME/goshift`, else `~/.cache/goshift`.
+    pub const GOSHIFT_CACHE_DIR: &'static str = "GOSHIFT_CACHE_DIR";
     /// The release index URL (`https://…`, `file://…`, or loopback `http://…`). Default
     /// `https://go.dev/dl/?mode=json&include=all`.
     pub const GOSHIFT_INDEX_URL: &'static str = "GOSHIFT_INDEX_URL";
@@ -88,6 +91,8 @@ impl EnvVars {
     pub const XDG_DATA_HOME: &'static str = "XDG_DATA_HOME";
     /// XDG config directory.
     pub const XDG_CONFIG_HOME: &'static str = "XDG_CONFIG_HOME";
+    /// XDG cache directory.
+    pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
     /// Directories searched for executables.
     pub const PATH: &'static str = "PATH";
 }

@@ -60,6 +60,7 @@ macro_rules! environment {
         "\
 Environment variables:
   GOSHIFT_HOME          toolchains, audit log and lock (default: $XDG_DATA_HOME/goshift)
+  GOSHIFT_CACHE_DIR     verified archives for reinstalls (default: $XDG_CACHE_HOME/goshift)
   GOSHIFT_INDEX_URL     the release index (default: https://go.dev/dl/?mode=json&include=all)
   GOSHIFT_MIRROR        where archives are downloaded from; hashes still come from the index
   GOSHIFT_ALLOW_HTTP    `1` allows plain http to hosts other than loopback

@@ -120,7 +120,8 @@ impl ToolchainSettings {
                 .with_context(|| format!("invalid {}", EnvVars::GOSHIFT_PLATFORM))?,
             None => Platform::host(),
         };
-        let mut store = Store::new(&settings.dirs.home);
+        let mut store = Store::new(&settings.dirs.home)
+            .with_archive_cache(settings.dirs.cache.join("archives"));
         if let Some(name) = env.var(EnvVars::GOSHIFT_TEST_PAUSE) {
             let phase = Phase::from_name(&name).ok_or_else(|| {
                 anyhow::anyhow!("{} names no phase: `{name}`", EnvVars::GOSHIFT_TEST_PAUSE)

@@ -412,10 +412,13 @@ fn e2e_checks_for_the_programs_it_needs_up_front() {
 fn cache_dir_size_clean_and_uninstall_says_what_it_kept() {
     let test = StoreTest::new(&["1.21.13", "1.22.10"]);
     test.ok(&["install", "--no-smoke-test", "1.22.10", "1.21.13"]);
+    // Verified archives live in the cache directory, not in the data directory.
     assert_eq!(
         test.ok(&["cache", "dir"]).stdout,
-        "[ROOT]/home/cache/archives\n"
+        "[ROOT]/user/.cache/goshift/archives\n"
     );
+    assert_eq!(crate::toolchain::names(&test.archive_cache()).len(), 2);
+    assert!(test.names("cache/archives").is_empty());
     let size: serde_json::Value =
         serde_json::from_str(&test.ok(&["cache", "size", "--json"]).stdout).expect("JSON");
     assert_eq!(size["archives"], 2);
@@ -431,11 +434,72 @@ fn cache_dir_size_clean_and_uninstall_says_what_it_kept() {
     let run = test.ok(&["cache", "clean"]);
     assert_eq!(
         run.stderr,
-        "Removed 2 cached archives (0.0 MiB) from [ROOT]/home/cache/archives\n"
+        "Removed 2 cached archives (0.0 MiB) from [ROOT]/user/.cache/goshift/archives\n"
     );
     assert_eq!(test.ok(&["cache", "size"]).stdout, "0 archives, 0.0 MiB\n");
     // Installed toolchains stay; only the cache is emptied.
     assert_eq!(test.ok(&["list"]).stdout, "go1.22.10  (default)\n");
+}
+
+#[test]
+fn the_cache_follows_xdg_and_goshift_cache_dir_and_old_archives_move_there() {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    let root = test.context.root().to_owned();
+    let run = |env: &[(&str, &Path)], args: &[&str]| {
+        let mut command = test.command();
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        test.finish(&command.args(args).output().expect("test setup"))
+    };
+    let xdg = root.join("xdg-cache");
+    let own = root.join("own-cache");
+    assert_eq!(
+        run(&[("XDG_CACHE_HOME", &xdg)], &["cache", "dir"]).stdout,
+        "[ROOT]/xdg-cache/goshift/archives\n"
+    );
+    let both = [
+        ("XDG_CACHE_HOME", xdg.as_path()),
+        ("GOSHIFT_CACHE_DIR", own.as_path()),
+    ];
+    assert_eq!(
+        run(&both, &["cache", "dir"]).stdout,
+        "[ROOT]/own-cache/archives\n"
+    );
+    let relative = run(
+        &[("GOSHIFT_CACHE_DIR", Path::new("rel"))],
+        &["cache", "dir"],
+    );
+    assert_eq!(relative.code, Some(2), "{relative:#?}");
+    assert!(
+        relative
+            .stderr
+            .contains("GOSHIFT_CACHE_DIR must be an absolute path"),
+        "{relative:#?}"
+    );
+
+    // A store whose archives are still in the data directory (`$GOSHIFT_HOME/cache/archives`):
+    // they are counted, used for a reinstall without download, and moved to the cache
+    // directory by the next change to the store.
+    test.ok(&["install", "--no-smoke-test", "1.22.10", "1.21.13"]);
+    let new_dir = test.archive_cache();
+    let old_dir = test.home().join("cache/archives");
+    std::fs::create_dir_all(&old_dir).unwrap();
+    for name in crate::toolchain::names(&new_dir) {
+        std::fs::rename(new_dir.join(&name), old_dir.join(&name)).unwrap();
+    }
+    assert_eq!(test.ok(&["cache", "size"]).stdout, "2 archives, 0.0 MiB\n");
+    test.ok(&["uninstall", "1.21.13"]);
+    assert!(
+        test.names("cache/archives").is_empty(),
+        "{:?}",
+        test.names("cache/archives")
+    );
+    assert_eq!(crate::toolchain::names(&new_dir).len(), 2);
+    test.mirror
+        .add("go1.21.13.linux-amd64.tar.gz", b"gone".to_vec());
+    let reinstall = test.ok(&["install", "--no-smoke-test", "1.21.13"]);
+    assert!(reinstall.stderr.contains("cache"), "{reinstall:#?}");
 }
 
 #[test]

@@ -98,6 +98,11 @@ impl StoreTest {
         run
     }
 
+    /// Where verified archives are kept: the sandbox user's `~/.cache/goshift/archives`.
+    pub(crate) fn archive_cache(&self) -> PathBuf {
+        self.context.root().join("user/.cache/goshift/archives")
+    }
+
     /// The names in a directory of the home, sorted.
     pub(crate) fn names(&self, dir: &str) -> Vec<String> {
         names(&self.home().join(dir))
@@ -185,7 +190,7 @@ fn first_install_becomes_the_default() {
             .any(|e| e["path"] == "bin/go")
     );
     // The verified archive is kept for offline reinstalls.
-    assert_eq!(test.names("cache/archives").len(), 1);
+    assert_eq!(names(&test.archive_cache()).len(), 1);
     assert!(test.names("staging").is_empty());
 
     // A second install keeps the default.

@@ -42,12 +42,19 @@ pub(crate) fn godebug_table(
             Err(error) => Err(error.into()),
         };
     }
-    let archives = settings.dirs.home.join("cache").join("archives");
-    let Ok(entries) = fs::read_dir(&archives) else {
-        return Ok(None);
-    };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
+    // The cache directory, then where older versions kept archives.
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for archives in [
+        settings.dirs.cache.join("archives"),
+        settings.dirs.home.join("cache").join("archives"),
+    ] {
+        let Ok(entries) = fs::read_dir(&archives) else {
+            continue;
+        };
+        let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        found.sort();
+        paths.extend(found);
+    }
     for path in paths {
         if let Some(text) = table_from_archive(&path, version)? {
             let table = parse_table(&text, &path.join(TABLE_PATH))?;

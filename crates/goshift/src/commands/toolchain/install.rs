@@ -535,8 +535,7 @@ fn fetch_and_unpack(
         .expected
         .sha256
         .as_ref()
-        .map(|sha| toolchain.store.archive_cache_dir().join(sha))
-        .filter(|path| path.is_file());
+        .and_then(|sha| toolchain.store.cached_archive(sha));
     // A copy of a verified download lands in the staging area, and moves into the cache
     // on publish: concurrent installs never write the same file.
     let cache_copy = staging.dir().join("archive");
@@ -629,13 +628,13 @@ fn smoke_test(
     Ok(SmokeOutcome::Passed)
 }
 
-/// Moves the verified archive copy into `cache/archives/<sha256>` (best effort: the cache
-/// only saves a later download).
+/// Moves the verified archive copy into the archive cache as `<sha256>` (best effort: the
+/// cache only saves a later download; it may be on another file system than the staging area).
 fn keep_in_cache(toolchain: &ToolchainSettings, staging: &Staging, sha256: &str) {
     let copy = staging.dir().join("archive");
     if copy.is_file() {
         let target: &Path = &toolchain.store.archive_cache_dir().join(sha256);
-        let _ = goshift_fs::fs::rename(&copy, target);
+        let _ = goshift_fs::move_file(&copy, target);
     }
 }
 
