@@ -150,7 +150,31 @@ fn the_validator_finds_what_is_wrong() {
 #[test]
 fn every_covered_command_follows_its_schema() {
     let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.22.10", "1.21.13"]);
+    check(&test, "list", &["list"]);
+    check(&test, "install", &["install", "--no-smoke-test", "1.22.10"]);
+    check(
+        &test,
+        "install",
+        &["install", "--no-smoke-test", "1.22.10", "1.21.13"],
+    );
+    check(&test, "list", &["list"]);
+    check(&test, "list", &["list", "--remote"]);
+    check(&test, "list", &["list", "--remote", "--all"]);
+    check(&test, "history", &["history"]);
+    check(&test, "current", &["current"]);
+    check(&test, "which", &["which"]);
+    check(&test, "home", &["home"]);
+    let bin = test.context.work().join("bin");
+    std::fs::create_dir_all(&bin).expect("test setup");
+    let binary = goshift_testkit::gobinary::GoBinary::new(
+        goshift_testkit::gobinary::Container::Elf,
+        "go1.22.10",
+        "path\texample.com/app\nmod\texample.com/app\tv1.0.0\t\n",
+    )
+    .build();
+    std::fs::write(bin.join("app"), binary).expect("test setup");
+    check(&test, "inspect", &["inspect", "bin/app"]);
+    check(&test, "scan", &["scan", "bin"]);
     let work = test.context.work();
     std::fs::write(work.join("go.mod"), "module m\n\ngo 1.21.0\n").expect("test setup");
     check(&test, "pin", &["pin"]);

@@ -238,17 +238,20 @@ fn latest_and_json_output() {
     let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(value[0]["version"], "1.22.10");
     assert_eq!(value[0]["status"], "installed");
-    assert_eq!(value[0]["became_default"], true);
+    assert_eq!(value[0]["default"], true);
     assert_eq!(value[0]["smoke_test"], "passed");
-    assert_eq!(value[0]["dir"], "[ROOT]/home/toolchains/go1.22.10");
+    assert_eq!(value[0]["path"], "[ROOT]/home/toolchains/go1.22.10");
     let list: serde_json::Value =
         serde_json::from_str(&test.ok(&["list", "--json"]).stdout).unwrap();
     assert_eq!(
         list,
         serde_json::json!([{
             "version": "1.22.10",
-            "dir": "[ROOT]/home/toolchains/go1.22.10",
-            "is_default": true,
+            "path": "[ROOT]/home/toolchains/go1.22.10",
+            "default": true,
+            "installed": true,
+            "stable": true,
+            "archive": null,
         }])
     );
 }

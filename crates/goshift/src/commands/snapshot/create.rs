@@ -96,7 +96,7 @@ pub(crate) fn create(
         .hint("name a regular file or a new path with `-o`")?;
     if settings.printer.json() {
         settings.printer.json_value(&serde_json::json!({
-            "file": output.display().to_string(),
+            "path": output.display().to_string(),
             "toolchains": snapshot.toolchains.len(),
             "default": snapshot.default,
             "tools": snapshot.tools.len(),

@@ -43,8 +43,12 @@ enum Origin {
 #[derive(Debug, serde::Serialize)]
 struct Outcome {
     version: GoVersion,
+    /// Its GOROOT (`path` in the JSON vocabulary of `docs/json/`).
+    #[serde(rename = "path")]
     dir: PathBuf,
     status: OutcomeStatus,
+    /// Whether it is the default now.
+    #[serde(rename = "default")]
     became_default: bool,
     source: Option<Source>,
     archive_sha256: Option<String>,
@@ -52,7 +56,7 @@ struct Outcome {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 enum OutcomeStatus {
     Installed,
     AlreadyInstalled,
