@@ -117,7 +117,7 @@ fn violation(schema: &Value, value: &Value, at: &str) -> Option<String> {
 }
 
 /// Runs `goshift --json ARGS…` and checks stdout against `docs/json/v1/<name>.schema.json`.
-fn check(test: &StoreTest, name: &str, args: &[&str]) {
+fn check(test: &StoreTest, name: &str, args: &[&str]) -> Value {
     let output = test
         .command()
         .arg("--json")
@@ -130,6 +130,7 @@ fn check(test: &StoreTest, name: &str, args: &[&str]) {
     if let Some(problem) = violation(&schema(name), &value, "$") {
         panic!("{args:?} breaks docs/json/v1/{name}.schema.json: {problem}\n{value:#}");
     }
+    value
 }
 
 #[test]
@@ -160,7 +161,23 @@ fn every_covered_command_follows_its_schema() {
     check(&test, "list", &["list"]);
     check(&test, "list", &["list", "--remote"]);
     check(&test, "list", &["list", "--remote", "--all"]);
+    check(&test, "use", &["use", "1.21.13"]);
+    check(&test, "use", &["use", "1.21.13"]);
+    check(&test, "use", &["rollback"]);
     check(&test, "history", &["history"]);
+    check(&test, "verify", &["verify"]);
+    // A changed file is a difference, and still the same shape.
+    let version_file = test.home().join("toolchains/go1.21.13/VERSION");
+    let mut permissions = std::fs::metadata(&version_file)
+        .expect("test setup")
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o600);
+    std::fs::set_permissions(&version_file, permissions).expect("test setup");
+    let report = check(&test, "verify", &["verify", "1.21.13"]);
+    assert_eq!(
+        report[0]["differences"][0]["kind"], "mode_changed",
+        "{report}"
+    );
     check(&test, "current", &["current"]);
     check(&test, "which", &["which"]);
     check(&test, "home", &["home"]);
@@ -188,6 +205,8 @@ fn every_covered_command_follows_its_schema() {
     check(&test, "cache", &["cache", "dir"]);
     check(&test, "cache", &["cache", "size"]);
     check(&test, "doctor", &["doctor"]);
+    check(&test, "prune", &["prune", "--keep", "1"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13"]);
     check(&test, "uninstall", &["uninstall", "1.21.13"]);
     check(&test, "cache", &["cache", "clean"]);
 }
