@@ -22,6 +22,9 @@ impl EnvVars {
     pub const GOSHIFT_ALLOW_HTTP: &'static str = "GOSHIFT_ALLOW_HTTP";
     /// How long to wait for the store lock, in seconds or a duration like `30s`. Default 60s.
     pub const GOSHIFT_LOCK_TIMEOUT: &'static str = "GOSHIFT_LOCK_TIMEOUT";
+    /// The longest reading the release index may take, all of it, a duration like `30s`.
+    /// Default 60s.
+    pub const GOSHIFT_INDEX_TIMEOUT: &'static str = "GOSHIFT_INDEX_TIMEOUT";
     /// The longest a download may take, a duration like `20m`. Default 1h.
     pub const GOSHIFT_DOWNLOAD_TIMEOUT: &'static str = "GOSHIFT_DOWNLOAD_TIMEOUT";
     /// The slowest average rate a download may keep, in bytes per second, checked from 10

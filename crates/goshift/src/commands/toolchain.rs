@@ -11,7 +11,7 @@ mod history;
 mod import;
 pub(super) mod install;
 mod list;
-mod progress;
+pub(super) mod progress;
 mod prune;
 mod rollback;
 mod switch;
@@ -205,26 +205,16 @@ impl Deref for HeldLock {
     }
 }
 
-/// `GOSHIFT_DOWNLOAD_TIMEOUT` and `GOSHIFT_DOWNLOAD_MIN_RATE`, over the defaults.
+/// `GOSHIFT_DOWNLOAD_TIMEOUT`, `GOSHIFT_INDEX_TIMEOUT` and `GOSHIFT_DOWNLOAD_MIN_RATE`, over
+/// the defaults.
 fn download_limits(settings: &GlobalSettings) -> anyhow::Result<DownloadLimits> {
     let mut limits = DownloadLimits::default();
-    if let Some(text) = settings.env.var(EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT) {
-        limits.deadline = crate::settings::parse_duration(&text)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                hinted(
-                    format!(
-                        "{} is `{}`, not a duration",
-                        EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT,
-                        shorten(&text)
-                    ),
-                    format!(
-                        "set it like `{}=30m`, or unset it for 1h",
-                        EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT
-                    ),
-                )
-            })?;
+    if let Some(deadline) = duration_var(settings, EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT, "30m", "1h")?
+    {
+        limits.deadline = deadline;
+    }
+    if let Some(deadline) = duration_var(settings, EnvVars::GOSHIFT_INDEX_TIMEOUT, "30s", "60s")? {
+        limits.index_deadline = deadline;
     }
     if let Some(text) = settings.env.var(EnvVars::GOSHIFT_DOWNLOAD_MIN_RATE) {
         limits.min_rate = text.trim().parse().map_err(|_| {
@@ -242,6 +232,29 @@ fn download_limits(settings: &GlobalSettings) -> anyhow::Result<DownloadLimits> 
         })?;
     }
     Ok(limits)
+}
+
+/// A positive duration from the variable `var`, if set; the error shows `example` and says
+/// that unsetting it gives `default`.
+fn duration_var(
+    settings: &GlobalSettings,
+    var: &str,
+    example: &str,
+    default: &str,
+) -> anyhow::Result<Option<Duration>> {
+    let Some(text) = settings.env.var(var) else {
+        return Ok(None);
+    };
+    crate::settings::parse_duration(&text)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .map(Some)
+        .ok_or_else(|| {
+            hinted(
+                format!("{var} is `{}`, not a duration", shorten(&text)),
+                format!("set it like `{var}={example}`, or unset it for {default}"),
+            )
+        })
 }
 
 /// `text` for a message: at most 64 characters, the rest elided (`…`).

@@ -272,9 +272,15 @@ fn from_index(settings: &GlobalSettings, request: &VersionRequest) -> anyhow::Re
     // The same index, platform, proxy and limits as `install`.
     let toolchain = crate::commands::toolchain::ToolchainSettings::resolve(settings)?;
     let (sources, platform) = (&toolchain.sources, &toolchain.platform);
-    let index = toolchain
-        .client
-        .fetch_index(sources)
+    let progress = crate::commands::toolchain::progress::Progress::new(settings.printer);
+    let wait = progress.wait(&format!(
+        "Reading the release index from {}",
+        sources.index_url
+    ));
+    let index = toolchain.client.fetch_index(sources);
+    drop(wait);
+    drop(progress);
+    let index = index
         .context("failed to check the version against the release index")
         .hint(format!(
             "{}, or pin an exact version without checking with `--allow-missing`",
