@@ -213,8 +213,16 @@ pub(super) fn go_output(
         .collect();
     let mut child: Command = toolchain_command(root, &command, settings)?;
     child.current_dir(dir).stdin(std::process::Stdio::null());
-    let output = child
-        .output()
+    // A cold build takes minutes: say what runs, and for how long.
+    let progress = crate::commands::toolchain::progress::Progress::new(settings.printer);
+    let version = root
+        .file_name()
+        .map_or_else(String::new, |name| format!(" ({})", name.to_string_lossy()));
+    let wait = progress.wait(&format!("Running `go {}`{version}", args.join(" ")));
+    let output = child.output();
+    drop(wait);
+    drop(progress);
+    let output = output
         .with_context(|| format!("failed to run `{}`", root.join("bin").join("go").display()))?;
     Ok(GoRun {
         code: output.status.code(),
