@@ -209,4 +209,33 @@ fn every_covered_command_follows_its_schema() {
     test.ok(&["install", "--no-smoke-test", "1.21.13"]);
     check(&test, "uninstall", &["uninstall", "1.21.13"]);
     check(&test, "cache", &["cache", "clean"]);
+    check(&test, "config", &["config", "list"]);
+    check(&test, "config", &["config", "get", "mirror"]);
+    check(&test, "audit-head", &["audit", "head"]);
+    check(&test, "audit-verify", &["audit", "verify"]);
+    let snapshot = test.context.root().join("box.snapshot");
+    let snapshot = snapshot.to_str().expect("test setup");
+    let created = check(
+        &test,
+        "snapshot-create",
+        &["snapshot", "create", "-o", snapshot],
+    );
+    assert_eq!(created["default_version"], "1.22.10", "{created}");
+    let policy = test.context.work().join("policy.toml");
+    std::fs::write(&policy, "").expect("test setup");
+    check(&test, "policy-check", &["policy", "check", "policy.toml"]);
+    check(
+        &test,
+        "policy-explain",
+        &["--policy", "policy.toml", "policy", "explain", "1.22.10"],
+    );
+    std::fs::write(&policy, "[[rule]]\nbogus = 1\n").expect("test setup");
+    check(&test, "policy-check", &["policy", "check", "policy.toml"]);
+    // A bad line in the audit log: the other shape.
+    let log = test.home().join("audit.log");
+    let mut text = std::fs::read_to_string(&log).expect("test setup");
+    text.insert_str(0, "{\"not\": \"a record\"}\n");
+    std::fs::write(&log, text).expect("test setup");
+    let broken = check(&test, "audit-verify", &["audit", "verify"]);
+    assert_eq!(broken["valid"], false, "{broken}");
 }

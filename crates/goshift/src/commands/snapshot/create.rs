@@ -98,7 +98,7 @@ pub(crate) fn create(
         settings.printer.json_value(&serde_json::json!({
             "path": output.display().to_string(),
             "toolchains": snapshot.toolchains.len(),
-            "default": snapshot.default,
+            "default_version": snapshot.default,
             "tools": snapshot.tools.len(),
         }))?;
     } else {
