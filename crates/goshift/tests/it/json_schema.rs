@@ -233,9 +233,9 @@ fn every_covered_command_follows_its_schema() {
     check(&test, "policy-check", &["policy", "check", "policy.toml"]);
     // A bad line in the audit log: the other shape.
     let log = test.home().join("audit.log");
-    let mut text = std::fs::read_to_string(&log).expect("test setup");
-    text.insert_str(0, "{\"not\": \"a record\"}\n");
-    std::fs::write(&log, text).expect("test setup");
+    let mut records = std::fs::read_to_string(&log).expect("test setup");
+    records.insert_str(0, "{\"not\": \"a record\"}\n");
+    std::fs::write(&log, records).expect("test setup");
     let broken = check(&test, "audit-verify", &["audit", "verify"]);
     assert_eq!(broken["valid"], false, "{broken}");
 }
