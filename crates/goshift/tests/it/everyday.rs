@@ -609,8 +609,7 @@ fn tool_versions_is_read_as_asdf_and_mise_users_expect() {
     let (code, _, err) = run(&["current"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(
-        err.contains("`./.tool-versions` line 1: `ref:master` is not a Go release")
-            || err.contains(".tool-versions` line 1: `ref:master` is not a Go release"),
+        err.contains("`[ROOT]/cwd/.tool-versions` line 1: `ref:master` is not a Go release"),
         "{err}"
     );
 }
