@@ -165,7 +165,10 @@ for part in "${parts[@]}"; do
     # The part writes to its log file and `tail` streams it: a process the part leaves behind
     # can then never hold a pipe open and stall the run.
     : >"$log"
-    timeout --kill-after=10 "$part_timeout" bash -euo pipefail "$part" </dev/null >"$log" 2>&1 &
+    # Each part keeps its verified archives to itself, never in the user's ~/.cache.
+    rm -rf "$E2E_DIR/goshift-cache/${name%.sh}"
+    GOSHIFT_CACHE_DIR="$E2E_DIR/goshift-cache/${name%.sh}" \
+        timeout --kill-after=10 "$part_timeout" bash -euo pipefail "$part" </dev/null >"$log" 2>&1 &
     part_pid=$!
     tail --pid="$part_pid" --lines=+1 --follow "$log" &
     tail_pid=$!

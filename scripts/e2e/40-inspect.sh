@@ -205,7 +205,7 @@ paths = sorted(r["path"] for r in followed["binaries"])
 assert paths == sorted([go, os.path.realpath(f"{work}/bin/app-122")]), paths
 go_row = next(r for r in followed["binaries"] if r["path"] == go)
 assert go_row["links"] == [f"{work}/links/go"], go_row
-assert go_row["go_version"] == "go1.22.10", go_row
+assert go_row["version"] == "1.22.10", go_row
 PY
 step "scan reports a linked binary once by its target, and reads one outside the tree with --follow"
 

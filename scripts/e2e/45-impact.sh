@@ -271,7 +271,7 @@ expect_eq "httpmuxgo121 no longer differs" \
 
 echo "--- the GODEBUG table of a toolchain that is not installed"
 "$GOSHIFT" uninstall 1.22.10
-ls "$GOSHIFT_HOME/cache/archives/"* >/dev/null 2>&1 || fail "goshift install kept no archive in the cache"
+ls "$("$GOSHIFT" cache dir)/"* >/dev/null 2>&1 || fail "goshift install kept no archive in the cache"
 (cd "$project" && "$GOSHIFT" impact --from 1.21.13 --to 1.22.10 --no-run --json) >"$dir/archive.json" 2>"$dir/archive.err"
 grep -q 'read the GODEBUG table of go1.22.10 from the cached archive' "$dir/archive.err" ||
     fail "the table was not read from the archive: $(cat "$dir/archive.err")"

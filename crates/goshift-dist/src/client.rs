@@ -37,6 +37,16 @@ pub struct DownloadLimits {
     pub deadline: Duration,
     /// The slowest average rate, in bytes per second, from [`RATE_GRACE`] in; 0: no minimum.
     pub min_rate: u64,
+    /// The longest reading the release index may take, all of it: far shorter than a
+    /// download, so a server that answers and then stalls cannot hold a command for an hour.
+    pub index_deadline: Duration,
+}
+
+/// What a [`Download`] reads, for the message when it runs out of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    Archive,
+    Index,
 }
 
 /// How long a download runs before its average rate is checked.
@@ -47,6 +57,7 @@ impl Default for DownloadLimits {
         Self {
             deadline: Duration::from_hours(1),
             min_rate: 4096,
+            index_deadline: Duration::from_mins(1),
         }
     }
 }
@@ -54,6 +65,16 @@ impl Default for DownloadLimits {
 impl DownloadLimits {
     /// Why a download that read `bytes` in `elapsed` must stop, if it must.
     pub fn exceeded(&self, elapsed: Duration, bytes: u64) -> Option<String> {
+        self.exceeded_by(Body::Archive, elapsed, bytes)
+    }
+
+    fn exceeded_by(&self, body: Body, elapsed: Duration, bytes: u64) -> Option<String> {
+        if body == Body::Index && elapsed > self.index_deadline {
+            return Some(format!(
+                "the release index took longer than {}s (GOSHIFT_INDEX_TIMEOUT)",
+                self.index_deadline.as_secs()
+            ));
+        }
         if elapsed > self.deadline {
             return Some(format!(
                 "the download took longer than {}s (GOSHIFT_DOWNLOAD_TIMEOUT)",
@@ -79,6 +100,7 @@ pub struct Download {
     reader: Box<dyn Read + Send>,
     content_length: Option<u64>,
     limits: DownloadLimits,
+    body: Body,
     started: std::time::Instant,
     bytes: u64,
 }
@@ -125,12 +147,23 @@ impl Client {
 
     /// Fetches and parses the index named by `sources`.
     pub fn fetch_index(&self, sources: &Sources) -> Result<Index, DistError> {
-        let download = self.open(&sources.index_url, sources.allow_insecure_http)?;
+        let url = &sources.index_url;
+        let location = check_url(url, sources.allow_insecure_http)?;
+        let download = match location {
+            Location::File(_) => self.open(url, sources.allow_insecure_http)?,
+            Location::Remote { .. } => {
+                self.open_remote(url, location, sources.allow_insecure_http, Body::Index)?
+            }
+        };
         let mut bytes = Vec::new();
         let read = download
             .take(MAX_INDEX_BYTES + 1)
             .read_to_end(&mut bytes)
-            .map_err(|source| DistError::Read { bytes: 0, source })?;
+            .map_err(|source| DistError::IndexRead {
+                url: url.clone(),
+                bytes: bytes.len() as u64,
+                source,
+            })?;
         if read as u64 > MAX_INDEX_BYTES {
             return Err(DistError::InvalidUrl {
                 url: sources.index_url.clone(),
@@ -159,7 +192,9 @@ impl Client {
                 let content_length = file.metadata().ok().map(|meta| meta.len());
                 Ok(Download::new(Box::new(file), content_length, self.limits))
             }
-            Location::Remote { .. } => self.open_remote(url, location, allow_insecure_http),
+            Location::Remote { .. } => {
+                self.open_remote(url, location, allow_insecure_http, Body::Archive)
+            }
         }
     }
 
@@ -170,7 +205,13 @@ impl Client {
         url: &str,
         mut location: Location,
         allow_insecure_http: bool,
+        body: Body,
     ) -> Result<Download, DistError> {
+        let deadline = match body {
+            Body::Archive => self.limits.deadline,
+            Body::Index => self.limits.index_deadline.min(self.limits.deadline),
+        };
+        let started = std::time::Instant::now();
         let mut current = url.to_owned();
         for _ in 0..=MAX_REDIRECTS {
             let agent = if location.is_loopback() {
@@ -178,7 +219,13 @@ impl Client {
             } else {
                 &self.remote
             };
-            let response = agent.get(&current).call().map_err(|error| match error {
+            let left = deadline.saturating_sub(started.elapsed());
+            let request = agent
+                .get(&current)
+                .config()
+                .timeout_global(Some(left))
+                .build();
+            let response = request.call().map_err(|error| match error {
                 ureq::Error::StatusCode(status) => DistError::HttpStatus {
                     url: current.clone(),
                     status,
@@ -207,13 +254,16 @@ impl Client {
                 }
                 continue;
             }
-            let body = response.into_body();
-            let content_length = body.content_length();
-            return Ok(Download::new(
-                Box::new(body.into_reader()),
+            let response_body = response.into_body();
+            let content_length = response_body.content_length();
+            let mut download = Download::new(
+                Box::new(response_body.into_reader()),
                 content_length,
                 self.limits,
-            ));
+            );
+            download.body = body;
+            download.started = started;
+            return Ok(download);
         }
         Err(DistError::InvalidUrl {
             url: url.to_owned(),
@@ -238,6 +288,7 @@ impl Download {
             reader,
             content_length,
             limits,
+            body: Body::Archive,
             started: std::time::Instant::now(),
             bytes: 0,
         }
@@ -255,16 +306,17 @@ impl Read for Download {
             // ureq's overall deadline surfaces as a bare `timeout: global`: say which limit
             // it was. (The agent's clock started a moment before ours.)
             let elapsed = self.started.elapsed() + Duration::from_millis(100);
-            if elapsed >= self.limits.deadline {
+            let limit = match self.body {
+                Body::Archive => self.limits.deadline,
+                Body::Index => self.limits.index_deadline.min(self.limits.deadline),
+            };
+            if elapsed >= limit {
                 let deadline = DownloadLimits {
                     min_rate: 0,
                     ..self.limits
                 };
                 let reason = deadline
-                    .exceeded(
-                        elapsed.max(self.limits.deadline + Duration::from_millis(1)),
-                        0,
-                    )
+                    .exceeded_by(self.body, elapsed.max(limit + Duration::from_millis(1)), 0)
                     .unwrap_or_default();
                 return io::Error::new(io::ErrorKind::TimedOut, reason);
             }
@@ -272,7 +324,9 @@ impl Read for Download {
         })?;
         self.bytes += read as u64;
         if read > 0
-            && let Some(reason) = self.limits.exceeded(self.started.elapsed(), self.bytes)
+            && let Some(reason) =
+                self.limits
+                    .exceeded_by(self.body, self.started.elapsed(), self.bytes)
         {
             return Err(io::Error::new(io::ErrorKind::TimedOut, reason));
         }
@@ -311,6 +365,7 @@ mod tests {
         let limits = DownloadLimits {
             deadline: Duration::from_mins(1),
             min_rate: 1000,
+            index_deadline: Duration::from_secs(30),
         };
         assert_eq!(limits.exceeded(Duration::from_secs(5), 0), None);
         assert_eq!(limits.exceeded(Duration::from_secs(20), 40_000), None);
@@ -318,6 +373,14 @@ mod tests {
         assert!(slow.contains("below the minimum of 1000 bytes/s"), "{slow}");
         let late = limits.exceeded(Duration::from_secs(61), 1 << 30).unwrap();
         assert!(late.contains("took longer than 60s"), "{late}");
+        let index = limits
+            .exceeded_by(Body::Index, Duration::from_secs(31), 1 << 30)
+            .unwrap();
+        assert!(
+            index.contains("the release index took longer than 30s"),
+            "{index}"
+        );
+        assert_eq!(limits.exceeded(Duration::from_secs(31), 1 << 30), None);
         let unlimited_rate = DownloadLimits {
             min_rate: 0,
             ..limits

@@ -74,6 +74,17 @@ pub enum DistError {
         #[source]
         source: io::Error,
     },
+    /// Reading the release index failed part-way (a timeout, its deadline, a reset).
+    #[error("reading the release index `{url}` failed after {bytes} bytes")]
+    IndexRead {
+        /// Where the index comes from.
+        url: String,
+        /// Bytes read before the failure.
+        bytes: u64,
+        /// The underlying failure.
+        #[source]
+        source: io::Error,
+    },
     /// The archive's SHA-256 differs from the trusted one.
     #[error(
         "checksum mismatch: expected sha256 {expected}, got {actual}; the download was discarded: retry, and if it fails again the mirror serves a different file than the index describes"

@@ -48,6 +48,29 @@ pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: u32) -> io::Re
     result
 }
 
+/// Moves the file `from` to `to`: a rename, or across file systems a copy to a temporary
+/// sibling of `to` that is synced and renamed into place before `from` is removed. Readers
+/// of `to` see no file or the whole one.
+pub fn move_file(from: &Path, to: &Path) -> io::Result<()> {
+    match fs_err::rename(from, to) {
+        Ok(()) => return fsync_parent(to),
+        Err(error) if error.kind() != io::ErrorKind::CrossesDevices => return Err(error),
+        Err(_) => {}
+    }
+    let temp = temp_name(to);
+    let result = (|| {
+        fs_err::copy(from, &temp)?;
+        fs_err::File::open(&temp)?.sync_all()?;
+        fs_err::rename(&temp, to)?;
+        fsync_parent(to)
+    })();
+    if result.is_err() {
+        let _ = fs_err::remove_file(&temp);
+        return result;
+    }
+    fs_err::remove_file(from)
+}
+
 /// Points the symlink `link` at `target` atomically: a new link is created beside it and
 /// renamed over the old one, so the link never disappears, even for a moment.
 pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {

@@ -12,6 +12,9 @@ pub struct Dirs {
     pub home: PathBuf,
     /// The config directory (default `$XDG_CONFIG_HOME/goshift`).
     pub config: PathBuf,
+    /// `$GOSHIFT_CACHE_DIR`: what can be fetched again, such as verified archives (default
+    /// `$XDG_CACHE_HOME/goshift`, else `~/.cache/goshift`, else `$GOSHIFT_HOME/cache`).
+    pub cache: PathBuf,
 }
 
 /// The home directory could not be determined.
@@ -63,7 +66,20 @@ impl Dirs {
                 .as_deref()
                 .map_or_else(|| home.join("config"), |h| h.join(".config/goshift")),
         };
-        Ok(Self { home, config })
+        let cache = match absolute(EnvVars::GOSHIFT_CACHE_DIR)? {
+            Some(cache) => cache,
+            None => match absolute(EnvVars::XDG_CACHE_HOME)? {
+                Some(cache) => cache.join("goshift"),
+                None => user_home
+                    .as_deref()
+                    .map_or_else(|| home.join("cache"), |h| h.join(".cache/goshift")),
+            },
+        };
+        Ok(Self {
+            home,
+            config,
+            cache,
+        })
     }
 
     /// The config file: `<config>/config.toml`.
@@ -95,14 +111,28 @@ mod tests {
         let d = dirs(&[("HOME", "/h")]).unwrap();
         assert_eq!(d.home, Path::new("/h/.local/share/goshift"));
         assert_eq!(d.config, Path::new("/h/.config/goshift"));
+        assert_eq!(d.cache, Path::new("/h/.cache/goshift"));
         let d = dirs(&[
             ("HOME", "/h"),
             ("XDG_DATA_HOME", "/d"),
             ("XDG_CONFIG_HOME", "/c"),
+            ("XDG_CACHE_HOME", "/k"),
         ])
         .unwrap();
         assert_eq!(d.home, Path::new("/d/goshift"));
         assert_eq!(d.config, Path::new("/c/goshift"));
+        assert_eq!(d.cache, Path::new("/k/goshift"));
+        let d = dirs(&[
+            ("HOME", "/h"),
+            ("XDG_CACHE_HOME", "/k"),
+            ("GOSHIFT_CACHE_DIR", "/own"),
+        ])
+        .unwrap();
+        assert_eq!(d.cache, Path::new("/own"));
+        assert!(matches!(
+            dirs(&[("HOME", "/h"), ("GOSHIFT_CACHE_DIR", "rel")]),
+            Err(DirsError::Relative { .. })
+        ));
         let d = dirs(&[("HOME", "/h"), ("GOSHIFT_HOME", "/g")]).unwrap();
         assert_eq!(d.home, Path::new("/g"));
         assert!(matches!(dirs(&[]), Err(DirsError::NoHome)));

@@ -9,6 +9,9 @@ impl EnvVars {
     /// goshift's home: the toolchain store, audit log and lock. Default
     /// `$XDG_DATA_HOME/goshift`, else `~/.local/share/goshift`.
     pub const GOSHIFT_HOME: &'static str = "GOSHIFT_HOME";
+    /// goshift's cache: verified archives kept for reinstalls without download. Default
+    /// `$XDG_CACHE_HOME/goshift`, else `~/.cache/goshift`.
+    pub const GOSHIFT_CACHE_DIR: &'static str = "GOSHIFT_CACHE_DIR";
     /// The release index URL (`https://…`, `file://…`, or loopback `http://…`). Default
     /// `https://go.dev/dl/?mode=json&include=all`.
     pub const GOSHIFT_INDEX_URL: &'static str = "GOSHIFT_INDEX_URL";
@@ -19,6 +22,9 @@ impl EnvVars {
     pub const GOSHIFT_ALLOW_HTTP: &'static str = "GOSHIFT_ALLOW_HTTP";
     /// How long to wait for the store lock, in seconds or a duration like `30s`. Default 60s.
     pub const GOSHIFT_LOCK_TIMEOUT: &'static str = "GOSHIFT_LOCK_TIMEOUT";
+    /// The longest reading the release index may take, all of it, a duration like `30s`.
+    /// Default 60s.
+    pub const GOSHIFT_INDEX_TIMEOUT: &'static str = "GOSHIFT_INDEX_TIMEOUT";
     /// The longest a download may take, a duration like `20m`. Default 1h.
     pub const GOSHIFT_DOWNLOAD_TIMEOUT: &'static str = "GOSHIFT_DOWNLOAD_TIMEOUT";
     /// The slowest average rate a download may keep, in bytes per second, checked from 10
@@ -96,6 +102,8 @@ impl EnvVars {
     pub const XDG_DATA_HOME: &'static str = "XDG_DATA_HOME";
     /// XDG config directory.
     pub const XDG_CONFIG_HOME: &'static str = "XDG_CONFIG_HOME";
+    /// XDG cache directory.
+    pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
     /// Directories searched for executables.
     pub const PATH: &'static str = "PATH";
 }

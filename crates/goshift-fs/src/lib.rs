@@ -19,8 +19,8 @@ mod lock;
 mod space;
 
 pub use atomic::{
-    effective_uid, ensure_private_dir, ensure_private_home, fsync_dir, remove_dir_all_if_exists,
-    replace_symlink, temp_name, write_atomic, write_atomic_with_mode,
+    effective_uid, ensure_private_dir, ensure_private_home, fsync_dir, move_file,
+    remove_dir_all_if_exists, replace_symlink, temp_name, write_atomic, write_atomic_with_mode,
 };
 pub use bounded::{
     process_exists, read_limited, read_text_limited, read_text_limited_if_exists, write_output,

@@ -1,7 +1,10 @@
-//! The directory walk: the nearest `.go-version`, `go.work` and `go.mod` above a directory.
+//! The directory walk: the nearest pin (`.tool-versions` with a Go line, or `.go-version`),
+//! `go.work` and `go.mod` above a directory.
 
 use std::io;
 use std::path::{Path, PathBuf};
+
+use crate::tool_versions::{TOOL_VERSIONS, pins_go};
 
 /// How `GOWORK` affects the search for go.work.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,17 +41,19 @@ pub struct FoundFile {
 /// The project files that decide the toolchain of a directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectFiles {
-    /// The nearest `.go-version`. When one is found, the walk stops there.
+    /// The nearest pin: a `.tool-versions` that pins Go (see [`crate::tool_versions`]) or a
+    /// `.go-version`, the former first in one directory as asdf and mise read them. When one is
+    /// found, the walk stops there.
     pub go_version: Option<FoundFile>,
-    /// The nearest `go.work` below the `.go-version` (or the one `GOWORK` names).
+    /// The nearest `go.work` below the pin (or the one `GOWORK` names).
     pub go_work: Option<FoundFile>,
-    /// The nearest `go.mod` below the `.go-version`.
+    /// The nearest `go.mod` below the pin.
     pub go_mod: Option<FoundFile>,
 }
 
 /// Walks from `start` up to the root, reading files through `read` (which returns `Ok(None)`
-/// for a file that does not exist). The walk stops at the first `.go-version`, which takes
-/// precedence over everything above and below it.
+/// for a file that does not exist). The walk stops at the first pin, which takes precedence
+/// over everything above and below it.
 pub fn discover<R>(
     start: &Path,
     gowork: &GoWorkSetting,
@@ -62,7 +67,14 @@ where
     for dir in start.ancestors() {
         path.clear();
         path.push(dir);
-        path.push(".go-version");
+        path.push(TOOL_VERSIONS);
+        if let Some(text) = read(&path).map_err(|source| ReadError::new(&path, source))?
+            && pins_go(&text)
+        {
+            found.go_version = Some(FoundFile { path, text });
+            return Ok(found);
+        }
+        path.set_file_name(".go-version");
         if let Some(text) = read(&path).map_err(|source| ReadError::new(&path, source))? {
             found.go_version = Some(FoundFile { path, text });
             return Ok(found);

@@ -1,4 +1,4 @@
-//! Per-project Go: go.mod, go.work and `.go-version` files, and which toolchain runs where.
+//! Per-project Go: go.mod, go.work, `.go-version` and `.tool-versions` files, and which toolchain runs where.
 //!
 //! [`parse_go_mod`] and [`parse_go_work`] are the one parser of Go's module files, shared by
 //! toolchain resolution, `goshift mod` and the CI gate. [`resolve`] applies goshift's
@@ -47,6 +47,7 @@ pub mod impact;
 mod lex;
 mod modfile;
 mod resolve;
+pub mod tool_versions;
 
 pub use discover::{FoundFile, GoWorkSetting, ProjectFiles, ReadError, discover};
 pub use go_version_file::{GoVersionFileError, GoVersionPin, parse_go_version_file};

@@ -5,7 +5,8 @@
 //! 2. `GOTOOLCHAIN`: `goX.Y.Z` forces that version; `local` means the default; `goX.Y.Z+auto`
 //!    (or `+path`) replaces the default in the steps below, so go.mod lines may raise it;
 //!    `auto` and `path` change nothing.
-//! 3. The nearest `.go-version` walking up.
+//! 3. The nearest pin walking up: a `.tool-versions` with a `golang` or `go` line, or a
+//!    `.go-version`; in one directory `.tool-versions` first, as asdf and mise read them.
 //! 4. The nearest `go.work`, else the nearest `go.mod`: the `toolchain` line (unless
 //!    `default`) and the `go` line are minimums, as Go 1.21+ treats them. The default (or the
 //!    `GOTOOLCHAIN` floor) runs when it satisfies them; otherwise the toolchain Go itself would
@@ -27,6 +28,7 @@ use crate::discover::{self, FoundFile, GoWorkSetting, ReadError};
 use crate::go_version_file::{GoVersionFileError, parse_go_version_file};
 use crate::gotoolchain::{GoToolchain, GoToolchainError};
 use crate::modfile::{self, FileKind, ModFileError};
+use crate::tool_versions::{TOOL_VERSIONS, ToolVersionsError, parse_tool_versions};
 
 /// The variable that forces a version; named in [`Source::Env`].
 pub const GOSHIFT_GO_VERSION: &str = "GOSHIFT_GO_VERSION";
@@ -100,6 +102,13 @@ pub enum Source {
         /// The file.
         path: PathBuf,
         /// The line holding the version.
+        line: usize,
+    },
+    /// The Go line of a `.tool-versions` (asdf, mise).
+    ToolVersions {
+        /// The file.
+        path: PathBuf,
+        /// The line holding the versions.
         line: usize,
     },
     /// A go.work's `go` or `toolchain` line.
@@ -208,6 +217,9 @@ pub enum ResolveError {
     /// A malformed `.go-version`.
     #[error(transparent)]
     GoVersionFile(#[from] GoVersionFileError),
+    /// A `.tool-versions` Go line that names no release.
+    #[error(transparent)]
+    ToolVersions(#[from] ToolVersionsError),
     /// A malformed go.mod or go.work.
     #[error(transparent)]
     ModFile(#[from] ModFileError),
@@ -305,12 +317,24 @@ where
     };
     let files = discover::discover(request.start, &gowork, read)?;
     if let Some(found) = files.go_version {
-        let pin = parse_go_version_file(&found.path, &found.text)?;
-        let source = Source::GoVersionFile {
-            path: found.path,
-            line: pin.line,
-        };
-        return exact_or_line(pin.version, source, store);
+        if found.path.file_name() == Some(TOOL_VERSIONS.as_ref()) {
+            // The walk returns a `.tool-versions` only when it pins Go.
+            if let Some(pin) = parse_tool_versions(&found.path, &found.text)? {
+                let source = Source::ToolVersions {
+                    path: found.path,
+                    line: pin.line,
+                };
+                let version = preferred(pin.versions, store);
+                return exact_or_line(version, source, store);
+            }
+        } else {
+            let pin = parse_go_version_file(&found.path, &found.text)?;
+            let source = Source::GoVersionFile {
+                path: found.path,
+                line: pin.line,
+            };
+            return exact_or_line(pin.version, source, store);
+        }
     }
     let base = floor.map(|version| (version, MetBy::GoToolchainFloor));
     let project = match (files.go_work, files.go_mod) {
@@ -387,6 +411,23 @@ fn exact_or_line<T: Toolchains>(
             asked_by: Box::new(source),
         }),
     }
+}
+
+/// The first of a `.tool-versions` line's versions that is installed (a language version: a
+/// release of its line), else the first: the others are fallbacks, as in asdf.
+fn preferred<T: Toolchains>(mut versions: Vec<GoVersion>, store: &mut T) -> GoVersion {
+    if versions.len() > 1 {
+        let installed = store.installed();
+        let present = |wanted: &GoVersion| {
+            installed
+                .iter()
+                .any(|v| v == wanted || (wanted.is_lang() && v.is_stable() && v.same_line(wanted)))
+        };
+        if let Some(at) = versions.iter().position(present) {
+            return versions.swap_remove(at);
+        }
+    }
+    versions.swap_remove(0)
 }
 
 /// The `go` and `toolchain` lines of a project file, and whether it parses.
@@ -594,7 +635,9 @@ impl Source {
                 value,
                 file: Some(file),
             } => format!("set by GOTOOLCHAIN={value} in {}", show_path(file, base)),
-            Self::GoVersionFile { path, .. } => format!("pinned in {}", show_path(path, base)),
+            Self::GoVersionFile { path, .. } | Self::ToolVersions { path, .. } => {
+                format!("pinned in {}", show_path(path, base))
+            }
             Self::GoWork(requirement) | Self::GoMod(requirement) => {
                 let file = show_path(&requirement.path, base);
                 let mut text = match (requirement.directive, requirement.met_by) {

@@ -19,6 +19,7 @@ use crate::phase::Phase;
 #[derive(Clone)]
 pub struct Store {
     home: PathBuf,
+    archive_cache: PathBuf,
     observer: Option<Arc<dyn Fn(Phase) + Send + Sync>>,
 }
 
@@ -43,10 +44,21 @@ pub struct Installed {
 impl Store {
     /// A store at `home` (created on the first mutation).
     pub fn new(home: impl Into<PathBuf>) -> Self {
+        let home = home.into();
         Self {
-            home: home.into(),
+            archive_cache: home.join("cache").join("archives"),
+            home,
             observer: None,
         }
+    }
+
+    /// Keeps verified archives in `dir` (a cache directory outside the home) instead of
+    /// `cache/archives/`. Archives still in `cache/archives/` are found there and move to
+    /// `dir` when the lock is next taken.
+    #[must_use]
+    pub fn with_archive_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.archive_cache = dir.into();
+        self
     }
 
     /// Calls `observer` at each [`Phase`] of a mutation, after the phase is true on disk.
@@ -87,9 +99,47 @@ impl Store {
         self.home.join("staging")
     }
 
-    /// `cache/archives/`: verified archives named by their SHA-256.
+    /// Where verified archives are kept, named by their SHA-256: `cache/archives/`, or the
+    /// directory given to [`Store::with_archive_cache`].
     pub fn archive_cache_dir(&self) -> PathBuf {
-        self.home.join("cache").join("archives")
+        self.archive_cache.clone()
+    }
+
+    /// `cache/archives/` when archives are now kept elsewhere: where older versions kept
+    /// them.
+    pub fn legacy_archive_cache_dir(&self) -> Option<PathBuf> {
+        let legacy = self.home.join("cache").join("archives");
+        (legacy != self.archive_cache).then_some(legacy)
+    }
+
+    /// The cached archive with this SHA-256, in the cache or where older versions kept it.
+    pub fn cached_archive(&self, sha256: &str) -> Option<PathBuf> {
+        std::iter::once(self.archive_cache.clone())
+            .chain(self.legacy_archive_cache_dir())
+            .map(|dir| dir.join(sha256))
+            .find(|path| path.is_file())
+    }
+
+    /// Moves archives from where older versions kept them into the cache, best effort: one
+    /// that cannot move stays where [`Store::cached_archive`] still finds it.
+    fn migrate_archives(&self) {
+        let Some(legacy) = self.legacy_archive_cache_dir() else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(&legacy) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            let name = entry.file_name();
+            let target = self.archive_cache.join(&name);
+            if is_file && !target.exists() {
+                let _ = goshift_fs::move_file(&entry.path(), &target);
+            } else if is_file {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        let _ = fs::remove_dir(&legacy);
     }
 
     /// `bin/`: the `go` proxy links.
@@ -133,6 +183,7 @@ impl Store {
             goshift_fs::ensure_private_dir(&dir).at("create the directory", &dir)?;
         }
         let guard = LockFile::new(self.lock_path()).acquire(timeout, on_wait)?;
+        self.migrate_archives();
         Ok(StoreLock { _guard: guard })
     }
 
@@ -281,6 +332,7 @@ impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
             .field("home", &self.home)
+            .field("archive_cache", &self.archive_cache)
             .field("observer", &self.observer.is_some())
             .finish()
     }

@@ -9,7 +9,7 @@
 //! default -> toolchains/go1.22.10   relative symlink, replaced atomically
 //! history                      numbered switches of the default, JSON lines
 //! bin/go, bin/gofmt, bin/go1.22.10  links to the goshift executable (the `go` proxy)
-//! cache/archives/<sha256>      verified archives
+//! cache/archives/<sha256>      verified archives (or in a cache directory outside the home)
 //! staging/                     work in progress, each entry guarded by its own lock file
 //! lock                         the store lock
 //! ```

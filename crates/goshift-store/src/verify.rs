@@ -21,7 +21,7 @@ pub struct VerifyReport {
 
 /// One way a tree differs from its manifest.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Difference {
     /// A path exists that the manifest does not list.
     Added {

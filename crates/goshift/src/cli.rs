@@ -60,8 +60,10 @@ macro_rules! environment {
         "\
 Environment variables:
   GOSHIFT_HOME          toolchains, audit log and lock (default: $XDG_DATA_HOME/goshift)
+  GOSHIFT_CACHE_DIR     verified archives for reinstalls (default: $XDG_CACHE_HOME/goshift)
   GOSHIFT_INDEX_URL     the release index (default: https://go.dev/dl/?mode=json&include=all)
   GOSHIFT_MIRROR        where archives are downloaded from; hashes still come from the index
+  GOSHIFT_INDEX_TIMEOUT how long reading the release index may take (default: 60s)
   GOSHIFT_ALLOW_HTTP    `1` allows plain http to hosts other than loopback
   GOSHIFT_PLATFORM      install for another platform, as GOOS/GOARCH
   GOSHIFT_GO_VERSION    the exact Go version the `go` proxy runs, over any project file

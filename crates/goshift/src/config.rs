@@ -8,7 +8,16 @@
 //! auto_install = false
 //! toolchain_selection = "newest"
 //! policy = "/etc/goshift/policy.toml"
+//!
+//! [toolchain]
+//! index_url = "file:///srv/go/index.json"
+//! mirror = "https://mirror.example.com/golang/"
+//! allow_http = false
+//! platform = "linux-arm64"
 //! ```
+//!
+//! The `[toolchain]` table's `index_url` and `mirror` win over the top-level keys of the same
+//! name (which `goshift config set` writes); the environment wins over both.
 //!
 //! Unknown keys are errors (a typo must not silently do nothing). The `go` proxy never reads
 //! this file on its fast path; it reads it only to learn `auto_install` when a toolchain is
@@ -46,9 +55,31 @@ pub(crate) struct Config {
     /// The policy file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) policy: Option<PathBuf>,
+    /// The `[toolchain]` table: where the toolchain commands get releases, and for which
+    /// platform.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) toolchain: Option<ToolchainTable>,
     /// The `[fleet]` table: how `goshift agent` and `goshift fleet` reach etcd.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) fleet: Option<FleetConfig>,
+}
+
+/// The `[toolchain]` table of the config file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ToolchainTable {
+    /// The release index (`https://…` or `file://…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) index_url: Option<String>,
+    /// Base URL archives are downloaded from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) mirror: Option<String>,
+    /// Accept plain `http://` for hosts other than loopback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) allow_http: Option<bool>,
+    /// The platform whose archives are installed (`linux-arm64`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) platform: Option<String>,
 }
 
 /// The `[fleet]` table of the config file; flags override each key.
@@ -200,6 +231,14 @@ impl Config {
         if let Some(url) = &config.index_url {
             check_url(ConfigKey::IndexUrl, url)?;
         }
+        if let Some(table) = &config.toolchain {
+            if let Some(url) = &table.mirror {
+                check_url(ConfigKey::Mirror, url)?;
+            }
+            if let Some(url) = &table.index_url {
+                check_url(ConfigKey::IndexUrl, url)?;
+            }
+        }
         Ok(config)
     }
 
@@ -315,6 +354,14 @@ mod tests {
         assert!(Config::parse("toolchain_selection = \"oldest\"").is_err());
         assert!(config_selection("toolchain_selection = \"exact\"\n"));
         assert!(Config::parse("mirror = \"ftp://x\"").is_err());
+        assert!(Config::parse("[toolchain]\nmirror = \"ftp://x\"").is_err());
+        assert!(Config::parse("[toolchain]\nplatfrom = \"linux-arm64\"").is_err());
+        let table = Config::parse("[toolchain]\nplatform = \"linux-arm64\"\nallow_http = true\n")
+            .unwrap()
+            .toolchain
+            .unwrap();
+        assert_eq!(table.platform.as_deref(), Some("linux-arm64"));
+        assert_eq!(table.allow_http, Some(true));
         let mut config = Config::default();
         assert!(config.set(ConfigKey::AutoInstall, Some("yes")).is_err());
         assert!(

@@ -4,7 +4,7 @@
 //! Invoked under such a name, goshift resolves the toolchain for the current directory and
 //! `execve`s the real binary by its real path, so signals, stdin/stdout and the exit status
 //! are the real `go`'s. The fast path reads the environment, walks up the directory tree for
-//! `.go-version`/`go.work`/`go.mod`, reads the `default` link when a rule needs it, and
+//! `.tool-versions`/`.go-version`/`go.work`/`go.mod`, reads the `default` link when a rule needs it, and
 //! execs: no config file, no audit log, no network. `GOTOOLCHAIN=local` is set for the child
 //! because goshift has already honoured the user's `GOTOOLCHAIN`, and `GOROOT` is set to the
 //! chosen toolchain so a stale value in the environment cannot mix two toolchains.

@@ -215,6 +215,75 @@ fn nearest_go_version_wins_over_project_files() {
 }
 
 #[test]
+fn tool_versions_is_a_pin_as_asdf_and_mise_read_it() {
+    // `.tool-versions` beats `.go-version` in the same directory and go.mod below it.
+    let c = case(&[
+        ("/w/p/.go-version", "1.21.13\n"),
+        ("/w/p/.tool-versions", "nodejs 20.1.0\ngolang 1.22.0\n"),
+        ("/w/p/sub/go.mod", "module m\ngo 1.23.4\n"),
+    ]);
+    let resolution = c.run(&mut store(Some("1.22.10"), INSTALLED)).unwrap();
+    assert_eq!(resolution.version, v("1.22.0"));
+    assert_eq!(
+        resolution.source,
+        Source::ToolVersions {
+            path: PathBuf::from("/w/p/.tool-versions"),
+            line: 2
+        }
+    );
+    assert_eq!(
+        resolution.source.describe(Path::new("/w/p")),
+        "pinned in ./.tool-versions"
+    );
+    // The nearest pin wins, whichever file it is; a file without Go (or `system`) is no pin.
+    let nearer = case(&[
+        ("/w/.tool-versions", "go 1.23.4\n"),
+        ("/w/p/.go-version", "1.21.13\n"),
+        ("/w/p/sub/.tool-versions", "nodejs 20.1.0\n"),
+    ]);
+    assert_eq!(
+        nearer.version(&mut store(Some("1.22.10"), INSTALLED)),
+        "1.21.13"
+    );
+    let system = case(&[
+        ("/w/p/.tool-versions", "golang system\n"),
+        ("/w/p/go.mod", "module m\ngo 1.23\n"),
+    ]);
+    assert_eq!(
+        system.version(&mut store(Some("1.22.10"), INSTALLED)),
+        "1.23.4"
+    );
+}
+
+#[test]
+fn tool_versions_fuzzy_versions_and_fallbacks() {
+    // mise's fuzzy versions and asdf's fallbacks.
+    let fuzzy = case(&[("/w/p/.tool-versions", "go prefix:1.22\n")]);
+    assert_eq!(
+        fuzzy.version(&mut store(Some("1.21.13"), INSTALLED)),
+        "1.22.10"
+    );
+    let fallback = case(&[("/w/p/.tool-versions", "golang 1.24.0 1.21 1.23.4\n")]);
+    assert_eq!(
+        fallback.version(&mut store(Some("1.22.10"), INSTALLED)),
+        "1.21.13"
+    );
+    let missing = case(&[("/w/p/.tool-versions", "golang 1.24.0 1.25.1\n")]);
+    assert_eq!(
+        missing.version(&mut store(Some("1.22.10"), INSTALLED)),
+        "1.24.0"
+    );
+    let broken = case(&[("/w/p/.tool-versions", "golang ref:master\n")]);
+    match broken.run(&mut store(Some("1.22.10"), INSTALLED)) {
+        Err(ResolveError::ToolVersions(error)) => {
+            assert_eq!(error.path, Path::new("/w/p/.tool-versions"));
+            assert_eq!(error.line, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn go_mod_minimums() {
     // The default satisfies the go line.
     let c = case(&[("/w/p/go.mod", "module m\n\ngo 1.21\n")]);

@@ -17,13 +17,16 @@ pub(crate) enum ProjectCommand {
     Current,
     /// Pin a Go version for the current directory (writes `.go-version`), or show the pin.
     ///
-    /// The version must meet the `go` line of the module's go.mod (or go.work).
+    /// The version must meet the `go` line of the module's go.mod (or go.work). When the
+    /// directory has a `.tool-versions` (asdf, mise) with a `golang` or `go` line, that line
+    /// decides before `.go-version`, so `pin` sets it instead.
     ///
     /// Examples: `goshift pin 1.22` (newest installed 1.22.x), `goshift pin` (show the pin
     /// and its file), `goshift pin --go-mod 1.22.10` (write go.mod's `toolchain` line, which
     /// Renovate and Dependabot keep up to date).
     Pin(PinArgs),
-    /// Remove the `.go-version` of the current directory: `go` follows go.mod again.
+    /// Remove the pin of the current directory (`.go-version`, or the Go line of
+    /// `.tool-versions`): `go` follows go.mod again.
     Unpin,
     /// Print the shell setup: goshift's `go` first on PATH, and completions.
     ///

@@ -9,7 +9,7 @@ pub(crate) fn home(settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
     if settings.printer.json() {
         settings
             .printer
-            .json_value(&serde_json::json!({ "home": home }))?;
+            .json_value(&serde_json::json!({ "path": home }))?;
     } else {
         settings.printer.data(home);
     }

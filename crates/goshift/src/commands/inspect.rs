@@ -56,7 +56,8 @@ pub(crate) fn inspect(settings: &GlobalSettings, args: InspectArgs) -> anyhow::R
             .map(|c| c.classify(&info, findings.as_deref()));
         if printer.json() {
             documents.push(serde_json::json!({
-                "file": file,
+                "path": file,
+                "version": info.go_version.strip_prefix("go").unwrap_or(&info.go_version),
                 "build_info": info,
                 "vulnerabilities": findings,
                 "policy": classification,

@@ -216,7 +216,7 @@ impl Row {
         serde_json::json!({
             "path": self.path,
             "links": self.links,
-            "go_version": self.info.go_version,
+            "version": self.info.go_version.strip_prefix("go").unwrap_or(&self.info.go_version),
             "main_module": main.map(|m| &m.path),
             "main_version": main.map(|m| &m.effective().version),
             "vcs_revision": self.info.setting("vcs.revision"),

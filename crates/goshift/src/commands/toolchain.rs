@@ -1,8 +1,9 @@
 //! The toolchain store's commands, and the settings they share.
 //!
-//! [`ToolchainSettings`] is resolved once from the environment and the config file's
-//! `[toolchain]` table (the environment wins): where releases come from, the platform, the
-//! store, and the goshift executable the `bin/` links point at.
+//! [`ToolchainSettings`] is resolved once from the environment and the config file (its
+//! `[toolchain]` table, then its top-level `index_url` and `mirror`; the environment wins):
+//! where releases come from, the platform, the store, and the goshift executable the `bin/`
+//! links point at.
 
 mod cache;
 mod env;
@@ -10,7 +11,7 @@ mod history;
 mod import;
 pub(super) mod install;
 mod list;
-mod progress;
+pub(super) mod progress;
 mod prune;
 mod rollback;
 mod switch;
@@ -83,32 +84,20 @@ pub(crate) struct ToolchainSettings {
     pub(crate) smoke_timeout: Duration,
 }
 
-/// The `[toolchain]` table of the config file.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigTable {
-    index_url: Option<String>,
-    mirror: Option<String>,
-    allow_http: Option<bool>,
-    platform: Option<String>,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-struct ConfigFile {
-    #[serde(default)]
-    toolchain: ConfigTable,
-}
-
 impl ToolchainSettings {
     /// Resolves the settings from the environment, then the config file.
     pub(crate) fn resolve(settings: &GlobalSettings) -> anyhow::Result<Self> {
-        let config = read_config(settings)?;
+        let config = settings.config.toolchain.clone().unwrap_or_default();
         let env = &settings.env;
         let index_url = env
             .var(EnvVars::GOSHIFT_INDEX_URL)
             .or(config.index_url)
+            .or_else(|| settings.config.index_url.clone())
             .unwrap_or_else(|| Sources::DEFAULT_INDEX_URL.to_owned());
-        let mirror = env.var(EnvVars::GOSHIFT_MIRROR).or(config.mirror);
+        let mirror = env
+            .var(EnvVars::GOSHIFT_MIRROR)
+            .or(config.mirror)
+            .or_else(|| settings.config.mirror.clone());
         let allow_insecure_http = match env.var(EnvVars::GOSHIFT_ALLOW_HTTP).as_deref() {
             None => config.allow_http.unwrap_or(false),
             Some("1" | "true" | "yes") => true,
@@ -131,7 +120,8 @@ impl ToolchainSettings {
                 .with_context(|| format!("invalid {}", EnvVars::GOSHIFT_PLATFORM))?,
             None => Platform::host(),
         };
-        let mut store = Store::new(&settings.dirs.home);
+        let mut store = Store::new(&settings.dirs.home)
+            .with_archive_cache(settings.dirs.cache.join("archives"));
         if let Some(name) = env
             .var(EnvVars::GOSHIFT_TEST_PAUSE)
             .filter(|name| name != crate::commands::fleet::FLEET_WRITTEN)
@@ -218,26 +208,16 @@ impl Deref for HeldLock {
     }
 }
 
-/// `GOSHIFT_DOWNLOAD_TIMEOUT` and `GOSHIFT_DOWNLOAD_MIN_RATE`, over the defaults.
+/// `GOSHIFT_DOWNLOAD_TIMEOUT`, `GOSHIFT_INDEX_TIMEOUT` and `GOSHIFT_DOWNLOAD_MIN_RATE`, over
+/// the defaults.
 fn download_limits(settings: &GlobalSettings) -> anyhow::Result<DownloadLimits> {
     let mut limits = DownloadLimits::default();
-    if let Some(text) = settings.env.var(EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT) {
-        limits.deadline = crate::settings::parse_duration(&text)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                hinted(
-                    format!(
-                        "{} is `{}`, not a duration",
-                        EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT,
-                        shorten(&text)
-                    ),
-                    format!(
-                        "set it like `{}=30m`, or unset it for 1h",
-                        EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT
-                    ),
-                )
-            })?;
+    if let Some(deadline) = duration_var(settings, EnvVars::GOSHIFT_DOWNLOAD_TIMEOUT, "30m", "1h")?
+    {
+        limits.deadline = deadline;
+    }
+    if let Some(deadline) = duration_var(settings, EnvVars::GOSHIFT_INDEX_TIMEOUT, "30s", "60s")? {
+        limits.index_deadline = deadline;
     }
     if let Some(text) = settings.env.var(EnvVars::GOSHIFT_DOWNLOAD_MIN_RATE) {
         limits.min_rate = text.trim().parse().map_err(|_| {
@@ -257,6 +237,29 @@ fn download_limits(settings: &GlobalSettings) -> anyhow::Result<DownloadLimits> 
     Ok(limits)
 }
 
+/// A positive duration from the variable `var`, if set; the error shows `example` and says
+/// that unsetting it gives `default`.
+fn duration_var(
+    settings: &GlobalSettings,
+    var: &str,
+    example: &str,
+    default: &str,
+) -> anyhow::Result<Option<Duration>> {
+    let Some(text) = settings.env.var(var) else {
+        return Ok(None);
+    };
+    crate::settings::parse_duration(&text)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .map(Some)
+        .ok_or_else(|| {
+            hinted(
+                format!("{var} is `{}`, not a duration", shorten(&text)),
+                format!("set it like `{var}={example}`, or unset it for {default}"),
+            )
+        })
+}
+
 /// `text` for a message: at most 64 characters, the rest elided (`…`).
 pub(crate) fn shorten(text: &str) -> String {
     const MAX: usize = 64;
@@ -264,21 +267,6 @@ pub(crate) fn shorten(text: &str) -> String {
         Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
         None => text.to_owned(),
     }
-}
-
-fn read_config(settings: &GlobalSettings) -> anyhow::Result<ConfigTable> {
-    let path = settings.dirs.config_file();
-    let text = match goshift_fs::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigTable::default()),
-        Err(e) => return Err(e).context("failed to read the config file"),
-    };
-    let file: ConfigFile = toml::from_str(&text)
-        .with_context(|| format!("the config file `{}` is not valid", path.display()))
-        .hint(
-            "the `[toolchain]` table accepts `index_url`, `mirror`, `allow_http` and `platform`",
-        )?;
-    Ok(file.toolchain)
 }
 
 /// Parses a version request, with a hint on failure.

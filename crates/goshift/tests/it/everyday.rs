@@ -413,10 +413,13 @@ fn e2e_checks_for_the_programs_it_needs_up_front() {
 fn cache_dir_size_clean_and_uninstall_says_what_it_kept() {
     let test = StoreTest::new(&["1.21.13", "1.22.10"]);
     test.ok(&["install", "--no-smoke-test", "1.22.10", "1.21.13"]);
+    // Verified archives live in the cache directory, not in the data directory.
     assert_eq!(
         test.ok(&["cache", "dir"]).stdout,
-        "[ROOT]/home/cache/archives\n"
+        "[ROOT]/user/.cache/goshift/archives\n"
     );
+    assert_eq!(crate::toolchain::names(&test.archive_cache()).len(), 2);
+    assert!(test.names("cache/archives").is_empty());
     let size: serde_json::Value =
         serde_json::from_str(&test.ok(&["cache", "size", "--json"]).stdout).expect("JSON");
     assert_eq!(size["archives"], 2);
@@ -432,9 +435,182 @@ fn cache_dir_size_clean_and_uninstall_says_what_it_kept() {
     let run = test.ok(&["cache", "clean"]);
     assert_eq!(
         run.stderr,
-        "Removed 2 cached archives (0.0 MiB) from [ROOT]/home/cache/archives\n"
+        "Removed 2 cached archives (0.0 MiB) from [ROOT]/user/.cache/goshift/archives\n"
     );
     assert_eq!(test.ok(&["cache", "size"]).stdout, "0 archives, 0.0 MiB\n");
     // Installed toolchains stay; only the cache is emptied.
     assert_eq!(test.ok(&["list"]).stdout, "go1.22.10  (default)\n");
+}
+
+#[test]
+fn the_cache_follows_xdg_and_goshift_cache_dir_and_old_archives_move_there() {
+    let test = StoreTest::new(&["1.21.13", "1.22.10"]);
+    let root = test.context.root().to_owned();
+    let run = |env: &[(&str, &Path)], args: &[&str]| {
+        let mut command = test.command();
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        test.finish(&command.args(args).output().expect("test setup"))
+    };
+    let xdg = root.join("xdg-cache");
+    let own = root.join("own-cache");
+    assert_eq!(
+        run(&[("XDG_CACHE_HOME", &xdg)], &["cache", "dir"]).stdout,
+        "[ROOT]/xdg-cache/goshift/archives\n"
+    );
+    let both = [
+        ("XDG_CACHE_HOME", xdg.as_path()),
+        ("GOSHIFT_CACHE_DIR", own.as_path()),
+    ];
+    assert_eq!(
+        run(&both, &["cache", "dir"]).stdout,
+        "[ROOT]/own-cache/archives\n"
+    );
+    let relative = run(
+        &[("GOSHIFT_CACHE_DIR", Path::new("rel"))],
+        &["cache", "dir"],
+    );
+    assert_eq!(relative.code, Some(2), "{relative:#?}");
+    assert!(
+        relative
+            .stderr
+            .contains("GOSHIFT_CACHE_DIR must be an absolute path"),
+        "{relative:#?}"
+    );
+
+    // A store whose archives are still in the data directory (`$GOSHIFT_HOME/cache/archives`):
+    // they are counted, used for a reinstall without download, and moved to the cache
+    // directory by the next change to the store.
+    test.ok(&["install", "--no-smoke-test", "1.22.10", "1.21.13"]);
+    let new_dir = test.archive_cache();
+    let old_dir = test.home().join("cache/archives");
+    std::fs::create_dir_all(&old_dir).unwrap();
+    for name in crate::toolchain::names(&new_dir) {
+        std::fs::rename(new_dir.join(&name), old_dir.join(&name)).unwrap();
+    }
+    assert_eq!(test.ok(&["cache", "size"]).stdout, "2 archives, 0.0 MiB\n");
+    test.ok(&["uninstall", "1.21.13"]);
+    assert!(
+        test.names("cache/archives").is_empty(),
+        "{:?}",
+        test.names("cache/archives")
+    );
+    assert_eq!(crate::toolchain::names(&new_dir).len(), 2);
+    test.mirror
+        .add("go1.21.13.linux-amd64.tar.gz", b"gone".to_vec());
+    let reinstall = test.ok(&["install", "--no-smoke-test", "1.21.13"]);
+    assert!(reinstall.stderr.contains("cache"), "{reinstall:#?}");
+}
+
+#[test]
+fn the_config_files_toolchain_table_and_top_level_keys_are_read() {
+    let test = StoreTest::new(&["1.22.10"]);
+    let config = test.context.root().join("config/goshift/config.toml");
+    let index = test.mirror.url_of("index.json");
+    // The table documented for the toolchain commands: every command accepts it, and `install`
+    // takes its release index from it.
+    write(&config, &format!("[toolchain]\nindex_url = \"{index}\"\n"));
+    let run = |args: &[&str]| test.finish(&test.context.command().args(args).output().unwrap());
+    let listed = run(&["config", "list"]);
+    assert_eq!(listed.code, Some(0), "{listed:#?}");
+    let remote = run(&["list", "--remote"]);
+    assert_eq!(remote.code, Some(0), "{remote:#?}");
+    assert!(remote.stdout.contains("1.22.10"), "{remote:#?}");
+    // A typo inside the table is still an error naming it.
+    write(&config, &format!("[toolchain]\nindex_ur = \"{index}\"\n"));
+    let typo = run(&["list", "--remote"]);
+    assert_eq!(typo.code, Some(2), "{typo:#?}");
+    assert!(typo.stderr.contains("index_ur"), "{typo:#?}");
+    // `goshift config set index_url` writes the top-level key; the toolchain commands read it.
+    std::fs::remove_file(&config).unwrap();
+    let set = run(&["config", "set", "index_url", &index]);
+    assert_eq!(set.code, Some(0), "{set:#?}");
+    let remote = run(&["list", "--remote"]);
+    assert_eq!(remote.code, Some(0), "{remote:#?}");
+    assert!(remote.stdout.contains("1.22.10"), "{remote:#?}");
+}
+
+#[test]
+fn tool_versions_is_read_as_asdf_and_mise_users_expect() {
+    let context = store();
+    let work = context.work();
+    let tool_versions = work.join(".tool-versions");
+    let run = |args: &[&str]| {
+        let output = context.run(args);
+        (
+            output.status.code(),
+            context.filter(&stdout(&output)),
+            context.filter(&stderr(&output)),
+        )
+    };
+    let go_version = || {
+        let output = crate::project::go(&context, &work, &["version"])
+            .output()
+            .expect("test setup");
+        // The fake toolchain appends its environment after ` | `.
+        let out = stdout(&output);
+        format!(
+            "{}\n",
+            out.split(" | ").next().unwrap_or_default().trim_end()
+        )
+    };
+    write(
+        &work.join("go.mod"),
+        "module m\n\ngo 1.21.0\ntoolchain go1.23.4\n",
+    );
+    write(&work.join(".go-version"), "1.22.10\n");
+    // asdf's `golang` line decides before `.go-version` and go.mod, for `go` and `current`.
+    write(&tool_versions, "nodejs 20.1.0\ngolang 1.21.13\n");
+    assert_eq!(go_version(), "fake go1.21.13 version\n");
+    let (code, out, err) = run(&["current"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "go1.21.13 (pinned in ./.tool-versions)\n");
+    let (_, out, _) = run(&["pin"]);
+    assert_eq!(out, "go1.21.13 (pinned in ./.tool-versions)\n");
+    let (_, doctor, _) = run(&["doctor"]);
+    assert!(
+        doctor.contains("`.tool-versions` (go1.21.13) overrides the `toolchain go1.23.4` line"),
+        "{doctor}"
+    );
+    // mise's `go` name and fuzzy versions.
+    write(&tool_versions, "go 1.22\n");
+    assert_eq!(go_version(), "fake go1.22.10 version\n");
+    // `pin` sets the line that decides and keeps the other tools.
+    write(
+        &tool_versions,
+        "nodejs 20.1.0\ngolang 1.21.13 # for the release\n",
+    );
+    let (code, _, err) = run(&["pin", "1.23.4"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err, "Pinned go1.23.4 in ./.tool-versions (was go1.21.13)\n");
+    assert_eq!(
+        std::fs::read_to_string(&tool_versions).unwrap(),
+        "nodejs 20.1.0\ngolang 1.23.4\n"
+    );
+    assert_eq!(go_version(), "fake go1.23.4 version\n");
+    // `unpin` removes only the Go line; `.go-version` decides again.
+    let (code, _, err) = run(&["unpin"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.starts_with("Unpinned go1.23.4 (removed its line from ./.tool-versions)\n"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&tool_versions).unwrap(),
+        "nodejs 20.1.0\n"
+    );
+    assert_eq!(go_version(), "fake go1.22.10 version\n");
+    // `system` pins nothing: `.go-version` (here) and go.mod decide.
+    std::fs::remove_file(work.join(".go-version")).unwrap();
+    write(&tool_versions, "golang system\n");
+    assert_eq!(go_version(), "fake go1.23.4 version\n");
+    // A Go line that names no release is an error naming the file and line.
+    write(&tool_versions, "golang ref:master\n");
+    let (code, _, err) = run(&["current"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("`[ROOT]/cwd/.tool-versions` line 1: `ref:master` is not a Go release"),
+        "{err}"
+    );
 }

@@ -112,4 +112,73 @@ fn a_silent_index_server_times_out_with_the_hint() {
         "{}",
         run.stderr
     );
+    // Not a terminal: the wait is a plain line saying what goshift waits for and for how long,
+    // without escape codes.
+    assert!(
+        run.stderr.contains(&format!(
+            "Reading the release index from {url} (1s so far)\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+}
+
+/// An index server that answers and then trickles the body: the index has an overall
+/// deadline (`GOSHIFT_INDEX_TIMEOUT`), far shorter than a toolchain download's.
+#[test]
+fn a_trickling_index_server_hits_the_index_deadline() {
+    use std::io::Write as _;
+    let test = StoreTest::new(&[]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("test setup");
+    let address = listener.local_addr().expect("test setup");
+    // Up to four connections, each sent one byte every 200 ms for at most 30 s.
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let head = "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n[";
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                for _ in 0..150 {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    if stream.write_all(b" ").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let url = format!("http://{address}/index.json");
+    let output = test
+        .command()
+        .args(["list", "--remote"])
+        .env("GOSHIFT_INDEX_URL", &url)
+        .env("GOSHIFT_INDEX_TIMEOUT", "2s")
+        .output()
+        .expect("test setup");
+    let run = test.finish(&output);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the release index took longer than 2s (GOSHIFT_INDEX_TIMEOUT)"),
+        "{}",
+        run.stderr
+    );
+    // A bad value is refused with the fix.
+    let bad = test
+        .command()
+        .args(["list", "--remote"])
+        .env("GOSHIFT_INDEX_TIMEOUT", "soon")
+        .output()
+        .expect("test setup");
+    let bad = test.finish(&bad);
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(
+        bad.stderr
+            .contains("GOSHIFT_INDEX_TIMEOUT is `soon`, not a duration"),
+        "{}",
+        bad.stderr
+    );
 }

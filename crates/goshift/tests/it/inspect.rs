@@ -168,7 +168,7 @@ fn scan_reports_linked_binaries_once_and_follows_on_request() {
     let target = std::fs::canonicalize(tree.join("lib/go/bin/go")).unwrap();
     assert_eq!(rows[0]["path"], target.display().to_string());
     assert_eq!(rows[0]["links"], serde_json::json!(["usr/bin/go"]));
-    assert_eq!(rows[0]["go_version"], "go1.22.10");
+    assert_eq!(rows[0]["version"], "1.22.10");
 }
 
 #[test]

@@ -117,7 +117,7 @@ fn violation(schema: &Value, value: &Value, at: &str) -> Option<String> {
 }
 
 /// Runs `goshift --json ARGS…` and checks stdout against `docs/json/v1/<name>.schema.json`.
-fn check(test: &StoreTest, name: &str, args: &[&str]) {
+fn check(test: &StoreTest, name: &str, args: &[&str]) -> Value {
     let output = test
         .command()
         .arg("--json")
@@ -130,6 +130,7 @@ fn check(test: &StoreTest, name: &str, args: &[&str]) {
     if let Some(problem) = violation(&schema(name), &value, "$") {
         panic!("{args:?} breaks docs/json/v1/{name}.schema.json: {problem}\n{value:#}");
     }
+    value
 }
 
 #[test]
@@ -150,7 +151,47 @@ fn the_validator_finds_what_is_wrong() {
 #[test]
 fn every_covered_command_follows_its_schema() {
     let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    test.ok(&["install", "--no-smoke-test", "1.22.10", "1.21.13"]);
+    check(&test, "list", &["list"]);
+    check(&test, "install", &["install", "--no-smoke-test", "1.22.10"]);
+    check(
+        &test,
+        "install",
+        &["install", "--no-smoke-test", "1.22.10", "1.21.13"],
+    );
+    check(&test, "list", &["list"]);
+    check(&test, "list", &["list", "--remote"]);
+    check(&test, "list", &["list", "--remote", "--all"]);
+    check(&test, "use", &["use", "1.21.13"]);
+    check(&test, "use", &["use", "1.21.13"]);
+    check(&test, "use", &["rollback"]);
+    check(&test, "history", &["history"]);
+    check(&test, "verify", &["verify"]);
+    // A changed file is a difference, and still the same shape.
+    let version_file = test.home().join("toolchains/go1.21.13/VERSION");
+    let mut permissions = std::fs::metadata(&version_file)
+        .expect("test setup")
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o600);
+    std::fs::set_permissions(&version_file, permissions).expect("test setup");
+    let report = check(&test, "verify", &["verify", "1.21.13"]);
+    assert_eq!(
+        report[0]["differences"][0]["kind"], "mode_changed",
+        "{report}"
+    );
+    check(&test, "current", &["current"]);
+    check(&test, "which", &["which"]);
+    check(&test, "home", &["home"]);
+    let bin = test.context.work().join("bin");
+    std::fs::create_dir_all(&bin).expect("test setup");
+    let binary = goshift_testkit::gobinary::GoBinary::new(
+        goshift_testkit::gobinary::Container::Elf,
+        "go1.22.10",
+        "path\texample.com/app\nmod\texample.com/app\tv1.0.0\t\n",
+    )
+    .build();
+    std::fs::write(bin.join("app"), binary).expect("test setup");
+    check(&test, "inspect", &["inspect", "bin/app"]);
+    check(&test, "scan", &["scan", "bin"]);
     let work = test.context.work();
     std::fs::write(work.join("go.mod"), "module m\n\ngo 1.21.0\n").expect("test setup");
     check(&test, "pin", &["pin"]);
@@ -164,6 +205,37 @@ fn every_covered_command_follows_its_schema() {
     check(&test, "cache", &["cache", "dir"]);
     check(&test, "cache", &["cache", "size"]);
     check(&test, "doctor", &["doctor"]);
+    check(&test, "prune", &["prune", "--keep", "1"]);
+    test.ok(&["install", "--no-smoke-test", "1.21.13"]);
     check(&test, "uninstall", &["uninstall", "1.21.13"]);
     check(&test, "cache", &["cache", "clean"]);
+    check(&test, "config", &["config", "list"]);
+    check(&test, "config", &["config", "get", "mirror"]);
+    check(&test, "audit-head", &["audit", "head"]);
+    check(&test, "audit-verify", &["audit", "verify"]);
+    let snapshot = test.context.root().join("box.snapshot");
+    let snapshot = snapshot.to_str().expect("test setup");
+    let created = check(
+        &test,
+        "snapshot-create",
+        &["snapshot", "create", "-o", snapshot],
+    );
+    assert_eq!(created["default_version"], "1.22.10", "{created}");
+    let policy = test.context.work().join("policy.toml");
+    std::fs::write(&policy, "").expect("test setup");
+    check(&test, "policy-check", &["policy", "check", "policy.toml"]);
+    check(
+        &test,
+        "policy-explain",
+        &["--policy", "policy.toml", "policy", "explain", "1.22.10"],
+    );
+    std::fs::write(&policy, "[[rule]]\nbogus = 1\n").expect("test setup");
+    check(&test, "policy-check", &["policy", "check", "policy.toml"]);
+    // A bad line in the audit log: the other shape.
+    let log = test.home().join("audit.log");
+    let mut records = std::fs::read_to_string(&log).expect("test setup");
+    records.insert_str(0, "{\"not\": \"a record\"}\n");
+    std::fs::write(&log, records).expect("test setup");
+    let broken = check(&test, "audit-verify", &["audit", "verify"]);
+    assert_eq!(broken["valid"], false, "{broken}");
 }

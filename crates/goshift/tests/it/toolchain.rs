@@ -98,6 +98,11 @@ impl StoreTest {
         run
     }
 
+    /// Where verified archives are kept: the sandbox user's `~/.cache/goshift/archives`.
+    pub(crate) fn archive_cache(&self) -> PathBuf {
+        self.context.root().join("user/.cache/goshift/archives")
+    }
+
     /// The names in a directory of the home, sorted.
     pub(crate) fn names(&self, dir: &str) -> Vec<String> {
         names(&self.home().join(dir))
@@ -185,7 +190,7 @@ fn first_install_becomes_the_default() {
             .any(|e| e["path"] == "bin/go")
     );
     // The verified archive is kept for offline reinstalls.
-    assert_eq!(test.names("cache/archives").len(), 1);
+    assert_eq!(names(&test.archive_cache()).len(), 1);
     assert!(test.names("staging").is_empty());
 
     // A second install keeps the default.
@@ -233,17 +238,20 @@ fn latest_and_json_output() {
     let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(value[0]["version"], "1.22.10");
     assert_eq!(value[0]["status"], "installed");
-    assert_eq!(value[0]["became_default"], true);
+    assert_eq!(value[0]["default"], true);
     assert_eq!(value[0]["smoke_test"], "passed");
-    assert_eq!(value[0]["dir"], "[ROOT]/home/toolchains/go1.22.10");
+    assert_eq!(value[0]["path"], "[ROOT]/home/toolchains/go1.22.10");
     let list: serde_json::Value =
         serde_json::from_str(&test.ok(&["list", "--json"]).stdout).unwrap();
     assert_eq!(
         list,
         serde_json::json!([{
             "version": "1.22.10",
-            "dir": "[ROOT]/home/toolchains/go1.22.10",
-            "is_default": true,
+            "path": "[ROOT]/home/toolchains/go1.22.10",
+            "default": true,
+            "installed": true,
+            "stable": true,
+            "archive": null,
         }])
     );
 }

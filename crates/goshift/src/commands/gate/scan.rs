@@ -292,6 +292,7 @@ fn source_text(source: &Source) -> String {
         Source::Env { var } => var.to_string(),
         Source::GoToolchain { value, .. } => format!("GOTOOLCHAIN={value}"),
         Source::GoVersionFile { line, .. } => format!(".go-version line {line}"),
+        Source::ToolVersions { line, .. } => format!(".tool-versions line {line}"),
         Source::GoWork(requirement) => format!("go.work {} line", directive(requirement)),
         Source::GoMod(requirement) => format!("go.mod {} line", directive(requirement)),
         Source::Default => "default".to_owned(),

@@ -42,12 +42,19 @@ pub(crate) fn godebug_table(
             Err(error) => Err(error.into()),
         };
     }
-    let archives = settings.dirs.home.join("cache").join("archives");
-    let Ok(entries) = fs::read_dir(&archives) else {
-        return Ok(None);
-    };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
+    // The cache directory, then where older versions kept archives.
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for archives in [
+        settings.dirs.cache.join("archives"),
+        settings.dirs.home.join("cache").join("archives"),
+    ] {
+        let Ok(entries) = fs::read_dir(&archives) else {
+            continue;
+        };
+        let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        found.sort();
+        paths.extend(found);
+    }
     for path in paths {
         if let Some(text) = table_from_archive(&path, version)? {
             let table = parse_table(&text, &path.join(TABLE_PATH))?;
@@ -206,8 +213,16 @@ pub(super) fn go_output(
         .collect();
     let mut child: Command = toolchain_command(root, &command, settings)?;
     child.current_dir(dir).stdin(std::process::Stdio::null());
-    let output = child
-        .output()
+    // A cold build takes minutes: say what runs, and for how long.
+    let progress = crate::commands::toolchain::progress::Progress::new(settings.printer);
+    let version = root
+        .file_name()
+        .map_or_else(String::new, |name| format!(" ({})", name.to_string_lossy()));
+    let wait = progress.wait(&format!("Running `go {}`{version}", args.join(" ")));
+    let output = child.output();
+    drop(wait);
+    drop(progress);
+    let output = output
         .with_context(|| format!("failed to run `{}`", root.join("bin").join("go").display()))?;
     Ok(GoRun {
         code: output.status.code(),

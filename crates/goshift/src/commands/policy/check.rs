@@ -34,7 +34,7 @@ pub(crate) fn check(settings: &GlobalSettings, file: Option<&Path>) -> anyhow::R
         Ok(policy) => {
             if settings.printer.json() {
                 settings.printer.json_value(&json!({
-                    "file": shown,
+                    "path": shown,
                     "valid": true,
                     "errors": [],
                 }))?;
@@ -57,7 +57,7 @@ pub(crate) fn check(settings: &GlobalSettings, file: Option<&Path>) -> anyhow::R
         Err(error) => {
             if settings.printer.json() {
                 settings.printer.json_value(&json!({
-                    "file": shown,
+                    "path": shown,
                     "valid": false,
                     "errors": error.diagnostics,
                 }))?;

@@ -18,7 +18,7 @@ pub(crate) fn explain(settings: &GlobalSettings, version: &str) -> anyhow::Resul
         settings.printer.json_value(&json!({
             "version": version,
             "environment": environment,
-            "policy": loaded.path.display().to_string(),
+            "policy_path": loaded.path.display().to_string(),
             "verdict": decision.verdict,
             "needs_reason": decision.needs_reason,
             "frozen": decision.frozen,

@@ -1,5 +1,7 @@
 //! `goshift pin [VERSION]`: writes `.go-version` (or go.mod's `toolchain` line with
-//! `--go-mod`), or shows the pin and where it comes from.
+//! `--go-mod`), or shows the pin and where it comes from. A `.tool-versions` here with a Go
+//! line decides before `.go-version` (as asdf and mise read it), so `pin` sets that line
+//! instead, keeping the other tools.
 //!
 //! The version is checked first against the installed toolchains, then against the release
 //! index (`GOSHIFT_INDEX_URL`, the config file's `index_url`, or go.dev), so a typo never
@@ -8,10 +10,11 @@
 
 mod files;
 
+use std::path::PathBuf;
+
 use anyhow::Context as _;
-use goshift_dist::{Client, Platform, Sources};
-use goshift_fs::EnvVars;
 use goshift_project::show_path;
+use goshift_project::tool_versions::{self, TOOL_VERSIONS};
 use goshift_version::{GoVersion, VersionRequest};
 
 pub(crate) use files::{ModuleFile, module_file, nearest_pin};
@@ -61,11 +64,10 @@ pub(crate) fn pin(args: PinArgs, settings: &GlobalSettings) -> anyhow::Result<Ex
         };
         return pin_toolchain_line(settings, &module, &chosen);
     }
-    let path = settings.cwd.join(".go-version");
-    let previous = goshift_fs::fs::read_to_string(&path)
-        .ok()
-        .and_then(|text| text.trim().parse::<GoVersion>().ok());
-    goshift_fs::write_atomic(&path, format!("{chosen}\n").as_bytes())?;
+    let (path, previous) = write_pin(settings, &chosen)?;
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let printer = &settings.printer;
     if printer.json() {
         printer.json_value(&serde_json::json!({
@@ -76,11 +78,11 @@ pub(crate) fn pin(args: PinArgs, settings: &GlobalSettings) -> anyhow::Result<Ex
     } else {
         printer.status(match previous {
             Some(previous) if previous != chosen => format!(
-                "Pinned {} in ./.go-version (was {})",
+                "Pinned {} in ./{name} (was {})",
                 chosen.toolchain_name(),
                 previous.toolchain_name()
             ),
-            _ => format!("Pinned {} in ./.go-version", chosen.toolchain_name()),
+            _ => format!("Pinned {} in ./{name}", chosen.toolchain_name()),
         });
     }
     if let Some(toolchain) = module.as_ref().and_then(ModuleFile::toolchain)
@@ -88,6 +90,7 @@ pub(crate) fn pin(args: PinArgs, settings: &GlobalSettings) -> anyhow::Result<Ex
     {
         printer.warn(overrides_message(
             settings,
+            &name,
             &chosen,
             module.as_ref(),
             &toolchain,
@@ -96,9 +99,38 @@ pub(crate) fn pin(args: PinArgs, settings: &GlobalSettings) -> anyhow::Result<Ex
     Ok(ExitStatus::Success)
 }
 
-/// The warning for a `.go-version` that disagrees with the module's `toolchain` line.
+/// Writes the pin of the working directory: the Go line of its `.tool-versions` when it has
+/// one (which would otherwise override `.go-version`), else `.go-version`. Returns the file and
+/// the version it pinned before.
+fn write_pin(
+    settings: &GlobalSettings,
+    chosen: &GoVersion,
+) -> anyhow::Result<(PathBuf, Option<GoVersion>)> {
+    let tool_versions = settings.cwd.join(TOOL_VERSIONS);
+    if let Ok(text) = goshift_fs::fs::read_to_string(&tool_versions)
+        && tool_versions::pins_go(&text)
+    {
+        let previous = tool_versions::parse_tool_versions(&tool_versions, &text)
+            .ok()
+            .flatten()
+            .and_then(|pin| pin.versions.into_iter().next());
+        let updated = tool_versions::with_go_version(&text, chosen);
+        goshift_fs::write_atomic(&tool_versions, updated.as_bytes())?;
+        return Ok((tool_versions, previous));
+    }
+    let path = settings.cwd.join(".go-version");
+    let previous = goshift_fs::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| text.trim().parse::<GoVersion>().ok());
+    goshift_fs::write_atomic(&path, format!("{chosen}\n").as_bytes())?;
+    Ok((path, previous))
+}
+
+/// The warning for a pin file (`.go-version`, `.tool-versions`) that disagrees with the
+/// module's `toolchain` line.
 pub(crate) fn overrides_message(
     settings: &GlobalSettings,
+    pin_name: &str,
     pinned: &GoVersion,
     module: Option<&ModuleFile>,
     toolchain: &GoVersion,
@@ -108,7 +140,7 @@ pub(crate) fn overrides_message(
         |m| show_path(&m.path, &settings.cwd),
     );
     format!(
-        "`.go-version` ({}) overrides the `toolchain {}` line of {file}, which Renovate and Dependabot update; run `goshift unpin` to follow {file}, or `goshift pin --go-mod VERSION` to change that line",
+        "`{pin_name}` ({}) overrides the `toolchain {}` line of {file}, which Renovate and Dependabot update; run `goshift unpin` to follow {file}, or `goshift pin --go-mod VERSION` to change that line",
         pinned.toolchain_name(),
         toolchain.toolchain_name()
     )
@@ -159,7 +191,15 @@ fn show(settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
     let module = module_file(settings)?;
     let printer = &settings.printer;
     let found = match (&pin, &module) {
-        (Some(pin), _) => Some((pin.version.clone(), pin.path.clone(), "go_version_file")),
+        (Some(pin), _) => Some((
+            pin.version.clone(),
+            pin.path.clone(),
+            if pin.is_tool_versions() {
+                "tool_versions"
+            } else {
+                "go_version_file"
+            },
+        )),
         (None, Some(module)) => module
             .toolchain()
             .map(|version| (version, module.path.clone(), "toolchain_line")),
@@ -195,6 +235,7 @@ fn show(settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
     {
         printer.warn(overrides_message(
             settings,
+            pin.name(),
             &pin.version,
             Some(module),
             &toolchain,
@@ -228,28 +269,25 @@ fn choose(settings: &GlobalSettings, text: &str, allow_missing: bool) -> anyhow:
 
 /// The release `request` names in the index, for this machine's platform.
 fn from_index(settings: &GlobalSettings, request: &VersionRequest) -> anyhow::Result<GoVersion> {
-    let env = &settings.env;
-    let sources = Sources {
-        index_url: env
-            .var(EnvVars::GOSHIFT_INDEX_URL)
-            .or_else(|| settings.config.index_url.clone())
-            .unwrap_or_else(|| Sources::DEFAULT_INDEX_URL.to_owned()),
-        mirror: None,
-        allow_insecure_http: env.var(EnvVars::GOSHIFT_ALLOW_HTTP).as_deref() == Some("1"),
-    };
-    let platform = match env.var(EnvVars::GOSHIFT_PLATFORM) {
-        Some(text) => Platform::parse(&text)?,
-        None => Platform::host(),
-    };
-    let index = Client::new()
-        .fetch_index(&sources)
+    // The same index, platform, proxy and limits as `install`.
+    let toolchain = crate::commands::toolchain::ToolchainSettings::resolve(settings)?;
+    let (sources, platform) = (&toolchain.sources, &toolchain.platform);
+    let progress = crate::commands::toolchain::progress::Progress::new(settings.printer);
+    let wait = progress.wait(&format!(
+        "Reading the release index from {}",
+        sources.index_url
+    ));
+    let index = toolchain.client.fetch_index(sources);
+    drop(wait);
+    drop(progress);
+    let index = index
         .context("failed to check the version against the release index")
         .hint(format!(
             "{}, or pin an exact version without checking with `--allow-missing`",
             crate::commands::toolchain::index_hint(&sources.index_url)
         ))?;
     let (release, _) = index
-        .resolve(request, &platform, false)
+        .resolve(request, platform, false)
         .context("the release index does not have it")?;
     Ok(release.version.clone())
 }

@@ -1,6 +1,8 @@
-//! `goshift unpin`: removes the working directory's `.go-version`.
+//! `goshift unpin`: removes the working directory's `.go-version`, or the Go line of its
+//! `.tool-versions` (the file goes too when nothing else is left in it).
 
 use goshift_project::show_path;
+use goshift_project::tool_versions;
 
 use super::pin::nearest_pin;
 use super::resolve_here;
@@ -8,17 +10,17 @@ use crate::error::hinted;
 use crate::exit::ExitStatus;
 use crate::settings::GlobalSettings;
 
-/// Removes `./.go-version` and says what `go` runs now. A pin further up is named, not
+/// Removes the pin of the working directory and says what `go` runs now. A pin further up is named, not
 /// removed: it may be shared by several projects.
 pub(crate) fn unpin(settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
     let Some(pin) = nearest_pin(settings)? else {
         return Err(hinted(
-            "nothing is pinned here: there is no `.go-version` in this directory or above",
+            "nothing is pinned here: there is no `.go-version`, nor a `.tool-versions` with a Go line, in this directory or above",
             "see what `go` runs here with `goshift current`",
         ));
     };
     let shown = show_path(&pin.path, &settings.cwd);
-    if pin.path != settings.cwd.join(".go-version") {
+    if pin.path.parent() != Some(settings.cwd.as_path()) {
         let dir = pin.path.parent().unwrap_or(&pin.path);
         return Err(hinted(
             format!(
@@ -27,7 +29,19 @@ pub(crate) fn unpin(settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
             format!("run `goshift unpin` in `{}` to remove it", dir.display()),
         ));
     }
-    goshift_fs::fs::remove_file(&pin.path)?;
+    let removed = if pin.is_tool_versions() {
+        let text = goshift_fs::fs::read_to_string(&pin.path)?;
+        if let Some(rest) = tool_versions::without_go_line(&text) {
+            goshift_fs::write_atomic(&pin.path, rest.as_bytes())?;
+            format!("removed its line from {shown}")
+        } else {
+            goshift_fs::fs::remove_file(&pin.path)?;
+            format!("removed {shown}")
+        }
+    } else {
+        goshift_fs::fs::remove_file(&pin.path)?;
+        format!("removed {shown}")
+    };
     let printer = &settings.printer;
     let now = resolve_here(settings).ok();
     if printer.json() {
@@ -38,7 +52,7 @@ pub(crate) fn unpin(settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
         }))?;
     } else {
         printer.status(format!(
-            "Unpinned {} (removed {shown})",
+            "Unpinned {} ({removed})",
             pin.version.toolchain_name()
         ));
         if let Some(now) = now {

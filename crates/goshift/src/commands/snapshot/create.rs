@@ -96,9 +96,9 @@ pub(crate) fn create(
         .hint("name a regular file or a new path with `-o`")?;
     if settings.printer.json() {
         settings.printer.json_value(&serde_json::json!({
-            "file": output.display().to_string(),
+            "path": output.display().to_string(),
             "toolchains": snapshot.toolchains.len(),
-            "default": snapshot.default,
+            "default_version": snapshot.default,
             "tools": snapshot.tools.len(),
         }))?;
     } else {

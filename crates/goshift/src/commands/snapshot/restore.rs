@@ -124,10 +124,7 @@ fn announce(
     dry_run: bool,
 ) -> anyhow::Result<()> {
     for (version, sha256) in missing {
-        let cached = sha256
-            .as_ref()
-            .map(|hash| store.archive_cache_dir().join(hash))
-            .filter(|path| path.is_file());
+        let cached = sha256.as_ref().and_then(|hash| store.cached_archive(hash));
         let from = match (&cached, sha256) {
             (Some(_), _) => "the archive cache".to_owned(),
             (None, Some(_)) => "the mirror".to_owned(),
@@ -164,10 +161,7 @@ fn reinstall(
 ) -> anyhow::Result<()> {
     let store = &toolchain.store;
     for (version, sha256) in missing {
-        let cached = sha256
-            .as_ref()
-            .map(|hash| store.archive_cache_dir().join(hash))
-            .filter(|path| path.is_file());
+        let cached = sha256.as_ref().and_then(|hash| store.cached_archive(hash));
         let args = InstallArgs {
             versions: vec![version.to_string()],
             archive: cached,

@@ -1,5 +1,7 @@
 //! `goshift cache dir|size|clean`: the verified archives kept for offline reinstalls and
-//! snapshot restores, which nothing else ever removes.
+//! snapshot restores, which nothing else ever removes. They live in the cache directory
+//! (`$GOSHIFT_CACHE_DIR`, `$XDG_CACHE_HOME/goshift`, `~/.cache/goshift`); those an older
+//! version left under `$GOSHIFT_HOME/cache/archives` count too until they move.
 
 use goshift_fs::fs;
 
@@ -15,7 +17,11 @@ pub(crate) fn cache(
     settings: &GlobalSettings,
     toolchain: &ToolchainSettings,
 ) -> anyhow::Result<ExitStatus> {
-    let dir = toolchain.store.archive_cache_dir();
+    let store = &toolchain.store;
+    let dir = store.archive_cache_dir();
+    let dirs: Vec<std::path::PathBuf> = std::iter::once(dir.clone())
+        .chain(store.legacy_archive_cache_dir())
+        .collect();
     let printer = &settings.printer;
     match command {
         CacheCommand::Dir => {
@@ -26,7 +32,7 @@ pub(crate) fn cache(
             }
         }
         CacheCommand::Size => {
-            let archives = archives(&dir)?;
+            let archives = archives(&dirs)?;
             let bytes: u64 = archives.iter().map(|(_, size)| size).sum();
             if printer.json() {
                 printer.json_value(&serde_json::json!({
@@ -47,7 +53,7 @@ pub(crate) fn cache(
             // Installs write into the cache under the store lock.
             let lock = toolchain.lock(settings)?;
             clean(settings, toolchain, &lock)?;
-            let archives = archives(&dir)?;
+            let archives = archives(&dirs)?;
             let bytes: u64 = archives.iter().map(|(_, size)| size).sum();
             for (path, _) in &archives {
                 fs::remove_file(path)?;
@@ -73,19 +79,22 @@ pub(crate) fn cache(
     Ok(ExitStatus::Success)
 }
 
-/// Every regular file in the cache with its size; none when the cache does not exist yet.
-fn archives(dir: &std::path::Path) -> anyhow::Result<Vec<(std::path::PathBuf, u64)>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(error.into()),
-    };
+/// Every regular file in the cache directories with its size; none from a directory that
+/// does not exist (yet, or any more).
+fn archives(dirs: &[std::path::PathBuf]) -> anyhow::Result<Vec<(std::path::PathBuf, u64)>> {
     let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        let metadata = entry.metadata()?;
-        if metadata.is_file() {
-            found.push((entry.path(), metadata.len()));
+    for dir in dirs {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error.into()),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let metadata = entry.metadata()?;
+            if metadata.is_file() {
+                found.push((entry.path(), metadata.len()));
+            }
         }
     }
     found.sort();

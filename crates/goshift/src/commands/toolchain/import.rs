@@ -100,9 +100,9 @@ pub(crate) fn import(
     if printer.json() {
         printer.json_value(&serde_json::json!({
             "version": version,
-            "dir": dir,
-            "source": source_dir,
-            "became_default": became_default,
+            "path": dir,
+            "source_path": source_dir,
+            "default": became_default,
         }))?;
     } else {
         printer.status(format!("Imported {name} into {}", dir.display()));

@@ -43,8 +43,12 @@ enum Origin {
 #[derive(Debug, serde::Serialize)]
 struct Outcome {
     version: GoVersion,
+    /// Its GOROOT (`path` in the JSON vocabulary of `docs/json/`).
+    #[serde(rename = "path")]
     dir: PathBuf,
     status: OutcomeStatus,
+    /// Whether it is the default now.
+    #[serde(rename = "default")]
     became_default: bool,
     source: Option<Source>,
     archive_sha256: Option<String>,
@@ -52,7 +56,7 @@ struct Outcome {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 enum OutcomeStatus {
     Installed,
     AlreadyInstalled,
@@ -556,8 +560,7 @@ fn fetch_and_unpack(
         .expected
         .sha256
         .as_ref()
-        .map(|sha| toolchain.store.archive_cache_dir().join(sha))
-        .filter(|path| path.is_file());
+        .and_then(|sha| toolchain.store.cached_archive(sha));
     // Room for the tree (and the archive's copy) is checked before a byte is fetched.
     let copied = cached.is_none()
         && (matches!(job.origin, Origin::Download { .. }) || job.expected.sha256.is_some());
@@ -654,13 +657,13 @@ fn smoke_test(
     Ok(SmokeOutcome::Passed)
 }
 
-/// Moves the verified archive copy into `cache/archives/<sha256>` (best effort: the cache
-/// only saves a later download).
+/// Moves the verified archive copy into the archive cache as `<sha256>` (best effort: the
+/// cache only saves a later download; it may be on another file system than the staging area).
 fn keep_in_cache(toolchain: &ToolchainSettings, staging: &Staging, sha256: &str) {
     let copy = staging.dir().join("archive");
     if copy.is_file() {
         let target: &Path = &toolchain.store.archive_cache_dir().join(sha256);
-        let _ = goshift_fs::fs::rename(&copy, target);
+        let _ = goshift_fs::move_file(&copy, target);
     }
 }
 

@@ -19,7 +19,18 @@ pub(crate) fn list(
     let mut installed = toolchain.store.installed()?;
     installed.reverse();
     if printer.json() {
-        printer.json_value(&installed)?;
+        let rows: Vec<Listed> = installed
+            .iter()
+            .map(|t| Listed {
+                version: t.version.to_string(),
+                path: Some(t.dir.clone()),
+                default: t.is_default,
+                installed: true,
+                stable: t.version.is_stable(),
+                archive: None,
+            })
+            .collect();
+        printer.json_value(&rows)?;
     } else if installed.is_empty() {
         printer.status("No toolchains installed; install one with `goshift install latest`");
     } else {
@@ -35,11 +46,18 @@ pub(crate) fn list(
     Ok(ExitStatus::Success)
 }
 
+/// One row of `list --json` and `list --remote --json`: the same shape for both
+/// (`docs/json/v1/list.schema.json`).
 #[derive(Debug, serde::Serialize)]
-struct RemoteRelease {
+struct Listed {
     version: String,
-    stable: bool,
+    /// The GOROOT when installed.
+    path: Option<std::path::PathBuf>,
+    /// Whether it is the default.
+    default: bool,
     installed: bool,
+    stable: bool,
+    /// The archive for this platform in the index (`None` without `--remote`).
     archive: Option<String>,
 }
 
@@ -61,13 +79,19 @@ fn list_remote(
     drop(wait);
     drop(progress);
     let index = index?;
-    let installed = toolchain.store.installed_versions()?;
-    let mut releases: Vec<RemoteRelease> = index
+    let store = &toolchain.store;
+    let installed = store.installed_versions()?;
+    let default = store.default_version()?;
+    let mut releases: Vec<Listed> = index
         .releases()
         .iter()
         .filter(|release| all || release.stable)
-        .map(|release| RemoteRelease {
+        .map(|release| Listed {
             version: release.version.to_string(),
+            path: installed
+                .contains(&release.version)
+                .then(|| store.toolchain_dir(&release.version)),
+            default: default.as_ref() == Some(&release.version),
             stable: release.stable,
             installed: installed.contains(&release.version),
             archive: release

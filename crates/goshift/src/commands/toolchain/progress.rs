@@ -4,7 +4,9 @@
 //! given: each bar fits the terminal's width (the bar itself takes what is left) and shows
 //! bytes, speed and time left; a spinner shows what goshift waits for and for how long.
 //! Status lines and warnings printed through [`Progress`] are drawn above the bars, so they
-//! never tear them; without a terminal only those lines are printed.
+//! never tear them. Without a terminal (a pipe, a CI log) there are no bars and no escape
+//! codes: a wait that lasts over a second prints a plain line saying what goshift waits for
+//! and for how long, again every ten seconds.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -104,9 +106,12 @@ impl Progress {
         if self.enabled {
             spinner.enable_steady_tick(Duration::from_millis(100));
         }
+        let plain = (!self.enabled && !self.printer.quiet && !self.printer.json())
+            .then(|| PlainNotices::start(self.printer, message.to_owned()));
         Wait {
             spinner,
             multi: self.multi.clone(),
+            plain,
         }
     }
 
@@ -134,17 +139,64 @@ impl Drop for Progress {
     }
 }
 
-/// A spinner shown until dropped.
+/// A spinner shown until dropped (plain lines instead without a terminal).
 #[derive(Debug)]
 pub(crate) struct Wait {
     spinner: ProgressBar,
     multi: MultiProgress,
+    plain: Option<PlainNotices>,
 }
 
 impl Drop for Wait {
     fn drop(&mut self) {
         self.spinner.finish_and_clear();
         self.multi.remove(&self.spinner);
+        if let Some(plain) = self.plain.take() {
+            plain.stop();
+        }
+    }
+}
+
+/// The first plain line of a wait, and the interval of the next ones.
+const PLAIN_FIRST: Duration = Duration::from_secs(1);
+const PLAIN_EVERY: Duration = Duration::from_secs(10);
+
+/// The plain lines of a wait without a terminal: `Reading … (1s so far)` after a second, then
+/// every ten seconds, from a thread that stops when the wait ends.
+#[derive(Debug)]
+struct PlainNotices {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl PlainNotices {
+    fn start(printer: Printer, message: String) -> Self {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let mut next = PLAIN_FIRST;
+            loop {
+                let left = next.saturating_sub(started.elapsed());
+                match stopped.recv_timeout(left) {
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        let seconds = started.elapsed().as_secs();
+                        printer.status(format!("{message} ({seconds}s so far)"));
+                        next = if next == PLAIN_FIRST {
+                            PLAIN_EVERY
+                        } else {
+                            next + PLAIN_EVERY
+                        };
+                    }
+                    Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
     }
 }
 

@@ -38,7 +38,7 @@ pub(crate) fn uninstall(
         .manifest(&version)
         .ok()
         .and_then(|manifest| manifest.archive_sha256)
-        .map(|sha256| store.archive_cache_dir().join(sha256))
+        .and_then(|sha256| store.cached_archive(&sha256))
         .and_then(|path| Some((goshift_fs::fs::metadata(&path).ok()?.len(), path)));
     // About to remove `version`. Removing a version installs or selects none, so only the
     // freeze and required reasons apply.

@@ -1,4 +1,4 @@
-//! Whether a `.go-version` fights the module's go.mod: a pin below its `go` line breaks the
+//! Whether a pin (`.go-version`, `.tool-versions`) fights the module's go.mod: a pin below its `go` line breaks the
 //! build, and a pin that differs from its `toolchain` line silently overrides the updates
 //! Renovate and Dependabot make to that line.
 
@@ -36,7 +36,13 @@ pub(super) fn pin_against_module(settings: &GlobalSettings) -> Option<Finding> {
             Severity::Warning,
             Class::Configuration,
             CHECK,
-            overrides_message(settings, &pin.version, Some(&module), &toolchain),
+            overrides_message(
+                settings,
+                pin.name(),
+                &pin.version,
+                Some(&module),
+                &toolchain,
+            ),
             "goshift unpin",
         ));
     }

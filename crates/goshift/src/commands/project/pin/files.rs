@@ -1,22 +1,49 @@
-//! The files a pin lives in: the nearest `.go-version`, and the go.work or go.mod whose `go`
-//! line a pin must meet and whose `toolchain` line `--go-mod` writes.
+//! The files a pin lives in: the nearest `.go-version` or `.tool-versions` with a Go line, and
+//! the go.work or go.mod whose `go` line a pin must meet and whose `toolchain` line `--go-mod`
+//! writes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use goshift_fs::EnvVars;
+use goshift_project::tool_versions::{TOOL_VERSIONS, parse_tool_versions};
 use goshift_project::{FileKind, GoWorkSetting, ModFile, discover, parse, parse_go_version_file};
 use goshift_version::GoVersion;
 
 use crate::proxy::read_project_file;
 use crate::settings::GlobalSettings;
 
-/// The `.go-version` that pins the working directory.
+/// The `.go-version` or `.tool-versions` that pins the working directory.
 #[derive(Debug)]
 pub(crate) struct PinFile {
     /// Where it is.
     pub(crate) path: PathBuf,
-    /// What it pins.
+    /// What it pins (a `.tool-versions` line's first version).
     pub(crate) version: GoVersion,
+}
+
+impl PinFile {
+    /// Whether it is a `.tool-versions`.
+    pub(crate) fn is_tool_versions(&self) -> bool {
+        is_tool_versions(&self.path)
+    }
+
+    /// Its file name, for messages.
+    pub(crate) fn name(&self) -> &'static str {
+        if self.is_tool_versions() {
+            TOOL_VERSIONS
+        } else {
+            ".go-version"
+        }
+    }
+}
+
+fn is_tool_versions(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name == TOOL_VERSIONS)
+}
+
+fn is_pin_file(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| name == ".go-version" || name == TOOL_VERSIONS)
 }
 
 /// The go.work (in workspace mode) or go.mod that governs the working directory.
@@ -78,10 +105,11 @@ impl ModuleFile {
     }
 }
 
-/// The nearest `.go-version` from the working directory up, if any.
+/// The nearest pin from the working directory up, if any: a `.tool-versions` with a Go line
+/// or a `.go-version`, read as the `go` proxy reads them.
 pub(crate) fn nearest_pin(settings: &GlobalSettings) -> anyhow::Result<Option<PinFile>> {
     let files = discover(&settings.cwd, &GoWorkSetting::Off, &mut |path| {
-        if path.file_name().is_some_and(|name| name == ".go-version") {
+        if is_pin_file(path) {
             read_project_file(path)
         } else {
             Ok(None)
@@ -90,20 +118,28 @@ pub(crate) fn nearest_pin(settings: &GlobalSettings) -> anyhow::Result<Option<Pi
     let Some(found) = files.go_version else {
         return Ok(None);
     };
-    let pin = parse_go_version_file(&found.path, &found.text)?;
+    let version = if is_tool_versions(&found.path) {
+        let pin = parse_tool_versions(&found.path, &found.text)?;
+        match pin.and_then(|pin| pin.versions.into_iter().next()) {
+            Some(version) => version,
+            None => return Ok(None),
+        }
+    } else {
+        parse_go_version_file(&found.path, &found.text)?.version
+    };
     Ok(Some(PinFile {
         path: found.path,
-        version: pin.version,
+        version,
     }))
 }
 
 /// The go.work (honouring `GOWORK`) or else the go.mod above the working directory, ignoring
-/// `.go-version` files on the way.
+/// pins on the way.
 pub(crate) fn module_file(settings: &GlobalSettings) -> anyhow::Result<Option<ModuleFile>> {
     let gowork =
         GoWorkSetting::from_value(settings.env.var(EnvVars::GOWORK).as_deref(), &settings.cwd);
     let files = discover(&settings.cwd, &gowork, &mut |path| {
-        if path.file_name().is_some_and(|name| name == ".go-version") {
+        if is_pin_file(path) {
             Ok(None)
         } else {
             read_project_file(path)
