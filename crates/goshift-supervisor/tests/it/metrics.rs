@@ -29,6 +29,30 @@ fn signal(pid: u32, name: &str) {
     assert!(status.success());
 }
 
+/// `kill -STOP` returns before every thread of the target has stopped: one still running
+/// could accept a connection meant to wait in the queue. Waits (bounded) until each thread
+/// of `pid` shows state `T` in `/proc`.
+fn wait_until_stopped(pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+        let all_stopped = tasks.flatten().all(|task| {
+            std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+                stat.rsplit_once(") ")
+                    .is_some_and(|(_, rest)| rest.starts_with('T'))
+            })
+        });
+        if all_stopped {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "generation {pid} did not stop within 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn generations_listeners_and_the_supervisor_are_measured() {
     let h = Harness::start(Setup::default());
@@ -77,6 +101,7 @@ fn generations_listeners_and_the_supervisor_are_measured() {
 
     // A generation that accepts nothing: connections wait in the queue, and it shows.
     signal(pid, "STOP");
+    wait_until_stopped(pid);
     let waiting: Vec<TcpStream> = (0..3)
         .map(|_| TcpStream::connect(("127.0.0.1", h.port)).unwrap())
         .collect();
