@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::analysis::AnalysisConfig;
 use crate::error::ConfigError;
 
 /// A validated service file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The control socket path, if the file sets one.
     pub control: Option<PathBuf>,
@@ -25,7 +26,7 @@ pub struct Config {
 }
 
 /// One service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServiceConfig {
     /// The service name (the key under `[services]`).
     pub name: String,
@@ -47,6 +48,9 @@ pub struct ServiceConfig {
     pub watch: Duration,
     /// Restart backoff for deaths outside an upgrade.
     pub restart: RestartConfig,
+    /// The checks that judge a new generation from its readiness to the end of the watch
+    /// window (`[services.NAME.analysis]`); empty when the section is absent.
+    pub analysis: AnalysisConfig,
 }
 
 /// A named listening socket.
@@ -171,6 +175,7 @@ struct RawService {
     watch: Option<String>,
     #[serde(default)]
     restart: RawRestart,
+    analysis: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,6 +221,7 @@ impl RawService {
             stop,
             watch,
             restart,
+            analysis,
         } = self;
         let service = name.to_owned();
         if name.is_empty()
@@ -253,6 +259,14 @@ impl RawService {
             stop,
             watch,
             restart,
+            analysis: analysis
+                .map(AnalysisConfig::from_table)
+                .transpose()
+                .map_err(|source| ConfigError::Analysis {
+                    service: name.to_owned(),
+                    source,
+                })?
+                .unwrap_or_default(),
         })
     }
 }
@@ -437,6 +451,36 @@ restart = { backoff = "100ms", max = "2s" }
         assert_eq!(api.stop.signal, libc::SIGINT);
         assert_eq!(api.ready.timeout, Duration::from_secs(5));
         assert_eq!(api.restart.backoff, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn reads_the_analysis_section_with_the_service() {
+        let text = "[services.a]\nbinary='x'\n[services.a.analysis.not_accepting]\n[services.a.analysis.probe]\nrequests=[{path='/healthz'}]\nsuccess_rate_min=0.9\naction='alert'\n";
+        let config = Config::parse(text, Path::new("/")).unwrap();
+        let analysis = &config.services["a"].analysis;
+        assert!(analysis.not_accepting.is_some());
+        let probe = analysis.probe.as_ref().unwrap();
+        assert_eq!(probe.requests[0].path, "/healthz");
+        assert_eq!(probe.cadence.action, crate::analysis::Action::Alert);
+        let plain = Config::parse("[services.a]\nbinary='x'", Path::new("/")).unwrap();
+        assert!(plain.services["a"].analysis.is_empty());
+        let error = Config::parse(
+            "[services.a]\nbinary='x'\n[services.a.analysis.probe]\nrequests=[]\n",
+            Path::new("/"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("service `a`") && error.contains("analysis.probe"),
+            "{error}"
+        );
+        let error = Config::parse(
+            "[services.a]\nbinary='x'\n[services.a.analysis]\nsoon=1\n",
+            Path::new("/"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("soon"), "{error}");
     }
 
     #[test]
