@@ -71,6 +71,9 @@ pub struct TriggerMeasurement {
 /// What the supervisor knows when it records an incident.
 #[derive(Debug, Clone, Default)]
 pub struct IncidentInput {
+    /// The id to record it under (`[A-Za-z0-9._-]`), named in events before it is written;
+    /// `None` derives one from the time and the generation. A taken id gets a suffix.
+    pub id: Option<String>,
     /// The service.
     pub service: String,
     /// The generation concerned.
@@ -233,7 +236,13 @@ pub fn write(
     })?;
     let parent = incidents_dir(home, &input.service);
     goshift_fs::fs::create_dir_all(&parent).map_err(io("create", &parent))?;
-    let base = base_id(at, input.generation);
+    let base = match &input.id {
+        Some(id) => {
+            check_name("incident id", id)?;
+            id.clone()
+        }
+        None => base_id(at, input.generation),
+    };
     let mut id = base.clone();
     let mut n = 1;
     while parent.join(&id).exists() {

@@ -7,9 +7,11 @@
 //! also the thread that forks children, so `PR_SET_PDEATHSIG` in the children fires exactly
 //! when the supervisor goes away.
 
+mod analyse;
+mod capture;
 mod generation;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsString;
 use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
@@ -22,15 +24,17 @@ use std::time::{Instant, SystemTime};
 use crate::config::{Config, ServiceConfig};
 use crate::control::{self, Reply, Request};
 use crate::error::StartError;
+use crate::incident::TimelineEntry;
 use crate::listen::{self, Listener};
 use crate::machine::{Core, Effect, Input, Kind, Now, ReloadTarget, Rules, UpgradeRequest};
 use crate::metrics::Live;
 use crate::notify;
 use crate::output::{self, Capture, GenerationOutput, OutputLine, Sink};
-use crate::phase::{PhaseEvent, ServiceStatus};
+use crate::phase::{Phase, PhaseEvent, ServiceStatus};
 use crate::procfs;
 use crate::release::{self, BuildFacts, Release, ReleaseStore};
 
+use analyse::Analysts;
 use generation::{Launch, Process};
 
 /// What the caller resolves for the supervisor (it reads no environment itself).
@@ -57,6 +61,8 @@ pub(crate) enum Event {
     Signal(i32),
     Metrics(Sender<String>),
     Output(String, Sender<Option<Vec<GenerationOutput>>>),
+    /// An incident of a service was written (its id) or could not be (why).
+    Incident(usize, Result<String, String>),
 }
 
 /// A way to talk to a running supervisor from another thread.
@@ -127,6 +133,11 @@ pub struct Supervisor {
     control_path: PathBuf,
     control: Option<UnixListener>,
     metrics_listener: Option<TcpListener>,
+    home: PathBuf,
+    /// Each running upgrade's published phases, for its incidents.
+    timelines: HashMap<String, Vec<TimelineEntry>>,
+    /// Pids whose goroutine dump is being taken: the capture thread kills them after it.
+    dumping: HashSet<u32>,
 }
 
 /// What the driver keeps of a service: its sockets and its release store.
@@ -139,6 +150,10 @@ struct ServiceIo {
     sink: Sink,
     /// The output of its last generations, oldest first.
     outputs: VecDeque<Arc<Capture>>,
+    /// The workers that measure its analysis checks.
+    analysts: Analysts,
+    /// Incidents written and incidents that could not be written.
+    incidents: (u64, u64),
 }
 
 fn now() -> Now {
@@ -168,7 +183,8 @@ impl Supervisor {
             what: format!("the run directory `{}`", run_dir.display()),
             source,
         })?;
-        let (services, machines) = bind_services(config.services, &home, facts)?;
+        let (events, inbox) = mpsc::channel();
+        let (services, machines) = bind_services(config.services, &home, facts, &events)?;
         let control_path = control
             .or(config.control)
             .unwrap_or_else(|| run_dir.join("supervisor.sock"));
@@ -182,7 +198,6 @@ impl Supervisor {
                 })
             })
             .transpose()?;
-        let (events, inbox) = mpsc::channel();
         Ok(Self {
             core: Core::new(machines, now()),
             services,
@@ -199,6 +214,9 @@ impl Supervisor {
             control_path,
             control,
             metrics_listener,
+            home,
+            timelines: HashMap::new(),
+            dumping: HashSet::new(),
         })
     }
 
@@ -314,6 +332,14 @@ impl Supervisor {
             Event::Metrics(reply) => {
                 let _ = reply.send(self.render_metrics());
             }
+            Event::Incident(service, result) => {
+                if let Some(io) = self.services.get_mut(service) {
+                    match result {
+                        Ok(_) => io.incidents.0 += 1,
+                        Err(_) => io.incidents.1 += 1,
+                    }
+                }
+            }
             Event::Output(service, reply) => {
                 let outputs = self
                     .services
@@ -419,7 +445,26 @@ impl Supervisor {
                         at,
                     });
                 }
-                Effect::Kill { pid } => crate::sys::kill(pid, libc::SIGKILL),
+                Effect::Kill { pid } => {
+                    if !self.dumping.remove(&pid) {
+                        crate::sys::kill(pid, libc::SIGKILL);
+                    }
+                }
+                Effect::Measure {
+                    service,
+                    generation,
+                    pid,
+                    check,
+                    role,
+                } => self.services[service].analysts.measure(
+                    check,
+                    analyse::Job {
+                        generation,
+                        pid,
+                        role,
+                    },
+                ),
+                Effect::Incident(request) => self.incident(*request),
                 Effect::Publish { event, waiter } => self.publish(&event, waiter),
                 Effect::Reply { waiter, reply } => self.reply(waiter, reply),
                 Effect::SetCurrent {
@@ -470,7 +515,72 @@ impl Supervisor {
         }
     }
 
+    /// Starts recording an incident; the capture thread reports back when it is written.
+    fn incident(&mut self, request: crate::machine::IncidentRequest) {
+        let io = &self.services[request.service];
+        let capture = io
+            .outputs
+            .iter()
+            .find(|c| c.generation == request.generation)
+            .cloned();
+        let admin = self.processes.get(&request.generation).map(|p| p.admin);
+        let timeline = request
+            .upgrade_id
+            .as_ref()
+            .and_then(|id| self.timelines.get(id))
+            .cloned()
+            .unwrap_or_default();
+        if request.after == crate::machine::AfterDump::Kill {
+            self.dumping.insert(request.pid);
+        }
+        let service = request.service;
+        let events = self.events.clone();
+        capture::start(
+            capture::Job {
+                home: self.home.clone(),
+                service: io.config.name.clone(),
+                request,
+                timeline,
+                capture,
+                admin,
+            },
+            move |result| {
+                let _ = events.send(Event::Incident(service, result));
+            },
+        );
+    }
+
+    /// Keeps the phases of running upgrades for their incidents; an upgrade's list goes
+    /// with its final phase.
+    fn remember(&mut self, event: &PhaseEvent) {
+        let Some(id) = &event.upgrade_id else {
+            return;
+        };
+        if matches!(event.phase, Phase::Upgraded | Phase::RolledBack) {
+            self.timelines.remove(id);
+            return;
+        }
+        let detail = [
+            event.old_pid.map(|p| format!("old pid {p}")),
+            event.new_pid.map(|p| format!("new pid {p}")),
+            event.detail.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; ");
+        self.timelines
+            .entry(id.clone())
+            .or_default()
+            .push(TimelineEntry {
+                at: event.time.clone(),
+                phase: event.phase.label().to_owned(),
+                detail,
+            });
+    }
+
     fn publish(&mut self, event: &PhaseEvent, waiter: Option<u64>) {
+        self.remember(event);
         if let Some(id) = waiter
             && let Some(tx) = self.waiters.get(&id)
             && tx
@@ -557,7 +667,26 @@ impl Supervisor {
             })
             .collect();
         let (metrics, releases) = self.core.metrics();
-        metrics.render(&live, &releases, &dropped)
+        let mut text = metrics.render(&live, &releases, &dropped);
+        text.push_str(&self.core.analysis_metrics());
+        text.push_str(&self.incident_metrics());
+        text
+    }
+
+    fn incident_metrics(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::from(
+            "# HELP goshift_incidents_total Incidents recorded, by result.\n# TYPE goshift_incidents_total counter\n",
+        );
+        for io in &self.services {
+            let name = &io.config.name;
+            let (written, failed) = io.incidents;
+            let _ = writeln!(
+                out,
+                "goshift_incidents_total{{service=\"{name}\",result=\"written\"}} {written}\ngoshift_incidents_total{{service=\"{name}\",result=\"failed\"}} {failed}"
+            );
+        }
+        out
     }
 }
 
@@ -569,6 +698,7 @@ fn bind_services(
     configs: std::collections::BTreeMap<String, ServiceConfig>,
     home: &Path,
     facts: &dyn Fn(&Path) -> BuildFacts,
+    events: &Sender<Event>,
 ) -> Result<Bound, StartError> {
     let mut services = Vec::new();
     let mut machines = Vec::new();
@@ -580,6 +710,11 @@ fn bind_services(
             .iter()
             .map(|l| listen::bind(&name, l))
             .collect::<Result<Vec<_>, _>>()?;
+        let analysts = Analysts::start(services.len(), &service.analysis, &listeners, events)
+            .map_err(|source| StartError::Setup {
+                what: format!("the analysis of service `{name}`"),
+                source,
+            })?;
         machines.push((Rules::new(&service), release));
         services.push(ServiceIo {
             sink: Sink {
@@ -588,6 +723,8 @@ fn bind_services(
                 dropped: Arc::new(AtomicU64::new(0)),
             },
             outputs: VecDeque::new(),
+            analysts,
+            incidents: (0, 0),
             config: service,
             listeners,
             store,

@@ -112,6 +112,10 @@ impl Launch<'_> {
         for (key, value) in &config.env {
             env.push((key.into(), value.into()));
         }
+        // The goroutine dump of an incident (`SIGQUIT`) shows every goroutine.
+        if !env.iter().any(|(k, _)| k == "GOTRACEBACK") {
+            env.push(("GOTRACEBACK".into(), "all".into()));
+        }
         let mut names: Vec<&str> = self.listeners.iter().map(|l| l.name.as_str()).collect();
         names.push("admin");
         env.push(("LISTEN_FDS".into(), names.len().to_string().into()));
