@@ -71,6 +71,8 @@ impl Analysts {
                     listeners: tcp,
                     last: None,
                     seen: HashSet::new(),
+                    waiting: HashSet::new(),
+                    left: 0,
                 }),
             );
         }
@@ -187,6 +189,12 @@ struct NotAccepting {
     last: Option<(u64, AcceptSample)>,
     /// Connection inodes the generation was seen holding.
     seen: HashSet<u64>,
+    /// The connections waiting in the queues at the last look.
+    waiting: HashSet<(u128, u16)>,
+    /// Connections seen waiting and gone at the next look: accepted, or given up by their
+    /// clients (counted as accepted: a doubt never fails the check). Short-lived connections
+    /// accepted and closed between two looks never show in the fd table; this sees them.
+    left: u64,
 }
 
 impl Judge for NotAccepting {
@@ -196,8 +204,11 @@ impl Judge for NotAccepting {
         if self.last.is_some_and(|(g, _)| g != generation) {
             self.last = None;
             self.seen.clear();
+            self.waiting.clear();
+            self.left = 0;
         }
         let mut queued = 0;
+        let mut waiting = HashSet::new();
         for (fd, address) in &self.listeners {
             match socket::accept_queue(fd) {
                 Ok(Some(n)) => queued += n,
@@ -210,10 +221,13 @@ impl Judge for NotAccepting {
             }
             self.seen
                 .extend(socket::held_connections(pid, address.port()));
+            waiting.extend(socket::waiting_connections(address.port()));
         }
+        self.left += self.waiting.difference(&waiting).count() as u64;
+        self.waiting = waiting;
         let sample = AcceptSample {
             queued,
-            accepted: self.seen.len() as u64,
+            accepted: self.seen.len() as u64 + self.left,
         };
         let previous = self.last.map(|(_, s)| s);
         self.last = Some((generation, sample));

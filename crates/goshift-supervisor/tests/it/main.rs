@@ -7,6 +7,7 @@
     reason = "test support code: a failed unwrap is a failed test"
 )]
 
+mod analysis;
 mod harness;
 mod lifecycle;
 mod output;
