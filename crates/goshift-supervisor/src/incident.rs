@@ -33,6 +33,8 @@ pub enum Trigger {
     RollbackKill,
     /// A generation ignored its stop signal for its whole grace period.
     StopIgnored,
+    /// The new generation died after the cutover (its own last words are the evidence).
+    DiedInWatch,
 }
 
 impl Trigger {
@@ -42,6 +44,7 @@ impl Trigger {
             Self::AnalysisRollback => "rolled back by analysis",
             Self::RollbackKill => "killed while rolling back",
             Self::StopIgnored => "ignored its stop signal",
+            Self::DiedInWatch => "died after the cutover",
         }
     }
 }

@@ -242,6 +242,8 @@ pub(crate) enum AfterDump {
     Quit,
     /// A `SIGKILL` effect follows at once.
     Kill,
+    /// It is already gone: no snapshot, no signal; its output holds what it said last.
+    Gone,
 }
 
 /// State shared by every service's machine while one input is handled.

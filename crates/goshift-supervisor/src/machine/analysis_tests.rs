@@ -367,3 +367,21 @@ fn a_generation_that_ignores_its_stop_signal_gets_an_incident_before_its_kill() 
             .any(|e| matches!(e, Effect::Kill { pid } if *pid == old))
     );
 }
+
+#[test]
+fn a_death_in_the_watch_window_records_an_incident_of_its_last_words() {
+    let mut sim = sim(&[]);
+    let (old, new, _) = cut_over(&mut sim);
+    sim.exit(old);
+    let effects = sim.exit(new);
+    let request = incidents(&effects)[0];
+    assert_eq!(
+        (request.pid, request.trigger, request.after),
+        (new, Trigger::DiedInWatch, AfterDump::Gone)
+    );
+    let restarted = sim.pid_of(0);
+    let effects = sim.ready(restarted);
+    let result = outcome(&effects).unwrap();
+    assert_eq!(result.rollback_reason, Some(RollbackReason::DiedInWatch));
+    assert_eq!(result.incident.as_deref(), Some(request.id.as_str()));
+}

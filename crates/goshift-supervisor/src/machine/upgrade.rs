@@ -587,11 +587,18 @@ impl Service {
     fn died_after_cutover(
         &mut self,
         index: usize,
-        info: Info,
+        mut info: Info,
         new: &Gen,
         status: &str,
         cx: &mut Cx,
     ) {
+        self.record_incident(
+            index,
+            &mut info,
+            new,
+            crate::incident::Trigger::DiedInWatch,
+            cx,
+        );
         let failure = Failure {
             reason: RollbackReason::DiedInWatch,
             detail: format!("the new generation died after the cutover ({status})"),

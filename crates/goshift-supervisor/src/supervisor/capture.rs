@@ -48,16 +48,23 @@ pub(super) struct Job {
 /// Takes the snapshot now and the rest on a thread; returns at once.
 pub(super) fn start(job: Job, written: impl FnOnce(Result<String, String>) + Send + 'static) {
     let pid = job.request.pid;
-    let proc = ProcSnapshot::capture(pid);
+    let gone = job.request.after == AfterDump::Gone;
+    let proc = (!gone).then(|| ProcSnapshot::capture(pid));
     let profiles = match (job.request.trigger, job.admin) {
         (incident::Trigger::AnalysisRollback, Some(admin)) => fetch_profiles(admin),
         _ => Vec::new(),
     };
-    let before = job
-        .capture
-        .as_ref()
-        .map_or(0, |c| c.snapshot().stderr.len());
-    crate::sys::kill(pid, libc::SIGQUIT);
+    // A generation already gone: its last words (a panic's goroutines) are in the tail.
+    let before = if gone {
+        0
+    } else {
+        job.capture
+            .as_ref()
+            .map_or(0, |c| c.snapshot().stderr.len())
+    };
+    if !gone {
+        crate::sys::kill(pid, libc::SIGQUIT);
+    }
     let kill = job.request.after == AfterDump::Kill;
     let spawned = std::thread::Builder::new()
         .name("incident".into())
@@ -70,7 +77,7 @@ pub(super) fn start(job: Job, written: impl FnOnce(Result<String, String>) + Sen
 
 fn record(
     job: Job,
-    proc: ProcSnapshot,
+    proc: Option<ProcSnapshot>,
     profiles: Vec<(String, Vec<u8>)>,
     before: usize,
 ) -> Result<String, String> {
@@ -120,7 +127,7 @@ fn record(
         goroutine_dump: dump,
         profiles,
     };
-    incident::write(&home, input, Some(proc), SystemTime::now())
+    incident::write(&home, input, proc, SystemTime::now())
         .map(|i| i.report.id)
         .map_err(|e| e.to_string())
 }
@@ -158,7 +165,10 @@ fn is_our_child(pid: u32) -> bool {
 /// The goroutine dump: what the output shows from `SIGQUIT` on, written after `before`.
 fn goroutine_dump(stderr: &str, before: usize) -> Option<String> {
     let fresh = stderr.get(before.min(stderr.len())..).unwrap_or(stderr);
-    let start = fresh.find("SIGQUIT").or_else(|| fresh.find("goroutine "))?;
+    let start = fresh
+        .find("SIGQUIT")
+        .or_else(|| fresh.find("panic: "))
+        .or_else(|| fresh.find("goroutine "))?;
     Some(fresh[start..].to_owned())
 }
 
