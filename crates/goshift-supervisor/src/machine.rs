@@ -20,6 +20,15 @@
 //! - every spawned child is reaped: each generation is tracked until its exit is handed in;
 //! - every upgrade ends with exactly one outcome.
 //!
+//! Analysis (`analysis.rs`, `upgrade/measured.rs`): from the new generation's readiness to
+//! the end of the watch window the core asks for each configured check's measurement on its
+//! interval ([`Effect::Measure`]); the driver measures off the loop and hands the judged
+//! result back ([`Input::Measured`]). A check's failures in a row decide an alert (a
+//! published event) or a rollback with the check's own [`RollbackReason`], which first asks
+//! for an incident of the failed generation ([`Effect::Incident`]). A generation given up on
+//! (killed unready, rolled back by a check, past its grace, dead after the cutover) gets an
+//! incident before its `SIGKILL`.
+//!
 //! Adding a rollback trigger takes one [`Input`] variant, one [`RollbackReason`] and one
 //! match arm in `service.rs`.
 
