@@ -115,10 +115,12 @@ pub enum RollbackReason {
     /// `analysis.not_accepting`: connections queued while the new generation accepted none.
     NotAccepting,
     /// `analysis.process`: the new generation's resource use was over its limits.
+    #[serde(rename = "process")]
     ProcessSignals,
     /// `analysis.probe`: the probe requests failed or were too slow.
     Probe,
     /// `analysis.metrics`: the service's own metrics showed errors or slowness.
+    #[serde(rename = "metrics")]
     ServiceMetrics,
 }
 

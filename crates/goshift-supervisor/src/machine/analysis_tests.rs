@@ -385,3 +385,14 @@ fn a_death_in_the_watch_window_records_an_incident_of_its_last_words() {
     assert_eq!(result.rollback_reason, Some(RollbackReason::DiedInWatch));
     assert_eq!(result.incident.as_deref(), Some(request.id.as_str()));
 }
+
+#[test]
+fn every_rollback_reason_is_written_as_its_label() {
+    for reason in RollbackReason::ALL {
+        assert_eq!(
+            serde_json::to_value(reason).unwrap(),
+            serde_json::Value::String(reason.label().to_owned()),
+            "{reason:?}"
+        );
+    }
+}
