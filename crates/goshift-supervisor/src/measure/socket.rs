@@ -96,15 +96,34 @@ pub fn accept_queue(listener: &impl AsRawFd) -> std::io::Result<Option<u64>> {
         .map(|row| row.rx_queue))
 }
 
-/// The connections to `port` waiting in an accept queue, by their remote end: established,
-/// and held by no process yet (inode 0). A connection seen waiting at one look and gone at
-/// the next was accepted (or given up by its client); one still there was not.
-pub fn waiting_connections(port: u16) -> HashSet<(u128, u16)> {
-    tables(None)
-        .into_iter()
-        .filter(|row| row.state == ESTABLISHED && row.local_port == port && row.inode == 0)
-        .map(|row| row.remote)
-        .collect()
+/// `TCP_CLOSE_WAIT`: the client closed its end.
+pub const CLOSE_WAIT: u8 = 0x08;
+
+/// Connections by their remote end (see [`TcpRow::remote`]).
+pub type Remotes = HashSet<(u128, u16)>;
+
+/// The connections to `port` in an accept queue, by their remote end, held by no process yet
+/// (inode 0): `(waiting, abandoned)`, the established ones and those whose client gave up
+/// (`CLOSE_WAIT`; they stay queued until accepted). A connection seen waiting at one look and
+/// neither waiting nor abandoned at the next was accepted.
+pub fn queued_connections(port: u16) -> (Remotes, Remotes) {
+    let mut waiting = Remotes::new();
+    let mut abandoned = Remotes::new();
+    for row in tables(None) {
+        if row.local_port != port || row.inode != 0 {
+            continue;
+        }
+        match row.state {
+            ESTABLISHED => {
+                waiting.insert(row.remote);
+            }
+            CLOSE_WAIT => {
+                abandoned.insert(row.remote);
+            }
+            _ => {}
+        }
+    }
+    (waiting, abandoned)
 }
 
 /// The inodes of the established TCP connections on `port` that `pid` holds open.
@@ -195,10 +214,10 @@ mod tests {
             .collect();
         // The kernel completes the handshakes into the queue before connect returns.
         assert_eq!(accept_queue(&listener).unwrap(), Some(3));
-        assert_eq!(waiting_connections(port).len(), 3);
+        assert_eq!(queued_connections(port).0.len(), 3);
         let (_server, from) = listener.accept().unwrap();
         assert_eq!(accept_queue(&listener).unwrap(), Some(2));
-        let waiting = waiting_connections(port);
+        let (waiting, _) = queued_connections(port);
         assert_eq!(waiting.len(), 2);
         assert!(
             !waiting.iter().any(|(_, p)| *p == from.port()),

@@ -191,9 +191,9 @@ struct NotAccepting {
     seen: HashSet<u64>,
     /// The connections waiting in the queues at the last look.
     waiting: HashSet<(u128, u16)>,
-    /// Connections seen waiting and gone at the next look: accepted, or given up by their
-    /// clients (counted as accepted: a doubt never fails the check). Short-lived connections
-    /// accepted and closed between two looks never show in the fd table; this sees them.
+    /// Connections seen waiting and neither waiting nor abandoned by their client (still
+    /// queued, `CLOSE_WAIT`) at the next look: accepted. Short-lived connections accepted and
+    /// closed between two looks never show in the fd table; this sees them.
     left: u64,
 }
 
@@ -209,6 +209,7 @@ impl Judge for NotAccepting {
         }
         let mut queued = 0;
         let mut waiting = HashSet::new();
+        let mut abandoned = HashSet::new();
         for (fd, address) in &self.listeners {
             match socket::accept_queue(fd) {
                 Ok(Some(n)) => queued += n,
@@ -221,9 +222,15 @@ impl Judge for NotAccepting {
             }
             self.seen
                 .extend(socket::held_connections(pid, address.port()));
-            waiting.extend(socket::waiting_connections(address.port()));
+            let (queued_now, abandoned_now) = socket::queued_connections(address.port());
+            waiting.extend(queued_now);
+            abandoned.extend(abandoned_now);
         }
-        self.left += self.waiting.difference(&waiting).count() as u64;
+        self.left += self
+            .waiting
+            .iter()
+            .filter(|c| !waiting.contains(*c) && !abandoned.contains(*c))
+            .count() as u64;
         self.waiting = waiting;
         let sample = AcceptSample {
             queued,

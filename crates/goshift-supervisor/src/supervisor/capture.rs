@@ -164,6 +164,12 @@ fn is_our_child(pid: u32) -> bool {
 
 /// The goroutine dump: what the output shows from `SIGQUIT` on, written after `before`.
 fn goroutine_dump(stderr: &str, before: usize) -> Option<String> {
+    // A full tail has moved on since `before` was taken: the offset means nothing then.
+    let before = if before >= crate::output::TAIL_BYTES {
+        0
+    } else {
+        before
+    };
     let fresh = stderr.get(before.min(stderr.len())..).unwrap_or(stderr);
     let start = fresh
         .find("SIGQUIT")
@@ -214,6 +220,13 @@ mod tests {
         assert!(dump.starts_with("SIGQUIT: quit"), "{dump}");
         assert!(dump.contains("goroutine 1 [select]"), "{dump}");
         assert_eq!(goroutine_dump(before, before.len()), None);
+        let full =
+            "x".repeat(crate::output::TAIL_BYTES - 20) + "SIGQUIT: quit\ngoroutine 1 [select]:\n";
+        let dump = goroutine_dump(&full, crate::output::TAIL_BYTES).unwrap();
+        assert!(
+            dump.starts_with("SIGQUIT: quit"),
+            "a rotated tail is searched whole"
+        );
     }
 
     #[test]
