@@ -48,7 +48,8 @@ sup_build_all() {
     done
 }
 
-# sup_start [WATCH]: writes the service file and starts the supervisor with v1.
+# sup_start [WATCH]: writes the service file and starts the supervisor with v1. SUP_EXTRA, when
+# set, is appended to the file (e.g. `[services.api.analysis.probe]` tables).
 sup_start() {
     local watch=${1:-100ms}
     cat >"$SUP_DIR/supervisor.toml" <<TOML
@@ -63,6 +64,7 @@ watch = "$watch"
 restart = { backoff = "100ms", max = "2s" }
 # Profiles for incidents and part 52's checks come from the admin listener.
 admin = true
+${SUP_EXTRA:-}
 TOML
     "$GOSHIFT" supervise --config "$SUP_DIR/supervisor.toml" 2>"$SUP_DIR/supervisor.log" &
     SUP_PID=$!
@@ -188,6 +190,30 @@ if not values:
     print("0 0 0 0"); sys.exit()
 pick = lambda q: values[min(len(values) - 1, int(q * len(values)))]
 print(f"{len(values)} {pick(0.5):.2f} {pick(0.95):.2f} {values[-1]:.2f}")
+PY
+}
+
+# sup_decision_ms UPGRADE_ID: from the new generation's `ready` to `rolling_back` (or `rolled_back`
+# when the failure came before the cutover), by the events' monotonic at_ms.
+sup_decision_ms() {
+    python3 - "$SUP_DIR/supervisor.log" "$1" <<'PY'
+import json, sys
+ready = decided = None
+for line in open(sys.argv[1]):
+    try:
+        event = json.loads(line)
+    except ValueError:
+        continue
+    if event.get("upgrade_id") != sys.argv[2]:
+        continue
+    if event.get("phase") == "ready" and ready is None:
+        ready = event["at_ms"]
+    if event.get("phase") in ("rolling_back", "rolled_back") and decided is None:
+        decided = event["at_ms"]
+if ready is None or decided is None:
+    print("n/a")
+else:
+    print(f"{decided - ready:.0f}")
 PY
 }
 

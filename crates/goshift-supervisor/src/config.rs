@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::analysis::AnalysisConfig;
 use crate::error::ConfigError;
 
 /// A validated service file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The control socket path, if the file sets one.
     pub control: Option<PathBuf>,
@@ -25,7 +26,7 @@ pub struct Config {
 }
 
 /// One service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServiceConfig {
     /// The service name (the key under `[services]`).
     pub name: String,
@@ -50,6 +51,9 @@ pub struct ServiceConfig {
     /// The name in `LISTEN_FDNAMES` under which each generation gets a private admin
     /// listener, or `None` when it gets none (only its own sockets).
     pub admin: Option<String>,
+    /// The checks that judge a new generation from its readiness to the end of the watch
+    /// window (`[services.NAME.analysis]`); empty when the section is absent.
+    pub analysis: AnalysisConfig,
 }
 
 /// The admin listener's name when none is given.
@@ -184,6 +188,7 @@ struct RawService {
     watch: Option<String>,
     #[serde(default)]
     restart: RawRestart,
+    analysis: Option<toml::Table>,
     admin: Option<RawAdmin>,
 }
 
@@ -239,6 +244,7 @@ impl RawService {
             watch,
             restart,
             admin,
+            analysis,
         } = self;
         let service = name.to_owned();
         if name.is_empty()
@@ -280,6 +286,14 @@ impl RawService {
             stop,
             watch,
             restart,
+            analysis: analysis
+                .map(AnalysisConfig::from_table)
+                .transpose()
+                .map_err(|source| ConfigError::Analysis {
+                    service: name.to_owned(),
+                    source,
+                })?
+                .unwrap_or_default(),
         })
     }
 }
@@ -530,6 +544,36 @@ restart = { backoff = "100ms", max = "2s" }
             Config::parse(text, Path::new("/")).unwrap().services["a"].admin,
             None
         );
+    }
+
+    #[test]
+    fn reads_the_analysis_section_with_the_service() {
+        let text = "[services.a]\nbinary='x'\n[services.a.analysis.not_accepting]\n[services.a.analysis.probe]\nrequests=[{path='/healthz'}]\nsuccess_rate_min=0.9\naction='alert'\n";
+        let config = Config::parse(text, Path::new("/")).unwrap();
+        let analysis = &config.services["a"].analysis;
+        assert!(analysis.not_accepting.is_some());
+        let probe = analysis.probe.as_ref().unwrap();
+        assert_eq!(probe.requests[0].path, "/healthz");
+        assert_eq!(probe.cadence.action, crate::analysis::Action::Alert);
+        let plain = Config::parse("[services.a]\nbinary='x'", Path::new("/")).unwrap();
+        assert!(plain.services["a"].analysis.is_empty());
+        let error = Config::parse(
+            "[services.a]\nbinary='x'\n[services.a.analysis.probe]\nrequests=[]\n",
+            Path::new("/"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("service `a`") && error.contains("analysis.probe"),
+            "{error}"
+        );
+        let error = Config::parse(
+            "[services.a]\nbinary='x'\n[services.a.analysis]\nsoon=1\n",
+            Path::new("/"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("soon"), "{error}");
     }
 
     #[test]

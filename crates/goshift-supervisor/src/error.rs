@@ -21,6 +21,15 @@ pub enum ConfigError {
         /// The parser's message, with line and column.
         message: String,
     },
+    /// The `[services.NAME.analysis]` section cannot be used.
+    #[error("service `{service}`: {source}")]
+    Analysis {
+        /// The service.
+        service: String,
+        /// What is wrong with the section.
+        #[source]
+        source: crate::analysis::AnalysisError,
+    },
     /// No `[services.NAME]` table.
     #[error("the service file defines no services (add a `[services.NAME]` table)")]
     NoServices,

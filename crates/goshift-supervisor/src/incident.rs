@@ -33,6 +33,8 @@ pub enum Trigger {
     RollbackKill,
     /// A generation ignored its stop signal for its whole grace period.
     StopIgnored,
+    /// The new generation died after the cutover (its own last words are the evidence).
+    DiedInWatch,
 }
 
 impl Trigger {
@@ -42,6 +44,7 @@ impl Trigger {
             Self::AnalysisRollback => "rolled back by analysis",
             Self::RollbackKill => "killed while rolling back",
             Self::StopIgnored => "ignored its stop signal",
+            Self::DiedInWatch => "died after the cutover",
         }
     }
 }
@@ -71,6 +74,9 @@ pub struct TriggerMeasurement {
 /// What the supervisor knows when it records an incident.
 #[derive(Debug, Clone, Default)]
 pub struct IncidentInput {
+    /// The id to record it under (`[A-Za-z0-9._-]`), named in events before it is written;
+    /// `None` derives one from the time and the generation. A taken id gets a suffix.
+    pub id: Option<String>,
     /// The service.
     pub service: String,
     /// The generation concerned.
@@ -233,7 +239,13 @@ pub fn write(
     })?;
     let parent = incidents_dir(home, &input.service);
     goshift_fs::fs::create_dir_all(&parent).map_err(io("create", &parent))?;
-    let base = base_id(at, input.generation);
+    let base = match &input.id {
+        Some(id) => {
+            check_name("incident id", id)?;
+            id.clone()
+        }
+        None => base_id(at, input.generation),
+    };
     let mut id = base.clone();
     let mut n = 1;
     while parent.join(&id).exists() {

@@ -20,12 +20,24 @@
 //! - every spawned child is reaped: each generation is tracked until its exit is handed in;
 //! - every upgrade ends with exactly one outcome.
 //!
+//! Analysis (`analysis.rs`, `upgrade/measured.rs`): from the new generation's readiness to
+//! the end of the watch window the core asks for each configured check's measurement on its
+//! interval ([`Effect::Measure`]); the driver measures off the loop and hands the judged
+//! result back ([`Input::Measured`]). A check's failures in a row decide an alert (a
+//! published event) or a rollback with the check's own [`RollbackReason`], which first asks
+//! for an incident of the failed generation ([`Effect::Incident`]). A generation given up on
+//! (killed unready, rolled back by a check, past its grace, dead after the cutover) gets an
+//! incident before its `SIGKILL`.
+//!
 //! Adding a rollback trigger takes one [`Input`] variant, one [`RollbackReason`] and one
 //! match arm in `service.rs`.
 
+mod analysis;
 mod service;
 mod upgrade;
 
+#[cfg(test)]
+mod analysis_tests;
 #[cfg(test)]
 mod props;
 #[cfg(test)]
@@ -33,6 +45,7 @@ mod tests;
 
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::analysis::Measurement;
 use crate::config::ServiceConfig;
 use crate::control::Reply;
 use crate::metrics::{Metrics, ReleaseInfo};
@@ -40,6 +53,7 @@ use crate::notify::NotifyMessage;
 use crate::phase::{PhaseEvent, ServiceStatus};
 use crate::release::Release;
 
+pub(crate) use analysis::{Check, CheckRule, Role};
 pub(crate) use upgrade::Kind;
 
 use service::Service;
@@ -67,6 +81,8 @@ pub(crate) struct Rules {
     pub(crate) watch: Duration,
     pub(crate) backoff: Duration,
     pub(crate) backoff_max: Duration,
+    /// The `[analysis]` checks, measured from the cutover to the end of the watch window.
+    pub(crate) checks: Vec<CheckRule>,
 }
 
 impl Rules {
@@ -80,6 +96,7 @@ impl Rules {
             watch: config.watch,
             backoff: config.restart.backoff,
             backoff_max: config.restart.max,
+            checks: analysis::rules(&config.analysis),
         }
     }
 }
@@ -142,6 +159,14 @@ pub(crate) enum Input {
     },
     /// A generation passed its readiness probe.
     ProbeReady { service: usize, generation: u64 },
+    /// The driver measured and judged what an [`Effect::Measure`] asked for.
+    Measured {
+        service: usize,
+        generation: u64,
+        check: Check,
+        role: Role,
+        measurement: Measurement,
+    },
     /// The earliest deadline passed.
     Timer,
     /// `svc upgrade` or `svc rollback`.
@@ -170,6 +195,20 @@ pub(crate) enum Effect {
     },
     /// `SIGKILL`.
     Kill { pid: u32 },
+    /// Measure `check` on `pid` (I/O, off the loop) and hand the judged result back as
+    /// [`Input::Measured`]; a baseline measurement is kept by the driver, not handed back.
+    Measure {
+        service: usize,
+        generation: u64,
+        pid: u32,
+        check: Check,
+        role: Role,
+    },
+    /// Record incident `id` of `pid` before it goes: the `/proc` snapshot first, then the
+    /// goroutine dump (`SIGQUIT`, which also ends a Go program), the output tail, profiles
+    /// and the upgrade's timeline. With [`AfterDump::Kill`] a `SIGKILL` effect follows and
+    /// the driver waits (bounded) for the dump before carrying it out.
+    Incident(Box<IncidentRequest>),
     /// A phase event for the subscribers and, when given, the waiter of its upgrade.
     Publish {
         event: PhaseEvent,
@@ -188,6 +227,34 @@ pub(crate) enum Effect {
     Manager(String),
 }
 
+/// What an [`Effect::Incident`] records.
+#[derive(Debug)]
+pub(crate) struct IncidentRequest {
+    pub(crate) service: usize,
+    pub(crate) generation: u64,
+    pub(crate) pid: u32,
+    /// The id the incident is recorded under, already named in the events and the outcome.
+    pub(crate) id: String,
+    pub(crate) upgrade_id: Option<String>,
+    pub(crate) trigger: crate::incident::Trigger,
+    pub(crate) release: Option<Release>,
+    /// The failed measurements, `(check, reasons)`, oldest first.
+    pub(crate) measurements: Vec<(String, Vec<String>)>,
+    pub(crate) after: AfterDump,
+}
+
+/// What ends the generation after its goroutine dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterDump {
+    /// `SIGQUIT` ends a Go program; `SIGKILL` follows from the core after the grace period
+    /// if it does not.
+    Quit,
+    /// A `SIGKILL` effect follows at once.
+    Kill,
+    /// It is already gone: no snapshot, no signal; its output holds what it said last.
+    Gone,
+}
+
 /// State shared by every service's machine while one input is handled.
 #[derive(Debug)]
 struct Cx {
@@ -197,6 +264,7 @@ struct Cx {
     next_upgrade: u64,
     stopping: bool,
     metrics: Metrics,
+    analysis: analysis::Counters,
     effects: Vec<Effect>,
     /// Upgrades `SIGHUP` asked for that have not ended yet.
     reloads_pending: usize,
@@ -242,6 +310,10 @@ impl Core {
     /// A core for `services` (rules and first release each), nothing started yet.
     pub(crate) fn new(services: Vec<(Rules, Release)>, now: Now) -> Self {
         let names: Vec<String> = services.iter().map(|(r, _)| r.name.clone()).collect();
+        let checks: Vec<(String, Vec<CheckRule>)> = services
+            .iter()
+            .map(|(r, _)| (r.name.clone(), r.checks.clone()))
+            .collect();
         Self {
             services: services
                 .into_iter()
@@ -254,6 +326,7 @@ impl Core {
                 next_upgrade: 1,
                 stopping: false,
                 metrics: Metrics::new(&names),
+                analysis: analysis::Counters::new(&checks),
                 effects: Vec::new(),
                 reloads_pending: 0,
                 reload_over: false,
@@ -336,6 +409,11 @@ impl Core {
             .iter()
             .map(|s| s.status(self.cx.metrics.restarts(&s.rules.name)))
             .collect()
+    }
+
+    /// The analysis checks' measurement and verdict counters, as Prometheus text.
+    pub(crate) fn analysis_metrics(&self) -> String {
+        self.cx.analysis.render()
     }
 
     pub(crate) fn metrics(&self) -> (&Metrics, Vec<ReleaseInfo>) {
@@ -519,7 +597,8 @@ fn service_of(input: &Input) -> usize {
         | Input::StopSent { service, .. }
         | Input::Exited { service, .. }
         | Input::Notify { service, .. }
-        | Input::ProbeReady { service, .. } => *service,
+        | Input::ProbeReady { service, .. }
+        | Input::Measured { service, .. } => *service,
         Input::Timer | Input::Upgrade(_) | Input::Reload(_) | Input::Stop => usize::MAX,
     }
 }

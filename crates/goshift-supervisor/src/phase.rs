@@ -92,6 +92,10 @@ pub struct PhaseEvent {
     /// In `rolling_back` and `rolled_back`: the pid of the new generation that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_pid: Option<u32>,
+    /// In `rolling_back` and `rolled_back`: the incident recorded for the failed generation
+    /// (`goshift svc incident ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
 }
 
 /// Why an upgrade rolled back, with one stable label each for metrics and logs.
@@ -108,16 +112,30 @@ pub enum RollbackReason {
     DiedInWatch,
     /// An operator asked for the previous release (`svc rollback`).
     Requested,
+    /// `analysis.not_accepting`: connections queued while the new generation accepted none.
+    NotAccepting,
+    /// `analysis.process`: the new generation's resource use was over its limits.
+    #[serde(rename = "process")]
+    ProcessSignals,
+    /// `analysis.probe`: the probe requests failed or were too slow.
+    Probe,
+    /// `analysis.metrics`: the service's own metrics showed errors or slowness.
+    #[serde(rename = "metrics")]
+    ServiceMetrics,
 }
 
 impl RollbackReason {
     /// Every reason, in label order of the metrics.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 9] = [
         Self::ExitedBeforeReady,
         Self::ReadyTimeout,
         Self::SpawnFailed,
         Self::DiedInWatch,
         Self::Requested,
+        Self::NotAccepting,
+        Self::ProcessSignals,
+        Self::Probe,
+        Self::ServiceMetrics,
     ];
 
     /// The stable label (`goshift_rollbacks_total{reason=…}`).
@@ -128,6 +146,10 @@ impl RollbackReason {
             Self::SpawnFailed => "spawn_failed",
             Self::DiedInWatch => "died_in_watch",
             Self::Requested => "requested",
+            Self::NotAccepting => "not_accepting",
+            Self::ProcessSignals => "process",
+            Self::Probe => "probe",
+            Self::ServiceMetrics => "metrics",
         }
     }
 }
@@ -186,6 +208,10 @@ pub struct Outcome {
     /// The pid of the new generation that failed, when one was started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_pid: Option<u32>,
+    /// The incident recorded for the failed generation, when one was (`goshift svc incident
+    /// ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
 }
 
 /// One service as `svc status` shows it.

@@ -7,9 +7,11 @@
 //! also the thread that forks children, so `PR_SET_PDEATHSIG` in the children fires exactly
 //! when the supervisor goes away.
 
+mod analyse;
+mod capture;
 mod generation;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsString;
 use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
@@ -23,16 +25,18 @@ use crate::activation::{Inherited, store_name};
 use crate::config::{Config, ServiceConfig};
 use crate::control::{self, Reply, Request};
 use crate::error::StartError;
+use crate::incident::TimelineEntry;
 use crate::listen::{self, Listener};
 use crate::machine::{Core, Effect, Input, Kind, Now, ReloadTarget, Rules, UpgradeRequest};
 use crate::measure::{process, socket};
 use crate::metrics::{GenerationSample, Live, QueueSample, Runtime};
 use crate::notify;
 use crate::output::{self, Capture, GenerationLog, GenerationOutput, OutputLine, Sink};
-use crate::phase::{PhaseEvent, ServiceStatus};
+use crate::phase::{Phase, PhaseEvent, ServiceStatus};
 use crate::procfs;
 use crate::release::{self, BuildFacts, Release, ReleaseStore};
 
+use analyse::Analysts;
 use generation::{Launch, Process};
 
 /// What the caller resolves for the supervisor (it reads no environment itself).
@@ -59,6 +63,8 @@ pub(crate) enum Event {
     Signal(i32),
     Metrics(Sender<String>),
     Output(String, Sender<Option<Vec<GenerationOutput>>>),
+    /// An incident of a service was written (its id) or could not be (why).
+    Incident(usize, Result<String, String>),
 }
 
 /// A way to talk to a running supervisor from another thread.
@@ -130,6 +136,11 @@ pub struct Supervisor {
     control: Option<UnixListener>,
     metrics_listener: Option<TcpListener>,
     notes: Vec<String>,
+    home: PathBuf,
+    /// Each running upgrade's published phases, for its incidents.
+    timelines: HashMap<String, Vec<TimelineEntry>>,
+    /// Pids whose goroutine dump is being taken: the capture thread kills them after it.
+    dumping: HashSet<u32>,
 }
 
 /// What the driver keeps of a service: its sockets and its release store.
@@ -142,6 +153,10 @@ struct ServiceIo {
     sink: Sink,
     /// The output of its last generations, oldest first.
     outputs: VecDeque<Arc<Capture>>,
+    /// The workers that measure its analysis checks.
+    analysts: Analysts,
+    /// Incidents written and incidents that could not be written.
+    incidents: (u64, u64),
     /// Its TCP listeners, for the metrics.
     tcp: Vec<TcpSocket>,
 }
@@ -211,8 +226,9 @@ impl Supervisor {
             what: format!("the run directory `{}`", run_dir.display()),
             source,
         })?;
+        let (events, inbox) = mpsc::channel();
         let (services, machines, fresh) =
-            bind_services(config.services, &home, &mut inherited, facts)?;
+            bind_services(config.services, &home, &mut inherited, facts, &events)?;
         let notes = hand_to_manager(manager_notify.as_deref(), &services, &fresh, inherited);
         let control_path = control
             .or(config.control)
@@ -227,7 +243,6 @@ impl Supervisor {
                 })
             })
             .transpose()?;
-        let (events, inbox) = mpsc::channel();
         Ok(Self {
             core: Core::new(machines, now()),
             services,
@@ -245,6 +260,9 @@ impl Supervisor {
             control,
             metrics_listener,
             notes,
+            home,
+            timelines: HashMap::new(),
+            dumping: HashSet::new(),
         })
     }
 
@@ -365,6 +383,14 @@ impl Supervisor {
             },
             Event::Metrics(reply) => {
                 let _ = reply.send(self.render_metrics());
+            }
+            Event::Incident(service, result) => {
+                if let Some(io) = self.services.get_mut(service) {
+                    match result {
+                        Ok(_) => io.incidents.0 += 1,
+                        Err(_) => io.incidents.1 += 1,
+                    }
+                }
             }
             Event::Output(service, reply) => {
                 let outputs = self
@@ -518,7 +544,26 @@ impl Supervisor {
                         at,
                     });
                 }
-                Effect::Kill { pid } => crate::sys::kill(pid, libc::SIGKILL),
+                Effect::Kill { pid } => {
+                    if !self.dumping.remove(&pid) {
+                        crate::sys::kill(pid, libc::SIGKILL);
+                    }
+                }
+                Effect::Measure {
+                    service,
+                    generation,
+                    pid,
+                    check,
+                    role,
+                } => self.services[service].analysts.measure(
+                    check,
+                    analyse::Job {
+                        generation,
+                        pid,
+                        role,
+                    },
+                ),
+                Effect::Incident(request) => self.incident(*request),
                 Effect::Publish { event, waiter } => self.publish(&event, waiter),
                 Effect::Reply { waiter, reply } => self.reply(waiter, reply),
                 Effect::SetCurrent {
@@ -575,7 +620,75 @@ impl Supervisor {
         }
     }
 
+    /// Starts recording an incident; the capture thread reports back when it is written.
+    fn incident(&mut self, request: crate::machine::IncidentRequest) {
+        let io = &self.services[request.service];
+        let capture = io
+            .outputs
+            .iter()
+            .find(|c| c.generation == request.generation)
+            .cloned();
+        let admin = self
+            .processes
+            .get(&request.generation)
+            .and_then(|p| p.admin);
+        let timeline = request
+            .upgrade_id
+            .as_ref()
+            .and_then(|id| self.timelines.get(id))
+            .cloned()
+            .unwrap_or_default();
+        if request.after == crate::machine::AfterDump::Kill {
+            self.dumping.insert(request.pid);
+        }
+        let service = request.service;
+        let events = self.events.clone();
+        capture::start(
+            capture::Job {
+                home: self.home.clone(),
+                service: io.config.name.clone(),
+                request,
+                timeline,
+                capture,
+                admin,
+            },
+            move |result| {
+                let _ = events.send(Event::Incident(service, result));
+            },
+        );
+    }
+
+    /// Keeps the phases of running upgrades for their incidents; an upgrade's list goes
+    /// with its final phase.
+    fn remember(&mut self, event: &PhaseEvent) {
+        let Some(id) = &event.upgrade_id else {
+            return;
+        };
+        if matches!(event.phase, Phase::Upgraded | Phase::RolledBack) {
+            self.timelines.remove(id);
+            return;
+        }
+        let detail = [
+            event.old_pid.map(|p| format!("old pid {p}")),
+            event.new_pid.map(|p| format!("new pid {p}")),
+            event.detail.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; ");
+        self.timelines
+            .entry(id.clone())
+            .or_default()
+            .push(TimelineEntry {
+                at: event.time.clone(),
+                phase: event.phase.label().to_owned(),
+                detail,
+            });
+    }
+
     fn publish(&mut self, event: &PhaseEvent, waiter: Option<u64>) {
+        self.remember(event);
         if let Some(id) = waiter
             && let Some(tx) = self.waiters.get(&id)
             && tx
@@ -665,7 +778,25 @@ impl Supervisor {
         let (metrics, releases) = self.core.metrics();
         let mut text = metrics.render(&live, &releases, &dropped);
         self.sample_runtime().render(&mut text);
+        text.push_str(&self.core.analysis_metrics());
+        text.push_str(&self.incident_metrics());
         text
+    }
+
+    fn incident_metrics(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::from(
+            "# HELP goshift_incidents_total Incidents recorded, by result.\n# TYPE goshift_incidents_total counter\n",
+        );
+        for io in &self.services {
+            let name = &io.config.name;
+            let (written, failed) = io.incidents;
+            let _ = writeln!(
+                out,
+                "goshift_incidents_total{{service=\"{name}\",result=\"written\"}} {written}\ngoshift_incidents_total{{service=\"{name}\",result=\"failed\"}} {failed}"
+            );
+        }
+        out
     }
 
     /// Reads `/proc` for every live generation, the listeners' queues and the supervisor.
@@ -726,6 +857,7 @@ fn bind_services(
     home: &Path,
     inherited: &mut Inherited,
     facts: &dyn Fn(&Path) -> BuildFacts,
+    events: &Sender<Event>,
 ) -> Result<Bound, StartError> {
     let mut services = Vec::new();
     let mut machines = Vec::new();
@@ -753,6 +885,11 @@ fn bind_services(
             };
             listeners.push(listener);
         }
+        let analysts = Analysts::start(services.len(), &service.analysis, &listeners, events)
+            .map_err(|source| StartError::Setup {
+                what: format!("the analysis of service `{name}`"),
+                source,
+            })?;
         machines.push((Rules::new(&service), release));
         services.push(ServiceIo {
             sink: Sink {
@@ -762,6 +899,8 @@ fn bind_services(
             },
             outputs: VecDeque::new(),
             tcp: listeners.iter().filter_map(TcpSocket::of).collect(),
+            analysts,
+            incidents: (0, 0),
             config: service,
             listeners,
             store,

@@ -1,8 +1,8 @@
 //! The `[analysis]` section of a service: which checks judge a new generation, with their
 //! thresholds, intervals, failure counts and actions.
 //!
-//! [`AnalysisConfig::parse`] reads the section's TOML on its own (the service file's parser
-//! hands it over later); every value is validated here, so an evaluator never meets a ratio
+//! [`AnalysisConfig::parse`] reads the section's TOML on its own, [`AnalysisConfig::from_table`]
+//! takes the table the service file's parser read; every value is validated here, so an evaluator never meets a ratio
 //! of zero, a rate above one or a query with an unknown placeholder.
 
 use std::time::Duration;
@@ -324,6 +324,30 @@ impl AnalysisConfig {
         let raw: RawAnalysis = toml::from_str(text).map_err(|e| AnalysisError::Syntax {
             message: e.to_string(),
         })?;
+        Self::from_raw(raw)
+    }
+
+    /// Validates an `[analysis]` table the service file's parser has already read.
+    pub fn from_table(table: toml::Table) -> Result<Self, AnalysisError> {
+        let raw: RawAnalysis =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| AnalysisError::Syntax {
+                    message: e.to_string(),
+                })?;
+        Self::from_raw(raw)
+    }
+
+    /// Whether no check is configured.
+    pub fn is_empty(&self) -> bool {
+        self.not_accepting.is_none()
+            && self.process.is_none()
+            && self.probe.is_none()
+            && self.metrics.is_none()
+            && self.prometheus.is_none()
+    }
+
+    fn from_raw(raw: RawAnalysis) -> Result<Self, AnalysisError> {
         Ok(Self {
             not_accepting: raw
                 .not_accepting

@@ -57,6 +57,7 @@ fn provenance() -> Provenance {
 
 fn input(service: &str, generation: u64, pid: Option<u32>) -> IncidentInput {
     IncidentInput {
+        id: None,
         service: service.into(),
         generation,
         pid,

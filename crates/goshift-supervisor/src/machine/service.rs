@@ -13,8 +13,10 @@ use crate::notify::NotifyMessage;
 use crate::phase::{Outcome, Phase, PhaseEvent, Readiness, ServiceStatus};
 use crate::release::{self, Release};
 
-use super::upgrade::Upgrade;
-use super::{Cx, Effect, Input, ReloadTarget, Rules};
+use crate::incident::Trigger;
+
+use super::upgrade::{Upgrade, incident_id};
+use super::{AfterDump, Cx, Effect, IncidentRequest, Input, ReloadTarget, Rules};
 
 /// A generation the service counts on: starting or serving.
 #[derive(Debug, Clone)]
@@ -117,6 +119,7 @@ impl Service {
             detail: None,
             trigger: None,
             failed_pid: None,
+            incident: None,
         }
     }
 
@@ -171,6 +174,13 @@ impl Service {
                 ..
             } => self.notify(index, generation, message, cx),
             Input::ProbeReady { generation, .. } => self.ready(index, generation, cx),
+            Input::Measured {
+                generation,
+                check,
+                role,
+                measurement,
+                ..
+            } => self.measured(index, generation, check, role, measurement, cx),
             Input::Timer | Input::Upgrade(_) | Input::Reload(_) | Input::Stop => {}
         }
     }
@@ -295,6 +305,18 @@ impl Service {
                 retiring.kill_at = None;
                 retiring.killed = true;
                 if let Some(pid) = retiring.pid {
+                    // The evidence of why it did not stop goes first.
+                    cx.emit(Effect::Incident(Box::new(IncidentRequest {
+                        service: index,
+                        generation: retiring.id,
+                        pid,
+                        id: incident_id(cx, &self.rules.name, retiring.id),
+                        upgrade_id: None,
+                        trigger: Trigger::StopIgnored,
+                        release: None,
+                        measurements: Vec::new(),
+                        after: AfterDump::Kill,
+                    })));
                     cx.emit(Effect::Kill { pid });
                 }
             }

@@ -26,6 +26,7 @@ pub(super) fn rules(name: &str) -> Rules {
         watch: Duration::from_secs(3),
         backoff: Duration::from_secs(1),
         backoff_max: Duration::from_secs(4),
+        checks: Vec::new(),
     }
 }
 

@@ -4,12 +4,17 @@
 //! after it, a death of the new generation starts the previous release again
 //! (`RollingBack`), and its readiness ends `RolledBack`.
 
+mod measured;
+
+pub(super) use measured::incident_id;
+
 use std::time::{Duration, Instant};
 
 use crate::control::Reply;
 use crate::phase::{Outcome, Phase, PhaseEvent, Readiness, RollbackReason, Trigger, UpgradeResult};
 use crate::release::{self, Release};
 
+use super::analysis::{self, Analysis};
 use super::service::{Gen, Retiring, Service, State};
 use super::{Cx, Effect, WaiterId};
 
@@ -61,6 +66,10 @@ pub(super) struct Info {
     /// An old generation got its stop signal.
     drained: bool,
     old_killed: bool,
+    /// The checks judging the new generation, from its readiness on.
+    analysis: Analysis,
+    /// The incident recorded for a failed new generation.
+    incident: Option<String>,
 }
 
 /// Where an upgrade is.
@@ -125,6 +134,7 @@ impl Info {
             new_pid: pid,
             failed_pid: failure.failed_pid,
             detail: Some(failure.detail.clone()),
+            incident: self.incident.clone(),
             ..self.event(service, cx, phase)
         }
     }
@@ -152,8 +162,13 @@ impl Upgrade {
             Step::Spawned { new: child, .. } | Step::RollingBack { child, .. } => {
                 (child.readiness == Readiness::Starting).then_some(child.deadline)
             }
-            Step::Watching { until, .. } => Some(*until),
-            Step::Draining { .. } => None,
+            Step::Watching { until, .. } => Some(
+                self.info
+                    .analysis
+                    .deadline()
+                    .map_or(*until, |a| a.min(*until)),
+            ),
+            Step::Draining { .. } => self.info.analysis.deadline(),
         }
     }
 
@@ -236,6 +251,10 @@ impl Service {
             Ok(old) => old,
             Err(begun) => return begun,
         };
+        if let Some(pid) = old.as_ref().and_then(|g| g.pid) {
+            let generation = old.as_ref().map_or(0, |g| g.id);
+            analysis::baseline(&self.rules.checks, index, generation, pid, cx);
+        }
         let new = self.spawn(index, release.clone(), cx);
         let info = Info {
             id,
@@ -253,6 +272,8 @@ impl Service {
             overhead: Duration::ZERO,
             drained: false,
             old_killed: false,
+            analysis: Analysis::default(),
+            incident: None,
         };
         self.state = State::Upgrading(Box::new(Upgrade {
             info,
@@ -307,6 +328,7 @@ impl Service {
             old_killed: false,
             rollback_reason: None,
             failed_pid: None,
+            incident: None,
         }
     }
 
@@ -375,6 +397,7 @@ impl Service {
     /// The new generation is ready and the old one got its stop signal (`Draining`), or, when
     /// it is already gone, the watch window starts.
     fn cut_over(&mut self, info: &mut Info, old: Option<Gen>, new: Gen, cx: &mut Cx) -> Step {
+        info.analysis = Analysis::start(&self.rules.checks, cx.now.mono);
         if let Some(old) = old {
             info.drained = true;
             let event = PhaseEvent {
@@ -488,11 +511,23 @@ impl Service {
 
     pub(super) fn upgrade_timer(&mut self, index: usize, upgrade: Upgrade, cx: &mut Cx) {
         let now = cx.now.mono;
-        let Upgrade { info, step } = upgrade;
+        let Upgrade { mut info, step } = upgrade;
+        if let Step::Draining { new, .. } | Step::Watching { new, .. } = &step
+            && let Some(pid) = new.pid
+        {
+            info.analysis.due(index, new.id, pid, cx);
+        }
         let step = match step {
             Step::Spawned { old, new }
                 if new.readiness == Readiness::Starting && new.deadline <= now =>
             {
+                self.record_incident(
+                    index,
+                    &mut info,
+                    &new,
+                    crate::incident::Trigger::RollbackKill,
+                    cx,
+                );
                 self.kill_unready(&new, cx);
                 let timeout = humantime::format_duration(self.rules.ready_timeout);
                 let failure = Failure {
@@ -535,6 +570,7 @@ impl Service {
             old_pid: None,
             failed_pid: failure.failed_pid,
             detail: Some(failure.detail.clone()),
+            incident: info.incident.clone(),
             ..info.event(self, cx, Phase::RolledBack)
         };
         self.conclude(index, info, Some(failure), Some(event), cx);
@@ -551,11 +587,18 @@ impl Service {
     fn died_after_cutover(
         &mut self,
         index: usize,
-        info: Info,
+        mut info: Info,
         new: &Gen,
         status: &str,
         cx: &mut Cx,
     ) {
+        self.record_incident(
+            index,
+            &mut info,
+            new,
+            crate::incident::Trigger::DiedInWatch,
+            cx,
+        );
         let failure = Failure {
             reason: RollbackReason::DiedInWatch,
             detail: format!("the new generation died after the cutover ({status})"),
@@ -614,6 +657,7 @@ impl Service {
             old_killed: info.old_killed,
             rollback_reason,
             failed_pid: failure.and_then(|f| f.failed_pid),
+            incident: failure.and(info.incident.clone()),
         };
         self.last_outcome = Some(outcome.clone());
         if let Some(waiter) = info.waiter {

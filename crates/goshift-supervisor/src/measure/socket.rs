@@ -20,8 +20,11 @@ pub struct TcpRow {
     pub tx_queue: u64,
     /// `rx_queue`: for a listener, connections waiting to be accepted.
     pub rx_queue: u64,
-    /// The socket's inode.
+    /// The socket's inode; 0 for a connection no process holds yet (one waiting in a
+    /// listener's accept queue).
     pub inode: u64,
+    /// The remote end: the address as the table's hex digits read as a number, and the port.
+    pub remote: (u128, u16),
 }
 
 /// `TCP_LISTEN` in the kernel's numbering.
@@ -36,6 +39,11 @@ pub fn parse_tcp_table(text: &str) -> Vec<TcpRow> {
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let local_port = u16::from_str_radix(fields.get(1)?.rsplit_once(':')?.1, 16).ok()?;
+            let (remote_address, remote_port) = fields.get(2)?.rsplit_once(':')?;
+            let remote = (
+                u128::from_str_radix(remote_address, 16).ok()?,
+                u16::from_str_radix(remote_port, 16).ok()?,
+            );
             let state = u8::from_str_radix(fields.get(3)?, 16).ok()?;
             let (tx, rx) = fields.get(4)?.split_once(':')?;
             Some(TcpRow {
@@ -44,6 +52,7 @@ pub fn parse_tcp_table(text: &str) -> Vec<TcpRow> {
                 tx_queue: u64::from_str_radix(tx, 16).ok()?,
                 rx_queue: u64::from_str_radix(rx, 16).ok()?,
                 inode: fields.get(9)?.parse().ok()?,
+                remote,
             })
         })
         .collect()
@@ -87,6 +96,36 @@ pub fn accept_queue(listener: &impl AsRawFd) -> std::io::Result<Option<u64>> {
         .into_iter()
         .find(|row| row.inode == inode && row.state == LISTEN)
         .map(|row| row.rx_queue))
+}
+
+/// `TCP_CLOSE_WAIT`: the client closed its end.
+pub const CLOSE_WAIT: u8 = 0x08;
+
+/// Connections by their remote end (see [`TcpRow::remote`]).
+pub type Remotes = HashSet<(u128, u16)>;
+
+/// The connections to `port` in an accept queue, by their remote end, held by no process yet
+/// (inode 0): `(waiting, abandoned)`, the established ones and those whose client gave up
+/// (`CLOSE_WAIT`; they stay queued until accepted). A connection seen waiting at one look and
+/// neither waiting nor abandoned at the next was accepted.
+pub fn queued_connections(port: u16) -> (Remotes, Remotes) {
+    let mut waiting = Remotes::new();
+    let mut abandoned = Remotes::new();
+    for row in tables(None) {
+        if row.local_port != port || row.inode != 0 {
+            continue;
+        }
+        match row.state {
+            ESTABLISHED => {
+                waiting.insert(row.remote);
+            }
+            CLOSE_WAIT => {
+                abandoned.insert(row.remote);
+            }
+            _ => {}
+        }
+    }
+    (waiting, abandoned)
 }
 
 /// The inodes of the established TCP connections on `port` that `pid` holds open.
@@ -154,11 +193,13 @@ mod tests {
                 state: LISTEN,
                 tx_queue: 128,
                 rx_queue: 3,
-                inode: 424_242
+                inode: 424_242,
+                remote: (0, 0),
             }
         );
         assert_eq!(rows[1].state, ESTABLISHED);
         assert_eq!(rows[1].inode, 434_343);
+        assert_eq!(rows[1].remote, (0x0100_007F, 0xC350));
     }
 
     #[test]
@@ -175,8 +216,15 @@ mod tests {
             .collect();
         // The kernel completes the handshakes into the queue before connect returns.
         assert_eq!(accept_queue(&listener).unwrap(), Some(3));
-        let (_server, _) = listener.accept().unwrap();
+        assert_eq!(queued_connections(port).0.len(), 3);
+        let (_server, from) = listener.accept().unwrap();
         assert_eq!(accept_queue(&listener).unwrap(), Some(2));
+        let (waiting, _) = queued_connections(port);
+        assert_eq!(waiting.len(), 2);
+        assert!(
+            !waiting.iter().any(|(_, p)| *p == from.port()),
+            "the accepted one no longer waits"
+        );
         let me = std::process::id();
         let held = held_connections(me, port);
         assert_eq!(held.len(), 1, "the one accepted connection");

@@ -125,6 +125,10 @@ impl Launch<'_> {
         for (key, value) in &config.env {
             env.push((key.into(), value.into()));
         }
+        // The goroutine dump of an incident (`SIGQUIT`) shows every goroutine.
+        if !env.iter().any(|(k, _)| k == "GOTRACEBACK") {
+            env.push(("GOTRACEBACK".into(), "all".into()));
+        }
         let mut names: Vec<&str> = self.listeners.iter().map(|l| l.name.as_str()).collect();
         if let (Some(name), Some(_)) = (&config.admin, admin) {
             names.push(name);

@@ -205,6 +205,11 @@ listen = [{{ name = "http", address = "tcp://127.0.0.1:{port}" }}{}]
         }
     }
 
+    /// `$GOSHIFT_HOME` of this supervisor.
+    pub(crate) fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
     pub(crate) fn store(&self) -> ReleaseStore {
         ReleaseStore::new(&self.dir.path().join("home"), "api")
     }

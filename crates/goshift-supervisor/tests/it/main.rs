@@ -8,6 +8,7 @@
 )]
 
 mod activation;
+mod analysis;
 mod harness;
 mod lifecycle;
 mod metrics;

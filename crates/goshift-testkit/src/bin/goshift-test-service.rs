@@ -7,7 +7,7 @@
 //! itself (see `goshift_testkit::service`), so a "faulty build" is a different binary:
 //! `crash-at-start`, `never-ready`, `ready-then-panic`, `ignore-sigterm`, `slow-drain`,
 //! `bind-own-port`, `5xx`, `ready-5xx` (says `READY=1`, then answers every request with a
-//! 500), `systemd-notify` (readiness through the `systemd-notify` tool),
+//! 500), `accept-nothing` (says `READY=1` and never accepts on the service's sockets), `systemd-notify` (readiness through the `systemd-notify` tool),
 //! `slow-start` (ready after `GOSHIFT_TEST_START_MS`), `slow-start-extend` (the same, after
 //! asking for more time with `EXTEND_TIMEOUT_USEC`).
 #![expect(
@@ -120,7 +120,13 @@ fn main() {
     });
     block_signals();
     let mut acceptors = Vec::new();
-    for (_, listener) in listeners {
+    let mut idle = Vec::new();
+    for (name, listener) in listeners {
+        if fault == "accept-nothing" && name != "admin" {
+            // Holds the service's sockets open and never accepts on them.
+            idle.push(listener);
+            continue;
+        }
         let shared = Arc::clone(&shared);
         acceptors.push(std::thread::spawn(move || accept_loop(&listener, &shared)));
     }
@@ -156,6 +162,7 @@ fn main() {
         std::process::exit(101);
     }
     wait_for_stop(&shared);
+    drop(idle);
     shared.draining.store(true, Ordering::SeqCst);
     for acceptor in acceptors {
         let _ = acceptor.join();

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Part 53: analysis. The fault builds of testdata/goservice (faults.go), each upgraded to under
+# wrk load on loopback with every check on, are rolled back by the check meant for each, and
+# every rollback leaves an incident whose report holds the failed generation's goroutine dump;
+# a healthy build with every check on still upgrades. For each fault the time from the new
+# generation's readiness to the rollback decision is printed (from the phase events' at_ms).
+set -euo pipefail
+
+: "${GOSHIFT:?} ${REPO:?} ${E2E_DIR:?} ${GO121:?} ${GO122:?}"
+# shellcheck source=supervisor-lib.sh
+source "$REPO/scripts/e2e/supervisor-lib.sh"
+export SUP_WRK_THREADS=${SUP_WRK_THREADS:-2} SUP_WRK_CONNECTIONS=${SUP_WRK_CONNECTIONS:-32}
+
+check() {
+    echo "check: $*"
+}
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+sup_setup "$E2E_DIR/analysis"
+trap 'kill "${SUP_PID:-}" 2>/dev/null || true; kill "${SUP_WRK_PID:-}" 2>/dev/null || true' EXIT
+
+check "the service builds: v1, v2 and the faults of the issue"
+sup_build v1 "$GO121" v1
+sup_build v2 "$GO122" v2
+faults=(http-500 slow leak other-port hang-after-ready panic-after-ready)
+for fault in "${faults[@]}"; do
+    sup_build "v2-$fault" "$GO122" "v2-$fault" "$fault"
+done
+
+# Every check on. not_accepting and process run with their defaults; the probe needs limits of
+# its own (a success rate, a latency); a watch window longer than panic-after-ready's 2 s.
+export SUP_EXTRA='
+[services.api.analysis.not_accepting]
+
+[services.api.analysis.process]
+rss_growth_max = "50MiB"
+
+[services.api.analysis.probe]
+requests = [{ path = "/", timeout = "1s" }]
+success_rate_min = 0.99
+p99_max = "45ms"
+failures = 3
+'
+sup_start 5s
+
+# incident_of: the incident id the last outcome names.
+incident_of() {
+    tail -1 "$SUP_DIR/outcomes.jsonl" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("incident") or "")'
+}
+
+# expect_incident ID: waits (bounded) for its report and checks it holds a goroutine dump.
+expect_incident() {
+    local id=$1 report i
+    report="$GOSHIFT_HOME/services/api/incidents/$id/report.json"
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $report ]] && break
+        sleep 0.1
+    done
+    [[ -s $report ]] || fail "incident $id was not written"
+    python3 - "$report" <<'PY' || fail "incident $id has no goroutine dump: $(head -c 2000 "$report")"
+import json, sys
+report = json.load(open(sys.argv[1]))
+dump = report.get("goroutine_dump") or ""
+sys.exit(0 if "goroutine " in dump else 1)
+PY
+    "$GOSHIFT" svc incident "$id" | grep -q "$id" || fail "\`goshift svc incident $id\` does not show it"
+}
+
+declare -A expected=(
+    [http-500]=probe
+    [slow]=probe
+    [leak]=process
+    [other-port]=not_accepting
+    [hang-after-ready]=probe
+    [panic-after-ready]=died_in_watch
+)
+: >"$SUP_DIR/decisions.txt"
+for fault in "${faults[@]}"; do
+    check "$fault under wrk load: rolled back by ${expected[$fault]}, with an incident holding the goroutine dump"
+    sup_wrk_start 60s "$SUP_DIR/wrk-$fault.txt"
+    status=0
+    sup_upgrade "v2-$fault" || status=$?
+    sup_wrk_stop
+    ((status == 1)) || fail "the upgrade to v2-$fault exited $status, expected 1: $(tail -1 "$SUP_DIR/outcomes.jsonl")"
+    outcome=$(tail -1 "$SUP_DIR/outcomes.jsonl")
+    reason=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1]).get("rollback_reason"))' "$outcome")
+    [[ $reason == "${expected[$fault]}" ]] || fail "v2-$fault was rolled back by $reason, expected ${expected[$fault]}: $outcome"
+    id=$(incident_of)
+    [[ -n $id ]] || fail "the rollback of v2-$fault names no incident: $outcome"
+    expect_incident "$id"
+    upgrade_id=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["upgrade_id"])' "$outcome")
+    ms=$(sup_decision_ms "$upgrade_id")
+    echo "$fault: readiness to rollback decision: $ms ms ($reason)"
+    echo "$fault $reason $ms" >>"$SUP_DIR/decisions.txt"
+    curl --silent --fail --max-time 5 "$SUP_URL" | grep -q '^version=v1 ' || fail "v1 does not answer after v2-$fault"
+done
+
+check "\`goshift svc incidents api\` lists every incident"
+count=$("$GOSHIFT" svc incidents api | grep -c -- '-api-g' || true)
+((count >= ${#faults[@]})) || fail "svc incidents lists $count incidents, expected ${#faults[@]}"
+
+check "a healthy upgrade under wrk load with every check on still upgrades"
+sup_wrk_start 60s "$SUP_DIR/wrk-healthy.txt"
+status=0
+sup_upgrade v2 || status=$?
+sup_wrk_stop
+((status == 0)) || fail "the healthy upgrade exited $status: $(tail -1 "$SUP_DIR/outcomes.jsonl")"
+read -r _ _ errors non2xx _ < <(sup_wrk_summary "$SUP_DIR/wrk-healthy.txt")
+echo "healthy upgrade under load: $errors socket errors, $non2xx non-2xx"
+curl --silent --fail --max-time 5 "http://127.0.0.1:$SUP_METRICS_PORT/metrics" |
+    grep -q 'goshift_analysis_verdicts_total{service="api",check="probe",action="rollback"}' ||
+    fail "no analysis verdict metric"
+
+sup_stop
+echo "part 53 passed"
