@@ -16,6 +16,11 @@
 # symbols `go tool nm` lists for the unstripped build, and `goshift vuln check` against the
 # real vulnerability database (../shared/data/go-vulndb) reports at symbol level only
 # functions that go tool nm lists, and a subset of its module-level findings.
+#
+# govulncheck: Debian's govulncheck (binary mode) on three programs built by Debian's Go 1.19
+# (standard library; golang.org/x/text at a vulnerable version; the same replaced by a fork)
+# reports the same advisories as goshift at symbol level, and the same (advisory, function)
+# pairs apart from those listed with their reason in go-rules/govulncheck-differences.txt.
 set -euo pipefail
 
 : "${GOSHIFT:?}" "${E2E_DIR:?}" "${REPO:?}" "${GO121:?}" "${GO122:?}"
@@ -127,6 +132,73 @@ print(f"{len(symbol)} findings at symbol level, {len(module)} at module level")
 ' "$bin.symbol.json" "$bin.module.json") || fail "go $release: $counts"
         check "go $release: $result; $counts"
     done
+fi
+
+echo "--- symbol-level vulnerabilities against govulncheck (Debian's, on Go 1.19 binaries)"
+# Debian's govulncheck reads binaries of Go 1.20 and older and the database layout of early
+# 2023 (written from the real database by govulncheck.py). Three programs built by Debian's
+# Go 1.19: the standard-library program above; one calling golang.org/x/text/language.Parse
+# at v0.3.5 (from a file:// module proxy: the module proxy is not reachable); the same with
+# x/text replaced by a fork at the same version, which neither may match by x/text's path.
+# Every (advisory, function) pair differing from govulncheck's must be explained in
+# go-rules/govulncheck-differences.txt. Costs about 20 s (three small builds).
+if [[ ! -f $db/index/db.json || -z ${GO119_ROOT:-} || ! -x ${GO119_ROOT:-}/bin/go ]] || ! command -v govulncheck >/dev/null; then
+    [[ -z ${CI:-} ]] || fail "govulncheck comparison impossible: needs the database at $db, golang-1.19-go and govulncheck"
+    echo "SKIP: govulncheck comparison not run (needs the database at $db, Debian's golang-1.19-go and govulncheck)" >&2
+else
+    gv="$work/govulncheck"
+    mkdir -p "$gv/std" "$gv/text" "$gv/fork"
+    python3 "$rules/govulncheck.py" layout "$db" "$gv/db" >/dev/null
+    python3 "$rules/govulncheck.py" proxy "$gv/proxy"
+    cp "$work/symbols/main.go" "$gv/std/"
+    printf 'module example.com/std\n\ngo 1.19\n' >"$gv/std/go.mod"
+    for name in text fork; do
+        printf 'module example.com/%s\n\ngo 1.19\n\nrequire golang.org/x/text v0.3.5\n' "$name" >"$gv/$name/go.mod"
+        cat >"$gv/$name/main.go" <<'GO'
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/text/language"
+)
+
+func main() {
+	tag, err := language.Parse(os.Args[0])
+	fmt.Println(tag, err)
+}
+GO
+    done
+    printf '\nreplace golang.org/x/text v0.3.5 => example.com/fork/text v0.3.5\n' >>"$gv/fork/go.mod"
+    for name in std text fork; do
+        (cd "$gv/$name" && PATH="$GO119_ROOT/bin:$PATH" GOROOT="$GO119_ROOT" GOFLAGS=-mod=mod \
+            GOPROXY="file://$gv/proxy" GOSUMDB=off GOCACHE="$gv/gocache" "$GO119_ROOT/bin/go" build -o "$gv/$name.bin" .) ||
+            fail "Go 1.19 could not build $name"
+        # govulncheck runs `go env`: Debian's Go first on PATH. Exit 3 means "found some".
+        status=0
+        PATH="$GO119_ROOT/bin:$PATH" GOROOT="$GO119_ROOT" GOVULNDB="file://$gv/db" \
+            govulncheck -json "$gv/$name.bin" >"$gv/$name.govulncheck.json" || status=$?
+        ((status == 0 || status == 3)) || fail "govulncheck failed on $name (exit $status)"
+        for level in symbol module; do
+            flag=()
+            [[ $level == module ]] && flag=(--module-level)
+            status=0
+            "$GOSHIFT" --json vuln check "${flag[@]}" "$gv/$name.bin" >"$gv/$name.$level.json" || status=$?
+            ((status <= 1)) || fail "goshift vuln check ${flag[*]} failed on $name"
+        done
+        result=$(python3 "$rules/govulncheck.py" compare "$rules/govulncheck-differences.txt" "$name" \
+            "$gv/$name.govulncheck.json" "$gv/$name.symbol.json" "$gv/$name.module.json") || fail "$result"
+        check "$result"
+    done
+    python3 - "$gv" <<'PY' || fail "x/text findings"
+import json, sys
+gv = sys.argv[1]
+ids = lambda name: {f["id"] for f in json.load(open(f"{gv}/{name}.symbol.json"))["binaries"][0]["findings"] if f["module"] != "stdlib"}
+assert ids("text") == {"GO-2021-0113"}, ids("text")
+assert ids("fork") == set(), ids("fork")
+PY
+    check "x/text v0.3.5: GO-2021-0113 by language.Parse, not GO-2022-1059 (its functions are not linked); nothing for the fork"
 fi
 
 echo "part 41: all checks passed"
