@@ -10,47 +10,16 @@
 # go.mod files exactly as `go mod edit -json` does.
 set -euo pipefail
 
-: "${GOSHIFT:?}" "${E2E_DIR:?}" "${GOROOT_121:?}" "${GOROOT_122:?}" "${GO121:?}" "${GO122:?}"
+: "${GOSHIFT:?}" "${E2E_DIR:?}" "${REPO:?}" "${GOROOT_121:?}" "${GOROOT_122:?}" "${GO121:?}" "${GO122:?}"
+
+# shellcheck source=store-lib.sh
+source "$REPO/scripts/e2e/store-lib.sh"
 
 dir="$E2E_DIR/project"
-rm -rf "$dir"
-mkdir -p "$dir/user" "$dir/config"
-export GOSHIFT_HOME="$dir/home" XDG_CONFIG_HOME="$dir/config" HOME="$dir/user"
-export GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$dir/gocache" GOPATH="$dir/gopath" GOENV=off
-unset GOTOOLCHAIN GOROOT GOWORK GOSHIFT_GO_VERSION
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-check() {
-    echo "ok: $*"
-}
-# expect_eq WHAT ACTUAL EXPECTED
-expect_eq() {
-    [[ $2 == "$3" ]] || fail "$1: expected \`$3\`, got \`$2\`"
-    check "$1: $2"
-}
-
-echo "--- store"
-if "$GOSHIFT" install --help >/dev/null 2>&1; then
-    echo "installing 1.21.13 and 1.22.10 with \`goshift install\` from the local mirror"
-    export GOSHIFT_INDEX_URL="${INDEX_URL:?}" GOSHIFT_MIRROR="${MIRROR_URL:?}"
-    "$GOSHIFT" install 1.21.13
-    "$GOSHIFT" install 1.22.10
-    for name in go gofmt go1.21.13 go1.22.10; do
-        [[ -L $GOSHIFT_HOME/bin/$name ]] || fail "the store did not create the proxy bin/$name"
-    done
-else
-    echo "no \`goshift install\` in this build: laying out the store by hand from the Go trees"
-    mkdir -p "$GOSHIFT_HOME/toolchains" "$GOSHIFT_HOME/bin"
-    ln -s "$GOROOT_121" "$GOSHIFT_HOME/toolchains/go1.21.13"
-    ln -s "$GOROOT_122" "$GOSHIFT_HOME/toolchains/go1.22.10"
-    ln -s toolchains/go1.21.13 "$GOSHIFT_HOME/default"
-    for name in go gofmt go1.21.13 go1.22.10; do
-        ln -s "$GOSHIFT" "$GOSHIFT_HOME/bin/$name"
-    done
-fi
+store_setup "$dir"
+for name in go gofmt go1.21.13 go1.22.10; do
+    [[ -L $GOSHIFT_HOME/bin/$name ]] || fail "the store did not create the proxy bin/$name"
+done
 export PATH="$GOSHIFT_HOME/bin:$PATH"
 expect_eq "go on PATH" "$(command -v go)" "$GOSHIFT_HOME/bin/go"
 # The shipped build is static on Linux with glibc (scripts/build.sh), so no `go` command pays

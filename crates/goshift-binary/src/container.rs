@@ -11,6 +11,7 @@ mod elf;
 mod macho;
 mod pe;
 mod plan9;
+mod sections;
 pub(crate) mod view;
 mod xcoff;
 

@@ -79,11 +79,51 @@ pub fn read_symbols(path: &Path) -> Result<Option<Symbols>, Error> {
 
 /// [`read_symbols`] on a whole file's bytes.
 pub fn symbols_from_bytes(data: &[u8]) -> Option<Symbols> {
+    symbols_within(data, &mut Budget::for_file(data.len()))
+}
+
+/// How much reading the table search may do in all, in bytes looked at. Candidates that
+/// share their entries and names would otherwise cost the product of their number, their
+/// function counts and their names' length (hours for a crafted file of a megabyte). A real
+/// table needs a fraction of it: a function costs its 8-byte entry and its name, inside the
+/// file.
+#[derive(Debug)]
+struct Budget {
+    left: usize,
+    exhausted: bool,
+}
+
+impl Budget {
+    fn for_file(len: usize) -> Self {
+        Self {
+            left: len.saturating_mul(4).saturating_add(1 << 20),
+            exhausted: false,
+        }
+    }
+
+    /// Takes `bytes` from the budget; `None` (and the search ends) when they are not left.
+    fn spend(&mut self, bytes: usize) -> Option<()> {
+        if let Some(left) = self.left.checked_sub(bytes) {
+            self.left = left;
+            Some(())
+        } else {
+            self.exhausted = true;
+            None
+        }
+    }
+}
+
+/// [`symbols_from_bytes`] within `budget`: `None` when no table was found before the budget
+/// ran out (`budget.exhausted` says which).
+fn symbols_within(data: &[u8], budget: &mut Budget) -> Option<Symbols> {
     let mut at = 0;
     while let Some(found) = find_candidate(&data[at..]) {
         let start = at + found;
-        if let Some(symbols) = parse_table(&data[start..]) {
+        if let Some(symbols) = parse_table(&data[start..], budget) {
             return Some(symbols);
+        }
+        if budget.exhausted {
+            return None;
         }
         at = start + 1;
     }
@@ -152,14 +192,15 @@ impl Table<'_> {
         usize::try_from(value).ok()
     }
 
-    fn name(&self, offset: usize) -> Option<&str> {
+    fn name(&self, offset: usize, budget: &mut Budget) -> Option<&str> {
         let rest = self.data.get(offset..)?;
-        let end = rest.iter().position(|&b| b == 0)?;
-        std::str::from_utf8(&rest[..end]).ok()
+        let end = rest.iter().position(|&b| b == 0);
+        budget.spend(end.map_or(rest.len(), |end| end + 1))?;
+        std::str::from_utf8(&rest[..end?]).ok()
     }
 }
 
-fn parse_table(data: &[u8]) -> Option<Symbols> {
+fn parse_table(data: &[u8], budget: &mut Budget) -> Option<Symbols> {
     let big_endian = data[0] == 0xff;
     let magic_byte = if big_endian { data[3] } else { data[0] };
     let layout = match magic_byte {
@@ -198,6 +239,7 @@ fn parse_table(data: &[u8]) -> Option<Symbols> {
     }
     let mut symbols = Symbols::default();
     for index in 0..nfunc {
+        budget.spend(entry)?;
         let at = functab.checked_add(index.checked_mul(entry)?)?;
         let func_offset = match layout {
             Layout::Go118 => usize::try_from(table.u32(at + 4)?).ok()?,
@@ -205,7 +247,7 @@ fn parse_table(data: &[u8]) -> Option<Symbols> {
         };
         let func = func_base.checked_add(func_offset)?;
         let name_offset = usize::try_from(table.u32(func.checked_add(name_field)?)?).ok()?;
-        let name = table.name(names.checked_add(name_offset)?)?;
+        let name = table.name(names.checked_add(name_offset)?, budget)?;
         if name.is_empty() {
             return None;
         }
@@ -276,6 +318,44 @@ mod tests {
         assert_eq!(split_name("nodot"), None);
     }
 
+    /// Found by the `pclntab` fuzz target's rate, which fell twentyfold as its inputs grew:
+    /// candidate tables that share one run of zero entries and one long name. Each function
+    /// read costs the name's length, each candidate its function count, so a file of a
+    /// megabyte took hours. The search now stops when its budget, a few times the file's
+    /// size, is spent, and finds nothing.
+    #[test]
+    fn crafted_tables_that_share_their_names_exhaust_the_budget() {
+        let (candidates, name_len, functions) = (500_usize, 30_000_usize, 4_000_usize);
+        let header = 8 + 8 * 8;
+        let names_at = candidates * header;
+        let functab_at = names_at + name_len + 1;
+        let mut file = Vec::new();
+        for index in 0..candidates {
+            let start = index * header;
+            file.extend_from_slice(&[0xf1, 0xff, 0xff, 0xff, 0, 0, 1, 8]);
+            for word in [
+                functions,
+                0,
+                0,
+                names_at - start,
+                0,
+                0,
+                0,
+                functab_at - start,
+            ] {
+                file.extend_from_slice(&(word as u64).to_le_bytes());
+            }
+        }
+        file.extend(std::iter::repeat_n(b'a', name_len));
+        file.push(0);
+        file.extend(std::iter::repeat_n(0, 8 * (functions + 1)));
+        let mut budget = Budget::for_file(file.len());
+        let unbounded_cost = candidates * functions * name_len;
+        assert!(unbounded_cost > 100 * budget.left, "{unbounded_cost}");
+        assert_eq!(symbols_within(&file, &mut budget), None);
+        assert!(budget.exhausted);
+    }
+
     /// A Go 1.20 table (magic 0xfffffff1) built by hand: two functions.
     #[test]
     fn reads_a_go_1_20_table() {
@@ -311,7 +391,9 @@ mod tests {
         let mut file =
             b"some other bytes \xf1\xff\xff\xff\0\0\x01\x08 that look like a magic".to_vec();
         file.extend_from_slice(&table);
-        let symbols = symbols_from_bytes(&file).unwrap();
+        let mut budget = Budget::for_file(file.len());
+        let symbols = symbols_within(&file, &mut budget).unwrap();
+        assert!(!budget.exhausted);
         assert!(symbols.has("net/http", "Server.Serve"));
         assert!(symbols.has("main", "main"));
         assert!(symbols.has_package("net/http"));

@@ -188,6 +188,22 @@ impl Database {
         self.check_symbols(info, None)
     }
 
+    /// Every advisory about the Go toolchain `go_version` (`go1.21.13`) as a whole, at module
+    /// level: the standard library's, as every program it builds links them, and the
+    /// toolchain's own, whichever of its commands they name. What an upgrade of the toolchain
+    /// fixes or leaves open.
+    pub fn check_toolchain(&self, go_version: &str) -> Result<Vec<Finding>, VulnError> {
+        let mut findings = Vec::new();
+        self.match_go(
+            go_version,
+            ("", ""),
+            Command::AnyOfToolchain,
+            None,
+            &mut findings,
+        )?;
+        Ok(findings)
+    }
+
     /// [`check`](Self::check) at symbol level when `symbols` (the binary's function table)
     /// is given: an advisory that names packages or functions is reported only when one of
     /// them is in the binary, with the functions found. Advisories that name no package, and
@@ -197,34 +213,13 @@ impl Database {
         info: &BuildInfo,
         symbols: Option<&crate::symbols::Symbols>,
     ) -> Result<Vec<Finding>, VulnError> {
-        let goos = info.setting("GOOS").unwrap_or("");
-        let goarch = info.setting("GOARCH").unwrap_or("");
+        let platform = (
+            info.setting("GOOS").unwrap_or(""),
+            info.setting("GOARCH").unwrap_or(""),
+        );
         let mut findings = Vec::new();
-        let go_semver = go_to_semver(&info.go_version);
-        // Toolchain advisories concern the Go command: they apply to the toolchain's own
-        // commands (`cmd/go`), not to the programs it builds.
-        let is_toolchain = info.modinfo.path.starts_with("cmd/");
-        for (module, kind) in [
-            ("stdlib", FindingKind::Stdlib),
-            ("toolchain", FindingKind::Toolchain),
-        ] {
-            if kind == FindingKind::Toolchain && !is_toolchain {
-                continue;
-            }
-            if let Some(version) = &go_semver {
-                let subject = Subject {
-                    module,
-                    kind,
-                    shown: &info.go_version,
-                    version,
-                    goos,
-                    goarch,
-                    command: &info.modinfo.path,
-                    symbols,
-                };
-                self.match_module(&subject, &mut findings)?;
-            }
-        }
+        let command = Command::Main(&info.modinfo.path);
+        self.match_go(&info.go_version, platform, command, symbols, &mut findings)?;
         let modules = info.modinfo.main.iter().chain(&info.modinfo.deps);
         for module in modules {
             // What was built: a replacement is matched by its own path and version, as
@@ -238,15 +233,52 @@ impl Database {
                 kind: FindingKind::Module,
                 shown: &built.version,
                 version: &version,
-                goos,
-                goarch,
-                command: &info.modinfo.path,
+                goos: platform.0,
+                goarch: platform.1,
+                command,
                 symbols,
             };
             self.match_module(&subject, &mut findings)?;
         }
         findings.dedup_by(|a, b| a.id == b.id && a.module == b.module);
         Ok(findings)
+    }
+
+    /// The advisories about Go itself for `go_version`: `stdlib`, and `toolchain` when
+    /// `command` is one of the toolchain's (a program built with it is not).
+    fn match_go(
+        &self,
+        go_version: &str,
+        (goos, goarch): (&str, &str),
+        command: Command<'_>,
+        symbols: Option<&crate::symbols::Symbols>,
+        out: &mut Vec<Finding>,
+    ) -> Result<(), VulnError> {
+        let Some(version) = go_to_semver(go_version) else {
+            return Ok(());
+        };
+        for (module, kind) in [
+            ("stdlib", FindingKind::Stdlib),
+            ("toolchain", FindingKind::Toolchain),
+        ] {
+            // Toolchain advisories concern the Go command: they apply to the toolchain's own
+            // commands (`cmd/go`), not to the programs it builds.
+            if kind == FindingKind::Toolchain && !command.is_toolchain() {
+                continue;
+            }
+            let subject = Subject {
+                module,
+                kind,
+                shown: go_version,
+                version: &version,
+                goos,
+                goarch,
+                command,
+                symbols,
+            };
+            self.match_module(&subject, out)?;
+        }
+        Ok(())
     }
 
     fn match_module(&self, subject: &Subject<'_>, out: &mut Vec<Finding>) -> Result<(), VulnError> {
@@ -296,10 +328,43 @@ struct Subject<'a> {
     version: &'a Semver,
     goos: &'a str,
     goarch: &'a str,
-    /// The binary's main package (`cmd/go` for the Go command).
-    command: &'a str,
+    /// The binary's main package, or the whole toolchain.
+    command: Command<'a>,
     /// The binary's functions, for matching at symbol level.
     symbols: Option<&'a crate::symbols::Symbols>,
+}
+
+/// What runs the code a check is about.
+#[derive(Debug, Clone, Copy)]
+enum Command<'a> {
+    /// A binary with this main package (`cmd/go` for the Go command, `example.com/app` for a
+    /// program).
+    Main(&'a str),
+    /// Any command of a Go toolchain.
+    AnyOfToolchain,
+}
+
+impl Command<'_> {
+    fn is_toolchain(self) -> bool {
+        match self {
+            Self::Main(path) => path.starts_with("cmd/"),
+            Self::AnyOfToolchain => true,
+        }
+    }
+
+    /// Whether an advisory naming `package` of the toolchain concerns this command: the
+    /// command's own package or one inside it (`cmd/go/internal/…` for `cmd/go`).
+    fn runs(self, package: &str) -> bool {
+        match self {
+            Self::Main(path) => {
+                package == path
+                    || package
+                        .strip_prefix(path)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }
+            Self::AnyOfToolchain => true,
+        }
+    }
 }
 
 /// Go's `GoTagToSemver`: `go1.21.3` → `1.21.3`, `go1.21rc1` → `1.21.0-rc.1`, `go1.19` →
@@ -357,12 +422,7 @@ fn evaluate(entry: &Entry, subject: &Subject<'_>) -> Option<Finding> {
         // A toolchain advisory naming its commands applies to those commands only.
         if subject.kind == FindingKind::Toolchain
             && !matching.is_empty()
-            && !matching.iter().any(|i| {
-                i.path == subject.command
-                    || i.path
-                        .strip_prefix(subject.command)
-                        .is_some_and(|rest| rest.starts_with('/'))
-            })
+            && !matching.iter().any(|i| subject.command.runs(&i.path))
         {
             continue;
         }

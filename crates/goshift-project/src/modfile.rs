@@ -258,10 +258,29 @@ impl ModFile {
     /// What `go mod edit -json` prints (`go work edit -json` for a go.work), without empty
     /// fields: a go.mod without a `module` line shows `"Module":{"Path":""}`, as Go prints it.
     pub fn go_json(&self, kind: FileKind) -> impl Serialize + '_ {
-        GoJson {
-            missing_module: (kind == FileKind::GoMod && self.module.is_none())
-                .then_some(MissingModule { path: "" }),
-            file: self,
+        match kind {
+            FileKind::GoMod => GoJson::Mod(GoModJson {
+                module: self.module.as_ref().map_or(
+                    ModuleJson::Missing(MissingModule { path: "" }),
+                    ModuleJson::Present,
+                ),
+                go: self.go.as_ref(),
+                toolchain: self.toolchain.as_ref(),
+                go_debug: &self.godebug,
+                require: &self.require,
+                exclude: &self.exclude,
+                replace: &self.replace,
+                retract: &self.retract,
+                tool: &self.tool,
+                ignore: &self.ignore,
+            }),
+            FileKind::GoWork => GoJson::Work(GoWorkJson {
+                go: self.go.as_ref(),
+                toolchain: self.toolchain.as_ref(),
+                godebug: &self.godebug,
+                r#use: &self.r#use,
+                replace: &self.replace,
+            }),
         }
     }
 
@@ -378,13 +397,69 @@ pub fn parse(kind: FileKind, path: &Path, text: &str) -> Result<ModFile, ModFile
     Ok(file)
 }
 
-/// [`ModFile::go_json`].
+/// [`ModFile::go_json`]: what `go mod edit -json` or `go work edit -json` prints.
+enum GoJson<'a> {
+    Mod(GoModJson<'a>),
+    Work(GoWorkJson<'a>),
+}
+
+impl Serialize for GoJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Mod(file) => file.serialize(serializer),
+            Self::Work(file) => file.serialize(serializer),
+        }
+    }
+}
+
+/// Go's `fileJSON` (`cmd/go/internal/modcmd`): its fields in its order, the godebug lines
+/// named `GoDebug` (Go 1.25 and later; 1.23 and 1.24 leave them out).
 #[derive(Serialize)]
-struct GoJson<'a> {
-    #[serde(rename = "Module", skip_serializing_if = "Option::is_none")]
-    missing_module: Option<MissingModule>,
-    #[serde(flatten)]
-    file: &'a ModFile,
+#[serde(rename_all = "PascalCase")]
+struct GoModJson<'a> {
+    module: ModuleJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    go: Option<&'a GoLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    toolchain: Option<&'a ToolchainLine>,
+    #[serde(rename = "GoDebug", skip_serializing_if = "<[_]>::is_empty")]
+    go_debug: &'a [Godebug],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    require: &'a [Require],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    exclude: &'a [ModuleVersion],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    replace: &'a [Replace],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    retract: &'a [Retract],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tool: &'a [PathLine],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    ignore: &'a [PathLine],
+}
+
+/// Go's `workfileJSON` (`cmd/go/internal/workcmd`), where the godebug lines are `Godebug`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct GoWorkJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    go: Option<&'a GoLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    toolchain: Option<&'a ToolchainLine>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    godebug: &'a [Godebug],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    r#use: &'a [Use],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    replace: &'a [Replace],
+}
+
+/// A go.mod's module: `{"Path":""}` when it has no `module` line, as Go prints it.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ModuleJson<'a> {
+    Present(&'a ModulePath),
+    Missing(MissingModule),
 }
 
 #[derive(Serialize)]

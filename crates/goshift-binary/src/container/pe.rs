@@ -1,6 +1,6 @@
 //! PE/COFF (PE32 and PE32+).
 
-use super::{Endian, ExecutableFormat, FileRange, Image, Segment, View, bytes_at, fixed_name};
+use super::{Endian, ExecutableFormat, Image, View, bytes_at, fixed_name, sections};
 use crate::ReadError;
 
 const INITIALIZED_DATA: u32 = 0x40;
@@ -37,46 +37,28 @@ pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
         _ => return Err(malformed("unknown optional header magic")),
     }
     .ok_or_else(|| malformed("truncated optional header"))?;
-    let table = optional + u64::from(optional_size);
-    let mut segments = Vec::new();
-    let mut data_start = None;
-    let mut text = None;
-    for index in 0..u64::from(section_count) {
-        let at = table + index * 40;
-        let entry = bytes_at(data, at, 40).ok_or_else(|| malformed("truncated section table"))?;
+    let table = sections::Table {
+        format: ExecutableFormat::Pe,
+        endian,
+        offset: optional + u64::from(optional_size),
+        count: u64::from(section_count),
+        entry_size: 40,
+    };
+    table.image(data, |entry| {
         let field = |offset: u64| endian.u32(entry, offset).unwrap_or(0);
-        let name = fixed_name(&entry[..8]);
-        let virtual_size = u64::from(field(8));
         let virtual_address = u64::from(field(12));
         let raw_size = u64::from(field(16));
-        let raw_offset = u64::from(field(20));
         let characteristics = field(36);
-        segments.push(Segment {
+        Ok(sections::Section {
             address: image_base.wrapping_add(virtual_address),
-            offset: raw_offset,
+            memory_size: u64::from(field(8)),
+            offset: u64::from(field(20)),
             file_size: raw_size,
-        });
-        if data_start.is_none()
-            && virtual_address != 0
-            && raw_size != 0
-            && characteristics & !ALIGN_32_BYTES == INITIALIZED_DATA | MEM_READ | MEM_WRITE
-        {
-            data_start = Some((image_base.wrapping_add(virtual_address), virtual_size));
-        }
-        if text.is_none() && (name == b".text" || characteristics & CODE != 0) {
-            text = Some(FileRange {
-                offset: raw_offset,
-                size: raw_size,
-            });
-        }
-    }
-    Ok(Image {
-        format: ExecutableFormat::Pe,
-        data,
-        endian,
-        segments,
-        data_start,
-        notes: Vec::new(),
-        text,
+            mapped: true,
+            data: virtual_address != 0
+                && raw_size != 0
+                && characteristics & !ALIGN_32_BYTES == INITIALIZED_DATA | MEM_READ | MEM_WRITE,
+            text: fixed_name(&entry[..8]) == b".text" || characteristics & CODE != 0,
+        })
     })
 }

@@ -2,7 +2,7 @@
 //! sections mapped at their virtual addresses, the build information at the start of the
 //! first `STYP_DATA` section.
 
-use super::{Endian, ExecutableFormat, FileRange, Image, Segment, View, bytes_at};
+use super::{Endian, ExecutableFormat, Image, View, sections};
 use crate::ReadError;
 
 /// `U802TOCMAGIC`: 32-bit XCOFF.
@@ -27,14 +27,14 @@ pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
     } else {
         (20, endian.u16(data, 16).ok_or_else(truncated)?, 40)
     };
-    let table = header_size + u64::from(optional_size);
-    let mut segments = Vec::new();
-    let mut data_start = None;
-    let mut text = None;
-    for index in 0..u64::from(sections) {
-        let at = table + index * entry_size;
-        let entry = bytes_at(data, at, entry_size)
-            .ok_or_else(|| ExecutableFormat::Xcoff.malformed("truncated section table"))?;
+    let table = sections::Table {
+        format: ExecutableFormat::Xcoff,
+        endian,
+        offset: header_size + u64::from(optional_size),
+        count: u64::from(sections),
+        entry_size,
+    };
+    table.image(data, |entry| {
         let (address, size, offset, flags) = if wide {
             (
                 endian.u64(entry, 16),
@@ -54,28 +54,16 @@ pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
         else {
             return Err(ExecutableFormat::Xcoff.malformed("truncated section header"));
         };
-        // A section without file data (`.bss`) reads as zeros in Go; nothing is found there.
-        if offset != 0 {
-            segments.push(Segment {
-                address,
-                offset,
-                file_size: size,
-            });
-        }
-        if data_start.is_none() && flags == STYP_DATA {
-            data_start = Some((address, size));
-        }
-        if text.is_none() && flags == STYP_TEXT && offset != 0 {
-            text = Some(FileRange { offset, size });
-        }
-    }
-    Ok(Image {
-        format: ExecutableFormat::Xcoff,
-        data,
-        endian,
-        segments,
-        data_start,
-        notes: Vec::new(),
-        text,
+        Ok(sections::Section {
+            address,
+            memory_size: size,
+            offset,
+            file_size: size,
+            // A section without file data (`.bss`) reads as zeros in Go; nothing is found
+            // there.
+            mapped: offset != 0,
+            data: flags == STYP_DATA,
+            text: flags == STYP_TEXT && offset != 0,
+        })
     })
 }

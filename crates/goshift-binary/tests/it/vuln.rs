@@ -126,6 +126,39 @@ fn toolchain_findings_only_for_the_toolchain() {
     );
 }
 
+/// The whole toolchain as one subject: the standard library's advisories and the
+/// toolchain's, whichever command they name, in one lookup (what `impact` asks).
+#[test]
+fn a_whole_toolchain_gets_stdlib_and_every_toolchain_advisory() {
+    let (_dir, database) = database();
+    let whole = database.check_toolchain("go1.21.0").unwrap();
+    let toolchain: Vec<&str> = whole
+        .iter()
+        .filter(|f| f.kind == FindingKind::Toolchain)
+        .map(|f| f.id.as_str())
+        .collect();
+    assert_eq!(toolchain, ["GO-2023-2042"], "{whole:?}");
+    // The standard library as a program built with it sees it, at module level: every
+    // platform's advisories, as no platform is given.
+    let mut stdlib: Vec<&str> = whole
+        .iter()
+        .filter(|f| f.kind == FindingKind::Stdlib)
+        .map(|f| f.id.as_str())
+        .collect();
+    stdlib.sort_unstable();
+    let mut windows = ids(&database, &binary("go1.21.0", "windows", ""));
+    windows.retain(|id| !toolchain.contains(&id.as_str()));
+    assert_eq!(stdlib, windows);
+    assert!(whole.iter().all(|f| f.level == MatchLevel::Module));
+    assert!(database.check_toolchain("go1.22.10").unwrap().is_empty());
+    assert!(
+        database
+            .check_toolchain("devel go1.23-abcdef")
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// A replaced module is matched by what was built: the replacement's path and version, as
 /// govulncheck does.
 #[test]

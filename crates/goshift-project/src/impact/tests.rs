@@ -37,24 +37,52 @@ fn imports(list: &[&str]) -> BTreeSet<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// One side of a GODEBUG comparison: the toolchain, its table and the `go` line in force.
+type Side<'a> = (&'a str, &'a GodebugTable, &'a str);
+
+/// [`compare`] of two sides, with `directives` and, when given, the packages imported.
+fn godebug(
+    from: Side<'_>,
+    to: Side<'_>,
+    directives: &[GodebugOverride],
+    imported: Option<&[&str]>,
+) -> GodebugSection {
+    let (from_toolchain, from_table, from_language) = (version(from.0), from.1, version(from.2));
+    let (to_toolchain, to_table, to_language) = (version(to.0), to.1, version(to.2));
+    compare(
+        GodebugSide {
+            toolchain: &from_toolchain,
+            table: from_table,
+            language: &from_language,
+        },
+        GodebugSide {
+            toolchain: &to_toolchain,
+            table: to_table,
+            language: &to_language,
+        },
+        directives,
+        imported.map(imports).as_ref(),
+    )
+}
+
+/// A `//go:debug KEY=1` directive on line `line` of `main.go`.
+fn directive(key: &str, line: usize) -> GodebugOverride {
+    GodebugOverride {
+        key: key.to_owned(),
+        value: "1".to_owned(),
+        at: format!("main.go line {line}"),
+        from_modfile: false,
+    }
+}
+
 #[test]
 fn godebug_changes_of_imported_packages_come_first_with_the_line_that_keeps_them() {
     let (old, new) = tables();
-    let (t121, t122) = (version("1.21.13"), version("1.22.10"));
-    let (l121, l122) = (version("1.21"), version("1.22"));
-    let section = compare(
-        GodebugSide {
-            toolchain: &t121,
-            table: &old,
-            language: &l121,
-        },
-        GodebugSide {
-            toolchain: &t122,
-            table: &new,
-            language: &l122,
-        },
+    let section = godebug(
+        ("1.21.13", &old, "1.21"),
+        ("1.22.10", &new, "1.22"),
         &[],
-        Some(&imports(&["net/http", "fmt"])),
+        Some(&["net/http", "fmt"]),
     );
     assert_eq!(section.from_default, "");
     assert_eq!(section.to_default, "");
@@ -75,19 +103,9 @@ fn godebug_changes_of_imported_packages_come_first_with_the_line_that_keeps_them
 #[test]
 fn raising_the_go_line_on_the_same_toolchain_shows_the_table_defaults() {
     let (_, new) = tables();
-    let toolchain = version("1.22.10");
-    let (l121, l122) = (version("1.21"), version("1.22"));
-    let section = compare(
-        GodebugSide {
-            toolchain: &toolchain,
-            table: &new,
-            language: &l121,
-        },
-        GodebugSide {
-            toolchain: &toolchain,
-            table: &new,
-            language: &l122,
-        },
+    let section = godebug(
+        ("1.22.10", &new, "1.21"),
+        ("1.22.10", &new, "1.22"),
         &[],
         None,
     );
@@ -100,35 +118,11 @@ fn raising_the_go_line_on_the_same_toolchain_shows_the_table_defaults() {
 #[test]
 fn a_directive_keeps_the_old_behaviour_and_one_unknown_to_the_new_table_blocks() {
     let (old, new) = tables();
-    let (t121, t122) = (version("1.21.13"), version("1.22.10"));
-    let (l121, l122) = (version("1.21"), version("1.22"));
-    let directives = [
-        GodebugOverride {
-            key: "httpmuxgo121".to_owned(),
-            value: "1".to_owned(),
-            at: "main.go line 1".to_owned(),
-            from_modfile: false,
-        },
-        GodebugOverride {
-            key: "oldsetting".to_owned(),
-            value: "1".to_owned(),
-            at: "main.go line 2".to_owned(),
-            from_modfile: false,
-        },
-    ];
-    let section = compare(
-        GodebugSide {
-            toolchain: &t121,
-            table: &old,
-            language: &l121,
-        },
-        GodebugSide {
-            toolchain: &t122,
-            table: &new,
-            language: &l122,
-        },
-        &directives,
-        Some(&imports(&["net/http", "net"])),
+    let section = godebug(
+        ("1.21.13", &old, "1.21"),
+        ("1.22.10", &new, "1.22"),
+        &[directive("httpmuxgo121", 1), directive("oldsetting", 2)],
+        Some(&["net/http", "net"]),
     );
     assert_eq!(section.to_default, "httpmuxgo121=1,oldsetting=1");
     assert!(
@@ -147,19 +141,9 @@ fn a_directive_keeps_the_old_behaviour_and_one_unknown_to_the_new_table_blocks()
 #[test]
 fn from_go_1_23_the_keep_line_is_a_godebug_line() {
     let (old, new) = tables();
-    let (t121, t123) = (version("1.21.13"), version("1.23.4"));
-    let (l121, l123) = (version("1.21"), version("1.23"));
-    let section = compare(
-        GodebugSide {
-            toolchain: &t121,
-            table: &old,
-            language: &l121,
-        },
-        GodebugSide {
-            toolchain: &t123,
-            table: &new,
-            language: &l123,
-        },
+    let section = godebug(
+        ("1.21.13", &old, "1.21"),
+        ("1.23.4", &new, "1.23"),
         &[],
         None,
     );
@@ -554,27 +538,11 @@ fn verdict_table() {
 #[test]
 fn godebug_findings_weigh_on_compatibility() {
     let (old, new) = tables();
-    let (t121, t122) = (version("1.21.13"), version("1.22.10"));
-    let (l121, l122) = (version("1.21"), version("1.22"));
-    let directives = [GodebugOverride {
-        key: "oldsetting".to_owned(),
-        value: "1".to_owned(),
-        at: "main.go line 2".to_owned(),
-        from_modfile: false,
-    }];
-    let section = compare(
-        GodebugSide {
-            toolchain: &t121,
-            table: &old,
-            language: &l121,
-        },
-        GodebugSide {
-            toolchain: &t122,
-            table: &new,
-            language: &l122,
-        },
-        &directives,
-        Some(&imports(&["net/http"])),
+    let section = godebug(
+        ("1.21.13", &old, "1.21"),
+        ("1.22.10", &new, "1.22"),
+        &[directive("oldsetting", 2)],
+        Some(&["net/http"]),
     );
     let verdict = verdict(
         "go1.22.10",

@@ -104,6 +104,49 @@ fn json_uses_go_mod_edit_names() {
     );
 }
 
+/// `go mod edit -json` of Go 1.25 and later names a go.mod's godebug lines `GoDebug` and
+/// `go work edit -json` a go.work's `Godebug` (Go 1.26.6 and 1.27.3 in the real tier;
+/// `cmd/go/testdata/script/mod_removed_godebug.txt`), each in Go's field order.
+#[test]
+fn json_names_godebug_as_each_go_command_does() {
+    let file = go_mod(
+        "module example.com/bar
+
+godebug x509sha1=1
+
+require a.com/x v1.0.0
+",
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_string(&file.go_json(FileKind::GoMod)).unwrap(),
+        r#"{"Module":{"Path":"example.com/bar"},"GoDebug":[{"Key":"x509sha1","Value":"1"}],"Require":[{"Path":"a.com/x","Version":"v1.0.0"}]}"#
+    );
+    let work = parse_go_work(
+        std::path::Path::new("go.work"),
+        "go 1.23
+
+godebug panicnil=1
+
+use ./a
+",
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_string(&work.go_json(FileKind::GoWork)).unwrap(),
+        r#"{"Go":"1.23","Godebug":[{"Key":"panicnil","Value":"1"}],"Use":[{"DiskPath":"./a"}]}"#
+    );
+    let no_module = go_mod(
+        "godebug foo=1
+",
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_string(&no_module.go_json(FileKind::GoMod)).unwrap(),
+        r#"{"Module":{"Path":""},"GoDebug":[{"Key":"foo","Value":"1"}]}"#
+    );
+}
+
 #[test]
 fn errors_name_the_line() {
     let cases: &[(&str, usize, &str)] = &[

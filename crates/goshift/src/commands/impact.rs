@@ -15,7 +15,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use goshift_binary::{BuildInfo, ExecutableFormat, ModInfo};
 use goshift_fs::{EnvVars, fs};
 use goshift_project::impact::{
     self, Advisory, DependencyBlocker, GodebugSection, GodebugSide, ImpactReport, LanguageSection,
@@ -557,31 +556,9 @@ fn security(
     let Some(database) = open_database(settings)? else {
         return Ok(SecuritySection::default());
     };
-    // The standard library as a program built with `version` sees it, then the toolchain's
-    // own commands, whose advisories concern the toolchain itself.
-    let findings = |version: &GoVersion| -> anyhow::Result<Vec<goshift_binary::vuln::Finding>> {
-        let mut all = Vec::new();
-        for main in ["", "cmd/go", "cmd/compile", "cmd/link", "cmd/cgo"] {
-            let info = BuildInfo {
-                go_version: version.toolchain_name(),
-                format: ExecutableFormat::Elf,
-                modinfo: ModInfo {
-                    path: main.to_owned(),
-                    ..ModInfo::default()
-                },
-                build_id: None,
-            };
-            for finding in database.check(&info)? {
-                if !all
-                    .iter()
-                    .any(|f: &goshift_binary::vuln::Finding| f.id == finding.id)
-                {
-                    all.push(finding);
-                }
-            }
-        }
-        Ok(all)
-    };
+    // The standard library as a program built with `version` sees it, and the toolchain's
+    // own advisories, whichever of its commands they concern: one lookup per version.
+    let findings = |version: &GoVersion| database.check_toolchain(&version.toolchain_name());
     let advisory = |finding: &goshift_binary::vuln::Finding| Advisory {
         id: finding.id.clone(),
         aliases: finding.aliases.clone(),
