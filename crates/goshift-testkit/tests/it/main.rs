@@ -1,0 +1,3 @@
+//! Checks over the whole workspace's source.
+
+mod function_length;
