@@ -316,7 +316,7 @@ impl GoBinary {
         self.push_u16(out, if section_offset.is_some() { 2 } else { 0 });
     }
 
-    /// The program headers: PT_NOTE, then the writable PT_LOAD.
+    /// The program headers: `PT_NOTE`, then the writable `PT_LOAD`.
     fn push_elf_programs(&self, out: &mut Vec<u8>, note_size: u64, blob_size: u64) {
         let programs = [
             (

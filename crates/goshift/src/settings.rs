@@ -121,7 +121,7 @@ impl GlobalSettings {
         let cwd = std::env::current_dir().context("failed to read the current directory")?;
         // Formatted (and the config file looked up) only with `-v`: every command passes here.
         if printer.verbose {
-            debug_sources(&printer, &dirs, policy.as_deref(), environment.as_deref());
+            debug_sources(printer, &dirs, policy.as_deref(), environment.as_deref());
         }
         Ok(Self {
             printer,
@@ -166,7 +166,7 @@ fn lock_timeout(env: &Environment) -> anyhow::Result<Duration> {
 }
 
 /// Where the home, the config file, the policy and the environment came from, for `-v`.
-fn debug_sources(printer: &Printer, dirs: &Dirs, policy: Option<&Path>, environment: Option<&str>) {
+fn debug_sources(printer: Printer, dirs: &Dirs, policy: Option<&Path>, environment: Option<&str>) {
     printer.debug(format!("home: {}", dirs.home.display()));
     printer.debug(format!(
         "config file: {}{}",

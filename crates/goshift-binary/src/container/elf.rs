@@ -75,9 +75,8 @@ pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
         // The names are not fetched yet: the parse starts again once they are.
         return Err(malformed("the section names are not read"));
     }
-    let named =
-        |section: &SectionHeader, wanted: &[u8]| section_name(names, section) == Some(wanted);
-    let buildinfo = tables.sections().find(|s| named(s, b".go.buildinfo"));
+    let is = |section: &SectionHeader, wanted: &[u8]| section_name(names, section) == Some(wanted);
+    let buildinfo = tables.sections().find(|s| is(s, b".go.buildinfo"));
     let data_start = buildinfo.as_ref().map(|s| (s.address, s.size)).or_else(|| {
         tables
             .programs()
@@ -86,7 +85,7 @@ pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
     });
     let text = tables
         .sections()
-        .find(|s| named(s, b".text") && s.kind != SHT_NOBITS)
+        .find(|s| is(s, b".text") && s.kind != SHT_NOBITS)
         .map(|s| FileRange {
             offset: s.offset,
             size: s.size,

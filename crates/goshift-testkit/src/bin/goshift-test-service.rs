@@ -102,8 +102,11 @@ fn main() {
             std::process::exit(4);
         }
     };
-    if fault == "bind-own-port" {
-        bind_own_port(&listeners);
+    if fault == "bind-own-port"
+        && let Some(error) = bind_own_port(&listeners)
+    {
+        eprintln!("test service: {error}");
+        std::process::exit(5);
     }
     let shared = Arc::new(Shared {
         fault: fault.clone(),
@@ -138,16 +141,16 @@ fn main() {
     }
 }
 
-/// A service that ignores the inherited socket and binds the same address itself.
-fn bind_own_port(listeners: &[(String, Listener)]) {
-    if let Some((_, listener)) = listeners.iter().find(|(name, _)| name != "admin")
-        && let Listener::Tcp(listener) = listener
-        && let Ok(address) = listener.local_addr()
-        && let Err(error) = TcpListener::bind(address)
-    {
-        eprintln!("test service: bind {address}: {error}");
-        std::process::exit(5);
-    }
+/// A service that ignores the inherited socket and binds the same address itself: the
+/// error binding it, if any.
+fn bind_own_port(listeners: &[(String, Listener)]) -> Option<String> {
+    let (_, Listener::Tcp(listener)) = listeners.iter().find(|(name, _)| name != "admin")? else {
+        return None;
+    };
+    let address = listener.local_addr().ok()?;
+    TcpListener::bind(address)
+        .err()
+        .map(|error| format!("bind {address}: {error}"))
 }
 
 /// One accepting thread per listener; with `accept-nothing`, the service's own sockets are

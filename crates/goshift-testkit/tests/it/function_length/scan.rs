@@ -114,7 +114,9 @@ impl<'a> Lexer<'a> {
     /// The line of `self.pos`, counting the newlines passed since the last call.
     fn line(&mut self) -> usize {
         let passed = &self.bytes[self.counted..self.pos];
-        self.line += passed.iter().filter(|&&byte| byte == b'\n').count();
+        self.line += passed
+            .iter()
+            .fold(0, |lines, &byte| lines + usize::from(byte == b'\n'));
         self.counted = self.pos;
         self.line
     }
@@ -322,7 +324,7 @@ mod tests {
 
     #[test]
     fn braces_in_literals_comments_and_lifetimes_are_not_code() {
-        let source = r####"
+        let source = r###"
 fn tricky<'a>(x: &'a str) -> char {
     let _ = "}"; let _ = "\"}"; let _ = b"}";
     let _ = r#"}" still raw"#; let _ = br##"}"#}"##; let _ = c"}";
@@ -334,7 +336,7 @@ fn tricky<'a>(x: &'a str) -> char {
     '{'
 }
 fn after() {}
-"####;
+"###;
         assert_eq!(
             measured(source),
             [("tricky".to_owned(), 2, 10), ("after".to_owned(), 12, 1)]
