@@ -64,13 +64,8 @@ struct SectionHeader {
 }
 
 pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
-    let header = Header::read(data)?;
-    let tables = Tables::read(data, &header)?;
-    let names = usize::try_from(header.shstrndx)
-        .ok()
-        .and_then(|index| tables.section_entries().nth(index))
-        .and_then(|entry| section_header(entry, header.endian, header.layout.pointer))
-        .and_then(|strtab| bytes_at(data, strtab.offset, strtab.size));
+    let tables = Tables::read(data)?;
+    let names = tables.section_names(data);
     if names.is_none() && data.missed() {
         // The names are not fetched yet: the parse starts again once they are.
         return Err(malformed("the section names are not read"));
@@ -93,7 +88,7 @@ pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
     Ok(Image {
         format: ExecutableFormat::Elf,
         data,
-        endian: header.endian,
+        endian: tables.endian,
         segments: tables.segments(buildinfo),
         data_start,
         notes: tables.notes(),
@@ -108,46 +103,19 @@ fn malformed(what: &'static str) -> ReadError {
     }
 }
 
-/// The fields of the ELF header that locate and size the two header tables.
-struct Header {
-    layout: &'static Layout,
-    endian: Endian,
-    phoff: u64,
-    shoff: u64,
-    phentsize: u64,
-    phnum: u64,
-    shentsize: u64,
-    shnum: u64,
-    shstrndx: u64,
-}
-
-impl Header {
-    fn read(data: View<'_>) -> Result<Self, ReadError> {
-        let layout = match data.byte(4) {
-            Some(1) => &ELF32,
-            Some(2) => &ELF64,
-            _ => return Err(malformed("unknown ELF class")),
-        };
-        let endian = match data.byte(5) {
-            Some(1) => Endian::Little,
-            Some(2) => Endian::Big,
-            _ => return Err(malformed("unknown ELF byte order")),
-        };
-        let truncated = || malformed("the ELF header is truncated");
-        let word = |offset| endian.pointer(data, offset, layout.pointer);
-        let half = |offset| endian.u16(data, offset).map(u64::from);
-        Ok(Self {
-            layout,
-            endian,
-            phoff: word(layout.phoff).ok_or_else(truncated)?,
-            shoff: word(layout.shoff).ok_or_else(truncated)?,
-            phentsize: half(layout.phentsize).ok_or_else(truncated)?,
-            phnum: half(layout.phnum).ok_or_else(truncated)?,
-            shentsize: half(layout.shentsize).ok_or_else(truncated)?,
-            shnum: half(layout.shnum).ok_or_else(truncated)?,
-            shstrndx: half(layout.shstrndx).ok_or_else(truncated)?,
-        })
-    }
+/// The word size's layout and the byte order, from the ELF identification bytes.
+fn identify(data: View<'_>) -> Result<(&'static Layout, Endian), ReadError> {
+    let layout = match data.byte(4) {
+        Some(1) => &ELF32,
+        Some(2) => &ELF64,
+        _ => return Err(malformed("unknown ELF class")),
+    };
+    let endian = match data.byte(5) {
+        Some(1) => Endian::Little,
+        Some(2) => Endian::Big,
+        _ => return Err(malformed("unknown ELF byte order")),
+    };
+    Ok((layout, endian))
 }
 
 /// The program and section header tables.
@@ -164,29 +132,49 @@ struct Tables<'a> {
     section_stride: usize,
     endian: Endian,
     pointer: u8,
+    /// The index of the section holding the section names.
+    shstrndx: u64,
 }
 
 impl<'a> Tables<'a> {
-    fn read(data: View<'a>, header: &Header) -> Result<Self, ReadError> {
-        let wide = header.layout.pointer == 8;
+    /// Reads the ELF header, then takes both tables out of the file.
+    fn read(data: View<'a>) -> Result<Self, ReadError> {
+        let (layout, endian) = identify(data)?;
+        let truncated = || malformed("the ELF header is truncated");
+        let word = |offset| {
+            endian
+                .pointer(data, offset, layout.pointer)
+                .ok_or_else(truncated)
+        };
+        let half = |offset| {
+            endian
+                .u16(data, offset)
+                .map(u64::from)
+                .ok_or_else(truncated)
+        };
+        let (phoff, shoff) = (word(layout.phoff)?, word(layout.shoff)?);
+        let (phentsize, phnum) = (half(layout.phentsize)?, half(layout.phnum)?);
+        let (shentsize, shnum) = (half(layout.shentsize)?, half(layout.shnum)?);
+        let shstrndx = half(layout.shstrndx)?;
+        let wide = layout.pointer == 8;
         let mut program: &[u8] = &[];
-        if header.phnum > 0 {
+        if phnum > 0 {
             let minimum = if wide { 56 } else { 32 };
-            if header.phentsize < minimum || header.phnum > MAX_HEADERS {
+            if phentsize < minimum || phnum > MAX_HEADERS {
                 return Err(malformed("bad program header table"));
             }
             program = data
-                .get(header.phoff, header.phnum * header.phentsize)
+                .get(phoff, phnum * phentsize)
                 .ok_or_else(|| malformed("the program header table is truncated"))?;
         }
         let mut section: &[u8] = &[];
-        if header.shnum > 0 && header.shoff != 0 {
+        if shnum > 0 && shoff != 0 {
             let minimum = if wide { 64 } else { 40 };
-            if header.shentsize < minimum || header.shnum > MAX_HEADERS {
+            if shentsize < minimum || shnum > MAX_HEADERS {
                 return Err(malformed("bad section header table"));
             }
             section = data
-                .get(header.shoff, header.shnum * header.shentsize)
+                .get(shoff, shnum * shentsize)
                 .ok_or_else(|| malformed("the section header table is truncated"))?;
         }
         // An empty table may come with an entry size of 0: the stride is at least 1.
@@ -194,11 +182,21 @@ impl<'a> Tables<'a> {
         Ok(Self {
             program,
             section,
-            program_stride: stride(header.phentsize),
-            section_stride: stride(header.shentsize),
-            endian: header.endian,
-            pointer: header.layout.pointer,
+            program_stride: stride(phentsize),
+            section_stride: stride(shentsize),
+            endian,
+            pointer: layout.pointer,
+            shstrndx,
         })
+    }
+
+    /// The section-name table, when the file has one and it is fetched.
+    fn section_names(&self, data: View<'a>) -> Option<&'a [u8]> {
+        let entry = self
+            .section_entries()
+            .nth(usize::try_from(self.shstrndx).ok()?)?;
+        let strtab = section_header(entry, self.endian, self.pointer)?;
+        bytes_at(data, strtab.offset, strtab.size)
     }
 
     fn programs(&self) -> impl Iterator<Item = ProgramHeader> + '_ {
