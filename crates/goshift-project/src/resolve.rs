@@ -535,6 +535,8 @@ fn from_project_file<T: Toolchains>(
         FileKind::GoMod => Source::GoMod(requirement),
     };
     let base = base.or_else(|| store.default_version().map(|v| (v, MetBy::Default)));
+    // Go's selection (cmd/go/internal/toolchain): `toolchain default` keeps the default or
+    // the GOTOOLCHAIN minimum; otherwise `Wanted::of` says what the lines raise it to.
     if let Some((name, line)) = &lines.toolchain
         && name == "default"
     {
