@@ -9,7 +9,9 @@
 #
 # Usage: scripts/bench/proxy.sh [--runs N]
 # Environment: GOSHIFT (default: scripts/build.sh builds target/release/goshift), GOROOT_122 (default: the Go
-# 1.22.10 tree prepared by scripts/e2e/mirror.sh --prepare).
+# 1.22.10 tree prepared by scripts/e2e/mirror.sh --prepare), GOSHIFT_BASE (optional: another
+# goshift build, e.g. of the commit before a change, whose proxy takes its turn in the same
+# alternating runs as `base`, so the two builds are compared under the same conditions).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -85,9 +87,17 @@ PY
 # busier or quieter during the run moves both alike.
 echo
 echo "==> alternating runs (scripts/bench/interleave.py)"
+commands=("direct=$GOROOT_122/bin/go version" "proxy=$home/bin/go version")
+if [[ -n ${GOSHIFT_BASE:-} ]]; then
+    # The proxy is chosen by its name, `go`: the base build gets a link of that name of its
+    # own, and both run against the same home.
+    mkdir "$work/base"
+    ln -s "$GOSHIFT_BASE" "$work/base/go"
+    commands+=("base=$work/base/go version")
+fi
 env -i PATH=/usr/bin:/bin HOME="$work" GOSHIFT_HOME="$home" \
     python3 "$REPO/scripts/bench/interleave.py" --runs "$runs" --warmup 50 \
-    "direct=$GOROOT_122/bin/go version" "proxy=$home/bin/go version" | tee "$work/interleave.txt"
+    "${commands[@]}" | tee "$work/interleave.txt"
 tail -n 1 "$work/interleave.txt" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)["commands"]
@@ -95,4 +105,7 @@ direct, proxy = r["direct"]["median"], r["proxy"]["median"]
 paired = r["proxy"]["paired_difference"]
 print(f"median direct {direct:.3f} ms, proxy {proxy:.3f} ms: overhead {paired:+.3f} ms (median of paired differences), ratio {proxy / direct:.3f}")
 print("goal (proxy <= direct + 1 ms):", "met" if paired <= 1.0 else "NOT met")
+if "base" in r:
+    base = r["base"]["paired_difference"]
+    print(f"base build: overhead {base:+.3f} ms; this build minus base: {paired - base:+.3f} ms")
 '

@@ -157,14 +157,28 @@ fn verify_in_blocks(
         }
         Err(e) => return Err(io_error(e)),
     };
-    let anchor_seq = anchor.map(|a| a.seq);
+    let results = check_blocks(&mut file, block_size, anchor.map(|a| a.seq)).map_err(io_error)?;
+    let (records, prev, anchored) = stitch(path, results)?;
+    let head = (records > 0).then_some(Head {
+        seq: records,
+        hash: prev,
+    });
+    finish(path, records, head, anchor, anchored)
+}
+
+/// Checks the blocks of `file` on worker threads, and returns their results in file order.
+fn check_blocks(
+    file: &mut fs::File,
+    block_size: usize,
+    anchor_seq: Option<u64>,
+) -> io::Result<Vec<BlockResult>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 4);
     let (job_sender, job_receiver) = mpsc::sync_channel::<(usize, Vec<u8>)>(workers * 2);
     let job_receiver = Mutex::new(job_receiver);
     let job_receiver = &job_receiver;
-    let results = std::thread::scope(move |scope| -> io::Result<Vec<BlockResult>> {
+    std::thread::scope(move |scope| -> io::Result<Vec<BlockResult>> {
         let (result_sender, result_receiver) = mpsc::channel::<(usize, BlockResult)>();
         for _ in 0..workers {
             let result_sender = result_sender.clone();
@@ -186,7 +200,7 @@ fn verify_in_blocks(
             });
         }
         drop(result_sender);
-        let read = read_blocks(&mut file, block_size, |index, block| {
+        let read = read_blocks(file, block_size, |index, block| {
             // The workers only stop early if one of them panicked; the scope reports that.
             let _ = job_sender.send((index, block));
         });
@@ -196,8 +210,14 @@ fn verify_in_blocks(
         results.sort_by_key(|(index, _)| *index);
         Ok(results.into_iter().map(|(_, result)| result).collect())
     })
-    .map_err(io_error)?;
+}
 
+/// Checks the chain across the blocks' boundaries, in order, and returns the number of
+/// records, the last record's hash, and the hash of the record at the anchor's position.
+fn stitch(
+    path: &Path,
+    results: Vec<BlockResult>,
+) -> Result<(u64, String, Option<String>), VerifyError> {
     let mut records: u64 = 0;
     let mut prev = GENESIS.to_owned();
     let mut anchored = None;
@@ -238,11 +258,7 @@ fn verify_in_blocks(
             anchored = block.anchored;
         }
     }
-    let head = (records > 0).then_some(Head {
-        seq: records,
-        hash: prev,
-    });
-    finish(path, records, head, anchor, anchored)
+    Ok((records, prev, anchored))
 }
 
 /// Reads `file` in blocks of whole lines (about `block_size` bytes each), in order; a last

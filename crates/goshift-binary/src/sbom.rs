@@ -64,15 +64,88 @@ pub struct SbomOptions<'a> {
 /// commands, `go build file.go`) is described by what its build info holds: the main package
 /// as the application, without a version or purl, and the dependencies it lists; the
 /// composition is `unknown` when it lists none, since a GOPATH build records none.
-#[expect(
-    clippy::too_many_lines,
-    reason = "the document reads top to bottom like the JSON it builds"
-)]
 pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Value {
     let main = info.main_module().filter(|m| !m.path.is_empty());
-    let goos = info.setting("GOOS");
-    let goarch = info.setting("GOARCH");
-    let (main_ref, main_name, main_version, main_purl) = if let Some(main) = main {
+    let identity = MainIdentity::of(info, main, options.binary_name);
+    let mut metadata_component = json!({
+        "bom-ref": identity.reference,
+        "type": "application",
+        "name": identity.name,
+    });
+    if let Some(version) = identity.version {
+        metadata_component["version"] = json!(version);
+    }
+    if let Some(main_purl) = &identity.purl {
+        metadata_component["purl"] = json!(main_purl);
+    }
+    metadata_component["properties"] = json!(build_properties(info, options));
+    if let Some(hash) = main.and_then(|main| h1_hex(&main.effective().sum)) {
+        metadata_component["hashes"] = json!([{ "alg": "SHA-256", "content": hash }]);
+    }
+    let (mut components, mut refs) = dependency_components(info);
+    if let Some((reference, component)) = stdlib_component(info) {
+        components.push(component);
+        refs.push(reference);
+    }
+    let main_ref = identity.reference;
+    let mut dependencies = vec![json!({ "ref": main_ref, "dependsOn": refs })];
+    dependencies.extend(refs.iter().map(|r| json!({ "ref": r })));
+
+    // Module mode records every dependency; a build without a main module and without
+    // dependencies may be a GOPATH build, which records none.
+    let aggregate = if main.is_none() && info.modinfo.deps.is_empty() {
+        "unknown"
+    } else {
+        "complete"
+    };
+    let spec = options.spec.as_str();
+    json!({
+        "$schema": format!("http://cyclonedx.org/schema/bom-{spec}.schema.json"),
+        "bomFormat": "CycloneDX",
+        "specVersion": spec,
+        "serialNumber": serial_number(options.binary_sha256),
+        "version": 1,
+        "metadata": {
+            "timestamp": options.timestamp,
+            "tools": { "components": [{
+                "type": "application",
+                "name": options.tool.0,
+                "version": options.tool.1,
+            }]},
+            "component": metadata_component,
+        },
+        "components": components,
+        "dependencies": dependencies,
+        "compositions": [
+            { "aggregate": aggregate, "dependencies": [main_ref] },
+        ],
+    })
+}
+
+/// How the document names the application: its main module (with the package's subpath when
+/// the main package is not the module's root), else its main package.
+struct MainIdentity<'i> {
+    reference: String,
+    name: &'i str,
+    version: Option<&'i str>,
+    purl: Option<String>,
+}
+
+impl<'i> MainIdentity<'i> {
+    fn of(info: &'i BuildInfo, main: Option<&'i Module>, binary_name: &'i str) -> Self {
+        let Some(main) = main else {
+            let name = if info.modinfo.path.is_empty() {
+                binary_name
+            } else {
+                info.modinfo.path.as_str()
+            };
+            return Self {
+                reference: format!("{name}?type=package"),
+                name,
+                version: None,
+                purl: None,
+            };
+        };
         let subpath = info
             .modinfo
             .path
@@ -81,25 +154,27 @@ pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Value {
             .filter(|rest| !rest.is_empty());
         let version = &main.effective().version;
         let mut reference = module_ref(&main.path, version);
-        let mut main_purl = purl(&main.path, version, goos, goarch);
+        let mut main_purl = purl(
+            &main.path,
+            version,
+            info.setting("GOOS"),
+            info.setting("GOARCH"),
+        );
         if let Some(subpath) = subpath {
             reference = format!("{reference}#{subpath}");
             main_purl = format!("{main_purl}#{subpath}");
         }
-        (
+        Self {
             reference,
-            main.path.as_str(),
-            Some(version.as_str()),
-            Some(main_purl),
-        )
-    } else {
-        let name = if info.modinfo.path.is_empty() {
-            options.binary_name
-        } else {
-            info.modinfo.path.as_str()
-        };
-        (format!("{name}?type=package"), name, None, None)
-    };
+            name: main.path.as_str(),
+            version: Some(version.as_str()),
+            purl: Some(main_purl),
+        }
+    }
+}
+
+/// The binary's name, hash and Go version, and its build settings, as component properties.
+fn build_properties(info: &BuildInfo, options: &SbomOptions<'_>) -> Vec<Value> {
     let mut properties = vec![
         property("cdx:gomod:binary:name", options.binary_name),
         property("cdx:gomod:binary:hash:SHA-256", options.binary_sha256),
@@ -119,22 +194,13 @@ pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Value {
     if let Some(id) = &info.build_id {
         properties.push(property("cdx:gomod:binary:buildid", id));
     }
-    let mut metadata_component = json!({
-        "bom-ref": main_ref,
-        "type": "application",
-        "name": main_name,
-    });
-    if let Some(version) = main_version {
-        metadata_component["version"] = json!(version);
-    }
-    if let Some(main_purl) = main_purl {
-        metadata_component["purl"] = json!(main_purl);
-    }
-    metadata_component["properties"] = json!(properties);
-    if let Some(hash) = main.and_then(|main| h1_hex(&main.effective().sum)) {
-        metadata_component["hashes"] = json!([{ "alg": "SHA-256", "content": hash }]);
-    }
+    properties
+}
 
+/// One library component per dependency module (the first of any repeated one), and their
+/// references in the same order.
+fn dependency_components(info: &BuildInfo) -> (Vec<Value>, Vec<String>) {
+    let (goos, goarch) = (info.setting("GOOS"), info.setting("GOARCH"));
     let mut components = Vec::new();
     let mut refs = Vec::new();
     for dep in &info.modinfo.deps {
@@ -171,56 +237,28 @@ pub fn cyclonedx(info: &BuildInfo, options: &SbomOptions<'_>) -> Value {
             components.push(component);
         }
     }
+    (components, refs)
+}
+
+/// The standard library the binary was built with, as a component, and its reference.
+fn stdlib_component(info: &BuildInfo) -> Option<(String, Value)> {
+    let semver = crate::vuln::go_semver_text(&info.go_version)?;
     let raw_go = info
         .go_version
         .split_whitespace()
         .next()
         .unwrap_or_default();
-    if let Some(semver) = crate::vuln::go_semver_text(&info.go_version) {
-        let reference = format!("pkg:golang/stdlib@v{semver}");
-        components.push(json!({
-            "bom-ref": reference,
-            "type": "library",
-            "name": "stdlib",
-            "version": format!("v{semver}"),
-            "scope": "required",
-            "purl": reference,
-            "properties": [property("cdx:gomod:build:env:GOVERSION", raw_go)],
-        }));
-        refs.push(reference);
-    }
-    let mut dependencies = vec![json!({ "ref": main_ref, "dependsOn": refs })];
-    dependencies.extend(refs.iter().map(|r| json!({ "ref": r })));
-
-    // Module mode records every dependency; a build without a main module and without
-    // dependencies may be a GOPATH build, which records none.
-    let aggregate = if main.is_none() && info.modinfo.deps.is_empty() {
-        "unknown"
-    } else {
-        "complete"
-    };
-    let spec = options.spec.as_str();
-    json!({
-        "$schema": format!("http://cyclonedx.org/schema/bom-{spec}.schema.json"),
-        "bomFormat": "CycloneDX",
-        "specVersion": spec,
-        "serialNumber": serial_number(options.binary_sha256),
-        "version": 1,
-        "metadata": {
-            "timestamp": options.timestamp,
-            "tools": { "components": [{
-                "type": "application",
-                "name": options.tool.0,
-                "version": options.tool.1,
-            }]},
-            "component": metadata_component,
-        },
-        "components": components,
-        "dependencies": dependencies,
-        "compositions": [
-            { "aggregate": aggregate, "dependencies": [main_ref] },
-        ],
-    })
+    let reference = format!("pkg:golang/stdlib@v{semver}");
+    let component = json!({
+        "bom-ref": reference,
+        "type": "library",
+        "name": "stdlib",
+        "version": format!("v{semver}"),
+        "scope": "required",
+        "purl": reference,
+        "properties": [property("cdx:gomod:build:env:GOVERSION", raw_go)],
+    });
+    Some((reference, component))
 }
 
 fn is_local_path(path: &str) -> bool {

@@ -400,32 +400,9 @@ fn evaluate(entry: &Entry, subject: &Subject<'_>) -> Option<Finding> {
     let mut named_packages = false;
     let mut fixed: Option<Option<String>> = None;
     for affected in &entry.affected {
-        if affected.package.name != subject.module {
+        let Some(matching) = applicable_imports(affected, subject) else {
             continue;
-        }
-        let imports = affected
-            .ecosystem_specific
-            .as_ref()
-            .map(|e| e.imports.as_slice())
-            .unwrap_or_default();
-        let platform_matches = |list: &[String], value: &str| {
-            list.is_empty() || value.is_empty() || list.iter().any(|v| v == value)
         };
-        let matching: Vec<&osv::Import> = imports
-            .iter()
-            .filter(|i| platform_matches(&i.goos, subject.goos))
-            .filter(|i| platform_matches(&i.goarch, subject.goarch))
-            .collect();
-        if !imports.is_empty() && matching.is_empty() {
-            continue;
-        }
-        // A toolchain advisory naming its commands applies to those commands only.
-        if subject.kind == FindingKind::Toolchain
-            && !matching.is_empty()
-            && !matching.iter().any(|i| subject.command.runs(&i.path))
-        {
-            continue;
-        }
         let Some(fix) = affects(&affected.ranges, subject.version) else {
             continue;
         };
@@ -434,32 +411,12 @@ fn evaluate(entry: &Entry, subject: &Subject<'_>) -> Option<Finding> {
         if let Some(symbols) = subject.symbols {
             found_symbols.extend(symbol_hits(&matching, symbols));
         }
-        // With several matching blocks, report the earliest fix.
-        fixed = Some(match (fixed.flatten(), fix) {
-            (Some(a), Some(b)) => Some(if Semver::parse(&a) <= Semver::parse(&b) {
-                a
-            } else {
-                b
-            }),
-            (a, b) => a.or(b),
-        });
+        fixed = Some(earliest_fix(fixed.flatten(), fix));
     }
     let fixed = fixed?;
     packages.sort();
     packages.dedup();
-    // At symbol level an advisory naming packages is reported only when its code is there.
-    let level =
-        if subject.symbols.is_some() && named_packages && subject.kind != FindingKind::Toolchain {
-            if found_symbols.is_empty() {
-                return None;
-            }
-            found_symbols.sort();
-            found_symbols.dedup();
-            MatchLevel::Symbol
-        } else {
-            found_symbols.clear();
-            MatchLevel::Module
-        };
+    let level = match_level(subject, named_packages, &mut found_symbols)?;
     let fixed = fixed.map(|f| match subject.kind {
         FindingKind::Stdlib | FindingKind::Toolchain => semver_to_go(&f),
         FindingKind::Module => format!("v{f}"),
@@ -477,6 +434,74 @@ fn evaluate(entry: &Entry, subject: &Subject<'_>) -> Option<Finding> {
         level,
         symbols: found_symbols,
     })
+}
+
+/// The imports of an affected block that apply to the subject's platform, or `None` when the
+/// block is not about this module, its imports are all for other platforms, or it is a
+/// toolchain advisory naming commands of which the subject is none.
+fn applicable_imports<'e>(
+    affected: &'e osv::Affected,
+    subject: &Subject<'_>,
+) -> Option<Vec<&'e osv::Import>> {
+    if affected.package.name != subject.module {
+        return None;
+    }
+    let imports = affected
+        .ecosystem_specific
+        .as_ref()
+        .map(|e| e.imports.as_slice())
+        .unwrap_or_default();
+    let platform_matches = |list: &[String], value: &str| {
+        list.is_empty() || value.is_empty() || list.iter().any(|v| v == value)
+    };
+    let matching: Vec<&osv::Import> = imports
+        .iter()
+        .filter(|i| platform_matches(&i.goos, subject.goos))
+        .filter(|i| platform_matches(&i.goarch, subject.goarch))
+        .collect();
+    if !imports.is_empty() && matching.is_empty() {
+        return None;
+    }
+    // A toolchain advisory naming its commands applies to those commands only.
+    if subject.kind == FindingKind::Toolchain
+        && !matching.is_empty()
+        && !matching.iter().any(|i| subject.command.runs(&i.path))
+    {
+        return None;
+    }
+    Some(matching)
+}
+
+/// With several matching blocks, the earliest fix is reported.
+fn earliest_fix(so_far: Option<String>, fix: Option<String>) -> Option<String> {
+    match (so_far, fix) {
+        (Some(a), Some(b)) => Some(if Semver::parse(&a) <= Semver::parse(&b) {
+            a
+        } else {
+            b
+        }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// At symbol level an advisory naming packages is reported only when its code is there:
+/// `None` when it is not. The symbols found are kept, sorted, at symbol level only.
+fn match_level(
+    subject: &Subject<'_>,
+    named_packages: bool,
+    found_symbols: &mut Vec<String>,
+) -> Option<MatchLevel> {
+    if subject.symbols.is_some() && named_packages && subject.kind != FindingKind::Toolchain {
+        if found_symbols.is_empty() {
+            return None;
+        }
+        found_symbols.sort();
+        found_symbols.dedup();
+        Some(MatchLevel::Symbol)
+    } else {
+        found_symbols.clear();
+        Some(MatchLevel::Module)
+    }
 }
 
 /// The vulnerable functions of `imports` in the binary: `package.Symbol` for each listed

@@ -372,129 +372,150 @@ since = "2030-01-01"
         GoVersion::parse(text).unwrap()
     }
 
+    /// (version, environment, newest known?, verdict, rules that applied, overridable, needs
+    /// reason)
+    type Case = (
+        &'static str,
+        Option<&'static str>,
+        bool,
+        Verdict,
+        &'static [Rule],
+        bool,
+        bool,
+    );
+
+    const CASES_WITHOUT_ENVIRONMENT: &[Case] = &[
+        (
+            "1.22.10",
+            None,
+            true,
+            Verdict::Allow,
+            &[Rule::SupportWindow],
+            true,
+            false,
+        ),
+        (
+            "1.21.1",
+            None,
+            true,
+            Verdict::Deny,
+            &[Rule::Blocked, Rule::SupportWindow],
+            true,
+            false,
+        ),
+        (
+            "1.21.3",
+            None,
+            true,
+            Verdict::Allow,
+            &[Rule::SupportWindow],
+            true,
+            false,
+        ),
+        (
+            "1.20.7",
+            None,
+            true,
+            Verdict::Deny,
+            &[Rule::Blocked, Rule::SupportWindow],
+            false,
+            false,
+        ),
+        (
+            "1.20.6",
+            None,
+            true,
+            Verdict::Deny,
+            &[Rule::SupportWindow],
+            true,
+            false,
+        ),
+        (
+            "1.20.6",
+            None,
+            false,
+            Verdict::Allow,
+            &[Rule::SupportWindow],
+            true,
+            false,
+        ),
+        (
+            "1.23rc1",
+            None,
+            true,
+            Verdict::Allow,
+            &[Rule::SupportWindow],
+            true,
+            false,
+        ),
+    ];
+
+    const CASES_IN_ENVIRONMENTS: &[Case] = &[
+        (
+            "1.22.3",
+            Some("prod"),
+            true,
+            Verdict::Allow,
+            &[Rule::SupportWindow, Rule::Allowed, Rule::RequireReason],
+            true,
+            true,
+        ),
+        (
+            "1.21.12",
+            Some("prod"),
+            true,
+            Verdict::Deny,
+            &[Rule::SupportWindow, Rule::Allowed, Rule::RequireReason],
+            true,
+            true,
+        ),
+        (
+            "1.22.10",
+            Some("staging"),
+            true,
+            Verdict::Warn,
+            &[Rule::SupportWindow, Rule::Rollout, Rule::Rollout],
+            true,
+            false,
+        ),
+        (
+            "1.22.10",
+            Some("dev"),
+            true,
+            Verdict::Warn,
+            &[Rule::SupportWindow, Rule::UnknownEnvironment],
+            true,
+            false,
+        ),
+    ];
+
     #[test]
-    #[expect(clippy::too_many_lines, reason = "a table of cases")]
-    #[expect(clippy::type_complexity, reason = "a table of cases")]
     fn evaluation_table() {
         let policy = Policy::parse(POLICY, "p").unwrap();
+        for case in CASES_WITHOUT_ENVIRONMENT
+            .iter()
+            .chain(CASES_IN_ENVIRONMENTS)
+        {
+            check_case(&policy, case);
+        }
+    }
+
+    fn check_case(policy: &Policy, case: &Case) {
+        let (version, environment, known, verdict, rules, overridable, needs_reason) = case;
         let newest = v("1.22.10");
         let today = Date::parse("2026-01-01");
-        // (version, environment, newest known?, verdict, rules that applied, overridable, needs reason)
-        let table: &[(&str, Option<&str>, bool, Verdict, &[Rule], bool, bool)] = &[
-            (
-                "1.22.10",
-                None,
-                true,
-                Verdict::Allow,
-                &[Rule::SupportWindow],
-                true,
-                false,
-            ),
-            (
-                "1.21.1",
-                None,
-                true,
-                Verdict::Deny,
-                &[Rule::Blocked, Rule::SupportWindow],
-                true,
-                false,
-            ),
-            (
-                "1.21.3",
-                None,
-                true,
-                Verdict::Allow,
-                &[Rule::SupportWindow],
-                true,
-                false,
-            ),
-            (
-                "1.20.7",
-                None,
-                true,
-                Verdict::Deny,
-                &[Rule::Blocked, Rule::SupportWindow],
-                false,
-                false,
-            ),
-            (
-                "1.20.6",
-                None,
-                true,
-                Verdict::Deny,
-                &[Rule::SupportWindow],
-                true,
-                false,
-            ),
-            (
-                "1.20.6",
-                None,
-                false,
-                Verdict::Allow,
-                &[Rule::SupportWindow],
-                true,
-                false,
-            ),
-            (
-                "1.23rc1",
-                None,
-                true,
-                Verdict::Allow,
-                &[Rule::SupportWindow],
-                true,
-                false,
-            ),
-            (
-                "1.22.3",
-                Some("prod"),
-                true,
-                Verdict::Allow,
-                &[Rule::SupportWindow, Rule::Allowed, Rule::RequireReason],
-                true,
-                true,
-            ),
-            (
-                "1.21.12",
-                Some("prod"),
-                true,
-                Verdict::Deny,
-                &[Rule::SupportWindow, Rule::Allowed, Rule::RequireReason],
-                true,
-                true,
-            ),
-            (
-                "1.22.10",
-                Some("staging"),
-                true,
-                Verdict::Warn,
-                &[Rule::SupportWindow, Rule::Rollout, Rule::Rollout],
-                true,
-                false,
-            ),
-            (
-                "1.22.10",
-                Some("dev"),
-                true,
-                Verdict::Warn,
-                &[Rule::SupportWindow, Rule::UnknownEnvironment],
-                true,
-                false,
-            ),
-        ];
-        for (version, environment, known, verdict, rules, overridable, needs_reason) in table {
-            let context = EvalContext {
-                environment: *environment,
-                newest: known.then_some(&newest),
-                today,
-            };
-            let decision = policy.evaluate(&v(version), &context);
-            let applied: Vec<Rule> = decision.reasons.iter().map(|r| r.rule).collect();
-            let row = format!("{version} in {environment:?}: {decision:#?}");
-            assert_eq!(decision.verdict, *verdict, "{row}");
-            assert_eq!(applied, *rules, "{row}");
-            assert_eq!(decision.overridable(), *overridable, "{row}");
-            assert_eq!(decision.needs_reason, *needs_reason, "{row}");
-        }
+        let context = EvalContext {
+            environment: *environment,
+            newest: known.then_some(&newest),
+            today,
+        };
+        let decision = policy.evaluate(&v(version), &context);
+        let applied: Vec<Rule> = decision.reasons.iter().map(|r| r.rule).collect();
+        let row = format!("{version} in {environment:?}: {decision:#?}");
+        assert_eq!(decision.verdict, *verdict, "{row}");
+        assert_eq!(applied, *rules, "{row}");
+        assert_eq!(decision.overridable(), *overridable, "{row}");
+        assert_eq!(decision.needs_reason, *needs_reason, "{row}");
     }
 
     #[test]

@@ -318,71 +318,19 @@ pub fn parse(kind: FileKind, path: &Path, text: &str) -> Result<ModFile, ModFile
             }
             continue;
         }
-        let entry = if let Some(open) = &mut block {
-            if line.tokens.len() == 1 && line.tokens[0].kind == TokenKind::RParen {
+        let closes = line.tokens.len() == 1 && line.tokens[0].kind == TokenKind::RParen;
+        let entry = match &block {
+            Some(_) if closes => {
                 block = None;
                 before.clear();
                 continue;
             }
-            let comments = Comments {
-                before: std::mem::take(&mut before),
-                suffix: line.comment.clone(),
-                block: open.comments.clone(),
-            };
-            Entry {
-                keyword: open.keyword.clone(),
-                args: line,
-                skip: 0,
-                comments,
-            }
-        } else {
-            let keyword = &line.tokens[0];
-            if keyword.kind != TokenKind::Word {
-                return Err(error(
-                    line.number,
-                    format!("expected a directive, found `{}`", keyword.text),
-                ));
-            }
-            let last = line.tokens.len() - 1;
-            let opens = line.tokens[last].kind == TokenKind::LParen;
-            let empty_block = last == 2
-                && line.tokens[1].kind == TokenKind::LParen
-                && line.tokens[2].kind == TokenKind::RParen;
-            if opens || empty_block {
-                if last != 1 && !empty_block {
-                    return Err(error(
-                        line.number,
-                        format!(
-                            "a `{}` block must open with `{} (` alone on its line",
-                            keyword.text, keyword.text
-                        ),
-                    ));
-                }
-                directive::check_block_allowed(kind, &keyword.text)
-                    .map_err(|reason| error(line.number, reason))?;
-                if opens {
-                    let mut comments = std::mem::take(&mut before);
-                    if let Some(suffix) = &line.comment {
-                        comments.push(suffix.trim().to_owned());
-                    }
-                    block = Some(Block {
-                        keyword: keyword.text.clone(),
-                        comments,
-                        line: line.number,
-                    });
-                }
-                continue;
-            }
-            Entry {
-                keyword: keyword.text.clone(),
-                args: line,
-                skip: 1,
-                comments: Comments {
-                    before: std::mem::take(&mut before),
-                    suffix: line.comment.clone(),
-                    block: Vec::new(),
-                },
-            }
+            Some(open) => block_entry(open, line, &mut before),
+            None => match top_level_entry(kind, line, &mut before, &mut block) {
+                Ok(Some(entry)) => entry,
+                Ok(None) => continue,
+                Err(reason) => return Err(error(line.number, reason)),
+            },
         };
         directive::apply(kind, &mut file, &entry).map_err(|reason| error(line.number, reason))?;
     }
@@ -395,6 +343,71 @@ pub fn parse(kind: FileKind, path: &Path, text: &str) -> Result<ModFile, ModFile
     // Like `go mod edit`, an empty go.mod or one without a `module` line parses: Go reports
     // the missing line when it loads the module, with its own message.
     Ok(file)
+}
+
+/// A directive inside the `open` block.
+fn block_entry<'l>(open: &Block, line: &'l Line, before: &mut Vec<String>) -> Entry<'l> {
+    let comments = Comments {
+        before: std::mem::take(before),
+        suffix: line.comment.clone(),
+        block: open.comments.clone(),
+    };
+    Entry {
+        keyword: open.keyword.clone(),
+        args: line,
+        skip: 0,
+        comments,
+    }
+}
+
+/// A line outside any block: a directive, or `None` for one that opens a block (then
+/// `block` is that block) or is an empty block `keyword ( )`.
+fn top_level_entry<'l>(
+    kind: FileKind,
+    line: &'l Line,
+    before: &mut Vec<String>,
+    block: &mut Option<Block>,
+) -> Result<Option<Entry<'l>>, String> {
+    let keyword = &line.tokens[0];
+    if keyword.kind != TokenKind::Word {
+        return Err(format!("expected a directive, found `{}`", keyword.text));
+    }
+    let last = line.tokens.len() - 1;
+    let opens = line.tokens[last].kind == TokenKind::LParen;
+    let empty_block = last == 2
+        && line.tokens[1].kind == TokenKind::LParen
+        && line.tokens[2].kind == TokenKind::RParen;
+    if !opens && !empty_block {
+        return Ok(Some(Entry {
+            keyword: keyword.text.clone(),
+            args: line,
+            skip: 1,
+            comments: Comments {
+                before: std::mem::take(before),
+                suffix: line.comment.clone(),
+                block: Vec::new(),
+            },
+        }));
+    }
+    if last != 1 && !empty_block {
+        return Err(format!(
+            "a `{}` block must open with `{} (` alone on its line",
+            keyword.text, keyword.text
+        ));
+    }
+    directive::check_block_allowed(kind, &keyword.text)?;
+    if opens {
+        let mut comments = std::mem::take(before);
+        if let Some(suffix) = &line.comment {
+            comments.push(suffix.trim().to_owned());
+        }
+        *block = Some(Block {
+            keyword: keyword.text.clone(),
+            comments,
+            line: line.number,
+        });
+    }
+    Ok(None)
 }
 
 /// [`ModFile::go_json`]: what `go mod edit -json` or `go work edit -json` prints.

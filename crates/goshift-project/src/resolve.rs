@@ -306,35 +306,11 @@ where
         GoToolchain::Floor(version) => Some(version),
         GoToolchain::Auto => None,
     };
-    let gowork = match request.gowork {
-        // Go refuses a relative GOWORK before it looks at any file.
-        Some(value) if !matches!(value, "" | "auto" | "off") && !Path::new(value).is_absolute() => {
-            return Err(ResolveError::RelativeGoWork {
-                value: value.to_owned(),
-            });
-        }
-        value => GoWorkSetting::from_value(value, request.start),
-    };
-    let files = discover::discover(request.start, &gowork, read)?;
-    if let Some(found) = files.go_version {
-        if found.path.file_name() == Some(TOOL_VERSIONS.as_ref()) {
-            // The walk returns a `.tool-versions` only when it pins Go.
-            if let Some(pin) = parse_tool_versions(&found.path, &found.text)? {
-                let source = Source::ToolVersions {
-                    path: found.path,
-                    line: pin.line,
-                };
-                let version = preferred(pin.versions, store);
-                return exact_or_line(version, source, store);
-            }
-        } else {
-            let pin = parse_go_version_file(&found.path, &found.text)?;
-            let source = Source::GoVersionFile {
-                path: found.path,
-                line: pin.line,
-            };
-            return exact_or_line(pin.version, source, store);
-        }
+    let files = discover::discover(request.start, &gowork_setting(request)?, read)?;
+    if let Some(found) = files.go_version
+        && let Some(resolution) = pinned(found, store)?
+    {
+        return Ok(resolution);
     }
     let base = floor.map(|version| (version, MetBy::GoToolchainFloor));
     let project = match (files.go_work, files.go_mod) {
@@ -357,6 +333,45 @@ where
         version,
         source: Source::Default,
     })
+}
+
+/// How `GOWORK` asks for a workspace file. Go refuses a relative one before it looks at
+/// any file.
+fn gowork_setting(request: &Request<'_>) -> Result<GoWorkSetting, ResolveError> {
+    match request.gowork {
+        Some(value) if !matches!(value, "" | "auto" | "off") && !Path::new(value).is_absolute() => {
+            Err(ResolveError::RelativeGoWork {
+                value: value.to_owned(),
+            })
+        }
+        value => Ok(GoWorkSetting::from_value(value, request.start)),
+    }
+}
+
+/// The toolchain a `.tool-versions` or `.go-version` pins, or `None` for a `.tool-versions`
+/// without a Go line.
+fn pinned<T: Toolchains>(
+    found: FoundFile,
+    store: &mut T,
+) -> Result<Option<Resolution>, ResolveError> {
+    if found.path.file_name() == Some(TOOL_VERSIONS.as_ref()) {
+        // The walk returns a `.tool-versions` only when it pins Go.
+        let Some(pin) = parse_tool_versions(&found.path, &found.text)? else {
+            return Ok(None);
+        };
+        let source = Source::ToolVersions {
+            path: found.path,
+            line: pin.line,
+        };
+        let version = preferred(pin.versions, store);
+        return exact_or_line(version, source, store).map(Some);
+    }
+    let pin = parse_go_version_file(&found.path, &found.text)?;
+    let source = Source::GoVersionFile {
+        path: found.path,
+        line: pin.line,
+    };
+    exact_or_line(pin.version, source, store).map(Some)
 }
 
 /// Refuses what Go cannot run: a toolchain named by a language version (`go1.22`, from 1.21
@@ -521,51 +536,29 @@ fn from_project_file<T: Toolchains>(
     };
     let base = base.or_else(|| store.default_version().map(|v| (v, MetBy::Default)));
     // Go's selection (cmd/go/internal/toolchain): `toolchain default` keeps the default or
-    // the GOTOOLCHAIN minimum; otherwise a toolchain line newer than that switches to it, and
-    // a go line newer still switches to that release (`go 1.22` means go1.22.0,
-    // golang/go#62278).
-    let mut wanted: Option<(GoVersion, GoVersion, Directive, Option<usize>)> = None;
-    let minimum_of = |wanted: &Option<(GoVersion, GoVersion, Directive, Option<usize>)>| {
-        wanted
-            .as_ref()
-            .map(|(minimum, ..)| minimum.clone())
-            .or_else(|| base.as_ref().map(|(version, _)| version.clone()))
-    };
-    if let Some((name, line)) = &lines.toolchain {
-        if name == "default" {
-            let (version, _) = base.clone().ok_or(ResolveError::NoDefault)?;
-            let go = lines
-                .go
-                .as_ref()
-                .map_or_else(|| version.clone(), |(go, _)| go.clone());
-            return Ok(Resolution {
-                version: version.clone(),
-                source: wrap(Requirement {
-                    path: found.path.clone(),
-                    line: Some(*line),
-                    directive: Directive::Toolchain,
-                    minimum: go,
-                    met_by: MetBy::ToolchainDefault,
-                    go_would_run: version,
-                    malformed: lines.malformed,
-                }),
-            });
-        }
-        let version =
-            toolchain_version(name).ok_or_else(|| ResolveError::InvalidToolchainLine {
-                name: name.clone(),
-                path: found.path.clone(),
-            })?;
-        if minimum_of(&wanted).is_none_or(|minimum| version > minimum) {
-            wanted = Some((version.clone(), version, Directive::Toolchain, Some(*line)));
-        }
-    }
-    if let Some((go, line)) = &lines.go
-        && minimum_of(&wanted).is_none_or(|minimum| *go > minimum)
+    // the GOTOOLCHAIN minimum; otherwise `Wanted::of` says what the lines raise it to.
+    if let Some((name, line)) = &lines.toolchain
+        && name == "default"
     {
-        wanted = Some((go.clone(), first_release(go), Directive::Go, *line));
+        let (version, _) = base.ok_or(ResolveError::NoDefault)?;
+        let go = lines
+            .go
+            .as_ref()
+            .map_or_else(|| version.clone(), |(go, _)| go.clone());
+        return Ok(Resolution {
+            version: version.clone(),
+            source: wrap(Requirement {
+                path: found.path.clone(),
+                line: Some(*line),
+                directive: Directive::Toolchain,
+                minimum: go,
+                met_by: MetBy::ToolchainDefault,
+                go_would_run: version,
+                malformed: lines.malformed,
+            }),
+        });
     }
-    let Some((minimum, exact, directive, line)) = wanted else {
+    let Some(wanted) = Wanted::of(found, &lines, base.as_ref().map(|(version, _)| version))? else {
         // Nothing raises the default (or the GOTOOLCHAIN minimum): it runs.
         let (version, met_by) = base.ok_or(ResolveError::NoDefault)?;
         return Ok(Resolution {
@@ -573,48 +566,112 @@ fn from_project_file<T: Toolchains>(
             version,
         });
     };
-    let requirement = |met_by| Requirement {
-        path: found.path.clone(),
-        line,
-        directive,
-        minimum: minimum.clone(),
-        met_by,
-        go_would_run: exact.clone(),
-        malformed: lines.malformed.clone(),
-    };
-    let installed = store.installed();
-    if installed.contains(&exact) || (directive == Directive::Toolchain && exact.is_lang()) {
-        // A language version as a toolchain is refused by `runnable`, as Go refuses it.
-        return Ok(Resolution {
-            version: exact.clone(),
-            source: wrap(requirement(MetBy::ExactInstalled)),
-        });
+    match wanted.select(selection, store) {
+        Ok((version, met_by)) => Ok(Resolution {
+            version,
+            source: wrap(wanted.requirement(found, &lines, met_by)),
+        }),
+        Err(install) => Err(ResolveError::Unsatisfied {
+            requirement: Box::new(wanted.requirement(found, &lines, MetBy::Default)),
+            install,
+        }),
     }
-    if selection == Selection::NewestInstalled
-        && let Some(newest) = installed
-            .into_iter()
-            .filter(|v| v.is_stable() && *v >= minimum)
-            .max()
-    {
-        return Ok(Resolution {
-            version: newest,
-            source: wrap(requirement(MetBy::NewestInstalled)),
-        });
+}
+
+/// The version a project's lines raise the default (or the GOTOOLCHAIN minimum) to.
+struct Wanted {
+    minimum: GoVersion,
+    /// What Go would run.
+    exact: GoVersion,
+    directive: Directive,
+    line: Option<usize>,
+}
+
+impl Wanted {
+    /// Go's selection (cmd/go/internal/toolchain): a toolchain line newer than `base`
+    /// switches to it, and a go line newer still switches to that release (`go 1.22` means
+    /// go1.22.0, golang/go#62278); `None` when neither is newer.
+    fn of(
+        found: &FoundFile,
+        lines: &Lines,
+        base: Option<&GoVersion>,
+    ) -> Result<Option<Self>, ResolveError> {
+        let mut wanted: Option<Self> = None;
+        if let Some((name, line)) = &lines.toolchain {
+            let version =
+                toolchain_version(name).ok_or_else(|| ResolveError::InvalidToolchainLine {
+                    name: name.clone(),
+                    path: found.path.clone(),
+                })?;
+            if base.is_none_or(|minimum| version > *minimum) {
+                wanted = Some(Self {
+                    minimum: version.clone(),
+                    exact: version,
+                    directive: Directive::Toolchain,
+                    line: Some(*line),
+                });
+            }
+        }
+        if let Some((go, line)) = &lines.go {
+            let minimum = wanted.as_ref().map(|wanted| &wanted.minimum).or(base);
+            if minimum.is_none_or(|minimum| go > minimum) {
+                wanted = Some(Self {
+                    minimum: go.clone(),
+                    exact: first_release(go),
+                    directive: Directive::Go,
+                    line: *line,
+                });
+            }
+        }
+        Ok(wanted)
     }
-    // A `go` line is a minimum: its line's newest release meets it and exists in the index
-    // (`go 1.22.0` may not), so that is what to install unless Go's exact choice is asked for.
-    let install = if selection == Selection::NewestInstalled
-        && directive == Directive::Go
-        && !minimum.is_prerelease()
-    {
-        minimum.lang().to_string()
-    } else {
-        exact.to_string()
-    };
-    Err(ResolveError::Unsatisfied {
-        requirement: Box::new(requirement(MetBy::Default)),
-        install,
-    })
+
+    fn requirement(&self, found: &FoundFile, lines: &Lines, met_by: MetBy) -> Requirement {
+        Requirement {
+            path: found.path.clone(),
+            line: self.line,
+            directive: self.directive,
+            minimum: self.minimum.clone(),
+            met_by,
+            go_would_run: self.exact.clone(),
+            malformed: lines.malformed.clone(),
+        }
+    }
+
+    /// The installed version that runs and how it meets the requirement, or the version
+    /// argument of the `goshift install` that would.
+    fn select<T: Toolchains>(
+        &self,
+        selection: Selection,
+        store: &mut T,
+    ) -> Result<(GoVersion, MetBy), String> {
+        let installed = store.installed();
+        if installed.contains(&self.exact)
+            || (self.directive == Directive::Toolchain && self.exact.is_lang())
+        {
+            // A language version as a toolchain is refused by `runnable`, as Go refuses it.
+            return Ok((self.exact.clone(), MetBy::ExactInstalled));
+        }
+        if selection == Selection::NewestInstalled
+            && let Some(newest) = installed
+                .into_iter()
+                .filter(|v| v.is_stable() && *v >= self.minimum)
+                .max()
+        {
+            return Ok((newest, MetBy::NewestInstalled));
+        }
+        // A `go` line is a minimum: its line's newest release meets it and exists in the
+        // index (`go 1.22.0` may not), so that is what to install unless Go's exact choice
+        // is asked for.
+        if selection == Selection::NewestInstalled
+            && self.directive == Directive::Go
+            && !self.minimum.is_prerelease()
+        {
+            Err(self.minimum.lang().to_string())
+        } else {
+            Err(self.exact.to_string())
+        }
+    }
 }
 
 fn directive_text(directive: Directive, minimum: &GoVersion) -> String {

@@ -50,6 +50,11 @@ pub struct GoBinary {
     pub build_id: Option<String>,
 }
 
+/// Where the fabricated ELF files keep their data segment and build-id note.
+const ELF_DATA_OFFSET: u64 = 0x1000;
+const ELF_DATA_ADDRESS: u64 = 0x0050_1000;
+const ELF_NOTE_OFFSET: u64 = 0x400;
+
 impl GoBinary {
     /// Every container, word size, byte order (PE is little-endian only) and blob form, each
     /// carrying `go_version` and `modinfo`.
@@ -223,91 +228,31 @@ impl GoBinary {
     }
 
     fn elf(&self, sections: bool) -> Vec<u8> {
-        const DATA_OFFSET: u64 = 0x1000;
-        const DATA_ADDRESS: u64 = 0x0050_1000;
-        const NOTE_OFFSET: u64 = 0x400;
-        let blob = self.blob(DATA_ADDRESS);
-        let mut note = Vec::new();
-        if let Some(id) = &self.build_id {
-            self.push_u32(&mut note, 4);
-            self.push_u32(&mut note, u32::try_from(id.len()).unwrap());
-            self.push_u32(&mut note, 4);
-            note.extend_from_slice(b"Go\0\0");
-            note.extend_from_slice(id.as_bytes());
-            while note.len() % 4 != 0 {
-                note.push(0);
-            }
-        }
+        let blob = self.blob(ELF_DATA_ADDRESS);
+        let note = self.elf_note();
         let shstrtab = b"\0.go.buildinfo\0.shstrtab\0";
-        let shstrtab_offset = DATA_OFFSET + blob.len() as u64;
+        let shstrtab_offset = ELF_DATA_OFFSET + blob.len() as u64;
         let section_offset = (shstrtab_offset + shstrtab.len() as u64 + 15) & !15;
-        let (ehsize, phentsize, shentsize) = if self.wide {
-            (64, 56, 64)
-        } else {
-            (52, 32, 40)
-        };
-        let phnum: u16 = 2;
-        let shnum: u16 = if sections { 3 } else { 0 };
-
         let mut out = Vec::new();
-        out.extend_from_slice(b"\x7fELF");
-        out.push(if self.wide { 2 } else { 1 });
-        out.push(if self.big_endian { 2 } else { 1 });
-        out.push(1);
-        out.resize(16, 0);
-        self.push_u16(&mut out, 2); // ET_EXEC
-        self.push_u16(&mut out, if self.wide { 62 } else { 3 });
-        self.push_u32(&mut out, 1);
-        self.push_word(&mut out, 0x0040_1000); // entry
-        self.push_word(&mut out, u64::from(ehsize)); // phoff
-        self.push_word(&mut out, if sections { section_offset } else { 0 });
-        self.push_u32(&mut out, 0); // flags
-        self.push_u16(&mut out, ehsize);
-        self.push_u16(&mut out, phentsize);
-        self.push_u16(&mut out, phnum);
-        self.push_u16(&mut out, shentsize);
-        self.push_u16(&mut out, shnum);
-        self.push_u16(&mut out, if sections { 2 } else { 0 });
-        // PT_NOTE, then the writable PT_LOAD.
-        let programs = [
-            (
-                4u32,
-                4u32,
-                NOTE_OFFSET,
-                0x0040_0400_u64,
-                note.len() as u64,
-                4u64,
-            ),
-            (1, 6, DATA_OFFSET, DATA_ADDRESS, blob.len() as u64, 0x1000),
-        ];
-        for (kind, flags, offset, address, size, align) in programs {
-            self.push_u32(&mut out, kind);
-            if self.wide {
-                self.push_u32(&mut out, flags);
-                self.push_u64(&mut out, offset);
-                self.push_u64(&mut out, address);
-                self.push_u64(&mut out, address);
-                self.push_u64(&mut out, size);
-                self.push_u64(&mut out, size);
-                self.push_u64(&mut out, align);
-            } else {
-                for value in [offset, address, address, size, size] {
-                    self.push_u32(&mut out, u32::try_from(value).unwrap());
-                }
-                self.push_u32(&mut out, flags);
-                self.push_u32(&mut out, u32::try_from(align).unwrap());
-            }
-        }
-        out.resize(usize::try_from(NOTE_OFFSET).unwrap(), 0);
+        self.push_elf_header(&mut out, sections.then_some(section_offset));
+        self.push_elf_programs(&mut out, note.len() as u64, blob.len() as u64);
+        out.resize(usize::try_from(ELF_NOTE_OFFSET).unwrap(), 0);
         out.extend_from_slice(&note);
-        out.resize(usize::try_from(DATA_OFFSET).unwrap(), 0);
+        out.resize(usize::try_from(ELF_DATA_OFFSET).unwrap(), 0);
         out.extend_from_slice(&blob);
         out.extend_from_slice(shstrtab);
         if sections {
             out.resize(usize::try_from(section_offset).unwrap(), 0);
             let entries = [
                 (0u32, 0u32, 0u64, 0u64, 0u64, 0u64),
-                (1, 1, 3, DATA_ADDRESS, DATA_OFFSET, blob.len() as u64),
+                (
+                    1,
+                    1,
+                    3,
+                    ELF_DATA_ADDRESS,
+                    ELF_DATA_OFFSET,
+                    blob.len() as u64,
+                ),
                 (15, 3, 0, 0, shstrtab_offset, shstrtab.len() as u64),
             ];
             for (name, kind, flags, address, offset, size) in entries {
@@ -324,6 +269,84 @@ impl GoBinary {
             }
         }
         out
+    }
+
+    /// The Go build-id note, empty without a build id.
+    fn elf_note(&self) -> Vec<u8> {
+        let mut note = Vec::new();
+        if let Some(id) = &self.build_id {
+            self.push_u32(&mut note, 4);
+            self.push_u32(&mut note, u32::try_from(id.len()).unwrap());
+            self.push_u32(&mut note, 4);
+            note.extend_from_slice(b"Go\0\0");
+            note.extend_from_slice(id.as_bytes());
+            while note.len() % 4 != 0 {
+                note.push(0);
+            }
+        }
+        note
+    }
+
+    /// The ELF header, with the section header table at `section_offset` when there is one.
+    fn push_elf_header(&self, out: &mut Vec<u8>, section_offset: Option<u64>) {
+        let (ehsize, phentsize, shentsize) = if self.wide {
+            (64, 56, 64)
+        } else {
+            (52, 32, 40)
+        };
+        let phnum: u16 = 2;
+        let shnum: u16 = if section_offset.is_some() { 3 } else { 0 };
+        out.extend_from_slice(b"\x7fELF");
+        out.push(if self.wide { 2 } else { 1 });
+        out.push(if self.big_endian { 2 } else { 1 });
+        out.push(1);
+        out.resize(16, 0);
+        self.push_u16(out, 2); // ET_EXEC
+        self.push_u16(out, if self.wide { 62 } else { 3 });
+        self.push_u32(out, 1);
+        self.push_word(out, 0x0040_1000); // entry
+        self.push_word(out, u64::from(ehsize)); // phoff
+        self.push_word(out, section_offset.unwrap_or(0));
+        self.push_u32(out, 0); // flags
+        self.push_u16(out, ehsize);
+        self.push_u16(out, phentsize);
+        self.push_u16(out, phnum);
+        self.push_u16(out, shentsize);
+        self.push_u16(out, shnum);
+        self.push_u16(out, if section_offset.is_some() { 2 } else { 0 });
+    }
+
+    /// The program headers: `PT_NOTE`, then the writable `PT_LOAD`.
+    fn push_elf_programs(&self, out: &mut Vec<u8>, note_size: u64, blob_size: u64) {
+        let programs = [
+            (
+                4u32,
+                4u32,
+                ELF_NOTE_OFFSET,
+                0x0040_0400_u64,
+                note_size,
+                4u64,
+            ),
+            (1, 6, ELF_DATA_OFFSET, ELF_DATA_ADDRESS, blob_size, 0x1000),
+        ];
+        for (kind, flags, offset, address, size, align) in programs {
+            self.push_u32(out, kind);
+            if self.wide {
+                self.push_u32(out, flags);
+                self.push_u64(out, offset);
+                self.push_u64(out, address);
+                self.push_u64(out, address);
+                self.push_u64(out, size);
+                self.push_u64(out, size);
+                self.push_u64(out, align);
+            } else {
+                for value in [offset, address, address, size, size] {
+                    self.push_u32(out, u32::try_from(value).unwrap());
+                }
+                self.push_u32(out, flags);
+                self.push_u32(out, u32::try_from(align).unwrap());
+            }
+        }
     }
 
     fn macho(&self) -> Vec<u8> {

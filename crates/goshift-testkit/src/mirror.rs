@@ -175,12 +175,20 @@ fn normalize(path: &str) -> String {
 
 fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let request = read_request(&stream)?;
+    let head_only = request.method == "HEAD";
+    let (body, fault) = look_up(state, request);
+    answer(stream, fault, body, head_only)
+}
+
+/// The request line and the user agent; the rest of the head is read and dropped.
+fn read_request(stream: &TcpStream) -> std::io::Result<Request> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("").to_owned();
-    let target = parts.next().unwrap_or("/").to_owned();
+    let path = parts.next().unwrap_or("/").to_owned();
     let mut user_agent = None;
     loop {
         let mut line = String::new();
@@ -193,31 +201,41 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             user_agent = Some(value.trim().to_owned());
         }
     }
-    let key = normalize(&target);
-    let (body, fault) = {
-        let mut state = state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        state.log.push(Request {
-            method: method.clone(),
-            path: target,
-            user_agent,
-        });
-        let body = state.files.get(&key).cloned().or_else(|| {
-            let dir = state.dir.as_ref()?;
-            let relative = key.trim_start_matches('/');
-            if relative
-                .split('/')
-                .any(|part| part == ".." || part.is_empty())
-            {
-                return None;
-            }
-            std::fs::read(dir.join(relative)).ok()
-        });
-        (body, state.faults.get(&key).cloned())
-    };
-    let mut stream = stream;
-    let head_only = method == "HEAD";
+    Ok(Request {
+        method,
+        path,
+        user_agent,
+    })
+}
+
+/// Logs `request` and returns the file it asks for (served from memory, else from the
+/// directory) and the fault set for its path.
+fn look_up(state: &Mutex<State>, request: Request) -> (Option<Vec<u8>>, Option<Fault>) {
+    let key = normalize(&request.path);
+    let mut state = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    state.log.push(request);
+    let body = state.files.get(&key).cloned().or_else(|| {
+        let dir = state.dir.as_ref()?;
+        let relative = key.trim_start_matches('/');
+        if relative
+            .split('/')
+            .any(|part| part == ".." || part.is_empty())
+        {
+            return None;
+        }
+        std::fs::read(dir.join(relative)).ok()
+    });
+    (body, state.faults.get(&key).cloned())
+}
+
+fn answer(
+    mut stream: TcpStream,
+    fault: Option<Fault>,
+    body: Option<Vec<u8>>,
+    head_only: bool,
+) -> std::io::Result<()> {
     match (fault, body) {
         (Some(Fault::Status(status)), _) => respond(&mut stream, status, &[], head_only),
         (Some(Fault::Redirect(location)), _) => {

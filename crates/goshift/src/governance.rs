@@ -297,9 +297,29 @@ pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyho
         }
         return Ok(());
     }
+    Err(refusal(
+        settings,
+        change,
+        &loaded.path,
+        &where_,
+        &problems,
+        overridable,
+    ))
+}
+
+/// The error refusing `change`, after the refusal is recorded in the audit log: `problems`
+/// are the policy's denials (none: a reason is missing).
+fn refusal(
+    settings: &GlobalSettings,
+    change: &Change,
+    policy_path: &Path,
+    where_: &str,
+    problems: &[String],
+    overridable: bool,
+) -> anyhow::Error {
     let mut message = format!(
         "the policy `{}` refuses `{} {}`{where_}",
-        loaded.path.display(),
+        policy_path.display(),
         change.action,
         change.subject
     );
@@ -307,7 +327,7 @@ pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyho
         message.push_str(": changes here need a reason");
         "run it again with `--reason \"…\"` saying why (it is kept in the audit log)".to_owned()
     } else {
-        for problem in &problems {
+        for problem in problems {
             let _ = write!(message, "\n  - {problem}");
         }
         if overridable {
@@ -322,7 +342,7 @@ pub(crate) fn authorize(settings: &GlobalSettings, change: &mut Change) -> anyho
             "failed to record the refusal in the audit log: {error:#}"
         ));
     }
-    Err(hinted(message, hint))
+    hinted(message, hint)
 }
 
 /// Refuses `change` when the policy names who may change `environment` (`may_change`) and

@@ -85,19 +85,7 @@ pub(crate) fn run(tool: &Tool, args: &[OsString]) -> ExitStatus {
 const MAX_DEPTH: u32 = 100;
 
 fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallible> {
-    let depth = std::env::var(EnvVars::GOSHIFT_PROXY_DEPTH)
-        .ok()
-        .and_then(|d| d.parse::<u32>().ok())
-        .unwrap_or(0);
-    if depth >= MAX_DEPTH {
-        return Err(hinted(
-            format!(
-                "the `go` proxy ran {depth} times in a row: a toolchain's `{}` leads back to goshift",
-                tool.binary()
-            ),
-            "check `goshift doctor`; a toolchain's bin/go must be the real Go binary, not a link to the proxy",
-        ));
-    }
+    let depth = proxy_depth(tool)?;
     let dirs = Dirs::from_env(|name| std::env::var_os(name))?;
     let store = StoreView::new(&dirs.home);
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
@@ -111,29 +99,10 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
     loop {
         let resolution = match choose(tool, &store, &start, &dirs, &mut config) {
             Ok(resolution) => resolution,
-            Err(error) => match crate::commands::project::install_request(&error) {
-                // One automatic install per request: a release that still does not meet the
-                // requirement stops here instead of installing again.
-                Some((request, _))
-                    if !installed.contains(&request)
-                        && load_config(&dirs, &mut config)?.auto_install == Some(true) =>
-                {
-                    install(&request)?;
-                    installed.push(request);
-                    continue;
-                }
-                Some((_, hint)) => {
-                    return Err(error).hint(format!(
-                        "{hint}, or set `auto_install = true` with `goshift config set auto_install true`"
-                    ));
-                }
-                None => {
-                    return match resolve_hint(&error, &store) {
-                        Some(hint) => Err(error).hint(hint),
-                        None => Err(error.into()),
-                    };
-                }
-            },
+            Err(error) => {
+                install_requested(error, &store, &dirs, &mut config, &mut installed)?;
+                continue;
+            }
         };
         if let Some(reason) = malformed(&resolution.source) {
             warn(&format!(
@@ -154,28 +123,87 @@ fn exec(tool: &Tool, args: &[OsString]) -> anyhow::Result<std::convert::Infallib
             }
             return Err(not_installed(&resolution, &cwd));
         }
-        let binary = root.join("bin").join(tool.binary());
-        let error = Command::new(&binary)
-            .arg0(&args[0])
-            .args(&args[1..])
-            .env(EnvVars::GOTOOLCHAIN, "local")
-            .env(EnvVars::GOROOT, &root)
-            .env(EnvVars::GOSHIFT_PROXY_DEPTH, (depth + 1).to_string())
-            .exec();
-        if error.kind() != io::ErrorKind::NotFound {
-            return Err(error).with_context(|| format!("failed to run `{}`", binary.display()));
-        }
+        return Err(exec_tool(tool, &root, version, args, depth));
+    }
+}
+
+/// How many proxies run above this one in the chain of processes; too many is a loop.
+fn proxy_depth(tool: &Tool) -> anyhow::Result<u32> {
+    let depth = std::env::var(EnvVars::GOSHIFT_PROXY_DEPTH)
+        .ok()
+        .and_then(|d| d.parse::<u32>().ok())
+        .unwrap_or(0);
+    if depth >= MAX_DEPTH {
         return Err(hinted(
             format!(
-                "`{}` is missing from the installed {}",
-                binary.display(),
-                version.toolchain_name()
+                "the `go` proxy ran {depth} times in a row: a toolchain's `{}` leads back to goshift",
+                tool.binary()
             ),
-            format!(
-                "check the store with `goshift doctor`, then reinstall with `goshift install {version} --reinstall`"
-            ),
+            "check `goshift doctor`; a toolchain's bin/go must be the real Go binary, not a link to the proxy",
         ));
     }
+    Ok(depth)
+}
+
+/// Installs the toolchain a resolution `error` asks for when `auto_install` is on, and
+/// returns so that resolution runs again; otherwise returns the error with its hint.
+fn install_requested(
+    error: ResolveError,
+    store: &StoreView<'_>,
+    dirs: &Dirs,
+    config: &mut Option<Config>,
+    installed: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    match crate::commands::project::install_request(&error) {
+        // One automatic install per request: a release that still does not meet the
+        // requirement stops here instead of installing again.
+        Some((request, _))
+            if !installed.contains(&request)
+                && load_config(dirs, config)?.auto_install == Some(true) =>
+        {
+            install(&request)?;
+            installed.push(request);
+            Ok(())
+        }
+        Some((_, hint)) => Err(error).hint(format!(
+            "{hint}, or set `auto_install = true` with `goshift config set auto_install true`"
+        )),
+        None => match resolve_hint(&error, store) {
+            Some(hint) => Err(error).hint(hint),
+            None => Err(error.into()),
+        },
+    }
+}
+
+/// Becomes the toolchain's `tool`; returns only the error when that fails.
+fn exec_tool(
+    tool: &Tool,
+    root: &Path,
+    version: &GoVersion,
+    args: &[OsString],
+    depth: u32,
+) -> anyhow::Error {
+    let binary = root.join("bin").join(tool.binary());
+    let error = Command::new(&binary)
+        .arg0(&args[0])
+        .args(&args[1..])
+        .env(EnvVars::GOTOOLCHAIN, "local")
+        .env(EnvVars::GOROOT, root)
+        .env(EnvVars::GOSHIFT_PROXY_DEPTH, (depth + 1).to_string())
+        .exec();
+    if error.kind() != io::ErrorKind::NotFound {
+        return anyhow::Error::new(error).context(format!("failed to run `{}`", binary.display()));
+    }
+    hinted(
+        format!(
+            "`{}` is missing from the installed {}",
+            binary.display(),
+            version.toolchain_name()
+        ),
+        format!(
+            "check the store with `goshift doctor`, then reinstall with `goshift install {version} --reinstall`"
+        ),
+    )
 }
 
 /// The error for a `toolchains/go<version>` that goshift did not install: it is never run.

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -101,31 +101,10 @@ impl GlobalSettings {
         } = args;
         let format = if json { Format::Json } else { Format::Human };
         let no_color = env.var(EnvVars::NO_COLOR).is_some();
-        let verbose = verbose
-            || match env.var(EnvVars::GOSHIFT_LOG).as_deref() {
-                None | Some("off" | "0" | "warn" | "info") => false,
-                Some("debug" | "1" | "trace") => true,
-                Some(other) => {
-                    return Err(crate::error::hinted(
-                        format!("{} is `{other}`, not a log level", EnvVars::GOSHIFT_LOG),
-                        format!(
-                            "set {}=debug for debug output, or unset it",
-                            EnvVars::GOSHIFT_LOG
-                        ),
-                    ));
-                }
-            };
+        let verbose = verbose || debug_logging(&env)?;
         let printer = Printer::detect(format, quiet && !verbose, verbose, color, no_color);
         let dirs = Dirs::from_env(|k| env.var_os(k))?;
-        let lock_timeout = match env.var(EnvVars::GOSHIFT_LOCK_TIMEOUT) {
-            None => Duration::from_mins(1),
-            Some(text) => parse_duration(&text).map_err(|reason| {
-                anyhow::anyhow!(
-                    "{} is not a duration: {reason}",
-                    EnvVars::GOSHIFT_LOCK_TIMEOUT
-                )
-            })?,
-        };
+        let lock_timeout = lock_timeout(&env)?;
         let (config, config_error) = match Config::load(&dirs.config_file()) {
             Ok(config) => (config, None),
             Err(error) if config_errors == ConfigErrors::Report => {
@@ -142,22 +121,7 @@ impl GlobalSettings {
         let cwd = std::env::current_dir().context("failed to read the current directory")?;
         // Formatted (and the config file looked up) only with `-v`: every command passes here.
         if printer.verbose {
-            printer.debug(format!("home: {}", dirs.home.display()));
-            printer.debug(format!(
-                "config file: {}{}",
-                dirs.config_file().display(),
-                if dirs.config_file().exists() {
-                    ""
-                } else {
-                    " (none)"
-                }
-            ));
-            if let Some(policy) = &policy {
-                printer.debug(format!("policy file: {}", policy.display()));
-            }
-            if let Some(environment) = &environment {
-                printer.debug(format!("environment: {environment}"));
-            }
+            debug_sources(printer, &dirs, policy.as_deref(), environment.as_deref());
         }
         Ok(Self {
             printer,
@@ -170,6 +134,54 @@ impl GlobalSettings {
             config,
             config_error,
         })
+    }
+}
+
+/// Whether `GOSHIFT_LOG` asks for debug output.
+fn debug_logging(env: &Environment) -> anyhow::Result<bool> {
+    match env.var(EnvVars::GOSHIFT_LOG).as_deref() {
+        None | Some("off" | "0" | "warn" | "info") => Ok(false),
+        Some("debug" | "1" | "trace") => Ok(true),
+        Some(other) => Err(crate::error::hinted(
+            format!("{} is `{other}`, not a log level", EnvVars::GOSHIFT_LOG),
+            format!(
+                "set {}=debug for debug output, or unset it",
+                EnvVars::GOSHIFT_LOG
+            ),
+        )),
+    }
+}
+
+/// How long to wait for the store lock: `GOSHIFT_LOCK_TIMEOUT`, else a minute.
+fn lock_timeout(env: &Environment) -> anyhow::Result<Duration> {
+    match env.var(EnvVars::GOSHIFT_LOCK_TIMEOUT) {
+        None => Ok(Duration::from_mins(1)),
+        Some(text) => parse_duration(&text).map_err(|reason| {
+            anyhow::anyhow!(
+                "{} is not a duration: {reason}",
+                EnvVars::GOSHIFT_LOCK_TIMEOUT
+            )
+        }),
+    }
+}
+
+/// Where the home, the config file, the policy and the environment came from, for `-v`.
+fn debug_sources(printer: Printer, dirs: &Dirs, policy: Option<&Path>, environment: Option<&str>) {
+    printer.debug(format!("home: {}", dirs.home.display()));
+    printer.debug(format!(
+        "config file: {}{}",
+        dirs.config_file().display(),
+        if dirs.config_file().exists() {
+            ""
+        } else {
+            " (none)"
+        }
+    ));
+    if let Some(policy) = policy {
+        printer.debug(format!("policy file: {}", policy.display()));
+    }
+    if let Some(environment) = environment {
+        printer.debug(format!("environment: {environment}"));
     }
 }
 

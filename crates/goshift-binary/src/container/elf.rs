@@ -63,15 +63,48 @@ struct SectionHeader {
     size: u64,
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "one linear walk over the headers reads best in one place"
-)]
 pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
-    let malformed = |what| ReadError::Malformed {
+    let tables = Tables::read(data)?;
+    let names = tables.section_names(data);
+    if names.is_none() && data.missed() {
+        // The names are not fetched yet: the parse starts again once they are.
+        return Err(malformed("the section names are not read"));
+    }
+    let is = |section: &SectionHeader, wanted: &[u8]| section_name(names, section) == Some(wanted);
+    let buildinfo = tables.sections().find(|s| is(s, b".go.buildinfo"));
+    let data_start = buildinfo.as_ref().map(|s| (s.address, s.size)).or_else(|| {
+        tables
+            .programs()
+            .find(|p| p.kind == PT_LOAD && p.flags & (PF_W | PF_X) == PF_W)
+            .map(|p| (p.address, p.memory_size))
+    });
+    let text = tables
+        .sections()
+        .find(|s| is(s, b".text") && s.kind != SHT_NOBITS)
+        .map(|s| FileRange {
+            offset: s.offset,
+            size: s.size,
+        });
+    Ok(Image {
+        format: ExecutableFormat::Elf,
+        data,
+        endian: tables.endian,
+        segments: tables.segments(buildinfo),
+        data_start,
+        notes: tables.notes(),
+        text,
+    })
+}
+
+fn malformed(what: &'static str) -> ReadError {
+    ReadError::Malformed {
         format: ExecutableFormat::Elf,
         what,
-    };
+    }
+}
+
+/// The word size's layout and the byte order, from the ELF identification bytes.
+fn identify(data: View<'_>) -> Result<(&'static Layout, Endian), ReadError> {
     let layout = match data.byte(4) {
         Some(1) => &ELF32,
         Some(2) => &ELF64,
@@ -82,118 +115,146 @@ pub(super) fn parse(data: View<'_>) -> Result<Image<'_>, ReadError> {
         Some(2) => Endian::Big,
         _ => return Err(malformed("unknown ELF byte order")),
     };
-    let truncated = || malformed("the ELF header is truncated");
-    let word = |offset| endian.pointer(data, offset, layout.pointer);
-    let half = |offset| endian.u16(data, offset).map(u64::from);
-    let phoff = word(layout.phoff).ok_or_else(truncated)?;
-    let shoff = word(layout.shoff).ok_or_else(truncated)?;
-    let phentsize = half(layout.phentsize).ok_or_else(truncated)?;
-    let phnum = half(layout.phnum).ok_or_else(truncated)?;
-    let shentsize = half(layout.shentsize).ok_or_else(truncated)?;
-    let shnum = half(layout.shnum).ok_or_else(truncated)?;
-    let shstrndx = half(layout.shstrndx).ok_or_else(truncated)?;
+    Ok((layout, endian))
+}
 
-    // Each table is taken out of the file as one slice and its entries are read from that
-    // slice when needed: one look-up in the fetched windows per table, not one per field, and
-    // nothing collected that the walk below does not keep.
-    let mut program_table: &[u8] = &[];
-    if phnum > 0 {
-        let minimum = if layout.pointer == 8 { 56 } else { 32 };
-        if phentsize < minimum || phnum > MAX_HEADERS {
-            return Err(malformed("bad program header table"));
+/// The program and section header tables.
+///
+/// Each table is taken out of the file as one slice and its entries are read from that
+/// slice when needed: one look-up in the fetched windows per table, not one per field, and
+/// nothing collected that the parse does not keep. Every entry lies inside its table, and a
+/// table's entries are at least as large as the fields read from them, so reading an entry
+/// cannot fail.
+struct Tables<'a> {
+    program: &'a [u8],
+    section: &'a [u8],
+    program_stride: usize,
+    section_stride: usize,
+    endian: Endian,
+    pointer: u8,
+    /// The index of the section holding the section names.
+    shstrndx: u64,
+}
+
+impl<'a> Tables<'a> {
+    /// Reads the ELF header, then takes both tables out of the file.
+    fn read(data: View<'a>) -> Result<Self, ReadError> {
+        let (layout, endian) = identify(data)?;
+        let truncated = || malformed("the ELF header is truncated");
+        let word = |offset| {
+            endian
+                .pointer(data, offset, layout.pointer)
+                .ok_or_else(truncated)
+        };
+        let half = |offset| {
+            endian
+                .u16(data, offset)
+                .map(u64::from)
+                .ok_or_else(truncated)
+        };
+        let (phoff, shoff) = (word(layout.phoff)?, word(layout.shoff)?);
+        let (phentsize, phnum) = (half(layout.phentsize)?, half(layout.phnum)?);
+        let (shentsize, shnum) = (half(layout.shentsize)?, half(layout.shnum)?);
+        let shstrndx = half(layout.shstrndx)?;
+        let wide = layout.pointer == 8;
+        let mut program: &[u8] = &[];
+        if phnum > 0 {
+            let minimum = if wide { 56 } else { 32 };
+            if phentsize < minimum || phnum > MAX_HEADERS {
+                return Err(malformed("bad program header table"));
+            }
+            program = data
+                .get(phoff, phnum * phentsize)
+                .ok_or_else(|| malformed("the program header table is truncated"))?;
         }
-        program_table = data
-            .get(phoff, phnum * phentsize)
-            .ok_or_else(|| malformed("the program header table is truncated"))?;
-    }
-    let mut section_table: &[u8] = &[];
-    if shnum > 0 && shoff != 0 {
-        let minimum = if layout.pointer == 8 { 64 } else { 40 };
-        if shentsize < minimum || shnum > MAX_HEADERS {
-            return Err(malformed("bad section header table"));
+        let mut section: &[u8] = &[];
+        if shnum > 0 && shoff != 0 {
+            let minimum = if wide { 64 } else { 40 };
+            if shentsize < minimum || shnum > MAX_HEADERS {
+                return Err(malformed("bad section header table"));
+            }
+            section = data
+                .get(shoff, shnum * shentsize)
+                .ok_or_else(|| malformed("the section header table is truncated"))?;
         }
-        section_table = data
-            .get(shoff, shnum * shentsize)
-            .ok_or_else(|| malformed("the section header table is truncated"))?;
-    }
-    // Every entry lies inside its table, and a table's entries are at least as large as the
-    // fields read from them, so reading an entry cannot fail.
-    // (An empty table may come with an entry size of 0: the stride is at least 1.)
-    let stride = |size: u64| usize::try_from(size).unwrap_or(usize::MAX).max(1);
-    let programs = || {
-        program_table
-            .chunks_exact(stride(phentsize))
-            .filter_map(|entry| program_header(entry, endian, layout.pointer))
-    };
-    let section_entries = || section_table.chunks_exact(stride(shentsize));
-    let sections =
-        || section_entries().filter_map(|entry| section_header(entry, endian, layout.pointer));
-
-    let names = usize::try_from(shstrndx)
-        .ok()
-        .and_then(|index| section_entries().nth(index))
-        .and_then(|entry| section_header(entry, endian, layout.pointer))
-        .and_then(|strtab| bytes_at(data, strtab.offset, strtab.size));
-    if names.is_none() && data.missed() {
-        // The names are not fetched yet: the parse starts again once they are.
-        return Err(malformed("the section names are not read"));
-    }
-    let section_name = |section: &SectionHeader| -> Option<&[u8]> {
-        let names = names?;
-        let rest = names.get(usize::try_from(section.name).ok()?..)?;
-        let end = rest.iter().position(|&b| b == 0)?;
-        Some(&rest[..end])
-    };
-    let buildinfo = sections().find(|s| section_name(s) == Some(b".go.buildinfo".as_slice()));
-    let data_start = buildinfo.as_ref().map(|s| (s.address, s.size)).or_else(|| {
-        programs()
-            .find(|p| p.kind == PT_LOAD && p.flags & (PF_W | PF_X) == PF_W)
-            .map(|p| (p.address, p.memory_size))
-    });
-
-    let mut segments: Vec<Segment> = programs()
-        .filter(|p| p.kind == PT_LOAD)
-        .map(|p| Segment {
-            address: p.address,
-            offset: p.offset,
-            file_size: p.file_size,
+        // An empty table may come with an entry size of 0: the stride is at least 1.
+        let stride = |size: u64| usize::try_from(size).unwrap_or(usize::MAX).max(1);
+        Ok(Self {
+            program,
+            section,
+            program_stride: stride(phentsize),
+            section_stride: stride(shentsize),
+            endian,
+            pointer: layout.pointer,
+            shstrndx,
         })
-        .collect();
-    // Files without program headers (relocatable objects) still map the build-info section.
-    if let Some(section) = buildinfo.filter(|s| s.kind != SHT_NOBITS) {
-        segments.push(Segment {
-            address: section.address,
-            offset: section.offset,
-            file_size: section.size,
-        });
     }
-    let notes = programs()
-        .filter(|p| p.kind == PT_NOTE)
-        .map(|p| {
-            (
-                FileRange {
+
+    /// The section-name table, when the file has one and it is fetched.
+    fn section_names(&self, data: View<'a>) -> Option<&'a [u8]> {
+        let entry = self
+            .section_entries()
+            .nth(usize::try_from(self.shstrndx).ok()?)?;
+        let strtab = section_header(entry, self.endian, self.pointer)?;
+        bytes_at(data, strtab.offset, strtab.size)
+    }
+
+    fn programs(&self) -> impl Iterator<Item = ProgramHeader> + '_ {
+        self.program
+            .chunks_exact(self.program_stride)
+            .filter_map(|entry| program_header(entry, self.endian, self.pointer))
+    }
+
+    fn section_entries(&self) -> std::slice::ChunksExact<'a, u8> {
+        self.section.chunks_exact(self.section_stride)
+    }
+
+    fn sections(&self) -> impl Iterator<Item = SectionHeader> + '_ {
+        self.section_entries()
+            .filter_map(|entry| section_header(entry, self.endian, self.pointer))
+    }
+
+    /// The loadable segments, and the build-info section: files without program headers
+    /// (relocatable objects) still map it.
+    fn segments(&self, buildinfo: Option<SectionHeader>) -> Vec<Segment> {
+        let mut segments: Vec<Segment> = self
+            .programs()
+            .filter(|p| p.kind == PT_LOAD)
+            .map(|p| Segment {
+                address: p.address,
+                offset: p.offset,
+                file_size: p.file_size,
+            })
+            .collect();
+        if let Some(section) = buildinfo.filter(|s| s.kind != SHT_NOBITS) {
+            segments.push(Segment {
+                address: section.address,
+                offset: section.offset,
+                file_size: section.size,
+            });
+        }
+        segments
+    }
+
+    fn notes(&self) -> Vec<(FileRange, u64)> {
+        self.programs()
+            .filter(|p| p.kind == PT_NOTE)
+            .map(|p| {
+                let range = FileRange {
                     offset: p.offset,
                     size: p.file_size,
-                },
-                p.align,
-            )
-        })
-        .collect();
-    let text = sections()
-        .find(|s| section_name(s) == Some(b".text".as_slice()) && s.kind != SHT_NOBITS)
-        .map(|s| FileRange {
-            offset: s.offset,
-            size: s.size,
-        });
-    Ok(Image {
-        format: ExecutableFormat::Elf,
-        data,
-        endian,
-        segments,
-        data_start,
-        notes,
-        text,
-    })
+                };
+                (range, p.align)
+            })
+            .collect()
+    }
+}
+
+/// A section's name, from the section-name table when it was read.
+fn section_name<'n>(names: Option<&'n [u8]>, section: &SectionHeader) -> Option<&'n [u8]> {
+    let rest = names?.get(usize::try_from(section.name).ok()?..)?;
+    let end = rest.iter().position(|&b| b == 0)?;
+    Some(&rest[..end])
 }
 
 fn program_header(entry: &[u8], endian: Endian, pointer: u8) -> Option<ProgramHeader> {

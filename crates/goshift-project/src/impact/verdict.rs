@@ -149,78 +149,10 @@ fn compatibility(
 ) -> Vec<Reason> {
     let mut out = Vec::new();
     if let Some(runs) = runs {
-        if runs.build_broken() {
-            out.push(reason(
-                Outcome::Blocked,
-                format!("`go build ./...` passes now and fails with {to}"),
-                "runs.build",
-            ));
-        }
-        for test in &runs.new_failing_tests {
-            out.push(reason(
-                Outcome::GoWithChanges,
-                format!(
-                    "test {}{} fails with {to} and passes now",
-                    test.name,
-                    test.package
-                        .as_deref()
-                        .map(|p| format!(" ({p})"))
-                        .unwrap_or_default()
-                ),
-                format!("runs.test.{}", test.name),
-            ));
-        }
-        // Tests that do not compile fail the step without a `--- FAIL` line.
-        if runs.new_failing_tests.is_empty() && !runs.build_broken() && runs.broken(Step::Test) {
-            out.push(reason(
-                Outcome::GoWithChanges,
-                format!("`go test ./...` passes now and fails with {to}"),
-                "runs.test",
-            ));
-        }
-        for finding in &runs.new_vet_findings {
-            out.push(reason(
-                Outcome::GoWithChanges,
-                format!("new `go vet` finding with {to}: {finding}"),
-                "runs.vet",
-            ));
-        }
+        out.extend(run_reasons(to, runs));
     }
     if let Some(godebug) = godebug {
-        for unknown in &godebug.unknown_to_new {
-            out.push(reason(
-                Outcome::Blocked,
-                format!(
-                    "{} sets GODEBUG `{}`, which {to} does not know: the build fails",
-                    unknown.at, unknown.key
-                ),
-                format!("godebug.{}", unknown.key),
-            ));
-        }
-        for change in godebug.changes.iter().filter(|c| c.imported != Some(false)) {
-            let message = if change.removed {
-                format!(
-                    "GODEBUG `{}` ({}) is gone in {to}: its old behaviour cannot be kept",
-                    change.name, change.package
-                )
-            } else {
-                format!(
-                    "GODEBUG `{}` changes the behaviour of {}{}",
-                    change.name,
-                    change.package,
-                    change
-                        .keep
-                        .as_deref()
-                        .map(|k| format!("; `{k}` keeps the old one"))
-                        .unwrap_or_default()
-                )
-            };
-            out.push(reason(
-                Outcome::GoWithChanges,
-                message,
-                format!("godebug.{}", change.name),
-            ));
-        }
+        out.extend(godebug_reasons(to, godebug));
     }
     let loopvar = language.changes.iter().any(|c| c.id == "loopvar");
     if loopvar {
@@ -234,6 +166,88 @@ fn compatibility(
                 format!("language.loop-capture.{}:{}", capture.file, capture.line),
             ));
         }
+    }
+    out
+}
+
+/// What building, testing and vetting with both toolchains showed.
+fn run_reasons(to: &str, runs: &RunsSection) -> Vec<Reason> {
+    let mut out = Vec::new();
+    if runs.build_broken() {
+        out.push(reason(
+            Outcome::Blocked,
+            format!("`go build ./...` passes now and fails with {to}"),
+            "runs.build",
+        ));
+    }
+    for test in &runs.new_failing_tests {
+        out.push(reason(
+            Outcome::GoWithChanges,
+            format!(
+                "test {}{} fails with {to} and passes now",
+                test.name,
+                test.package
+                    .as_deref()
+                    .map(|p| format!(" ({p})"))
+                    .unwrap_or_default()
+            ),
+            format!("runs.test.{}", test.name),
+        ));
+    }
+    // Tests that do not compile fail the step without a `--- FAIL` line.
+    if runs.new_failing_tests.is_empty() && !runs.build_broken() && runs.broken(Step::Test) {
+        out.push(reason(
+            Outcome::GoWithChanges,
+            format!("`go test ./...` passes now and fails with {to}"),
+            "runs.test",
+        ));
+    }
+    for finding in &runs.new_vet_findings {
+        out.push(reason(
+            Outcome::GoWithChanges,
+            format!("new `go vet` finding with {to}: {finding}"),
+            "runs.vet",
+        ));
+    }
+    out
+}
+
+/// GODEBUG settings the target does not know, and behaviour changes the project imports.
+fn godebug_reasons(to: &str, godebug: &GodebugSection) -> Vec<Reason> {
+    let mut out = Vec::new();
+    for unknown in &godebug.unknown_to_new {
+        out.push(reason(
+            Outcome::Blocked,
+            format!(
+                "{} sets GODEBUG `{}`, which {to} does not know: the build fails",
+                unknown.at, unknown.key
+            ),
+            format!("godebug.{}", unknown.key),
+        ));
+    }
+    for change in godebug.changes.iter().filter(|c| c.imported != Some(false)) {
+        let message = if change.removed {
+            format!(
+                "GODEBUG `{}` ({}) is gone in {to}: its old behaviour cannot be kept",
+                change.name, change.package
+            )
+        } else {
+            format!(
+                "GODEBUG `{}` changes the behaviour of {}{}",
+                change.name,
+                change.package,
+                change
+                    .keep
+                    .as_deref()
+                    .map(|k| format!("; `{k}` keeps the old one"))
+                    .unwrap_or_default()
+            )
+        };
+        out.push(reason(
+            Outcome::GoWithChanges,
+            message,
+            format!("godebug.{}", change.name),
+        ));
     }
     out
 }

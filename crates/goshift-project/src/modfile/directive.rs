@@ -34,25 +34,11 @@ pub(super) fn check_block_allowed(kind: FileKind, keyword: &str) -> Result<(), S
 }
 
 /// Reads one directive into `file`.
-#[expect(
-    clippy::too_many_lines,
-    reason = "one arm per directive reads best as a single match"
-)]
 pub(super) fn apply(kind: FileKind, file: &mut ModFile, entry: &Entry<'_>) -> Result<(), String> {
     known(kind, &entry.keyword)?;
     let line = entry.args.number;
     let args = &entry.args.tokens[entry.skip..];
-    let words = || -> Result<Vec<&str>, String> {
-        args.iter()
-            .map(|t| match t.kind {
-                TokenKind::Word => Ok(t.text.as_str()),
-                _ => Err(format!(
-                    "unexpected `{}` in a `{}` line",
-                    t.text, entry.keyword
-                )),
-            })
-            .collect()
-    };
+    let words = || words(entry);
     match entry.keyword.as_str() {
         "module" => {
             let [path] = exactly::<1>(&words()?, "module", "module PATH")?;
@@ -80,57 +66,13 @@ pub(super) fn apply(kind: FileKind, file: &mut ModFile, entry: &Entry<'_>) -> Re
             if file.toolchain.is_some() {
                 return Err("repeated `toolchain` directive".to_owned());
             }
-            let valid = name == "default"
-                || name
-                    .strip_prefix("go1")
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'));
-            let toolchain = ToolchainLine {
-                name: name.to_owned(),
-                line,
-            };
-            if !valid || toolchain.version().is_some_and(|v| v.is_err()) {
-                return Err(format!(
-                    "invalid toolchain version `{name}`: must match format go1.23.0 or default"
-                ));
-            }
-            file.toolchain = Some(toolchain);
+            file.toolchain = Some(toolchain_line(name, line)?);
         }
         "godebug" => {
             let [spec] = exactly::<1>(&words()?, "godebug", "godebug key=value")?;
-            let (key, value) = spec
-                .split_once('=')
-                .filter(|(key, value)| !key.is_empty() && !value.is_empty())
-                .ok_or_else(|| format!("invalid godebug `{spec}`: expected key=value"))?;
-            if spec.contains([',', '"', '`', '\'']) {
-                return Err(format!(
-                    "invalid godebug `{spec}`: it must not contain `,`, quotes or backticks"
-                ));
-            }
-            file.godebug.push(Godebug {
-                key: key.to_owned(),
-                value: value.to_owned(),
-                line,
-            });
+            file.godebug.push(godebug(spec, line)?);
         }
-        "require" | "exclude" => {
-            let usage = format!("{} MODULE VERSION", entry.keyword);
-            let [path, version] = exactly::<2>(&words()?, &entry.keyword, &usage)?;
-            module_version(version)?;
-            if entry.keyword == "require" {
-                file.require.push(Require {
-                    path: path.to_owned(),
-                    version: version.to_owned(),
-                    indirect: is_indirect(entry.comments.suffix.as_deref()),
-                    line,
-                });
-            } else {
-                file.exclude.push(ModuleVersion {
-                    path: path.to_owned(),
-                    version: version.to_owned(),
-                    line,
-                });
-            }
-        }
+        "require" | "exclude" => require_or_exclude(file, entry, &words()?)?,
         "replace" => file.replace.push(replace(args, line)?),
         "retract" => file.retract.push(retract(entry, args, line)?),
         "tool" | "ignore" => {
@@ -154,6 +96,79 @@ pub(super) fn apply(kind: FileKind, file: &mut ModFile, entry: &Entry<'_>) -> Re
             });
         }
         other => return Err(format!("unknown directive `{other}`")),
+    }
+    Ok(())
+}
+
+/// The directive's arguments, each of which must be a plain word.
+fn words<'e>(entry: &'e Entry<'_>) -> Result<Vec<&'e str>, String> {
+    entry.args.tokens[entry.skip..]
+        .iter()
+        .map(|t| match t.kind {
+            TokenKind::Word => Ok(t.text.as_str()),
+            _ => Err(format!(
+                "unexpected `{}` in a `{}` line",
+                t.text, entry.keyword
+            )),
+        })
+        .collect()
+}
+
+/// `toolchain NAME`: `default`, or a Go toolchain name that parses.
+fn toolchain_line(name: &str, line: usize) -> Result<ToolchainLine, String> {
+    let valid = name == "default"
+        || name
+            .strip_prefix("go1")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'));
+    let toolchain = ToolchainLine {
+        name: name.to_owned(),
+        line,
+    };
+    if !valid || toolchain.version().is_some_and(|v| v.is_err()) {
+        return Err(format!(
+            "invalid toolchain version `{name}`: must match format go1.23.0 or default"
+        ));
+    }
+    Ok(toolchain)
+}
+
+/// `godebug key=value`.
+fn godebug(spec: &str, line: usize) -> Result<Godebug, String> {
+    let (key, value) = spec
+        .split_once('=')
+        .filter(|(key, value)| !key.is_empty() && !value.is_empty())
+        .ok_or_else(|| format!("invalid godebug `{spec}`: expected key=value"))?;
+    if spec.contains([',', '"', '`', '\'']) {
+        return Err(format!(
+            "invalid godebug `{spec}`: it must not contain `,`, quotes or backticks"
+        ));
+    }
+    Ok(Godebug {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        line,
+    })
+}
+
+/// `require MODULE VERSION` or `exclude MODULE VERSION`.
+fn require_or_exclude(file: &mut ModFile, entry: &Entry<'_>, words: &[&str]) -> Result<(), String> {
+    let line = entry.args.number;
+    let usage = format!("{} MODULE VERSION", entry.keyword);
+    let [path, version] = exactly::<2>(words, &entry.keyword, &usage)?;
+    module_version(version)?;
+    if entry.keyword == "require" {
+        file.require.push(Require {
+            path: path.to_owned(),
+            version: version.to_owned(),
+            indirect: is_indirect(entry.comments.suffix.as_deref()),
+            line,
+        });
+    } else {
+        file.exclude.push(ModuleVersion {
+            path: path.to_owned(),
+            version: version.to_owned(),
+            line,
+        });
     }
     Ok(())
 }

@@ -102,16 +102,11 @@ fn main() {
             std::process::exit(4);
         }
     };
-    if fault == "bind-own-port" {
-        // A service that ignores the inherited socket and binds the same address itself.
-        if let Some((_, listener)) = listeners.iter().find(|(name, _)| name != "admin")
-            && let Listener::Tcp(listener) = listener
-            && let Ok(address) = listener.local_addr()
-            && let Err(error) = TcpListener::bind(address)
-        {
-            eprintln!("test service: bind {address}: {error}");
-            std::process::exit(5);
-        }
+    if fault == "bind-own-port"
+        && let Some(error) = bind_own_port(&listeners)
+    {
+        eprintln!("test service: {error}");
+        std::process::exit(5);
     }
     let shared = Arc::new(Shared {
         fault: fault.clone(),
@@ -119,45 +114,16 @@ fn main() {
         ..Shared::default()
     });
     block_signals();
-    let mut acceptors = Vec::new();
-    let mut idle = Vec::new();
-    for (name, listener) in listeners {
-        if fault == "accept-nothing" && name != "admin" {
-            // Holds the service's sockets open and never accepts on them.
-            idle.push(listener);
-            continue;
-        }
-        let shared = Arc::clone(&shared);
-        acceptors.push(std::thread::spawn(move || accept_loop(&listener, &shared)));
-    }
+    let (acceptors, idle) = start_accepting(listeners, &shared);
     if fault == "slow-start" || fault == "slow-start-extend" {
         if fault == "slow-start-extend" {
             notify("EXTEND_TIMEOUT_USEC=10000000\nSTATUS=warming up");
         }
-        let ms = std::env::var("GOSHIFT_TEST_START_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(600);
-        std::thread::sleep(Duration::from_millis(ms));
+        std::thread::sleep(milliseconds_from_env("GOSHIFT_TEST_START_MS", 600));
     }
-    match fault.as_str() {
-        "never-ready" | "5xx" => {}
-        "systemd-notify" => {
-            let status = std::process::Command::new("systemd-notify")
-                .arg("--ready")
-                .status();
-            if !status.as_ref().is_ok_and(std::process::ExitStatus::success) {
-                eprintln!("test service: systemd-notify --ready failed: {status:?}");
-            }
-        }
-        _ => notify("READY=1\nSTATUS=serving"),
-    }
+    announce_ready(&fault);
     if fault == "ready-then-panic" {
-        let after = std::env::var("GOSHIFT_TEST_PANIC_AFTER_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(100);
-        std::thread::sleep(Duration::from_millis(after));
+        std::thread::sleep(milliseconds_from_env("GOSHIFT_TEST_PANIC_AFTER_MS", 100));
         eprintln!("test service: panicking after ready as asked");
         std::process::exit(101);
     }
@@ -171,12 +137,62 @@ fn main() {
         std::thread::sleep(Duration::from_millis(5));
     }
     if fault == "slow-drain" {
-        let ms = std::env::var("GOSHIFT_TEST_DRAIN_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(300);
-        std::thread::sleep(Duration::from_millis(ms));
+        std::thread::sleep(milliseconds_from_env("GOSHIFT_TEST_DRAIN_MS", 300));
     }
+}
+
+/// A service that ignores the inherited socket and binds the same address itself: the
+/// error binding it, if any.
+fn bind_own_port(listeners: &[(String, Listener)]) -> Option<String> {
+    let (_, Listener::Tcp(listener)) = listeners.iter().find(|(name, _)| name != "admin")? else {
+        return None;
+    };
+    let address = listener.local_addr().ok()?;
+    TcpListener::bind(address)
+        .err()
+        .map(|error| format!("bind {address}: {error}"))
+}
+
+/// One accepting thread per listener; with `accept-nothing`, the service's own sockets are
+/// returned instead, held open and never accepted on.
+fn start_accepting(
+    listeners: Vec<(String, Listener)>,
+    shared: &Arc<Shared>,
+) -> (Vec<std::thread::JoinHandle<()>>, Vec<Listener>) {
+    let mut acceptors = Vec::new();
+    let mut idle = Vec::new();
+    for (name, listener) in listeners {
+        if shared.fault == "accept-nothing" && name != "admin" {
+            idle.push(listener);
+            continue;
+        }
+        let shared = Arc::clone(shared);
+        acceptors.push(std::thread::spawn(move || accept_loop(&listener, &shared)));
+    }
+    (acceptors, idle)
+}
+
+fn announce_ready(fault: &str) {
+    match fault {
+        "never-ready" | "5xx" => {}
+        "systemd-notify" => {
+            let status = std::process::Command::new("systemd-notify")
+                .arg("--ready")
+                .status();
+            if !status.as_ref().is_ok_and(std::process::ExitStatus::success) {
+                eprintln!("test service: systemd-notify --ready failed: {status:?}");
+            }
+        }
+        _ => notify("READY=1\nSTATUS=serving"),
+    }
+}
+
+fn milliseconds_from_env(var: &str, default: u64) -> Duration {
+    let ms = std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    Duration::from_millis(ms)
 }
 
 /// `(variant, fault)` from a `#goshift-test-variant name=… fault=…` line at the end of our

@@ -212,10 +212,6 @@ fn resolved(settings: &GlobalSettings, dir: &Path) -> anyhow::Result<GoVersion> 
 }
 
 /// Gathers every section and the verdict.
-#[expect(
-    clippy::too_many_lines,
-    reason = "one pass over the sections, in report order"
-)]
 fn report(
     settings: &GlobalSettings,
     project: &Project,
@@ -225,123 +221,24 @@ fn report(
     run: Run,
 ) -> anyhow::Result<ImpactReport> {
     let store = StoreView::new(&settings.dirs.home);
-    let mut notes = Vec::new();
     let installed = |v: &GoVersion| store.is_installed(v).then(|| store.root(v));
-    let (from_root, to_root) = (installed(&from), installed(&to));
-    let any_root = to_root.clone().or_else(|| from_root.clone());
-    let dir = &project.module_dir;
-
-    let imports = if let Some(root) = &any_root {
-        match gather::imports(settings, root, dir) {
-            Ok(set) => Some(set),
-            Err(error) => {
-                notes.push(format!("imports not listed (`go list -deps` failed: {error}); GODEBUG settings and advisories are not sorted by use"));
-                None
-            }
-        }
-    } else {
-        notes.push(not_installed_note("imports not listed", &from, &to));
-        None
+    let sides = Sides {
+        from_root: installed(&from),
+        to_root: installed(&to),
+        from,
+        to,
     };
-
-    // GODEBUG.
-    let mut overrides = project.godebug_lines();
-    let (directives, malformed) = gather::directives(dir);
-    overrides.extend(directives);
-    for at in malformed {
-        notes.push(format!(
-            "{at}: malformed `//go:debug` directive (Go refuses to build it; write `//go:debug key=value`)"
-        ));
-    }
-    let from_language = project.godebug_language();
-    let raised = to.lang();
-    let to_language = if from_language.lang() < raised {
-        raised
-    } else {
-        from_language.clone()
-    };
-    let godebug = godebug_section(
-        settings,
-        (&from, &from_language),
-        (&to, &to_language),
-        &overrides,
-        imports.as_ref(),
-        &mut notes,
-    )?;
-
-    // Language and toolchain.
-    let module_language = project.module_language();
-    let mut edits = impact::line_edits("go.mod", &project.go_mod, &to);
+    let mut notes = Vec::new();
+    let imports = listed_imports(settings, &sides, &project.module_dir, &mut notes);
+    let godebug = project_godebug(settings, project, &sides, imports.as_ref(), &mut notes)?;
+    let mut edits = impact::line_edits("go.mod", &project.go_mod, &sides.to);
     if let Some((work, _)) = &project.go_work {
-        edits.extend(impact::line_edits("go.work", work, &to));
+        edits.extend(impact::line_edits("go.work", work, &sides.to));
     }
-    let mut blockers = match &any_root {
-        Some(root) => dependencies(settings, root, dir, &to, &mut notes),
-        None => None,
-    };
-    if module_language.lang() > to.lang() {
-        blockers.get_or_insert_with(Vec::new).insert(
-            0,
-            DependencyBlocker {
-                module: project
-                    .go_mod
-                    .module
-                    .as_ref()
-                    .map_or_else(|| "the main module".to_owned(), |m| m.path.clone()),
-                version: "(main module)".to_owned(),
-                go: module_language.to_string(),
-            },
-        );
-    }
-
-    // Build, vet and test.
-    let mut vet_output = None;
-    let runs = match (&from_root, &to_root, run) {
-        (_, _, Run::Nothing) => None,
-        (Some(from_root), Some(to_root), _) => {
-            if project.go_work.is_some() {
-                notes.push("workspace mode: the target side builds with the `go` lines as they are (`-modfile` does not apply to workspaces)".to_owned());
-            }
-            let (runs, output) = side_by_side(
-                settings,
-                project,
-                (&from, from_root),
-                (&to, to_root),
-                &edits,
-                run == Run::ChecksAndBenchmarks,
-            )?;
-            vet_output = Some(output);
-            Some(runs)
-        }
-        _ => {
-            notes.push(not_installed_note(
-                "build, vet and tests not run",
-                &from,
-                &to,
-            ));
-            None
-        }
-    };
-    if vet_output.is_none()
-        && let Some(root) = from_root.as_ref().or(any_root.as_ref())
-    {
-        let args = ["vet".to_owned(), "./...".to_owned()];
-        let run = gather::go_output(settings, root, dir, &args)?;
-        vet_output = Some(format!("{}{}", run.stdout, run.stderr));
-    }
-    let language = LanguageSection {
-        from: module_language.to_string(),
-        to: if module_language.lang() < to.lang() {
-            to.lang().to_string()
-        } else {
-            module_language.to_string()
-        },
-        changes: impact::changes_between(&module_language, &to.lang()),
-        loop_captures: vet_output.as_deref().map(impact::loop_captures),
-        blockers,
-        edits,
-    };
-
+    let blockers = blockers(settings, project, &sides, &mut notes);
+    let (runs, vet_output) = build_runs(settings, project, &sides, &edits, run, &mut notes)?;
+    let language = language_section(project, &sides.to, vet_output.as_deref(), blockers, edits);
+    let Sides { from, to, .. } = sides;
     let security = security(settings, &from, &to, imports.as_ref())?;
     let policy = policy(settings, &to)?;
     let verdict = impact::verdict(
@@ -364,6 +261,173 @@ fn report(
         notes,
         verdict,
     })
+}
+
+/// The two toolchains compared, and their trees when they are installed.
+struct Sides {
+    from: GoVersion,
+    to: GoVersion,
+    from_root: Option<PathBuf>,
+    to_root: Option<PathBuf>,
+}
+
+impl Sides {
+    /// A tree to run `go list` with: the target's, else the current one's.
+    fn any_root(&self) -> Option<&PathBuf> {
+        self.to_root.as_ref().or(self.from_root.as_ref())
+    }
+}
+
+/// The packages the project imports, when a toolchain can list them.
+fn listed_imports(
+    settings: &GlobalSettings,
+    sides: &Sides,
+    dir: &Path,
+    notes: &mut Vec<String>,
+) -> Option<BTreeSet<String>> {
+    let Some(root) = sides.any_root() else {
+        notes.push(not_installed_note(
+            "imports not listed",
+            &sides.from,
+            &sides.to,
+        ));
+        return None;
+    };
+    match gather::imports(settings, root, dir) {
+        Ok(set) => Some(set),
+        Err(error) => {
+            notes.push(format!("imports not listed (`go list -deps` failed: {error}); GODEBUG settings and advisories are not sorted by use"));
+            None
+        }
+    }
+}
+
+/// The GODEBUG section: the project's `godebug` lines and `//go:debug` directives against
+/// both toolchains' defaults, at the language version each side builds with.
+fn project_godebug(
+    settings: &GlobalSettings,
+    project: &Project,
+    sides: &Sides,
+    imports: Option<&BTreeSet<String>>,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Option<GodebugSection>> {
+    let mut overrides = project.godebug_lines();
+    let (directives, malformed) = gather::directives(&project.module_dir);
+    overrides.extend(directives);
+    for at in malformed {
+        notes.push(format!(
+            "{at}: malformed `//go:debug` directive (Go refuses to build it; write `//go:debug key=value`)"
+        ));
+    }
+    let from_language = project.godebug_language();
+    let raised = sides.to.lang();
+    let to_language = if from_language.lang() < raised {
+        raised
+    } else {
+        from_language.clone()
+    };
+    godebug_section(
+        settings,
+        (&sides.from, &from_language),
+        (&sides.to, &to_language),
+        &overrides,
+        imports,
+        notes,
+    )
+}
+
+/// Modules (the main module first) that need a newer Go than the target.
+fn blockers(
+    settings: &GlobalSettings,
+    project: &Project,
+    sides: &Sides,
+    notes: &mut Vec<String>,
+) -> Option<Vec<DependencyBlocker>> {
+    let mut blockers = sides
+        .any_root()
+        .and_then(|root| dependencies(settings, root, &project.module_dir, &sides.to, notes));
+    let module_language = project.module_language();
+    if module_language.lang() > sides.to.lang() {
+        blockers.get_or_insert_with(Vec::new).insert(
+            0,
+            DependencyBlocker {
+                module: project
+                    .go_mod
+                    .module
+                    .as_ref()
+                    .map_or_else(|| "the main module".to_owned(), |m| m.path.clone()),
+                version: "(main module)".to_owned(),
+                go: module_language.to_string(),
+            },
+        );
+    }
+    blockers
+}
+
+/// Builds, vets and tests on both sides when both are installed and `run` asks for it, and
+/// the `go vet` output to look for loop captures in (from one side when only that ran).
+fn build_runs(
+    settings: &GlobalSettings,
+    project: &Project,
+    sides: &Sides,
+    edits: &[LineEdit],
+    run: Run,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<(Option<RunsSection>, Option<String>)> {
+    let (from, to) = (&sides.from, &sides.to);
+    let mut vet_output = None;
+    let runs = match (&sides.from_root, &sides.to_root, run) {
+        (_, _, Run::Nothing) => None,
+        (Some(from_root), Some(to_root), _) => {
+            if project.go_work.is_some() {
+                notes.push("workspace mode: the target side builds with the `go` lines as they are (`-modfile` does not apply to workspaces)".to_owned());
+            }
+            let (runs, output) = side_by_side(
+                settings,
+                project,
+                (from, from_root),
+                (to, to_root),
+                edits,
+                run == Run::ChecksAndBenchmarks,
+            )?;
+            vet_output = Some(output);
+            Some(runs)
+        }
+        _ => {
+            notes.push(not_installed_note("build, vet and tests not run", from, to));
+            None
+        }
+    };
+    if vet_output.is_none()
+        && let Some(root) = sides.from_root.as_ref().or(sides.any_root())
+    {
+        let args = ["vet".to_owned(), "./...".to_owned()];
+        let run = gather::go_output(settings, root, &project.module_dir, &args)?;
+        vet_output = Some(format!("{}{}", run.stdout, run.stderr));
+    }
+    Ok((runs, vet_output))
+}
+
+fn language_section(
+    project: &Project,
+    to: &GoVersion,
+    vet_output: Option<&str>,
+    blockers: Option<Vec<DependencyBlocker>>,
+    edits: Vec<LineEdit>,
+) -> LanguageSection {
+    let module_language = project.module_language();
+    LanguageSection {
+        from: module_language.to_string(),
+        to: if module_language.lang() < to.lang() {
+            to.lang().to_string()
+        } else {
+            module_language.to_string()
+        },
+        changes: impact::changes_between(&module_language, &to.lang()),
+        loop_captures: vet_output.map(impact::loop_captures),
+        blockers,
+        edits,
+    }
 }
 
 fn not_installed_note(what: &str, from: &GoVersion, to: &GoVersion) -> String {

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use goshift_audit::Outcome as AuditOutcome;
 use goshift_fs::EnvVars;
 use goshift_supervisor::{
-    BuildFacts, Client, ControlError, Outcome, Reply, Request, UpgradeResult,
+    BuildFacts, Client, ControlError, Outcome, PhaseEvent, Reply, Request, UpgradeResult,
 };
 
 use crate::error::{WithHint, hinted};
@@ -117,27 +117,7 @@ fn run_upgrade(
     change: &mut Change,
     settings: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
-    let printer = &settings.printer;
-    let home = settings.dirs.home.clone();
-    let closed = governance::reconcile(settings, |intent| {
-        if !matches!(intent.action.as_str(), "svc.upgrade" | "svc.rollback") {
-            return None;
-        }
-        let current =
-            goshift_fs::fs::read_link(home.join("services").join(&intent.subject).join("current"))
-                .ok()
-                .and_then(|target| Some(target.file_name()?.to_string_lossy().into_owned()));
-        Some(governance::Found {
-            outcome: AuditOutcome::Interrupted,
-            found: serde_json::json!({ "current_release": current }),
-        })
-    })?;
-    for record in &closed {
-        printer.warn(format!(
-            "`{} {}` ended before its outcome was recorded; audit record {} records the release found current",
-            record.action, record.subject, record.seq
-        ));
-    }
+    reconcile_interrupted(settings)?;
     let intent = governance::begin(settings, change)?;
     let mut requested = false;
     let replies = match ask(client, request, |reply| {
@@ -146,21 +126,7 @@ fn run_upgrade(
                 requested = true;
                 governance::pause_for_tests(settings, goshift_store::Phase::Requested);
             }
-            let pids = match (event.old_pid, event.new_pid) {
-                (Some(old), Some(new)) => format!(" (old pid {old}, new pid {new})"),
-                (None, Some(new)) => format!(" (pid {new})"),
-                _ => String::new(),
-            };
-            let detail = event
-                .detail
-                .as_ref()
-                .map(|d| format!(": {d}"))
-                .unwrap_or_default();
-            printer.status(format!(
-                "{:>12} {}{pids}{detail}",
-                format!("{:?}", event.phase).to_lowercase(),
-                event.service
-            ));
+            print_phase(settings, event);
         }
     }) {
         Ok(replies) => replies,
@@ -192,6 +158,50 @@ fn run_upgrade(
         serde_json::to_value(&outcome)?,
     )?;
     report(&outcome, settings)
+}
+
+/// Records the outcome of an upgrade or rollback whose process ended before it could, as
+/// the release found current, and warns about each.
+fn reconcile_interrupted(settings: &GlobalSettings) -> anyhow::Result<()> {
+    let home = settings.dirs.home.clone();
+    let closed = governance::reconcile(settings, |intent| {
+        if !matches!(intent.action.as_str(), "svc.upgrade" | "svc.rollback") {
+            return None;
+        }
+        let current =
+            goshift_fs::fs::read_link(home.join("services").join(&intent.subject).join("current"))
+                .ok()
+                .and_then(|target| Some(target.file_name()?.to_string_lossy().into_owned()));
+        Some(governance::Found {
+            outcome: AuditOutcome::Interrupted,
+            found: serde_json::json!({ "current_release": current }),
+        })
+    })?;
+    for record in &closed {
+        settings.printer.warn(format!(
+            "`{} {}` ended before its outcome was recorded; audit record {} records the release found current",
+            record.action, record.subject, record.seq
+        ));
+    }
+    Ok(())
+}
+
+fn print_phase(settings: &GlobalSettings, event: &PhaseEvent) {
+    let pids = match (event.old_pid, event.new_pid) {
+        (Some(old), Some(new)) => format!(" (old pid {old}, new pid {new})"),
+        (None, Some(new)) => format!(" (pid {new})"),
+        _ => String::new(),
+    };
+    let detail = event
+        .detail
+        .as_ref()
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default();
+    settings.printer.status(format!(
+        "{:>12} {}{pids}{detail}",
+        format!("{:?}", event.phase).to_lowercase(),
+        event.service
+    ));
 }
 
 /// `value` with every floating-point number written as a string. A hash-chained record must

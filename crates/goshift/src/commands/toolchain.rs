@@ -84,6 +84,47 @@ pub(crate) struct ToolchainSettings {
     pub(crate) smoke_timeout: Duration,
 }
 
+/// Whether plain `http://` is allowed: `GOSHIFT_ALLOW_HTTP`, else the config file's value.
+fn allow_http(settings: &GlobalSettings, configured: Option<bool>) -> anyhow::Result<bool> {
+    match settings.env.var(EnvVars::GOSHIFT_ALLOW_HTTP).as_deref() {
+        None => Ok(configured.unwrap_or(false)),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some("0" | "false" | "no") => Ok(false),
+        Some(other) => Err(hinted(
+            format!(
+                "{} is `{other}`, not a boolean",
+                EnvVars::GOSHIFT_ALLOW_HTTP
+            ),
+            format!(
+                "set {}=1 to allow plain http, or unset it",
+                EnvVars::GOSHIFT_ALLOW_HTTP
+            ),
+        )),
+    }
+}
+
+/// The store, pausing at the phase `GOSHIFT_TEST_PAUSE` names (for the crash tests).
+fn store(settings: &GlobalSettings) -> anyhow::Result<Store> {
+    let store =
+        Store::new(&settings.dirs.home).with_archive_cache(settings.dirs.cache.join("archives"));
+    let Some(name) = settings
+        .env
+        .var(EnvVars::GOSHIFT_TEST_PAUSE)
+        .filter(|name| name != crate::commands::fleet::FLEET_WRITTEN)
+    else {
+        return Ok(store);
+    };
+    let phase = Phase::from_name(&name).ok_or_else(|| {
+        anyhow::anyhow!("{} names no phase: `{name}`", EnvVars::GOSHIFT_TEST_PAUSE)
+    })?;
+    let settings = settings.clone();
+    Ok(store.with_observer(move |reached| {
+        if reached == phase {
+            governance::pause_for_tests(&settings, phase);
+        }
+    }))
+}
+
 impl ToolchainSettings {
     /// Resolves the settings from the environment, then the config file.
     pub(crate) fn resolve(settings: &GlobalSettings) -> anyhow::Result<Self> {
@@ -98,44 +139,13 @@ impl ToolchainSettings {
             .var(EnvVars::GOSHIFT_MIRROR)
             .or(config.mirror)
             .or_else(|| settings.config.mirror.clone());
-        let allow_insecure_http = match env.var(EnvVars::GOSHIFT_ALLOW_HTTP).as_deref() {
-            None => config.allow_http.unwrap_or(false),
-            Some("1" | "true" | "yes") => true,
-            Some("0" | "false" | "no") => false,
-            Some(other) => {
-                return Err(hinted(
-                    format!(
-                        "{} is `{other}`, not a boolean",
-                        EnvVars::GOSHIFT_ALLOW_HTTP
-                    ),
-                    format!(
-                        "set {}=1 to allow plain http, or unset it",
-                        EnvVars::GOSHIFT_ALLOW_HTTP
-                    ),
-                ));
-            }
-        };
+        let allow_insecure_http = allow_http(settings, config.allow_http)?;
         let platform = match env.var(EnvVars::GOSHIFT_PLATFORM).or(config.platform) {
             Some(text) => Platform::parse(&text)
                 .with_context(|| format!("invalid {}", EnvVars::GOSHIFT_PLATFORM))?,
             None => Platform::host(),
         };
-        let mut store = Store::new(&settings.dirs.home)
-            .with_archive_cache(settings.dirs.cache.join("archives"));
-        if let Some(name) = env
-            .var(EnvVars::GOSHIFT_TEST_PAUSE)
-            .filter(|name| name != crate::commands::fleet::FLEET_WRITTEN)
-        {
-            let phase = Phase::from_name(&name).ok_or_else(|| {
-                anyhow::anyhow!("{} names no phase: `{name}`", EnvVars::GOSHIFT_TEST_PAUSE)
-            })?;
-            let settings = settings.clone();
-            store = store.with_observer(move |reached| {
-                if reached == phase {
-                    governance::pause_for_tests(&settings, phase);
-                }
-            });
-        }
+        let store = store(settings)?;
         let client = match env.var(EnvVars::HTTPS_PROXY) {
             Some(proxy) => Client::with_proxy(&proxy)
                 .with_context(|| format!("invalid {}", EnvVars::HTTPS_PROXY))?,

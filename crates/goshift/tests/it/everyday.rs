@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::Output;
 
+use goshift_testkit::TestContext;
+
 use crate::project::{store, write};
 use crate::toolchain::StoreTest;
 
@@ -536,25 +538,8 @@ fn tool_versions_is_read_as_asdf_and_mise_users_expect() {
     let context = store();
     let work = context.work();
     let tool_versions = work.join(".tool-versions");
-    let run = |args: &[&str]| {
-        let output = context.run(args);
-        (
-            output.status.code(),
-            context.filter(&stdout(&output)),
-            context.filter(&stderr(&output)),
-        )
-    };
-    let go_version = || {
-        let output = crate::project::go(&context, &work, &["version"])
-            .output()
-            .expect("test setup");
-        // The fake toolchain appends its environment after ` | `.
-        let out = stdout(&output);
-        format!(
-            "{}\n",
-            out.split(" | ").next().unwrap_or_default().trim_end()
-        )
-    };
+    let run = |args: &[&str]| run_filtered(&context, args);
+    let go_version = || go_version_in(&context, &work);
     write(
         &work.join("go.mod"),
         "module m\n\ngo 1.21.0\ntoolchain go1.23.4\n",
@@ -576,31 +561,7 @@ fn tool_versions_is_read_as_asdf_and_mise_users_expect() {
     // mise's `go` name and fuzzy versions.
     write(&tool_versions, "go 1.22\n");
     assert_eq!(go_version(), "fake go1.22.10 version\n");
-    // `pin` sets the line that decides and keeps the other tools.
-    write(
-        &tool_versions,
-        "nodejs 20.1.0\ngolang 1.21.13 # for the release\n",
-    );
-    let (code, _, err) = run(&["pin", "1.23.4"]);
-    assert_eq!(code, Some(0), "{err}");
-    assert_eq!(err, "Pinned go1.23.4 in ./.tool-versions (was go1.21.13)\n");
-    assert_eq!(
-        std::fs::read_to_string(&tool_versions).unwrap(),
-        "nodejs 20.1.0\ngolang 1.23.4\n"
-    );
-    assert_eq!(go_version(), "fake go1.23.4 version\n");
-    // `unpin` removes only the Go line; `.go-version` decides again.
-    let (code, _, err) = run(&["unpin"]);
-    assert_eq!(code, Some(0), "{err}");
-    assert!(
-        err.starts_with("Unpinned go1.23.4 (removed its line from ./.tool-versions)\n"),
-        "{err}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&tool_versions).unwrap(),
-        "nodejs 20.1.0\n"
-    );
-    assert_eq!(go_version(), "fake go1.22.10 version\n");
+    pin_and_unpin_keep_the_other_tools(&context, &work);
     // `system` pins nothing: `.go-version` (here) and go.mod decide.
     std::fs::remove_file(work.join(".go-version")).unwrap();
     write(&tool_versions, "golang system\n");
@@ -613,4 +574,56 @@ fn tool_versions_is_read_as_asdf_and_mise_users_expect() {
         err.contains("`[ROOT]/cwd/.tool-versions` line 1: `ref:master` is not a Go release"),
         "{err}"
     );
+}
+
+/// `pin` sets the line that decides and keeps the other tools; `unpin` removes only the Go
+/// line, and `.go-version` decides again.
+fn pin_and_unpin_keep_the_other_tools(context: &TestContext, work: &Path) {
+    let tool_versions = work.join(".tool-versions");
+    write(
+        &tool_versions,
+        "nodejs 20.1.0\ngolang 1.21.13 # for the release\n",
+    );
+    let (code, _, err) = run_filtered(context, &["pin", "1.23.4"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err, "Pinned go1.23.4 in ./.tool-versions (was go1.21.13)\n");
+    assert_eq!(
+        std::fs::read_to_string(&tool_versions).unwrap(),
+        "nodejs 20.1.0\ngolang 1.23.4\n"
+    );
+    assert_eq!(go_version_in(context, work), "fake go1.23.4 version\n");
+    let (code, _, err) = run_filtered(context, &["unpin"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.starts_with("Unpinned go1.23.4 (removed its line from ./.tool-versions)\n"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&tool_versions).unwrap(),
+        "nodejs 20.1.0\n"
+    );
+    assert_eq!(go_version_in(context, work), "fake go1.22.10 version\n");
+}
+
+/// Runs goshift; its exit code and filtered stdout and stderr.
+fn run_filtered(context: &TestContext, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = context.run(args);
+    (
+        output.status.code(),
+        context.filter(&stdout(&output)),
+        context.filter(&stderr(&output)),
+    )
+}
+
+/// What the `go` proxy runs in `work`, as the fake toolchain's `go version` says.
+fn go_version_in(context: &TestContext, work: &Path) -> String {
+    let output = crate::project::go(context, work, &["version"])
+        .output()
+        .expect("test setup");
+    // The fake toolchain appends its environment after ` | `.
+    let out = stdout(&output);
+    format!(
+        "{}\n",
+        out.split(" | ").next().unwrap_or_default().trim_end()
+    )
 }

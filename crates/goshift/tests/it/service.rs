@@ -127,7 +127,12 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
         "{records:#?}"
     );
 
-    // A change freeze refuses the upgrade before anything is staged.
+    a_freeze_refuses_the_upgrade_before_staging(&context);
+    stop_is_recorded_and_the_log_verifies(&context, &mut running);
+}
+
+/// A change freeze refuses the upgrade before anything is staged.
+fn a_freeze_refuses_the_upgrade_before_staging(context: &TestContext) {
     std::fs::write(context.home().join("policy.toml"), "freeze = true\n").unwrap();
     let v4 = service_variant(&context.work(), "v4", None);
     let frozen = context.run(["svc", "upgrade", "api", v4.to_str().unwrap()]);
@@ -138,7 +143,10 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
         .count();
     assert_eq!(releases, 3, "v1, v2 and the crashing v3 only");
     std::fs::remove_file(context.home().join("policy.toml")).unwrap();
+}
 
+/// `svc stop` stops the supervisor, and the stop is in an audit log that verifies.
+fn stop_is_recorded_and_the_log_verifies(context: &TestContext, running: &mut Running) {
     let stop = context.run(["svc", "stop"]);
     assert!(stop.status.success(), "{stop:?}");
     running.until("stopped");

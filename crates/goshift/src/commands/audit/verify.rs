@@ -1,6 +1,6 @@
 //! `goshift audit verify [--anchor SEQ:HASH]`.
 
-use goshift_audit::{Head, VerifyError};
+use goshift_audit::{AuditLog, Head, Summary, VerifyError};
 use serde_json::json;
 
 use crate::error::hinted;
@@ -16,59 +16,7 @@ pub(crate) fn verify(
     let anchor = anchor.map(parse_anchor).transpose()?;
     let log = governance::audit_log(settings);
     match goshift_audit::verify(log.path(), anchor.as_ref()) {
-        Ok(summary) => {
-            let open = log.open_intents()?;
-            let unreconciled = open.iter().filter(|o| !o.running).count();
-            if settings.printer.json() {
-                let intents: Vec<_> = open
-                    .iter()
-                    .map(|o| {
-                        json!({
-                            "seq": o.record.seq,
-                            "action": o.record.action,
-                            "subject": o.record.subject,
-                            "running": o.running,
-                        })
-                    })
-                    .collect();
-                settings.printer.json_value(&json!({
-                    "valid": true,
-                    "records": summary.records,
-                    "head": summary.head,
-                    "open_intents": intents,
-                }))?;
-            } else {
-                let head = summary
-                    .head
-                    .as_ref()
-                    .map_or_else(String::new, |h| format!(", head {} {}", h.seq, h.hash));
-                settings.printer.data(format!(
-                    "audit log `{}` is intact: {} records{head}",
-                    log.path().display(),
-                    summary.records
-                ));
-                for intent in &open {
-                    settings.printer.data(format!(
-                        "{}: `{} {}` has no outcome: {}",
-                        intent.record.seq,
-                        intent.record.action,
-                        intent.record.subject,
-                        if intent.running {
-                            "still running"
-                        } else if intent.record.action.starts_with("fleet.") {
-                            "unreconciled (its process ended); the next `goshift fleet` change records what etcd shows"
-                        } else {
-                            "unreconciled (its process ended); `goshift audit repair` records what the store shows"
-                        }
-                    ));
-                }
-            }
-            Ok(if unreconciled > 0 {
-                ExitStatus::Failure
-            } else {
-                ExitStatus::Success
-            })
-        }
+        Ok(summary) => intact(settings, &log, &summary),
         Err(VerifyError::BadLine {
             path,
             line,
@@ -89,6 +37,66 @@ pub(crate) fn verify(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Reports an intact chain, and the intents without an outcome; exit 1 when one of them
+/// belongs to a process that ended.
+fn intact(
+    settings: &GlobalSettings,
+    log: &AuditLog,
+    summary: &Summary,
+) -> anyhow::Result<ExitStatus> {
+    let open = log.open_intents()?;
+    let unreconciled = open.iter().filter(|o| !o.running).count();
+    if settings.printer.json() {
+        let intents: Vec<_> = open
+            .iter()
+            .map(|o| {
+                json!({
+                    "seq": o.record.seq,
+                    "action": o.record.action,
+                    "subject": o.record.subject,
+                    "running": o.running,
+                })
+            })
+            .collect();
+        settings.printer.json_value(&json!({
+            "valid": true,
+            "records": summary.records,
+            "head": summary.head,
+            "open_intents": intents,
+        }))?;
+    } else {
+        let head = summary
+            .head
+            .as_ref()
+            .map_or_else(String::new, |h| format!(", head {} {}", h.seq, h.hash));
+        settings.printer.data(format!(
+            "audit log `{}` is intact: {} records{head}",
+            log.path().display(),
+            summary.records
+        ));
+        for intent in &open {
+            settings.printer.data(format!(
+                "{}: `{} {}` has no outcome: {}",
+                intent.record.seq,
+                intent.record.action,
+                intent.record.subject,
+                if intent.running {
+                    "still running"
+                } else if intent.record.action.starts_with("fleet.") {
+                    "unreconciled (its process ended); the next `goshift fleet` change records what etcd shows"
+                } else {
+                    "unreconciled (its process ended); `goshift audit repair` records what the store shows"
+                }
+            ));
+        }
+    }
+    Ok(if unreconciled > 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 fn parse_anchor(text: &str) -> anyhow::Result<Head> {

@@ -2,9 +2,11 @@
 //!
 //! With `--json`, the command's own stdout goes to stderr, so stdout stays one JSON document.
 
+use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
 use std::time::Instant;
 
+use goshift_version::GoVersion;
 use serde::Serialize;
 
 use crate::cli::EachArgs;
@@ -56,64 +58,79 @@ pub(crate) fn each(args: EachArgs, settings: &GlobalSettings) -> anyhow::Result<
         .join(" ");
     let mut runs = Vec::with_capacity(chosen.len());
     for version in &chosen {
-        settings.printer.status(settings.printer.paint(
-            Style::Bold,
-            &format!("==> {}: {display}", version.toolchain_name()),
-        ));
-        let mut child = toolchain_command(&store.root(version), &command, settings)?;
-        if settings.printer.json() {
-            // stdout carries one JSON document; what the command prints goes to stderr.
-            child.stdout(settings.printer.stderr_for_child());
-        }
-        let started = Instant::now();
-        let outcome = child.status();
-        let seconds = started.elapsed().as_secs_f64();
-        let (exit_code, signal) = match outcome {
-            Ok(status) => (status.code(), status.signal()),
-            Err(error) => {
-                settings.printer.warn(format!(
-                    "failed to start `{display}` with {}: {error}",
-                    version.toolchain_name()
-                ));
-                (Some(127), None)
-            }
-        };
-        runs.push(Run {
-            version: version.to_string(),
-            exit_code,
-            signal,
-            seconds,
-        });
+        runs.push(run_one(settings, &store, version, &command, &display)?);
     }
     let failed = runs.iter().any(|r| r.exit_code != Some(0));
     if settings.printer.json() {
         settings.printer.json_value(&runs)?;
     } else {
-        let width = runs
-            .iter()
-            .map(|r| r.version.len())
-            .max()
-            .unwrap_or(7)
-            .max(7);
-        settings.printer.data(format!(
-            "{:<width$}  {:>6}  {:>9}",
-            "VERSION", "EXIT", "TIME"
-        ));
-        for run in &runs {
-            let exit = match (run.exit_code, run.signal) {
-                (Some(code), _) => code.to_string(),
-                (None, Some(signal)) => format!("sig{signal}"),
-                (None, None) => "?".to_owned(),
-            };
-            settings.printer.data(format!(
-                "{:<width$}  {exit:>6}  {:>8.2}s",
-                run.version, run.seconds
-            ));
-        }
+        print_table(settings, &runs);
     }
     Ok(if failed {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
     })
+}
+
+/// Runs `command` with `version`'s toolchain first on the `PATH`, and times it.
+fn run_one(
+    settings: &GlobalSettings,
+    store: &StoreView<'_>,
+    version: &GoVersion,
+    command: &[OsString],
+    display: &str,
+) -> anyhow::Result<Run> {
+    settings.printer.status(settings.printer.paint(
+        Style::Bold,
+        &format!("==> {}: {display}", version.toolchain_name()),
+    ));
+    let mut child = toolchain_command(&store.root(version), command, settings)?;
+    if settings.printer.json() {
+        // stdout carries one JSON document; what the command prints goes to stderr.
+        child.stdout(settings.printer.stderr_for_child());
+    }
+    let started = Instant::now();
+    let outcome = child.status();
+    let seconds = started.elapsed().as_secs_f64();
+    let (exit_code, signal) = match outcome {
+        Ok(status) => (status.code(), status.signal()),
+        Err(error) => {
+            settings.printer.warn(format!(
+                "failed to start `{display}` with {}: {error}",
+                version.toolchain_name()
+            ));
+            (Some(127), None)
+        }
+    };
+    Ok(Run {
+        version: version.to_string(),
+        exit_code,
+        signal,
+        seconds,
+    })
+}
+
+fn print_table(settings: &GlobalSettings, runs: &[Run]) {
+    let width = runs
+        .iter()
+        .map(|r| r.version.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    settings.printer.data(format!(
+        "{:<width$}  {:>6}  {:>9}",
+        "VERSION", "EXIT", "TIME"
+    ));
+    for run in runs {
+        let exit = match (run.exit_code, run.signal) {
+            (Some(code), _) => code.to_string(),
+            (None, Some(signal)) => format!("sig{signal}"),
+            (None, None) => "?".to_owned(),
+        };
+        settings.printer.data(format!(
+            "{:<width$}  {exit:>6}  {:>8.2}s",
+            run.version, run.seconds
+        ));
+    }
 }

@@ -6,8 +6,11 @@
 //! reports every advisory whose module and version are in the binary. Each finding says its
 //! level.
 
+use std::path::PathBuf;
+
 use anyhow::Context as _;
 use goshift_binary::scan::ScanItem;
+use goshift_binary::vuln::{Database, Finding};
 
 use crate::cli::VulnCheckArgs;
 use crate::commands::inspect::{database_dir, finding_line, open_database};
@@ -21,7 +24,6 @@ pub(crate) fn check(settings: &GlobalSettings, args: VulnCheckArgs) -> anyhow::R
         paths,
         module_level,
     } = args;
-    let printer = &settings.printer;
     let Some(database) = open_database(settings)? else {
         return Err(hinted(
             format!(
@@ -41,10 +43,42 @@ pub(crate) fn check(settings: &GlobalSettings, args: VulnCheckArgs) -> anyhow::R
     }
     let threads = goshift_binary::scan::default_workers();
     let (items, _) = goshift_binary::scan::scan(&paths, threads);
+    let (reports, failures) = check_items(settings, &database, &items, module_level)?;
+    // A file named explicitly that is not a Go binary is an error, not silence.
+    for path in paths.iter().filter(|p| p.is_file()) {
+        if !items.iter().any(|item| item.path() == path.as_path()) {
+            return Err(hinted(
+                format!("`{}` is not a Go binary", path.display()),
+                "pass a Go executable or a directory to search",
+            ));
+        }
+    }
+    let total = reports.iter().map(|report| report.findings.len()).sum();
+    print_reports(settings, &database, &reports, total)?;
+    Ok(if total > 0 || failures > 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// One binary's findings.
+struct Report {
+    path: PathBuf,
+    go_version: String,
+    findings: Vec<Finding>,
+}
+
+/// Checks each binary found; a file that could not be read is warned about and counted.
+fn check_items(
+    settings: &GlobalSettings,
+    database: &Database,
+    items: &[ScanItem],
+    module_level: bool,
+) -> anyhow::Result<(Vec<Report>, usize)> {
     let mut reports = Vec::new();
     let mut failures = 0;
-    let mut total = 0;
-    for item in &items {
+    for item in items {
         match item {
             ScanItem::Binary { path, info } => {
                 // Symbol level where the binary's function table can be read; module level
@@ -56,7 +90,7 @@ pub(crate) fn check(settings: &GlobalSettings, args: VulnCheckArgs) -> anyhow::R
                         .with_context(|| format!("failed to read `{}`", path.display()))?
                 };
                 if symbols.is_none() && !module_level {
-                    printer.warn(format!(
+                    settings.printer.warn(format!(
                         "{}: no function table found; findings are at module level",
                         path.display()
                     ));
@@ -64,28 +98,34 @@ pub(crate) fn check(settings: &GlobalSettings, args: VulnCheckArgs) -> anyhow::R
                 let findings = database
                     .check_symbols(info, symbols.as_ref())
                     .with_context(|| format!("failed to check `{}`", path.display()))?;
-                total += findings.len();
-                reports.push((path.clone(), info.go_version.clone(), findings));
+                reports.push(Report {
+                    path: path.clone(),
+                    go_version: info.go_version.clone(),
+                    findings,
+                });
             }
             ScanItem::Failed { path, error } => {
                 failures += 1;
-                printer.warn(format!("{}: {error}", path.display()));
+                settings
+                    .printer
+                    .warn(format!("{}: {error}", path.display()));
             }
         }
     }
-    // A file named explicitly that is not a Go binary is an error, not silence.
-    for path in paths.iter().filter(|p| p.is_file()) {
-        if !items.iter().any(|item| item.path() == path.as_path()) {
-            return Err(hinted(
-                format!("`{}` is not a Go binary", path.display()),
-                "pass a Go executable or a directory to search",
-            ));
-        }
-    }
+    Ok((reports, failures))
+}
+
+fn print_reports(
+    settings: &GlobalSettings,
+    database: &Database,
+    reports: &[Report],
+    total: usize,
+) -> anyhow::Result<()> {
+    let printer = &settings.printer;
     if printer.json() {
         let binaries: Vec<_> = reports
             .iter()
-            .map(|(path, go_version, findings)| {
+            .map(|Report { path, go_version, findings }| {
                 serde_json::json!({ "path": path, "go_version": go_version, "findings": findings })
             })
             .collect();
@@ -94,29 +134,25 @@ pub(crate) fn check(settings: &GlobalSettings, args: VulnCheckArgs) -> anyhow::R
             "binaries": binaries,
             "vulnerabilities": total,
         }))?;
-    } else {
-        for (path, go_version, findings) in &reports {
-            if findings.is_empty() {
-                continue;
-            }
-            printer.data(format!("{} ({go_version})", path.display()));
-            for finding in findings {
-                printer.data(format!("  {}", finding_line(finding)));
-                if !finding.summary.is_empty() {
-                    printer.data(format!("    {}", finding.summary));
-                }
+        return Ok(());
+    }
+    for report in reports {
+        if report.findings.is_empty() {
+            continue;
+        }
+        printer.data(format!("{} ({})", report.path.display(), report.go_version));
+        for finding in &report.findings {
+            printer.data(format!("  {}", finding_line(finding)));
+            if !finding.summary.is_empty() {
+                printer.data(format!("    {}", finding.summary));
             }
         }
-        let affected = reports.iter().filter(|r| !r.2.is_empty()).count();
-        printer.status(format!(
-            "{total} known vulnerabilities in {affected} of {} Go binaries (database modified {})",
-            reports.len(),
-            database.modified()
-        ));
     }
-    Ok(if total > 0 || failures > 0 {
-        ExitStatus::Failure
-    } else {
-        ExitStatus::Success
-    })
+    let affected = reports.iter().filter(|r| !r.findings.is_empty()).count();
+    printer.status(format!(
+        "{total} known vulnerabilities in {affected} of {} Go binaries (database modified {})",
+        reports.len(),
+        database.modified()
+    ));
+    Ok(())
 }

@@ -445,47 +445,20 @@ fn disk(settings: &GlobalSettings) -> Finding {
     }
 }
 
+/// The name of the store's integrity check.
+const STORE_CHECK: &str = "store";
+
 fn store_integrity(store: &StoreView<'_>) -> Vec<Finding> {
-    const CHECK: &str = "store";
-    let mut findings = Vec::new();
     let installed = store.installed_sorted();
-    for version in &installed {
-        let root = store.root(version);
-        let go = root.join("bin").join("go");
-        if !is_executable(&go) {
-            findings.push(Finding::problem(
-                Severity::Error,
-                Class::Store,
-                CHECK,
-                format!("{} has no executable `bin/go`", version.toolchain_name()),
-                format!("goshift verify {version}, then reinstall it"),
-            ));
-            continue;
-        }
-        let recorded = fs::read_to_string(root.join("VERSION")).ok();
-        let first = recorded
-            .as_deref()
-            .and_then(|t| t.lines().next())
-            .unwrap_or("");
-        if first != version.toolchain_name() {
-            findings.push(Finding::problem(
-                Severity::Error,
-                Class::Store,
-                CHECK,
-                format!(
-                    "`{}` says `{first}`, not {}",
-                    root.join("VERSION").display(),
-                    version.toolchain_name()
-                ),
-                format!("goshift verify {version}, then reinstall it"),
-            ));
-        }
-    }
+    let mut findings: Vec<Finding> = installed
+        .iter()
+        .filter_map(|version| toolchain_problem(store, version))
+        .collect();
     for root in store.foreign() {
         findings.push(Finding::problem(
             Severity::Error,
             Class::Store,
-            CHECK,
+            STORE_CHECK,
             format!(
                 "`{}` was not installed by goshift (no manifest of this user, or another owner); it is never run",
                 root.display()
@@ -493,12 +466,64 @@ fn store_integrity(store: &StoreView<'_>) -> Vec<Finding> {
             format!("remove it with `rm -r {}` if you did not put it there", root.display()),
         ));
     }
+    findings.extend(dangling_links(store));
+    findings.extend(staging_leftovers(store));
+    if findings.is_empty() {
+        findings.push(Finding::ok(
+            Class::Store,
+            STORE_CHECK,
+            format!(
+                "{} toolchain{} installed, layout intact",
+                installed.len(),
+                if installed.len() == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    findings
+}
+
+/// An installed toolchain without an executable `bin/go`, or whose `VERSION` names another.
+fn toolchain_problem(store: &StoreView<'_>, version: &GoVersion) -> Option<Finding> {
+    let root = store.root(version);
+    let go = root.join("bin").join("go");
+    if !is_executable(&go) {
+        return Some(Finding::problem(
+            Severity::Error,
+            Class::Store,
+            STORE_CHECK,
+            format!("{} has no executable `bin/go`", version.toolchain_name()),
+            format!("goshift verify {version}, then reinstall it"),
+        ));
+    }
+    let recorded = fs::read_to_string(root.join("VERSION")).ok();
+    let first = recorded
+        .as_deref()
+        .and_then(|t| t.lines().next())
+        .unwrap_or("");
+    (first != version.toolchain_name()).then(|| {
+        Finding::problem(
+            Severity::Error,
+            Class::Store,
+            STORE_CHECK,
+            format!(
+                "`{}` says `{first}`, not {}",
+                root.join("VERSION").display(),
+                version.toolchain_name()
+            ),
+            format!("goshift verify {version}, then reinstall it"),
+        )
+    })
+}
+
+/// The default link and the proxies, when they point to nothing.
+fn dangling_links(store: &StoreView<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
     let link = store.default_link();
     if fs::symlink_metadata(&link).is_ok() && !link.exists() {
         findings.push(Finding::problem(
             Severity::Error,
             Class::Store,
-            CHECK,
+            STORE_CHECK,
             format!("the default link `{}` points to nothing", link.display()),
             "goshift default <installed version>",
         ));
@@ -509,7 +534,7 @@ fn store_integrity(store: &StoreView<'_>) -> Vec<Finding> {
             findings.push(Finding::problem(
                 Severity::Error,
                 Class::Store,
-                CHECK,
+                STORE_CHECK,
                 format!(
                     "the proxy `{}` points to nothing (was goshift moved?)",
                     proxy.display()
@@ -518,33 +543,25 @@ fn store_integrity(store: &StoreView<'_>) -> Vec<Finding> {
             ));
         }
     }
+    findings
+}
+
+fn staging_leftovers(store: &StoreView<'_>) -> Option<Finding> {
     let staging = store.bin_dir().with_file_name("staging");
     let leftovers = fs::read_dir(&staging).map_or(0, Iterator::count);
-    if leftovers > 0 {
-        findings.push(Finding::problem(
+    (leftovers > 0).then(|| {
+        Finding::problem(
             Severity::Warning,
             Class::Store,
-            CHECK,
+            STORE_CHECK,
             format!(
                 "{leftovers} leftover entr{} in `{}`",
                 if leftovers == 1 { "y" } else { "ies" },
                 staging.display()
             ),
             "the next install cleans it up; no action needed unless space is short",
-        ));
-    }
-    if findings.is_empty() {
-        findings.push(Finding::ok(
-            Class::Store,
-            CHECK,
-            format!(
-                "{} toolchain{} installed, layout intact",
-                installed.len(),
-                if installed.len() == 1 { "" } else { "s" }
-            ),
-        ));
-    }
-    findings
+        )
+    })
 }
 
 fn lock(settings: &GlobalSettings) -> Finding {

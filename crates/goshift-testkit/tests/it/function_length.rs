@@ -1,0 +1,144 @@
+//! No function in the workspace is longer than [`LIMIT`] lines (ARCHITECTURE.md, "Tests").
+
+mod scan;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The longest a function may be, from the line of its `fn` to its closing brace.
+const LIMIT: usize = 80;
+
+/// What every crate keeps its Rust code in, besides a `build.rs` at its root.
+const CODE_DIRS: [&str; 5] = ["src", "tests", "examples", "benches", "fuzz"];
+
+/// Functions being split on other branches at the time this test was written, as
+/// `path name`; skipped until those branches are merged, when this list is emptied.
+/// No other exceptions: a long function is split into named steps, not added here.
+const BEING_SPLIT: &[&str] = &[
+    // The fleet commands, the agent and the fleet crate.
+    "crates/goshift/src/commands/agent.rs agent",
+    "crates/goshift/src/commands/fleet.rs connect",
+    "crates/goshift/src/commands/fleet.rs reconcile",
+    "crates/goshift/src/commands/fleet/rollout.rs rollout",
+    "crates/goshift/tests/it/fleet.rs a_toolchain_change_converges_on_every_host_with_audit_records_to_prove_it",
+    "crates/goshift/tests/it/fleet.rs a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_through_the_supervisor",
+    "crates/goshift-fleet/examples/fleet_sim.rs main",
+    "crates/goshift-fleet/src/agent.rs cycle",
+    "crates/goshift-fleet/src/agent.rs drive",
+    "crates/goshift-fleet/src/board.rs from_range",
+    "crates/goshift-fleet/src/decide.rs next_step",
+    "crates/goshift-fleet/src/decide.rs the_next_step_of_a_host",
+    // The supervisor crate and the `supervise` command.
+    "crates/goshift/src/commands/supervise.rs supervise",
+    "crates/goshift-supervisor/src/incident/render.rs markdown",
+    "crates/goshift-supervisor/src/machine/analysis_tests.rs each_check_that_keeps_failing_in_the_watch_window_rolls_back_with_its_reason",
+    "crates/goshift-supervisor/src/measure/http.rs request",
+    // The toolchain, gate and snapshot commands.
+    "crates/goshift/src/commands/gate/scan.rs check",
+    "crates/goshift/src/commands/snapshot/create.rs create",
+    "crates/goshift/src/commands/snapshot/restore.rs restore",
+    "crates/goshift/src/commands/toolchain/import.rs import",
+    "crates/goshift/src/commands/toolchain/install.rs install",
+    "crates/goshift/src/commands/toolchain/install.rs install_one",
+    // The JSON schema test, which changes with the schemas in docs/json/.
+    "crates/goshift/tests/it/json_schema.rs every_covered_command_follows_its_schema",
+];
+
+#[test]
+fn workspace_functions_fit_the_limit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = root.canonicalize().unwrap();
+    let files = rust_files(&root);
+    let this_file = root.join(file!());
+    assert!(
+        files.contains(&this_file),
+        "the walk of {} missed {}, so it cannot be trusted",
+        root.display(),
+        this_file.display()
+    );
+    let long = too_long(&root, &files, BEING_SPLIT);
+    assert!(
+        long.is_empty(),
+        "functions over {LIMIT} lines; split each into named steps (STYLE.md):\n{long}"
+    );
+}
+
+#[test]
+fn a_long_function_is_reported_with_its_path_line_name_and_length() {
+    let root = tempfile::tempdir().unwrap();
+    let src = root.path().join("crates/demo/src");
+    std::fs::create_dir_all(&src).unwrap();
+    // The `fn` line and the closing brace make LIMIT + 1 lines of one and LIMIT of the other.
+    let body = "    let _ = 1;\n".repeat(LIMIT - 1);
+    let fits = "    let _ = 1;\n".repeat(LIMIT - 2);
+    let source = format!("\nfn long() {{\n{body}}}\nfn fits() {{\n{fits}}}\n");
+    std::fs::write(src.join("lib.rs"), &source).unwrap();
+    let files = rust_files(root.path());
+
+    let long = too_long(root.path(), &files, &[]);
+    assert_eq!(
+        long,
+        format!("crates/demo/src/lib.rs:2 long ({} lines)\n", LIMIT + 1)
+    );
+    assert!(too_long(root.path(), &files, &["crates/demo/src/lib.rs long"]).is_empty());
+}
+
+/// One `path:line name (N lines)` line for each function over the limit that `skipped` does
+/// not name, with paths relative to `root`.
+fn too_long(root: &Path, files: &[PathBuf], skipped: &[&str]) -> String {
+    let mut report = String::new();
+    for file in files {
+        let relative = file.strip_prefix(root).unwrap().display().to_string();
+        let source = std::fs::read_to_string(file).unwrap();
+        let functions = scan::functions(&source).unwrap_or_else(|error| {
+            panic!("{relative}: {error}; the matcher in function_length/scan.rs needs a fix")
+        });
+        for function in functions {
+            let id = format!("{relative} {}", function.name);
+            if function.lines > LIMIT && !skipped.contains(&id.as_str()) {
+                let (line, name, lines) = (function.line, function.name, function.lines);
+                writeln!(report, "{relative}:{line} {name} ({lines} lines)").unwrap();
+            }
+        }
+    }
+    report
+}
+
+/// Every `.rs` file of every crate under `root/crates`, sorted.
+fn rust_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for krate in entries(&root.join("crates"))
+        .into_iter()
+        .filter(|path| path.is_dir())
+    {
+        for dir in CODE_DIRS {
+            collect(&krate.join(dir), &mut files);
+        }
+        files.extend(entries(&krate).into_iter().filter(|path| is_rust(path)));
+    }
+    files.sort();
+    files
+}
+
+fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
+    for path in entries(dir) {
+        if path.is_dir() && !path.ends_with("target") {
+            collect(&path, files);
+        } else if is_rust(&path) {
+            files.push(path);
+        }
+    }
+}
+
+/// The entries of `dir`, none when it does not exist.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.map(|entry| entry.unwrap().path()).collect(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(error) => panic!("cannot list {}: {error}", dir.display()),
+    }
+}
+
+fn is_rust(path: &Path) -> bool {
+    path.is_file() && path.extension().is_some_and(|extension| extension == "rs")
+}
