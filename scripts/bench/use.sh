@@ -6,6 +6,10 @@
 # `bin/` links. Baseline in the same run: `goshift home` (process start-up, no store work).
 # Goal: median <= 5 ms.
 #
+# Then where the time goes: the same switches timed in alternation (scripts/bench/interleave.py)
+# with one home on the disk and one on tmpfs (`/dev/shm`, where fsync returns at once), so the
+# difference between the two is what a switch waits for the disk, under the same load.
+#
 # Usage: scripts/bench/use.sh [--no-build]   (RUNS=N sets the hyperfine runs, default 200)
 set -euo pipefail
 
@@ -18,7 +22,7 @@ if [[ ${1:-} != --no-build ]]; then
     "$REPO/scripts/build.sh"
 fi
 GOSHIFT="$REPO/target/release/goshift"
-export E2E_DIR="$REPO/.e2e/bench-use"
+export E2E_DIR="$REPO/.e2e/bench-use" MIRROR_LIGHT=1
 rm -rf "$E2E_DIR"
 mkdir -p "$E2E_DIR"
 source scripts/e2e/mirror.sh
@@ -43,3 +47,25 @@ print(f"goshift use:             median {use['median'] * 1000:.2f} ms (goal <= 5
 print(f"ratio use/home: {use['median'] / home['median']:.2f}x")
 PY
 "$GOSHIFT" history | tail -n 1
+
+[[ -d /dev/shm && -w /dev/shm ]] || { echo "bench: no writable /dev/shm; skipping the disk/tmpfs comparison" >&2; exit 0; }
+shm=$(mktemp -d /dev/shm/goshift-bench-use.XXXXXX)
+trap 'rm -rf "$shm"; mirror_stop' EXIT
+GOSHIFT_HOME="$shm/home" "$GOSHIFT" install --quiet --no-smoke-test 1.21.13 1.22.10
+echo
+echo "==> alternating: home on disk vs home on tmpfs (scripts/bench/interleave.py)"
+python3 scripts/bench/interleave.py --runs "$runs" --warmup 10 \
+    "home=env GOSHIFT_HOME=$GOSHIFT_HOME $GOSHIFT home" \
+    "disk-a=env GOSHIFT_HOME=$GOSHIFT_HOME $GOSHIFT use --quiet 1.21.13" \
+    "disk-b=env GOSHIFT_HOME=$GOSHIFT_HOME $GOSHIFT use --quiet 1.22.10" \
+    "tmpfs-a=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.21.13" \
+    "tmpfs-b=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.22.10" | tee "$E2E_DIR/interleave.txt"
+python3 - "$E2E_DIR/interleave.txt" <<'PY'
+import json, sys
+result = json.loads(open(sys.argv[1]).read().splitlines()[-1])["commands"]
+disk = (result["disk-a"]["median"] + result["disk-b"]["median"]) / 2
+tmpfs = (result["tmpfs-a"]["median"] + result["tmpfs-b"]["median"]) / 2
+print(f"use, home on disk:  median {disk:.2f} ms")
+print(f"use, home on tmpfs: median {tmpfs:.2f} ms (goal <= 5 ms)")
+print(f"ratio disk/tmpfs: {disk / tmpfs:.2f}x; waiting for the disk: {disk - tmpfs:.2f} ms")
+PY

@@ -89,7 +89,7 @@ done
 python3 - "$dir/out" "$dir" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
-projects = {p["file"]: p for p in report["projects"]}
+projects = {p["path"]: p for p in report["projects"]}
 assert sorted(projects) == ["api/go.mod", "go.work", "legacy/go.mod", "tools/go.mod"], sorted(projects)
 for name in ["api", "legacy", "tools"]:
     oracle = json.load(open(f"{sys.argv[2]}/{name}.json"))

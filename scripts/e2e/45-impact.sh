@@ -148,8 +148,8 @@ status=0
 (cd "$project" && "$GOSHIFT" impact --from 1.21.13 --to 1.22.10 --bench --json) >"$dir/report.json" 2>"$dir/report.err" || status=$?
 cat "$dir/report.err"
 expect_eq "impact exit status (go with changes)" "$status" 0
-expect_eq "verdict" "$(json "$dir/report.json" 'r["verdict"]["outcome"]')" go-with-changes
-expect_eq "compatibility" "$(json "$dir/report.json" 'r["verdict"]["axes"][0]["outcome"]')" go-with-changes
+expect_eq "verdict" "$(json "$dir/report.json" 'r["verdict"]["outcome"]')" go_with_changes
+expect_eq "compatibility" "$(json "$dir/report.json" 'r["verdict"]["axes"][0]["outcome"]')" go_with_changes
 expect_eq "the failing test" \
     "$(json "$dir/report.json" '[t["name"] for t in r["runs"]["new_failing_tests"]]')" \
     "['TestWatchersSeeNewestGeneration']"
@@ -161,7 +161,7 @@ expect_eq "benchmarks on both sides" \
     "[['BenchmarkNotify'], ['BenchmarkNotify']]"
 expect_eq "the tests pass with go1.21.13" "$(json "$dir/report.json" 'r["runs"]["from"]["steps"][2]["passed"]')" True
 expect_eq "the loop that captures" \
-    "$(json "$dir/report.json" '[(c["file"], c["line"], c["variable"]) for c in r["language"]["loop_captures"]]')" \
+    "$(json "$dir/report.json" '[(c["path"], c["line"], c["variable"]) for c in r["language"]["loop_captures"]]')" \
     "[('./watch.go', 20, 'generation')]"
 expect_eq "httpmuxgo121 is imported and kept by a directive" \
     "$(json "$dir/report.json" '[(c["imported"], c["keep"]) for c in r["godebug"]["changes"] if c["name"] == "httpmuxgo121"]')" \

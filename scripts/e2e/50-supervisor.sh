@@ -85,7 +85,7 @@ import json, sys
 assert api["phase"] == "running" and api["readiness"] == "ready", api
 assert api["last_upgrade"]["result"] == "rolled_back", api["last_upgrade"]
 assert api["pid"], api
-assert api["go_version"] in ("go1.21.13", "go1.22.10"), api
+assert api["go_version"] in ("1.21.13", "1.22.10"), api
 PY
 python3 - "$GOSHIFT_HOME/services/api/releases" <<'PY'
 import json, os, sys

@@ -112,7 +112,7 @@ operator set toolchain 1.21.13 --env prod --reason e2e 2>"$dir/refused.err" || s
 [[ $status == 2 ]] || fail "a blocked version exited $status"
 grep -q "refuses \`fleet.set-toolchain prod\`" "$dir/refused.err" || fail "unclear: $(cat "$dir/refused.err")"
 operator set toolchain 1.22.10 --env prod --reason "e2e: go1.22.10 everywhere"
-wait_board "all(h['default_toolchain'] == 'go1.22.10' and not h['drift'] for h in hosts)" 300 \
+wait_board "all(h['default_toolchain'] == '1.22.10' and not h['drift'] for h in hosts)" 300 \
     "every host on go1.22.10"
 for ((i = 1; i <= HOSTS; i++)); do
     GOSHIFT_HOME="${HOST_DIR[$i]}/home" "$GOSHIFT" audit verify >/dev/null ||

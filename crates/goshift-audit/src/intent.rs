@@ -87,6 +87,19 @@ impl AuditLog {
         }
     }
 
+    /// Whether [`open_intents`](Self::open_intents) may find any. Every intent names a lock
+    /// file in [`intents_dir`](Self::intents_dir), created before the intent is appended and
+    /// removed only after its outcome is, so an empty (or missing) directory means no intent
+    /// is open and the log need not be read: it grows with every change, and reading all of
+    /// it before each change made every change slower than the one before.
+    pub fn may_have_open_intents(&self) -> Result<bool, AuditError> {
+        match fs::read_dir(self.intents_dir()) {
+            Ok(mut entries) => Ok(entries.next().is_some()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(self.io_error(source)),
+        }
+    }
+
     /// Every intent without an outcome, oldest first, each saying whether its process still
     /// runs. A log that cannot be read to its end yields the intents found up to there.
     pub fn open_intents(&self) -> Result<Vec<OpenIntent>, AuditError> {
@@ -209,4 +222,35 @@ fn lock_name(record: &Record) -> Option<&str> {
         .get(LOCK_KEY)
         .and_then(Value::as_str)
         .filter(|name| !name.contains('/') && !name.starts_with('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Actor;
+
+    fn entry() -> Entry {
+        Entry::new(Actor::from_os(), "use", "go1.22.10", Outcome::Success)
+    }
+
+    #[test]
+    fn open_intents_are_looked_for_only_while_a_lock_file_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path().join("audit.log"));
+        assert!(!log.may_have_open_intents().unwrap(), "no log yet");
+        let intent = log.begin(entry()).unwrap();
+        assert!(log.may_have_open_intents().unwrap());
+        intent.finish(&log, entry()).unwrap();
+        assert!(!log.may_have_open_intents().unwrap());
+        assert!(log.open_intents().unwrap().is_empty());
+        // A process that dies between intent and outcome leaves its lock file, so the intent
+        // is still found.
+        let dead = log.begin(entry()).unwrap();
+        let seq = dead.record().seq;
+        drop(dead);
+        assert!(log.may_have_open_intents().unwrap());
+        let open = log.open_intents().unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].record.seq, seq);
+    }
 }

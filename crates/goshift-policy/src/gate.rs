@@ -62,7 +62,8 @@ pub struct Root {
 pub struct Project {
     /// Index into [`GateReport::roots`].
     pub root: usize,
-    /// The file, relative to its root, with `/` separators.
+    /// The file, relative to its root, with `/` separators (`path` in JSON).
+    #[serde(rename = "path")]
     pub file: String,
     /// `go.mod` or `go.work`.
     pub kind: String,
@@ -72,7 +73,8 @@ pub struct Project {
     pub go: Option<String>,
     /// The `toolchain` line's name.
     pub toolchain: Option<String>,
-    /// The toolchain the directory resolves to on this machine, if one can be chosen.
+    /// The version of the toolchain the directory resolves to on this machine (`1.22.10`), if
+    /// one can be chosen.
     pub resolved: Option<String>,
     /// Why that toolchain (`go.mod toolchain line`, `default`, …).
     pub resolved_by: Option<String>,
@@ -89,7 +91,8 @@ pub struct Finding {
     pub message: String,
     /// Index into [`GateReport::roots`].
     pub root: usize,
-    /// The file, relative to its root.
+    /// The file, relative to its root (`path` in JSON).
+    #[serde(rename = "path")]
     pub file: String,
     /// The 1-based line.
     pub line: usize,
@@ -100,7 +103,8 @@ pub struct Finding {
 /// Everything the gate found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GateReport {
-    /// The policy file used.
+    /// The policy file used (`policy_path` in JSON).
+    #[serde(rename = "policy_path")]
     pub policy: String,
     /// The environment evaluated, if any.
     pub environment: Option<String>,

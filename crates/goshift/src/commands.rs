@@ -23,9 +23,10 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::cli::{
-    Cli, Command, FleetCommand, GovernanceCommand, InspectCommand, ProjectCommand, ServiceCommand,
-    SvcCommand, VulnCommand,
+    AuditCommand, Cli, Command, ConfigCommand, FleetCommand, GovernanceCommand, InspectCommand,
+    ProjectCommand, ServiceCommand, SnapshotCommand, SvcCommand, VulnCommand,
 };
+use crate::error::hinted;
 use crate::exit::ExitStatus;
 use crate::settings::{ConfigErrors, Environment, GlobalSettings};
 
@@ -43,6 +44,14 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
             });
         }
     };
+    if cli.global.json
+        && let Some(name) = without_json(&cli.command)
+    {
+        return Err(hinted(
+            format!("`goshift {name}` has no JSON output, so it refuses `--json`"),
+            format!("run `goshift {name}` without `--json`"),
+        ));
+    }
     // `doctor` reports a broken config file instead of failing on it.
     let config_errors = match cli.command {
         Command::Project(ProjectCommand::Doctor) => ConfigErrors::Report,
@@ -81,4 +90,31 @@ pub(crate) fn run(args: Vec<OsString>) -> anyhow::Result<ExitStatus> {
         Command::Fleet(FleetCommand::Agent(args)) => agent::agent(args, &settings),
         Command::Fleet(FleetCommand::Fleet(args)) => fleet::run(args, &settings),
     }
+}
+
+/// The name of `command` when it has no JSON output; `None` when it prints its data as one
+/// JSON document with `--json` (its schema is in `docs/json/v1/`). The others refuse `--json`
+/// rather than print text where a script expects JSON: they print a shell script, run
+/// something else, or print only status lines.
+fn without_json(command: &Command) -> Option<&'static str> {
+    Some(match command {
+        Command::Project(ProjectCommand::Init(_)) => "init",
+        Command::Project(ProjectCommand::Completions(_)) => "completions",
+        Command::Project(ProjectCommand::Complete(_)) => "__complete",
+        Command::Project(ProjectCommand::Manpages(_)) => "__manpages",
+        Command::Project(ProjectCommand::Exec(_)) => "exec",
+        Command::Project(ProjectCommand::Config(ConfigCommand::Set { .. })) => "config set",
+        Command::Project(ProjectCommand::Config(ConfigCommand::Unset { .. })) => "config unset",
+        Command::Service(ServiceCommand::Supervise(_)) => "supervise",
+        Command::Service(ServiceCommand::Svc(SvcCommand::Stop(_))) => "svc stop",
+        Command::Governance(GovernanceCommand::Audit(AuditCommand::Repair)) => "audit repair",
+        Command::Governance(GovernanceCommand::Audit(AuditCommand::Export { .. })) => {
+            "audit export"
+        }
+        Command::Governance(GovernanceCommand::Snapshot(SnapshotCommand::Restore { .. })) => {
+            "snapshot restore"
+        }
+        Command::Fleet(FleetCommand::Agent(_)) => "agent",
+        _ => return None,
+    })
 }

@@ -534,6 +534,9 @@ pub(crate) fn reconcile(
     let failed = "failed to reconcile the audit log with the state";
     let hint = "check the file system, then `goshift audit verify`";
     let mut closed = Vec::new();
+    if !log.may_have_open_intents().context(failed).hint(hint)? {
+        return Ok(closed);
+    }
     let open_intents = log.open_intents().context(failed).hint(hint)?;
     log.clean_intent_locks(&open_intents)
         .context(failed)

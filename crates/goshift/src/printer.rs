@@ -161,3 +161,22 @@ pub(crate) enum ColorChoice {
     /// Never colour.
     Never,
 }
+
+/// `go1.21.2` as `1.21.2`, the spelling of a Go version in every JSON output
+/// (`docs/json/README.md`); anything else as it is.
+pub(crate) fn without_go_prefix(version: &str) -> &str {
+    version
+        .strip_prefix("go")
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(version)
+}
+
+/// Rewrites a JSON string holding `go1.21.2` as `1.21.2`; leaves anything else (a missing
+/// field, `null`) alone.
+pub(crate) fn strip_go_prefix(value: Option<&mut serde_json::Value>) {
+    if let Some(value) = value
+        && let Some(text) = value.as_str()
+    {
+        *value = without_go_prefix(text).into();
+    }
+}

@@ -8,7 +8,7 @@ use super::{GodebugSection, LanguageSection, PolicySection, RunsSection, Securit
 
 /// The outcome on one axis, or overall. Ordered: `Go < GoWithChanges < Blocked`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Nothing stands in the way.
     Go,
@@ -30,7 +30,7 @@ impl fmt::Display for Outcome {
 
 /// The axes of the verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum Axis {
     /// Does the project build, test and behave the same.
     Compatibility,

@@ -24,6 +24,12 @@ use crate::settings::GlobalSettings;
 /// Runs the gate.
 pub(crate) fn gate(settings: &GlobalSettings, args: GateArgs) -> anyhow::Result<ExitStatus> {
     let GateArgs { format, paths } = args;
+    // `--json` is `--format json`, as for `impact`; SARIF is JSON already.
+    let format = if settings.printer.json() && format == GateFormat::Text {
+        GateFormat::Json
+    } else {
+        format
+    };
     let loaded = governance::load_policy(settings)?.ok_or_else(|| {
         hinted(
             format!(

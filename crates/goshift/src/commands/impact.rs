@@ -79,7 +79,9 @@ pub(crate) fn impact(settings: &GlobalSettings, args: ImpactArgs) -> anyhow::Res
         run,
     )?;
     match format {
-        ImpactFormat::Json => settings.printer.json_value(&report)?,
+        ImpactFormat::Json => settings
+            .printer
+            .json_value(&json_vocabulary(serde_json::to_value(&report)?))?,
         ImpactFormat::Text => render::text(settings, &report),
         ImpactFormat::Markdown => render::markdown(settings, &report),
     }
@@ -675,4 +677,42 @@ fn policy(settings: &GlobalSettings, to: &GoVersion) -> anyhow::Result<PolicySec
             })
             .collect(),
     })
+}
+
+/// The report in the JSON vocabulary of every command (`docs/json/README.md`): Go versions
+/// without the `go` prefix, files and directories in fields named `path`. (`pointer_mut`,
+/// because indexing a `null` for writing would turn it into an object.)
+fn json_vocabulary(mut report: serde_json::Value) -> serde_json::Value {
+    use crate::printer::strip_go_prefix as strip;
+    fn rename_file(object: Option<&mut serde_json::Value>) {
+        if let Some(map) = object.and_then(serde_json::Value::as_object_mut)
+            && let Some(file) = map.remove("file")
+        {
+            map.insert("path".to_owned(), file);
+        }
+    }
+    fn items<'a>(
+        report: &'a mut serde_json::Value,
+        pointer: &str,
+    ) -> impl Iterator<Item = &'a mut serde_json::Value> {
+        report
+            .pointer_mut(pointer)
+            .and_then(serde_json::Value::as_array_mut)
+            .into_iter()
+            .flatten()
+    }
+    strip(report.pointer_mut("/runs/from/version"));
+    strip(report.pointer_mut("/runs/to/version"));
+    for pointer in ["/security/fixed", "/security/open"] {
+        for advisory in items(&mut report, pointer) {
+            strip(advisory.get_mut("fixed"));
+        }
+    }
+    rename_file(report.get_mut("policy"));
+    for pointer in ["/language/edits", "/language/loop_captures"] {
+        for item in items(&mut report, pointer) {
+            rename_file(Some(item));
+        }
+    }
+    report
 }

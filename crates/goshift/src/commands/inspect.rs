@@ -57,9 +57,11 @@ pub(crate) fn inspect(settings: &GlobalSettings, args: InspectArgs) -> anyhow::R
         if printer.json() {
             documents.push(serde_json::json!({
                 "path": file,
-                "version": info.go_version.strip_prefix("go").unwrap_or(&info.go_version),
+                "version": crate::printer::without_go_prefix(&info.go_version),
                 "build_info": info,
-                "vulnerabilities": findings,
+                "vulnerabilities": findings.as_ref().map(|found| {
+                    found.iter().map(super::vuln::check::json_finding).collect::<Vec<_>>()
+                }),
                 "policy": classification,
             }));
         } else {

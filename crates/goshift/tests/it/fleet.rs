@@ -85,13 +85,18 @@ fn set_toolchain(
         reason,
     ];
     args.extend_from_slice(extra);
-    fleet(test, etcd, &args)
+    args.push("--json");
+    let run = fleet(test, etcd, &args);
+    if run.code == Some(0) {
+        crate::json_schema::follows_schema("fleet-set", run.stdout.as_bytes());
+    }
+    run
 }
 
 fn board(test: &StoreTest, etcd: &EtcdServer) -> serde_json::Value {
     let run = fleet(test, etcd, &["status", "--json"]);
     assert!(run.code == Some(0) || run.code == Some(1), "{run:?}");
-    serde_json::from_str(&run.stdout).unwrap()
+    crate::json_schema::follows_schema("fleet-status", run.stdout.as_bytes())
 }
 
 fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
@@ -126,7 +131,7 @@ fn a_toolchain_change_converges_on_every_host_with_audit_records_to_prove_it() {
     wait_for("every host on go1.22.10 without drift", || {
         let board = board(&operator, &etcd);
         board["hosts"].as_array().unwrap().iter().all(|h| {
-            h["default_toolchain"] == "go1.22.10"
+            h["default_toolchain"] == "1.22.10"
                 && h["drift"].as_array().unwrap().is_empty()
                 && h["alive"] == true
         })
@@ -513,6 +518,7 @@ fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_thr
                 "0s",
                 "--reason",
                 reason,
+                "--json",
             ],
         )
     };
@@ -521,6 +527,7 @@ fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_thr
 
     let run = rollout(&"0".repeat(64), "wrong hash");
     assert_eq!(run.code, Some(0), "{run:?}");
+    crate::json_schema::follows_schema("fleet-rollout", run.stdout.as_bytes());
     wait_for("the rollout to fail", || {
         board(&operator, &etcd)["environments"]["prod"]["rollouts"][0]["rollout"]["state"]
             == "failed"
@@ -532,8 +539,10 @@ fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_thr
     assert!(reason.contains("but the rollout says 0000"), "{reason}");
     assert_eq!(rollout_board["hosts"]["h1"]["state"], "refused");
     assert_eq!(releases(&node), before, "something was staged");
-    let last = &board_now["hosts"][0]["last_change"];
-    assert_eq!(last["result"], "failure", "{last}");
+    // The host reports its last change with its status, which may land after the rollout's.
+    wait_for("the host to report the refused upgrade", || {
+        board(&operator, &etcd)["hosts"][0]["last_change"]["result"] == "failure"
+    });
 
     let run = rollout(&sha256_of(&v2), "release v2");
     assert_eq!(run.code, Some(0), "{run:?}");
@@ -557,7 +566,7 @@ fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_thr
         &etcd,
         &["history", "api", "--env", "prod", "--json"],
     );
-    let history: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let history = crate::json_schema::follows_schema("fleet-history", history.stdout.as_bytes());
     let states: Vec<&str> = history
         .as_array()
         .unwrap()

@@ -135,7 +135,7 @@ fn policy_show_prints_the_status_board() {
          prod         1.21.13  2024-03-01  verified   all vendored modules build\n"
     );
     let output = context.run(["--json", "policy", "show"]);
-    let board: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let board = crate::json_schema::follows_schema("policy-show", &output.stdout);
     assert_eq!(board[1]["environment"], "prod");
     assert_eq!(board[1]["since"], "2024-03-01");
 }
@@ -282,7 +282,7 @@ fn audit_log_filters_and_exports() {
     );
 
     let output = context.run(["--json", "audit", "log", "--since", "1h"]);
-    let records: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let records = crate::json_schema::follows_schema("audit-log", &output.stdout);
     assert_eq!(records.as_array().unwrap().len(), 4);
     let output = context.run(["--json", "audit", "log", "--since", "2999-01-01"]);
     let records: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();

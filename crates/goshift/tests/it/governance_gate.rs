@@ -100,7 +100,11 @@ fn gate_json_and_sarif() {
     let context = context();
     let (code, stdout, _) = run(&context, &["gate", "--format", "json", "repo"]);
     assert_eq!(code, Some(1));
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let report = crate::json_schema::follows_schema("gate", stdout.as_bytes());
+    // `--json` is `--format json`.
+    let (code, global, _) = run(&context, &["--json", "gate", "repo"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(global, stdout);
     assert_eq!(report["projects"].as_array().unwrap().len(), 3);
     assert_eq!(report["projects"][2]["module"], "example.com/svc");
     assert_eq!(report["projects"][2]["toolchain"], "go1.21.1");
@@ -184,10 +188,10 @@ fn gate_reports_go_binaries_the_policy_blocks() {
 
     let (code, stdout, _) = run(&context, &["gate", "--format", "json", "bins"]);
     assert_eq!(code, Some(1));
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let report = crate::json_schema::follows_schema("gate", stdout.as_bytes());
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{stdout}");
     assert_eq!(findings[0]["rule"], "go-binary");
-    assert_eq!(findings[0]["file"], "app");
+    assert_eq!(findings[0]["path"], "app");
     assert_eq!(findings[0]["level"], "error");
 }

@@ -112,7 +112,9 @@ fn run(context: &TestContext, args: &[&str]) -> (Option<i32>, String, String) {
 
 fn json(context: &TestContext, args: &[&str]) -> (Option<i32>, serde_json::Value) {
     let (code, stdout, stderr) = run(context, args);
-    let value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+    let value: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+    crate::json_schema::follows_schema("impact", stdout.as_bytes());
     (code, value)
 }
 
@@ -175,7 +177,7 @@ fn json_report_has_the_default_godebug_of_each_side_and_the_verdict() {
         godebug["to_default_same_go_line"],
         "httpmuxgo121=1,panicnil=1,tlsrsakex=1"
     );
-    assert_eq!(report["verdict"]["outcome"], "go-with-changes");
+    assert_eq!(report["verdict"]["outcome"], "go_with_changes");
     let axes: Vec<(&str, &str)> = report["verdict"]["axes"]
         .as_array()
         .unwrap()
@@ -185,10 +187,10 @@ fn json_report_has_the_default_godebug_of_each_side_and_the_verdict() {
     assert_eq!(
         axes,
         [
-            ("compatibility", "go-with-changes"),
-            ("security", "go-with-changes"),
+            ("compatibility", "go_with_changes"),
+            ("security", "go_with_changes"),
             ("ecosystem", "go"),
-            ("support-window", "go")
+            ("support_window", "go")
         ]
     );
     assert_eq!(report["runs"]["from"]["steps"][0]["passed"], true);
@@ -455,6 +457,7 @@ fn gate(context: &TestContext) -> (Option<i32>, serde_json::Value) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{e}: {stdout}{}", String::from_utf8_lossy(&output.stderr)));
+    crate::json_schema::follows_schema("gate", &output.stdout);
     (output.status.code(), value)
 }
 
@@ -469,7 +472,7 @@ fn gate_fails_a_module_whose_next_allowed_version_has_blockers() {
         .filter(|f| f["rule"] == "upgrade-blocked")
         .collect();
     assert_eq!(blocked.len(), 1, "{report:#}");
-    assert_eq!(blocked[0]["file"], "go.mod");
+    assert_eq!(blocked[0]["path"], "go.mod");
     assert_eq!(blocked[0]["line"], 3);
     assert_eq!(blocked[0]["level"], "error");
     let message = blocked[0]["message"].as_str().unwrap();

@@ -211,6 +211,8 @@ fn vuln_sync_from_a_directory_then_check_offline() {
         String::from_utf8_lossy(&sync.stderr)
     );
     assert!(stdout(&sync).contains(goshift_testkit::vulndb::MODIFIED));
+    let synced = context.run(["--json", "vuln", "sync", "--from", "../db"]);
+    crate::json_schema::follows_schema("vuln-sync", &synced.stdout);
     assert!(
         context
             .home()
@@ -221,6 +223,9 @@ fn vuln_sync_from_a_directory_then_check_offline() {
     write_binary(&context.work(), "old", Container::Elf, "go1.21.2");
     let check = context.run(["vuln", "check", "old"]);
     assert_eq!(check.status.code(), Some(1));
+    let found = context.run(["--json", "vuln", "check", "old"]);
+    assert_eq!(found.status.code(), Some(1));
+    crate::json_schema::follows_schema("vuln-check", &found.stdout);
     let text = stdout(&check);
     assert!(
         text.contains("GO-2023-2102 (CVE-2023-44487, CVE-2023-39325, GHSA-4374-p667-p6c8): stdlib go1.21.2, fixed in go1.21.3 [net/http]"),
@@ -234,8 +239,9 @@ fn vuln_sync_from_a_directory_then_check_offline() {
     std::fs::remove_file(context.work().join("old")).unwrap();
     let fixed = GoBinary::new(Container::Elf, "go1.22.10", "path\tx\nmod\tx\t(devel)\t\n").build();
     std::fs::write(context.work().join("new"), fixed).unwrap();
-    let clean = context.run(["vuln", "check", "."]);
+    let clean = context.run(["--json", "vuln", "check", "."]);
     assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+    crate::json_schema::follows_schema("vuln-check", &clean.stdout);
 }
 
 #[test]
@@ -316,7 +322,7 @@ fn sbom_describes_modules_and_stdlib() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let bom: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let bom = crate::json_schema::follows_schema("sbom", &output.stdout);
     assert_eq!(bom["specVersion"], "1.5");
     assert_eq!(bom["version"], 1);
     let main = &bom["metadata"]["component"];

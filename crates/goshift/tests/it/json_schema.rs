@@ -1,7 +1,8 @@
 //! Every command's `--json` against its schema in `docs/json/v1/`.
 //!
 //! The validator covers the part of JSON Schema those files use: `type` (one or a list),
-//! `enum`, `properties`, `required`, `additionalProperties: false`, `items`, `oneOf`, and the
+//! `enum`, `properties`, `required`, `additionalProperties` (`false` or a schema for every
+//! other property), `items`, `oneOf`, and the
 //! `go-version` format (`1.22.10`, `1.22`, `1.23rc1`: never with a `go` prefix).
 
 use std::path::Path;
@@ -99,10 +100,17 @@ fn violation(schema: &Value, value: &Value, at: &str) -> Option<String> {
                         return Some(problem);
                     }
                 }
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    return Some(format!("{at}: `{name}` is not in the schema"));
-                }
-                None => {}
+                None => match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) => {
+                        return Some(format!("{at}: `{name}` is not in the schema"));
+                    }
+                    Some(other @ Value::Object(_)) => {
+                        if let Some(problem) = violation(other, field, &format!("{at}.{name}")) {
+                            return Some(problem);
+                        }
+                    }
+                    _ => {}
+                },
             }
         }
     }
@@ -116,6 +124,19 @@ fn violation(schema: &Value, value: &Value, at: &str) -> Option<String> {
     None
 }
 
+/// Checks `stdout`, a command's whole output with `--json`, against
+/// `docs/json/v1/<name>.schema.json`, and returns it parsed. For the tests of other areas,
+/// whose fixtures (a supervisor, etcd, a vulnerability database) produce the output.
+pub(crate) fn follows_schema(name: &str, stdout: &[u8]) -> Value {
+    let stdout = String::from_utf8_lossy(stdout);
+    let value: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{name}: stdout is not one JSON document ({e}):\n{stdout}"));
+    if let Some(problem) = violation(&schema(name), &value, "$") {
+        panic!("output breaks docs/json/v1/{name}.schema.json: {problem}\n{value:#}");
+    }
+    value
+}
+
 /// Runs `goshift --json ARGS…` and checks stdout against `docs/json/v1/<name>.schema.json`.
 fn check(test: &StoreTest, name: &str, args: &[&str]) -> Value {
     let output = test
@@ -124,13 +145,7 @@ fn check(test: &StoreTest, name: &str, args: &[&str]) -> Value {
         .args(args)
         .output()
         .expect("test setup");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let value: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: stdout is not one JSON document ({e}):\n{stdout}"));
-    if let Some(problem) = violation(&schema(name), &value, "$") {
-        panic!("{args:?} breaks docs/json/v1/{name}.schema.json: {problem}\n{value:#}");
-    }
-    value
+    follows_schema(name, &output.stdout)
 }
 
 #[test]
@@ -206,6 +221,14 @@ fn every_covered_command_follows_its_schema() {
     check(&test, "cache", &["cache", "size"]);
     check(&test, "doctor", &["doctor"]);
     check(&test, "prune", &["prune", "--keep", "1"]);
+    let goroot = test.context.root().join("distro/go");
+    crate::toolchain::unpack_fake(&goshift_testkit::archive::fake_go("1.19.8"), &goroot);
+    let imported = check(
+        &test,
+        "import",
+        &["import", goroot.to_str().expect("test setup")],
+    );
+    assert_eq!(imported["version"], "1.19.8", "{imported}");
     test.ok(&["install", "--no-smoke-test", "1.21.13"]);
     check(&test, "uninstall", &["uninstall", "1.21.13"]);
     check(&test, "cache", &["cache", "clean"]);
@@ -238,4 +261,185 @@ fn every_covered_command_follows_its_schema() {
     std::fs::write(&log, records).expect("test setup");
     let broken = check(&test, "audit-verify", &["audit", "verify"]);
     assert_eq!(broken["valid"], false, "{broken}");
+}
+
+/// What a command does with `--json`.
+enum Json {
+    /// Prints one document that follows `docs/json/v1/<name>.schema.json`.
+    Schema(&'static str),
+    /// Refuses it (exit 2); the arguments run it that way.
+    Refused(&'static [&'static str]),
+}
+
+/// Every command `goshift help` lists (subcommands after a space), and what it does with
+/// `--json`. A new command fails `every_command_has_a_schema_or_refuses_json` until it is here.
+const COMMANDS: &[(&str, Json)] = &[
+    ("list", Json::Schema("list")),
+    ("install", Json::Schema("install")),
+    ("use", Json::Schema("use")),
+    ("history", Json::Schema("history")),
+    ("rollback", Json::Schema("use")),
+    ("uninstall", Json::Schema("uninstall")),
+    ("prune", Json::Schema("prune")),
+    ("import", Json::Schema("import")),
+    ("verify", Json::Schema("verify")),
+    ("home", Json::Schema("home")),
+    ("cache dir", Json::Schema("cache")),
+    ("cache size", Json::Schema("cache")),
+    ("cache clean", Json::Schema("cache")),
+    ("env", Json::Schema("env")),
+    ("which", Json::Schema("which")),
+    ("current", Json::Schema("current")),
+    ("pin", Json::Schema("pin")),
+    ("unpin", Json::Schema("unpin")),
+    ("init", Json::Refused(&["init", "bash"])),
+    ("completions", Json::Refused(&["completions", "bash"])),
+    ("exec", Json::Refused(&["exec", "1.22", "--", "true"])),
+    ("each", Json::Schema("each")),
+    ("doctor", Json::Schema("doctor")),
+    ("config get", Json::Schema("config")),
+    (
+        "config set",
+        Json::Refused(&["config", "set", "auto_install", "true"]),
+    ),
+    (
+        "config unset",
+        Json::Refused(&["config", "unset", "auto_install"]),
+    ),
+    ("config list", Json::Schema("config")),
+    ("mod", Json::Schema("mod")),
+    ("supervise", Json::Refused(&["supervise"])),
+    ("svc status", Json::Schema("svc-status")),
+    ("svc upgrade", Json::Schema("svc-upgrade")),
+    ("svc rollback", Json::Schema("svc-upgrade")),
+    ("svc stop", Json::Refused(&["svc", "stop"])),
+    ("svc logs", Json::Schema("svc-logs")),
+    ("svc incidents", Json::Schema("svc-incidents")),
+    ("svc incident", Json::Schema("svc-incident")),
+    ("policy check", Json::Schema("policy-check")),
+    ("policy show", Json::Schema("policy-show")),
+    ("policy explain", Json::Schema("policy-explain")),
+    ("audit log", Json::Schema("audit-log")),
+    ("audit verify", Json::Schema("audit-verify")),
+    ("audit head", Json::Schema("audit-head")),
+    ("audit repair", Json::Refused(&["audit", "repair"])),
+    ("audit export", Json::Refused(&["audit", "export"])),
+    ("gate", Json::Schema("gate")),
+    ("snapshot create", Json::Schema("snapshot-create")),
+    (
+        "snapshot restore",
+        Json::Refused(&["snapshot", "restore", "box.snapshot"]),
+    ),
+    ("inspect", Json::Schema("inspect")),
+    ("scan", Json::Schema("scan")),
+    ("vuln sync", Json::Schema("vuln-sync")),
+    ("vuln check", Json::Schema("vuln-check")),
+    ("sbom", Json::Schema("sbom")),
+    ("impact", Json::Schema("impact")),
+    ("agent", Json::Refused(&["agent"])),
+    ("fleet status", Json::Schema("fleet-status")),
+    ("fleet set toolchain", Json::Schema("fleet-set")),
+    ("fleet rollout", Json::Schema("fleet-rollout")),
+    ("fleet pause", Json::Schema("fleet-rollout")),
+    ("fleet resume", Json::Schema("fleet-rollout")),
+    ("fleet abort", Json::Schema("fleet-rollout")),
+    ("fleet history", Json::Schema("fleet-history")),
+];
+
+/// The commands below `path` that have no subcommands, from the `Commands:` section of each
+/// help page.
+fn leaf_commands(test: &StoreTest, path: &[&str], found: &mut Vec<String>) {
+    let help = test.ok(&[path, &["--help"]].concat()).stdout;
+    let names: Vec<&str> = help
+        .lines()
+        .skip_while(|line| *line != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .collect();
+    if names.is_empty() {
+        found.push(path.join(" "));
+    }
+    for name in names {
+        leaf_commands(test, &[path, &[name]].concat(), found);
+    }
+}
+
+/// The test sources, without whitespace, to find which schemas a test validates.
+fn test_sources() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&dir).expect("test setup") {
+        let path = entry.expect("test setup").path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            text.push_str(&std::fs::read_to_string(&path).expect("test setup"));
+        }
+    }
+    text.split_whitespace().collect()
+}
+
+#[test]
+fn every_command_has_a_schema_or_refuses_json() {
+    let test = StoreTest::new(&[]);
+    let mut listed = Vec::new();
+    leaf_commands(&test, &[], &mut listed);
+    listed.sort();
+    let mut known: Vec<String> = COMMANDS
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    known.sort();
+    assert_eq!(
+        listed, known,
+        "every command `goshift help` lists needs a line in COMMANDS: a schema in docs/json/v1/ \
+         and a test that validates its output, or `Json::Refused`"
+    );
+    let sources = test_sources();
+    let schemas: std::collections::BTreeSet<&str> = COMMANDS
+        .iter()
+        .filter_map(|(_, json)| match json {
+            Json::Schema(name) => Some(*name),
+            Json::Refused(_) => None,
+        })
+        .collect();
+    for name in &schemas {
+        schema(name);
+        let validated = [
+            format!("check(&test,\"{name}\""),
+            format!("follows_schema(\"{name}\""),
+        ];
+        assert!(
+            validated.iter().any(|call| sources.contains(call.as_str())),
+            "no test validates output against docs/json/v1/{name}.schema.json"
+        );
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/json/v1");
+    for entry in std::fs::read_dir(&dir).expect("test setup") {
+        let file = entry.expect("test setup").file_name();
+        let file = file.to_string_lossy();
+        let name = file.strip_suffix(".schema.json").unwrap_or(&file);
+        assert!(
+            schemas.contains(name),
+            "docs/json/v1/{file} belongs to no command"
+        );
+    }
+    for (name, json) in COMMANDS {
+        if let Json::Refused(args) = json {
+            let run = test.run(&[&["--json"], *args].concat());
+            assert_eq!(run.code, Some(2), "`goshift --json {name}`: {run:?}");
+            assert!(
+                run.stderr
+                    .contains(&format!("`goshift {name}` has no JSON output")),
+                "`goshift --json {name}`: {}",
+                run.stderr
+            );
+            assert!(
+                run.stdout.is_empty(),
+                "`goshift --json {name}`: {}",
+                run.stdout
+            );
+        }
+    }
 }

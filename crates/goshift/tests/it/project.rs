@@ -553,7 +553,7 @@ fn mod_prints_what_go_mod_declares() {
         "module     example.com/m\ngo         1.22.0\ntoolchain  go1.22.10\nrequire    golang.org/x/text v0.14.0 (indirect)\nrequire    example.com/old v4.1.2+incompatible\nreplace    example.com/old => ./old\nretract    v0.9.0 (broken build)\n"
     );
     let output = context.run(["--json", "mod", "go.mod"]);
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("test setup");
+    let json = crate::json_schema::follows_schema("mod", &output.stdout);
     assert_eq!(json["Module"]["Path"], "example.com/m");
     assert_eq!(json["Require"][0]["Indirect"], true);
     assert_eq!(json["Retract"][0]["Rationale"], "broken build");

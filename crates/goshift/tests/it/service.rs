@@ -68,7 +68,7 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
 
     let status = context.run(["svc", "status", "--json"]);
     assert!(status.status.success(), "{status:?}");
-    let services: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let services = crate::json_schema::follows_schema("svc-status", &status.stdout);
     assert_eq!(services[0]["name"], "api");
     assert_eq!(services[0]["phase"], "running");
     assert_eq!(services[0]["readiness"], "ready");
@@ -101,8 +101,10 @@ fn upgrade_rollback_status_and_stop_through_the_cli() {
     assert!(stdout.contains("exited before it was ready"), "{stdout}");
     svc_logs_show_the_failed_generation(&context);
 
-    let rollback = context.run(["svc", "rollback", "api"]);
+    let rollback = context.run(["--json", "svc", "rollback", "api"]);
     assert_eq!(rollback.status.code(), Some(0), "{rollback:?}");
+    let outcome = crate::json_schema::follows_schema("svc-upgrade", &rollback.stdout);
+    assert_eq!(outcome["result"], "upgraded", "{outcome}");
 
     let unknown = context.run(["svc", "upgrade", "nope", v2.to_str().unwrap()]);
     assert_eq!(unknown.status.code(), Some(2));
@@ -179,7 +181,7 @@ fn svc_logs_show_the_failed_generation(context: &TestContext) {
     );
     assert!(text.contains(", running\n"), "{text}");
     let logs = context.run(["svc", "logs", "api", "--json"]);
-    let generations: serde_json::Value = serde_json::from_slice(&logs.stdout).unwrap();
+    let generations = crate::json_schema::follows_schema("svc-logs", &logs.stdout);
     let crashed = generations
         .as_array()
         .unwrap()

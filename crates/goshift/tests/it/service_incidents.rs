@@ -73,7 +73,7 @@ fn lists_and_shows_incidents() {
     assert!(lines[2].starts_with(&api), "{stdout}");
 
     let only = context.run(["--json", "svc", "incidents", "api"]);
-    let reports: serde_json::Value = serde_json::from_slice(&only.stdout).unwrap();
+    let reports = crate::json_schema::follows_schema("svc-incidents", &only.stdout);
     assert_eq!(reports.as_array().unwrap().len(), 1);
     assert_eq!(reports[0]["id"], api.as_str());
     assert_eq!(reports[0]["trigger"], "stop_ignored");
@@ -93,7 +93,7 @@ fn lists_and_shows_incidents() {
     assert!(!markdown.contains("k-987"));
 
     let json = context.run(["--json", "svc", "incident", &worker]);
-    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let report = crate::json_schema::follows_schema("svc-incident", &json.stdout);
     assert_eq!(report["service"], "worker");
     assert_eq!(report["timeline"][0]["phase"], "draining");
 }

@@ -21,7 +21,7 @@ pub(crate) fn status(
         board.hosts.iter().any(|h| !h.alive || !h.drift.is_empty()) || !board.invalid.is_empty();
     let printer = &settings.printer;
     if printer.json() {
-        printer.json_value(&board)?;
+        printer.json_value(&json_vocabulary(serde_json::to_value(&board)?))?;
     } else {
         for (name, environment) in &board.environments {
             let toolchain = environment.toolchain.as_ref().map_or_else(
@@ -128,4 +128,37 @@ fn print_host(host: &goshift_fleet::HostBoard, printer: crate::printer::Printer)
             printer.paint(Style::Yellow, "drift:")
         ));
     }
+}
+
+/// The board in the JSON vocabulary of every command (`docs/json/README.md`), while etcd keeps
+/// the records as agents of every version write them: Go versions without the `go` prefix, and
+/// a host's rollout state `since` as RFC 3339 rather than seconds since the epoch.
+fn json_vocabulary(mut board: serde_json::Value) -> serde_json::Value {
+    use crate::printer::strip_go_prefix as strip;
+    use serde_json::Value;
+    fn array(value: Option<&mut Value>) -> impl Iterator<Item = &mut Value> {
+        value.and_then(Value::as_array_mut).into_iter().flatten()
+    }
+    for host in array(board.get_mut("hosts")) {
+        strip(host.get_mut("default_toolchain"));
+        array(host.get_mut("toolchains")).for_each(|t| strip(Some(t)));
+        for service in array(host.get_mut("services")) {
+            strip(service.get_mut("go_version"));
+        }
+    }
+    let environments = board.get_mut("environments").and_then(Value::as_object_mut);
+    for environment in environments.into_iter().flat_map(|map| map.values_mut()) {
+        for rollout in array(environment.get_mut("rollouts")) {
+            let hosts = rollout.get_mut("hosts").and_then(Value::as_object_mut);
+            for progress in hosts.into_iter().flat_map(|map| map.values_mut()) {
+                if let Some(since) = progress.get_mut("since")
+                    && let Some(seconds) = since.as_u64()
+                {
+                    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+                    *since = humantime::format_rfc3339_seconds(time).to_string().into();
+                }
+            }
+        }
+    }
+    board
 }

@@ -30,7 +30,7 @@ pub(super) fn text(settings: &GlobalSettings, report: &GateReport) {
         }
         match (&project.resolved, &project.resolved_by) {
             (Some(version), Some(by)) => {
-                let _ = write!(line, ", resolves to {version} ({by})");
+                let _ = write!(line, ", resolves to go{version} ({by})");
             }
             _ => line.push_str(", unresolved"),
         }

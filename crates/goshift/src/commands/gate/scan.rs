@@ -224,7 +224,7 @@ impl Checker<'_> {
                     ));
                 }
                 (
-                    Some(resolution.version.toolchain_name()),
+                    Some(resolution.version.to_string()),
                     Some(source_text(&resolution.source)),
                 )
             }

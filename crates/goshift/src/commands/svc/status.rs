@@ -19,7 +19,12 @@ pub(crate) fn status(args: ControlArgs, settings: &GlobalSettings) -> anyhow::Re
     };
     let printer = &settings.printer;
     if printer.json() {
-        printer.json_value(&services)?;
+        let mut value = serde_json::to_value(&services)?;
+        // A Go version is `1.22.10` in every JSON output; the build information says `go1.22.10`.
+        for service in value.as_array_mut().into_iter().flatten() {
+            crate::printer::strip_go_prefix(service.get_mut("go_version"));
+        }
+        printer.json_value(&value)?;
         return Ok(ExitStatus::Success);
     }
     for s in &services {

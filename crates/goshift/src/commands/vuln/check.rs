@@ -16,6 +16,7 @@ use crate::cli::VulnCheckArgs;
 use crate::commands::inspect::{database_dir, finding_line, open_database};
 use crate::error::hinted;
 use crate::exit::ExitStatus;
+use crate::printer::{strip_go_prefix, without_go_prefix};
 use crate::settings::GlobalSettings;
 
 /// Checks binaries against the synced database.
@@ -123,12 +124,7 @@ fn print_reports(
 ) -> anyhow::Result<()> {
     let printer = &settings.printer;
     if printer.json() {
-        let binaries: Vec<_> = reports
-            .iter()
-            .map(|Report { path, go_version, findings }| {
-                serde_json::json!({ "path": path, "go_version": go_version, "findings": findings })
-            })
-            .collect();
+        let binaries = json_binaries(reports);
         printer.json_value(&serde_json::json!({
             "database_modified": database.modified(),
             "binaries": binaries,
@@ -155,4 +151,30 @@ fn print_reports(
         database.modified()
     ));
     Ok(())
+}
+
+/// Each binary with its findings, as `vuln check --json` prints them.
+fn json_binaries(reports: &[Report]) -> Vec<serde_json::Value> {
+    reports
+        .iter()
+        .map(|Report { path, go_version, findings }| {
+            let findings: Vec<_> = findings.iter().map(json_finding).collect();
+            serde_json::json!({
+                "path": path,
+                "version": without_go_prefix(go_version),
+                "findings": findings,
+            })
+        })
+        .collect()
+}
+
+/// A finding as JSON: Go's own versions (module `stdlib` or `toolchain`) without the `go`
+/// prefix; module versions as modules spell them (`v0.17.0`).
+pub(crate) fn json_finding(finding: &Finding) -> serde_json::Value {
+    let mut value = serde_json::json!(finding);
+    if matches!(finding.module.as_str(), "stdlib" | "toolchain") {
+        strip_go_prefix(value.get_mut("version"));
+        strip_go_prefix(value.get_mut("fixed"));
+    }
+    value
 }
