@@ -154,10 +154,18 @@ fn stop_is_recorded_and_the_log_verifies(context: &TestContext, running: &mut Ru
     running.until("stopped");
     assert!(running.child.wait().unwrap().success());
     let audit = std::fs::read_to_string(context.home().join("audit.log")).unwrap();
-    let last: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
-    assert_eq!(last["action"], "svc.stopped", "{audit}");
+    // The supervisor records `svc.stopped` while the command records the outcome of its
+    // `svc.stop`: either may come last.
+    let records: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let tail = &records[records.len().saturating_sub(2)..];
+    let stopped = tail.iter().find(|r| r["action"] == "svc.stopped");
+    let stopped =
+        stopped.unwrap_or_else(|| panic!("no svc.stopped among the last records: {audit}"));
     // Timings are recorded as strings, so every record reads back to its hash.
-    assert!(last["details"]["at_ms"].is_string(), "{audit}");
+    assert!(stopped["details"]["at_ms"].is_string(), "{audit}");
     let verify = context.run(["audit", "verify"]);
     assert!(verify.status.success(), "{verify:?}");
     assert!(audit.contains("\"svc.stop\""), "{audit}");

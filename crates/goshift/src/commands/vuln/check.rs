@@ -157,14 +157,20 @@ fn print_reports(
 fn json_binaries(reports: &[Report]) -> Vec<serde_json::Value> {
     reports
         .iter()
-        .map(|Report { path, go_version, findings }| {
-            let findings: Vec<_> = findings.iter().map(json_finding).collect();
-            serde_json::json!({
-                "path": path,
-                "version": without_go_prefix(go_version),
-                "findings": findings,
-            })
-        })
+        .map(
+            |Report {
+                 path,
+                 go_version,
+                 findings,
+             }| {
+                let findings: Vec<_> = findings.iter().map(json_finding).collect();
+                serde_json::json!({
+                    "path": path,
+                    "version": without_go_prefix(go_version),
+                    "findings": findings,
+                })
+            },
+        )
         .collect()
 }
 
