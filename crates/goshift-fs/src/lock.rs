@@ -154,13 +154,7 @@ impl Drop for LockGuard {
 /// error gets the path.
 fn no_follow_error(path: &Path, error: &io::Error) -> io::Error {
     if error.raw_os_error() == Some(libc::ELOOP) {
-        return io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "`{}` is a symbolic link, where goshift keeps a file of its own; it is never followed: remove the link and run the command again",
-                path.display()
-            ),
-        );
+        return crate::link_refused(path);
     }
     io::Error::new(
         error.kind(),

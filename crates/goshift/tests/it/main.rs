@@ -16,6 +16,7 @@ mod hints;
 mod impact;
 mod inspect;
 mod integrity;
+mod integrity_links;
 mod integrity_plants;
 mod json_schema;
 mod project;
