@@ -18,6 +18,7 @@ mod inspect;
 mod integrity;
 mod integrity_links;
 mod integrity_plants;
+mod integrity_svc;
 mod json_schema;
 mod project;
 mod project_go_rules;
