@@ -114,7 +114,7 @@ fn a_home_other_users_can_write_into_is_refused_not_chmoded() {
 /// Another uid to own files, or `None` (with a loud note; a failure under `CI`) when this
 /// process cannot chown.
 #[expect(clippy::print_stderr, reason = "a skipped test says so")]
-fn other_uid() -> Option<u32> {
+pub(crate) fn other_uid() -> Option<u32> {
     if goshift_fs::effective_uid() == 0 {
         return Some(65_534);
     }

@@ -141,3 +141,31 @@ fn a_kill_at_any_phase_of_svc_stop_is_accounted_for() {
         let _ = running.child.wait();
     }
 }
+
+#[test]
+fn another_user_reaching_the_control_socket_is_told_it_was_refused_and_why() {
+    let Some(uid) = crate::integrity_plants::other_uid() else {
+        return;
+    };
+    let context = TestContext::new(env!("CARGO_BIN_EXE_goshift"));
+    let running = start(&context, "2s");
+    let mut command = context.command();
+    command.args(["svc", "status"]);
+    {
+        use std::os::unix::process::CommandExt as _;
+        command.uid(uid).gid(uid);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refused the connection: permission denied"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the supervisor answers only the user it runs as"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no supervisor is listening"), "{stderr}");
+    stop_supervisor(running);
+}
