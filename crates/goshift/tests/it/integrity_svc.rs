@@ -33,16 +33,27 @@ fn reconciled(context: &TestContext) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn stop_supervisor(mut running: Running) {
-    let _ = running.child.kill();
-    running.child.wait().unwrap();
+/// A supervisor that is killed when the test ends, failed or not (a leaked one would hold
+/// the test's output open).
+struct Supervised(Running);
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        let _ = self.0.child.kill();
+        let _ = self.0.child.wait();
+    }
+}
+
+fn supervise(context: &TestContext) -> Supervised {
+    Supervised(start(context, "2s"))
 }
 
 #[test]
 fn a_kill_at_any_phase_of_svc_rollback_is_accounted_for() {
     for phase in ["intent-recorded", "requested", "outcome-recorded"] {
         let context = TestContext::new(env!("CARGO_BIN_EXE_goshift"));
-        let mut running = start(&context, "2s");
+        let mut supervised = supervise(&context);
+        let running = &mut supervised.0;
         let v2 = service_variant(&context.work(), "v2", None);
         let v2 = v2.to_str().unwrap();
         let upgrade = context.run(["svc", "upgrade", "api", v2]);
@@ -91,7 +102,6 @@ fn a_kill_at_any_phase_of_svc_rollback_is_accounted_for() {
             "{phase}: {last:#}"
         );
         assert_open(&context, false, phase);
-        stop_supervisor(running);
     }
 }
 
@@ -99,7 +109,8 @@ fn a_kill_at_any_phase_of_svc_rollback_is_accounted_for() {
 fn a_kill_at_any_phase_of_svc_stop_is_accounted_for() {
     for phase in ["intent-recorded", "requested", "outcome-recorded"] {
         let context = TestContext::new(env!("CARGO_BIN_EXE_goshift"));
-        let mut running = start(&context, "2s");
+        let mut supervised = supervise(&context);
+        let running = &mut supervised.0;
         let mut command = context.command();
         command.args(["svc", "stop"]);
         kill_command_at(command, phase);
@@ -148,7 +159,7 @@ fn another_user_reaching_the_control_socket_is_told_it_was_refused_and_why() {
         return;
     };
     let context = TestContext::new(env!("CARGO_BIN_EXE_goshift"));
-    let running = start(&context, "2s");
+    let _running = supervise(&context);
     let mut command = context.command();
     command.args(["svc", "status"]);
     {
@@ -167,5 +178,30 @@ fn another_user_reaching_the_control_socket_is_told_it_was_refused_and_why() {
         "{stderr}"
     );
     assert!(!stderr.contains("no supervisor is listening"), "{stderr}");
-    stop_supervisor(running);
+}
+
+#[test]
+fn a_link_planted_for_the_services_tree_is_refused_and_nothing_is_written_through_it() {
+    for name in ["services", "services/api", "services/api/releases"] {
+        let context = TestContext::new(env!("CARGO_BIN_EXE_goshift"));
+        let _running = supervise(&context);
+        let home = context.home();
+        let outside = context.work().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::rename(home.join(name), context.work().join("moved")).unwrap();
+        std::os::unix::fs::symlink(&outside, home.join(name)).unwrap();
+        let v2 = service_variant(&context.work(), "v2", None);
+        let upgrade = context.run(["svc", "upgrade", "api", v2.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&upgrade.stderr);
+        assert_eq!(upgrade.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("/home/{name}` is a symbolic link")),
+            "{name}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read_dir(&outside).unwrap().count(),
+            0,
+            "{name}: something was written through the link"
+        );
+    }
 }
