@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use crate::integrity::{assert_says, store_with, two_installed as store};
 use crate::toolchain::{Run, StoreTest};
 
-/// A file outside the store, with `text` in it.
-fn precious(test: &StoreTest, text: &str) -> PathBuf {
+/// A file outside the store, with `contents` in it.
+fn precious(test: &StoreTest, contents: &str) -> PathBuf {
     let path = test.context.work().join("precious");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, contents).unwrap();
     path
 }
 
@@ -131,8 +131,8 @@ fn a_link_planted_for_a_manifest_is_refused_and_its_target_untouched() {
     ] {
         let test = store();
         let manifest = test.home().join("manifests/go1.22.10.json");
-        let text = std::fs::read_to_string(&manifest).unwrap();
-        let target = precious(&test, &text);
+        let contents = std::fs::read_to_string(&manifest).unwrap();
+        let target = precious(&test, &contents);
         plant_file(&test, "manifests/go1.22.10.json", &target);
         let run = test.run(args);
         if args[0] == "verify" {
@@ -140,7 +140,11 @@ fn a_link_planted_for_a_manifest_is_refused_and_its_target_untouched() {
         } else {
             assert_refused(&run, "manifests/go1.22.10.json");
         }
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), text, "{args:?}");
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            contents,
+            "{args:?}"
+        );
         assert!(
             test.home().join("toolchains/go1.22.10/bin/go").is_file(),
             "{args:?}"
