@@ -133,11 +133,11 @@ audit_before=$(stat -c %s "$GOSHIFT_HOME/audit.log")
 history_before=$(sha256sum <"$GOSHIFT_HOME/history")
 dd if=/dev/zero of="$small/filler" bs=1M status=none 2>/dev/null || true
 dd if=/dev/zero of="$small/filler-tail" bs=4k status=none 2>/dev/null || true
-expect_exit 2 uninstall --force 1.21.13
+expect_exit 2 uninstall --remove-default 1.21.13
 expect_in "uninstall on a full disk" "$err" "nothing was changed"
 [[ -d $GOSHIFT_HOME/toolchains/go1.21.13 ]] || fail "uninstall removed the toolchain on a full disk"
-expect_exit 2 install --force --no-smoke-test 1.21.13
-echo "  install --force on a full disk: $(grep -m 1 -o 'error: .*' <<<"$err")"
+expect_exit 2 install --reinstall --no-smoke-test 1.21.13
+echo "  install --reinstall on a full disk: $(grep -m 1 -o 'error: .*' <<<"$err")"
 [[ $(sha256sum <"$GOSHIFT_HOME/history") == "$history_before" ]] || fail "the history changed on a full disk"
 # What the log gained (an intent that fit in the last page, then its failure) says that
 # nothing changed; the whole log still accounts for the store.
@@ -155,7 +155,7 @@ python3 "$(dirname "${BASH_SOURCE[0]}")/../integrity/check-accounted.py" "$GOSHI
     fail "the audit log does not account for the store after the full disk"
 check "with the disk full, nothing changed, the audit log verifies and accounts for it (${appended:-nothing appended})"
 
-expect_exit 0 uninstall --force 1.21.13
+expect_exit 0 uninstall --remove-default 1.21.13
 [[ ! -e $GOSHIFT_HOME/toolchains/go1.21.13 ]] || fail "uninstall did nothing once there was room"
 python3 "$(dirname "${BASH_SOURCE[0]}")/../integrity/check-accounted.py" "$GOSHIFT_HOME" ||
     fail "the audit log does not account for the store once there is room"
