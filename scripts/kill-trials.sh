@@ -3,14 +3,15 @@
 # check that the audit log and the history account for what is on disk.
 #
 # Each trial starts one command (install, install --reinstall, use, rollback, uninstall,
-# uninstall --remove-default, prune, snapshot restore, svc upgrade) against a store of fake toolchains
-# (four versions, served from a `file://` index) and a supervisor running one test service,
-# kills it with SIGKILL after a random delay, runs `goshift audit repair` (what the next
-# command does first: clean up, repair torn tails, reconcile dead intents; after an
-# `svc upgrade`, once the supervisor is idle again, the next `svc upgrade` of the release in
-# effect, which reconciles service intents), then scripts/integrity/check-accounted.py, which
-# replays the audit log and compares it with the store and the service's current release. A
-# trial whose command had already exited still counts (the check then covers a normal run).
+# uninstall --remove-default, prune, snapshot restore, svc upgrade, svc rollback) against a
+# store of fake toolchains (four versions, served from a `file://` index) and a supervisor
+# running one test service, kills it with SIGKILL after a random delay, runs `goshift audit
+# repair` (what the next command does first: clean up, repair torn tails, reconcile dead
+# intents; after an `svc upgrade` or `svc rollback`, once the supervisor is idle again, the
+# next `svc upgrade` of the release in effect, which reconciles service intents), then
+# scripts/integrity/check-accounted.py, which replays the audit log and compares it with the
+# store and the service's current release. A trial whose command had already exited still
+# counts (the check then covers a normal run).
 #
 # Usage: scripts/kill-trials.sh [--no-build] [TRIALS]   (default 1000)
 # Environment: KILL_GOSHIFT (the goshift binary, default target/debug/goshift; with it, no
@@ -30,7 +31,7 @@ for arg in "$@"; do
     case $arg in
     --no-build) build=0 ;;
     -h | --help)
-        sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *[!0-9]* | '')
@@ -118,7 +119,7 @@ killed=0
 unaccounted=0
 for ((trial = 1; trial <= trials; trial++)); do
     version=$(pick versions)
-    case $((RANDOM % 9)) in
+    case $((RANDOM % 10)) in
     0) command=(install --no-smoke-test "$version") ;;
     1) command=(install --reinstall --no-smoke-test "$version") ;;
     2) command=(use "$version") ;;
@@ -128,11 +129,12 @@ for ((trial = 1; trial <= trials; trial++)); do
     6) command=(prune --keep $((1 + RANDOM % 2))) ;;
     7) command=(snapshot restore "$dir/base.snapshot") ;;
     8) command=(svc upgrade api "$dir/svc/v$((1 + RANDOM % 2))") ;;
+    9) command=(svc rollback api) ;;
     esac
     name="${command[0]}"
     [[ ${command[1]:-} == --reinstall || ${command[1]:-} == --remove-default ]] && name+=" ${command[1]}"
     [[ ${command[0]} == snapshot ]] && name="snapshot restore"
-    [[ ${command[0]} == svc ]] && name="svc upgrade"
+    [[ ${command[0]} == svc ]] && name="svc ${command[1]}"
     tried[$name]=$((${tried[$name]:-0} + 1))
 
     "$GOSHIFT" "${command[@]}" >/dev/null 2>&1 &

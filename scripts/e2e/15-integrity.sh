@@ -5,7 +5,8 @@
 # size-limited tmpfs: an install that cannot fit is refused before it fetches a byte, and with
 # the disk full, `uninstall` and `install` change nothing and say why, the history stays byte
 # for byte, the audit log records at most the failed attempts and accounts for the store, and
-# everything works again once there is room.
+# everything works again once there is room; a disk that fills while a verified archive is
+# unpacked says so and how much the tree needs, and leaves no staging behind.
 #
 # Needs root (useradd, chown, mount). Without root it says so and passes, except under `CI`,
 # where it fails.
@@ -160,3 +161,32 @@ python3 "$(dirname "${BASH_SOURCE[0]}")/../integrity/check-accounted.py" "$GOSHI
     fail "the audit log does not account for the store once there is room"
 expect_exit 0 audit verify
 check "with room again, the change is made and recorded"
+
+echo "--- a disk that fills while unpacking"
+# The install passes the free-space check; it is stopped once its tree starts to appear, the
+# disk is filled behind its back (as another process would), and it is let go on.
+"$GOSHIFT" install --no-smoke-test 1.21.13 >"$dir/fill.out" 2>&1 &
+installer=$!
+for ((attempt = 0; attempt < 6000; attempt++)); do
+    compgen -G "$GOSHIFT_HOME/staging/*/go/src" >/dev/null && break
+    kill -0 "$installer" 2>/dev/null || break
+    sleep 0.01
+done
+kill -STOP "$installer" 2>/dev/null || fail "the install ended before its tree appeared: $(<"$dir/fill.out")"
+dd if=/dev/zero of="$small/filler" bs=1M status=none 2>/dev/null || true
+dd if=/dev/zero of="$small/filler-tail" bs=4k status=none 2>/dev/null || true
+kill -CONT "$installer"
+status=0
+wait "$installer" || status=$?
+((status == 2)) || fail "the install exited with $status on a disk that filled: $(<"$dir/fill.out")"
+expect_in "a disk that fills while unpacking" "$(<"$dir/fill.out")" \
+    "the disk filled up while unpacking the toolchain, so nothing was installed: its tree needs about"
+[[ ! -e $GOSHIFT_HOME/toolchains/go1.21.13 ]] || fail "a half-unpacked toolchain was published"
+[[ -z $(ls -A "$GOSHIFT_HOME/staging") ]] || fail "staging leftovers: $(ls -A "$GOSHIFT_HOME/staging")"
+rm -f "$small/filler" "$small/filler-tail"
+# What a record of the failure could not write on the full disk, the next command repairs.
+expect_exit 0 audit repair
+expect_exit 0 audit verify
+python3 "$(dirname "${BASH_SOURCE[0]}")/../integrity/check-accounted.py" "$GOSHIFT_HOME" ||
+    fail "the audit log does not account for the store after the disk filled while unpacking"
+check "a disk that fills while unpacking: $(grep -o 'its tree needs about [0-9.]* MiB' "$dir/fill.out"), staging removed, nothing installed"

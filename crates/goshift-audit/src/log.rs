@@ -322,6 +322,8 @@ impl AuditLog {
     }
 
     fn io(&self, source: io::Error) -> AuditError {
+        // Only the log's own opens use `O_NOFOLLOW`: a loop there is a planted link.
+        let source = goshift_fs::refuse_link(source, &self.path);
         AuditError::Io {
             path: self.path.clone(),
             source,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 
 use goshift_fs::fs;
+use goshift_fs::fs::os::unix::fs::OpenOptionsExt as _;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -150,12 +151,16 @@ fn verify_in_blocks(
         path: path.to_owned(),
         source,
     };
-    let mut file = match fs::File::open(path) {
+    let mut file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return finish(path, 0, None, anchor, None);
         }
-        Err(e) => return Err(io_error(e)),
+        Err(e) => return Err(io_error(goshift_fs::refuse_link(e, path))),
     };
     let results = check_blocks(&mut file, block_size, anchor.map(|a| a.seq)).map_err(io_error)?;
     let (records, prev, anchored) = stitch(path, results)?;

@@ -170,6 +170,18 @@ pub enum DistError {
         /// The bytes free.
         available: u64,
     },
+    /// The disk filled up (or a file size limit was hit) while the archive, whose bytes
+    /// matched the index, was being unpacked.
+    #[error("{}", disk_full(*.needed, *.archive))]
+    DiskFull {
+        /// The archive's trusted size, when the index gives one.
+        archive: Option<u64>,
+        /// The bytes its tree is expected to take.
+        needed: Option<u64>,
+        /// The write that failed.
+        #[source]
+        source: io::Error,
+    },
     /// The archive has no `go/VERSION` file.
     #[error("the archive has no `go/VERSION` file, so it is not a Go distribution")]
     MissingVersionFile,
@@ -273,6 +285,18 @@ fn status_hint(status: u16) -> &'static str {
 }
 
 /// `bytes` in MiB with one decimal, for messages about sizes.
+fn disk_full(needed: Option<u64>, archive: Option<u64>) -> String {
+    let start = "the disk filled up while unpacking the toolchain, so nothing was installed";
+    match (needed, archive) {
+        (Some(needed), Some(archive)) => format!(
+            "{start}: its tree needs about {} (an archive of {} inflates about 3.5 times)",
+            mib(needed),
+            mib(archive)
+        ),
+        _ => start.to_owned(),
+    }
+}
+
 fn mib(bytes: u64) -> String {
     #[expect(
         clippy::cast_precision_loss,

@@ -87,8 +87,31 @@ pub fn unpack(
                 // Best effort: the file may never have been created.
                 let _ = fs::remove_file(&partial);
             }
-            Err(error)
+            Err(full_disk(error, expected))
         }
+    }
+}
+
+/// `error`, or when it is a full disk (or a file size limit) met while writing the tree,
+/// [`DistError::DiskFull`] saying how much room the tree needs. Only an archive whose bytes
+/// matched gets here with an I/O error: a mismatch is reported first.
+fn full_disk(error: DistError, expected: &Expected) -> DistError {
+    match error {
+        DistError::Io(source)
+            if matches!(
+                source.kind(),
+                io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge
+            ) =>
+        {
+            DistError::DiskFull {
+                archive: expected.size,
+                needed: expected
+                    .size
+                    .map(|size| size.saturating_mul(EXPECTED_TREE_RATIO)),
+                source,
+            }
+        }
+        other => other,
     }
 }
 

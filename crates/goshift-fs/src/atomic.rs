@@ -142,22 +142,17 @@ fn check_private(dir: &Path, metadata: &std::fs::Metadata, link: Link) -> io::Re
     use std::os::unix::fs::MetadataExt as _;
     let shown = dir.display();
     if link == Link::Refuse && metadata.file_type().is_symlink() {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "`{shown}` is a symbolic link, where goshift keeps a directory of its own; links inside its home are never followed: remove the link (`rm {shown}`) and run the command again"
-            ),
-        ));
+        return Err(crate::link_refused(dir));
     }
     if !metadata.is_dir() {
-        return Err(io::Error::new(
+        return Err(crate::beneath::refusal(
             io::ErrorKind::AlreadyExists,
             format!("`{shown}` is not a directory: move it away and run the command again"),
         ));
     }
     let me = effective_uid();
     if metadata.uid() != me {
-        return Err(io::Error::new(
+        return Err(crate::beneath::refusal(
             io::ErrorKind::PermissionDenied,
             format!(
                 "`{shown}` belongs to uid {}, not to this user (uid {me}): goshift runs nothing another user could have put there; use a directory of your own (`GOSHIFT_HOME`), or `chown -R {me} {shown}` if it is yours",
@@ -167,7 +162,7 @@ fn check_private(dir: &Path, metadata: &std::fs::Metadata, link: Link) -> io::Re
     }
     let mode = metadata.mode() & 0o7777;
     if mode & 0o022 != 0 {
-        return Err(io::Error::new(
+        return Err(crate::beneath::refusal(
             io::ErrorKind::PermissionDenied,
             format!(
                 "`{shown}` is writable by other users (mode {mode:o}), who could plant files goshift would run: run `chmod go-w {shown}` and the command again"

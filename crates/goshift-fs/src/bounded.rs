@@ -28,7 +28,7 @@ fn open_nonblocking(path: &Path) -> io::Result<std::fs::File> {
 
 /// Reads `file` (opened from `path`) to its end when it is a regular file of at most `limit`
 /// bytes.
-fn read_regular(file: std::fs::File, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_regular(file: std::fs::File, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let kind = file.metadata()?.file_type();
     if !kind.is_file() {
         return Err(io::Error::new(

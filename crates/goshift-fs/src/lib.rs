@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod atomic;
+mod beneath;
 mod bounded;
 mod dirs;
 mod env_vars;
@@ -22,6 +23,7 @@ pub use atomic::{
     effective_uid, ensure_private_dir, ensure_private_home, fsync_dir, move_file,
     remove_dir_all_if_exists, replace_symlink, temp_name, write_atomic, write_atomic_with_mode,
 };
+pub use beneath::{Access, is_refusal, link_refused, open_beneath, read_beneath, refuse_link};
 pub use bounded::{
     process_exists, read_limited, read_text_limited, read_text_limited_if_exists, write_output,
 };

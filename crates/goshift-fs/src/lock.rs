@@ -154,13 +154,7 @@ impl Drop for LockGuard {
 /// error gets the path.
 fn no_follow_error(path: &Path, error: &io::Error) -> io::Error {
     if error.raw_os_error() == Some(libc::ELOOP) {
-        return io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "`{}` is a symbolic link, where goshift keeps a file of its own; it is never followed: remove the link and run the command again",
-                path.display()
-            ),
-        );
+        return crate::link_refused(path);
     }
     io::Error::new(
         error.kind(),
@@ -200,6 +194,37 @@ mod tests {
             "{error}: {cause:?}"
         );
         assert_eq!(fs_err::read_to_string(&precious).unwrap(), "keep me");
+    }
+
+    #[test]
+    fn a_waiter_always_finds_the_holder_s_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = LockFile::new(dir.path().join("lock"));
+        lock.acquire(Duration::ZERO, |_| {}).unwrap().release();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let holders = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for _ in 0..2_000 {
+                    lock.acquire(Duration::from_secs(10), |_| {})
+                        .unwrap()
+                        .release();
+                }
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            let mut holders = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                match lock.acquire(Duration::ZERO, |_| {}) {
+                    Err(LockError::Timeout { holder, .. }) => holders.push(holder),
+                    Ok(guard) => guard.release(),
+                    Err(error) => panic!("{error}"),
+                }
+            }
+            holders
+        });
+        // The file is never truncated before the pid is written: a waiter reading at any
+        // moment finds a whole pid, never an empty or half-written file.
+        let expected = format!("pid {}", std::process::id());
+        assert!(holders.iter().all(|h| *h == expected), "{holders:?}");
     }
 
     #[test]

@@ -3,8 +3,7 @@
 use std::fmt;
 use std::io::Write as _;
 
-use goshift_fs::fs::os::unix::fs::OpenOptionsExt as _;
-
+use goshift_fs::Access;
 use goshift_version::GoVersion;
 
 use crate::error::{IoContext, StoreError};
@@ -79,6 +78,9 @@ impl fmt::Display for Action {
 /// The largest history goshift reads: about two million switches.
 const MAX_HISTORY_BYTES: u64 = 256 << 20;
 
+/// The history's name in the home.
+pub(crate) const HISTORY: &str = "history";
+
 /// `text` up to and including its last newline: a torn last line is dropped.
 fn complete_lines(text: &str) -> &str {
     text.rfind('\n').map_or("", |end| &text[..=end])
@@ -105,10 +107,12 @@ impl Store {
             .collect()
     }
 
-    /// The history file's text; empty when there is none.
-    fn history_text(&self) -> Result<String, StoreError> {
+    /// The history file's text; empty when there is none. A link planted for it is an error
+    /// naming it, never followed.
+    pub fn history_text(&self) -> Result<String, StoreError> {
         let path = self.history_path();
-        let bytes = match goshift_fs::read_limited(&path, MAX_HISTORY_BYTES) {
+        let bytes = match goshift_fs::read_beneath(self.home(), HISTORY.as_ref(), MAX_HISTORY_BYTES)
+        {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
             Err(e) => return Err(e).at("read the history", path),
@@ -125,10 +129,7 @@ impl Store {
         if keep == text.len() {
             return Ok(0);
         }
-        let file = goshift_fs::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
+        let file = goshift_fs::open_beneath(self.home(), HISTORY.as_ref(), Access::Write)
             .at("open the history", &path)?;
         file.set_len(keep as u64)
             .and_then(|()| file.sync_data())
@@ -163,12 +164,7 @@ impl Store {
             source,
         })?;
         line.push('\n');
-        let mut file = goshift_fs::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
+        let mut file = goshift_fs::open_beneath(self.home(), HISTORY.as_ref(), Access::Append)
             .at("open the history", &path)?;
         let start = file.metadata().at("inspect the history", &path)?.len();
         if let Err(error) = file

@@ -154,7 +154,7 @@ impl Store {
 
     /// The `history` file.
     pub fn history_path(&self) -> PathBuf {
-        self.home.join("history")
+        self.home.join(crate::history::HISTORY)
     }
 
     /// The store lock file.
@@ -181,6 +181,9 @@ impl Store {
             self.bin_dir(),
         ] {
             goshift_fs::ensure_private_dir(&dir).at("create the directory", &dir)?;
+        }
+        for dir in [self.toolchains_dir(), self.manifests_dir()] {
+            refuse_links_in(&dir)?;
         }
         let guard = LockFile::new(self.lock_path()).acquire(timeout, on_wait)?;
         self.migrate_archives();
@@ -326,6 +329,20 @@ pub fn is_installed_in(home: &Path, version: &GoVersion) -> bool {
     path.push("manifests");
     path.push(format!("{name}.json"));
     fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.uid() == me)
+}
+
+/// Fails naming the first symbolic link among the entries of `dir` (a store directory that
+/// holds only goshift's own trees or files): a link there is never followed, and the user
+/// removes it.
+fn refuse_links_in(dir: &Path) -> Result<(), StoreError> {
+    for entry in fs::read_dir(dir).at("list", dir)? {
+        let entry = entry.at("list", dir)?;
+        let path = entry.path();
+        if entry.file_type().at("inspect", &path)?.is_symlink() {
+            return Err(goshift_fs::link_refused(&path)).at("use", path);
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Debug for Store {

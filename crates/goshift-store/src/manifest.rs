@@ -86,11 +86,16 @@ impl Manifest {
     }
 }
 
+/// More than the manifest of any Go release needs (one line per file, about 15,000 files).
+const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+
 impl Store {
     /// Reads the manifest of an installed version.
     pub fn manifest(&self, version: &GoVersion) -> Result<Manifest, StoreError> {
         let path = self.manifest_path(version);
-        let bytes = goshift_fs::fs::read(&path).at("read the manifest", &path)?;
+        let relative = path.strip_prefix(self.home()).unwrap_or(&path);
+        let bytes = goshift_fs::read_beneath(self.home(), relative, MAX_MANIFEST_BYTES)
+            .at("read the manifest", &path)?;
         serde_json::from_slice(&bytes).map_err(|source| StoreError::BadManifest { path, source })
     }
 

@@ -141,10 +141,18 @@ impl ReleaseStore {
     /// ("Directory not empty").
     fn lock_staging(&self) -> Result<goshift_fs::LockGuard, ReleaseError> {
         let lock_path = self.root.join("stage.lock");
-        fs::create_dir_all(&self.root).map_err(|source| ReleaseError::Store {
-            path: self.root.clone(),
-            source,
-        })?;
+        // `services/` and `services/<name>` are goshift's own: a link planted for either is
+        // refused naming it, never followed (a release written through it would leave the
+        // home).
+        for dir in [self.root.parent(), Some(self.root.as_path())]
+            .into_iter()
+            .flatten()
+        {
+            goshift_fs::ensure_private_dir(dir).map_err(|source| ReleaseError::Store {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
         goshift_fs::LockFile::new(&lock_path)
             .acquire(STAGE_LOCK_TIMEOUT, |_| {})
             .map_err(|error| ReleaseError::Store {
@@ -162,7 +170,7 @@ impl ReleaseStore {
         provenance: &Provenance,
     ) -> Result<PathBuf, ReleaseError> {
         let releases = self.root.join("releases");
-        fs::create_dir_all(&releases).map_err(|source| ReleaseError::Store {
+        goshift_fs::ensure_private_dir(&releases).map_err(|source| ReleaseError::Store {
             path: releases.clone(),
             source,
         })?;

@@ -336,6 +336,17 @@ impl Hint for StoreError {
 
 /// A store error where writing into `home` failed: the fix is a writable home with space.
 pub(crate) fn home_error(error: StoreError, home: &str) -> anyhow::Error {
+    let refused = match &error {
+        StoreError::Io { source, .. }
+        | StoreError::Lock(goshift_fs::LockError::Io { source, .. }) => {
+            goshift_fs::is_refusal(source)
+        }
+        _ => false,
+    };
+    if refused {
+        // The refusal names the entry and its fix; a generic one would mislead.
+        return error.into();
+    }
     match error {
         StoreError::Io { .. } | StoreError::Lock(goshift_fs::LockError::Io { .. }) => with_hint(
             error.into(),

@@ -656,3 +656,68 @@ fn free_space_is_checked_against_the_expected_tree_before_extraction() {
     );
     test.ok(&["audit", "verify"]);
 }
+
+/// A go1.22.10 archive whose tree holds 2 MiB of zeros: a few KiB to download, more than a
+/// 512 KiB file size limit to unpack.
+fn inflating_archive() -> Vec<u8> {
+    let mut tar = goshift_testkit::archive::FakeGo::new("1.22.10").tar();
+    tar.file("go/pkg/zeros.a", 0o644, &vec![0; 2 << 20]);
+    tar.tar_gz()
+}
+
+/// Asserts that a failed install left nothing: no tree, no manifest, no staging, and an
+/// audit log that verifies.
+fn assert_nothing_installed(test: &StoreTest) {
+    assert!(test.names("toolchains").is_empty());
+    assert!(test.names("manifests").is_empty());
+    assert!(
+        test.names("staging").is_empty(),
+        "{:?}",
+        test.names("staging")
+    );
+    test.ok(&["audit", "verify"]);
+}
+
+#[test]
+fn a_disk_that_fills_during_extraction_says_so_and_how_much_was_needed() {
+    let archive = inflating_archive();
+    let test = StoreTest::with_archives(&[("1.22.10".to_owned(), archive)]);
+    let run = run_with_file_limit(
+        &test,
+        512 * 1024,
+        &["install", "--no-smoke-test", "1.22.10"],
+    );
+    // What happened, how much room the tree needs, and where to make it.
+    for needle in [
+        "the disk filled up while unpacking the toolchain, so nothing was installed: its tree needs about",
+        "MiB (an archive of",
+        "free space under `[ROOT]/home`",
+    ] {
+        assert_says(&run, 2, needle);
+    }
+    assert!(!run.stderr.contains("checksum"), "{}", run.stderr);
+    assert_nothing_installed(&test);
+    // With room again, the same archive installs.
+    test.ok(&["install", "--no-smoke-test", "1.22.10"]);
+}
+
+#[test]
+fn a_wrong_archive_that_fills_the_disk_while_unpacking_is_a_checksum_mismatch() {
+    let served = inflating_archive();
+    let test = StoreTest::new(&["1.22.10"]);
+    // The index vouches for another archive of the same size; the mirror serves this one.
+    let genuine = goshift_testkit::archive::fake_go("1.22.10");
+    let mut entry = goshift_testkit::mirror::IndexEntry::host_archive("1.22.10", &genuine);
+    entry.size = served.len() as u64;
+    test.mirror.add(&entry.filename.clone(), served);
+    test.mirror
+        .add("index.json", goshift_testkit::mirror::index_json(&[entry]));
+    let run = run_with_file_limit(
+        &test,
+        512 * 1024,
+        &["install", "--no-smoke-test", "1.22.10"],
+    );
+    assert_says(&run, 2, "checksum mismatch");
+    assert!(!run.stderr.contains("disk filled up"), "{}", run.stderr);
+    assert_nothing_installed(&test);
+}

@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::toolchain::StoreTest;
 
 use crate::integrity::{assert_says, store_with, two_installed as store};
+use crate::integrity_links::{assert_foreign, assert_refused};
 
 /// A directory outside the store with two subdirectories and a file.
 fn bystander(test: &StoreTest, name: &str) -> std::path::PathBuf {
@@ -57,18 +58,7 @@ fn a_link_planted_for_a_store_directory_is_refused_and_nothing_behind_it_changes
         let before = listing(&target);
         plant(&test, name, &target);
         let run = test.run(args);
-        assert_eq!(run.code, Some(2), "{name}: {run:#?}");
-        assert!(
-            run.stderr
-                .contains(&format!("`[ROOT]/home/{name}` is a symbolic link")),
-            "{name}: {}",
-            run.stderr
-        );
-        assert!(
-            run.stderr.contains(&format!("rm [ROOT]/home/{name}")),
-            "{name}: {}",
-            run.stderr
-        );
+        assert_refused(&run, name);
         assert!(!run.stderr.contains("Cleaned up"), "{name}: {}", run.stderr);
         assert_eq!(listing(&target), before, "{name}");
         assert_eq!(listing(&target.join("go1.22.10")), ["bin"], "{name}");
@@ -124,7 +114,7 @@ fn a_home_other_users_can_write_into_is_refused_not_chmoded() {
 /// Another uid to own files, or `None` (with a loud note; a failure under `CI`) when this
 /// process cannot chown.
 #[expect(clippy::print_stderr, reason = "a skipped test says so")]
-fn other_uid() -> Option<u32> {
+pub(crate) fn other_uid() -> Option<u32> {
     if goshift_fs::effective_uid() == 0 {
         return Some(65_534);
     }
@@ -159,15 +149,7 @@ fn a_toolchain_without_its_manifest_or_of_another_user_is_not_installed() {
     std::fs::write(planted.join("bin/go"), "#!/bin/sh\necho owned\n").unwrap();
     std::fs::write(planted.join("VERSION"), "go1.22.10\n").unwrap();
     chown(&planted, uid);
-    assert_eq!(test.ok(&["list"]).stdout, "go1.21.13  (default)\n");
-    // `verify` finds it (exit 1: a finding), and says it is never run.
-    let run = test.run(&["verify"]);
-    assert_eq!(run.code, Some(1), "{run:#?}");
-    assert!(
-        run.stdout
-            .contains("toolchains/go1.22.10: not installed by goshift"),
-        "{run:#?}"
-    );
+    assert_foreign(&test);
     let run = test.run(&["use", "1.22.10"]);
     assert_says(&run, 2, "no installed toolchain matches `1.22.10`");
     // Even with a manifest copied next to it, another user's tree is not goshift's.

@@ -11,7 +11,7 @@ use crate::toolchain_crash::kill_command_at;
 use crate::{audit_outcomes, audit_records};
 
 /// The release `services/<name>/current` points at.
-fn current(home: &Path, name: &str) -> Option<String> {
+pub(crate) fn current(home: &Path, name: &str) -> Option<String> {
     let target = std::fs::read_link(home.join("services").join(name).join("current")).ok()?;
     Some(target.file_name()?.to_string_lossy().into_owned())
 }

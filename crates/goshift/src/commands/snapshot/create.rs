@@ -35,11 +35,7 @@ pub(crate) fn create(
         });
     }
     let default = store.default_version()?;
-    let history = match fs::read_to_string(store.history_path()) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e.into()),
-    };
+    let history = store.history_text()?;
     let policy = match governance::policy_path(settings) {
         Some(path) => Some(SnapshotPolicy {
             text: fs::read_to_string(&path)?,
