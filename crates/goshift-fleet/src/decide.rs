@@ -480,6 +480,31 @@ mod tests {
         }
     }
 
+    /// The defect seen in e2e part 60: a host whose lease lapsed in the middle of a rollout
+    /// (so it was no longer live) and still ran the old release did not keep the rollout
+    /// from completing.
+    #[test]
+    fn a_host_whose_lease_lapsed_on_the_old_release_keeps_the_rollout_from_completing() {
+        let rollout = rollout(RolloutState::Running, 2, 0);
+        // h3 took part (it is one of the hosts the rollout started with) but its lease
+        // lapsed before it upgraded.
+        let progress = progress(&[
+            ("h1", HostState::Upgraded, 1),
+            ("h2", HostState::Upgraded, 1),
+            ("h9", HostState::Upgraded, 1),
+        ]);
+        let live: BTreeSet<String> = ["h1", "h2", "h9"].iter().map(|s| (*s).to_owned()).collect();
+        let slots = BTreeMap::new();
+        let view = RolloutView {
+            rollout: &rollout,
+            progress: &progress,
+            slots: &slots,
+            live_hosts: &live,
+            now: 100,
+        };
+        assert_ne!(view.next_step("h9"), Step::Complete);
+    }
+
     #[test]
     fn progress_of_an_older_rollout_is_ignored() {
         let rollout = rollout(RolloutState::Running, 1, 0);
