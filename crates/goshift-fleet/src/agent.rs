@@ -8,15 +8,15 @@
 //! fresh read after a compaction. While etcd is unreachable it changes nothing on the host
 //! and retries with a growing pause.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::decide::{RolloutView, Step};
-use crate::etcd::{WatchOutcome, Write};
+use crate::etcd::{KeyValue, WatchOutcome, Write};
 use crate::fleet::{Fleet, now_rfc3339, now_unix};
-use crate::keys::KeyKind;
+use crate::keys::{KeyKind, Keys};
 use crate::model::{
     self, DesiredToolchain, HostProgress, HostState, HostStatus, LastChange, Rollout, RolloutState,
     Slot, Stamp,
@@ -307,6 +307,46 @@ struct EnvironmentState {
     problems: Vec<String>,
 }
 
+impl EnvironmentState {
+    /// Adds one key read under `env/<env>/`; a value that does not parse is a problem.
+    fn add(&mut self, keys: &Keys, kv: &KeyValue) {
+        let parsed = match keys.kind(&kv.key) {
+            KeyKind::Toolchain { .. } => {
+                model::parse(&kv.key, &kv.value).map(|desired| self.toolchain = Some(desired))
+            }
+            KeyKind::Rollout { service, .. } => model::parse(&kv.key, &kv.value).map(|rollout| {
+                self.rollouts.insert(service, (rollout, kv.mod_revision));
+            }),
+            KeyKind::Progress { service, host, .. } => {
+                model::parse(&kv.key, &kv.value).map(|progress| {
+                    let entries = self.progress.entry(service).or_default();
+                    entries.insert(host, progress);
+                })
+            }
+            KeyKind::Slot {
+                service, number, ..
+            } => model::parse(&kv.key, &kv.value).map(|slot| {
+                let held = self.slots.entry(service).or_default();
+                held.insert(number, (slot, kv.lease));
+            }),
+            _ => Ok(()),
+        };
+        if let Err(error) = parsed {
+            self.problems.push(error.to_string());
+        }
+    }
+}
+
+/// One host's turn in the rollout of one service, as read at one revision.
+struct Turn<'s> {
+    state: &'s EnvironmentState,
+    rollout: &'s Rollout,
+    /// The rollout key's revision.
+    revision: i64,
+    /// This host's progress in it.
+    mine: Option<&'s HostProgress>,
+}
+
 impl Agent<'_> {
     /// One pass: read, converge, report. Returns when to look again at the latest, if a
     /// rollout waits for a time.
@@ -321,67 +361,53 @@ impl Agent<'_> {
             ..EnvironmentState::default()
         };
         for kv in &range.kvs {
-            let mut bad = |error: FleetError| state.problems.push(error.to_string());
-            match keys.kind(&kv.key) {
-                KeyKind::Toolchain { .. } => match model::parse(&kv.key, &kv.value) {
-                    Ok(desired) => state.toolchain = Some(desired),
-                    Err(error) => bad(error),
-                },
-                KeyKind::Rollout { service, .. } => {
-                    match model::parse::<Rollout>(&kv.key, &kv.value) {
-                        Ok(rollout) => {
-                            state.rollouts.insert(service, (rollout, kv.mod_revision));
-                        }
-                        Err(error) => bad(error),
-                    }
-                }
-                KeyKind::Progress { service, host, .. } => match model::parse(&kv.key, &kv.value) {
-                    Ok(progress) => {
-                        state
-                            .progress
-                            .entry(service)
-                            .or_default()
-                            .insert(host, progress);
-                    }
-                    Err(error) => bad(error),
-                },
-                KeyKind::Slot {
-                    service, number, ..
-                } => match model::parse(&kv.key, &kv.value) {
-                    Ok(slot) => {
-                        state
-                            .slots
-                            .entry(service)
-                            .or_default()
-                            .insert(number, (slot, kv.lease));
-                    }
-                    Err(error) => bad(error),
-                },
-                _ => {}
-            }
+            state.add(keys, kv);
         }
         let mut problems = std::mem::take(&mut state.problems);
         for problem in &problems {
             log(problem);
         }
-        if let Some(desired) = &state.toolchain {
-            match host.converge_toolchain(desired) {
-                Ok(Some(change)) => {
-                    log(&format!("{}: {}", change.what, change.result));
-                    self.last_change = Some(change);
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    let problem = format!("cannot apply go{}: {error}", desired.version);
-                    log(&problem);
-                    problems.push(problem);
-                }
+        if let Some(problem) = self.converge_toolchain(host, state.toolchain.as_ref(), log) {
+            problems.push(problem);
+        }
+        let wake = self.drive_rollouts(host, &state, log)?;
+        self.report(host, problems, state.revision)?;
+        self.revision = state.revision;
+        Ok(wake)
+    }
+
+    /// Brings the host to the desired toolchain; returns the problem when it cannot.
+    fn converge_toolchain(
+        &mut self,
+        host: &mut dyn Host,
+        desired: Option<&DesiredToolchain>,
+        log: Log<'_>,
+    ) -> Option<String> {
+        match host.converge_toolchain(desired?) {
+            Ok(Some(change)) => {
+                log(&format!("{}: {}", change.what, change.result));
+                self.last_change = Some(change);
+                None
+            }
+            Ok(None) => None,
+            Err(error) => {
+                let problem = format!("cannot apply go{}: {error}", desired?.version);
+                log(&problem);
+                Some(problem)
             }
         }
+    }
+
+    /// Takes this host's next step in every rollout; returns the earliest wake-up.
+    fn drive_rollouts(
+        &mut self,
+        host: &mut dyn Host,
+        state: &EnvironmentState,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
         let mut wake: Option<u64> = None;
-        let services: Vec<String> = state.rollouts.keys().cloned().collect();
-        for service in services {
-            match self.drive(host, &state, &service, log) {
+        for service in state.rollouts.keys() {
+            match self.drive(host, state, service, log) {
                 Ok(Some(at)) => wake = Some(wake.map_or(at, |w| w.min(at))),
                 Ok(None) => {}
                 // Another agent changed the same key first: look again at once.
@@ -389,26 +415,30 @@ impl Agent<'_> {
                 Err(error) => return Err(error),
             }
         }
-        let mut status = host.status();
-        status.problems = problems;
-        status.seen_revision = range.revision;
-        status.last_change.clone_from(&self.last_change);
-        let bytes = model::to_bytes(&status);
-        if bytes != self.last_report {
-            self.fleet
-                .etcd()
-                .put(&keys.host(&self.config.host), &bytes, 0)?;
-            self.last_report = bytes;
-        }
-        self.revision = range.revision;
         Ok(wake)
     }
 
+    /// Writes the host's status when it changed since the last report.
+    fn report(
+        &mut self,
+        host: &mut dyn Host,
+        problems: Vec<String>,
+        revision: i64,
+    ) -> Result<(), FleetError> {
+        let mut status = host.status();
+        status.problems = problems;
+        status.seen_revision = revision;
+        status.last_change.clone_from(&self.last_change);
+        let bytes = model::to_bytes(&status);
+        if bytes != self.last_report {
+            let key = self.fleet.keys().host(&self.config.host);
+            self.fleet.etcd().put(&key, &bytes, 0)?;
+            self.last_report = bytes;
+        }
+        Ok(())
+    }
+
     /// Takes this host's next step in the rollout of `service`.
-    #[expect(
-        clippy::too_many_lines,
-        reason = "one arm per step of the decision table, each a few writes"
-    )]
     fn drive(
         &mut self,
         host: &mut dyn Host,
@@ -416,15 +446,10 @@ impl Agent<'_> {
         service: &str,
         log: Log<'_>,
     ) -> Result<Option<u64>, FleetError> {
-        let Some((rollout, rollout_revision)) = state.rollouts.get(service) else {
+        let Some((rollout, revision)) = state.rollouts.get(service) else {
             return Ok(None);
         };
-        if !host
-            .status()
-            .services
-            .iter()
-            .any(|s| s.name == rollout.service)
-        {
+        if !host.status().services.iter().any(|s| s.name == *service) {
             return Ok(None);
         }
         let empty_progress = BTreeMap::new();
@@ -432,171 +457,222 @@ impl Agent<'_> {
         let slots: BTreeMap<u32, Slot> = state
             .slots
             .get(service)
-            .map(|held| {
-                held.iter()
-                    .map(|(n, (slot, _))| (*n, slot.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let live = self.live_hosts(service)?;
+            .into_iter()
+            .flatten()
+            .map(|(n, (slot, _))| (*n, slot.clone()))
+            .collect();
+        let targets = self.fleet.rollout_targets(rollout)?;
         let view = RolloutView {
             rollout,
             progress,
             slots: &slots,
-            live_hosts: &live,
+            targets: &targets,
             now: now_unix(),
         };
-        let me = self.config.host.clone();
-        match view.next_step(&me) {
+        let turn = Turn {
+            state,
+            rollout,
+            revision: *revision,
+            mine: progress.get(&self.config.host),
+        };
+        match view.next_step(&self.config.host) {
             Step::Idle => Ok(None),
             Step::Wait { until, .. } => Ok(until),
-            Step::Upgrade { slot } => {
-                let lease = self.lease.id.load(Ordering::Relaxed);
-                if lease == 0 {
-                    // No lease yet: a slot must die with this agent, so wait for one.
-                    return Ok(Some(now_unix() + 1));
-                }
-                let keys = self.fleet.keys();
-                let slot_key = keys.slot(&rollout.environment, service, slot);
-                let taken = Slot {
-                    rollout: rollout.id.clone(),
-                    host: me.clone(),
-                };
-                let from = current_release(host, service);
-                let upgrading = HostProgress {
-                    rollout: rollout.id.clone(),
-                    state: HostState::Upgrading,
-                    from_release: from.clone(),
-                    release: from,
-                    since: now_unix(),
-                    detail: Some(format!("holds slot {slot}")),
-                };
-                let progress_key = keys.progress(&rollout.environment, service, &me);
-                // Only if nothing in the environment changed since the read this step was
-                // decided on: another host may have taken, used and freed the slot since, or
-                // failed the rollout.
-                let taken = self.fleet.etcd().txn_if_prefix_unchanged(
-                    &keys.environment(&rollout.environment),
-                    state.revision,
-                    &[
-                        Write::Put {
-                            key: slot_key.clone(),
-                            value: model::to_bytes(&taken),
-                            lease,
-                        },
-                        Write::Put {
-                            key: progress_key,
-                            value: model::to_bytes(&upgrading),
-                            lease: 0,
-                        },
-                    ],
-                )?;
-                if !taken {
-                    return Ok(Some(now_unix()));
-                }
-                log(&format!(
-                    "took slot {slot} of rollout {}: upgrading {service}",
-                    rollout.id
-                ));
-                let outcome = host.upgrade(rollout);
-                self.finish(rollout, *rollout_revision, &upgrading, outcome, log)?;
-                self.fleet.etcd().delete(&slot_key)?;
-                Ok(Some(now_unix()))
-            }
-            Step::Resume => {
-                let Some(mine) = progress.get(&me).cloned() else {
-                    return Ok(None);
-                };
-                log(&format!(
-                    "resuming: {service} was upgrading when the agent stopped; asking the supervisor how it ended"
-                ));
-                let outcome = host.resume(rollout);
-                self.finish(rollout, *rollout_revision, &mine, outcome, log)?;
-                self.free_my_slots(state, service)?;
-                Ok(Some(now_unix()))
-            }
-            Step::Revert => {
-                let Some(mine) = progress.get(&me).cloned() else {
-                    return Ok(None);
-                };
-                let (state, detail, result) = match host.revert(rollout, &mine) {
-                    Ok(release) => (HostState::Reverted, format!("back on {release}"), "success"),
-                    Err(error) => (
-                        HostState::Upgraded,
-                        format!("revert failed: {error}"),
-                        "failure",
-                    ),
-                };
-                log(&format!("revert of {service}: {detail}"));
-                self.last_change = Some(LastChange {
-                    what: format!("revert {service}"),
-                    result: result.to_owned(),
-                    at: now_rfc3339(),
-                    error: (result == "failure").then(|| detail.clone()),
-                });
-                self.put_progress(
-                    rollout,
-                    &HostProgress {
-                        state,
-                        since: now_unix(),
-                        detail: Some(detail),
-                        ..mine
-                    },
-                )?;
-                Ok(None)
-            }
-            Step::Watch { until } => {
-                let Some(mine) = progress.get(&me).cloned() else {
-                    return Ok(None);
-                };
-                let now = now_unix();
-                let reason = match host.canary_health(rollout, &mine) {
-                    CanaryHealth::Healthy => {
-                        return Ok(Some(until.map_or(now + 1, |until| until.min(now + 1))));
-                    }
-                    CanaryHealth::Unhealthy(reason) => reason,
-                };
-                let detail = format!(
-                    "canary unhealthy within min_healthy ({}s): {reason}",
-                    rollout.min_healthy_seconds
-                );
-                log(&format!("{service} on {me}: {detail}"));
-                self.last_change = Some(LastChange {
-                    what: format!("watch {service} ({})", rollout.id),
-                    result: "failure".to_owned(),
-                    at: now_rfc3339(),
-                    error: Some(detail.clone()),
-                });
-                // It stays `upgraded`: with `auto_revert` it returns like every other host.
-                self.put_progress(
-                    rollout,
-                    &HostProgress {
-                        detail: Some(detail.clone()),
-                        ..mine
-                    },
-                )?;
-                self.fail_rollout(rollout, *rollout_revision, &format!("{me}: {detail}"), log)?;
-                Ok(Some(now))
-            }
-            Step::Complete => {
-                let mut done = rollout.clone();
-                done.state = RolloutState::Completed;
-                done.state_reason = Some(format!("all {} live hosts upgraded", live.len()));
-                done.changed = Some(self.stamp("every live host runs the new release"));
-                let key = self.fleet.keys().rollout(&rollout.environment, service);
-                self.fleet.write_if_unchanged(
-                    &key,
-                    *rollout_revision,
-                    &[Write::Put {
-                        key: key.clone(),
-                        value: model::to_bytes(&done),
-                        lease: 0,
-                    }],
-                )?;
-                log(&format!("rollout {} of {service} completed", rollout.id));
-                Ok(None)
-            }
+            Step::Upgrade { slot } => self.upgrade(host, &turn, slot, log),
+            Step::Resume => self.resume(host, &turn, log),
+            Step::Revert => self.revert(host, &turn, log),
+            Step::Watch { until } => self.watch(host, &turn, until, log),
+            Step::Complete => self.complete(&turn, targets.len(), log),
         }
+    }
+
+    /// Takes `slot` and this host's progress `upgrading` in one transaction, upgrades, and
+    /// records how it ended.
+    fn upgrade(
+        &mut self,
+        host: &mut dyn Host,
+        turn: &Turn<'_>,
+        slot: u32,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
+        let lease = self.lease.id.load(Ordering::Relaxed);
+        if lease == 0 {
+            // No lease yet: a slot must die with this agent, so wait for one.
+            return Ok(Some(now_unix() + 1));
+        }
+        let rollout = turn.rollout;
+        let (me, service) = (&self.config.host, &rollout.service);
+        let keys = self.fleet.keys();
+        let slot_key = keys.slot(&rollout.environment, service, slot);
+        let taken = Slot {
+            rollout: rollout.id.clone(),
+            host: me.clone(),
+        };
+        let from = current_release(host, service);
+        let upgrading = HostProgress {
+            rollout: rollout.id.clone(),
+            state: HostState::Upgrading,
+            from_release: from.clone(),
+            release: from,
+            since: now_unix(),
+            detail: Some(format!("holds slot {slot}")),
+        };
+        let writes = [
+            Write::Put {
+                key: slot_key.clone(),
+                value: model::to_bytes(&taken),
+                lease,
+            },
+            Write::Put {
+                key: keys.progress(&rollout.environment, service, me),
+                value: model::to_bytes(&upgrading),
+                lease: 0,
+            },
+        ];
+        // Only if nothing in the environment changed since the read this step was decided
+        // on: another host may have taken, used and freed the slot since, or failed the
+        // rollout.
+        let environment = keys.environment(&rollout.environment);
+        let etcd = self.fleet.etcd();
+        if !etcd.txn_if_prefix_unchanged(&environment, turn.state.revision, &writes)? {
+            return Ok(Some(now_unix()));
+        }
+        log(&format!(
+            "took slot {slot} of rollout {}: upgrading {service}",
+            rollout.id
+        ));
+        let outcome = host.upgrade(rollout);
+        self.finish(rollout, turn.revision, &upgrading, outcome, log)?;
+        self.fleet.etcd().delete(&slot_key)?;
+        Ok(Some(now_unix()))
+    }
+
+    /// After a restart in the middle of this host's upgrade: records how it ended.
+    fn resume(
+        &mut self,
+        host: &mut dyn Host,
+        turn: &Turn<'_>,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
+        let Some(mine) = turn.mine.cloned() else {
+            return Ok(None);
+        };
+        let service = &turn.rollout.service;
+        log(&format!(
+            "resuming: {service} was upgrading when the agent stopped; asking the supervisor how it ended"
+        ));
+        let outcome = host.resume(turn.rollout);
+        self.finish(turn.rollout, turn.revision, &mine, outcome, log)?;
+        self.free_my_slots(turn.state, service)?;
+        Ok(Some(now_unix()))
+    }
+
+    /// Returns this host to the release before the failed rollout.
+    fn revert(
+        &mut self,
+        host: &mut dyn Host,
+        turn: &Turn<'_>,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
+        let Some(mine) = turn.mine.cloned() else {
+            return Ok(None);
+        };
+        let service = &turn.rollout.service;
+        let (state, detail, result) = match host.revert(turn.rollout, &mine) {
+            Ok(release) => (HostState::Reverted, format!("back on {release}"), "success"),
+            Err(error) => (
+                HostState::Upgraded,
+                format!("revert failed: {error}"),
+                "failure",
+            ),
+        };
+        log(&format!("revert of {service}: {detail}"));
+        self.last_change = Some(LastChange {
+            what: format!("revert {service}"),
+            result: result.to_owned(),
+            at: now_rfc3339(),
+            error: (result == "failure").then(|| detail.clone()),
+        });
+        let reverted = HostProgress {
+            state,
+            since: now_unix(),
+            detail: Some(detail),
+            ..mine
+        };
+        self.put_progress(turn.rollout, &reverted)?;
+        Ok(None)
+    }
+
+    /// A canary within `min_healthy`: fails the rollout when its service is not healthy.
+    fn watch(
+        &mut self,
+        host: &mut dyn Host,
+        turn: &Turn<'_>,
+        until: Option<u64>,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
+        let Some(mine) = turn.mine.cloned() else {
+            return Ok(None);
+        };
+        let (rollout, now) = (turn.rollout, now_unix());
+        let reason = match host.canary_health(rollout, &mine) {
+            CanaryHealth::Healthy => {
+                return Ok(Some(until.map_or(now + 1, |until| until.min(now + 1))));
+            }
+            CanaryHealth::Unhealthy(reason) => reason,
+        };
+        let detail = format!(
+            "canary unhealthy within min_healthy ({}s): {reason}",
+            rollout.min_healthy_seconds
+        );
+        let me = self.config.host.clone();
+        log(&format!("{} on {me}: {detail}", rollout.service));
+        self.last_change = Some(LastChange {
+            what: format!("watch {} ({})", rollout.service, rollout.id),
+            result: "failure".to_owned(),
+            at: now_rfc3339(),
+            error: Some(detail.clone()),
+        });
+        // It stays `upgraded`: with `auto_revert` it returns like every other host.
+        let watched = HostProgress {
+            detail: Some(detail.clone()),
+            ..mine
+        };
+        self.put_progress(rollout, &watched)?;
+        self.fail_rollout(rollout, turn.revision, &format!("{me}: {detail}"), log)?;
+        Ok(Some(now))
+    }
+
+    /// Marks the rollout completed: every one of its `targets` hosts runs the new release.
+    fn complete(
+        &mut self,
+        turn: &Turn<'_>,
+        targets: usize,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
+        let rollout = turn.rollout;
+        let mut done = rollout.clone();
+        done.state = RolloutState::Completed;
+        done.state_reason = Some(format!(
+            "all {targets} targeted hosts run the new release, ready"
+        ));
+        done.changed = Some(self.stamp("every targeted host runs the new release"));
+        let key = self
+            .fleet
+            .keys()
+            .rollout(&rollout.environment, &rollout.service);
+        let write = Write::Put {
+            key: key.clone(),
+            value: model::to_bytes(&done),
+            lease: 0,
+        };
+        self.fleet
+            .write_if_unchanged(&key, turn.revision, &[write])?;
+        log(&format!(
+            "rollout {} of {} completed",
+            rollout.id, rollout.service
+        ));
+        Ok(None)
     }
 
     /// Records how this host's upgrade ended; a failure stops the rollout.
@@ -732,34 +808,6 @@ impl Agent<'_> {
             }
         }
         Ok(())
-    }
-
-    /// The hosts of this environment that run `service` and whose agents hold a lease.
-    fn live_hosts(&self, service: &str) -> Result<BTreeSet<String>, FleetError> {
-        let keys = self.fleet.keys();
-        let alive: BTreeSet<String> = self
-            .fleet
-            .etcd()
-            .get_prefix(&keys.alive_all())?
-            .kvs
-            .iter()
-            .filter_map(|kv| match keys.kind(&kv.key) {
-                KeyKind::Alive { host } => Some(host),
-                _ => None,
-            })
-            .collect();
-        let statuses = self.fleet.etcd().get_prefix(&keys.hosts())?;
-        Ok(statuses
-            .kvs
-            .iter()
-            .filter_map(|kv| model::parse::<HostStatus>(&kv.key, &kv.value).ok())
-            .filter(|status| {
-                status.environment == self.config.environment
-                    && alive.contains(&status.host)
-                    && status.services.iter().any(|s| s.name == service)
-            })
-            .map(|status| status.host)
-            .collect())
     }
 
     fn stamp(&self, reason: &str) -> Stamp {

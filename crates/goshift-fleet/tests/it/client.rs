@@ -40,6 +40,7 @@ pub(crate) fn rollout(id: &str) -> Rollout {
         state_reason: None,
         started: stamp("alice@ops"),
         changed: None,
+        targets: Vec::new(),
     }
 }
 
