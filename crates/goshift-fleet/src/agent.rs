@@ -143,7 +143,7 @@ pub fn run(
         lease: &lease,
         last_change: None,
         last_report: Vec::new(),
-        revision: 0,
+        view: None,
     };
     let mut backoff = Duration::from_millis(500);
     while !stop.load(Ordering::Relaxed) {
@@ -154,42 +154,22 @@ pub fn run(
         {
             log(&message);
         }
-        let wake = match agent.cycle(host, log) {
+        let failed = match agent.cycle(host, log) {
             Ok(wake) => {
                 backoff = Duration::from_millis(500);
-                wake
+                agent.wait_for_change(wake, log).is_err()
             }
             Err(error) => {
                 log(&format!(
                     "{error}; leaving the host as it is, trying again in {}ms",
                     backoff.as_millis()
                 ));
-                sleep_unless_stopped(backoff, stop);
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-                continue;
+                true
             }
         };
-        let mut wait = config.watch_wait;
-        if let Some(at) = wake {
-            wait = wait.min(
-                Duration::from_secs(at.saturating_sub(now_unix())).max(Duration::from_millis(200)),
-            );
-        }
-        let prefix = fleet.keys().environment(&config.environment);
-        match fleet.etcd().watch_prefix(&prefix, agent.revision + 1, wait) {
-            Ok(WatchOutcome::Changed { .. } | WatchOutcome::Quiet) => {}
-            Ok(WatchOutcome::Compacted { compact_revision }) => {
-                log(&format!(
-                    "etcd compacted its history up to revision {compact_revision}; reading everything again"
-                ));
-                agent.revision = 0;
-            }
-            Err(EtcdError::Compacted) => agent.revision = 0,
-            Err(error) => {
-                log(&format!("watching etcd failed: {error}"));
-                sleep_unless_stopped(backoff, stop);
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-            }
+        if failed {
+            sleep_unless_stopped(backoff, stop);
+            backoff = (backoff * 2).min(Duration::from_secs(10));
         }
     }
     drop(keeper);
@@ -291,8 +271,18 @@ struct Agent<'a> {
     lease: &'a Lease,
     last_change: Option<LastChange>,
     last_report: Vec<u8>,
-    /// The revision of the last full read: the watch resumes after it.
+    /// The environment's keys as the last cycle saw them, brought up to date with the events
+    /// of the watch that woke the agent, so a change costs no read; `None` after a quiet
+    /// watch, a compaction or an error: the next cycle reads everything.
+    view: Option<View>,
+}
+
+/// The keys under `env/<env>/` as of one revision.
+#[derive(Debug, Default)]
+struct View {
+    /// The revision: the watch resumes after it.
     revision: i64,
+    kvs: BTreeMap<String, KeyValue>,
 }
 
 /// What one read of the environment holds.
@@ -352,15 +342,15 @@ impl Agent<'_> {
     /// rollout waits for a time.
     fn cycle(&mut self, host: &mut dyn Host, log: Log<'_>) -> Result<Option<u64>, FleetError> {
         let keys = self.fleet.keys();
-        let range = self
-            .fleet
-            .etcd()
-            .get_prefix(&keys.environment(&self.config.environment))?;
+        let view = match self.view.take() {
+            Some(view) => view,
+            None => self.read_view()?,
+        };
         let mut state = EnvironmentState {
-            revision: range.revision,
+            revision: view.revision,
             ..EnvironmentState::default()
         };
-        for kv in &range.kvs {
+        for kv in view.kvs.values() {
             state.add(keys, kv);
         }
         let mut problems = std::mem::take(&mut state.problems);
@@ -372,8 +362,63 @@ impl Agent<'_> {
         }
         let wake = self.drive_rollouts(host, &state, log)?;
         self.report(host, problems, state.revision)?;
-        self.revision = state.revision;
+        self.view = Some(view);
         Ok(wake)
+    }
+
+    /// Reads every key of the environment.
+    fn read_view(&self) -> Result<View, FleetError> {
+        let prefix = self.fleet.keys().environment(&self.config.environment);
+        let range = self.fleet.etcd().get_prefix(&prefix)?;
+        let kvs = range.kvs.into_iter().map(|kv| (kv.key.clone(), kv));
+        Ok(View {
+            revision: range.revision,
+            kvs: kvs.collect(),
+        })
+    }
+
+    /// Watches the environment after the revision of the last cycle's view, until a change,
+    /// `wake` (seconds since the epoch) or the longest watch; brings the view up to date
+    /// with what changed, or drops it so the next cycle reads everything. An error is
+    /// logged and returned.
+    fn wait_for_change(&mut self, wake: Option<u64>, log: Log<'_>) -> Result<(), EtcdError> {
+        let mut wait = self.config.watch_wait;
+        if let Some(at) = wake {
+            let until = Duration::from_secs(at.saturating_sub(now_unix()));
+            wait = wait.min(until.max(Duration::from_millis(200)));
+        }
+        let Some(view) = self.view.as_mut() else {
+            return Ok(());
+        };
+        let prefix = self.fleet.keys().environment(&self.config.environment);
+        let outcome = self
+            .fleet
+            .etcd()
+            .watch_prefix(&prefix, view.revision + 1, wait);
+        match outcome {
+            Ok(WatchOutcome::Changed { revision, events }) => {
+                for event in events {
+                    if event.deleted {
+                        view.kvs.remove(&event.kv.key);
+                    } else {
+                        view.kvs.insert(event.kv.key.clone(), event.kv);
+                    }
+                }
+                view.revision = revision;
+                return Ok(());
+            }
+            Ok(WatchOutcome::Compacted { compact_revision }) => log(&format!(
+                "etcd compacted its history up to revision {compact_revision}; reading everything again"
+            )),
+            Ok(WatchOutcome::Quiet) | Err(EtcdError::Compacted) => {}
+            Err(error) => {
+                log(&format!("watching etcd failed: {error}"));
+                self.view = None;
+                return Err(error);
+            }
+        }
+        self.view = None;
+        Ok(())
     }
 
     /// Brings the host to the desired toolchain; returns the problem when it cannot.
@@ -481,7 +526,7 @@ impl Agent<'_> {
             Step::Upgrade { slot } => self.upgrade(host, &turn, slot, log),
             Step::Resume => self.resume(host, &turn, log),
             Step::Revert => self.revert(host, &turn, log),
-            Step::Watch { until } => self.watch(host, &turn, until, log),
+            Step::Watch { until } => self.watch_canary(host, &turn, until, log),
             Step::Complete => self.complete(&turn, targets.len(), log),
         }
     }
@@ -604,7 +649,7 @@ impl Agent<'_> {
     }
 
     /// A canary within `min_healthy`: fails the rollout when its service is not healthy.
-    fn watch(
+    fn watch_canary(
         &mut self,
         host: &mut dyn Host,
         turn: &Turn<'_>,

@@ -518,8 +518,10 @@ fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_thr
     assert!(reason.contains("but the rollout says 0000"), "{reason}");
     assert_eq!(rollout_board["hosts"]["h1"]["state"], "refused");
     assert_eq!(releases(&node), before, "something was staged");
-    let last = &board_now["hosts"][0]["last_change"];
-    assert_eq!(last["result"], "failure", "{last}");
+    // The host reports its failed change at the end of the pass that failed the rollout.
+    wait_for("h1 to report its failed change", || {
+        board(&operator, &etcd)["hosts"][0]["last_change"]["result"] == "failure"
+    });
 
     let run = rollout(&sha256_of(&v2), "release v2");
     assert_eq!(run.code, Some(0), "{run:?}");
