@@ -37,11 +37,11 @@ export AGENT_LEASE_TTL=10s
 check "three etcd members, four hosts: a supervisor running v1 of the Go service and an agent each"
 etcd_start "$dir" 3
 leader=""
-for ((i = 0; i < 60; i++)); do
-    leader=$(etcd_leader) && break
+deadline=$((SECONDS + 30))
+until leader=$(etcd_leader); do
+    ((SECONDS < deadline)) || fail "the three members elected no leader within 30s"
     sleep 0.5
 done
-[[ -n $leader ]] || fail "the three members elected no leader within 30s"
 echo "etcd members: ${ETCD_URLS[*]}; leader: m$leader"
 # The builds of part 60, when it ran before.
 start_hosts "$HOSTS" "$E2E_DIR/fleet/h1/bin"
@@ -65,13 +65,11 @@ killed_at=$(date +%s)
 echo "killed the leader m$leader (${ETCD_URLS[$leader]}) with $upgraded_before of $HOSTS hosts on v2"
 
 check "the two members left elect a leader; the agents go on through them"
-new_leader=""
-for ((i = 0; i < 60; i++)); do
-    new_leader=$(etcd_leader) && [[ $new_leader != "$leader" ]] && break
-    new_leader=""
+deadline=$((SECONDS + 30))
+until new_leader=$(etcd_leader) && [[ $new_leader != "$leader" ]]; do
+    ((SECONDS < deadline)) || fail "the members left elected no leader within 30s"
     sleep 0.5
 done
-[[ -n $new_leader ]] || fail "the members left elected no leader within 30s"
 echo "new leader: m$new_leader"
 wait_board "rollouts[0]['rollout']['state'] != 'running'" 240 "the rollout to end"
 state=$(board "rollouts[0]['rollout']['state']")

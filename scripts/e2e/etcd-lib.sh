@@ -71,18 +71,21 @@ print(*(s.getsockname()[1] for s in socks))' "$members")
 }
 
 etcd_leader() {
-    # Members that do not answer are left out (etcdctl says so on stderr and exits non-zero).
-    ETCDCTL_API=3 etcdctl --endpoints "$ETCD" --dial-timeout 2s --command-timeout 3s \
-        endpoint status --write-out json 2>/dev/null | python3 -c '
+    # Members that do not answer are left out: etcdctl says so on stderr and exits non-zero,
+    # with the status of the others on stdout.
+    local statuses
+    statuses=$(ETCDCTL_API=3 etcdctl --endpoints "$ETCD" --dial-timeout 2s --command-timeout 3s \
+        endpoint status --write-out json 2>/dev/null) || true
+    python3 -c '
 import json, sys
 urls = sys.argv[1].split(",")
-text = sys.stdin.read().strip()
+text = sys.argv[2].strip()
 for member in json.loads(text) if text else []:
     status = member["Status"]
     if status.get("leader") and status["leader"] == status["header"]["member_id"]:
         print(urls.index(member["Endpoint"]))
         sys.exit(0)
-sys.exit(1)' "$ETCD"
+sys.exit(1)' "$ETCD" "$statuses"
 }
 
 check() {
