@@ -8,10 +8,14 @@
 //! fresh read after a compaction. While etcd is unreachable it changes nothing on the host
 //! and retries with a growing pause.
 
+mod lease;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use lease::{Lease, sleep_unless_stopped, spawn_keeper};
 
 use crate::decide::{RolloutView, Step};
 use crate::etcd::{KeyValue, WatchOutcome, Write};
@@ -116,12 +120,6 @@ pub struct AgentConfig {
 /// What the agent reports as it works.
 pub type Log<'a> = &'a mut dyn FnMut(&str);
 
-/// The lease shared by the loop and the keep-alive thread.
-#[derive(Debug)]
-struct Lease {
-    id: AtomicI64,
-}
-
 /// Runs the agent until `stop` is set.
 pub fn run(
     fleet: &Fleet,
@@ -178,90 +176,6 @@ pub fn run(
         // A clean stop frees the slots and marks the host gone at once.
         let _ = fleet.etcd().revoke_lease(id);
     }
-    Ok(())
-}
-
-fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) {
-    let end = Instant::now() + duration;
-    while !stop.load(Ordering::Relaxed) && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(50).min(end - Instant::now()));
-    }
-}
-
-/// Renews the lease every third of its time to live; grants a new one (and marks the host
-/// alive under it) when it expired or none exists yet. Stops with `stop`.
-fn spawn_keeper(
-    fleet: &Fleet,
-    config: &AgentConfig,
-    lease: &Arc<Lease>,
-    stop: &AtomicBool,
-    messages: &Arc<Mutex<Vec<String>>>,
-) -> Keeper {
-    let fleet = fleet.clone();
-    let lease = Arc::clone(lease);
-    let messages = Arc::clone(messages);
-    let done = Arc::new(AtomicBool::new(stop.load(Ordering::Relaxed)));
-    let done_here = Arc::clone(&done);
-    let ttl = config.lease_ttl.max(Duration::from_secs(2));
-    let host = config.host.clone();
-    let environment = config.environment.clone();
-    let thread = std::thread::spawn(move || {
-        let say = |text: String| {
-            if let Ok(mut m) = messages.lock() {
-                m.push(text);
-            }
-        };
-        // A first lease before the loop's first report.
-        let _ = renew(&fleet, &lease, ttl, &host, &environment);
-        while !done_here.load(Ordering::Relaxed) {
-            sleep_unless_stopped(ttl / 3, &done_here);
-            if done_here.load(Ordering::Relaxed) {
-                break;
-            }
-            if let Err(error) = renew(&fleet, &lease, ttl, &host, &environment) {
-                say(format!("renewing the lease failed: {error}"));
-            }
-        }
-    });
-    Keeper {
-        done,
-        thread: Some(thread),
-    }
-}
-
-/// Stops the keep-alive thread when dropped.
-struct Keeper {
-    done: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Keeper {
-    fn drop(&mut self) {
-        self.done.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn renew(
-    fleet: &Fleet,
-    lease: &Lease,
-    ttl: Duration,
-    host: &str,
-    environment: &str,
-) -> Result<(), EtcdError> {
-    let id = lease.id.load(Ordering::Relaxed);
-    if id != 0 && fleet.etcd().keep_alive(id)? > 0 {
-        return Ok(());
-    }
-    let ttl_seconds = i64::try_from(ttl.as_secs()).unwrap_or(60);
-    let id = fleet.etcd().grant_lease(ttl_seconds)?;
-    let alive = serde_json::json!({ "environment": environment, "lease": id.to_string() });
-    fleet
-        .etcd()
-        .put(&fleet.keys().alive(host), alive.to_string().as_bytes(), id)?;
-    lease.id.store(id, Ordering::Relaxed);
     Ok(())
 }
 
