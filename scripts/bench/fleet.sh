@@ -6,8 +6,8 @@
 #   go1.22.10 already, so no download is timed): the desired toolchain flips ROUNDS times;
 #   from each change to every host reporting the new default in etcd (polled every 10 ms).
 # - AGENTS simulated agents (default 1,000) in one process (crates/goshift-fleet/examples/
-#   fleet_sim.rs): the agent's real loop (lease, read, report, watch) with hosts that install
-#   nothing; etcd's request rate over IDLE seconds while nothing changes (from its
+#   fleet_sim.rs): the agent's real loop (lease, read, report, watch), each agent with its own
+#   etcd client (its own connections, as on a real host), with hosts that install nothing; etcd's request rate over IDLE seconds while nothing changes (from its
 #   `grpc_server_started_total`), then ROUNDS changes, from each to every host reporting it.
 # Goals: 1,000 hosts see a change within 2 s; an idle fleet costs etcd less than one request
 # per host every 10 s.

@@ -16,18 +16,6 @@ source "$REPO/scripts/e2e/supervisor-lib.sh"
 # shellcheck source=etcd-lib.sh
 source "$REPO/scripts/e2e/etcd-lib.sh"
 
-check() {
-    echo "check: $*"
-}
-fail() {
-    echo "FAIL: $*" >&2
-    for log in "$dir"/h*/agent.log; do
-        echo "--- $log" >&2
-        tail -15 "$log" >&2
-    done
-    exit 1
-}
-
 dir="$E2E_DIR/fleet"
 rm -rf "$dir"
 mkdir -p "$dir"
@@ -45,61 +33,12 @@ export SUP_WRK_THREADS=1 SUP_WRK_CONNECTIONS=4
 
 etcd_start "$dir"
 
-# The operator runs `goshift fleet` from a home of their own.
-operator() {
-    GOSHIFT_HOME="$dir/operator" "$GOSHIFT" fleet --etcd "$ETCD" "$@"
-}
+# The operator runs `goshift fleet` from a home of their own (operator, board, wait_board and
+# start_agent are etcd-lib.sh's).
 mkdir -p "$dir/operator"
 
-# board EXPRESSION: evaluates a Python expression over the board (`b`) and prints it.
-board() {
-    local status=0
-    operator status --json >"$dir/board.json" || status=$?
-    ((status <= 1)) || fail "fleet status exited $status"
-    python3 - "$dir/board.json" "$1" <<'PY'
-import json, sys
-b = json.load(open(sys.argv[1]))
-hosts = b["hosts"]
-rollouts = [r for e in b["environments"].values() for r in e["rollouts"]]
-print(eval(sys.argv[2]))
-PY
-}
-
-# wait_board EXPRESSION SECONDS WHAT: waits until EXPRESSION is True.
-wait_board() {
-    local i
-    for ((i = 0; i < $2 * 2; i++)); do
-        [[ $(board "$1") == True ]] && return 0
-        sleep 0.5
-    done
-    fail "timed out after $2s waiting for $3; board: $(cat "$dir/board.json")"
-}
-
-# start_agent I: the agent of host I (its pid in AGENT_PID[I]).
-declare -a AGENT_PID HOST_DIR HOST_URL
-start_agent() {
-    local i=$1
-    # The smoke test of each toolchain is part 10's; here six hosts install at once on a
-    # small machine.
-    GOSHIFT_HOME="${HOST_DIR[$i]}/home" "$GOSHIFT" agent --etcd "$ETCD" --env prod \
-        --host "h$i" --labels "slot=$i" --lease-ttl 4s --no-smoke-test \
-        2>>"${HOST_DIR[$i]}/agent.log" &
-    AGENT_PID[i]=$!
-    FLEET_PIDS+=($!)
-}
-
 check "six hosts: a supervisor running v1 of the Go service and an agent each"
-prebuilt=""
-for ((i = 1; i <= HOSTS; i++)); do
-    sup_setup "$dir/h$i"
-    SUP_PREBUILT=$prebuilt sup_build_all
-    prebuilt="$dir/h1/bin"
-    sup_start 100ms
-    FLEET_PIDS+=("$SUP_PID")
-    HOST_DIR[i]=$SUP_DIR
-    HOST_URL[i]=$SUP_URL
-    start_agent "$i"
-done
+start_hosts "$HOSTS"
 wait_board "len([h for h in hosts if h['alive']]) == $HOSTS" 60 "six live hosts"
 
 check "a toolchain the policy blocks in prod is refused; go1.22.10 converges on every host"
@@ -168,23 +107,12 @@ rollout() {
     operator rollout api "file://$prebuilt/$build" --sha256 "$(sha "$prebuilt/$build")" \
         --env prod --reason "e2e $build" "$@" >/dev/null
 }
-serving() { curl --silent --max-time 5 "${HOST_URL[$1]}" | sed -n 's/^version=\([^ ]*\).*/\1/p'; }
 
 check "v2 rolls out across six hosts, two at a time after one canary, under load without a failed request"
-for ((i = 1; i <= HOSTS; i++)); do
-    SUP_URL=${HOST_URL[$i]} sup_wrk_start 600s "${HOST_DIR[$i]}/wrk-rollout.txt"
-    WRK[i]=$SUP_WRK_PID
-    FLEET_PIDS+=("$SUP_WRK_PID")
-done
+wrk_start
 rollout v2 --max-parallel 2 --canary 1 --min-healthy 2s
 wait_board "rollouts[0]['rollout']['state'] == 'completed'" 300 "the rollout to complete"
-for ((i = 1; i <= HOSTS; i++)); do
-    SUP_WRK_PID=${WRK[$i]} sup_wrk_stop
-    read -r rps p99 errors non2xx requests < <(sup_wrk_summary "${HOST_DIR[$i]}/wrk-rollout.txt")
-    echo "h$i: $requests requests, $errors socket errors, $non2xx non-2xx"
-    ((errors == 0 && non2xx == 0)) || fail "h$i had failed requests during the rollout"
-    [[ $(serving "$i") == v2 ]] || fail "h$i serves $(serving "$i"), not v2"
-done
+wrk_check v2
 [[ $(board "max(len(r['slots']) for r in rollouts)") == 0 ]] || fail "slots are still held"
 
 check "a build that crashes on the canary stops the rollout; no other host upgrades"

@@ -114,55 +114,51 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
-#[expect(clippy::too_many_lines, reason = "the benchmark's steps, in order")]
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let [_, url, agents, rounds, idle] = args.as_slice() else {
-        panic!("usage: fleet_sim ETCD_URL AGENTS ROUNDS IDLE_SECONDS");
-    };
-    let agents: usize = agents.parse().unwrap();
-    let rounds: usize = rounds.parse().unwrap();
-    let idle = Duration::from_secs(idle.parse().unwrap());
+/// A client of `url` of its own, as each real host's agent has (its own connections).
+fn client(url: &str) -> Fleet {
     let etcd = Etcd::new(EtcdOptions {
-        endpoints: vec![url.clone()],
+        endpoints: vec![url.to_owned()],
         ..EtcdOptions::default()
     })
     .unwrap();
-    let fleet = Fleet::new(etcd, Keys::new("/goshift-bench/").unwrap());
-    let seen: Seen = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
+    Fleet::new(etcd, Keys::new("/goshift-bench/").unwrap())
+}
+
+/// Starts `agents` agents, each on a thread of its own with its own client.
+fn start_agents(url: &str, agents: usize, seen: &Seen, stop: &Arc<AtomicBool>) {
     for index in 0..agents {
-        let fleet = fleet.clone();
-        let seen = Arc::clone(&seen);
-        let stop = Arc::clone(&stop);
-        drop(
-            std::thread::Builder::new()
-                .stack_size(256 << 10)
-                .spawn(move || {
-                    let config = AgentConfig {
-                        host: format!("sim-{index:04}"),
-                        environment: "bench".into(),
-                        lease_ttl: Duration::from_mins(1),
-                        watch_wait: Duration::from_mins(1),
-                    };
-                    let mut host = SimHost {
-                        index,
-                        default: None,
-                        seen,
-                    };
-                    agent::run(&fleet, &config, &mut host, &stop, &mut |_| {}).unwrap();
-                })
-                .unwrap(),
-        );
+        let fleet = client(url);
+        let seen = Arc::clone(seen);
+        let stop = Arc::clone(stop);
+        let run = move || {
+            let config = AgentConfig {
+                host: format!("sim-{index:04}"),
+                environment: "bench".into(),
+                lease_ttl: Duration::from_mins(1),
+                watch_wait: Duration::from_mins(1),
+            };
+            let mut host = SimHost {
+                index,
+                default: None,
+                seen,
+            };
+            agent::run(&fleet, &config, &mut host, &stop, &mut |_| {}).unwrap();
+        };
+        let thread = std::thread::Builder::new().stack_size(256 << 10);
+        drop(thread.spawn(run).unwrap());
     }
-    let alive = |fleet: &Fleet| {
+}
+
+/// Waits until every agent holds a lease; prints how long that took.
+fn wait_registered(fleet: &Fleet, agents: usize) {
+    let alive = || {
         fleet
             .etcd()
             .get_prefix(&fleet.keys().alive_all())
             .map_or(0, |range| range.kvs.len())
     };
     let started = Instant::now();
-    while alive(&fleet) < agents {
+    while alive() < agents {
         assert!(
             started.elapsed() < Duration::from_mins(5),
             "agents did not register"
@@ -171,7 +167,10 @@ fn main() {
     }
     println!("agents {agents}");
     println!("registered_seconds {:.1}", started.elapsed().as_secs_f64());
-    // Let the start-up burst pass, then count what an idle fleet costs.
+}
+
+/// etcd's request rate over `idle` while nothing changes, after the start-up burst.
+fn measure_idle(url: &str, agents: usize, idle: Duration) {
     std::thread::sleep(Duration::from_secs(5));
     let before = requests_started(url);
     std::thread::sleep(idle);
@@ -182,59 +181,84 @@ fn main() {
         "idle_requests_per_host_per_10s {:.3}",
         rate * 10.0 / agents as f64
     );
+}
+
+/// Changes the desired toolchain to `version`; returns when, after the write.
+fn change(fleet: &Fleet, version: &str) -> Instant {
+    let read = fleet.desired_toolchain("bench").unwrap();
+    let desired = DesiredToolchain {
+        version: version.to_owned(),
+        stamp: Stamp {
+            changed_by: "bench".into(),
+            changed_at: now_rfc3339(),
+            reason: "benchmark".into(),
+        },
+    };
+    let changed = Instant::now();
+    fleet
+        .set_toolchain("bench", &desired, read.revision, None)
+        .unwrap();
+    changed
+}
+
+/// From `changed` to each host reporting `version`, sorted.
+fn latencies(seen: &Seen, agents: usize, version: &str, changed: Instant) -> Vec<Duration> {
+    loop {
+        let mut latencies: Vec<Duration> = {
+            let seen = seen.lock().unwrap();
+            (0..agents)
+                .filter_map(|i| seen.get(&(i, version.to_owned())))
+                .map(|at| at.saturating_duration_since(changed))
+                .collect()
+        };
+        if latencies.len() == agents {
+            latencies.sort();
+            return latencies;
+        }
+        assert!(
+            changed.elapsed() < Duration::from_mins(2),
+            "only {} of {agents} hosts reported go{version}",
+            latencies.len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn print_percentiles(label: &str, sorted: &[Duration]) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{label} p50_ms {:.0} p99_ms {:.0} max_ms {:.0}",
+        ms(percentile(sorted, 0.5)),
+        ms(percentile(sorted, 0.99)),
+        ms(sorted[sorted.len() - 1])
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, agents, rounds, idle] = args.as_slice() else {
+        panic!("usage: fleet_sim ETCD_URL AGENTS ROUNDS IDLE_SECONDS");
+    };
+    let agents: usize = agents.parse().unwrap();
+    let rounds: usize = rounds.parse().unwrap();
+    let idle = Duration::from_secs(idle.parse().unwrap());
+    let fleet = client(url);
+    let seen: Seen = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    start_agents(url, agents, &seen, &stop);
+    wait_registered(&fleet, agents);
+    measure_idle(url, agents, idle);
     let mut all = Vec::new();
     for round in 0..rounds {
         let version = format!("1.22.{}", 100 + round);
-        let read = fleet.desired_toolchain("bench").unwrap();
-        let desired = DesiredToolchain {
-            version: version.clone(),
-            stamp: Stamp {
-                changed_by: "bench".into(),
-                changed_at: now_rfc3339(),
-                reason: "benchmark".into(),
-            },
-        };
-        let changed = Instant::now();
-        fleet
-            .set_toolchain("bench", &desired, read.revision, None)
-            .unwrap();
-        let mut latencies = loop {
-            let latencies: Vec<Duration> = {
-                let seen = seen.lock().unwrap();
-                (0..agents)
-                    .filter_map(|i| seen.get(&(i, version.clone())))
-                    .map(|at| at.saturating_duration_since(changed))
-                    .collect()
-            };
-            if latencies.len() == agents {
-                break latencies;
-            }
-            assert!(
-                changed.elapsed() < Duration::from_mins(2),
-                "only {} of {agents} hosts reported go{version}",
-                latencies.len()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        latencies.sort();
-        println!(
-            "round {round} p50_ms {:.0} p99_ms {:.0} max_ms {:.0}",
-            percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
-            percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
-            latencies[latencies.len() - 1].as_secs_f64() * 1000.0
-        );
+        let changed = change(&fleet, &version);
+        let latencies = latencies(&seen, agents, &version, changed);
+        print_percentiles(&format!("round {round}"), &latencies);
         all.extend(latencies);
         std::thread::sleep(Duration::from_secs(2));
     }
     all.sort();
-    println!(
-        "convergence_p50_ms {:.0}",
-        percentile(&all, 0.5).as_secs_f64() * 1000.0
-    );
-    println!(
-        "convergence_p99_ms {:.0}",
-        percentile(&all, 0.99).as_secs_f64() * 1000.0
-    );
+    print_percentiles("convergence", &all);
     stop.store(true, Ordering::Relaxed);
     // The agents leave at the end of their current watch; the process does not wait.
 }

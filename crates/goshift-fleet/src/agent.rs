@@ -8,15 +8,19 @@
 //! fresh read after a compaction. While etcd is unreachable it changes nothing on the host
 //! and retries with a growing pause.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod lease;
+
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use lease::{Lease, sleep_unless_stopped, spawn_keeper};
 
 use crate::decide::{RolloutView, Step};
-use crate::etcd::{WatchOutcome, Write};
+use crate::etcd::{KeyValue, WatchOutcome, Write};
 use crate::fleet::{Fleet, now_rfc3339, now_unix};
-use crate::keys::KeyKind;
+use crate::keys::{KeyKind, Keys};
 use crate::model::{
     self, DesiredToolchain, HostProgress, HostState, HostStatus, LastChange, Rollout, RolloutState,
     Slot, Stamp,
@@ -116,12 +120,6 @@ pub struct AgentConfig {
 /// What the agent reports as it works.
 pub type Log<'a> = &'a mut dyn FnMut(&str);
 
-/// The lease shared by the loop and the keep-alive thread.
-#[derive(Debug)]
-struct Lease {
-    id: AtomicI64,
-}
-
 /// Runs the agent until `stop` is set.
 pub fn run(
     fleet: &Fleet,
@@ -143,7 +141,7 @@ pub fn run(
         lease: &lease,
         last_change: None,
         last_report: Vec::new(),
-        revision: 0,
+        view: None,
     };
     let mut backoff = Duration::from_millis(500);
     while !stop.load(Ordering::Relaxed) {
@@ -154,42 +152,22 @@ pub fn run(
         {
             log(&message);
         }
-        let wake = match agent.cycle(host, log) {
+        let failed = match agent.cycle(host, log) {
             Ok(wake) => {
                 backoff = Duration::from_millis(500);
-                wake
+                agent.wait_for_change(wake, log).is_err()
             }
             Err(error) => {
                 log(&format!(
                     "{error}; leaving the host as it is, trying again in {}ms",
                     backoff.as_millis()
                 ));
-                sleep_unless_stopped(backoff, stop);
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-                continue;
+                true
             }
         };
-        let mut wait = config.watch_wait;
-        if let Some(at) = wake {
-            wait = wait.min(
-                Duration::from_secs(at.saturating_sub(now_unix())).max(Duration::from_millis(200)),
-            );
-        }
-        let prefix = fleet.keys().environment(&config.environment);
-        match fleet.etcd().watch_prefix(&prefix, agent.revision + 1, wait) {
-            Ok(WatchOutcome::Changed { .. } | WatchOutcome::Quiet) => {}
-            Ok(WatchOutcome::Compacted { compact_revision }) => {
-                log(&format!(
-                    "etcd compacted its history up to revision {compact_revision}; reading everything again"
-                ));
-                agent.revision = 0;
-            }
-            Err(EtcdError::Compacted) => agent.revision = 0,
-            Err(error) => {
-                log(&format!("watching etcd failed: {error}"));
-                sleep_unless_stopped(backoff, stop);
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-            }
+        if failed {
+            sleep_unless_stopped(backoff, stop);
+            backoff = (backoff * 2).min(Duration::from_secs(10));
         }
     }
     drop(keeper);
@@ -201,98 +179,24 @@ pub fn run(
     Ok(())
 }
 
-fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) {
-    let end = Instant::now() + duration;
-    while !stop.load(Ordering::Relaxed) && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(50).min(end - Instant::now()));
-    }
-}
-
-/// Renews the lease every third of its time to live; grants a new one (and marks the host
-/// alive under it) when it expired or none exists yet. Stops with `stop`.
-fn spawn_keeper(
-    fleet: &Fleet,
-    config: &AgentConfig,
-    lease: &Arc<Lease>,
-    stop: &AtomicBool,
-    messages: &Arc<Mutex<Vec<String>>>,
-) -> Keeper {
-    let fleet = fleet.clone();
-    let lease = Arc::clone(lease);
-    let messages = Arc::clone(messages);
-    let done = Arc::new(AtomicBool::new(stop.load(Ordering::Relaxed)));
-    let done_here = Arc::clone(&done);
-    let ttl = config.lease_ttl.max(Duration::from_secs(2));
-    let host = config.host.clone();
-    let environment = config.environment.clone();
-    let thread = std::thread::spawn(move || {
-        let say = |text: String| {
-            if let Ok(mut m) = messages.lock() {
-                m.push(text);
-            }
-        };
-        // A first lease before the loop's first report.
-        let _ = renew(&fleet, &lease, ttl, &host, &environment);
-        while !done_here.load(Ordering::Relaxed) {
-            sleep_unless_stopped(ttl / 3, &done_here);
-            if done_here.load(Ordering::Relaxed) {
-                break;
-            }
-            if let Err(error) = renew(&fleet, &lease, ttl, &host, &environment) {
-                say(format!("renewing the lease failed: {error}"));
-            }
-        }
-    });
-    Keeper {
-        done,
-        thread: Some(thread),
-    }
-}
-
-/// Stops the keep-alive thread when dropped.
-struct Keeper {
-    done: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Keeper {
-    fn drop(&mut self) {
-        self.done.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn renew(
-    fleet: &Fleet,
-    lease: &Lease,
-    ttl: Duration,
-    host: &str,
-    environment: &str,
-) -> Result<(), EtcdError> {
-    let id = lease.id.load(Ordering::Relaxed);
-    if id != 0 && fleet.etcd().keep_alive(id)? > 0 {
-        return Ok(());
-    }
-    let ttl_seconds = i64::try_from(ttl.as_secs()).unwrap_or(60);
-    let id = fleet.etcd().grant_lease(ttl_seconds)?;
-    let alive = serde_json::json!({ "environment": environment, "lease": id.to_string() });
-    fleet
-        .etcd()
-        .put(&fleet.keys().alive(host), alive.to_string().as_bytes(), id)?;
-    lease.id.store(id, Ordering::Relaxed);
-    Ok(())
-}
-
 struct Agent<'a> {
     fleet: &'a Fleet,
     config: &'a AgentConfig,
     lease: &'a Lease,
     last_change: Option<LastChange>,
     last_report: Vec<u8>,
-    /// The revision of the last full read: the watch resumes after it.
+    /// The environment's keys as the last cycle saw them, brought up to date with the events
+    /// of the watch that woke the agent, so a change costs no read; `None` after a quiet
+    /// watch, a compaction or an error: the next cycle reads everything.
+    view: Option<View>,
+}
+
+/// The keys under `env/<env>/` as of one revision.
+#[derive(Debug, Default)]
+struct View {
+    /// The revision: the watch resumes after it.
     revision: i64,
+    kvs: BTreeMap<String, KeyValue>,
 }
 
 /// What one read of the environment holds.
@@ -307,81 +211,162 @@ struct EnvironmentState {
     problems: Vec<String>,
 }
 
+impl EnvironmentState {
+    /// Adds one key read under `env/<env>/`; a value that does not parse is a problem.
+    fn add(&mut self, keys: &Keys, kv: &KeyValue) {
+        let parsed = match keys.kind(&kv.key) {
+            KeyKind::Toolchain { .. } => {
+                model::parse(&kv.key, &kv.value).map(|desired| self.toolchain = Some(desired))
+            }
+            KeyKind::Rollout { service, .. } => model::parse(&kv.key, &kv.value).map(|rollout| {
+                self.rollouts.insert(service, (rollout, kv.mod_revision));
+            }),
+            KeyKind::Progress { service, host, .. } => {
+                model::parse(&kv.key, &kv.value).map(|progress| {
+                    let entries = self.progress.entry(service).or_default();
+                    entries.insert(host, progress);
+                })
+            }
+            KeyKind::Slot {
+                service, number, ..
+            } => model::parse(&kv.key, &kv.value).map(|slot| {
+                let held = self.slots.entry(service).or_default();
+                held.insert(number, (slot, kv.lease));
+            }),
+            _ => Ok(()),
+        };
+        if let Err(error) = parsed {
+            self.problems.push(error.to_string());
+        }
+    }
+}
+
+/// One host's turn in the rollout of one service, as read at one revision.
+struct Turn<'s> {
+    state: &'s EnvironmentState,
+    rollout: &'s Rollout,
+    /// The rollout key's revision.
+    revision: i64,
+    /// This host's progress in it.
+    mine: Option<&'s HostProgress>,
+}
+
 impl Agent<'_> {
     /// One pass: read, converge, report. Returns when to look again at the latest, if a
     /// rollout waits for a time.
     fn cycle(&mut self, host: &mut dyn Host, log: Log<'_>) -> Result<Option<u64>, FleetError> {
         let keys = self.fleet.keys();
-        let range = self
-            .fleet
-            .etcd()
-            .get_prefix(&keys.environment(&self.config.environment))?;
+        let view = match self.view.take() {
+            Some(view) => view,
+            None => self.read_view()?,
+        };
         let mut state = EnvironmentState {
-            revision: range.revision,
+            revision: view.revision,
             ..EnvironmentState::default()
         };
-        for kv in &range.kvs {
-            let mut bad = |error: FleetError| state.problems.push(error.to_string());
-            match keys.kind(&kv.key) {
-                KeyKind::Toolchain { .. } => match model::parse(&kv.key, &kv.value) {
-                    Ok(desired) => state.toolchain = Some(desired),
-                    Err(error) => bad(error),
-                },
-                KeyKind::Rollout { service, .. } => {
-                    match model::parse::<Rollout>(&kv.key, &kv.value) {
-                        Ok(rollout) => {
-                            state.rollouts.insert(service, (rollout, kv.mod_revision));
-                        }
-                        Err(error) => bad(error),
-                    }
-                }
-                KeyKind::Progress { service, host, .. } => match model::parse(&kv.key, &kv.value) {
-                    Ok(progress) => {
-                        state
-                            .progress
-                            .entry(service)
-                            .or_default()
-                            .insert(host, progress);
-                    }
-                    Err(error) => bad(error),
-                },
-                KeyKind::Slot {
-                    service, number, ..
-                } => match model::parse(&kv.key, &kv.value) {
-                    Ok(slot) => {
-                        state
-                            .slots
-                            .entry(service)
-                            .or_default()
-                            .insert(number, (slot, kv.lease));
-                    }
-                    Err(error) => bad(error),
-                },
-                _ => {}
-            }
+        for kv in view.kvs.values() {
+            state.add(keys, kv);
         }
         let mut problems = std::mem::take(&mut state.problems);
         for problem in &problems {
             log(problem);
         }
-        if let Some(desired) = &state.toolchain {
-            match host.converge_toolchain(desired) {
-                Ok(Some(change)) => {
-                    log(&format!("{}: {}", change.what, change.result));
-                    self.last_change = Some(change);
+        if let Some(problem) = self.converge_toolchain(host, state.toolchain.as_ref(), log) {
+            problems.push(problem);
+        }
+        let wake = self.drive_rollouts(host, &state, log)?;
+        self.report(host, problems, state.revision)?;
+        self.view = Some(view);
+        Ok(wake)
+    }
+
+    /// Reads every key of the environment.
+    fn read_view(&self) -> Result<View, FleetError> {
+        let prefix = self.fleet.keys().environment(&self.config.environment);
+        let range = self.fleet.etcd().get_prefix(&prefix)?;
+        let kvs = range.kvs.into_iter().map(|kv| (kv.key.clone(), kv));
+        Ok(View {
+            revision: range.revision,
+            kvs: kvs.collect(),
+        })
+    }
+
+    /// Watches the environment after the revision of the last cycle's view, until a change,
+    /// `wake` (seconds since the epoch) or the longest watch; brings the view up to date
+    /// with what changed, or drops it so the next cycle reads everything. An error is
+    /// logged and returned.
+    fn wait_for_change(&mut self, wake: Option<u64>, log: Log<'_>) -> Result<(), EtcdError> {
+        let mut wait = self.config.watch_wait;
+        if let Some(at) = wake {
+            let until = Duration::from_secs(at.saturating_sub(now_unix()));
+            wait = wait.min(until.max(Duration::from_millis(200)));
+        }
+        let Some(view) = self.view.as_mut() else {
+            return Ok(());
+        };
+        let prefix = self.fleet.keys().environment(&self.config.environment);
+        let outcome = self
+            .fleet
+            .etcd()
+            .watch_prefix(&prefix, view.revision + 1, wait);
+        match outcome {
+            Ok(WatchOutcome::Changed { revision, events }) => {
+                for event in events {
+                    if event.deleted {
+                        view.kvs.remove(&event.kv.key);
+                    } else {
+                        view.kvs.insert(event.kv.key.clone(), event.kv);
+                    }
                 }
-                Ok(None) => {}
-                Err(error) => {
-                    let problem = format!("cannot apply go{}: {error}", desired.version);
-                    log(&problem);
-                    problems.push(problem);
-                }
+                view.revision = revision;
+                return Ok(());
+            }
+            Ok(WatchOutcome::Compacted { compact_revision }) => log(&format!(
+                "etcd compacted its history up to revision {compact_revision}; reading everything again"
+            )),
+            Ok(WatchOutcome::Quiet) | Err(EtcdError::Compacted) => {}
+            Err(error) => {
+                log(&format!("watching etcd failed: {error}"));
+                self.view = None;
+                return Err(error);
             }
         }
+        self.view = None;
+        Ok(())
+    }
+
+    /// Brings the host to the desired toolchain; returns the problem when it cannot.
+    fn converge_toolchain(
+        &mut self,
+        host: &mut dyn Host,
+        desired: Option<&DesiredToolchain>,
+        log: Log<'_>,
+    ) -> Option<String> {
+        match host.converge_toolchain(desired?) {
+            Ok(Some(change)) => {
+                log(&format!("{}: {}", change.what, change.result));
+                self.last_change = Some(change);
+                None
+            }
+            Ok(None) => None,
+            Err(error) => {
+                let problem = format!("cannot apply go{}: {error}", desired?.version);
+                log(&problem);
+                Some(problem)
+            }
+        }
+    }
+
+    /// Takes this host's next step in every rollout; returns the earliest wake-up.
+    fn drive_rollouts(
+        &mut self,
+        host: &mut dyn Host,
+        state: &EnvironmentState,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
         let mut wake: Option<u64> = None;
-        let services: Vec<String> = state.rollouts.keys().cloned().collect();
-        for service in services {
-            match self.drive(host, &state, &service, log) {
+        for service in state.rollouts.keys() {
+            match self.drive(host, state, service, log) {
                 Ok(Some(at)) => wake = Some(wake.map_or(at, |w| w.min(at))),
                 Ok(None) => {}
                 // Another agent changed the same key first: look again at once.
@@ -389,26 +374,30 @@ impl Agent<'_> {
                 Err(error) => return Err(error),
             }
         }
-        let mut status = host.status();
-        status.problems = problems;
-        status.seen_revision = range.revision;
-        status.last_change.clone_from(&self.last_change);
-        let bytes = model::to_bytes(&status);
-        if bytes != self.last_report {
-            self.fleet
-                .etcd()
-                .put(&keys.host(&self.config.host), &bytes, 0)?;
-            self.last_report = bytes;
-        }
-        self.revision = range.revision;
         Ok(wake)
     }
 
+    /// Writes the host's status when it changed since the last report.
+    fn report(
+        &mut self,
+        host: &mut dyn Host,
+        problems: Vec<String>,
+        revision: i64,
+    ) -> Result<(), FleetError> {
+        let mut status = host.status();
+        status.problems = problems;
+        status.seen_revision = revision;
+        status.last_change.clone_from(&self.last_change);
+        let bytes = model::to_bytes(&status);
+        if bytes != self.last_report {
+            let key = self.fleet.keys().host(&self.config.host);
+            self.fleet.etcd().put(&key, &bytes, 0)?;
+            self.last_report = bytes;
+        }
+        Ok(())
+    }
+
     /// Takes this host's next step in the rollout of `service`.
-    #[expect(
-        clippy::too_many_lines,
-        reason = "one arm per step of the decision table, each a few writes"
-    )]
     fn drive(
         &mut self,
         host: &mut dyn Host,
@@ -416,15 +405,10 @@ impl Agent<'_> {
         service: &str,
         log: Log<'_>,
     ) -> Result<Option<u64>, FleetError> {
-        let Some((rollout, rollout_revision)) = state.rollouts.get(service) else {
+        let Some((rollout, revision)) = state.rollouts.get(service) else {
             return Ok(None);
         };
-        if !host
-            .status()
-            .services
-            .iter()
-            .any(|s| s.name == rollout.service)
-        {
+        if !host.status().services.iter().any(|s| s.name == *service) {
             return Ok(None);
         }
         let empty_progress = BTreeMap::new();
@@ -432,171 +416,222 @@ impl Agent<'_> {
         let slots: BTreeMap<u32, Slot> = state
             .slots
             .get(service)
-            .map(|held| {
-                held.iter()
-                    .map(|(n, (slot, _))| (*n, slot.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let live = self.live_hosts(service)?;
+            .into_iter()
+            .flatten()
+            .map(|(n, (slot, _))| (*n, slot.clone()))
+            .collect();
+        let targets = self.fleet.rollout_targets(rollout)?;
         let view = RolloutView {
             rollout,
             progress,
             slots: &slots,
-            live_hosts: &live,
+            targets: &targets,
             now: now_unix(),
         };
-        let me = self.config.host.clone();
-        match view.next_step(&me) {
+        let turn = Turn {
+            state,
+            rollout,
+            revision: *revision,
+            mine: progress.get(&self.config.host),
+        };
+        match view.next_step(&self.config.host) {
             Step::Idle => Ok(None),
             Step::Wait { until, .. } => Ok(until),
-            Step::Upgrade { slot } => {
-                let lease = self.lease.id.load(Ordering::Relaxed);
-                if lease == 0 {
-                    // No lease yet: a slot must die with this agent, so wait for one.
-                    return Ok(Some(now_unix() + 1));
-                }
-                let keys = self.fleet.keys();
-                let slot_key = keys.slot(&rollout.environment, service, slot);
-                let taken = Slot {
-                    rollout: rollout.id.clone(),
-                    host: me.clone(),
-                };
-                let from = current_release(host, service);
-                let upgrading = HostProgress {
-                    rollout: rollout.id.clone(),
-                    state: HostState::Upgrading,
-                    from_release: from.clone(),
-                    release: from,
-                    since: now_unix(),
-                    detail: Some(format!("holds slot {slot}")),
-                };
-                let progress_key = keys.progress(&rollout.environment, service, &me);
-                // Only if nothing in the environment changed since the read this step was
-                // decided on: another host may have taken, used and freed the slot since, or
-                // failed the rollout.
-                let taken = self.fleet.etcd().txn_if_prefix_unchanged(
-                    &keys.environment(&rollout.environment),
-                    state.revision,
-                    &[
-                        Write::Put {
-                            key: slot_key.clone(),
-                            value: model::to_bytes(&taken),
-                            lease,
-                        },
-                        Write::Put {
-                            key: progress_key,
-                            value: model::to_bytes(&upgrading),
-                            lease: 0,
-                        },
-                    ],
-                )?;
-                if !taken {
-                    return Ok(Some(now_unix()));
-                }
-                log(&format!(
-                    "took slot {slot} of rollout {}: upgrading {service}",
-                    rollout.id
-                ));
-                let outcome = host.upgrade(rollout);
-                self.finish(rollout, *rollout_revision, &upgrading, outcome, log)?;
-                self.fleet.etcd().delete(&slot_key)?;
-                Ok(Some(now_unix()))
-            }
-            Step::Resume => {
-                let Some(mine) = progress.get(&me).cloned() else {
-                    return Ok(None);
-                };
-                log(&format!(
-                    "resuming: {service} was upgrading when the agent stopped; asking the supervisor how it ended"
-                ));
-                let outcome = host.resume(rollout);
-                self.finish(rollout, *rollout_revision, &mine, outcome, log)?;
-                self.free_my_slots(state, service)?;
-                Ok(Some(now_unix()))
-            }
-            Step::Revert => {
-                let Some(mine) = progress.get(&me).cloned() else {
-                    return Ok(None);
-                };
-                let (state, detail, result) = match host.revert(rollout, &mine) {
-                    Ok(release) => (HostState::Reverted, format!("back on {release}"), "success"),
-                    Err(error) => (
-                        HostState::Upgraded,
-                        format!("revert failed: {error}"),
-                        "failure",
-                    ),
-                };
-                log(&format!("revert of {service}: {detail}"));
-                self.last_change = Some(LastChange {
-                    what: format!("revert {service}"),
-                    result: result.to_owned(),
-                    at: now_rfc3339(),
-                    error: (result == "failure").then(|| detail.clone()),
-                });
-                self.put_progress(
-                    rollout,
-                    &HostProgress {
-                        state,
-                        since: now_unix(),
-                        detail: Some(detail),
-                        ..mine
-                    },
-                )?;
-                Ok(None)
-            }
-            Step::Watch { until } => {
-                let Some(mine) = progress.get(&me).cloned() else {
-                    return Ok(None);
-                };
-                let now = now_unix();
-                let reason = match host.canary_health(rollout, &mine) {
-                    CanaryHealth::Healthy => {
-                        return Ok(Some(until.map_or(now + 1, |until| until.min(now + 1))));
-                    }
-                    CanaryHealth::Unhealthy(reason) => reason,
-                };
-                let detail = format!(
-                    "canary unhealthy within min_healthy ({}s): {reason}",
-                    rollout.min_healthy_seconds
-                );
-                log(&format!("{service} on {me}: {detail}"));
-                self.last_change = Some(LastChange {
-                    what: format!("watch {service} ({})", rollout.id),
-                    result: "failure".to_owned(),
-                    at: now_rfc3339(),
-                    error: Some(detail.clone()),
-                });
-                // It stays `upgraded`: with `auto_revert` it returns like every other host.
-                self.put_progress(
-                    rollout,
-                    &HostProgress {
-                        detail: Some(detail.clone()),
-                        ..mine
-                    },
-                )?;
-                self.fail_rollout(rollout, *rollout_revision, &format!("{me}: {detail}"), log)?;
-                Ok(Some(now))
-            }
-            Step::Complete => {
-                let mut done = rollout.clone();
-                done.state = RolloutState::Completed;
-                done.state_reason = Some(format!("all {} live hosts upgraded", live.len()));
-                done.changed = Some(self.stamp("every live host runs the new release"));
-                let key = self.fleet.keys().rollout(&rollout.environment, service);
-                self.fleet.write_if_unchanged(
-                    &key,
-                    *rollout_revision,
-                    &[Write::Put {
-                        key: key.clone(),
-                        value: model::to_bytes(&done),
-                        lease: 0,
-                    }],
-                )?;
-                log(&format!("rollout {} of {service} completed", rollout.id));
-                Ok(None)
-            }
+            Step::Upgrade { slot } => self.upgrade(host, &turn, slot, log),
+            Step::Resume => self.resume(host, &turn, log),
+            Step::Revert => self.revert(host, &turn, log),
+            Step::Watch { until } => self.watch_canary(host, &turn, until, log),
+            Step::Complete => self.complete(&turn, targets.len(), log),
         }
+    }
+
+    /// Takes `slot` and this host's progress `upgrading` in one transaction, upgrades, and
+    /// records how it ended.
+    fn upgrade(
+        &mut self,
+        host: &mut dyn Host,
+        turn: &Turn<'_>,
+        slot: u32,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
+        let lease = self.lease.id.load(Ordering::Relaxed);
+        if lease == 0 {
+            // No lease yet: a slot must die with this agent, so wait for one.
+            return Ok(Some(now_unix() + 1));
+        }
+        let rollout = turn.rollout;
+        let (me, service) = (&self.config.host, &rollout.service);
+        let keys = self.fleet.keys();
+        let slot_key = keys.slot(&rollout.environment, service, slot);
+        let taken = Slot {
+            rollout: rollout.id.clone(),
+            host: me.clone(),
+        };
+        let from = current_release(host, service);
+        let upgrading = HostProgress {
+            rollout: rollout.id.clone(),
+            state: HostState::Upgrading,
+            from_release: from.clone(),
+            release: from,
+            since: now_unix(),
+            detail: Some(format!("holds slot {slot}")),
+        };
+        let writes = [
+            Write::Put {
+                key: slot_key.clone(),
+                value: model::to_bytes(&taken),
+                lease,
+            },
+            Write::Put {
+                key: keys.progress(&rollout.environment, service, me),
+                value: model::to_bytes(&upgrading),
+                lease: 0,
+            },
+        ];
+        // Only if nothing in the environment changed since the read this step was decided
+        // on: another host may have taken, used and freed the slot since, or failed the
+        // rollout.
+        let environment = keys.environment(&rollout.environment);
+        let etcd = self.fleet.etcd();
+        if !etcd.txn_if_prefix_unchanged(&environment, turn.state.revision, &writes)? {
+            return Ok(Some(now_unix()));
+        }
+        log(&format!(
+            "took slot {slot} of rollout {}: upgrading {service}",
+            rollout.id
+        ));
+        let outcome = host.upgrade(rollout);
+        self.finish(rollout, turn.revision, &upgrading, outcome, log)?;
+        self.fleet.etcd().delete(&slot_key)?;
+        Ok(Some(now_unix()))
+    }
+
+    /// After a restart in the middle of this host's upgrade: records how it ended.
+    fn resume(
+        &mut self,
+        host: &mut dyn Host,
+        turn: &Turn<'_>,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
+        let Some(mine) = turn.mine.cloned() else {
+            return Ok(None);
+        };
+        let service = &turn.rollout.service;
+        log(&format!(
+            "resuming: {service} was upgrading when the agent stopped; asking the supervisor how it ended"
+        ));
+        let outcome = host.resume(turn.rollout);
+        self.finish(turn.rollout, turn.revision, &mine, outcome, log)?;
+        self.free_my_slots(turn.state, service)?;
+        Ok(Some(now_unix()))
+    }
+
+    /// Returns this host to the release before the failed rollout.
+    fn revert(
+        &mut self,
+        host: &mut dyn Host,
+        turn: &Turn<'_>,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
+        let Some(mine) = turn.mine.cloned() else {
+            return Ok(None);
+        };
+        let service = &turn.rollout.service;
+        let (state, detail, result) = match host.revert(turn.rollout, &mine) {
+            Ok(release) => (HostState::Reverted, format!("back on {release}"), "success"),
+            Err(error) => (
+                HostState::Upgraded,
+                format!("revert failed: {error}"),
+                "failure",
+            ),
+        };
+        log(&format!("revert of {service}: {detail}"));
+        self.last_change = Some(LastChange {
+            what: format!("revert {service}"),
+            result: result.to_owned(),
+            at: now_rfc3339(),
+            error: (result == "failure").then(|| detail.clone()),
+        });
+        let reverted = HostProgress {
+            state,
+            since: now_unix(),
+            detail: Some(detail),
+            ..mine
+        };
+        self.put_progress(turn.rollout, &reverted)?;
+        Ok(None)
+    }
+
+    /// A canary within `min_healthy`: fails the rollout when its service is not healthy.
+    fn watch_canary(
+        &mut self,
+        host: &mut dyn Host,
+        turn: &Turn<'_>,
+        until: Option<u64>,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
+        let Some(mine) = turn.mine.cloned() else {
+            return Ok(None);
+        };
+        let (rollout, now) = (turn.rollout, now_unix());
+        let reason = match host.canary_health(rollout, &mine) {
+            CanaryHealth::Healthy => {
+                return Ok(Some(until.map_or(now + 1, |until| until.min(now + 1))));
+            }
+            CanaryHealth::Unhealthy(reason) => reason,
+        };
+        let detail = format!(
+            "canary unhealthy within min_healthy ({}s): {reason}",
+            rollout.min_healthy_seconds
+        );
+        let me = self.config.host.clone();
+        log(&format!("{} on {me}: {detail}", rollout.service));
+        self.last_change = Some(LastChange {
+            what: format!("watch {} ({})", rollout.service, rollout.id),
+            result: "failure".to_owned(),
+            at: now_rfc3339(),
+            error: Some(detail.clone()),
+        });
+        // It stays `upgraded`: with `auto_revert` it returns like every other host.
+        let watched = HostProgress {
+            detail: Some(detail.clone()),
+            ..mine
+        };
+        self.put_progress(rollout, &watched)?;
+        self.fail_rollout(rollout, turn.revision, &format!("{me}: {detail}"), log)?;
+        Ok(Some(now))
+    }
+
+    /// Marks the rollout completed: every one of its `targets` hosts runs the new release.
+    fn complete(
+        &mut self,
+        turn: &Turn<'_>,
+        targets: usize,
+        log: Log<'_>,
+    ) -> Result<Option<u64>, FleetError> {
+        let rollout = turn.rollout;
+        let mut done = rollout.clone();
+        done.state = RolloutState::Completed;
+        done.state_reason = Some(format!(
+            "all {targets} targeted hosts run the new release, ready"
+        ));
+        done.changed = Some(self.stamp("every targeted host runs the new release"));
+        let key = self
+            .fleet
+            .keys()
+            .rollout(&rollout.environment, &rollout.service);
+        let write = Write::Put {
+            key: key.clone(),
+            value: model::to_bytes(&done),
+            lease: 0,
+        };
+        self.fleet
+            .write_if_unchanged(&key, turn.revision, &[write])?;
+        log(&format!(
+            "rollout {} of {} completed",
+            rollout.id, rollout.service
+        ));
+        Ok(None)
     }
 
     /// Records how this host's upgrade ended; a failure stops the rollout.
@@ -732,34 +767,6 @@ impl Agent<'_> {
             }
         }
         Ok(())
-    }
-
-    /// The hosts of this environment that run `service` and whose agents hold a lease.
-    fn live_hosts(&self, service: &str) -> Result<BTreeSet<String>, FleetError> {
-        let keys = self.fleet.keys();
-        let alive: BTreeSet<String> = self
-            .fleet
-            .etcd()
-            .get_prefix(&keys.alive_all())?
-            .kvs
-            .iter()
-            .filter_map(|kv| match keys.kind(&kv.key) {
-                KeyKind::Alive { host } => Some(host),
-                _ => None,
-            })
-            .collect();
-        let statuses = self.fleet.etcd().get_prefix(&keys.hosts())?;
-        Ok(statuses
-            .kvs
-            .iter()
-            .filter_map(|kv| model::parse::<HostStatus>(&kv.key, &kv.value).ok())
-            .filter(|status| {
-                status.environment == self.config.environment
-                    && alive.contains(&status.host)
-                    && status.services.iter().any(|s| s.name == service)
-            })
-            .map(|status| status.host)
-            .collect())
     }
 
     fn stamp(&self, reason: &str) -> Stamp {

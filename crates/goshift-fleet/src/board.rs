@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::etcd::Range;
+use crate::decide::{self, RolloutView};
+use crate::etcd::{KeyValue, Range};
 use crate::keys::{KeyKind, Keys};
 use crate::model::{
     self, DesiredToolchain, HostProgress, HostState, HostStatus, Rollout, RolloutState, Slot,
@@ -58,104 +59,128 @@ pub struct RolloutBoard {
     pub hosts: BTreeMap<String, HostProgress>,
     /// The slots held, by number.
     pub slots: BTreeMap<u32, Slot>,
+    /// The hosts a running or paused rollout still waits for before it completes, and why
+    /// (`web-3: gone (its lease expired), not started`).
+    pub pending: Vec<String>,
 }
 
-impl Board {
-    /// Builds the board from a read of the whole prefix.
-    #[expect(clippy::too_many_lines, reason = "one arm per kind of key")]
-    pub fn from_range(keys: &Keys, range: &Range) -> Self {
-        let mut statuses = BTreeMap::new();
-        let mut alive = BTreeSet::new();
-        let mut environments: BTreeMap<String, EnvironmentBoard> = BTreeMap::new();
-        let mut rollouts: BTreeMap<(String, String), RolloutBoard> = BTreeMap::new();
-        let mut progress: BTreeMap<(String, String), BTreeMap<String, HostProgress>> =
-            BTreeMap::new();
-        let mut slots: BTreeMap<(String, String), BTreeMap<u32, Slot>> = BTreeMap::new();
-        let mut invalid = Vec::new();
-        for kv in &range.kvs {
-            let mut bad = |reason: String| invalid.push(format!("{}: {reason}", kv.key));
-            match keys.kind(&kv.key) {
-                KeyKind::Host { host } => match model::parse::<HostStatus>(&kv.key, &kv.value) {
-                    Ok(status) => {
-                        statuses.insert(host, status);
-                    }
-                    Err(error) => bad(error.to_string()),
-                },
-                KeyKind::Alive { host } => {
-                    alive.insert(host);
-                }
-                KeyKind::Toolchain { environment } => {
-                    match model::parse::<DesiredToolchain>(&kv.key, &kv.value) {
-                        Ok(desired) => {
-                            let board = environments.entry(environment).or_default();
-                            board.toolchain = Some(desired);
-                            board.toolchain_revision = kv.mod_revision;
-                        }
-                        Err(error) => bad(error.to_string()),
-                    }
-                }
-                KeyKind::Rollout {
-                    environment,
-                    service,
-                } => match model::parse::<Rollout>(&kv.key, &kv.value) {
-                    Ok(rollout) => {
-                        rollouts.insert(
-                            (environment, service),
-                            RolloutBoard {
-                                rollout,
-                                revision: kv.mod_revision,
-                                hosts: BTreeMap::new(),
-                                slots: BTreeMap::new(),
-                            },
-                        );
-                    }
-                    Err(error) => bad(error.to_string()),
-                },
-                KeyKind::Progress {
-                    environment,
-                    service,
-                    host,
-                } => match model::parse::<HostProgress>(&kv.key, &kv.value) {
-                    Ok(entry) => {
-                        progress
-                            .entry((environment, service))
-                            .or_default()
-                            .insert(host, entry);
-                    }
-                    Err(error) => bad(error.to_string()),
-                },
-                KeyKind::Slot {
-                    environment,
-                    service,
-                    number,
-                } => match model::parse::<Slot>(&kv.key, &kv.value) {
-                    Ok(slot) => {
-                        slots
-                            .entry((environment, service))
-                            .or_default()
-                            .insert(number, slot);
-                    }
-                    Err(error) => bad(error.to_string()),
-                },
-                KeyKind::History { .. } | KeyKind::Audit | KeyKind::Other => {}
+/// The values of one read of the prefix, sorted by kind.
+#[derive(Default)]
+struct Parsed {
+    statuses: BTreeMap<String, HostStatus>,
+    alive: BTreeSet<String>,
+    environments: BTreeMap<String, EnvironmentBoard>,
+    rollouts: BTreeMap<(String, String), RolloutBoard>,
+    progress: BTreeMap<(String, String), BTreeMap<String, HostProgress>>,
+    slots: BTreeMap<(String, String), BTreeMap<u32, Slot>>,
+    invalid: Vec<String>,
+}
+
+impl Parsed {
+    /// Sorts one key in; a value that does not parse goes to `invalid`.
+    fn add(&mut self, keys: &Keys, kv: &KeyValue) {
+        let parsed = match keys.kind(&kv.key) {
+            KeyKind::Host { host } => model::parse::<HostStatus>(&kv.key, &kv.value)
+                .map(|status| drop(self.statuses.insert(host, status))),
+            KeyKind::Alive { host } => {
+                self.alive.insert(host);
+                Ok(())
             }
+            KeyKind::Toolchain { environment } => model::parse(&kv.key, &kv.value).map(|desired| {
+                let board = self.environments.entry(environment).or_default();
+                board.toolchain = Some(desired);
+                board.toolchain_revision = kv.mod_revision;
+            }),
+            KeyKind::Rollout {
+                environment,
+                service,
+            } => model::parse(&kv.key, &kv.value).map(|rollout| {
+                let board = RolloutBoard {
+                    rollout,
+                    revision: kv.mod_revision,
+                    hosts: BTreeMap::new(),
+                    slots: BTreeMap::new(),
+                    pending: Vec::new(),
+                };
+                self.rollouts.insert((environment, service), board);
+            }),
+            KeyKind::Progress {
+                environment,
+                service,
+                host,
+            } => model::parse(&kv.key, &kv.value).map(|entry| {
+                let entries = self.progress.entry((environment, service)).or_default();
+                entries.insert(host, entry);
+            }),
+            KeyKind::Slot {
+                environment,
+                service,
+                number,
+            } => model::parse(&kv.key, &kv.value).map(|slot| {
+                let held = self.slots.entry((environment, service)).or_default();
+                held.insert(number, slot);
+            }),
+            KeyKind::History { .. } | KeyKind::Audit | KeyKind::Other => Ok(()),
+        };
+        if let Err(error) = parsed {
+            self.invalid.push(format!("{}: {error}", kv.key));
         }
-        for ((environment, service), mut board) in rollouts {
-            board.hosts = progress
-                .remove(&(environment.clone(), service.clone()))
+    }
+
+    /// Puts each rollout, with its hosts' progress, slots and what keeps it from
+    /// completing, under its environment.
+    fn place_rollouts(&mut self) {
+        for ((environment, service), mut board) in std::mem::take(&mut self.rollouts) {
+            let key = (environment.clone(), service);
+            board.hosts = self
+                .progress
+                .remove(&key)
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|(_, p)| p.rollout == board.rollout.id)
                 .collect();
-            board.slots = slots
-                .remove(&(environment.clone(), service))
-                .unwrap_or_default();
-            environments
-                .entry(environment)
-                .or_default()
-                .rollouts
-                .push(board);
+            board.slots = self.slots.remove(&key).unwrap_or_default();
+            board.pending = self.pending(&board);
+            let rollouts = &mut self.environments.entry(environment).or_default().rollouts;
+            rollouts.push(board);
         }
+    }
+
+    /// The hosts a running or paused rollout still waits for: `host: why`.
+    fn pending(&self, board: &RolloutBoard) -> Vec<String> {
+        if board.rollout.state.is_final() {
+            return Vec::new();
+        }
+        let targets = decide::targets(&board.rollout, self.statuses.values(), &self.alive);
+        let view = RolloutView {
+            rollout: &board.rollout,
+            progress: &board.hosts,
+            slots: &board.slots,
+            targets: &targets,
+            now: 0,
+        };
+        view.pending()
+            .into_iter()
+            .map(|(host, why)| format!("{host}: {why}"))
+            .collect()
+    }
+}
+
+impl Board {
+    /// Builds the board from a read of the whole prefix.
+    pub fn from_range(keys: &Keys, range: &Range) -> Self {
+        let mut parsed = Parsed::default();
+        for kv in &range.kvs {
+            parsed.add(keys, kv);
+        }
+        parsed.place_rollouts();
+        let Parsed {
+            statuses,
+            alive,
+            environments,
+            invalid,
+            ..
+        } = parsed;
         let hosts = statuses
             .into_iter()
             .map(|(name, status)| {

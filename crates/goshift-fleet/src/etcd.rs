@@ -100,13 +100,26 @@ pub enum Write {
     },
 }
 
+/// One change a watch saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchEvent {
+    /// Whether the key was deleted (its `value` is then empty).
+    pub deleted: bool,
+    /// The key as the change left it.
+    pub kv: KeyValue,
+}
+
 /// What a watch saw before it returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WatchOutcome {
-    /// Keys changed; the revision of the last change seen.
+    /// Keys changed: every change under the prefix from the start revision up to `revision`,
+    /// in order, so a view read before the start and brought up to date with them is the
+    /// prefix as it was at `revision`.
     Changed {
         /// The revision of the newest event.
         revision: i64,
+        /// The changes.
+        events: Vec<WatchEvent>,
     },
     /// Nothing changed within the wait.
     Quiet,
@@ -380,12 +393,7 @@ impl Etcd {
             if let Some(events) = result["events"].as_array()
                 && !events.is_empty()
             {
-                let revision = events
-                    .iter()
-                    .map(|event| int(&event["kv"]["mod_revision"]))
-                    .max()
-                    .unwrap_or_else(|| header_revision(result));
-                return Ok(WatchOutcome::Changed { revision });
+                return parse_events(events, header_revision(result));
             }
         }
     }
@@ -590,40 +598,62 @@ struct RawKv {
 }
 
 fn parse_range(reply: &Value) -> Result<Range, EtcdError> {
-    let mut kvs = Vec::new();
-    if let Some(items) = reply["kvs"].as_array() {
-        for item in items {
-            let raw: RawKv =
-                serde_json::from_value(item.clone()).map_err(|error| EtcdError::Decode {
-                    what: "a key",
-                    reason: error.to_string(),
-                })?;
-            let key = BASE64
-                .decode(&raw.key)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| EtcdError::Decode {
-                    what: "a key",
-                    reason: format!("`{}` is not base64 of UTF-8 text", raw.key),
-                })?;
-            let value = BASE64
-                .decode(raw.value.unwrap_or_default())
-                .map_err(|error| EtcdError::Decode {
-                    what: "a value",
-                    reason: format!("{key}: {error}"),
-                })?;
-            kvs.push(KeyValue {
-                key,
-                value,
-                create_revision: int(&raw.create_revision),
-                mod_revision: int(&raw.mod_revision),
-                lease: int(&raw.lease),
-            });
-        }
-    }
+    let kvs = reply["kvs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(parse_kv)
+        .collect::<Result<_, _>>()?;
     Ok(Range {
         revision: header_revision(reply),
         kvs,
+    })
+}
+
+/// The events of a watch response (a `PUT` has no `type`: the gateway leaves out defaults).
+fn parse_events(events: &[Value], header: i64) -> Result<WatchOutcome, EtcdError> {
+    let events = events
+        .iter()
+        .map(|event| {
+            Ok(WatchEvent {
+                deleted: event["type"] == "DELETE",
+                kv: parse_kv(&event["kv"])?,
+            })
+        })
+        .collect::<Result<Vec<_>, EtcdError>>()?;
+    let revision = events
+        .iter()
+        .map(|event| event.kv.mod_revision)
+        .max()
+        .unwrap_or(header);
+    Ok(WatchOutcome::Changed { revision, events })
+}
+
+fn parse_kv(item: &Value) -> Result<KeyValue, EtcdError> {
+    let raw: RawKv = serde_json::from_value(item.clone()).map_err(|error| EtcdError::Decode {
+        what: "a key",
+        reason: error.to_string(),
+    })?;
+    let key = BASE64
+        .decode(&raw.key)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| EtcdError::Decode {
+            what: "a key",
+            reason: format!("`{}` is not base64 of UTF-8 text", raw.key),
+        })?;
+    let value = BASE64
+        .decode(raw.value.unwrap_or_default())
+        .map_err(|error| EtcdError::Decode {
+            what: "a value",
+            reason: format!("{key}: {error}"),
+        })?;
+    Ok(KeyValue {
+        key,
+        value,
+        create_revision: int(&raw.create_revision),
+        mod_revision: int(&raw.mod_revision),
+        lease: int(&raw.lease),
     })
 }
 

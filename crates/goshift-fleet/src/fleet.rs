@@ -1,15 +1,17 @@
 //! The operators' side: read and change the desired state, each change compared against the
 //! revision it was based on.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
 use crate::FleetError;
 use crate::board::Board;
+use crate::decide::{self, Target};
 use crate::etcd::{Etcd, KeyValue, TxnOutcome, Write};
-use crate::keys::{Keys, check_name};
-use crate::model::{self, DesiredToolchain, Rollout, RolloutState, Stamp};
+use crate::keys::{KeyKind, Keys, check_name};
+use crate::model::{self, DesiredToolchain, HostStatus, Rollout, RolloutState, Stamp};
 
 /// A value read from etcd and the revision it was last changed at (0: absent).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +217,39 @@ impl Fleet {
             rollouts.push(current);
         }
         Ok(rollouts)
+    }
+
+    /// Every host's last report (values that do not parse are left out: the board names
+    /// them) and the hosts whose agents hold a lease.
+    pub fn hosts(&self) -> Result<(Vec<HostStatus>, BTreeSet<String>), FleetError> {
+        let alive = self
+            .etcd
+            .get_prefix(&self.keys.alive_all())?
+            .kvs
+            .iter()
+            .filter_map(|kv| match self.keys.kind(&kv.key) {
+                KeyKind::Alive { host } => Some(host),
+                _ => None,
+            })
+            .collect();
+        let statuses = self
+            .etcd
+            .get_prefix(&self.keys.hosts())?
+            .kvs
+            .iter()
+            .filter_map(|kv| model::parse::<HostStatus>(&kv.key, &kv.value).ok())
+            .collect();
+        Ok((statuses, alive))
+    }
+
+    /// The hosts `rollout` must bring to its release before it completes, as they last
+    /// reported (see [`decide::targets`]).
+    pub fn rollout_targets(
+        &self,
+        rollout: &Rollout,
+    ) -> Result<BTreeMap<String, Target>, FleetError> {
+        let (statuses, alive) = self.hosts()?;
+        Ok(decide::targets(rollout, &statuses, &alive))
     }
 
     /// The whole board, from one read of the prefix.

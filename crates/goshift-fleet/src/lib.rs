@@ -23,7 +23,8 @@ pub mod model;
 pub use board::{Board, EnvironmentBoard, HostBoard, RolloutBoard};
 pub use error::{EtcdError, FleetError};
 pub use etcd::{
-    CALL_TIMEOUT, Etcd, EtcdOptions, KeyValue, Range, TxnOutcome, WatchOutcome, Write, prefix_end,
+    CALL_TIMEOUT, Etcd, EtcdOptions, KeyValue, Range, TxnOutcome, WatchEvent, WatchOutcome, Write,
+    prefix_end,
 };
 pub use fleet::{AuditCopy, Fleet, Read, now_rfc3339, now_unix};
 pub use keys::{DEFAULT_PREFIX, KeyKind, Keys, check_name};

@@ -42,7 +42,7 @@ pub enum RolloutState {
     /// A host's upgrade rolled back; nothing more upgrades (upgraded hosts revert with
     /// `auto_revert`).
     Failed,
-    /// Every live host of the environment runs the new release.
+    /// Every host it targets runs the new release.
     Completed,
 }
 
@@ -96,6 +96,11 @@ pub struct Rollout {
     /// The last change of its state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed: Option<Stamp>,
+    /// The live hosts of the environment that ran the service when the rollout started:
+    /// it completes only once each of them (and every live host that runs the service
+    /// since) runs the new release, so one whose lease lapses meanwhile is waited for.
+    #[serde(default)]
+    pub targets: Vec<String>,
 }
 
 /// Where one host stands in a rollout.

@@ -190,6 +190,11 @@ impl EtcdCluster {
                         .arg(format!("--initial-advertise-peer-urls={peer}"))
                         .arg(format!("--initial-cluster={}", initial.join(",")))
                         .arg("--initial-cluster-state=new")
+                        // Raft timings for a loaded machine (scripts/e2e/etcd-lib.sh says
+                        // why): with etcd's defaults of 100 and 1000 ms, members busy with
+                        // parallel tests lose their leader on their own.
+                        .arg("--heartbeat-interval=250")
+                        .arg("--election-timeout=2500")
                         .stdout(Stdio::null())
                         .stderr(log)
                         .spawn()

@@ -193,9 +193,16 @@ fn start_agents(fleet: &Fleet, world: &Arc<Mutex<World>>, names: &[&str]) -> Age
     agents
 }
 
+/// Starts `rollout` as `goshift fleet rollout` does: targeting the live hosts of `prod`
+/// that run its service.
 fn start(fleet: &Fleet, mut rollout: Rollout) {
     let previous = fleet.rollout("prod", "api").unwrap();
     rollout.started.changed_at = now_rfc3339();
+    rollout.targets = fleet
+        .rollout_targets(&rollout)
+        .unwrap()
+        .into_keys()
+        .collect();
     fleet.start_rollout(&rollout, &previous, None).unwrap();
 }
 
@@ -436,6 +443,63 @@ fn an_agent_killed_mid_upgrade_frees_its_slot_and_resumes_when_restarted() {
     h1.stops
         .iter()
         .for_each(|s| s.store(true, Ordering::Relaxed));
+}
+
+#[test]
+fn a_host_whose_lease_lapsed_mid_rollout_keeps_it_from_completing_until_it_is_back() {
+    let Some(server) = EtcdServer::start("agent_host_gone") else {
+        return;
+    };
+    let fleet = server.fleet();
+    let world = Arc::new(Mutex::new(World::default()));
+    let _agents = start_agents(&fleet, &world, &["h1", "h2"]);
+    let h3 = start_agents(&fleet, &world, &["h3"]);
+    wait_for_live_hosts(&fleet, 3);
+    // The rollout starts (paused, so nobody moves yet) with h3 among its hosts; then h3's
+    // agent goes away and its lease with it.
+    let mut paused = rollout("r1");
+    paused.state = RolloutState::Paused;
+    start(&fleet, paused);
+    drop(h3);
+    wait_for_live_hosts(&fleet, 2);
+    let stamp = Stamp {
+        changed_by: "alice@ops".into(),
+        changed_at: now_rfc3339(),
+        reason: "go on".into(),
+    };
+    fleet
+        .change_rollout("prod", "api", RolloutState::Running, stamp, None)
+        .unwrap();
+    wait_for("h1 and h2 to upgrade", Duration::from_secs(30), || {
+        let board = fleet.board().unwrap();
+        let rollout = &board.environments["prod"].rollouts[0];
+        rollout.pending == ["h3: gone (its lease expired), not started"]
+            && ["h1", "h2"].iter().all(|h| {
+                rollout
+                    .hosts
+                    .get(*h)
+                    .is_some_and(|p| p.state == HostState::Upgraded)
+            })
+    });
+    // Give h1 and h2 a full watch cycle to complete the rollout wrongly.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(rollout_state(&fleet), RolloutState::Running);
+    assert_eq!(world.lock().unwrap().hosts["h3"].release, "r0");
+    // h3 comes back on the old release: it upgrades, and only then the rollout completes.
+    let _h3 = start_agents_keep(&fleet, &world, "h3");
+    wait_for("the rollout to complete", Duration::from_secs(30), || {
+        rollout_state(&fleet) == RolloutState::Completed
+    });
+    let world = world.lock().unwrap();
+    assert!(
+        world
+            .hosts
+            .values()
+            .all(|m| m.release == "r1" && m.upgraded == 1)
+    );
+    let current = fleet.rollout("prod", "api").unwrap().value.unwrap();
+    let reason = current.state_reason.unwrap();
+    assert!(reason.contains("all 3 targeted hosts"), "{reason}");
 }
 
 /// Starts an agent for a host already in the world, keeping its machine as it is.

@@ -40,6 +40,7 @@ pub(crate) fn rollout(id: &str) -> Rollout {
         state_reason: None,
         started: stamp("alice@ops"),
         changed: None,
+        targets: Vec::new(),
     }
 }
 
@@ -104,19 +105,34 @@ fn a_watch_sees_changes_made_while_nobody_watched_and_reports_compaction() {
     );
     // A change made between two watches is seen by the next one resuming after `first`.
     let second = etcd.put("/goshift/env/prod/x", b"{}", 0).unwrap();
-    assert_eq!(
-        etcd.watch_prefix("/goshift/env/prod/", first + 1, Duration::from_secs(5))
-            .unwrap(),
-        WatchOutcome::Changed { revision: second }
-    );
-    // Other prefixes do not wake it.
+    let seen = etcd
+        .watch_prefix("/goshift/env/prod/", first + 1, Duration::from_secs(5))
+        .unwrap();
+    let WatchOutcome::Changed { revision, events } = seen else {
+        panic!("no change seen: {seen:?}");
+    };
+    assert_eq!(revision, second);
+    let keys: Vec<(&str, bool)> = events
+        .iter()
+        .map(|e| (e.kv.key.as_str(), e.deleted))
+        .collect();
+    assert_eq!(keys, [("/goshift/env/prod/x", false)]);
+    assert_eq!(events[0].kv.value, b"{}");
+    // Other prefixes do not wake it; a deletion is an event too.
     etcd.put("/goshift/hosts/h1", b"{}", 0).unwrap();
+    etcd.delete("/goshift/env/prod/x").unwrap();
+    let seen = etcd
+        .watch_prefix("/goshift/env/prod/", second + 1, Duration::from_secs(5))
+        .unwrap();
+    let WatchOutcome::Changed { events, .. } = seen else {
+        panic!("no change seen: {seen:?}");
+    };
+    let keys: Vec<(&str, bool)> = events
+        .iter()
+        .map(|e| (e.kv.key.as_str(), e.deleted))
+        .collect();
+    assert_eq!(keys, [("/goshift/env/prod/x", true)]);
     let third = etcd.put("/goshift/env/prod/y", b"{}", 0).unwrap();
-    assert_eq!(
-        etcd.watch_prefix("/goshift/env/prod/", second + 1, Duration::from_secs(5))
-            .unwrap(),
-        WatchOutcome::Changed { revision: third }
-    );
     // After a compaction, resuming from an old revision says so.
     let body = format!(r#"{{"revision":"{third}"}}"#);
     ureq::post(format!("{}/v3/kv/compaction", server.url()))

@@ -9,6 +9,7 @@ mod host;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use goshift_audit::Actor;
@@ -18,6 +19,7 @@ use crate::cli::AgentArgs;
 use crate::config::FleetConfig;
 use crate::error::hinted;
 use crate::exit::ExitStatus;
+use crate::printer::Printer;
 use crate::settings::{GlobalSettings, parse_duration};
 
 /// The default lease: an idle agent renews it every 20 s.
@@ -37,55 +39,24 @@ pub(crate) fn agent(args: AgentArgs, settings: &GlobalSettings) -> anyhow::Resul
         control,
         no_smoke_test,
     } = args;
-    let FleetConfig {
-        host: config_host,
-        labels: config_labels,
-        lease_ttl: config_lease_ttl,
-        ..
-    } = settings.config.fleet.clone().unwrap_or_default();
-    let environment = super::fleet::target_environment(settings)?;
-    let host = host
-        .or(config_host)
-        .unwrap_or_else(|| Actor::from_os().host);
-    goshift_fleet::check_name("a host", &host)?;
-    let labels = if labels.is_empty() {
-        config_labels
-    } else {
-        parse_labels(&labels)?
-    };
-    let lease_ttl = match lease_ttl.or(config_lease_ttl) {
-        None => DEFAULT_LEASE_TTL,
-        Some(text) => parse_duration(&text)
-            .ok()
-            .filter(|d| d.as_secs() >= 2)
-            .ok_or_else(|| {
-                hinted(
-                    format!("invalid lease time to live: `{text}`"),
-                    "give at least 2 seconds, such as `60s`",
-                )
-            })?,
-    };
+    let (config, labels) = resolve(settings, host, &labels, lease_ttl)?;
     let fleet = super::fleet::connect(etcd, settings)?;
     let mut local = host::LocalHost::new(
         settings,
-        host.clone(),
-        environment.clone(),
+        config.host.clone(),
+        config.environment.clone(),
         labels,
         control,
         no_smoke_test,
     )?;
-    let config = AgentConfig {
-        host: host.clone(),
-        environment: environment.clone(),
-        lease_ttl,
-        watch_wait: WATCH_WAIT,
-    };
     let signals = goshift_supervisor::SignalSet::new(&[libc::SIGTERM, libc::SIGINT]);
     signals.block()?;
     let stop = Arc::new(AtomicBool::new(false));
     let printer = settings.printer;
     printer.status(format!(
-        "Agent of `{host}` in environment `{environment}` following {} under `{}`",
+        "Agent of `{}` in environment `{}` following {} under `{}`",
+        config.host,
+        config.environment,
         fleet.etcd().endpoints().join(","),
         fleet.keys().prefix()
     ));
@@ -108,21 +79,74 @@ pub(crate) fn agent(args: AgentArgs, settings: &GlobalSettings) -> anyhow::Resul
                 stop_signals.store(true, Ordering::Relaxed);
             }
         })?;
-    // The loop ends on a signal at its next step; in the middle of a watch or an upgrade it
-    // may not get there soon, so the process leaves after a grace period and the lease
-    // expires on its own (a local upgrade under way is finished by the supervisor).
+    wait_for_the_loop(&done_rx, &stop, printer)
+}
+
+/// The agent's configuration and labels, from the flags, the config file and the system.
+fn resolve(
+    settings: &GlobalSettings,
+    host: Option<String>,
+    labels: &[String],
+    lease_ttl: Option<String>,
+) -> anyhow::Result<(AgentConfig, BTreeMap<String, String>)> {
+    let FleetConfig {
+        host: config_host,
+        labels: config_labels,
+        lease_ttl: config_lease_ttl,
+        ..
+    } = settings.config.fleet.clone().unwrap_or_default();
+    let environment = super::fleet::target_environment(settings)?;
+    let host = host
+        .or(config_host)
+        .unwrap_or_else(|| Actor::from_os().host);
+    goshift_fleet::check_name("a host", &host)?;
+    let labels = if labels.is_empty() {
+        config_labels
+    } else {
+        parse_labels(labels)?
+    };
+    let lease_ttl = match lease_ttl.or(config_lease_ttl) {
+        None => DEFAULT_LEASE_TTL,
+        Some(text) => parse_duration(&text)
+            .ok()
+            .filter(|d| d.as_secs() >= 2)
+            .ok_or_else(|| {
+                hinted(
+                    format!("invalid lease time to live: `{text}`"),
+                    "give at least 2 seconds, such as `60s`",
+                )
+            })?,
+    };
+    let config = AgentConfig {
+        host,
+        environment,
+        lease_ttl,
+        watch_wait: WATCH_WAIT,
+    };
+    Ok((config, labels))
+}
+
+/// Waits for the agent's loop to end. The loop ends on a signal at its next step; in the
+/// middle of a watch or an upgrade it may not get there soon, so the process leaves after a
+/// grace period and the lease expires on its own (a local upgrade under way is finished by
+/// the supervisor).
+fn wait_for_the_loop(
+    done: &Receiver<Result<(), goshift_fleet::FleetError>>,
+    stop: &AtomicBool,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
     let mut waited_after_stop = Duration::ZERO;
     loop {
-        match done_rx.recv_timeout(Duration::from_millis(200)) {
+        match done.recv_timeout(Duration::from_millis(200)) {
             Ok(result) => {
                 result?;
                 printer.status("Agent stopped");
                 return Ok(ExitStatus::Success);
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err(RecvTimeoutError::Disconnected) => {
                 anyhow::bail!("the agent's loop ended without a result")
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {}
         }
         if stop.load(Ordering::Relaxed) {
             waited_after_stop += Duration::from_millis(200);

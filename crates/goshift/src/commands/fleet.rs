@@ -12,6 +12,7 @@ mod set_toolchain;
 mod status;
 
 use std::cell::RefCell;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use goshift_audit::{Actor, Outcome, Record};
@@ -82,14 +83,46 @@ pub(crate) fn connect(args: EtcdArgs, settings: &GlobalSettings) -> anyhow::Resu
             "pass `--etcd http://HOST:2379`, or set `etcd = [\"…\"]` in the `[fleet]` table of the config file",
         ));
     }
+    let (ca, client_cert, user) = credentials(
+        settings,
+        (ca.or(config_ca), cert.or(config_cert), key.or(config_key)),
+        (user.or(config_user), password_file.or(config_password_file)),
+    )?;
+    let etcd = Etcd::new(EtcdOptions {
+        endpoints,
+        ca_file: ca,
+        client_cert,
+        user,
+    })
+    .map_err(anyhow::Error::from)
+    .hint("etcd endpoints look like `http://127.0.0.1:2379` or `https://etcd-1:2379`")?;
+    let prefix = prefix
+        .or(config_prefix)
+        .unwrap_or_else(|| goshift_fleet::DEFAULT_PREFIX.to_owned());
+    let keys = Keys::new(&prefix)?;
+    Ok(Fleet::new(etcd, keys))
+}
+
+/// etcd's CA, client certificate and key, user and password, read from the files named by
+/// the flags or the config file.
+type Credentials = (
+    Option<Vec<u8>>,
+    Option<(Vec<u8>, Vec<u8>)>,
+    Option<(String, String)>,
+);
+
+/// Reads the files of `(ca, cert, key)` and `(user, password_file)`; a certificate without
+/// its key, or a user without a password file, is an error.
+fn credentials(
+    settings: &GlobalSettings,
+    (ca, cert, key): (Option<PathBuf>, Option<PathBuf>, Option<PathBuf>),
+    (user, password_file): (Option<String>, Option<PathBuf>),
+) -> anyhow::Result<Credentials> {
     let read = |path: &std::path::Path, what: &str| {
         fs::read(settings.cwd.join(path)).with_context(|| format!("failed to read the {what}"))
     };
-    let ca = ca
-        .or(config_ca)
-        .map(|p| read(&p, "etcd CA file"))
-        .transpose()?;
-    let client_cert = match (cert.or(config_cert), key.or(config_key)) {
+    let ca = ca.map(|p| read(&p, "etcd CA file")).transpose()?;
+    let client_cert = match (cert, key) {
         (Some(cert), Some(key)) => Some((
             read(&cert, "etcd client certificate")?,
             read(&key, "etcd client key")?,
@@ -102,7 +135,7 @@ pub(crate) fn connect(args: EtcdArgs, settings: &GlobalSettings) -> anyhow::Resu
             ));
         }
     };
-    let user = match (user.or(config_user), password_file.or(config_password_file)) {
+    let user = match (user, password_file) {
         (Some(user), Some(file)) => {
             let text = String::from_utf8(read(&file, "etcd password file")?)
                 .context("the etcd password file is not UTF-8")?;
@@ -117,19 +150,7 @@ pub(crate) fn connect(args: EtcdArgs, settings: &GlobalSettings) -> anyhow::Resu
             ));
         }
     };
-    let etcd = Etcd::new(EtcdOptions {
-        endpoints,
-        ca_file: ca,
-        client_cert,
-        user,
-    })
-    .map_err(anyhow::Error::from)
-    .hint("etcd endpoints look like `http://127.0.0.1:2379` or `https://etcd-1:2379`")?;
-    let prefix = prefix
-        .or(config_prefix)
-        .unwrap_or_else(|| goshift_fleet::DEFAULT_PREFIX.to_owned());
-    let keys = Keys::new(&prefix)?;
-    Ok(Fleet::new(etcd, keys))
+    Ok((ca, client_cert, user))
 }
 
 /// The environment a fleet change is for: `--env` (or `GOSHIFT_ENV`, the config file).
@@ -275,6 +296,69 @@ fn copy_id(record: &Record) -> String {
     format!("{}-{host}-{}-{hash}", record.time, record.seq)
 }
 
+/// An intent's copy found in etcd: the intent's seq, the copy's id and its value.
+type FoundCopy = (u64, String, Vec<u8>);
+
+/// How an open `fleet.*` intent of this cluster and prefix ended, as etcd shows it: its
+/// copy under `audit/` exists exactly when its change was made. `None` for other intents,
+/// and while etcd does not answer (the intent stays open for the next command).
+fn found_in_etcd(fleet: &Fleet, intent: &Record) -> Option<(governance::Found, Option<FoundCopy>)> {
+    if !intent.action.starts_with("fleet.") {
+        return None;
+    }
+    let endpoints = fleet.etcd().endpoints();
+    let etcd = &intent.details["etcd"];
+    let same_cluster = etcd["endpoints"]
+        .as_array()
+        .is_some_and(|list| list.iter().any(|e| endpoints.iter().any(|o| e == o)));
+    if etcd["prefix"] != fleet.keys().prefix() || !same_cluster {
+        return None;
+    }
+    let id = copy_id(intent);
+    let key = fleet.keys().audit(&id);
+    let found = fleet.audit_copy(&id).ok()?;
+    let in_etcd = found.is_some();
+    let outcome = if in_etcd {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    };
+    let record = governance::Found {
+        outcome,
+        found: serde_json::json!({
+            "in_etcd": in_etcd,
+            "key": key,
+            "etcd_revision": found.as_ref().map(|(_, revision)| revision),
+        }),
+    };
+    Some((record, found.map(|(value, _)| (intent.seq, id, value))))
+}
+
+/// Adds a reconciled outcome to the intent's copy in etcd; a failure is a warning.
+fn add_outcome_to_copy(
+    settings: &GlobalSettings,
+    fleet: &Fleet,
+    record: &Record,
+    id: &str,
+    value: &[u8],
+) {
+    let mut copy: serde_json::Value =
+        serde_json::from_slice(value).unwrap_or(serde_json::Value::Null);
+    if !copy.is_object() {
+        return;
+    }
+    copy["outcome"] = serde_json::json!(record);
+    let copy = AuditCopy {
+        id: id.to_owned(),
+        value: copy.to_string().into_bytes(),
+    };
+    if let Err(error) = fleet.mirror_audit(&copy) {
+        settings.printer.warn(format!(
+            "failed to add the reconciled outcome to its copy in etcd: {error}"
+        ));
+    }
+}
+
 /// Records how every fleet change of this cluster and prefix whose process died before
 /// recording its outcome ended, as etcd shows it: `success` when the copy of its intent is
 /// under `audit/` (its transaction committed), `failure` otherwise. Changes for another
@@ -293,39 +377,13 @@ fn reconcile(settings: &GlobalSettings, fleet: &Fleet) -> anyhow::Result<()> {
             ));
         })
         .context("failed to take the lock of the fleet changes in the audit log")?;
-    let endpoints = fleet.etcd().endpoints();
     let copies = RefCell::new(Vec::new());
     let closed = governance::reconcile(settings, |intent| {
-        if !intent.action.starts_with("fleet.") {
-            return None;
+        let (found, copy) = found_in_etcd(fleet, intent)?;
+        if let Some(copy) = copy {
+            copies.borrow_mut().push(copy);
         }
-        let etcd = &intent.details["etcd"];
-        let same_cluster = etcd["endpoints"]
-            .as_array()
-            .is_some_and(|list| list.iter().any(|e| endpoints.iter().any(|o| e == o)));
-        if etcd["prefix"] != fleet.keys().prefix() || !same_cluster {
-            return None;
-        }
-        let id = copy_id(intent);
-        let key = fleet.keys().audit(&id);
-        // etcd unreachable: leave it open for the next command.
-        let found = fleet.audit_copy(&id).ok()?;
-        let in_etcd = found.is_some();
-        if let Some((value, _)) = &found {
-            copies.borrow_mut().push((intent.seq, id, value.clone()));
-        }
-        Some(governance::Found {
-            outcome: if in_etcd {
-                Outcome::Success
-            } else {
-                Outcome::Failure
-            },
-            found: serde_json::json!({
-                "in_etcd": in_etcd,
-                "key": key,
-                "etcd_revision": found.map(|(_, revision)| revision),
-            }),
-        })
+        Some(found)
     })?;
     for record in &closed {
         settings.printer.warn(format!(
@@ -340,27 +398,9 @@ fn reconcile(settings: &GlobalSettings, fleet: &Fleet) -> anyhow::Result<()> {
             }
         ));
         let intent_seq = record.details["intent"].as_u64();
-        let Some((_, id, value)) = copies
-            .borrow()
-            .iter()
-            .find(|(seq, _, _)| Some(*seq) == intent_seq)
-            .cloned()
-        else {
-            continue;
-        };
-        let mut copy: serde_json::Value =
-            serde_json::from_slice(&value).unwrap_or(serde_json::Value::Null);
-        if copy.is_object() {
-            copy["outcome"] = serde_json::json!(record);
-            let copy = AuditCopy {
-                id,
-                value: copy.to_string().into_bytes(),
-            };
-            if let Err(error) = fleet.mirror_audit(&copy) {
-                settings.printer.warn(format!(
-                    "failed to add the reconciled outcome to its copy in etcd: {error}"
-                ));
-            }
+        let copies = copies.borrow();
+        if let Some((_, id, value)) = copies.iter().find(|(seq, _, _)| Some(*seq) == intent_seq) {
+            add_outcome_to_copy(settings, fleet, record, id, value);
         }
     }
     Ok(())

@@ -136,7 +136,14 @@ fn a_toolchain_change_converges_on_every_host_with_audit_records_to_prove_it() {
                 && h["alive"] == true
         })
     });
-    for test in &hosts {
+    assert_the_change_is_audited(&operator, &etcd, &hosts);
+    tampered_chains_show_on_the_board(&operator, &etcd, &hosts);
+}
+
+/// Each host's audit log has the agent's `use` with the operator's reason, the operator's has
+/// the change written ahead, etcd its copy, and the board each host's intact audit head.
+fn assert_the_change_is_audited(operator: &StoreTest, etcd: &EtcdServer, hosts: &[StoreTest]) {
+    for test in hosts {
         // The first install also made it the default (its own `use` record); the agent's
         // `use` follows with the operator's reason.
         let records = audit_outcomes(&test.home());
@@ -165,16 +172,19 @@ fn a_toolchain_change_converges_on_every_host_with_audit_records_to_prove_it() {
             ("fleet.set-toolchain", "success")
         ]
     );
-    assert_eq!(mirrored_audit(&etcd).len(), 1);
+    assert_eq!(mirrored_audit(etcd).len(), 1);
     // The board shows each host's audit head, intact.
-    let board_now = board(&operator, &etcd);
+    let board_now = board(operator, etcd);
     let head = audit_records(&hosts[0].home()).last().unwrap()["seq"].clone();
     for h in board_now["hosts"].as_array().unwrap() {
         assert_eq!(h["audit"]["intact"], true, "{h}");
         assert_eq!(h["audit"]["seq"], head, "{h}");
         assert_eq!(h["labels"]["rack"], "r1");
     }
+}
 
+/// A host whose chain is tampered with shows on the board.
+fn tampered_chains_show_on_the_board(operator: &StoreTest, etcd: &EtcdServer, hosts: &[StoreTest]) {
     // A host whose chain is tampered with shows on the board: h0's log edited in the
     // middle, h1's last records cut off (what is left still verifies on its own, but not
     // against the head h1's agent reported).
@@ -186,10 +196,10 @@ fn a_toolchain_change_converges_on_every_host_with_audit_records_to_prove_it() {
     let kept: Vec<&str> = text.lines().take(2).collect();
     std::fs::write(&log, format!("{}\n", kept.join("\n"))).unwrap();
     // A change of the desired state wakes the agents.
-    let run = set_toolchain(&operator, &etcd, "1.22.10", "look again", &[]);
+    let run = set_toolchain(operator, etcd, "1.22.10", "look again", &[]);
     assert_eq!(run.code, Some(0), "{run:?}");
     wait_for("both tampered hosts to show on the board", || {
-        let board = board(&operator, &etcd);
+        let board = board(operator, etcd);
         board["hosts"].as_array().unwrap().iter().all(|h| {
             h["audit"]["intact"] == false
                 && h["drift"]
@@ -499,39 +509,13 @@ fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_thr
         board(&operator, &etcd)["hosts"][0]["services"][0]["healthy"] == true
     });
     let v2 = service_variant(&operator.context.work(), "v2", None);
-    let url = format!("file://{}", v2.display());
-    let rollout = |sha256: &str, reason: &str| {
-        fleet(
-            &operator,
-            &etcd,
-            &[
-                "rollout",
-                "api",
-                &url,
-                "--sha256",
-                sha256,
-                "--env",
-                "prod",
-                "--canary",
-                "1",
-                "--min-healthy",
-                "0s",
-                "--reason",
-                reason,
-                "--json",
-            ],
-        )
-    };
+    let rollout = |sha256: &str, reason: &str| roll_out(&operator, &etcd, &v2, sha256, reason);
     let releases = |test: &StoreTest| names(&test.home().join("services/api/releases"));
     let before = releases(&node);
 
     let run = rollout(&"0".repeat(64), "wrong hash");
     assert_eq!(run.code, Some(0), "{run:?}");
-    crate::json_schema::follows_schema("fleet-rollout", run.stdout.as_bytes());
-    wait_for("the rollout to fail", || {
-        board(&operator, &etcd)["environments"]["prod"]["rollouts"][0]["rollout"]["state"]
-            == "failed"
-    });
+    wait_for_rollout(&operator, &etcd, "failed");
     let board_now = board(&operator, &etcd);
     let rollout_board = &board_now["environments"]["prod"]["rollouts"][0];
     let reason = rollout_board["rollout"]["state_reason"].as_str().unwrap();
@@ -539,17 +523,14 @@ fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_thr
     assert!(reason.contains("but the rollout says 0000"), "{reason}");
     assert_eq!(rollout_board["hosts"]["h1"]["state"], "refused");
     assert_eq!(releases(&node), before, "something was staged");
-    // The host reports its last change with its status, which may land after the rollout's.
-    wait_for("the host to report the refused upgrade", || {
+    // The host reports its failed change at the end of the pass that failed the rollout.
+    wait_for("h1 to report its failed change", || {
         board(&operator, &etcd)["hosts"][0]["last_change"]["result"] == "failure"
     });
 
     let run = rollout(&sha256_of(&v2), "release v2");
     assert_eq!(run.code, Some(0), "{run:?}");
-    wait_for("the rollout to complete", || {
-        board(&operator, &etcd)["environments"]["prod"]["rollouts"][0]["rollout"]["state"]
-            == "completed"
-    });
+    wait_for_rollout(&operator, &etcd, "completed");
     assert_eq!(releases(&node).len(), before.len() + 1);
     let records = audit_outcomes(&node.home());
     let upgrade = records
@@ -561,19 +542,59 @@ fn a_rollout_refused_for_a_wrong_hash_stages_nothing_and_a_good_one_upgrades_thr
         upgrade["reason"].as_str().unwrap().contains("release v2"),
         "{upgrade}"
     );
-    let history = fleet(
-        &operator,
-        &etcd,
-        &["history", "api", "--env", "prod", "--json"],
-    );
+    assert_eq!(history_states(&operator, &etcd), ["failed", "completed"]);
+}
+
+/// `fleet rollout api file://BINARY --sha256 SHA256 --env prod --canary 1 --min-healthy 0s`.
+fn roll_out(
+    operator: &StoreTest,
+    etcd: &EtcdServer,
+    binary: &std::path::Path,
+    sha256: &str,
+    reason: &str,
+) -> crate::toolchain::Run {
+    let url = format!("file://{}", binary.display());
+    let args = [
+        "rollout",
+        "api",
+        &url,
+        "--sha256",
+        sha256,
+        "--env",
+        "prod",
+        "--canary",
+        "1",
+        "--min-healthy",
+        "0s",
+        "--reason",
+        reason,
+        "--json",
+    ];
+    let run = fleet(operator, etcd, &args);
+    if run.code == Some(0) {
+        crate::json_schema::follows_schema("fleet-rollout", run.stdout.as_bytes());
+    }
+    run
+}
+
+/// Waits until the rollout of `api` in `prod` is in `state`.
+fn wait_for_rollout(operator: &StoreTest, etcd: &EtcdServer, state: &str) {
+    wait_for(&format!("the rollout to be {state}"), || {
+        board(operator, etcd)["environments"]["prod"]["rollouts"][0]["rollout"]["state"] == state
+    });
+}
+
+/// The states of `api`'s rollouts in `prod`, oldest first, from `fleet history`.
+fn history_states(operator: &StoreTest, etcd: &EtcdServer) -> Vec<String> {
+    let args = ["history", "api", "--env", "prod", "--json"];
+    let history = fleet(operator, etcd, &args);
     let history = crate::json_schema::follows_schema("fleet-history", history.stdout.as_bytes());
-    let states: Vec<&str> = history
+    history
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["state"].as_str().unwrap())
-        .collect();
-    assert_eq!(states, ["failed", "completed"]);
+        .map(|r| r["state"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// A policy whose `prod` lets only `may_change` change it.

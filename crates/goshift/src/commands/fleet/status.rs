@@ -59,6 +59,9 @@ pub(crate) fn status(
                             .unwrap_or_default()
                     ));
                 }
+                for pending in &rollout.pending {
+                    printer.data(format!("    waiting for {pending}"));
+                }
             }
         }
         for host in &board.hosts {
