@@ -11,6 +11,7 @@ mod history;
 mod import;
 pub(super) mod install;
 mod list;
+mod pipeline;
 pub(super) mod progress;
 mod prune;
 mod rollback;
@@ -493,6 +494,23 @@ pub(crate) fn first_default(
         |made| serde_json::json!({ "history_seq": made.seq, "first": action.name() }),
     )?;
     Ok(())
+}
+
+/// Makes `version` the default of a store that has none (after the first install or
+/// import) and refreshes the `bin/` links; returns whether it did.
+pub(crate) fn default_if_none(
+    settings: &GlobalSettings,
+    toolchain: &ToolchainSettings,
+    version: &GoVersion,
+    action: goshift_store::Action,
+) -> anyhow::Result<bool> {
+    let lock = toolchain.lock(settings)?;
+    if toolchain.store.default_version()?.is_some() {
+        return Ok(false);
+    }
+    first_default(settings, toolchain, &lock, version, action)?;
+    refresh_links(toolchain, &lock)?;
+    Ok(true)
 }
 
 /// Makes the `bin/` links match the installed versions.

@@ -8,7 +8,6 @@ use goshift_version::GoVersion;
 use serde_json::json;
 
 use super::{Snapshot, decode};
-use crate::cli::toolchain::{ChangeArgs, InstallArgs};
 use crate::commands::toolchain::{ToolchainSettings, install, refresh_links};
 use crate::error::hinted;
 use crate::exit::ExitStatus;
@@ -162,21 +161,19 @@ fn reinstall(
     let store = &toolchain.store;
     for (version, sha256) in missing {
         let cached = sha256.as_ref().and_then(|hash| store.cached_archive(hash));
-        let args = InstallArgs {
+        let request = install::Request {
             versions: vec![version.to_string()],
             archive: cached,
             sha256: sha256.clone(),
-            no_smoke_test: false,
+            smoke_test: true,
             reinstall: false,
             force: false,
             allow_unverified: false,
-            change: ChangeArgs {
-                reason: reason
-                    .cloned()
-                    .or_else(|| Some(format!("restore {}", file.display()))),
-            },
+            reason: reason
+                .cloned()
+                .or_else(|| Some(format!("restore {}", file.display()))),
         };
-        let status = install::install(args, settings, toolchain)?;
+        let status = install::install_request(request, settings, toolchain)?;
         if status != ExitStatus::Success {
             return Err(hinted(
                 format!("failed to reinstall go{version}"),
