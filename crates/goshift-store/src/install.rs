@@ -511,3 +511,6 @@ fn smoke_test<C: Caller>(
     result.map_err(StepError::SmokeTest)?;
     Ok(SmokeOutcome::Passed)
 }
+
+#[cfg(test)]
+mod tests;

@@ -166,7 +166,7 @@ fn reinstall(
             archive: cached,
             sha256: sha256.clone(),
             smoke_test: true,
-            reinstall: false,
+            replace: goshift_store::Replace::Never,
             force: false,
             allow_unverified: false,
             reason: reason

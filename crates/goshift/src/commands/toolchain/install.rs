@@ -9,7 +9,7 @@ mod plan;
 use std::path::PathBuf;
 
 use goshift_audit::Outcome as AuditOutcome;
-use goshift_store::{Action, Installation, Plan, SmokeOutcome, Source};
+use goshift_store::{Action, Installation, Plan, Replace, SmokeOutcome, Source};
 use goshift_version::GoVersion;
 
 use super::pipeline::{CommandCaller, Operation, pipeline_error};
@@ -34,8 +34,8 @@ pub(crate) struct Request {
     pub(crate) sha256: Option<String>,
     /// Whether to smoke-test each toolchain.
     pub(crate) smoke_test: bool,
-    /// Whether to replace an installed version.
-    pub(crate) reinstall: bool,
+    /// Whether to replace an installed version (`--reinstall`).
+    pub(crate) replace: Replace,
     /// Whether to override a policy refusal.
     pub(crate) force: bool,
     /// Whether a local archive without a trusted hash is accepted.
@@ -95,7 +95,11 @@ pub(crate) fn install(
         archive,
         sha256,
         smoke_test: !no_smoke_test,
-        reinstall,
+        replace: if reinstall {
+            Replace::Allowed
+        } else {
+            Replace::Never
+        },
         force,
         allow_unverified,
         reason,
@@ -125,7 +129,7 @@ fn run(
         archive,
         sha256,
         smoke_test,
-        reinstall,
+        replace,
         force,
         allow_unverified,
         reason,
@@ -142,7 +146,7 @@ fn run(
     let progress = Progress::new(settings.printer);
     let options = Options {
         smoke_test,
-        reinstall,
+        replace,
     };
     let plans = match archive {
         Some(path) => {
@@ -157,7 +161,7 @@ fn run(
         }
         None => plan::downloads(&requests, sha256.as_ref(), options, toolchain, &progress)?,
     };
-    if force && !reinstall {
+    if force && replace == Replace::Never {
         refuse_force_as_reinstall(&plans, toolchain)?;
     }
     if !smoke_test {

@@ -16,7 +16,7 @@ use crate::error::{WithHint as _, hinted, with_hint};
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Options {
     pub(super) smoke_test: bool,
-    pub(super) reinstall: bool,
+    pub(super) replace: Replace,
 }
 
 /// The plan of one version: `origin` and what its archive must be, with `options`.
@@ -38,11 +38,7 @@ fn plan(
             timeout: toolchain.smoke_timeout,
         }),
         platform: toolchain.platform.clone(),
-        replace: if options.reinstall {
-            Replace::Allowed
-        } else {
-            Replace::Never
-        },
+        replace: options.replace,
         goshift_exe: toolchain.goshift_exe.clone(),
     }
 }
