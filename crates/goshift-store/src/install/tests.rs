@@ -1,7 +1,7 @@
 //! The install pipeline against fabricated GOROOTs, with a caller that records what it is
 //! asked and can refuse the intent.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -100,6 +100,16 @@ fn observed(home: &Path) -> (Store, Arc<Mutex<Vec<Phase>>>) {
     (store, phases)
 }
 
+/// A fabricated GOROOT of go1.22.10 (its hello-world right or wrong), and an observed
+/// store, both in a temporary directory kept alive by the first value.
+fn setup(hello: bool) -> (tempfile::TempDir, PathBuf, Store, Arc<Mutex<Vec<Phase>>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let goroot = dir.path().join("goroot");
+    fabricate(&goroot, "1.22.10", hello);
+    let (store, phases) = observed(&dir.path().join("home"));
+    (dir, goroot, store, phases)
+}
+
 fn import_plan(dir: &Path, version: &str, smoke_test: bool, replace: Replace) -> Plan {
     Plan {
         version: v(version),
@@ -127,10 +137,7 @@ fn locking(store: &Store) -> Locking {
 
 #[test]
 fn every_phase_is_reported_in_order_and_the_publish_is_recorded_around_itself() {
-    let dir = tempfile::tempdir().unwrap();
-    let goroot = dir.path().join("goroot");
-    fabricate(&goroot, "1.22.10", true);
-    let (store, phases) = observed(&dir.path().join("home"));
+    let (_dir, goroot, store, phases) = setup(true);
     let mut caller = locking(&store);
     let plan = import_plan(&goroot, "1.22.10", true, Replace::Never);
     let Installation::Published(published) = store.install(&plan, &mut caller).unwrap() else {
@@ -170,10 +177,7 @@ fn every_phase_is_reported_in_order_and_the_publish_is_recorded_around_itself() 
 
 #[test]
 fn an_installed_version_is_left_alone_unless_the_plan_replaces_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let goroot = dir.path().join("goroot");
-    fabricate(&goroot, "1.22.10", true);
-    let (store, _) = observed(&dir.path().join("home"));
+    let (_dir, goroot, store, _) = setup(true);
     let plan = import_plan(&goroot, "1.22.10", false, Replace::Never);
     store.install(&plan, &mut locking(&store)).unwrap();
 
@@ -200,10 +204,7 @@ fn an_installed_version_is_left_alone_unless_the_plan_replaces_it() {
 
 #[test]
 fn a_refused_intent_publishes_nothing_and_leaves_no_staging_area() {
-    let dir = tempfile::tempdir().unwrap();
-    let goroot = dir.path().join("goroot");
-    fabricate(&goroot, "1.22.10", true);
-    let (store, phases) = observed(&dir.path().join("home"));
+    let (_dir, goroot, store, phases) = setup(true);
     let mut caller = locking(&store);
     caller.recorder.refuse_intent = true;
     let plan = import_plan(&goroot, "1.22.10", false, Replace::Never);
@@ -222,10 +223,7 @@ fn a_refused_intent_publishes_nothing_and_leaves_no_staging_area() {
 
 #[test]
 fn a_failing_smoke_test_is_its_step_and_nothing_is_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let goroot = dir.path().join("goroot");
-    fabricate(&goroot, "1.22.10", false);
-    let (store, _) = observed(&dir.path().join("home"));
+    let (_dir, goroot, store, _) = setup(false);
     let mut caller = locking(&store);
     let plan = import_plan(&goroot, "1.22.10", true, Replace::Never);
     let error = store.install(&plan, &mut caller).unwrap_err();
@@ -242,10 +240,7 @@ fn a_failing_smoke_test_is_its_step_and_nothing_is_recorded() {
 
 #[test]
 fn a_lock_the_caller_cannot_take_stops_before_anything_is_staged() {
-    let dir = tempfile::tempdir().unwrap();
-    let goroot = dir.path().join("goroot");
-    fabricate(&goroot, "1.22.10", true);
-    let (store, phases) = observed(&dir.path().join("home"));
+    let (_dir, goroot, store, phases) = setup(true);
     let mut caller = Recorder::default();
     let plan = import_plan(&goroot, "1.22.10", false, Replace::Never);
     let error = store.install(&plan, &mut caller).unwrap_err();
