@@ -121,22 +121,7 @@ impl ToolchainSettings {
                 .with_context(|| format!("invalid {}", EnvVars::GOSHIFT_PLATFORM))?,
             None => Platform::host(),
         };
-        let mut store = Store::new(&settings.dirs.home)
-            .with_archive_cache(settings.dirs.cache.join("archives"));
-        if let Some(name) = env
-            .var(EnvVars::GOSHIFT_TEST_PAUSE)
-            .filter(|name| name != crate::commands::fleet::FLEET_WRITTEN)
-        {
-            let phase = Phase::from_name(&name).ok_or_else(|| {
-                anyhow::anyhow!("{} names no phase: `{name}`", EnvVars::GOSHIFT_TEST_PAUSE)
-            })?;
-            let settings = settings.clone();
-            store = store.with_observer(move |reached| {
-                if reached == phase {
-                    governance::pause_for_tests(&settings, phase);
-                }
-            });
-        }
+        let store = store(settings)?;
         let client = match env.var(EnvVars::HTTPS_PROXY) {
             Some(proxy) => Client::with_proxy(&proxy)
                 .with_context(|| format!("invalid {}", EnvVars::HTTPS_PROXY))?,
@@ -192,6 +177,29 @@ impl ToolchainSettings {
             _local: local,
         })
     }
+}
+
+/// The store under the home, keeping archives in the cache directory; with an observer that
+/// stops the process at the phase `GOSHIFT_TEST_PAUSE` names, for the crash tests.
+fn store(settings: &GlobalSettings) -> anyhow::Result<Store> {
+    let store =
+        Store::new(&settings.dirs.home).with_archive_cache(settings.dirs.cache.join("archives"));
+    let Some(name) = settings
+        .env
+        .var(EnvVars::GOSHIFT_TEST_PAUSE)
+        .filter(|name| name != crate::commands::fleet::FLEET_WRITTEN)
+    else {
+        return Ok(store);
+    };
+    let phase = Phase::from_name(&name).ok_or_else(|| {
+        anyhow::anyhow!("{} names no phase: `{name}`", EnvVars::GOSHIFT_TEST_PAUSE)
+    })?;
+    let settings = settings.clone();
+    Ok(store.with_observer(move |reached| {
+        if reached == phase {
+            governance::pause_for_tests(&settings, phase);
+        }
+    }))
 }
 
 /// The store lock, held by this thread.
