@@ -48,6 +48,7 @@ mod mutate;
 mod phase;
 mod smoke;
 mod staging;
+mod sys;
 mod verify;
 
 pub use error::StoreError;
