@@ -1,9 +1,14 @@
-//! The CI gate's report model and its SARIF 2.1.0 rendering.
+//! The CI gate: its checks of project files, its report model and the SARIF 2.1.0 rendering.
 //!
-//! The binary scans directories, fills a [`GateReport`] with one [`Project`] per go.mod or
-//! go.work and a [`Finding`] per problem (each pointing at a file and line relative to the
-//! scanned root it was found under), and renders it as text, JSON (the report serialised) or
-//! SARIF ([`GateReport::to_sarif`]).
+//! The binary scans directories and reads the files it finds; [`Checker::check`] turns each
+//! into one [`Project`] and a [`Finding`] per problem (each pointing at a file and line
+//! relative to the scanned root it was found under). The binary collects them in a
+//! [`GateReport`] and renders it as text, JSON (the report serialised) or SARIF
+//! ([`GateReport::to_sarif`]).
+
+mod check;
+
+pub use check::{Checker, ProjectFile, newest};
 
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -4,8 +4,8 @@
 //! every problem with its line and column. [`Policy::evaluate`] decides for one version in an
 //! [`EvalContext`] (environment, newest known release, today) and returns a [`Decision`]:
 //! the strictest [`Verdict`], every [`Reason`] that applied, and whether a change needs a
-//! reason or `--force`. [`gate`] holds the CI gate's report model and its JSON and SARIF
-//! renderings. [`Policy::may_change`] says whether a person may change an environment (its
+//! reason or `--force`. [`gate`] holds the CI gate's checks of project files, its report
+//! model and its JSON and SARIF renderings. [`Policy::may_change`] says whether a person may change an environment (its
 //! `may_change` list of users and groups). Nothing here does I/O: the caller reads files and passes text in.
 //!
 //! ```

@@ -298,10 +298,9 @@ impl Store {
         Ok(version.filter(|v| self.is_installed(v)))
     }
 
-    /// Reports a phase to the observer, if any. The store reports its own phases; a caller
-    /// that does work in a [`Staging`](crate::Staging) area (unpacking, the smoke test)
-    /// reports those.
-    pub fn reached(&self, phase: Phase) {
+    /// Reports a phase to the observer, if any. Only the store reports its phases (the
+    /// install pipeline those of the work in a staging area too).
+    pub(crate) fn reached(&self, phase: Phase) {
         if let Some(observer) = &self.observer {
             observer(phase);
         }

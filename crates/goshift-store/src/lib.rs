@@ -17,8 +17,9 @@
 //! Every mutation needs a [`StoreLock`] (taken with [`Store::lock`]), so two processes never
 //! interleave. Slow work (download, extraction, copying, the smoke test) runs in a
 //! [`Staging`] area without the store lock; [`Store::publish`] then takes the tree live with a
-//! single `rename`. A process killed at any moment leaves either nothing visible or a complete
-//! toolchain; [`Store::clean`] removes what dead processes left behind.
+//! single `rename`; [`Store::install`] runs those steps in order for `install` and `import`.
+//! A process killed at any moment leaves either nothing visible or a complete toolchain;
+//! [`Store::clean`] removes what dead processes left behind.
 //!
 //! The crate never prints and never reads the environment: the caller passes in paths, the
 //! goshift executable and the timeouts.
@@ -39,6 +40,7 @@
 
 mod error;
 mod history;
+mod install;
 mod layout;
 mod links;
 mod manifest;
@@ -46,10 +48,15 @@ mod mutate;
 mod phase;
 mod smoke;
 mod staging;
+mod sys;
 mod verify;
 
 pub use error::StoreError;
 pub use history::{Action, HistoryEntry, Switch};
+pub use install::{
+    Archive, Caller, Event, InstallError, Installation, Origin, Plan, Published, SmokeSettings,
+    SmokeSkip, StepError,
+};
 pub use layout::{Installed, Store, StoreLock, is_installed_in};
 pub use manifest::{Manifest, SmokeOutcome, Source, Verification};
 pub use mutate::{Recovery, Replace};

@@ -34,7 +34,7 @@ impl Recovery {
 pub enum Replace {
     /// Fail with [`StoreError::AlreadyInstalled`] when the version is installed.
     Never,
-    /// Replace the installed tree (`--force`).
+    /// Replace the installed tree (`--reinstall`).
     Allowed,
 }
 

@@ -213,7 +213,7 @@ fn run_with_timeout(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    die_with_parent(&mut command);
+    crate::sys::die_with_parent(&mut command);
     let mut child = command.spawn().map_err(|source| SmokeError::Spawn {
         command: line.to_owned(),
         source,
@@ -262,27 +262,6 @@ fn run_with_timeout(
     }
     Ok(stdout.trim().to_owned())
 }
-
-/// Makes the smoke test's command die when goshift does: a goshift killed midway must not
-/// leave a `go build` writing into a staging area that the next command removes.
-#[cfg(target_os = "linux")]
-#[expect(unsafe_code, reason = "prctl in the child before exec")]
-fn die_with_parent(command: &mut Command) {
-    use std::os::unix::process::CommandExt as _;
-    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no memory of ours;
-    // it is the only call between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_command: &mut Command) {}
 
 fn drain(mut stream: Box<dyn Read + Send>) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {

@@ -21,7 +21,7 @@ fn lock(store: &Store) -> StoreLock {
 }
 
 /// A fake Go tree whose `bin/go` is a shell script good enough for the smoke test.
-fn fabricate(dir: &Path, version: &str, hello: bool) {
+pub(crate) fn fabricate(dir: &Path, version: &str, hello: bool) {
     fs::create_dir_all(dir.join("bin")).unwrap();
     fs::create_dir_all(dir.join("src/fmt")).unwrap();
     fs::write(

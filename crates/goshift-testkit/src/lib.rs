@@ -6,12 +6,10 @@
 #![warn(missing_docs)]
 
 pub mod archive;
-#[cfg(unix)]
 pub mod etcd;
 mod fake_toolchain;
 pub mod gobinary;
 pub mod mirror;
-#[cfg(unix)]
 pub mod service;
 pub mod vulndb;
 

@@ -10,6 +10,7 @@ mod error;
 mod exit;
 mod goenv;
 mod governance;
+mod platform;
 mod printer;
 mod proxy;
 mod settings;

@@ -30,7 +30,7 @@ pub(crate) fn scan(settings: &GlobalSettings, args: ScanArgs) -> anyhow::Result<
     let threads = threads.unwrap_or_else(goshift_binary::scan::default_workers);
     let database = open_database(settings)?;
     let classifier = Classifier::load(settings)?;
-    pad_allocator_arenas();
+    crate::platform::pad_allocator_arenas();
     let follow = if follow {
         Follow::Outside
     } else {
@@ -136,28 +136,6 @@ fn report(
     }
     Ok(ExitStatus::Success)
 }
-
-/// Gives each scanning thread's allocator arena room up front.
-///
-/// The walk keeps the build information of every binary it finds, so each worker's heap only
-/// grows. glibc grows a thread's arena exactly as far as each allocation needs, with one
-/// `mprotect` each time: about 150 calls for 500 binaries, 10 % of the scan's CPU time. A
-/// larger top pad makes every new arena start with 8 MiB of address space (the pages are only
-/// touched when used), so the arenas almost never grow. This is a one-shot command: the
-/// setting ends with the process.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn pad_allocator_arenas() {
-    const TOP_PAD: libc::c_int = 8 << 20;
-    // SAFETY: `mallopt` only sets an allocator parameter; it is called before the scan starts
-    // its threads. A failure (return value 0) leaves the default, which is only slower.
-    #[expect(unsafe_code, reason = "std has no API for allocator parameters")]
-    unsafe {
-        libc::mallopt(libc::M_TOP_PAD, TOP_PAD);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn pad_allocator_arenas() {}
 
 struct Row {
     path: String,

@@ -59,7 +59,7 @@ pub(crate) fn supervise(
     for note in supervisor.notes() {
         settings.printer.warn(note);
     }
-    one_allocator_arena();
+    crate::platform::one_allocator_arena();
     let events = supervisor.subscribe();
     let output = supervisor.subscribe_output();
     // Signals are blocked here, before any thread exists, and handled by one thread.
@@ -108,26 +108,6 @@ pub(crate) fn supervise(
     drop(output_log);
     Ok(ExitStatus::Success)
 }
-
-/// Makes every thread of the supervisor allocate from the main arena.
-///
-/// The supervisor runs a few threads per generation (reaper, output, notify, probe) next to
-/// its own; glibc gives each thread that allocates an arena of its own, up to eight per CPU,
-/// and each stays resident. They allocate little and rarely, so sharing one arena costs no
-/// measurable contention and saves about 180 KiB of resident memory after 100 upgrades
-/// (docs/benchmarks.md).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn one_allocator_arena() {
-    // SAFETY: `mallopt` only sets an allocator parameter, before any other thread of the
-    // supervisor exists. A failure (return value 0) leaves the default.
-    #[expect(unsafe_code, reason = "std has no API for allocator parameters")]
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn one_allocator_arena() {}
 
 /// Records what the supervisor did on its own: upgrades started by SIGHUP (requests from
 /// `goshift svc` are recorded by the requesting command, with its user) and each service's

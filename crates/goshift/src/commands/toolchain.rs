@@ -11,6 +11,7 @@ mod history;
 mod import;
 pub(super) mod install;
 mod list;
+mod pipeline;
 pub(super) mod progress;
 mod prune;
 mod rollback;
@@ -103,28 +104,6 @@ fn allow_http(settings: &GlobalSettings, configured: Option<bool>) -> anyhow::Re
     }
 }
 
-/// The store, pausing at the phase `GOSHIFT_TEST_PAUSE` names (for the crash tests).
-fn store(settings: &GlobalSettings) -> anyhow::Result<Store> {
-    let store =
-        Store::new(&settings.dirs.home).with_archive_cache(settings.dirs.cache.join("archives"));
-    let Some(name) = settings
-        .env
-        .var(EnvVars::GOSHIFT_TEST_PAUSE)
-        .filter(|name| name != crate::commands::fleet::FLEET_WRITTEN)
-    else {
-        return Ok(store);
-    };
-    let phase = Phase::from_name(&name).ok_or_else(|| {
-        anyhow::anyhow!("{} names no phase: `{name}`", EnvVars::GOSHIFT_TEST_PAUSE)
-    })?;
-    let settings = settings.clone();
-    Ok(store.with_observer(move |reached| {
-        if reached == phase {
-            governance::pause_for_tests(&settings, phase);
-        }
-    }))
-}
-
 impl ToolchainSettings {
     /// Resolves the settings from the environment, then the config file.
     pub(crate) fn resolve(settings: &GlobalSettings) -> anyhow::Result<Self> {
@@ -201,6 +180,29 @@ impl ToolchainSettings {
             _local: local,
         })
     }
+}
+
+/// The store under the home, keeping archives in the cache directory; with an observer that
+/// stops the process at the phase `GOSHIFT_TEST_PAUSE` names, for the crash tests.
+fn store(settings: &GlobalSettings) -> anyhow::Result<Store> {
+    let store =
+        Store::new(&settings.dirs.home).with_archive_cache(settings.dirs.cache.join("archives"));
+    let Some(name) = settings
+        .env
+        .var(EnvVars::GOSHIFT_TEST_PAUSE)
+        .filter(|name| name != crate::commands::fleet::FLEET_WRITTEN)
+    else {
+        return Ok(store);
+    };
+    let phase = Phase::from_name(&name).ok_or_else(|| {
+        anyhow::anyhow!("{} names no phase: `{name}`", EnvVars::GOSHIFT_TEST_PAUSE)
+    })?;
+    let settings = settings.clone();
+    Ok(store.with_observer(move |reached| {
+        if reached == phase {
+            governance::pause_for_tests(&settings, phase);
+        }
+    }))
 }
 
 /// The store lock, held by this thread.
@@ -514,6 +516,23 @@ pub(crate) fn first_default(
         |made| serde_json::json!({ "history_seq": made.seq, "first": action.name() }),
     )?;
     Ok(())
+}
+
+/// Makes `version` the default of a store that has none (after the first install or
+/// import) and refreshes the `bin/` links; returns whether it did.
+pub(crate) fn default_if_none(
+    settings: &GlobalSettings,
+    toolchain: &ToolchainSettings,
+    version: &GoVersion,
+    action: goshift_store::Action,
+) -> anyhow::Result<bool> {
+    let lock = toolchain.lock(settings)?;
+    if toolchain.store.default_version()?.is_some() {
+        return Ok(false);
+    }
+    first_default(settings, toolchain, &lock, version, action)?;
+    refresh_links(toolchain, &lock)?;
+    Ok(true)
 }
 
 /// Makes the `bin/` links match the installed versions.

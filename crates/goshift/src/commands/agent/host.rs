@@ -139,7 +139,6 @@ impl LocalHost {
     }
 }
 
-#[cfg(unix)]
 fn set_executable(path: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     goshift_fs::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))

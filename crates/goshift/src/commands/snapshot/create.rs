@@ -23,46 +23,16 @@ pub(crate) fn create(
     output: Option<&Path>,
 ) -> anyhow::Result<ExitStatus> {
     let store = Store::new(&settings.dirs.home);
-    let mut toolchains = Vec::new();
-    for version in store.installed_versions()? {
-        let manifest = store
-            .manifest(&version)
-            .with_context(|| format!("failed to read the manifest of go{version}"))?;
-        toolchains.push(SnapshotToolchain {
-            version: version.to_string(),
-            archive_sha256: manifest.archive_sha256.clone(),
-            source: serde_json::to_value(&manifest.source)?,
-        });
-    }
+    // Read in this order: what fails first is what the error names.
+    let toolchains = toolchains(&store)?;
     let default = store.default_version()?;
     let history = store.history_text()?;
-    let policy = match governance::policy_path(settings) {
-        Some(path) => Some(SnapshotPolicy {
-            text: fs::read_to_string(&path)?,
-            path: path.display().to_string(),
-        }),
-        None => None,
-    };
+    let policy = policy(settings)?;
     let audit_head = governance::audit_log(settings).head()?;
     let go = default
         .as_ref()
         .map(|v| store.toolchain_dir(v).join("bin").join("go"));
     let go_env = go.as_deref().and_then(|go| go_env(go, settings));
-    let gopath = go_env
-        .as_ref()
-        .and_then(|env| env.get("GOPATH")?.as_str())
-        .and_then(|paths| paths.split(':').next().map(PathBuf::from))
-        .or_else(|| settings.env.var(EnvVars::GOPATH).map(PathBuf::from))
-        .or_else(|| {
-            settings
-                .env
-                .var(EnvVars::HOME)
-                .map(|h| Path::new(&h).join("go"))
-        });
-    let tools = match &gopath {
-        Some(gopath) => inventory(&gopath.join("bin"), go.as_deref(), settings)?,
-        None => Vec::new(),
-    };
     let actor = Actor::from_os();
     let now = SystemTime::now();
     let snapshot = Snapshot {
@@ -73,8 +43,8 @@ pub(crate) fn create(
         history,
         policy,
         audit_head,
+        tools: tools(settings, go.as_deref(), go_env.as_ref())?,
         go_env,
-        tools,
     };
     let bytes = encode(&snapshot)?;
     let output = if let Some(path) = output {
@@ -90,6 +60,62 @@ pub(crate) fn create(
     goshift_fs::write_output(&output, &bytes, 0o600)
         .with_context(|| format!("failed to write the snapshot `{}`", output.display()))
         .hint("name a regular file or a new path with `-o`")?;
+    render(settings, &output, &snapshot)?;
+    Ok(ExitStatus::Success)
+}
+
+/// Every installed toolchain, with its archive's hash and source from its manifest.
+fn toolchains(store: &Store) -> anyhow::Result<Vec<SnapshotToolchain>> {
+    let mut toolchains = Vec::new();
+    for version in store.installed_versions()? {
+        let manifest = store
+            .manifest(&version)
+            .with_context(|| format!("failed to read the manifest of go{version}"))?;
+        toolchains.push(SnapshotToolchain {
+            version: version.to_string(),
+            archive_sha256: manifest.archive_sha256.clone(),
+            source: serde_json::to_value(&manifest.source)?,
+        });
+    }
+    Ok(toolchains)
+}
+
+/// The policy file in force, if any, with its text.
+fn policy(settings: &GlobalSettings) -> anyhow::Result<Option<SnapshotPolicy>> {
+    let Some(path) = governance::policy_path(settings) else {
+        return Ok(None);
+    };
+    Ok(Some(SnapshotPolicy {
+        text: fs::read_to_string(&path)?,
+        path: path.display().to_string(),
+    }))
+}
+
+/// The programs in `$GOPATH/bin` (the default toolchain's `GOPATH`, else the
+/// environment's, else `~/go`).
+fn tools(
+    settings: &GlobalSettings,
+    go: Option<&Path>,
+    go_env: Option<&serde_json::Value>,
+) -> anyhow::Result<Vec<Tool>> {
+    let gopath = go_env
+        .and_then(|env| env.get("GOPATH")?.as_str())
+        .and_then(|paths| paths.split(':').next().map(PathBuf::from))
+        .or_else(|| settings.env.var(EnvVars::GOPATH).map(PathBuf::from))
+        .or_else(|| {
+            settings
+                .env
+                .var(EnvVars::HOME)
+                .map(|h| Path::new(&h).join("go"))
+        });
+    match &gopath {
+        Some(gopath) => inventory(&gopath.join("bin"), go, settings),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Prints where the snapshot went and what it holds (a JSON object with `--json`).
+fn render(settings: &GlobalSettings, output: &Path, snapshot: &Snapshot) -> anyhow::Result<()> {
     if settings.printer.json() {
         settings.printer.json_value(&serde_json::json!({
             "path": output.display().to_string(),
@@ -97,25 +123,25 @@ pub(crate) fn create(
             "default_version": snapshot.default,
             "tools": snapshot.tools.len(),
         }))?;
-    } else {
-        settings.printer.data(output.display().to_string());
-        settings.printer.status(format!(
-            "Snapshot written: {} toolchain{}, default {}, {} tool{} in $GOPATH/bin",
-            snapshot.toolchains.len(),
-            if snapshot.toolchains.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            snapshot
-                .default
-                .as_deref()
-                .map_or("none".to_owned(), |v| format!("go{v}")),
-            snapshot.tools.len(),
-            if snapshot.tools.len() == 1 { "" } else { "s" },
-        ));
+        return Ok(());
     }
-    Ok(ExitStatus::Success)
+    settings.printer.data(output.display().to_string());
+    settings.printer.status(format!(
+        "Snapshot written: {} toolchain{}, default {}, {} tool{} in $GOPATH/bin",
+        snapshot.toolchains.len(),
+        plural(snapshot.toolchains.len()),
+        snapshot
+            .default
+            .as_deref()
+            .map_or("none".to_owned(), |v| format!("go{v}")),
+        snapshot.tools.len(),
+        plural(snapshot.tools.len()),
+    ));
+    Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// `go env -json` of a toolchain, or `None` when it cannot run.

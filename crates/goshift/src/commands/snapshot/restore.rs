@@ -8,7 +8,6 @@ use goshift_version::GoVersion;
 use serde_json::json;
 
 use super::{Snapshot, decode};
-use crate::cli::toolchain::{ChangeArgs, InstallArgs};
 use crate::commands::toolchain::{ToolchainSettings, install, refresh_links};
 use crate::error::hinted;
 use crate::exit::ExitStatus;
@@ -28,15 +27,7 @@ pub(crate) fn restore(
     let snapshot = decode(&settings.cwd.join(file))?;
     let toolchain = ToolchainSettings::resolve(settings)?;
     let store = &toolchain.store;
-    let printer = &settings.printer;
-
-    let mut missing = Vec::new();
-    for entry in &snapshot.toolchains {
-        let version = GoVersion::parse(&entry.version)?;
-        if !store.is_installed(&version) {
-            missing.push((version, entry.archive_sha256.clone()));
-        }
-    }
+    let missing = missing_toolchains(store, &snapshot)?;
     let default = snapshot
         .default
         .as_deref()
@@ -46,14 +37,10 @@ pub(crate) fn restore(
 
     announce(settings, store, &missing, dry_run)?;
     if let Some(default) = &default {
-        printer.status(format!(
+        settings.printer.status(format!(
             "{} the default to go{default} and the history ({} entries)",
             if dry_run { "Would set" } else { "Setting" },
-            snapshot
-                .history
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .count()
+            history_entries(&snapshot)
         ));
     }
     if dry_run {
@@ -70,41 +57,17 @@ pub(crate) fn restore(
     governance::authorize(settings, &mut change)?;
 
     reinstall(settings, &toolchain, file, &missing, reason)?;
-
     let installed: Vec<String> = missing.iter().map(|(v, _)| v.toolchain_name()).collect();
-    governance::audited(
+    apply(
         settings,
+        &toolchain,
         &change,
-        || {
-            let lock = toolchain.lock(settings)?;
-            if let Some(default) = &default {
-                store.set_default(&lock, default, Action::Use)?;
-            }
-            goshift_fs::write_atomic(&store.history_path(), snapshot.history.as_bytes())?;
-            refresh_links(&toolchain, &lock)?;
-            Ok(())
-        },
-        |()| {
-            json!({
-                "installed": installed,
-                "default": default.as_ref().map(GoVersion::toolchain_name),
-                "history_entries": snapshot.history.lines().filter(|l| !l.trim().is_empty()).count(),
-                "snapshot_created": snapshot.created,
-                "snapshot_host": snapshot.host,
-            })
-        },
+        &snapshot,
+        default.as_ref(),
+        &installed,
     )?;
-    if let Some(policy) = &snapshot.policy {
-        let current =
-            governance::policy_path(settings).and_then(|path| fs::read_to_string(path).ok());
-        if current.as_deref() != Some(policy.text.as_str()) {
-            printer.warn(format!(
-                "the policy in force differs from the snapshot's (`{}`); it was left as it is",
-                policy.path
-            ));
-        }
-    }
-    printer.status(format!(
+    warn_if_policy_differs(settings, &snapshot);
+    settings.printer.status(format!(
         "Restored: {} toolchain{} installed, default {}",
         installed.len(),
         if installed.len() == 1 { "" } else { "s" },
@@ -114,6 +77,78 @@ pub(crate) fn restore(
     ));
     print_tools(settings, &tools);
     Ok(ExitStatus::Success)
+}
+
+/// The snapshot's toolchains that are not installed, with their archives' hashes.
+fn missing_toolchains(
+    store: &goshift_store::Store,
+    snapshot: &Snapshot,
+) -> anyhow::Result<Vec<(GoVersion, Option<String>)>> {
+    let mut missing = Vec::new();
+    for entry in &snapshot.toolchains {
+        let version = GoVersion::parse(&entry.version)?;
+        if !store.is_installed(&version) {
+            missing.push((version, entry.archive_sha256.clone()));
+        }
+    }
+    Ok(missing)
+}
+
+/// How many switches the snapshot's history records.
+fn history_entries(snapshot: &Snapshot) -> usize {
+    snapshot
+        .history
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+/// Sets the default and writes the history, as one audited change.
+fn apply(
+    settings: &GlobalSettings,
+    toolchain: &ToolchainSettings,
+    change: &Change,
+    snapshot: &Snapshot,
+    default: Option<&GoVersion>,
+    installed: &[String],
+) -> anyhow::Result<()> {
+    let store = &toolchain.store;
+    governance::audited(
+        settings,
+        change,
+        || {
+            let lock = toolchain.lock(settings)?;
+            if let Some(default) = default {
+                store.set_default(&lock, default, Action::Use)?;
+            }
+            goshift_fs::write_atomic(&store.history_path(), snapshot.history.as_bytes())?;
+            refresh_links(toolchain, &lock)?;
+            Ok(())
+        },
+        |()| {
+            json!({
+                "installed": installed,
+                "default": default.map(GoVersion::toolchain_name),
+                "history_entries": history_entries(snapshot),
+                "snapshot_created": snapshot.created,
+                "snapshot_host": snapshot.host,
+            })
+        },
+    )
+}
+
+/// Warns when the policy in force is not the snapshot's (it is never restored).
+fn warn_if_policy_differs(settings: &GlobalSettings, snapshot: &Snapshot) {
+    let Some(policy) = &snapshot.policy else {
+        return;
+    };
+    let current = governance::policy_path(settings).and_then(|path| fs::read_to_string(path).ok());
+    if current.as_deref() != Some(policy.text.as_str()) {
+        settings.printer.warn(format!(
+            "the policy in force differs from the snapshot's (`{}`); it was left as it is",
+            policy.path
+        ));
+    }
 }
 
 /// Says where each missing toolchain will come from; refuses when one cannot come back.
@@ -162,21 +197,19 @@ fn reinstall(
     let store = &toolchain.store;
     for (version, sha256) in missing {
         let cached = sha256.as_ref().and_then(|hash| store.cached_archive(hash));
-        let args = InstallArgs {
+        let request = install::Request {
             versions: vec![version.to_string()],
             archive: cached,
             sha256: sha256.clone(),
-            no_smoke_test: false,
-            reinstall: false,
+            smoke_test: true,
+            replace: goshift_store::Replace::Never,
             force: false,
             allow_unverified: false,
-            change: ChangeArgs {
-                reason: reason
-                    .cloned()
-                    .or_else(|| Some(format!("restore {}", file.display()))),
-            },
+            reason: reason
+                .cloned()
+                .or_else(|| Some(format!("restore {}", file.display()))),
         };
-        let status = install::install(args, settings, toolchain)?;
+        let status = install::install_request(request, settings, toolchain)?;
         if status != ExitStatus::Success {
             return Err(hinted(
                 format!("failed to reinstall go{version}"),

@@ -1,12 +1,14 @@
 //! `goshift import DIR`: copy an existing GOROOT into the store.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Context;
-use goshift_store::{
-    Action, Manifest, Phase, Replace, SmokeOutcome, SmokeTest, Source, Staging, Verification,
-};
+use goshift_store::{Action, Installation, Origin, Plan, Replace, SmokeSettings, Verification};
 use goshift_version::GoVersion;
 
-use super::{ToolchainSettings, clean, refresh_links};
+use super::pipeline::{CommandCaller, Operation, pipeline_error};
+use super::progress::Progress;
+use super::{ToolchainSettings, clean};
 use crate::cli::toolchain::{ChangeArgs, ImportArgs};
 use crate::error::{WithHint, hinted};
 use crate::exit::ExitStatus;
@@ -26,77 +28,103 @@ pub(crate) fn import(
         force,
         change: ChangeArgs { reason },
     } = args;
-    let store = &toolchain.store;
-    let printer = &settings.printer;
+    let (source_dir, version) = read_goroot(&dir)?;
+    let change = authorize_import(settings, &version, &source_dir, force, reason)?;
+    {
+        let lock = toolchain.lock(settings)?;
+        clean(settings, toolchain, &lock)?;
+        if !reinstall && toolchain.store.is_installed(&version) {
+            return Err(already_installed(&version, force));
+        }
+    }
+    let plan = Plan {
+        version: version.clone(),
+        origin: Origin::Tree {
+            dir: source_dir.clone(),
+        },
+        expected: goshift_dist::Expected::default(),
+        verification: Verification::Imported,
+        smoke_test: (!no_smoke_test).then(|| SmokeSettings {
+            path: toolchain.smoke_path.clone(),
+            timeout: toolchain.smoke_timeout,
+        }),
+        platform: goshift_dist::Platform::host(),
+        replace: if reinstall {
+            Replace::Allowed
+        } else {
+            Replace::Never
+        },
+        goshift_exe: toolchain.goshift_exe.clone(),
+    };
+    let progress = Progress::new(settings.printer);
+    let mut caller = CommandCaller::new(
+        settings,
+        toolchain,
+        &change,
+        &progress,
+        Operation::Import,
+        &version,
+    );
+    let installed = toolchain.store.install(&plan, &mut caller);
+    drop(caller);
+    drop(progress);
+    let dir = match installed {
+        Ok(Installation::Published(published)) => published.dir,
+        Ok(Installation::AlreadyInstalled) => return Err(already_installed(&version, force)),
+        Err(error) => {
+            return Err(pipeline_error(
+                error,
+                Operation::Import,
+                toolchain,
+                &version,
+            ));
+        }
+    };
+    let became_default = super::default_if_none(settings, toolchain, &version, Action::Import)?;
+    // Changed: `version` is installed.
+    render(settings, &version, &dir, &source_dir, became_default)?;
+    Ok(ExitStatus::Success)
+}
+
+/// The canonical GOROOT at `dir` and its version, from its `VERSION` file.
+fn read_goroot(dir: &Path) -> anyhow::Result<(PathBuf, GoVersion)> {
     if !dir.join("bin").join("go").is_file() {
         return Err(hinted(
             format!("`{}` is not a GOROOT: it has no `bin/go`", dir.display()),
             "point at the directory `go env GOROOT` prints, e.g. /usr/lib/go-1.19",
         ));
     }
-    let source_dir = goshift_fs::fs::canonicalize(&dir)?;
+    let source_dir = goshift_fs::fs::canonicalize(dir)?;
     let version = goshift_dist::read_version_file(&source_dir)
         .context("cannot tell which Go version this is")
         .hint("a GOROOT has a `VERSION` file whose first line is like `go1.22.10`")?;
+    Ok((source_dir, version))
+}
+
+/// The error for a version that is installed already.
+fn already_installed(version: &GoVersion, force: bool) -> anyhow::Error {
+    // `--force` used to replace too; say what does now (for one release).
+    let hint = if force {
+        "`--force` no longer replaces an installed version: pass `--reinstall` to replace it with this copy"
+    } else {
+        "pass `--reinstall` to replace it with this copy"
+    };
+    hinted(
+        format!("{} is already installed", version.toolchain_name()),
+        hint,
+    )
+}
+
+/// Prints what was imported: a JSON object with `--json`, else status lines.
+fn render(
+    settings: &GlobalSettings,
+    version: &GoVersion,
+    dir: &Path,
+    source_dir: &Path,
+    became_default: bool,
+) -> anyhow::Result<()> {
+    let printer = &settings.printer;
     let name = version.toolchain_name();
-    let change = authorize_import(settings, &version, &source_dir, force, reason)?;
-    let staging = {
-        let lock = toolchain.lock(settings)?;
-        clean(settings, toolchain, &lock)?;
-        if !reinstall && store.is_installed(&version) {
-            // `--force` used to replace too; say what does now (for one release).
-            let hint = if force {
-                "`--force` no longer replaces an installed version: pass `--reinstall` to replace it with this copy"
-            } else {
-                "pass `--reinstall` to replace it with this copy"
-            };
-            return Err(hinted(format!("{name} is already installed"), hint));
-        }
-        store.stage(&lock, &name)?
-    };
-    printer.status(format!("Copying {name} from {}", source_dir.display()));
-    goshift_fs::fs::create_dir(staging.tree())?;
-    let entries = goshift_dist::copy_tree(&source_dir, &staging.tree())
-        .with_context(|| format!("failed to copy `{}`", source_dir.display()))?;
-    store.reached(Phase::Unpacked);
-    let smoke_test = smoke_test(settings, toolchain, &staging, &version, no_smoke_test)?;
-    store.reached(Phase::SmokeTested);
-    let manifest = Manifest {
-        version: version.clone(),
-        source: Source::Import {
-            path: source_dir.clone(),
-        },
-        verification: Verification::Imported,
-        archive_sha256: None,
-        archive_size: None,
-        installed_at: Manifest::now(),
-        smoke_test,
-        entries,
-    };
-    let lock = toolchain.lock(settings)?;
-    // About to publish the imported `version`.
-    let replace = if reinstall {
-        Replace::Allowed
-    } else {
-        Replace::Never
-    };
-    let publish = || {
-        store
-            .publish(&lock, &staging, &manifest, replace)
-            .map_err(anyhow::Error::from)
-    };
-    let details = |_: &_| serde_json::json!({ "smoke_test": manifest.smoke_test });
-    let dir = governance::audited(settings, &change, publish, details)?;
-    let became_default = if store.default_version()?.is_none() {
-        super::first_default(settings, toolchain, &lock, &version, Action::Import)?;
-        true
-    } else {
-        false
-    };
-    refresh_links(toolchain, &lock)?;
-    drop(lock);
-    drop(staging);
-    // Changed: `version` is installed.
     if printer.json() {
         printer.json_value(&serde_json::json!({
             "version": version,
@@ -110,45 +138,14 @@ pub(crate) fn import(
             printer.status(format!("Default is now {name} (there was none)"));
         }
     }
-    Ok(ExitStatus::Success)
-}
-
-/// Runs the smoke test on the copied tree, unless skipped.
-fn smoke_test(
-    settings: &GlobalSettings,
-    toolchain: &ToolchainSettings,
-    staging: &Staging,
-    version: &GoVersion,
-    skip: bool,
-) -> anyhow::Result<SmokeOutcome> {
-    let printer = &settings.printer;
-    let name = version.toolchain_name();
-    if skip {
-        printer.status("Skipping the smoke test (--no-smoke-test)");
-        return Ok(SmokeOutcome::Skipped);
-    }
-    printer.status(format!("Smoke-testing {name}"));
-    SmokeTest {
-        goroot: &staging.tree(),
-        expected: version,
-        scratch: &staging.scratch(),
-        path: toolchain.smoke_path.clone(),
-        timeout: toolchain.smoke_timeout,
-    }
-    .run()
-    .map_err(anyhow::Error::from)
-    .context(format!(
-        "{name} failed its smoke test, so it was not imported"
-    ))
-    .hint("`--no-smoke-test` skips the check if you must")?;
-    Ok(SmokeOutcome::Passed)
+    Ok(())
 }
 
 /// Asks the policy whether `version` may be imported from `source_dir`.
 fn authorize_import(
     settings: &GlobalSettings,
     version: &GoVersion,
-    source_dir: &std::path::Path,
+    source_dir: &Path,
     force: bool,
     reason: Option<String>,
 ) -> anyhow::Result<Change> {

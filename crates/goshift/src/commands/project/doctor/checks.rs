@@ -9,10 +9,11 @@ use goshift_fs::{EnvVars, LockFile, fs};
 use goshift_project::Resolution;
 use goshift_version::GoVersion;
 
-use super::system::{available_bytes, glibc_version, kernel_release};
+use super::system::{available_bytes, kernel_release};
 use super::{Class, Finding, Severity};
 use crate::commands::project::resolve_here;
 use crate::governance;
+use crate::platform::glibc_version;
 use crate::settings::GlobalSettings;
 use crate::toolchains::StoreView;
 

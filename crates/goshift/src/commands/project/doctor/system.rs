@@ -1,6 +1,5 @@
 //! Facts about the machine: kernel release, C library, free disk space.
 
-use std::ffi::CStr;
 use std::path::Path;
 
 use goshift_fs::fs;
@@ -21,25 +20,6 @@ pub(super) fn kernel_release() -> Option<(String, (u64, u64, u64))> {
         numbers.get(2).copied().unwrap_or(0),
     );
     Some((text, version))
-}
-
-/// The GNU C library's version, when the process runs on glibc.
-#[cfg(target_env = "gnu")]
-#[expect(
-    unsafe_code,
-    reason = "glibc's version is only available through its C API"
-)]
-pub(super) fn glibc_version() -> Option<String> {
-    // SAFETY: `gnu_get_libc_version` takes no arguments and returns a pointer to a static,
-    // NUL-terminated string owned by glibc that lives as long as the process.
-    let version = unsafe { CStr::from_ptr(libc::gnu_get_libc_version()) };
-    version.to_str().ok().map(ToOwned::to_owned)
-}
-
-/// The GNU C library's version, when the process runs on glibc.
-#[cfg(not(target_env = "gnu"))]
-pub(super) fn glibc_version() -> Option<String> {
-    None
 }
 
 /// Bytes available to unprivileged users on the file system holding `path` (or its nearest
