@@ -41,33 +41,7 @@ pub(crate) fn gate(settings: &GlobalSettings, args: GateArgs) -> anyhow::Result<
         )
     })?;
     let environment = governance::environment(settings);
-    let paths = if paths.is_empty() {
-        vec![std::path::PathBuf::from(".")]
-    } else {
-        paths
-    };
-    let mut roots = Vec::new();
-    for path in &paths {
-        let absolute = settings.cwd.join(path);
-        let metadata = goshift_fs::fs::metadata(&absolute)
-            .with_context(|| format!("cannot scan `{}`", path.display()))?;
-        if !metadata.is_dir() {
-            return Err(hinted(
-                format!("`{}` is not a directory", path.display()),
-                "pass directories that contain go.mod or go.work files",
-            ));
-        }
-        let absolute = absolute
-            .canonicalize()
-            .with_context(|| format!("cannot scan `{}`", path.display()))?;
-        roots.push((
-            Root {
-                display: path.display().to_string(),
-                uri: file_uri(&absolute),
-            },
-            absolute,
-        ));
-    }
+    let roots = roots(settings, paths)?;
     let mut report = scan::scan(settings, &loaded, environment.as_deref(), &roots);
     binaries::check(settings, &roots, &mut report)?;
     upgrade::check(
@@ -103,6 +77,41 @@ pub(crate) fn gate(settings: &GlobalSettings, args: GateArgs) -> anyhow::Result<
     } else {
         ExitStatus::Success
     })
+}
+
+/// The directories to scan, as given and canonical; each must be a directory.
+fn roots(
+    settings: &GlobalSettings,
+    paths: Vec<std::path::PathBuf>,
+) -> anyhow::Result<Vec<(Root, std::path::PathBuf)>> {
+    let paths = if paths.is_empty() {
+        vec![std::path::PathBuf::from(".")]
+    } else {
+        paths
+    };
+    let mut roots = Vec::new();
+    for path in &paths {
+        let absolute = settings.cwd.join(path);
+        let metadata = goshift_fs::fs::metadata(&absolute)
+            .with_context(|| format!("cannot scan `{}`", path.display()))?;
+        if !metadata.is_dir() {
+            return Err(hinted(
+                format!("`{}` is not a directory", path.display()),
+                "pass directories that contain go.mod or go.work files",
+            ));
+        }
+        let absolute = absolute
+            .canonicalize()
+            .with_context(|| format!("cannot scan `{}`", path.display()))?;
+        roots.push((
+            Root {
+                display: path.display().to_string(),
+                uri: file_uri(&absolute),
+            },
+            absolute,
+        ));
+    }
+    Ok(roots)
 }
 
 fn plural(n: usize) -> &'static str {

@@ -166,21 +166,29 @@ fn the_validator_finds_what_is_wrong() {
 #[test]
 fn every_covered_command_follows_its_schema() {
     let test = StoreTest::new(&["1.21.13", "1.22.10"]);
-    check(&test, "list", &["list"]);
-    check(&test, "install", &["install", "--no-smoke-test", "1.22.10"]);
+    toolchain_commands(&test);
+    project_and_inspection_commands(&test);
+    import_uninstall_config_and_audit(&test);
+    snapshot_policy_and_a_broken_audit_log(&test);
+}
+
+/// `list`, `install`, `use`, `rollback`, `history` and `verify`, a difference included.
+fn toolchain_commands(test: &StoreTest) {
+    check(test, "list", &["list"]);
+    check(test, "install", &["install", "--no-smoke-test", "1.22.10"]);
     check(
-        &test,
+        test,
         "install",
         &["install", "--no-smoke-test", "1.22.10", "1.21.13"],
     );
-    check(&test, "list", &["list"]);
-    check(&test, "list", &["list", "--remote"]);
-    check(&test, "list", &["list", "--remote", "--all"]);
-    check(&test, "use", &["use", "1.21.13"]);
-    check(&test, "use", &["use", "1.21.13"]);
-    check(&test, "use", &["rollback"]);
-    check(&test, "history", &["history"]);
-    check(&test, "verify", &["verify"]);
+    check(test, "list", &["list"]);
+    check(test, "list", &["list", "--remote"]);
+    check(test, "list", &["list", "--remote", "--all"]);
+    check(test, "use", &["use", "1.21.13"]);
+    check(test, "use", &["use", "1.21.13"]);
+    check(test, "use", &["rollback"]);
+    check(test, "history", &["history"]);
+    check(test, "verify", &["verify"]);
     // A changed file is a difference, and still the same shape.
     let version_file = test.home().join("toolchains/go1.21.13/VERSION");
     let mut permissions = std::fs::metadata(&version_file)
@@ -188,14 +196,18 @@ fn every_covered_command_follows_its_schema() {
         .permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o600);
     std::fs::set_permissions(&version_file, permissions).expect("test setup");
-    let report = check(&test, "verify", &["verify", "1.21.13"]);
+    let report = check(test, "verify", &["verify", "1.21.13"]);
     assert_eq!(
         report[0]["differences"][0]["kind"], "mode_changed",
         "{report}"
     );
-    check(&test, "current", &["current"]);
-    check(&test, "which", &["which"]);
-    check(&test, "home", &["home"]);
+}
+
+/// `current`, `which`, `home`, `inspect`, `scan`, `pin`, `env`, `each`, `cache`, `doctor` and `prune`.
+fn project_and_inspection_commands(test: &StoreTest) {
+    check(test, "current", &["current"]);
+    check(test, "which", &["which"]);
+    check(test, "home", &["home"]);
     let bin = test.context.work().join("bin");
     std::fs::create_dir_all(&bin).expect("test setup");
     let binary = goshift_testkit::gobinary::GoBinary::new(
@@ -205,61 +217,69 @@ fn every_covered_command_follows_its_schema() {
     )
     .build();
     std::fs::write(bin.join("app"), binary).expect("test setup");
-    check(&test, "inspect", &["inspect", "bin/app"]);
-    check(&test, "scan", &["scan", "bin"]);
+    check(test, "inspect", &["inspect", "bin/app"]);
+    check(test, "scan", &["scan", "bin"]);
     let work = test.context.work();
     std::fs::write(work.join("go.mod"), "module m\n\ngo 1.21.0\n").expect("test setup");
-    check(&test, "pin", &["pin"]);
-    check(&test, "pin", &["pin", "1.21.13"]);
-    check(&test, "pin", &["pin"]);
-    check(&test, "pin", &["pin", "--go-mod", "1.22.10"]);
-    check(&test, "unpin", &["unpin"]);
-    check(&test, "env", &["env"]);
-    check(&test, "env", &["env", "--default-toolchain"]);
-    check(&test, "each", &["each", "--installed", "--", "true"]);
-    check(&test, "cache", &["cache", "dir"]);
-    check(&test, "cache", &["cache", "size"]);
-    check(&test, "doctor", &["doctor"]);
-    check(&test, "prune", &["prune", "--keep", "1"]);
+    check(test, "pin", &["pin"]);
+    check(test, "pin", &["pin", "1.21.13"]);
+    check(test, "pin", &["pin"]);
+    check(test, "pin", &["pin", "--go-mod", "1.22.10"]);
+    check(test, "unpin", &["unpin"]);
+    check(test, "env", &["env"]);
+    check(test, "env", &["env", "--default-toolchain"]);
+    check(test, "each", &["each", "--installed", "--", "true"]);
+    check(test, "cache", &["cache", "dir"]);
+    check(test, "cache", &["cache", "size"]);
+    check(test, "doctor", &["doctor"]);
+    check(test, "prune", &["prune", "--keep", "1"]);
+}
+
+/// `import`, `uninstall`, `cache clean`, `config` and the audit log's `head` and `verify`.
+fn import_uninstall_config_and_audit(test: &StoreTest) {
     let goroot = test.context.root().join("distro/go");
     crate::toolchain::unpack_fake(&goshift_testkit::archive::fake_go("1.19.8"), &goroot);
     let imported = check(
-        &test,
+        test,
         "import",
         &["import", goroot.to_str().expect("test setup")],
     );
     assert_eq!(imported["version"], "1.19.8", "{imported}");
     test.ok(&["install", "--no-smoke-test", "1.21.13"]);
-    check(&test, "uninstall", &["uninstall", "1.21.13"]);
-    check(&test, "cache", &["cache", "clean"]);
-    check(&test, "config", &["config", "list"]);
-    check(&test, "config", &["config", "get", "mirror"]);
-    check(&test, "audit-head", &["audit", "head"]);
-    check(&test, "audit-verify", &["audit", "verify"]);
+    check(test, "uninstall", &["uninstall", "1.21.13"]);
+    check(test, "cache", &["cache", "clean"]);
+    check(test, "config", &["config", "list"]);
+    check(test, "config", &["config", "get", "mirror"]);
+    check(test, "audit-head", &["audit", "head"]);
+    check(test, "audit-verify", &["audit", "verify"]);
+}
+
+/// `snapshot create`, `policy check` and `explain`, and `audit verify` of a log with a bad line.
+fn snapshot_policy_and_a_broken_audit_log(test: &StoreTest) {
     let snapshot = test.context.root().join("box.snapshot");
     let snapshot = snapshot.to_str().expect("test setup");
     let created = check(
-        &test,
+        test,
         "snapshot-create",
         &["snapshot", "create", "-o", snapshot],
     );
     assert_eq!(created["default_version"], "1.22.10", "{created}");
     let policy = test.context.work().join("policy.toml");
     std::fs::write(&policy, "").expect("test setup");
-    check(&test, "policy-check", &["policy", "check", "policy.toml"]);
+    check(test, "policy-check", &["policy", "check", "policy.toml"]);
     check(
-        &test,
+        test,
         "policy-explain",
         &["--policy", "policy.toml", "policy", "explain", "1.22.10"],
     );
     std::fs::write(&policy, "[[rule]]\nbogus = 1\n").expect("test setup");
-    check(&test, "policy-check", &["policy", "check", "policy.toml"]);
+    check(test, "policy-check", &["policy", "check", "policy.toml"]);
     // A bad line in the audit log: the other shape.
     let log = test.home().join("audit.log");
     let mut records = std::fs::read_to_string(&log).expect("test setup");
     records.insert_str(0, "{\"not\": \"a record\"}\n");
     std::fs::write(&log, records).expect("test setup");
-    let broken = check(&test, "audit-verify", &["audit", "verify"]);
+    let broken = check(test, "audit-verify", &["audit", "verify"]);
     assert_eq!(broken["valid"], false, "{broken}");
 }
 
@@ -408,6 +428,7 @@ fn every_command_has_a_schema_or_refuses_json() {
         schema(name);
         let validated = [
             format!("check(&test,\"{name}\""),
+            format!("check(test,\"{name}\""),
             format!("follows_schema(\"{name}\""),
         ];
         assert!(
