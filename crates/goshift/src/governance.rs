@@ -20,7 +20,7 @@ use goshift_store::Phase;
 use goshift_version::GoVersion;
 use serde_json::{Value, json};
 
-use crate::error::{WithHint as _, hinted};
+use crate::error::{WithHint as _, hinted, with_hint};
 use crate::settings::GlobalSettings;
 
 /// The system-wide policy file, read when neither `--policy` nor `$GOSHIFT_HOME/policy.toml`
@@ -452,19 +452,43 @@ pub(crate) fn begin_with(
     change: &Change,
     details: Value,
 ) -> anyhow::Result<Intent> {
-    let intent = audit_log(settings)
-        .begin(entry_of(change, Outcome::Intent, details))
-        .with_context(|| {
-            format!(
+    let intent = match audit_log(settings).begin(entry_of(change, Outcome::Intent, details)) {
+        Ok(intent) => intent,
+        Err(error) => {
+            // A link planted for the log is refused with its own fix; the generic one
+            // would mislead.
+            let refused = refusal_in(&error);
+            let error = anyhow::Error::from(error).context(format!(
                 "failed to record `{} {}` in the audit log, so nothing was changed",
                 change.action, change.subject
-            )
-        })
-        .hint(
-            "make sure the file system has free space and `goshift audit verify` passes (`goshift audit repair` fixes an interrupted write), then run the command again",
-        )?;
+            ));
+            return Err(if refused {
+                error
+            } else {
+                with_hint(
+                    error,
+                    "make sure the file system has free space and `goshift audit verify` passes (`goshift audit repair` fixes an interrupted write), then run the command again",
+                )
+            });
+        }
+    };
     pause_for_tests(settings, Phase::IntentRecorded);
     Ok(intent)
+}
+
+/// Whether a link refused inside the home is among the causes of `error`.
+fn refusal_in(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(goshift_fs::is_refusal)
+        {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// Records how the change announced by `intent` ended.
