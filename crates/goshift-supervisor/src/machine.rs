@@ -281,6 +281,18 @@ impl Cx {
         id
     }
 
+    /// A new upgrade's id: its start time, the service, a count that keeps two upgrades of
+    /// the same second apart.
+    fn upgrade_id(&mut self, service: &str) -> String {
+        let id = format!(
+            "{}-{service}-{}",
+            crate::release::compact_utc(self.now.wall),
+            self.next_upgrade
+        );
+        self.next_upgrade += 1;
+        id
+    }
+
     fn emit(&mut self, effect: Effect) {
         self.effects.push(effect);
     }

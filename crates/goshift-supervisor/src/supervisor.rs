@@ -535,15 +535,7 @@ impl Supervisor {
                     generation,
                     pid,
                     signal,
-                } => {
-                    crate::sys::kill(pid, signal);
-                    let at = Instant::now();
-                    self.feed(Input::StopSent {
-                        service,
-                        generation,
-                        at,
-                    });
-                }
+                } => self.stop(service, generation, pid, signal),
                 Effect::Kill { pid } => {
                     if !self.dumping.remove(&pid) {
                         crate::sys::kill(pid, libc::SIGKILL);
@@ -571,18 +563,32 @@ impl Supervisor {
                     release,
                     only_if,
                 } => self.set_current(service, &release, only_if.as_deref()),
-                Effect::Manager(mut message) => {
-                    if let Some(socket) = &self.manager_notify {
-                        // `Type=notify-reload` wants the time of the reload with it.
-                        if message.starts_with("RELOADING=1")
-                            && let Some(usec) = crate::sys::monotonic_usec()
-                        {
-                            message = format!("{message}\nMONOTONIC_USEC={usec}");
-                        }
-                        let _ = notify::send_to_manager(socket, &message);
-                    }
-                }
+                Effect::Manager(message) => self.tell_manager(message),
             }
+        }
+    }
+
+    /// Sends the stop signal and tells the core when it went.
+    fn stop(&mut self, service: usize, generation: u64, pid: u32, signal: i32) {
+        crate::sys::kill(pid, signal);
+        let at = Instant::now();
+        self.feed(Input::StopSent {
+            service,
+            generation,
+            at,
+        });
+    }
+
+    /// A message to the service manager, when one listens.
+    fn tell_manager(&self, mut message: String) {
+        if let Some(socket) = &self.manager_notify {
+            // `Type=notify-reload` wants the time of the reload with it.
+            if message.starts_with("RELOADING=1")
+                && let Some(usec) = crate::sys::monotonic_usec()
+            {
+                message = format!("{message}\nMONOTONIC_USEC={usec}");
+            }
+            let _ = notify::send_to_manager(socket, &message);
         }
     }
 

@@ -396,19 +396,22 @@ mod tests {
         }
     }
 
+    fn kind(status: &RunStatus) -> &'static str {
+        match status {
+            RunStatus::Running => "running",
+            RunStatus::Successful => "successful",
+            RunStatus::Failed(_) => "failed",
+            RunStatus::Inconclusive(_) => "inconclusive",
+            RunStatus::Error(_) => "error",
+        }
+    }
+
     #[test]
     fn runs_by_count_and_limits() {
         type Case<'a> = (&'static str, u32, u32, Vec<&'a QueryResult>, &'static str);
         let good = QueryResult::Values(vec![1.0]);
         let bad = QueryResult::Values(vec![0.5]);
         let error = QueryResult::Error("timeout".into());
-        let kind = |s: &RunStatus| match s {
-            RunStatus::Running => "running",
-            RunStatus::Successful => "successful",
-            RunStatus::Failed(_) => "failed",
-            RunStatus::Inconclusive(_) => "inconclusive",
-            RunStatus::Error(_) => "error",
-        };
         let cases: Vec<Case<'_>> = vec![
             (
                 "three good of count 3",
@@ -455,6 +458,12 @@ mod tests {
             }
             assert_eq!(kind(run.status()), expected, "{name}");
         }
+    }
+
+    #[test]
+    fn an_open_run_succeeds_at_the_end_and_an_ended_one_stays_ended() {
+        let good = QueryResult::Values(vec![1.0]);
+        let bad = QueryResult::Values(vec![0.5]);
         let mut open = QueryRun::new(query(Some("result >= 0.99"), None, 0, 0));
         open.record(&good);
         assert_eq!(kind(open.finish()), "successful");
