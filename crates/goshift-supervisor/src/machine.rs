@@ -403,6 +403,15 @@ impl Core {
             .and_then(|s| s.previous.as_ref())
     }
 
+    /// The release generation `generation` of service `service` runs; empty when the
+    /// generation is gone.
+    pub(crate) fn release_of(&self, service: usize, generation: u64) -> &str {
+        self.services
+            .get(service)
+            .and_then(|s| s.gens().into_iter().find(|g| g.id == generation))
+            .map_or("", |g| g.release.id())
+    }
+
     /// Every live generation: `(service, generation, pid)`.
     pub(crate) fn live(&self) -> Vec<(usize, u64, u32)> {
         let mut live = Vec::new();

@@ -547,14 +547,16 @@ impl Supervisor {
                     pid,
                     check,
                     role,
-                } => self.services[service].analysts.measure(
-                    check,
-                    analyse::Job {
+                } => {
+                    let release = self.core.release_of(service, generation).to_owned();
+                    let job = analyse::Job {
                         generation,
                         pid,
+                        release,
                         role,
-                    },
-                ),
+                    };
+                    self.services[service].analysts.measure(check, job);
+                }
                 Effect::Incident(request) => self.incident(*request),
                 Effect::Publish { event, waiter } => self.publish(&event, waiter),
                 Effect::Reply { waiter, reply } => self.reply(waiter, reply),
@@ -891,10 +893,12 @@ fn bind_services(
             };
             listeners.push(listener);
         }
-        let analysts = Analysts::start(services.len(), &service.analysis, &listeners, events)
-            .map_err(|source| StartError::Setup {
-                what: format!("the analysis of service `{name}`"),
-                source,
+        let analysts =
+            Analysts::start(services.len(), &service, &listeners, events).map_err(|source| {
+                StartError::Setup {
+                    what: format!("the analysis of service `{name}`"),
+                    source,
+                }
             })?;
         machines.push((Rules::new(&service), release));
         services.push(ServiceIo {

@@ -314,6 +314,10 @@ struct RawQuery {
     action: Option<String>,
 }
 
+/// The most `PromQL` queries one service may have; each runs on a thread of its own during
+/// the watch window.
+pub const MAX_QUERIES: usize = 64;
+
 /// The shortest interval any check may measure at.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
@@ -572,6 +576,13 @@ fn prometheus(raw: RawPrometheus) -> Result<PrometheusCheck, AnalysisError> {
             check: "prometheus".into(),
             hint: "add `[[analysis.prometheus.queries]]` with `name`, `query` and `success` or `failure`".into(),
         });
+    }
+    if raw.queries.len() > MAX_QUERIES {
+        return Err(invalid(
+            "prometheus.queries",
+            raw.queries.len(),
+            &format!("is more queries than {MAX_QUERIES}: join related ones into one query"),
+        ));
     }
     let mut queries: Vec<PrometheusQuery> = Vec::new();
     for (i, q) in raw.queries.into_iter().enumerate() {

@@ -55,7 +55,7 @@ fn no_function_in_the_crate_is_longer_than_60_lines() {
 
 #[test]
 fn the_scan_measures_functions_and_ignores_braces_in_text() {
-    let source = r####"
+    let source = r##"
 fn short() {
     let text = "}}} { fn fake() {";
     let raw = r#"} fn also_fake() {"#;
@@ -75,7 +75,7 @@ fn generic<'a>(x: &'a str) -> &'a str {
     }
     x
 }
-"####;
+"##;
     let found = functions(source);
     let summary: Vec<(&str, usize, usize)> = found
         .iter()
@@ -144,8 +144,9 @@ fn is_ident(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'_'
 }
 
+/// The 1-based line of `offset`: one more than the line breaks before it.
 fn line_of(bytes: &[u8], offset: usize) -> usize {
-    bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+    bytes[..offset].split(|&b| b == b'\n').count()
 }
 
 /// The offset of the brace closing the body of the `fn` at `start`; `None` for a

@@ -14,5 +14,6 @@ mod harness;
 mod lifecycle;
 mod metrics;
 mod output;
+mod promql;
 mod reload;
 mod upgrade;
