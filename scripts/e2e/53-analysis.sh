@@ -129,14 +129,15 @@ fi
 check "a real Prometheus scraping the supervisor: the PromQL check alone rolls the leaking build back and lets a healthy one through"
 # A supervisor of its own, serving v1 from a fresh home, with the builds made above.
 built="$SUP_DIR/bin"
+rm -rf "$E2E_DIR/analysis-prometheus"
 sup_setup "$E2E_DIR/analysis-prometheus"
 cp "$built"/* "$SUP_DIR/bin/"
 : >"$SUP_DIR/outcomes.jsonl"
 PROM_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$SUP_DIR/prometheus.yml" <<YAML
 global:
-  scrape_interval: 250ms
-  scrape_timeout: 200ms
+  scrape_interval: 500ms
+  scrape_timeout: 500ms
 scrape_configs:
   - job_name: goshift
     static_configs:
@@ -166,7 +167,7 @@ failure = \"result > 157286400\"
 interval = \"250ms\"
 inconclusive_limit = 40
 "
-sup_start 5s
+sup_start 8s
 # Prometheus applies new scrape targets a few seconds after its start: wait for its first
 # sample of the serving generation, so the watch window is not spent before any scrape.
 for ((i = 0; i < 300; i++)); do
@@ -178,7 +179,7 @@ done
 status=0
 sup_upgrade v2-leak || status=$?
 outcome=$(tail -1 "$SUP_DIR/outcomes.jsonl")
-((status == 1)) || fail "the upgrade to v2-leak exited $status, expected 1: $outcome"
+((status == 1)) || fail "the upgrade to v2-leak exited $status, expected 1: $outcome; $(curl --silent --max-time 5 "http://127.0.0.1:$SUP_METRICS_PORT/metrics" | grep 'check="prometheus"')"
 reason=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1]).get("rollback_reason"))' "$outcome")
 [[ $reason == prometheus ]] || fail "v2-leak was rolled back by $reason, expected prometheus: $outcome"
 grep -q 'query `rss` failed' <<<"$outcome" || fail "the outcome does not name the query: $outcome"
