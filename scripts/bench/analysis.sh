@@ -9,6 +9,8 @@
 #     `not_accepting`).
 # The time is read from the phase events' monotonic at_ms (`ready` to `rolling_back`), so it
 # is the supervisor's own clock, not the client's. Goal: ≤ 2000 ms for both.
+# Exposure: wrk runs anew for each upgrade, so its non-2xx answers are the ones the bad build
+# gave before its rollback (v1 answers none), and its socket errors the clients it failed.
 #
 # Usage: scripts/bench/analysis.sh   (env: ROUNDS, GOSHIFT, E2E_DIR)
 set -euo pipefail
@@ -48,18 +50,19 @@ requests = [{ path = "/" }]
 success_rate_min = 0.99
 '
 sup_start 5s
-sup_wrk_start 900s "$SUP_DIR/wrk.txt"
 : >"$SUP_DIR/decisions.txt"
 for ((round = 1; round <= ROUNDS; round++)); do
     for fault in "${faults[@]}"; do
+        sup_wrk_start 900s "$SUP_DIR/wrk-$fault-$round.txt"
         sup_upgrade "v2-$fault" || true
+        sup_wrk_stop
         outcome=$(tail -1 "$SUP_DIR/outcomes.jsonl")
         read -r id reason < <(python3 -c 'import json, sys; o = json.loads(sys.argv[1]); print(o["upgrade_id"], o.get("rollback_reason"))' "$outcome")
         ms=$(sup_decision_ms "$id")
-        echo "$fault $reason $ms" >>"$SUP_DIR/decisions.txt"
+        read -r _ _ errors non2xx requests < <(sup_wrk_summary "$SUP_DIR/wrk-$fault-$round.txt")
+        echo "$fault $reason $ms $non2xx $errors $requests" >>"$SUP_DIR/decisions.txt"
     done
 done
-sup_wrk_stop
 sup_stop
 python3 - "$SUP_DIR/decisions.txt" <<'PY'
 import statistics, sys
@@ -73,4 +76,8 @@ for fault in sorted({r[0] for r in rows}):
         continue
     verdict = "ok" if max(times) <= 2000 else "over the 2000 ms goal"
     print(f"{fault}: {len(times)} rollbacks by {', '.join(reasons)}; readiness to decision: median {statistics.median(times):.0f} ms, max {max(times):.0f} ms ({verdict})")
+    non2xx = [int(r[3]) for r in mine]
+    errors = [int(r[4]) for r in mine]
+    requests = [int(r[5]) for r in mine]
+    print(f"{fault}: exposure per upgrade: median {statistics.median(non2xx):.0f} non-2xx answers and {statistics.median(errors):.0f} socket errors of {statistics.median(requests):.0f} requests (max {max(non2xx)} non-2xx, {max(errors)} errors)")
 PY

@@ -231,6 +231,35 @@ struct RawRestart {
     max: Option<String>,
 }
 
+impl RawStop {
+    fn resolve(self, service: &str) -> Result<StopConfig, ConfigError> {
+        Ok(StopConfig {
+            signal: match self.signal {
+                None => libc::SIGTERM,
+                Some(text) => parse_signal(&text).ok_or_else(|| ConfigError::BadSignal {
+                    service: service.to_owned(),
+                    signal: text,
+                })?,
+            },
+            grace: parse_duration(service, "stop.grace", self.grace, Duration::from_secs(30))?,
+        })
+    }
+}
+
+impl RawRestart {
+    fn resolve(self, service: &str) -> Result<RestartConfig, ConfigError> {
+        Ok(RestartConfig {
+            backoff: parse_duration(
+                service,
+                "restart.backoff",
+                self.backoff,
+                Duration::from_secs(1),
+            )?,
+            max: parse_duration(service, "restart.max", self.max, Duration::from_secs(30))?,
+        })
+    }
+}
+
 impl RawService {
     fn resolve(self, name: &str, base: &Path) -> Result<ServiceConfig, ConfigError> {
         let Self {
@@ -254,23 +283,9 @@ impl RawService {
         {
             return Err(ConfigError::BadServiceName { name: service });
         }
-        let duration =
-            |field: &str, value, default| parse_duration(&service, field, value, default);
-        let stop = StopConfig {
-            signal: match stop.signal {
-                None => libc::SIGTERM,
-                Some(text) => parse_signal(&text).ok_or_else(|| ConfigError::BadSignal {
-                    service: service.clone(),
-                    signal: text,
-                })?,
-            },
-            grace: duration("stop.grace", stop.grace, Duration::from_secs(30))?,
-        };
-        let watch = duration("watch", watch, Duration::from_secs(10))?;
-        let restart = RestartConfig {
-            backoff: duration("restart.backoff", restart.backoff, Duration::from_secs(1))?,
-            max: duration("restart.max", restart.max, Duration::from_secs(30))?,
-        };
+        let stop = stop.resolve(&service)?;
+        let watch = parse_duration(&service, "watch", watch, Duration::from_secs(10))?;
+        let restart = restart.resolve(&service)?;
         let ready = ready.resolve(&service)?;
         let listen = resolve_listeners(listen, &service, base)?;
         let admin = resolve_admin(admin, &ready, &listen, &service)?;

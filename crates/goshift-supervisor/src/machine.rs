@@ -281,6 +281,18 @@ impl Cx {
         id
     }
 
+    /// A new upgrade's id: its start time, the service, a count that keeps two upgrades of
+    /// the same second apart.
+    fn upgrade_id(&mut self, service: &str) -> String {
+        let id = format!(
+            "{}-{service}-{}",
+            crate::release::compact_utc(self.now.wall),
+            self.next_upgrade
+        );
+        self.next_upgrade += 1;
+        id
+    }
+
     fn emit(&mut self, effect: Effect) {
         self.effects.push(effect);
     }
@@ -389,6 +401,15 @@ impl Core {
             .iter()
             .find(|s| s.rules.name == name)
             .and_then(|s| s.previous.as_ref())
+    }
+
+    /// The release generation `generation` of service `service` runs; empty when the
+    /// generation is gone.
+    pub(crate) fn release_of(&self, service: usize, generation: u64) -> &str {
+        self.services
+            .get(service)
+            .and_then(|s| s.gens().into_iter().find(|g| g.id == generation))
+            .map_or("", |g| g.release.id())
     }
 
     /// Every live generation: `(service, generation, pid)`.

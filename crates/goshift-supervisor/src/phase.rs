@@ -122,11 +122,13 @@ pub enum RollbackReason {
     /// `analysis.metrics`: the service's own metrics showed errors or slowness.
     #[serde(rename = "metrics")]
     ServiceMetrics,
+    /// `analysis.prometheus`: a `PromQL` query's run failed, was inconclusive or erred.
+    Prometheus,
 }
 
 impl RollbackReason {
     /// Every reason, in label order of the metrics.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::ExitedBeforeReady,
         Self::ReadyTimeout,
         Self::SpawnFailed,
@@ -136,6 +138,7 @@ impl RollbackReason {
         Self::ProcessSignals,
         Self::Probe,
         Self::ServiceMetrics,
+        Self::Prometheus,
     ];
 
     /// The stable label (`goshift_rollbacks_total{reason=…}`).
@@ -150,6 +153,7 @@ impl RollbackReason {
             Self::ProcessSignals => "process",
             Self::Probe => "probe",
             Self::ServiceMetrics => "metrics",
+            Self::Prometheus => "prometheus",
         }
     }
 }

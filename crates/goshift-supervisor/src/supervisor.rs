@@ -535,15 +535,7 @@ impl Supervisor {
                     generation,
                     pid,
                     signal,
-                } => {
-                    crate::sys::kill(pid, signal);
-                    let at = Instant::now();
-                    self.feed(Input::StopSent {
-                        service,
-                        generation,
-                        at,
-                    });
-                }
+                } => self.stop(service, generation, pid, signal),
                 Effect::Kill { pid } => {
                     if !self.dumping.remove(&pid) {
                         crate::sys::kill(pid, libc::SIGKILL);
@@ -555,14 +547,16 @@ impl Supervisor {
                     pid,
                     check,
                     role,
-                } => self.services[service].analysts.measure(
-                    check,
-                    analyse::Job {
+                } => {
+                    let release = self.core.release_of(service, generation).to_owned();
+                    let job = analyse::Job {
                         generation,
                         pid,
+                        release,
                         role,
-                    },
-                ),
+                    };
+                    self.services[service].analysts.measure(check, job);
+                }
                 Effect::Incident(request) => self.incident(*request),
                 Effect::Publish { event, waiter } => self.publish(&event, waiter),
                 Effect::Reply { waiter, reply } => self.reply(waiter, reply),
@@ -571,18 +565,32 @@ impl Supervisor {
                     release,
                     only_if,
                 } => self.set_current(service, &release, only_if.as_deref()),
-                Effect::Manager(mut message) => {
-                    if let Some(socket) = &self.manager_notify {
-                        // `Type=notify-reload` wants the time of the reload with it.
-                        if message.starts_with("RELOADING=1")
-                            && let Some(usec) = crate::sys::monotonic_usec()
-                        {
-                            message = format!("{message}\nMONOTONIC_USEC={usec}");
-                        }
-                        let _ = notify::send_to_manager(socket, &message);
-                    }
-                }
+                Effect::Manager(message) => self.tell_manager(message),
             }
+        }
+    }
+
+    /// Sends the stop signal and tells the core when it went.
+    fn stop(&mut self, service: usize, generation: u64, pid: u32, signal: i32) {
+        crate::sys::kill(pid, signal);
+        let at = Instant::now();
+        self.feed(Input::StopSent {
+            service,
+            generation,
+            at,
+        });
+    }
+
+    /// A message to the service manager, when one listens.
+    fn tell_manager(&self, mut message: String) {
+        if let Some(socket) = &self.manager_notify {
+            // `Type=notify-reload` wants the time of the reload with it.
+            if message.starts_with("RELOADING=1")
+                && let Some(usec) = crate::sys::monotonic_usec()
+            {
+                message = format!("{message}\nMONOTONIC_USEC={usec}");
+            }
+            let _ = notify::send_to_manager(socket, &message);
         }
     }
 
@@ -885,10 +893,12 @@ fn bind_services(
             };
             listeners.push(listener);
         }
-        let analysts = Analysts::start(services.len(), &service.analysis, &listeners, events)
-            .map_err(|source| StartError::Setup {
-                what: format!("the analysis of service `{name}`"),
-                source,
+        let analysts =
+            Analysts::start(services.len(), &service, &listeners, events).map_err(|source| {
+                StartError::Setup {
+                    what: format!("the analysis of service `{name}`"),
+                    source,
+                }
             })?;
         machines.push((Rules::new(&service), release));
         services.push(ServiceIo {

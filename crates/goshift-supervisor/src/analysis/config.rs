@@ -314,6 +314,10 @@ struct RawQuery {
     action: Option<String>,
 }
 
+/// The most `PromQL` queries one service may have; each runs on a thread of its own during
+/// the watch window.
+pub const MAX_QUERIES: usize = 64;
+
 /// The shortest interval any check may measure at.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
@@ -434,39 +438,12 @@ fn probe(raw: RawProbe) -> Result<ProbeCheck, AnalysisError> {
             hint: "add requests, e.g. `requests = [{ path = \"/healthz\" }]`".into(),
         });
     }
-    let mut requests = Vec::new();
-    for (i, r) in raw.requests.into_iter().enumerate() {
-        let field = format!("probe.requests[{i}]");
-        let method = r.method.unwrap_or_else(|| "GET".into());
-        if !is_token(&method) {
-            return Err(invalid(
-                &format!("{field}.method"),
-                &method,
-                "is not an HTTP method: use e.g. `GET` or `HEAD`",
-            ));
-        }
-        let status = r.status.unwrap_or(200);
-        let status = u16::try_from(status)
-            .ok()
-            .filter(|s| (100..=599).contains(s))
-            .ok_or_else(|| {
-                invalid(
-                    &format!("{field}.status"),
-                    status,
-                    "is not an HTTP status: use 100 to 599",
-                )
-            })?;
-        requests.push(ProbeRequest {
-            method,
-            path: path(&format!("{field}.path"), &r.path)?,
-            status,
-            timeout: interval(
-                &format!("{field}.timeout"),
-                r.timeout.as_deref(),
-                Duration::from_secs(1),
-            )?,
-        });
-    }
+    let requests = raw
+        .requests
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| probe_request(&format!("probe.requests[{i}]"), r))
+        .collect::<Result<Vec<_>, _>>()?;
     let check = ProbeCheck {
         cadence: cadence("probe", &raw.cadence, Duration::from_millis(500), 2)?,
         requests,
@@ -492,6 +469,38 @@ fn probe(raw: RawProbe) -> Result<ProbeCheck, AnalysisError> {
         });
     }
     Ok(check)
+}
+
+fn probe_request(field: &str, r: RawProbeRequest) -> Result<ProbeRequest, AnalysisError> {
+    let method = r.method.unwrap_or_else(|| "GET".into());
+    if !is_token(&method) {
+        return Err(invalid(
+            &format!("{field}.method"),
+            &method,
+            "is not an HTTP method: use e.g. `GET` or `HEAD`",
+        ));
+    }
+    let status = r.status.unwrap_or(200);
+    let status = u16::try_from(status)
+        .ok()
+        .filter(|s| (100..=599).contains(s))
+        .ok_or_else(|| {
+            invalid(
+                &format!("{field}.status"),
+                status,
+                "is not an HTTP status: use 100 to 599",
+            )
+        })?;
+    Ok(ProbeRequest {
+        method,
+        path: path(&format!("{field}.path"), &r.path)?,
+        status,
+        timeout: interval(
+            &format!("{field}.timeout"),
+            r.timeout.as_deref(),
+            Duration::from_secs(1),
+        )?,
+    })
 }
 
 fn metrics(raw: RawMetrics) -> Result<MetricsCheck, AnalysisError> {
@@ -568,6 +577,13 @@ fn prometheus(raw: RawPrometheus) -> Result<PrometheusCheck, AnalysisError> {
             hint: "add `[[analysis.prometheus.queries]]` with `name`, `query` and `success` or `failure`".into(),
         });
     }
+    if raw.queries.len() > MAX_QUERIES {
+        return Err(invalid(
+            "prometheus.queries",
+            raw.queries.len(),
+            &format!("is more queries than {MAX_QUERIES}: join related ones into one query"),
+        ));
+    }
     let mut queries: Vec<PrometheusQuery> = Vec::new();
     for (i, q) in raw.queries.into_iter().enumerate() {
         let field = format!("prometheus.queries[{i}]");
@@ -578,52 +594,53 @@ fn prometheus(raw: RawPrometheus) -> Result<PrometheusCheck, AnalysisError> {
                 "is empty or used twice: give every query its own name",
             ));
         }
-        let condition = |key: &str, text: Option<String>| {
-            text.map(|t| {
-                Condition::parse(&t).map_err(|why| {
-                    invalid(
-                        &format!("{field}.{key}"),
-                        &t,
-                        &format!("is not a condition: {why}; write e.g. `result >= 0.99`"),
-                    )
-                })
-            })
-            .transpose()
-        };
-        let success = condition("success", q.success)?;
-        let failure = condition("failure", q.failure)?;
-        if success.is_none() && failure.is_none() {
-            return Err(AnalysisError::NothingToJudge {
-                check: field,
-                hint: "set `success`, `failure` or both, e.g. `success = \"result >= 0.99\"`"
-                    .into(),
-            });
-        }
-        queries.push(PrometheusQuery {
-            query: template(&format!("{field}.query"), &q.query)?,
-            name: q.name,
-            success,
-            failure,
-            interval: interval(
-                &format!("{field}.interval"),
-                q.interval.as_deref(),
-                Duration::from_secs(1),
-            )?,
-            count: count(&format!("{field}.count"), q.count, 0, 0)?,
-            failure_limit: count(&format!("{field}.failure_limit"), q.failure_limit, 0, 0)?,
-            inconclusive_limit: count(
-                &format!("{field}.inconclusive_limit"),
-                q.inconclusive_limit,
-                0,
-                0,
-            )?,
-            error_limit: count(&format!("{field}.error_limit"), q.error_limit, 4, 0)?,
-            action: action(&format!("{field}.action"), q.action.as_deref())?,
-        });
+        queries.push(prometheus_query(field, q)?);
     }
     Ok(PrometheusCheck {
         url: raw.url,
         queries,
+    })
+}
+
+fn prometheus_query(field: String, q: RawQuery) -> Result<PrometheusQuery, AnalysisError> {
+    let condition = |key: &str, text: Option<String>| {
+        text.map(|t| {
+            Condition::parse(&t).map_err(|why| {
+                invalid(
+                    &format!("{field}.{key}"),
+                    &t,
+                    &format!("is not a condition: {why}; write e.g. `result >= 0.99`"),
+                )
+            })
+        })
+        .transpose()
+    };
+    let success = condition("success", q.success)?;
+    let failure = condition("failure", q.failure)?;
+    if success.is_none() && failure.is_none() {
+        return Err(AnalysisError::NothingToJudge {
+            check: field,
+            hint: "set `success`, `failure` or both, e.g. `success = \"result >= 0.99\"`".into(),
+        });
+    }
+    let limit = |key: &str, value: Option<i64>, default: u32| {
+        count(&format!("{field}.{key}"), value, default, 0)
+    };
+    Ok(PrometheusQuery {
+        query: template(&format!("{field}.query"), &q.query)?,
+        name: q.name,
+        success,
+        failure,
+        interval: interval(
+            &format!("{field}.interval"),
+            q.interval.as_deref(),
+            Duration::from_secs(1),
+        )?,
+        count: limit("count", q.count, 0)?,
+        failure_limit: limit("failure_limit", q.failure_limit, 0)?,
+        inconclusive_limit: limit("inconclusive_limit", q.inconclusive_limit, 0)?,
+        error_limit: limit("error_limit", q.error_limit, 4)?,
+        action: action(&format!("{field}.action"), q.action.as_deref())?,
     })
 }
 

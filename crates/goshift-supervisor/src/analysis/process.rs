@@ -69,34 +69,9 @@ pub fn judge(
     after: &ProcessSample,
     restarts: u32,
 ) -> Measurement {
-    const MIB: f64 = 1024.0 * 1024.0;
-    let mut reasons = Vec::new();
+    let mut reasons = rss_reasons(check, baseline, before, after);
     let against =
         |ratio: Option<f64>, base: f64| ratio.zip(baseline.map(|_| base)).map(|(r, b)| (b, r));
-    reasons.extend(over_limits(
-        "RSS",
-        float(after.rss) / MIB,
-        check.rss_max.map(|v| float(v) / MIB),
-        against(
-            check.rss_ratio_max,
-            baseline.map_or(0.0, |b| float(b.rss) / MIB),
-        ),
-        0.0,
-        " MiB",
-    ));
-    if let Some(limit) = check.rss_growth_max {
-        let seconds = after.at.saturating_sub(before.at).as_secs_f64();
-        if seconds > 0.0 && after.rss > before.rss {
-            let growth = float(after.rss - before.rss) / seconds;
-            if growth > float(limit) {
-                reasons.push(format!(
-                    "RSS grows by {:.1} MiB/s, over the limit {:.1} MiB/s",
-                    growth / MIB,
-                    float(limit) / MIB
-                ));
-            }
-        }
-    }
     if let Some(cpu) = cores(before, after) {
         reasons.extend(over_limits(
             "CPU",
@@ -134,6 +109,41 @@ pub fn judge(
     Measurement::from_reasons(reasons)
 }
 
+/// RSS against its limit and the baseline, and its growth between the two samples.
+fn rss_reasons(
+    check: &ProcessCheck,
+    baseline: Option<&ProcessBaseline>,
+    before: &ProcessSample,
+    after: &ProcessSample,
+) -> Vec<String> {
+    const MIB: f64 = 1024.0 * 1024.0;
+    let mut reasons = over_limits(
+        "RSS",
+        float(after.rss) / MIB,
+        check.rss_max.map(|v| float(v) / MIB),
+        check
+            .rss_ratio_max
+            .zip(baseline.map(|b| float(b.rss) / MIB))
+            .map(|(ratio, base)| (base, ratio)),
+        0.0,
+        " MiB",
+    );
+    if let Some(limit) = check.rss_growth_max {
+        let seconds = after.at.saturating_sub(before.at).as_secs_f64();
+        if seconds > 0.0 && after.rss > before.rss {
+            let growth = float(after.rss - before.rss) / seconds;
+            if growth > float(limit) {
+                reasons.push(format!(
+                    "RSS grows by {:.1} MiB/s, over the limit {:.1} MiB/s",
+                    growth / MIB,
+                    float(limit) / MIB
+                ));
+            }
+        }
+    }
+    reasons
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,20 +166,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn limits_and_baseline() {
-        type Case = (
-            &'static str,
-            &'static str,
-            (ProcessSample, ProcessSample),
-            u32,
-            usize,
-        );
-        let old =
-            ProcessBaseline::from_samples(&sample(0, 40, 0, 8, 12), &sample(1000, 40, 200, 8, 12));
-        assert!((old.cpu - 0.2).abs() < 1e-9);
+    /// Name, limits, the two samples, restarts, the number of failed limits.
+    type Case = (
+        &'static str,
+        &'static str,
+        (ProcessSample, ProcessSample),
+        u32,
+        usize,
+    );
+
+    /// Every limit once over and once within, against an old generation of 40 MiB, 0.2
+    /// cores, 8 threads and 12 files: memory first.
+    fn limit_cases() -> Vec<Case> {
         let steady = (sample(0, 42, 0, 9, 13), sample(500, 42, 100, 9, 13));
-        let cases: Vec<Case> = vec![
+        vec![
             (
                 "healthy against every limit",
                 "rss_max = \"512MiB\"\nrss_ratio_max = 3.0\nrss_growth_max = \"20MiB\"\ncpu_ratio_max = 3.0\nthreads_ratio_max = 2.0\nfds_ratio_max = 2.0\nrestarts_max = 0",
@@ -198,6 +208,13 @@ mod tests {
                 0,
                 0,
             ),
+        ]
+    }
+
+    /// CPU, threads, open files and restarts.
+    fn other_cases() -> Vec<Case> {
+        let steady = (sample(0, 42, 0, 9, 13), sample(500, 42, 100, 9, 13));
+        vec![
             (
                 "CPU: a busy loop, 1 core against 0.2",
                 "cpu_ratio_max = 3.0",
@@ -227,7 +244,15 @@ mod tests {
                 1,
             ),
             ("restarts", "restarts_max = 0", steady, 1, 1),
-        ];
+        ]
+    }
+
+    #[test]
+    fn limits_and_baseline() {
+        let old =
+            ProcessBaseline::from_samples(&sample(0, 40, 0, 8, 12), &sample(1000, 40, 200, 8, 12));
+        assert!((old.cpu - 0.2).abs() < 1e-9);
+        let cases = limit_cases().into_iter().chain(other_cases());
         for (name, toml, (before, after), restarts, count) in cases {
             let got = judge(&check(toml), Some(&old), &before, &after, restarts);
             assert_eq!(got.failure_count(), count, "{name}: {got:?}");

@@ -4,6 +4,7 @@
 //! inconclusive ones, errs after more than `error_limit` consecutive query errors, and succeeds
 //! once `count` measurements were taken without any of that.
 
+use super::Measurement;
 use super::config::PrometheusQuery;
 
 /// A comparison.
@@ -262,6 +263,41 @@ impl QueryRun {
     }
 }
 
+/// Takes one result into `run` and says what it means for the check's tally, which acts on
+/// the first failed measurement: a measurement while the run goes on is passed or
+/// inconclusive (a failed one within `failure_limit` included, its reason saying so); the
+/// run's failure, inconclusiveness or error is the one failed measurement. `None` once the
+/// run has ended: nothing more to measure.
+pub fn measurement(run: &mut QueryRun, result: &QueryResult) -> Option<Measurement> {
+    if *run.status() != RunStatus::Running {
+        return None;
+    }
+    let outcome = judge(run.query(), result);
+    let name = run.query().name.clone();
+    Some(match (run.record(result), outcome) {
+        (RunStatus::Running | RunStatus::Successful, QueryOutcome::Successful)
+        | (RunStatus::Successful, _) => Measurement::Passed,
+        (RunStatus::Running, QueryOutcome::Failed(why)) => Measurement::Inconclusive(format!(
+            "query `{name}`: failed, within `failure_limit`: {why}"
+        )),
+        (RunStatus::Running, QueryOutcome::Inconclusive(why)) => Measurement::Inconclusive(
+            format!("query `{name}`: inconclusive, within `inconclusive_limit`: {why}"),
+        ),
+        (RunStatus::Running, QueryOutcome::Error(why)) => Measurement::Inconclusive(format!(
+            "query `{name}`: error, within `error_limit`: {why}"
+        )),
+        (RunStatus::Failed(why), _) => {
+            Measurement::Failed(vec![format!("query `{name}` failed: {why}")])
+        }
+        (RunStatus::Inconclusive(why), _) => {
+            Measurement::Failed(vec![format!("query `{name}` was inconclusive: {why}")])
+        }
+        (RunStatus::Error(why), _) => {
+            Measurement::Failed(vec![format!("query `{name}` erred: {why}")])
+        }
+    })
+}
+
 /// What fills a query's placeholders.
 #[derive(Debug, Clone)]
 pub struct QueryContext<'a> {
@@ -396,19 +432,22 @@ mod tests {
         }
     }
 
+    fn kind(status: &RunStatus) -> &'static str {
+        match status {
+            RunStatus::Running => "running",
+            RunStatus::Successful => "successful",
+            RunStatus::Failed(_) => "failed",
+            RunStatus::Inconclusive(_) => "inconclusive",
+            RunStatus::Error(_) => "error",
+        }
+    }
+
     #[test]
     fn runs_by_count_and_limits() {
         type Case<'a> = (&'static str, u32, u32, Vec<&'a QueryResult>, &'static str);
         let good = QueryResult::Values(vec![1.0]);
         let bad = QueryResult::Values(vec![0.5]);
         let error = QueryResult::Error("timeout".into());
-        let kind = |s: &RunStatus| match s {
-            RunStatus::Running => "running",
-            RunStatus::Successful => "successful",
-            RunStatus::Failed(_) => "failed",
-            RunStatus::Inconclusive(_) => "inconclusive",
-            RunStatus::Error(_) => "error",
-        };
         let cases: Vec<Case<'_>> = vec![
             (
                 "three good of count 3",
@@ -455,6 +494,12 @@ mod tests {
             }
             assert_eq!(kind(run.status()), expected, "{name}");
         }
+    }
+
+    #[test]
+    fn an_open_run_succeeds_at_the_end_and_an_ended_one_stays_ended() {
+        let good = QueryResult::Values(vec![1.0]);
+        let bad = QueryResult::Values(vec![0.5]);
         let mut open = QueryRun::new(query(Some("result >= 0.99"), None, 0, 0));
         open.record(&good);
         assert_eq!(kind(open.finish()), "successful");
@@ -466,6 +511,68 @@ mod tests {
             QueryRun::new(query(Some("result >= 0.99"), Some("result < 0.5"), 3, 0));
         inconclusive.record(&QueryResult::Values(vec![0.7]));
         assert_eq!(kind(inconclusive.status()), "inconclusive");
+    }
+
+    /// Name, count, failure limit, results, what each one meant.
+    type RunCase<'a> = (&'a str, u32, u32, Vec<&'a QueryResult>, [&'a str; 3]);
+
+    #[test]
+    fn a_run_is_one_failed_measurement_when_it_fails() {
+        let good = QueryResult::Values(vec![1.0]);
+        let bad = QueryResult::Values(vec![0.5]);
+        let error = QueryResult::Error("connection refused".into());
+        let kind = |m: &Option<Measurement>| match m {
+            None => "ended",
+            Some(Measurement::Passed) => "passed",
+            Some(Measurement::Failed(_)) => "failed",
+            Some(Measurement::Inconclusive(_)) => "inconclusive",
+        };
+        let cases: [RunCase<'_>; 4] = [
+            (
+                "a failure within the limit, then the limit",
+                0,
+                1,
+                vec![&bad, &good, &bad],
+                ["inconclusive", "passed", "failed"],
+            ),
+            (
+                "count reached: the run ends",
+                2,
+                0,
+                vec![&good, &good, &bad],
+                ["passed", "passed", "ended"],
+            ),
+            (
+                "errors within the limit, then too many",
+                0,
+                0,
+                vec![&error, &error, &good],
+                ["inconclusive", "failed", "ended"],
+            ),
+            (
+                "a failed run stays ended",
+                0,
+                0,
+                vec![&bad, &bad, &good],
+                ["failed", "ended", "ended"],
+            ),
+        ];
+        for (name, count, failure_limit, results, expected) in cases {
+            let mut run = QueryRun::new(query(Some("result >= 0.99"), None, count, failure_limit));
+            let got: Vec<&str> = results
+                .into_iter()
+                .map(|r| kind(&measurement(&mut run, r)))
+                .collect();
+            assert_eq!(got, expected, "{name}");
+        }
+        let mut run = QueryRun::new(query(Some("result >= 0.99"), None, 0, 0));
+        let Some(Measurement::Failed(reasons)) = measurement(&mut run, &bad) else {
+            panic!("a failure over the limit is a failed measurement");
+        };
+        assert!(
+            reasons[0].starts_with("query `success-rate` failed: 1 failed measurements"),
+            "{reasons:?}"
+        );
     }
 
     #[test]

@@ -119,23 +119,26 @@ mod tests {
         assert_eq!(p99(&results(1, Ok(200), 7)), Some(Duration::from_millis(7)));
     }
 
-    #[test]
-    fn success_rate_and_latency() {
-        type Case = (
-            &'static str,
-            &'static str,
-            Option<Duration>,
-            Vec<ProbeResult>,
-            usize,
-        );
+    /// Name, limits, baseline p99, results, the number of failed limits.
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<Duration>,
+        Vec<ProbeResult>,
+        usize,
+    );
+
+    const LIMITS: &str = "success_rate_min = 0.99\np99_max = \"200ms\"\np99_ratio_max = 2.0";
+
+    fn rate_and_latency_cases() -> Vec<Case> {
         let base = Some(Duration::from_millis(2));
-        let limits = "success_rate_min = 0.99\np99_max = \"200ms\"\np99_ratio_max = 2.0";
+        let limits = LIMITS;
         let mixed = {
             let mut r = results(95, Ok(200), 1);
             r.extend(results(5, Err("connection refused"), 1));
             r
         };
-        let cases: Vec<Case> = vec![
+        vec![
             ("healthy", limits, base, results(20, Ok(200), 2), 0),
             (
                 "every answer a 500",
@@ -180,13 +183,17 @@ mod tests {
                 results(3, Err("timed out after 1s"), 1000),
                 1,
             ),
-        ];
-        for (name, toml, baseline, results, count) in cases {
+        ]
+    }
+
+    #[test]
+    fn success_rate_and_latency() {
+        for (name, toml, baseline, results, count) in rate_and_latency_cases() {
             let got = judge(&check(toml), baseline, &results);
             assert_eq!(got.failure_count(), count, "{name}: {got:?}");
         }
         assert!(matches!(
-            judge(&check(limits), base, &[]),
+            judge(&check(LIMITS), Some(Duration::from_millis(2)), &[]),
             Measurement::Inconclusive(_)
         ));
     }

@@ -35,57 +35,10 @@ pub(super) fn markdown(report: &Report) -> String {
         "- pid: {}",
         report.pid.map_or_else(|| "-".to_owned(), |p| p.to_string())
     );
-    match &report.release {
-        Some(p) => {
-            let _ = writeln!(out, "- release: {} (sha256 {})", p.id, p.sha256);
-            let _ = writeln!(
-                out,
-                "- built by: {}, module {}, revision {}",
-                p.go_version.as_deref().unwrap_or("unknown Go"),
-                p.main_module.as_deref().unwrap_or("unknown"),
-                p.revision.as_deref().unwrap_or("unknown")
-            );
-            let _ = writeln!(
-                out,
-                "- staged: {} from `{}`{}",
-                p.staged_at,
-                p.source.display(),
-                p.reason
-                    .as_deref()
-                    .map(|r| format!(", reason: {r}"))
-                    .unwrap_or_default()
-            );
-        }
-        None => {
-            let _ = writeln!(out, "- release: unknown");
-        }
-    }
+    release_lines(&mut out, report);
     out.push('\n');
-    if !report.measurements.is_empty() {
-        let _ = writeln!(out, "## What triggered it\n");
-        for m in &report.measurements {
-            let _ = writeln!(out, "- {} `{}`: {}", m.at, m.check, m.reasons.join("; "));
-        }
-        out.push('\n');
-    }
-    let _ = writeln!(out, "## Timeline\n");
-    if report.timeline.is_empty() {
-        let _ = writeln!(out, "(none recorded)");
-    }
-    for t in &report.timeline {
-        let _ = writeln!(
-            out,
-            "- {} {}{}",
-            t.at,
-            t.phase,
-            if t.detail.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", t.detail)
-            }
-        );
-    }
-    out.push('\n');
+    trigger_section(&mut out, report);
+    timeline_section(&mut out, report);
     let _ = writeln!(out, "## Output (tail)\n");
     fenced(&mut out, &report.output_tail);
     let _ = writeln!(out, "## Goroutine dump\n");
@@ -104,6 +57,65 @@ pub(super) fn markdown(report: &Report) -> String {
     }
     proc_section(&mut out, report);
     out
+}
+
+/// The release's id, hash, build and staging.
+fn release_lines(out: &mut String, report: &Report) {
+    let Some(p) = &report.release else {
+        let _ = writeln!(out, "- release: unknown");
+        return;
+    };
+    let _ = writeln!(out, "- release: {} (sha256 {})", p.id, p.sha256);
+    let _ = writeln!(
+        out,
+        "- built by: {}, module {}, revision {}",
+        p.go_version.as_deref().unwrap_or("unknown Go"),
+        p.main_module.as_deref().unwrap_or("unknown"),
+        p.revision.as_deref().unwrap_or("unknown")
+    );
+    let _ = writeln!(
+        out,
+        "- staged: {} from `{}`{}",
+        p.staged_at,
+        p.source.display(),
+        p.reason
+            .as_deref()
+            .map(|r| format!(", reason: {r}"))
+            .unwrap_or_default()
+    );
+}
+
+/// The failed measurements that led to the incident, when a check did.
+fn trigger_section(out: &mut String, report: &Report) {
+    if report.measurements.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## What triggered it\n");
+    for m in &report.measurements {
+        let _ = writeln!(out, "- {} `{}`: {}", m.at, m.check, m.reasons.join("; "));
+    }
+    out.push('\n');
+}
+
+fn timeline_section(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "## Timeline\n");
+    if report.timeline.is_empty() {
+        let _ = writeln!(out, "(none recorded)");
+    }
+    for t in &report.timeline {
+        let _ = writeln!(
+            out,
+            "- {} {}{}",
+            t.at,
+            t.phase,
+            if t.detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", t.detail)
+            }
+        );
+    }
+    out.push('\n');
 }
 
 /// The `/proc` snapshot's section.

@@ -1,6 +1,6 @@
 //! The incident writer against a real child process and fabricated inputs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, SystemTime};
 
@@ -122,7 +122,27 @@ fn writes_a_whole_incident_with_a_redacted_proc_snapshot() {
         "no staging directory is left"
     );
 
-    let proc = incident.report.proc.as_ref().unwrap();
+    assert_redacted_snapshot(incident.report.proc.as_ref().unwrap(), pid);
+
+    let json = std::fs::read_to_string(incident.dir.join("report.json")).unwrap();
+    let markdown = std::fs::read_to_string(incident.dir.join("report.md")).unwrap();
+    for text in [&json, &markdown] {
+        assert!(!text.contains("tok-123") && !text.contains("hunter2") && !text.contains("s3cr3t"));
+    }
+    let parsed: Report = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed, incident.report);
+    assert_eq!(parsed.profiles, vec!["profiles/heap.pb.gz"]);
+    assert_eq!(
+        std::fs::read(incident.dir.join("profiles/heap.pb.gz")).unwrap(),
+        vec![0x1f, 0x8b, 0]
+    );
+
+    assert_report_markdown(&markdown);
+}
+
+/// The snapshot of the `Sleeper` child: its files, and its environment with every secret
+/// redacted.
+fn assert_redacted_snapshot(proc: &ProcSnapshot, pid: u32) {
     assert_eq!(proc.pid, pid);
     assert!(proc.status.as_ref().unwrap().contains("Name:\tsleep"));
     assert!(proc.limits.as_ref().unwrap().contains("Max open files"));
@@ -140,20 +160,9 @@ fn writes_a_whole_incident_with_a_redacted_proc_snapshot() {
     assert!(environment.contains(&"db_password=<redacted>".to_owned()));
     assert!(environment.contains(&"DATABASE_URL=postgres://app:<redacted>@db:5432/app".to_owned()));
     assert!(environment.contains(&"GOMAXPROCS=2".to_owned()));
+}
 
-    let json = std::fs::read_to_string(incident.dir.join("report.json")).unwrap();
-    let markdown = std::fs::read_to_string(incident.dir.join("report.md")).unwrap();
-    for text in [&json, &markdown] {
-        assert!(!text.contains("tok-123") && !text.contains("hunter2") && !text.contains("s3cr3t"));
-    }
-    let parsed: Report = serde_json::from_str(&json).unwrap();
-    assert_eq!(parsed, incident.report);
-    assert_eq!(parsed.profiles, vec!["profiles/heap.pb.gz"]);
-    assert_eq!(
-        std::fs::read(incident.dir.join("profiles/heap.pb.gz")).unwrap(),
-        vec![0x1f, 0x8b, 0]
-    );
-
+fn assert_report_markdown(markdown: &str) {
     assert!(markdown.starts_with(
         "# Incident 20261203T000000Z-g7: service `api`, generation 7 rolled back by analysis"
     ));
@@ -204,31 +213,44 @@ fn lists_and_reads_by_service_and_id() {
     )
     .unwrap();
 
-    let all: Vec<String> = list(home.path(), None)
-        .unwrap()
-        .into_iter()
-        .map(|i| i.report.id)
-        .collect();
     assert_eq!(
-        all,
+        ids(home.path(), None),
         vec![
             other.report.id.clone(),
             first.report.id.clone(),
             same_second.report.id.clone()
         ]
     );
-    let api: Vec<String> = list(home.path(), Some("api"))
-        .unwrap()
-        .into_iter()
-        .map(|i| i.report.id)
-        .collect();
-    assert_eq!(api, vec![first.report.id.clone(), same_second.report.id]);
+    assert_eq!(
+        ids(home.path(), Some("api")),
+        vec![first.report.id.clone(), same_second.report.id]
+    );
     assert!(list(home.path(), Some("db")).unwrap().is_empty());
 
     assert_eq!(
         read(home.path(), &other.report.id).unwrap().report.service,
         "worker_2"
     );
+    std::fs::write(first.dir.join("report.json"), b"{").unwrap();
+    let broken = list(home.path(), Some("api")).unwrap_err();
+    assert!(
+        broken.to_string().contains("is not an incident report"),
+        "{broken}"
+    );
+}
+
+fn ids(home: &Path, service: Option<&str>) -> Vec<String> {
+    list(home, service)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.report.id)
+        .collect()
+}
+
+#[test]
+fn reading_an_unknown_or_bad_id_is_an_error() {
+    let home = tempfile::tempdir().unwrap();
+    write(home.path(), input("api", 3, None), None, at(10)).unwrap();
     let missing = read(home.path(), "20990101T000000Z-g1").unwrap_err();
     assert!(
         matches!(missing, IncidentError::NotFound { .. }),
@@ -241,13 +263,6 @@ fn lists_and_reads_by_service_and_id() {
             "{bad}: {error}"
         );
     }
-
-    std::fs::write(first.dir.join("report.json"), b"{").unwrap();
-    let broken = list(home.path(), Some("api")).unwrap_err();
-    assert!(
-        broken.to_string().contains("is not an incident report"),
-        "{broken}"
-    );
 }
 
 #[test]

@@ -27,10 +27,14 @@ pub(crate) enum Check {
     Probe,
     /// `analysis.metrics`.
     Metrics,
+    /// `analysis.prometheus`: the query at this index of `queries`, a check of its own with
+    /// its own interval.
+    Prometheus(u8),
 }
 
 impl Check {
-    pub(crate) const ALL: [Self; 4] = [
+    /// The checks with one cadence each, in the order of the service file's docs.
+    const FIXED: [Self; 4] = [
         Self::NotAccepting,
         Self::Process,
         Self::Probe,
@@ -44,6 +48,7 @@ impl Check {
             Self::Process => "process",
             Self::Probe => "probe",
             Self::Metrics => "metrics",
+            Self::Prometheus(_) => "prometheus",
         }
     }
 
@@ -54,6 +59,7 @@ impl Check {
             Self::Process => RollbackReason::ProcessSignals,
             Self::Probe => RollbackReason::Probe,
             Self::Metrics => RollbackReason::ServiceMetrics,
+            Self::Prometheus(_) => RollbackReason::Prometheus,
         }
     }
 }
@@ -74,7 +80,9 @@ pub(crate) struct CheckRule {
     pub(crate) cadence: Cadence,
 }
 
-/// The checks of an `[analysis]` section the core schedules, in a fixed order.
+/// The checks of an `[analysis]` section the core schedules, in a fixed order. A `PromQL`
+/// query is judged as a whole run by the driver (`crate::analysis::promql`), which hands in a
+/// failed measurement only when the run failed: one decides.
 pub(crate) fn rules(config: &AnalysisConfig) -> Vec<CheckRule> {
     let cadences = [
         config.not_accepting.as_ref().map(|c| c.cadence),
@@ -82,11 +90,20 @@ pub(crate) fn rules(config: &AnalysisConfig) -> Vec<CheckRule> {
         config.probe.as_ref().map(|c| c.cadence),
         config.metrics.as_ref().map(|c| c.cadence),
     ];
-    Check::ALL
+    let fixed = Check::FIXED
         .into_iter()
         .zip(cadences)
-        .filter_map(|(check, cadence)| cadence.map(|cadence| CheckRule { check, cadence }))
-        .collect()
+        .filter_map(|(check, cadence)| cadence.map(|cadence| CheckRule { check, cadence }));
+    let queries = config.prometheus.iter().flat_map(|p| &p.queries);
+    let prometheus = (0..=u8::MAX).zip(queries).map(|(index, query)| CheckRule {
+        check: Check::Prometheus(index),
+        cadence: Cadence {
+            interval: query.interval,
+            failures: 1,
+            action: query.action,
+        },
+    });
+    fixed.chain(prometheus).collect()
 }
 
 #[derive(Debug)]

@@ -133,63 +133,86 @@ fn each_check_that_keeps_failing_in_the_watch_window_rolls_back_with_its_reason(
         ),
     ];
     for (check, reason, expected, label) in cases {
-        let mut sim = sim(&[(check, 3, Action::Rollback)]);
-        let (old, new, requested) = cut_over(&mut sim);
-        assert_eq!(
-            asked(&requested),
-            [(check, Role::Baseline, old)],
-            "{label}: the old generation is the baseline"
-        );
-        // The checks run from the readiness on, while the old generation drains.
-        let mut rolled = None;
-        for round in 0..3 {
-            let due = sim.wait(INTERVAL);
-            assert_eq!(asked(&due), [(check, Role::Watch, new)], "{label} {round}");
-            let effects = answer(&mut sim, &due, &failed(reason));
-            if round < 2 {
-                assert!(phases(&effects).is_empty(), "{label}: {effects:#?}");
-            } else {
-                rolled = Some(effects);
-            }
-        }
-        let effects = rolled.unwrap();
-        let incident = incidents(&effects);
-        assert_eq!(incident.len(), 1, "{label}: {effects:#?}");
-        assert_eq!(incident[0].pid, new, "{label}");
-        assert_eq!(incident[0].trigger, Trigger::AnalysisRollback, "{label}");
-        assert_eq!(incident[0].after, AfterDump::Quit, "{label}");
-        assert_eq!(incident[0].measurements.len(), 3, "{label}");
-        assert_eq!(incident[0].measurements[0].0, label);
-        assert_eq!(phases(&effects), [Phase::RollingBack], "{label}");
-        let restarted = sim.pid_of(0);
-        assert_ne!(restarted, new);
-        // The failed generation's dump ends it; the draining old one goes too.
-        assert!(phases(&sim.exit(new)).is_empty());
-        assert!(phases(&sim.exit(old)).is_empty());
-        let effects = sim.ready(restarted);
-        assert_eq!(
-            phases(&effects),
-            [Phase::RolledBack, Phase::Running],
-            "{label}"
-        );
-        let result = outcome(&effects).unwrap();
-        assert_eq!(result.result, UpgradeResult::RolledBack, "{label}");
-        assert_eq!(result.rollback_reason, Some(expected), "{label}");
-        assert_eq!(expected.label(), label);
-        assert_eq!(result.failed_pid, Some(new), "{label}");
-        assert!(
-            result.reason.as_deref().unwrap().contains(reason),
-            "{label}: {:?}",
-            result.reason
-        );
-        let id = incident[0].id.clone();
-        assert_eq!(result.incident.as_deref(), Some(id.as_str()), "{label}");
-        assert_eq!(
-            events(&effects)[0].incident.as_deref(),
-            Some(id.as_str()),
-            "{label}: the rolled_back event names the incident"
-        );
+        rolls_back_after_three_failures(check, reason, expected, label);
     }
+}
+
+/// Three failed measurements of `check` in a row roll the upgrade back with `expected`,
+/// record an incident and end with the old release serving again.
+fn rolls_back_after_three_failures(
+    check: Check,
+    reason: &str,
+    expected: RollbackReason,
+    label: &str,
+) {
+    let mut sim = sim(&[(check, 3, Action::Rollback)]);
+    let (old, new, requested) = cut_over(&mut sim);
+    assert_eq!(
+        asked(&requested),
+        [(check, Role::Baseline, old)],
+        "{label}: the old generation is the baseline"
+    );
+    let effects = fail_three_times(&mut sim, check, new, reason, label);
+    let incident = incidents(&effects);
+    assert_eq!(incident.len(), 1, "{label}: {effects:#?}");
+    assert_eq!(incident[0].pid, new, "{label}");
+    assert_eq!(incident[0].trigger, Trigger::AnalysisRollback, "{label}");
+    assert_eq!(incident[0].after, AfterDump::Quit, "{label}");
+    assert_eq!(incident[0].measurements.len(), 3, "{label}");
+    assert_eq!(incident[0].measurements[0].0, label);
+    assert_eq!(phases(&effects), [Phase::RollingBack], "{label}");
+    let id = incident[0].id.clone();
+    let restarted = sim.pid_of(0);
+    assert_ne!(restarted, new);
+    // The failed generation's dump ends it; the draining old one goes too.
+    assert!(phases(&sim.exit(new)).is_empty());
+    assert!(phases(&sim.exit(old)).is_empty());
+    let effects = sim.ready(restarted);
+    assert_eq!(
+        phases(&effects),
+        [Phase::RolledBack, Phase::Running],
+        "{label}"
+    );
+    let result = outcome(&effects).unwrap();
+    assert_eq!(result.result, UpgradeResult::RolledBack, "{label}");
+    assert_eq!(result.rollback_reason, Some(expected), "{label}");
+    assert_eq!(expected.label(), label);
+    assert_eq!(result.failed_pid, Some(new), "{label}");
+    assert!(
+        result.reason.as_deref().unwrap().contains(reason),
+        "{label}: {:?}",
+        result.reason
+    );
+    assert_eq!(result.incident.as_deref(), Some(id.as_str()), "{label}");
+    assert_eq!(
+        events(&effects)[0].incident.as_deref(),
+        Some(id.as_str()),
+        "{label}: the rolled_back event names the incident"
+    );
+}
+
+/// Answers three due measurements of `check` on `new` with a failure; the first two change
+/// nothing, the effects of the third are returned.
+fn fail_three_times(
+    sim: &mut Sim,
+    check: Check,
+    new: u32,
+    reason: &str,
+    label: &str,
+) -> Vec<Effect> {
+    // The checks run from the readiness on, while the old generation drains.
+    let mut rolled = Vec::new();
+    for round in 0..3 {
+        let due = sim.wait(INTERVAL);
+        assert_eq!(asked(&due), [(check, Role::Watch, new)], "{label} {round}");
+        let effects = answer(sim, &due, &failed(reason));
+        if round < 2 {
+            assert!(phases(&effects).is_empty(), "{label}: {effects:#?}");
+        } else {
+            rolled = effects;
+        }
+    }
+    rolled
 }
 
 #[test]

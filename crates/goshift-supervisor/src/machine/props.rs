@@ -77,12 +77,14 @@ impl Model {
     }
 }
 
+/// The `n`th live child, counted round, by pid.
+fn nth(sim: &Sim, n: usize) -> Option<u32> {
+    let mut pids: Vec<u32> = sim.live.keys().copied().collect();
+    pids.sort_unstable();
+    (!pids.is_empty()).then(|| pids[n % pids.len()])
+}
+
 fn apply(sim: &mut Sim, model: &mut Model, action: &Action) -> Vec<Effect> {
-    let nth = |sim: &Sim, n: usize| {
-        let mut pids: Vec<u32> = sim.live.keys().copied().collect();
-        pids.sort_unstable();
-        (!pids.is_empty()).then(|| pids[n % pids.len()])
-    };
     match action {
         Action::Ready(n) => nth(sim, *n).map(|pid| sim.ready(pid)).unwrap_or_default(),
         Action::Probe(n) => nth(sim, *n)
@@ -112,24 +114,8 @@ fn apply(sim: &mut Sim, model: &mut Model, action: &Action) -> Vec<Effect> {
             let release = Ok(release(&format!("r{r}")));
             request(sim, model, *service, Kind::Upgrade, release)
         }
-        Action::Rollback { service } => {
-            let name = ["api", "worker"][*service];
-            let previous = sim
-                .core
-                .previous(name)
-                .cloned()
-                .ok_or_else(|| "none".to_owned());
-            request(sim, model, *service, Kind::Rollback, previous)
-        }
-        Action::Reload(r) => {
-            let target = || {
-                Some(ReloadTarget {
-                    id: format!("r{r}"),
-                    release: Ok(release(&format!("r{r}"))),
-                })
-            };
-            sim.feed(Input::Reload(vec![target(), target()]))
-        }
+        Action::Rollback { service } => rollback(sim, model, *service),
+        Action::Reload(r) => reload(sim, *r),
         Action::FailSpawn => {
             sim.fail_spawn = true;
             Vec::new()
@@ -139,6 +125,27 @@ fn apply(sim: &mut Sim, model: &mut Model, action: &Action) -> Vec<Effect> {
             sim.feed(Input::Stop)
         }
     }
+}
+
+fn rollback(sim: &mut Sim, model: &mut Model, service: usize) -> Vec<Effect> {
+    let name = ["api", "worker"][service];
+    let previous = sim
+        .core
+        .previous(name)
+        .cloned()
+        .ok_or_else(|| "none".to_owned());
+    request(sim, model, service, Kind::Rollback, previous)
+}
+
+/// `SIGHUP` with both services pointed at `r{r}`.
+fn reload(sim: &mut Sim, r: u8) -> Vec<Effect> {
+    let target = || {
+        Some(ReloadTarget {
+            id: format!("r{r}"),
+            release: Ok(release(&format!("r{r}"))),
+        })
+    };
+    sim.feed(Input::Reload(vec![target(), target()]))
 }
 
 fn request(

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::control::Reply;
 use crate::phase::{Outcome, Phase, PhaseEvent, Readiness, RollbackReason, Trigger, UpgradeResult};
-use crate::release::{self, Release};
+use crate::release::Release;
 
 use super::analysis::{self, Analysis};
 use super::service::{Gen, Retiring, Service, State};
@@ -241,12 +241,7 @@ impl Service {
             Ok(release) => release,
             Err(message) => return Begun::Refused(message),
         };
-        let id = format!(
-            "{}-{name}-{}",
-            release::compact_utc(cx.now.wall),
-            cx.next_upgrade
-        );
-        cx.next_upgrade += 1;
+        let id = cx.upgrade_id(&name);
         let old = match self.take_serving(&release, &id, cx) {
             Ok(old) => old,
             Err(begun) => return begun,
@@ -635,40 +630,18 @@ impl Service {
             self.previous = Some(info.from.clone());
             self.release = info.to.clone();
         }
-        let requested =
-            (info.kind == Kind::Rollback && failure.is_none()).then_some(RollbackReason::Requested);
-        let rollback_reason = failure.map(|f| f.reason).or(requested);
-        let seconds = cx
-            .now
-            .mono
-            .saturating_duration_since(info.started)
-            .as_secs_f64();
-        let outcome = Outcome {
-            service: self.rules.name.clone(),
-            upgrade_id: info.id.clone(),
-            result,
-            from: Some(info.from.id().to_owned()),
-            to: info.to.id().to_owned(),
-            reason: failure.map(|f| f.detail.clone()).or(info.reason.clone()),
-            finished: humantime::format_rfc3339_millis(cx.now.wall).to_string(),
-            duration_seconds: seconds,
-            handoff_overhead_ms: (info.drained && result == UpgradeResult::Upgraded)
-                .then_some(info.overhead.as_secs_f64() * 1000.0),
-            old_killed: info.old_killed,
-            rollback_reason,
-            failed_pid: failure.and_then(|f| f.failed_pid),
-            incident: failure.and(info.incident.clone()),
-        };
+        let outcome = self.outcome(info, failure, result, cx);
         self.last_outcome = Some(outcome.clone());
+        cx.metrics
+            .upgrade(&self.rules.name, result, outcome.duration_seconds);
+        if let Some(reason) = outcome.rollback_reason {
+            cx.metrics.rollback(&self.rules.name, reason);
+        }
         if let Some(waiter) = info.waiter {
             cx.emit(Effect::Reply {
                 waiter,
                 reply: Reply::Outcome { outcome },
             });
-        }
-        cx.metrics.upgrade(&self.rules.name, result, seconds);
-        if let Some(reason) = rollback_reason {
-            cx.metrics.rollback(&self.rules.name, reason);
         }
         if info.kind == Kind::Reload {
             if result == UpgradeResult::RolledBack {
@@ -680,6 +653,38 @@ impl Service {
                 ));
             }
             cx.reload_ended();
+        }
+    }
+
+    /// The upgrade's outcome as the waiter, the audit log and the metrics see it.
+    fn outcome(
+        &self,
+        info: &Info,
+        failure: Option<&Failure>,
+        result: UpgradeResult,
+        cx: &Cx,
+    ) -> Outcome {
+        let requested =
+            (info.kind == Kind::Rollback && failure.is_none()).then_some(RollbackReason::Requested);
+        Outcome {
+            service: self.rules.name.clone(),
+            upgrade_id: info.id.clone(),
+            result,
+            from: Some(info.from.id().to_owned()),
+            to: info.to.id().to_owned(),
+            reason: failure.map(|f| f.detail.clone()).or(info.reason.clone()),
+            finished: humantime::format_rfc3339_millis(cx.now.wall).to_string(),
+            duration_seconds: cx
+                .now
+                .mono
+                .saturating_duration_since(info.started)
+                .as_secs_f64(),
+            handoff_overhead_ms: (info.drained && result == UpgradeResult::Upgraded)
+                .then_some(info.overhead.as_secs_f64() * 1000.0),
+            old_killed: info.old_killed,
+            rollback_reason: failure.map(|f| f.reason).or(requested),
+            failed_pid: failure.and_then(|f| f.failed_pid),
+            incident: failure.and(info.incident.clone()),
         }
     }
 

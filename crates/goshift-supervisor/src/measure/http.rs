@@ -107,47 +107,92 @@ pub fn request(
     timeout: Duration,
     limit: usize,
 ) -> Result<Response, HttpError> {
-    let start = Instant::now();
-    let name = address.to_string();
-    let io = |source: std::io::Error| {
-        if matches!(
-            source.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-        ) {
-            HttpError::Timeout {
-                address: name.clone(),
-                timeout,
-            }
-        } else {
-            HttpError::Io {
-                address: name.clone(),
-                source,
-            }
-        }
+    let deadline = Deadline {
+        start: Instant::now(),
+        timeout,
+        address: address.to_string(),
     };
-    let left = || {
-        timeout
-            .checked_sub(start.elapsed())
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| HttpError::Timeout {
-                address: name.clone(),
-                timeout,
-            })
-    };
-    let mut stream = TcpStream::connect_timeout(&address, left()?).map_err(io)?;
-    stream.set_write_timeout(Some(left()?)).map_err(io)?;
+    let mut stream =
+        TcpStream::connect_timeout(&address, deadline.left()?).map_err(|e| deadline.io(e))?;
+    stream
+        .set_write_timeout(Some(deadline.left()?))
+        .map_err(|e| deadline.io(e))?;
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: goshift-analysis\r\nAccept: */*\r\n\r\n"
     )
-    .map_err(io)?;
+    .map_err(|e| deadline.io(e))?;
+    let (raw, head_latency) = read_answer(&mut stream, method == "HEAD", limit, &deadline)?;
+    let mut response = parse_response(&raw).map_err(|problem| HttpError::Malformed {
+        address: deadline.address.clone(),
+        problem,
+    })?;
+    if response.body.len() > limit {
+        return Err(HttpError::TooLarge {
+            address: deadline.address,
+            limit,
+        });
+    }
+    response.head_latency = head_latency;
+    Ok(response)
+}
+
+/// One request's time limit, and the errors that name its address.
+struct Deadline {
+    start: Instant,
+    timeout: Duration,
+    address: String,
+}
+
+impl Deadline {
+    /// The time left, or the timeout error once none is.
+    fn left(&self) -> Result<Duration, HttpError> {
+        self.timeout
+            .checked_sub(self.start.elapsed())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| self.timed_out())
+    }
+
+    fn timed_out(&self) -> HttpError {
+        HttpError::Timeout {
+            address: self.address.clone(),
+            timeout: self.timeout,
+        }
+    }
+
+    /// An I/O error; a socket timeout is the deadline's.
+    fn io(&self, source: std::io::Error) -> HttpError {
+        if matches!(
+            source.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ) {
+            self.timed_out()
+        } else {
+            HttpError::Io {
+                address: self.address.clone(),
+                source,
+            }
+        }
+    }
+}
+
+/// Reads the answer until its framing says it is complete or the peer closes; returns it
+/// with the time the head took.
+fn read_answer(
+    stream: &mut TcpStream,
+    head_only: bool,
+    limit: usize,
+    deadline: &Deadline,
+) -> Result<(Vec<u8>, Duration), HttpError> {
     let mut raw = Vec::new();
     let mut head_end = None;
     let mut head_latency = Duration::ZERO;
     let mut buffer = [0_u8; 8192];
     loop {
-        stream.set_read_timeout(Some(left()?)).map_err(io)?;
-        let n = stream.read(&mut buffer).map_err(io)?;
+        stream
+            .set_read_timeout(Some(deadline.left()?))
+            .map_err(|e| deadline.io(e))?;
+        let n = stream.read(&mut buffer).map_err(|e| deadline.io(e))?;
         if n == 0 {
             break;
         }
@@ -156,15 +201,15 @@ pub fn request(
             && let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n")
         {
             head_end = Some(i + 4);
-            head_latency = start.elapsed();
+            head_latency = deadline.start.elapsed();
             // HEAD answers and 1xx/204/304 have no body; stop at the head.
-            if method == "HEAD" || body_forbidden(&raw) {
+            if head_only || body_forbidden(&raw) {
                 break;
             }
         }
         if raw.len() > limit + head_end.unwrap_or(16 * 1024) {
             return Err(HttpError::TooLarge {
-                address: name,
+                address: deadline.address.clone(),
                 limit,
             });
         }
@@ -174,18 +219,7 @@ pub fn request(
             break;
         }
     }
-    let mut response = parse_response(&raw).map_err(|problem| HttpError::Malformed {
-        address: name.clone(),
-        problem,
-    })?;
-    if response.body.len() > limit {
-        return Err(HttpError::TooLarge {
-            address: name,
-            limit,
-        });
-    }
-    response.head_latency = head_latency;
-    Ok(response)
+    Ok((raw, head_latency))
 }
 
 /// Resolves a [`Target`]'s authority (loopback names resolve without DNS) and requests it.

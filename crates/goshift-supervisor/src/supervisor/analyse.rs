@@ -3,7 +3,8 @@
 //! requests. A worker measures (sockets, `/proc`, HTTP), judges with the pure evaluators of
 //! `crate::analysis` against what it kept (the previous sample, the baseline) and hands the
 //! result back as [`Input::Measured`]. A worker that falls behind (a probe waiting out its
-//! timeout) skips to the newest request instead of queueing.
+//! timeout) skips to the newest request instead of queueing. Each `PromQL` query has a worker
+//! of its own, which keeps the query's analysis run for the generation it measures.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
@@ -12,15 +13,17 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use crate::analysis::accepting::{self, AcceptSample};
-use crate::analysis::config::{MetricsCheck, ProbeCheck, ProcessCheck};
+use crate::analysis::config::{MetricsCheck, ProbeCheck, ProcessCheck, PrometheusQuery};
 use crate::analysis::process::{self, ProcessBaseline, ProcessSample};
+use crate::analysis::promql::{self, QueryContext, QueryRun, RunStatus};
 use crate::analysis::requests::{self, ProbeResult};
 use crate::analysis::scrape::{self, Window};
 use crate::analysis::{AnalysisConfig, Measurement};
+use crate::config::ServiceConfig;
 use crate::listen::Listener;
 use crate::machine::{Check, Input, Role};
 use crate::measure::exposition::{self, Sample};
-use crate::measure::{http, socket};
+use crate::measure::{http, prometheus, socket};
 
 use super::Event;
 
@@ -30,10 +33,12 @@ const BODY_LIMIT: usize = 4 * 1024 * 1024;
 const BASELINE_SPAN: Duration = Duration::from_millis(200);
 
 /// One measurement asked for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Job {
     pub(super) generation: u64,
     pub(super) pid: u32,
+    /// The release the generation runs (`{{release}}` in a `PromQL` query).
+    pub(super) release: String,
     pub(super) role: Role,
 }
 
@@ -44,71 +49,25 @@ pub(super) struct Analysts {
 }
 
 impl Analysts {
-    /// Starts a worker for every check `config` enables.
+    /// Starts a worker for every check the `[analysis]` section of `config` enables.
     pub(super) fn start(
         service: usize,
-        config: &AnalysisConfig,
+        config: &ServiceConfig,
         listeners: &[Listener],
         events: &Sender<Event>,
     ) -> std::io::Result<Self> {
-        let tcp = tcp_listeners(listeners)?;
-        let address = tcp.first().map(|(_, address)| loopback(*address));
-        let mut workers = Vec::new();
-        let mut add = |check: Check, mut judge: Box<dyn Judge>| {
+        let mut analysts = Self::default();
+        for (check, mut judge) in judges(&config.name, &config.analysis, listeners)? {
             let (tx, rx) = mpsc::channel::<Job>();
             let events = events.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("analysis-{}", check.label()))
                 .spawn(move || work(&rx, service, check, &events, judge.as_mut()));
             if spawned.is_ok() {
-                workers.push((check, tx));
+                analysts.workers.push((check, tx));
             }
-        };
-        if config.not_accepting.is_some() && !tcp.is_empty() {
-            add(
-                Check::NotAccepting,
-                Box::new(NotAccepting {
-                    listeners: tcp,
-                    last: None,
-                    seen: HashSet::new(),
-                    waiting: HashSet::new(),
-                    left: 0,
-                }),
-            );
         }
-        if let Some(check) = &config.process {
-            add(
-                Check::Process,
-                Box::new(Process {
-                    check: check.clone(),
-                    epoch: Instant::now(),
-                    ticks: crate::measure::process::ticks_per_second(),
-                    baseline: None,
-                    last: None,
-                }),
-            );
-        }
-        if let (Some(check), Some(address)) = (&config.probe, address) {
-            add(
-                Check::Probe,
-                Box::new(Probe {
-                    check: check.clone(),
-                    address,
-                    baseline: None,
-                }),
-            );
-        }
-        if let Some(check) = &config.metrics {
-            add(
-                Check::Metrics,
-                Box::new(Metrics {
-                    check: check.clone(),
-                    baseline: None,
-                    last: None,
-                }),
-            );
-        }
-        Ok(Self { workers })
+        Ok(analysts)
     }
 
     /// Hands `job` to the worker of `check`; a check without a worker (no TCP listener to
@@ -118,6 +77,47 @@ impl Analysts {
             let _ = tx.send(job);
         }
     }
+}
+
+/// A judge for every check `config` enables that can be measured here: `not_accepting` and
+/// `probe` need a TCP listener.
+fn judges(
+    name: &str,
+    config: &AnalysisConfig,
+    listeners: &[Listener],
+) -> std::io::Result<Vec<(Check, Box<dyn Judge>)>> {
+    let tcp = tcp_listeners(listeners)?;
+    let address = tcp.first().map(|(_, address)| loopback(*address));
+    let mut judges: Vec<(Check, Box<dyn Judge>)> = Vec::new();
+    if config.not_accepting.is_some() && !tcp.is_empty() {
+        judges.push((Check::NotAccepting, Box::new(NotAccepting::new(tcp))));
+    }
+    if let Some(check) = &config.process {
+        judges.push((Check::Process, Box::new(Process::new(check.clone()))));
+    }
+    if let (Some(check), Some(address)) = (&config.probe, address) {
+        let probe = Probe {
+            check: check.clone(),
+            address,
+            baseline: None,
+        };
+        judges.push((Check::Probe, Box::new(probe)));
+    }
+    if let Some(check) = &config.metrics {
+        let metrics = Metrics {
+            check: check.clone(),
+            baseline: None,
+            last: None,
+        };
+        judges.push((Check::Metrics, Box::new(metrics)));
+    }
+    if let Some(check) = &config.prometheus {
+        for (index, query) in (0..=u8::MAX).zip(&check.queries) {
+            let judge = Prometheus::new(&check.url, query.clone(), name);
+            judges.push((Check::Prometheus(index), Box::new(judge)));
+        }
+    }
+    Ok(judges)
 }
 
 fn work(
@@ -131,22 +131,25 @@ fn work(
         // Behind: only the newest request of each role still matters.
         let mut jobs = vec![first];
         jobs.extend(rx.try_iter());
-        let newest = |role| jobs.iter().rev().find(|j| j.role == role).copied();
+        let newest = |role| jobs.iter().rev().find(|j| j.role == role);
         if let Some(job) = newest(Role::Baseline) {
             judge.baseline(job.pid);
         }
-        if let Some(job) = newest(Role::Watch) {
-            let measurement = judge.watch(job.generation, job.pid);
-            let input = Input::Measured {
-                service,
-                generation: job.generation,
-                check,
-                role: Role::Watch,
-                measurement,
-            };
-            if events.send(Event::Core(input)).is_err() {
-                return;
-            }
+        let Some(job) = newest(Role::Watch) else {
+            continue;
+        };
+        let Some(measurement) = judge.watch(job) else {
+            continue;
+        };
+        let input = Input::Measured {
+            service,
+            generation: job.generation,
+            check,
+            role: Role::Watch,
+            measurement,
+        };
+        if events.send(Event::Core(input)).is_err() {
+            return;
         }
     }
 }
@@ -155,8 +158,9 @@ fn work(
 trait Judge: Send {
     /// Measures the old generation before the cutover.
     fn baseline(&mut self, pid: u32);
-    /// Measures the new generation and judges it.
-    fn watch(&mut self, generation: u64, pid: u32) -> Measurement;
+    /// Measures the new generation and judges it; `None` when the check has nothing more
+    /// to measure of it.
+    fn watch(&mut self, job: &Job) -> Option<Measurement>;
 }
 
 /// Duplicates of the service's TCP listeners, with their addresses.
@@ -197,10 +201,18 @@ struct NotAccepting {
     left: u64,
 }
 
-impl Judge for NotAccepting {
-    fn baseline(&mut self, _pid: u32) {}
+impl NotAccepting {
+    fn new(listeners: Vec<(OwnedFd, SocketAddr)>) -> Self {
+        Self {
+            listeners,
+            last: None,
+            seen: HashSet::new(),
+            waiting: HashSet::new(),
+            left: 0,
+        }
+    }
 
-    fn watch(&mut self, generation: u64, pid: u32) -> Measurement {
+    fn measure(&mut self, generation: u64, pid: u32) -> Measurement {
         if self.last.is_some_and(|(g, _)| g != generation) {
             self.last = None;
             self.seen.clear();
@@ -242,6 +254,14 @@ impl Judge for NotAccepting {
     }
 }
 
+impl Judge for NotAccepting {
+    fn baseline(&mut self, _pid: u32) {}
+
+    fn watch(&mut self, job: &Job) -> Option<Measurement> {
+        Some(self.measure(job.generation, job.pid))
+    }
+}
+
 struct Process {
     check: ProcessCheck,
     epoch: Instant,
@@ -251,6 +271,16 @@ struct Process {
 }
 
 impl Process {
+    fn new(check: ProcessCheck) -> Self {
+        Self {
+            check,
+            epoch: Instant::now(),
+            ticks: crate::measure::process::ticks_per_second(),
+            baseline: None,
+            last: None,
+        }
+    }
+
     fn sample(&self, pid: u32) -> Option<ProcessSample> {
         crate::measure::process::sample(pid, self.epoch.elapsed(), self.ticks)
     }
@@ -267,18 +297,24 @@ impl Judge for Process {
         }
     }
 
-    fn watch(&mut self, generation: u64, pid: u32) -> Measurement {
+    fn watch(&mut self, job: &Job) -> Option<Measurement> {
+        let pid = job.pid;
         let Some(sample) = self.sample(pid) else {
-            return Measurement::Inconclusive(format!("/proc/{pid} could not be read"));
+            return Some(Measurement::Inconclusive(format!(
+                "/proc/{pid} could not be read"
+            )));
         };
-        let previous = self.last.filter(|(g, _)| *g == generation).map(|(_, s)| s);
-        self.last = Some((generation, sample));
-        match previous {
+        let previous = self
+            .last
+            .filter(|(g, _)| *g == job.generation)
+            .map(|(_, s)| s);
+        self.last = Some((job.generation, sample));
+        Some(match previous {
             None => Measurement::Inconclusive("first sample".into()),
             Some(before) => {
                 process::judge(&self.check, self.baseline.as_ref(), &before, &sample, 0)
             }
-        }
+        })
     }
 }
 
@@ -319,8 +355,8 @@ impl Judge for Probe {
         self.baseline = requests::baseline(&self.run());
     }
 
-    fn watch(&mut self, _generation: u64, _pid: u32) -> Measurement {
-        requests::judge(&self.check, self.baseline, &self.run())
+    fn watch(&mut self, _job: &Job) -> Option<Measurement> {
+        Some(requests::judge(&self.check, self.baseline, &self.run()))
     }
 }
 
@@ -358,10 +394,13 @@ impl Judge for Metrics {
         }
     }
 
-    fn watch(&mut self, generation: u64, _pid: u32) -> Measurement {
+    fn watch(&mut self, job: &Job) -> Option<Measurement> {
+        let generation = job.generation;
         let samples = match self.scrape() {
             Ok(samples) => samples,
-            Err(error) => return Measurement::Failed(vec![format!("scrape failed: {error}")]),
+            Err(error) => {
+                return Some(Measurement::Failed(vec![format!("scrape failed: {error}")]));
+            }
         };
         let previous = self.last.take().filter(|(g, _)| *g == generation);
         let measurement = match &previous {
@@ -372,6 +411,52 @@ impl Judge for Metrics {
             }
         };
         self.last = Some((generation, samples));
-        measurement
+        Some(measurement)
+    }
+}
+
+/// One `PromQL` query, as an analysis run per generation.
+struct Prometheus {
+    url: String,
+    service: String,
+    run: QueryRun,
+    generation: Option<u64>,
+}
+
+impl Prometheus {
+    fn new(url: &str, query: PrometheusQuery, service: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            service: service.to_owned(),
+            run: QueryRun::new(query),
+            generation: None,
+        }
+    }
+}
+
+impl Judge for Prometheus {
+    fn baseline(&mut self, _pid: u32) {}
+
+    fn watch(&mut self, job: &Job) -> Option<Measurement> {
+        if self.generation != Some(job.generation) {
+            self.generation = Some(job.generation);
+            self.run = QueryRun::new(self.run.query().clone());
+        }
+        if *self.run.status() != RunStatus::Running {
+            return None;
+        }
+        let context = QueryContext {
+            service: &self.service,
+            release: &job.release,
+            pid: job.pid,
+        };
+        let query = promql::render(&self.run.query().query, &context);
+        let timeout = self
+            .run
+            .query()
+            .interval
+            .clamp(Duration::from_millis(100), Duration::from_secs(5));
+        let result = prometheus::query(&self.url, &query, timeout);
+        promql::measurement(&mut self.run, &result)
     }
 }

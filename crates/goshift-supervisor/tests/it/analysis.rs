@@ -48,7 +48,7 @@ fn report(home: &Path, id: &str) -> incident::Report {
 }
 
 /// Waits for the incident the outcome names: it is written by a thread after the dump.
-fn wait_for_incident(h: &Harness, id: &str) -> incident::Report {
+pub(crate) fn wait_for_incident(h: &Harness, id: &str) -> incident::Report {
     let home = h.home();
     for _ in 0..500 {
         if incident::read(&home, id).is_ok() {

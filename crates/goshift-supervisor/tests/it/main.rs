@@ -9,9 +9,11 @@
 
 mod activation;
 mod analysis;
+mod function_length;
 mod harness;
 mod lifecycle;
 mod metrics;
 mod output;
+mod promql;
 mod reload;
 mod upgrade;

@@ -11,17 +11,6 @@ const LIMIT: usize = 80;
 /// What every crate keeps its Rust code in, besides a `build.rs` at its root.
 const CODE_DIRS: [&str; 5] = ["src", "tests", "examples", "benches", "fuzz"];
 
-/// Functions being split on other branches at the time this test was written, as
-/// `path name`; skipped until those branches are merged, when this list is emptied.
-/// No other exceptions: a long function is split into named steps, not added here.
-const BEING_SPLIT: &[&str] = &[
-    // The supervisor crate and the `supervise` command.
-    "crates/goshift/src/commands/supervise.rs supervise",
-    "crates/goshift-supervisor/src/incident/render.rs markdown",
-    "crates/goshift-supervisor/src/machine/analysis_tests.rs each_check_that_keeps_failing_in_the_watch_window_rolls_back_with_its_reason",
-    "crates/goshift-supervisor/src/measure/http.rs request",
-];
-
 #[test]
 fn workspace_functions_fit_the_limit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -34,7 +23,7 @@ fn workspace_functions_fit_the_limit() {
         root.display(),
         this_file.display()
     );
-    let long = too_long(&root, &files, BEING_SPLIT);
+    let long = too_long(&root, &files);
     assert!(
         long.is_empty(),
         "functions over {LIMIT} lines; split each into named steps (STYLE.md):\n{long}"
@@ -53,17 +42,16 @@ fn a_long_function_is_reported_with_its_path_line_name_and_length() {
     std::fs::write(src.join("lib.rs"), &source).unwrap();
     let files = rust_files(root.path());
 
-    let long = too_long(root.path(), &files, &[]);
+    let long = too_long(root.path(), &files);
     assert_eq!(
         long,
         format!("crates/demo/src/lib.rs:2 long ({} lines)\n", LIMIT + 1)
     );
-    assert!(too_long(root.path(), &files, &["crates/demo/src/lib.rs long"]).is_empty());
 }
 
-/// One `path:line name (N lines)` line for each function over the limit that `skipped` does
-/// not name, with paths relative to `root`.
-fn too_long(root: &Path, files: &[PathBuf], skipped: &[&str]) -> String {
+/// One `path:line name (N lines)` line for each function over the limit, with paths
+/// relative to `root`.
+fn too_long(root: &Path, files: &[PathBuf]) -> String {
     let mut report = String::new();
     for file in files {
         let relative = file.strip_prefix(root).unwrap().display().to_string();
@@ -72,8 +60,7 @@ fn too_long(root: &Path, files: &[PathBuf], skipped: &[&str]) -> String {
             panic!("{relative}: {error}; the matcher in function_length/scan.rs needs a fix")
         });
         for function in functions {
-            let id = format!("{relative} {}", function.name);
-            if function.lines > LIMIT && !skipped.contains(&id.as_str()) {
+            if function.lines > LIMIT {
                 let (line, name, lines) = (function.line, function.name, function.lines);
                 writeln!(report, "{relative}:{line} {name} ({lines} lines)").unwrap();
             }

@@ -1,12 +1,14 @@
 //! `goshift supervise`: run the services of a service file until stopped.
 
 use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::thread::JoinHandle;
 
 use anyhow::Context;
 use goshift_audit::Outcome;
 use goshift_fs::EnvVars;
 use goshift_supervisor::{
-    ActivationEnv, Config, Inherited, Options, Phase, PhaseEvent, Supervisor, Trigger,
+    ActivationEnv, Config, Inherited, Options, OutputLine, Phase, PhaseEvent, Supervisor, Trigger,
 };
 
 use crate::cli::SuperviseArgs;
@@ -22,6 +24,33 @@ pub(crate) fn supervise(
     settings: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
     let SuperviseArgs { config } = args;
+    let mut supervisor = start(config, settings)?;
+    crate::platform::one_allocator_arena();
+    let events = supervisor.subscribe();
+    let output = supervisor.subscribe_output();
+    // Signals are blocked here, before any thread exists, and handled by one thread.
+    goshift_supervisor::forward_signals(supervisor.handle())
+        .context("failed to set up signal handling")?;
+    settings.printer.status(format!(
+        "supervising; control socket `{}`",
+        supervisor.control_path().display()
+    ));
+    let log = log_events(events, settings)?;
+    let output_log = log_output(output, settings)?;
+    supervisor.run();
+    // The supervisor is gone, so the event channel is closed: the log thread prints and
+    // records the last events, then ends.
+    let _ = log.join();
+    // The reader threads end once the last children and their descendants closed the
+    // pipes; do not wait for a descendant that outlives its generation.
+    drop(output_log);
+    Ok(ExitStatus::Success)
+}
+
+/// Loads the service file (`--config`, else `GOSHIFT_SUPERVISOR_CONFIG`, else the config
+/// directory's `supervisor.toml`) and starts the supervisor with the sockets the service
+/// manager passed.
+fn start(config: Option<PathBuf>, settings: &GlobalSettings) -> anyhow::Result<Supervisor> {
     let path = config
         .or_else(|| {
             settings
@@ -32,7 +61,29 @@ pub(crate) fn supervise(
         .unwrap_or_else(|| settings.dirs.config.join("supervisor.toml"));
     let path = settings.cwd.join(path);
     let config = Config::load(&path).hint("see docs/supervisor.md for the service file format")?;
-    let options = Options {
+    let activation = ActivationEnv {
+        listen_pid: settings.env.var(EnvVars::LISTEN_PID),
+        listen_fds: settings.env.var(EnvVars::LISTEN_FDS),
+        listen_fdnames: settings.env.var(EnvVars::LISTEN_FDNAMES),
+    };
+    let inherited = Inherited::from_env(&activation, std::process::id())
+        .context("the sockets passed by the service manager (LISTEN_FDS) cannot be used")
+        .hint("see docs/supervisor.md, \"Restarting the supervisor\"")?;
+    let supervisor = Supervisor::activated(
+        config,
+        options(settings),
+        inherited,
+        &super::svc::build_facts,
+    )
+    .with_context(|| format!("the supervisor could not start from `{}`", path.display()))?;
+    for note in supervisor.notes() {
+        settings.printer.warn(note);
+    }
+    Ok(supervisor)
+}
+
+fn options(settings: &GlobalSettings) -> Options {
+    Options {
         home: settings.dirs.home.clone(),
         control: settings
             .env
@@ -44,34 +95,18 @@ pub(crate) fn supervise(
             .map(|(k, v)| (k.into(), v.clone()))
             .collect(),
         manager_notify: settings.env.var(EnvVars::NOTIFY_SOCKET).map(PathBuf::from),
-    };
-    let activation = ActivationEnv {
-        listen_pid: settings.env.var(EnvVars::LISTEN_PID),
-        listen_fds: settings.env.var(EnvVars::LISTEN_FDS),
-        listen_fdnames: settings.env.var(EnvVars::LISTEN_FDNAMES),
-    };
-    let inherited = Inherited::from_env(&activation, std::process::id())
-        .context("the sockets passed by the service manager (LISTEN_FDS) cannot be used")
-        .hint("see docs/supervisor.md, \"Restarting the supervisor\"")?;
-    let mut supervisor =
-        Supervisor::activated(config, options, inherited, &super::svc::build_facts)
-            .with_context(|| format!("the supervisor could not start from `{}`", path.display()))?;
-    for note in supervisor.notes() {
-        settings.printer.warn(note);
     }
-    crate::platform::one_allocator_arena();
-    let events = supervisor.subscribe();
-    let output = supervisor.subscribe_output();
-    // Signals are blocked here, before any thread exists, and handled by one thread.
-    goshift_supervisor::forward_signals(supervisor.handle())
-        .context("failed to set up signal handling")?;
+}
+
+/// Phase events, one JSON line each on stderr, and the ones the supervisor decided on its
+/// own in the audit log.
+fn log_events(
+    events: Receiver<PhaseEvent>,
+    settings: &GlobalSettings,
+) -> anyhow::Result<JoinHandle<()>> {
     let printer = settings.printer;
-    printer.status(format!(
-        "supervising; control socket `{}`",
-        supervisor.control_path().display()
-    ));
     let audit_settings = settings.clone();
-    let log = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("log".into())
         .spawn(move || {
             for event in events {
@@ -86,10 +121,17 @@ pub(crate) fn supervise(
                 }
             }
         })
-        .context("failed to start the log thread")?;
-    // Children's output, one JSON line each; a slow stderr makes the supervisor drop and
-    // count lines, never wait.
-    let output_log = std::thread::Builder::new()
+        .context("failed to start the log thread")
+}
+
+/// Children's output, one JSON line each; a slow stderr makes the supervisor drop and count
+/// lines, never wait.
+fn log_output(
+    output: Receiver<OutputLine>,
+    settings: &GlobalSettings,
+) -> anyhow::Result<JoinHandle<()>> {
+    let printer = settings.printer;
+    std::thread::Builder::new()
         .name("output-log".into())
         .spawn(move || {
             for line in output {
@@ -98,15 +140,7 @@ pub(crate) fn supervise(
                 }
             }
         })
-        .context("failed to start the output log thread")?;
-    supervisor.run();
-    // The supervisor is gone, so the event channel is closed: the log thread prints and
-    // records the last events, then ends.
-    let _ = log.join();
-    // The reader threads end once the last children and their descendants closed the
-    // pipes; do not wait for a descendant that outlives its generation.
-    drop(output_log);
-    Ok(ExitStatus::Success)
+        .context("failed to start the output log thread")
 }
 
 /// Records what the supervisor did on its own: upgrades started by SIGHUP (requests from
