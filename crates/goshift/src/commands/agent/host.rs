@@ -15,7 +15,7 @@ use goshift_supervisor::{Client, Readiness, ReleaseStore, Reply, Request, Servic
 use goshift_version::GoVersion;
 use sha2::{Digest as _, Sha256};
 
-use crate::cli::toolchain::{ChangeArgs, InstallArgs, UseArgs};
+use crate::cli::toolchain::{ChangeArgs, UseArgs};
 use crate::cli::{ControlArgs, SvcRollbackArgs, SvcUpgradeArgs};
 use crate::commands::svc;
 use crate::commands::toolchain::{ToolchainSettings, install, use_version};
@@ -168,22 +168,17 @@ impl Host for LocalHost {
         ));
         let result = (|| -> anyhow::Result<()> {
             if !store.is_installed(&version) {
-                let status = install::install(
-                    InstallArgs {
-                        versions: vec![version.to_string()],
-                        archive: None,
-                        sha256: None,
-                        no_smoke_test: self.no_smoke_test,
-                        reinstall: false,
-                        force: false,
-                        allow_unverified: false,
-                        change: ChangeArgs {
-                            reason: reason.clone(),
-                        },
-                    },
-                    &self.settings,
-                    &self.toolchain,
-                )?;
+                let request = install::Request {
+                    versions: vec![version.to_string()],
+                    archive: None,
+                    sha256: None,
+                    smoke_test: !self.no_smoke_test,
+                    replace: goshift_store::Replace::Never,
+                    force: false,
+                    allow_unverified: false,
+                    reason: reason.clone(),
+                };
+                let status = install::install_request(request, &self.settings, &self.toolchain)?;
                 anyhow::ensure!(status == ExitStatus::Success, "the install did not succeed");
             }
             let status = use_version::use_version(
