@@ -293,8 +293,8 @@ impl Agent<'_> {
 
     /// Watches the environment after the revision of the last cycle's view, until a change,
     /// `wake` (seconds since the epoch) or the longest watch; brings the view up to date
-    /// with what changed, or drops it so the next cycle reads everything. An error is
-    /// logged and returned.
+    /// with what changed, keeps it when nothing did, or drops it (after a compaction or an
+    /// error) so the next cycle reads everything. An error is logged and returned.
     fn wait_for_change(&mut self, wake: Option<u64>, log: Log<'_>) -> Result<(), EtcdError> {
         let mut wait = self.config.watch_wait;
         if let Some(at) = wake {
@@ -324,7 +324,10 @@ impl Agent<'_> {
             Ok(WatchOutcome::Compacted { compact_revision }) => log(&format!(
                 "etcd compacted its history up to revision {compact_revision}; reading everything again"
             )),
-            Ok(WatchOutcome::Quiet) | Err(EtcdError::Compacted) => {}
+            // Nothing changed: the view is still the environment as it is, and the next watch
+            // starts where this one did.
+            Ok(WatchOutcome::Quiet) => return Ok(()),
+            Err(EtcdError::Compacted) => {}
             Err(error) => {
                 log(&format!("watching etcd failed: {error}"));
                 self.view = None;
