@@ -80,7 +80,7 @@ echo "the board says: $(board "rollouts[0]['rollout']['state_reason']")"
 [[ $(board "max(len(r['slots']) for r in rollouts)") == 0 ]] || fail "slots are still held"
 # The hosts not on v2 at the kill took their slots and recorded their upgrades through the
 # members left.
-upgraded_after=$(board "len([p for p in rollouts[0]['hosts'].values() if p['since'] >= $killed_at])")
+upgraded_after=$(board "len([p for p in rollouts[0]['hosts'].values() if __import__('datetime').datetime.fromisoformat(p['since'].replace('Z', '+00:00')).timestamp() >= $killed_at])")
 echo "hosts that upgraded after the kill: $upgraded_after"
 ((upgraded_after >= HOSTS - upgraded_before)) || fail "only $upgraded_after hosts upgraded after the kill"
 

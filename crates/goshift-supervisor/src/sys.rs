@@ -61,8 +61,26 @@ const LISTEN_PID_PREFIX: &[u8] = b"LISTEN_PID=";
 /// with the thread that spawned it (the supervisor's event loop, which lives as long as the
 /// supervisor). The race with the parent dying before `prctl` is closed by checking
 /// `getppid()` afterwards.
-#[expect(unsafe_code, reason = "pre_exec with async-signal-safe calls only")]
+///
+/// An executable that another thread of this process was writing a moment ago may still be
+/// open for writing in a child forked meanwhile, until that child's own `exec`: `exec` of it
+/// then fails with `ETXTBSY` for that moment. Such a spawn is tried again a few times.
 pub(crate) fn spawn(spec: &ChildSpec<'_>) -> io::Result<Child> {
+    let mut pause = std::time::Duration::from_millis(5);
+    for _ in 0..5 {
+        match spawn_once(spec) {
+            Err(error) if error.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(pause);
+                pause *= 2;
+            }
+            result => return result,
+        }
+    }
+    spawn_once(spec)
+}
+
+#[expect(unsafe_code, reason = "pre_exec with async-signal-safe calls only")]
+fn spawn_once(spec: &ChildSpec<'_>) -> io::Result<Child> {
     let nul = |e| io::Error::new(io::ErrorKind::InvalidInput, e);
     let program = CString::new(spec.program.as_os_str().as_bytes()).map_err(nul)?;
     let mut argv = vec![program.clone()];
@@ -332,5 +350,39 @@ impl SignalSet {
     /// Waits until one of the (blocked) signals arrives and returns it.
     pub fn wait(&self) -> io::Result<i32> {
         Ok(self.set.wait()? as i32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::{ChildSpec, spawn};
+
+    /// A release still open for writing somewhere (here: by this test, as a child forked by
+    /// another thread would hold it) is started once it is closed, not refused.
+    #[test]
+    fn an_executable_still_open_for_writing_is_started_once_it_is_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("service");
+        let mut file = std::fs::File::create(&program).unwrap();
+        file.write_all(b"#!/bin/sh\nexit 0\n").unwrap();
+        file.set_permissions(std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            drop(file);
+        });
+        let spec = ChildSpec {
+            program: &program,
+            args: &[],
+            env: Vec::new(),
+            cwd: None,
+            fds: Vec::new(),
+        };
+        let mut child = spawn(&spec).expect("spawned once the writer closed the file");
+        assert!(child.wait().unwrap().success());
+        closer.join().unwrap();
     }
 }
