@@ -19,21 +19,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$REPO"
 export REPO
 ROUNDS=${ROUNDS:-5}
-GOSHIFT=${GOSHIFT:-$REPO/target/release/goshift}
-if [[ ! -x $GOSHIFT ]]; then
-    "$REPO/scripts/build.sh"
-fi
-export GOSHIFT
-command -v wrk >/dev/null || { echo "bench: error: wrk is not installed (apt-get install -y wrk)" >&2; exit 2; }
-
-E2E_DIR=${E2E_DIR:-$REPO/.e2e/bench}
-mkdir -p "$E2E_DIR"
-export E2E_DIR
-scripts/e2e/mirror.sh --prepare >/dev/null
-export GO121="$E2E_DIR/go/1.21.13/go/bin/go" GO122="$E2E_DIR/go/1.22.10/go/bin/go"
-
-# shellcheck source=../e2e/supervisor-lib.sh
-source scripts/e2e/supervisor-lib.sh
+# shellcheck source=supervisor-bench-lib.sh
+source scripts/bench/supervisor-bench-lib.sh
 rm -rf "$E2E_DIR/analysis-bench/home" "$E2E_DIR/analysis-bench/outcomes.jsonl"
 sup_setup "$E2E_DIR/analysis-bench"
 trap 'kill "${SUP_PID:-}" "${SUP_WRK_PID:-}" 2>/dev/null || true' EXIT
