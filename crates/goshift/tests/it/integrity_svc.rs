@@ -6,7 +6,7 @@ use goshift_testkit::TestContext;
 use goshift_testkit::service::service_variant;
 
 use crate::service::{Running, start};
-use crate::service_crash::current;
+use crate::service_crash::{assert_interrupted, current};
 use crate::toolchain_crash::kill_command_at;
 use crate::{audit_outcomes, audit_records};
 
@@ -81,18 +81,7 @@ fn a_kill_at_any_phase_of_svc_rollback_is_accounted_for() {
         let again = context.run(["svc", "upgrade", "api", v2]);
         assert_eq!(again.status.code(), Some(0), "{phase}: {again:?}");
         let reconciled = reconciled(&context);
-        if open {
-            assert_eq!(reconciled.len(), 1, "{phase}: {reconciled:#?}");
-            assert_eq!(reconciled[0]["action"], "svc.rollback");
-            assert_eq!(reconciled[0]["outcome"], "interrupted");
-            assert_eq!(
-                reconciled[0]["details"]["found"]["current_release"].as_str(),
-                found.as_deref(),
-                "{phase}: the record does not name the release in effect"
-            );
-        } else {
-            assert!(reconciled.is_empty(), "{phase}: {reconciled:#?}");
-        }
+        assert_interrupted(&reconciled, "svc.rollback", open, found.as_deref(), phase);
         let records = audit_outcomes(&home);
         let last = records.last().unwrap();
         assert_eq!(last["action"], "svc.upgrade", "{phase}");

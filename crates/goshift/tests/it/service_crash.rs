@@ -57,19 +57,9 @@ fn a_kill_at_any_phase_of_svc_upgrade_is_accounted_for() {
         let reconciled: Vec<_> = records
             .iter()
             .filter(|r| r["details"]["reconciled"] == true)
+            .cloned()
             .collect();
-        if open {
-            assert_eq!(reconciled.len(), 1, "{phase}: {records:#?}");
-            assert_eq!(reconciled[0]["action"], "svc.upgrade");
-            assert_eq!(reconciled[0]["outcome"], "interrupted");
-            assert_eq!(
-                reconciled[0]["details"]["found"]["current_release"].as_str(),
-                found.as_deref(),
-                "{phase}: the record does not name the release in effect"
-            );
-        } else {
-            assert!(reconciled.is_empty(), "{phase}: {records:#?}");
-        }
+        assert_interrupted(&reconciled, "svc.upgrade", open, found.as_deref(), phase);
         // The last outcome names the release now current.
         let last = records.last().unwrap();
         assert_eq!(last["action"], "svc.upgrade", "{phase}");
@@ -82,5 +72,28 @@ fn a_kill_at_any_phase_of_svc_upgrade_is_accounted_for() {
         assert_eq!(verify.status.code(), Some(0), "{phase}: {verify:?}");
         running.child.kill().unwrap();
         running.child.wait().unwrap();
+    }
+}
+
+/// With an intent left `open` by the kill at `phase`: exactly one reconciled record, of
+/// `action`, `interrupted`, naming the release `found` in effect. Without one: none.
+pub(crate) fn assert_interrupted(
+    reconciled: &[serde_json::Value],
+    action: &str,
+    open: bool,
+    found: Option<&str>,
+    phase: &str,
+) {
+    if open {
+        assert_eq!(reconciled.len(), 1, "{phase}: {reconciled:#?}");
+        assert_eq!(reconciled[0]["action"], action);
+        assert_eq!(reconciled[0]["outcome"], "interrupted");
+        assert_eq!(
+            reconciled[0]["details"]["found"]["current_release"].as_str(),
+            found,
+            "{phase}: the record does not name the release in effect"
+        );
+    } else {
+        assert!(reconciled.is_empty(), "{phase}: {reconciled:#?}");
     }
 }
