@@ -53,7 +53,7 @@ pub(crate) fn run(
     match command {
         ToolchainCommand::List(args) => list::list(&args, settings, &toolchain),
         ToolchainCommand::Install(args) => install::install(args, settings, &toolchain),
-        ToolchainCommand::Use(args) => use_version::use_version(args, settings, &toolchain),
+        ToolchainCommand::Use(args) => use_version::use_version(args.into(), settings, &toolchain),
         ToolchainCommand::History => history::history(settings, &toolchain),
         ToolchainCommand::Rollback(args) => rollback::rollback(&args, settings, &toolchain),
         ToolchainCommand::Uninstall(args) => uninstall::uninstall(args, settings, &toolchain),

@@ -15,7 +15,6 @@ use goshift_supervisor::{Client, Readiness, ReleaseStore, Reply, Request, Servic
 use goshift_version::GoVersion;
 use sha2::{Digest as _, Sha256};
 
-use crate::cli::toolchain::{ChangeArgs, UseArgs};
 use crate::cli::{ControlArgs, SvcRollbackArgs, SvcUpgradeArgs};
 use crate::commands::svc;
 use crate::commands::toolchain::{ToolchainSettings, install, use_version};
@@ -182,10 +181,10 @@ impl Host for LocalHost {
                 anyhow::ensure!(status == ExitStatus::Success, "the install did not succeed");
             }
             let status = use_version::use_version(
-                UseArgs {
+                use_version::Request {
                     requested: version.to_string(),
                     force: false,
-                    change: ChangeArgs { reason },
+                    reason,
                 },
                 &self.settings,
                 &self.toolchain,
