@@ -39,6 +39,8 @@ mod upgrade;
 #[cfg(test)]
 mod analysis_tests;
 #[cfg(test)]
+mod bake_tests;
+#[cfg(test)]
 mod props;
 #[cfg(test)]
 mod tests;
@@ -79,6 +81,9 @@ pub(crate) struct Rules {
     pub(crate) stop_signal: i32,
     pub(crate) grace: Duration,
     pub(crate) watch: Duration,
+    /// Both generations serve this long once the new one is ready (`bake`), before the old
+    /// one gets its stop signal.
+    pub(crate) bake: Option<Duration>,
     pub(crate) backoff: Duration,
     pub(crate) backoff_max: Duration,
     /// The `[analysis]` checks, measured from the cutover to the end of the watch window.
@@ -94,6 +99,7 @@ impl Rules {
             stop_signal: config.stop.signal,
             grace: config.stop.grace,
             watch: config.watch,
+            bake: config.bake,
             backoff: config.restart.backoff,
             backoff_max: config.restart.max,
             checks: analysis::rules(&config.analysis),
@@ -476,7 +482,7 @@ impl Core {
                 ) {
                     upgrade::Begun::Started => None,
                     upgrade::Begun::Refused(message) => Some(message),
-                    upgrade::Begun::Unchanged(outcome) => {
+                    upgrade::Begun::Unchanged(outcome) | upgrade::Begun::Ended(outcome) => {
                         self.cx.emit(Effect::Reply {
                             waiter,
                             reply: Reply::Outcome { outcome: *outcome },
