@@ -5,15 +5,16 @@
 //! `Supervisor::run` is the one place that carries effects out and feeds their results back
 //! (a [`Effect::Spawn`] is answered by [`Input::Started`] or [`Input::SpawnFailed`], a
 //! [`Effect::Stop`] by [`Input::StopSent`]). Each state holds its own data and deadline
-//! (`Starting`, `Running`, `Restarting { at }`, and during an upgrade `Spawned`, `Draining`,
-//! `Watching { until }`, `RollingBack { reason }`), and [`Core::next_deadline`] is the
+//! (`Starting`, `Running`, `Restarting { at }`, and during an upgrade `Spawned`,
+//! `Baking { until }`, `Draining`, `Watching { until }`, `RollingBack { reason }`), and [`Core::next_deadline`] is the
 //! earliest of them: the loop sleeps exactly until then and hands in [`Input::Timer`].
 //!
 //! Invariants, checked by the table tests and the property test in this module:
 //!
 //! - the listeners never close while the supervisor runs (the core never asks to close them;
 //!   they belong to the driver until `run` returns);
-//! - the old generation never gets its stop signal before the new one is ready;
+//! - the old generation never gets its stop signal before the new one is ready, nor, with
+//!   `bake`, before the bake passed; an abort of the bake never stops it;
 //! - at most one upgrade per service at a time;
 //! - once a first generation was ready, a ready generation exists at every moment except
 //!   while restarting after a crash (a death, a failed rollback) or stopping;
