@@ -217,6 +217,40 @@ else:
 PY
 }
 
+# sup_incident_of: the incident id the last outcome in outcomes.jsonl names (empty if none).
+sup_incident_of() {
+    tail -1 "$SUP_DIR/outcomes.jsonl" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("incident") or "")'
+}
+
+# sup_expect_incident ID: waits (bounded) for the incident's report and checks that it holds a
+# goroutine dump and that `goshift svc incident ID` shows it; says why on stderr and returns 1
+# when not.
+sup_expect_incident() {
+    local id=$1 report i
+    report="$GOSHIFT_HOME/services/api/incidents/$id/report.json"
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $report ]] && break
+        sleep 0.1
+    done
+    if [[ ! -s $report ]]; then
+        echo "incident $id was not written" >&2
+        return 1
+    fi
+    python3 - "$report" <<'PY' || {
+import json, sys
+report = json.load(open(sys.argv[1]))
+dump = report.get("goroutine_dump") or ""
+sys.exit(0 if "goroutine " in dump else 1)
+PY
+        echo "incident $id has no goroutine dump: $(head -c 2000 "$report")" >&2
+        return 1
+    }
+    "$GOSHIFT" svc incident "$id" | grep -q "$id" || {
+        echo "\`goshift svc incident $id\` does not show it" >&2
+        return 1
+    }
+}
+
 # sup_rss_kib: the supervisor's resident set size in KiB.
 sup_rss_kib() {
     awk '/^VmRSS:/ {print $2}' "/proc/$SUP_PID/status"
