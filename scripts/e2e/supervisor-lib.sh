@@ -89,10 +89,13 @@ sup_wait_log() {
 }
 
 # sup_wrk_start DURATION OUT: keep-alive load on loopback in the background (SUP_WRK_PID);
-# SUP_WRK_THREADS and SUP_WRK_CONNECTIONS set its size (default 2 and 32).
+# SUP_WRK_THREADS and SUP_WRK_CONNECTIONS set its size (default 2 and 32), SUP_WRK_HEADER adds
+# a request header (`Connection: close`: a new connection per request).
 sup_wrk_start() {
+    local header=()
+    if [[ -n ${SUP_WRK_HEADER:-} ]]; then header=(-H "$SUP_WRK_HEADER"); fi
     wrk -t"${SUP_WRK_THREADS:-2}" -c"${SUP_WRK_CONNECTIONS:-32}" -d"$1" --latency --timeout 5s \
-        "$SUP_URL" >"$2" 2>&1 &
+        "${header[@]}" "$SUP_URL" >"$2" 2>&1 &
     SUP_WRK_PID=$!
 }
 
