@@ -49,29 +49,6 @@ failures = 3
 '
 sup_start 5s
 
-# incident_of: the incident id the last outcome names.
-incident_of() {
-    tail -1 "$SUP_DIR/outcomes.jsonl" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("incident") or "")'
-}
-
-# expect_incident ID: waits (bounded) for its report and checks it holds a goroutine dump.
-expect_incident() {
-    local id=$1 report i
-    report="$GOSHIFT_HOME/services/api/incidents/$id/report.json"
-    for ((i = 0; i < 100; i++)); do
-        [[ -s $report ]] && break
-        sleep 0.1
-    done
-    [[ -s $report ]] || fail "incident $id was not written"
-    python3 - "$report" <<'PY' || fail "incident $id has no goroutine dump: $(head -c 2000 "$report")"
-import json, sys
-report = json.load(open(sys.argv[1]))
-dump = report.get("goroutine_dump") or ""
-sys.exit(0 if "goroutine " in dump else 1)
-PY
-    "$GOSHIFT" svc incident "$id" | grep -q "$id" || fail "\`goshift svc incident $id\` does not show it"
-}
-
 declare -A expected=(
     [http-500]=probe
     [slow]=probe
@@ -91,9 +68,9 @@ for fault in "${faults[@]}"; do
     outcome=$(tail -1 "$SUP_DIR/outcomes.jsonl")
     reason=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1]).get("rollback_reason"))' "$outcome")
     [[ $reason == "${expected[$fault]}" ]] || fail "v2-$fault was rolled back by $reason, expected ${expected[$fault]}: $outcome"
-    id=$(incident_of)
+    id=$(sup_incident_of)
     [[ -n $id ]] || fail "the rollback of v2-$fault names no incident: $outcome"
-    expect_incident "$id"
+    sup_expect_incident "$id" || fail "the incident of v2-$fault"
     upgrade_id=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["upgrade_id"])' "$outcome")
     ms=$(sup_decision_ms "$upgrade_id")
     echo "$fault: readiness to rollback decision: $ms ms ($reason)"

@@ -89,10 +89,13 @@ sup_wait_log() {
 }
 
 # sup_wrk_start DURATION OUT: keep-alive load on loopback in the background (SUP_WRK_PID);
-# SUP_WRK_THREADS and SUP_WRK_CONNECTIONS set its size (default 2 and 32).
+# SUP_WRK_THREADS and SUP_WRK_CONNECTIONS set its size (default 2 and 32), SUP_WRK_HEADER adds
+# a request header (`Connection: close`: a new connection per request).
 sup_wrk_start() {
+    local header=()
+    if [[ -n ${SUP_WRK_HEADER:-} ]]; then header=(-H "$SUP_WRK_HEADER"); fi
     wrk -t"${SUP_WRK_THREADS:-2}" -c"${SUP_WRK_CONNECTIONS:-32}" -d"$1" --latency --timeout 5s \
-        "$SUP_URL" >"$2" 2>&1 &
+        "${header[@]}" "$SUP_URL" >"$2" 2>&1 &
     SUP_WRK_PID=$!
 }
 
@@ -215,6 +218,40 @@ if ready is None or decided is None:
 else:
     print(f"{decided - ready:.0f}")
 PY
+}
+
+# sup_incident_of: the incident id the last outcome in outcomes.jsonl names (empty if none).
+sup_incident_of() {
+    tail -1 "$SUP_DIR/outcomes.jsonl" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("incident") or "")'
+}
+
+# sup_expect_incident ID: waits (bounded) for the incident's report and checks that it holds a
+# goroutine dump and that `goshift svc incident ID` shows it; says why on stderr and returns 1
+# when not.
+sup_expect_incident() {
+    local id=$1 report i
+    report="$GOSHIFT_HOME/services/api/incidents/$id/report.json"
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $report ]] && break
+        sleep 0.1
+    done
+    if [[ ! -s $report ]]; then
+        echo "incident $id was not written" >&2
+        return 1
+    fi
+    python3 - "$report" <<'PY' || {
+import json, sys
+report = json.load(open(sys.argv[1]))
+dump = report.get("goroutine_dump") or ""
+sys.exit(0 if "goroutine " in dump else 1)
+PY
+        echo "incident $id has no goroutine dump: $(head -c 2000 "$report")" >&2
+        return 1
+    }
+    "$GOSHIFT" svc incident "$id" | grep -q "$id" || {
+        echo "\`goshift svc incident $id\` does not show it" >&2
+        return 1
+    }
 }
 
 # sup_rss_kib: the supervisor's resident set size in KiB.

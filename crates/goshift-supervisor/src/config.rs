@@ -46,6 +46,9 @@ pub struct ServiceConfig {
     pub stop: StopConfig,
     /// How long after an upgrade a death of the new generation still rolls back.
     pub watch: Duration,
+    /// How long both generations serve side by side once the new one is ready, before the
+    /// old one gets its stop signal; `None` (the default) stops the old one at once.
+    pub bake: Option<Duration>,
     /// Restart backoff for deaths outside an upgrade.
     pub restart: RestartConfig,
     /// The name in `LISTEN_FDNAMES` under which each generation gets a private admin
@@ -186,6 +189,7 @@ struct RawService {
     #[serde(default)]
     stop: RawStop,
     watch: Option<String>,
+    bake: Option<String>,
     #[serde(default)]
     restart: RawRestart,
     analysis: Option<toml::Table>,
@@ -271,6 +275,7 @@ impl RawService {
             ready,
             stop,
             watch,
+            bake,
             restart,
             admin,
             analysis,
@@ -285,6 +290,7 @@ impl RawService {
         }
         let stop = stop.resolve(&service)?;
         let watch = parse_duration(&service, "watch", watch, Duration::from_secs(10))?;
+        let baking = parse_bake(&service, bake)?;
         let restart = restart.resolve(&service)?;
         let ready = ready.resolve(&service)?;
         let listen = resolve_listeners(listen, &service, base)?;
@@ -300,6 +306,7 @@ impl RawService {
             cwd: cwd.map(|c| base.join(c)),
             stop,
             watch,
+            bake: baking,
             restart,
             analysis: analysis
                 .map(AnalysisConfig::from_table)
@@ -372,6 +379,22 @@ fn parse_duration(
             reason: e.to_string(),
         })
     })
+}
+
+/// `bake`: off when absent; a zero period is refused rather than read as off, so that the
+/// file says what it means.
+fn parse_bake(service: &str, value: Option<String>) -> Result<Option<Duration>, ConfigError> {
+    let Some(text) = value else {
+        return Ok(None);
+    };
+    let bake = parse_duration(service, "bake", Some(text.clone()), Duration::ZERO)?;
+    if bake.is_zero() {
+        return Err(ConfigError::ZeroBake {
+            service: service.to_owned(),
+            value: text,
+        });
+    }
+    Ok(Some(bake))
 }
 
 fn resolve_listeners(
@@ -507,6 +530,7 @@ listen = [{ name = "http", address = "tcp://[::1]:8080" },
 ready = { notify = true, timeout = "5s" }
 stop = { signal = "SIGINT", grace = "2s" }
 watch = "3s"
+bake = "4s"
 restart = { backoff = "100ms", max = "2s" }
 "#;
 
@@ -533,6 +557,9 @@ restart = { backoff = "100ms", max = "2s" }
         assert_eq!(api.stop.signal, libc::SIGINT);
         assert_eq!(api.ready.timeout, Duration::from_secs(5));
         assert_eq!(api.restart.backoff, Duration::from_millis(100));
+        assert_eq!(api.bake, Some(Duration::from_secs(4)));
+        let plain = Config::parse("[services.a]\nbinary='x'", Path::new("/")).unwrap();
+        assert_eq!(plain.services["a"].bake, None, "bake is off by default");
     }
 
     #[test]
@@ -621,6 +648,9 @@ restart = { backoff = "100ms", max = "2s" }
             ),
             ("[services.a]\nbinary='x'\nadmin=''", "admin listener name"),
             ("[services.a]\nbinary='x'\nwatch='soon'", "soon"),
+            ("[services.a]\nbinary='x'\nbake='soon'", "`bake` = `soon`"),
+            ("[services.a]\nbinary='x'\nbake='0s'", "remove `bake`"),
+            ("[services.a]\nbinary='x'\nbake=10", "bake"),
             ("[services.a]\nbinary='x'\nbogus=1", "bogus"),
             (
                 "[services.a]\nbinary='x'\nready={notify=false}",

@@ -117,6 +117,16 @@ pub enum ConfigError {
         /// The parser's reason.
         reason: String,
     },
+    /// `bake` set to zero.
+    #[error(
+        "service `{service}`: `bake` = `{value}` is zero; remove `bake` to stop the old generation as soon as the new one is ready, or give a period such as `10s`"
+    )]
+    ZeroBake {
+        /// The service.
+        service: String,
+        /// The text.
+        value: String,
+    },
     /// An unknown or refused stop signal.
     #[error(
         "service `{service}`: stop signal `{signal}` is not allowed (use SIGTERM, SIGINT, SIGHUP, SIGUSR1 or SIGUSR2; SIGQUIT makes Go dump its stacks)"

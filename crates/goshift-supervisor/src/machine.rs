@@ -5,15 +5,16 @@
 //! `Supervisor::run` is the one place that carries effects out and feeds their results back
 //! (a [`Effect::Spawn`] is answered by [`Input::Started`] or [`Input::SpawnFailed`], a
 //! [`Effect::Stop`] by [`Input::StopSent`]). Each state holds its own data and deadline
-//! (`Starting`, `Running`, `Restarting { at }`, and during an upgrade `Spawned`, `Draining`,
-//! `Watching { until }`, `RollingBack { reason }`), and [`Core::next_deadline`] is the
+//! (`Starting`, `Running`, `Restarting { at }`, and during an upgrade `Spawned`,
+//! `Baking { until }`, `Draining`, `Watching { until }`, `RollingBack { reason }`), and [`Core::next_deadline`] is the
 //! earliest of them: the loop sleeps exactly until then and hands in [`Input::Timer`].
 //!
 //! Invariants, checked by the table tests and the property test in this module:
 //!
 //! - the listeners never close while the supervisor runs (the core never asks to close them;
 //!   they belong to the driver until `run` returns);
-//! - the old generation never gets its stop signal before the new one is ready;
+//! - the old generation never gets its stop signal before the new one is ready, nor, with
+//!   `bake`, before the bake passed; an abort of the bake never stops it;
 //! - at most one upgrade per service at a time;
 //! - once a first generation was ready, a ready generation exists at every moment except
 //!   while restarting after a crash (a death, a failed rollback) or stopping;
@@ -38,6 +39,8 @@ mod upgrade;
 
 #[cfg(test)]
 mod analysis_tests;
+#[cfg(test)]
+mod bake_tests;
 #[cfg(test)]
 mod props;
 #[cfg(test)]
@@ -79,6 +82,9 @@ pub(crate) struct Rules {
     pub(crate) stop_signal: i32,
     pub(crate) grace: Duration,
     pub(crate) watch: Duration,
+    /// Both generations serve this long once the new one is ready (`bake`), before the old
+    /// one gets its stop signal.
+    pub(crate) bake: Option<Duration>,
     pub(crate) backoff: Duration,
     pub(crate) backoff_max: Duration,
     /// The `[analysis]` checks, measured from the cutover to the end of the watch window.
@@ -94,6 +100,7 @@ impl Rules {
             stop_signal: config.stop.signal,
             grace: config.stop.grace,
             watch: config.watch,
+            bake: config.bake,
             backoff: config.restart.backoff,
             backoff_max: config.restart.max,
             checks: analysis::rules(&config.analysis),
@@ -476,7 +483,7 @@ impl Core {
                 ) {
                     upgrade::Begun::Started => None,
                     upgrade::Begun::Refused(message) => Some(message),
-                    upgrade::Begun::Unchanged(outcome) => {
+                    upgrade::Begun::Unchanged(outcome) | upgrade::Begun::Ended(outcome) => {
                         self.cx.emit(Effect::Reply {
                             waiter,
                             reply: Reply::Outcome { outcome: *outcome },

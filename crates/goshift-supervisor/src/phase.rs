@@ -16,6 +16,9 @@ pub enum Phase {
     Spawned,
     /// Upgrade: the new generation is ready.
     Ready,
+    /// Upgrade with `bake`: both generations serve from the shared listeners; the checks judge
+    /// the new one, and the old one gets no stop signal before the bake passes.
+    Baking,
     /// Upgrade: the old generation got its stop signal.
     Draining,
     /// Upgrade: the old generation is gone; a death now rolls back.
@@ -42,6 +45,7 @@ impl Phase {
             Self::Running => "running",
             Self::Spawned => "spawned",
             Self::Ready => "ready",
+            Self::Baking => "baking",
             Self::Draining => "draining",
             Self::Watching => "watching",
             Self::Upgraded => "upgraded",
@@ -110,6 +114,8 @@ pub enum RollbackReason {
     SpawnFailed,
     /// The new generation died after the cutover, within the watch window.
     DiedInWatch,
+    /// The new generation died during the bake; the old one never stopped serving.
+    DiedInBake,
     /// An operator asked for the previous release (`svc rollback`).
     Requested,
     /// `analysis.not_accepting`: connections queued while the new generation accepted none.
@@ -128,11 +134,12 @@ pub enum RollbackReason {
 
 impl RollbackReason {
     /// Every reason, in label order of the metrics.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::ExitedBeforeReady,
         Self::ReadyTimeout,
         Self::SpawnFailed,
         Self::DiedInWatch,
+        Self::DiedInBake,
         Self::Requested,
         Self::NotAccepting,
         Self::ProcessSignals,
@@ -148,6 +155,7 @@ impl RollbackReason {
             Self::ReadyTimeout => "ready_timeout",
             Self::SpawnFailed => "spawn_failed",
             Self::DiedInWatch => "died_in_watch",
+            Self::DiedInBake => "died_in_bake",
             Self::Requested => "requested",
             Self::NotAccepting => "not_accepting",
             Self::ProcessSignals => "process",

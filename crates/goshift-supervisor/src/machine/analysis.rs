@@ -7,7 +7,8 @@
 //! judged (measuring is I/O; judging is the pure code in `crate::analysis`). A [`Tally`] per
 //! check turns the measurements into a verdict: an alert is published and counted, a
 //! rollback ends the upgrade with the check's [`RollbackReason`]. Before the cutover the old
-//! generation is measured once as the baseline (`Role::Baseline`).
+//! generation is measured once as the baseline (`Role::Baseline`); during a bake, the process
+//! signals measure it again beside the new one on every interval.
 
 use std::time::{Duration, Instant};
 
@@ -69,7 +70,8 @@ impl Check {
 pub(crate) enum Role {
     /// The old generation, before the cutover: what the new one is compared with.
     Baseline,
-    /// The new generation, from its readiness to the end of the watch window.
+    /// The new generation, from its readiness (through the bake, if any) to the end of the
+    /// watch window.
     Watch,
 }
 
@@ -151,12 +153,31 @@ impl Analysis {
         self.scheduled.iter().map(|s| s.next).min()
     }
 
-    /// Asks for the measurements that are due, and schedules their next ones.
-    pub(super) fn due(&mut self, service: usize, generation: u64, pid: u32, cx: &mut Cx) {
+    /// Asks for the measurements of the judged generation `(id, pid)` that are due, and
+    /// schedules their next ones. During a bake the old generation serves `beside` it: the
+    /// process signals measure it again just before the new one (a baseline taken under the
+    /// same load); the probe and the scrape go to the shared address, so they have nothing
+    /// of the old one's own to measure.
+    pub(super) fn due(
+        &mut self,
+        service: usize,
+        (generation, pid): (u64, u32),
+        beside: Option<(u64, u32)>,
+        cx: &mut Cx,
+    ) {
         let now = cx.now.mono;
         for scheduled in &mut self.scheduled {
             if scheduled.next <= now {
                 scheduled.next = now + scheduled.interval;
+                if let (Check::Process, Some((old, old_pid))) = (scheduled.check, beside) {
+                    cx.emit(Effect::Measure {
+                        service,
+                        generation: old,
+                        pid: old_pid,
+                        check: Check::Process,
+                        role: Role::Baseline,
+                    });
+                }
                 cx.emit(Effect::Measure {
                     service,
                     generation,

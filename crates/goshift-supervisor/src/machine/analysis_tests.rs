@@ -10,9 +10,9 @@ use crate::phase::{Phase, RollbackReason, UpgradeResult};
 use super::tests::{Sim, events, outcome, phases, rules};
 use super::{AfterDump, Check, CheckRule, Effect, IncidentRequest, Input, Kind, Role, Rules};
 
-const INTERVAL: Duration = Duration::from_millis(250);
+pub(super) const INTERVAL: Duration = Duration::from_millis(250);
 
-fn checked(checks: &[(Check, u32, Action)]) -> Rules {
+pub(super) fn checked(checks: &[(Check, u32, Action)]) -> Rules {
     Rules {
         checks: checks
             .iter()
@@ -37,7 +37,7 @@ fn sim(checks: &[(Check, u32, Action)]) -> Sim {
 }
 
 /// The measurements the core asked for: `(check, role, pid)`.
-fn asked(effects: &[Effect]) -> Vec<(Check, Role, u32)> {
+pub(super) fn asked(effects: &[Effect]) -> Vec<(Check, Role, u32)> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -49,7 +49,7 @@ fn asked(effects: &[Effect]) -> Vec<(Check, Role, u32)> {
         .collect()
 }
 
-fn incidents(effects: &[Effect]) -> Vec<&IncidentRequest> {
+pub(super) fn incidents(effects: &[Effect]) -> Vec<&IncidentRequest> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -60,7 +60,7 @@ fn incidents(effects: &[Effect]) -> Vec<&IncidentRequest> {
 }
 
 /// Answers every watch measurement `effects` asked for with `measurement`.
-fn answer(sim: &mut Sim, effects: &[Effect], measurement: &Measurement) -> Vec<Effect> {
+pub(super) fn answer(sim: &mut Sim, effects: &[Effect], measurement: &Measurement) -> Vec<Effect> {
     let mut out = Vec::new();
     for effect in effects {
         if let Effect::Measure {
@@ -93,7 +93,7 @@ fn cut_over(sim: &mut Sim) -> (u32, u32, Vec<Effect>) {
     (old, new, requested)
 }
 
-fn failed(reason: &str) -> Measurement {
+pub(super) fn failed(reason: &str) -> Measurement {
     Measurement::Failed(vec![reason.to_owned()])
 }
 

@@ -1,7 +1,8 @@
-//! Property test: random sequences of inputs never break the core's invariants.
+//! Property test: random sequences of inputs never break the core's invariants. `api` bakes
+//! (both generations serve for a while after the new one is ready), `worker` does not.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 
@@ -10,12 +11,23 @@ use crate::notify::NotifyMessage;
 use crate::phase::{Phase, Readiness};
 
 use super::tests::{Sim, release, rules};
-use super::{Effect, Input, Kind, ReloadTarget, UpgradeRequest};
+use super::{Effect, Input, Kind, ReloadTarget, Rules, UpgradeRequest};
+
+const BAKE: Duration = Duration::from_secs(5);
+
+fn baked(name: &str) -> Rules {
+    Rules {
+        bake: Some(BAKE),
+        ..rules(name)
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Action {
     /// The n-th live child (of all, by pid) says READY=1.
     Ready(usize),
+    /// The newest child says READY=1: upgrades get to their cutover (and bake) often.
+    ReadyNewest,
     /// … passes its probe.
     Probe(usize),
     /// … exits.
@@ -40,12 +52,13 @@ enum Action {
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         4 => (0..8_usize).prop_map(Action::Ready),
+        3 => Just(Action::ReadyNewest),
         1 => (0..8_usize).prop_map(Action::Probe),
         3 => (0..8_usize).prop_map(Action::Exit),
         2 => (0..12_000_u64).prop_map(Action::Wait),
         3 => Just(Action::Fire),
         3 => (0..2_usize, 1..4_u8).prop_map(|(service, release)| Action::Upgrade { service, release }),
-        1 => (0..2_usize).prop_map(|service| Action::Rollback { service }),
+        2 => (0..2_usize).prop_map(|service| Action::Rollback { service }),
         1 => (1..4_u8).prop_map(Action::Reload),
         1 => Just(Action::FailSpawn),
         1 => Just(Action::Stop),
@@ -67,6 +80,10 @@ struct Model {
     /// A generation the service counted on died and none was ready since.
     crashed: HashSet<String>,
     stopping: bool,
+    /// Services baking: the old generation's pid and when the bake passes.
+    baking: HashMap<String, (u32, Instant)>,
+    /// Old generations a bake ended without: they must serve on, untouched.
+    kept: Vec<(String, u32)>,
 }
 
 impl Model {
@@ -87,6 +104,13 @@ fn nth(sim: &Sim, n: usize) -> Option<u32> {
 fn apply(sim: &mut Sim, model: &mut Model, action: &Action) -> Vec<Effect> {
     match action {
         Action::Ready(n) => nth(sim, *n).map(|pid| sim.ready(pid)).unwrap_or_default(),
+        Action::ReadyNewest => sim
+            .live
+            .keys()
+            .max()
+            .copied()
+            .map(|pid| sim.ready(pid))
+            .unwrap_or_default(),
         Action::Probe(n) => nth(sim, *n)
             .map(|pid| {
                 let (service, generation) = sim.live[&pid];
@@ -185,6 +209,17 @@ fn check(sim: &Sim, model: &mut Model, effects: &[Effect]) -> Result<(), TestCas
     let status = sim.core.status();
     for effect in effects {
         check_effect(&status, model, effect)?;
+        check_bake(sim.now().mono, model, effect)?;
+    }
+    // An abort of the bake leaves the old generation serving, as it was.
+    for (name, old) in std::mem::take(&mut model.kept) {
+        let (service, _) = &status[names.iter().position(|n| *n == name).unwrap_or(0)];
+        prop_assert!(
+            sim.live.contains_key(&old),
+            "the kept old generation is gone"
+        );
+        let serving = service.pid == Some(old) || service.upgrading.is_some();
+        prop_assert!(serving, "{} does not serve its old generation", name);
     }
     // Reload upgrades have no waiter: their end shows in the status.
     for (name, (service, _)) in names.iter().zip(&status) {
@@ -267,37 +302,100 @@ fn check_effect(
     Ok(())
 }
 
+/// The bake's invariants: the old generation gets no signal before the bake passed, and an
+/// abort of the bake (`rolled_back`) never stops it.
+fn check_bake(now: Instant, model: &mut Model, effect: &Effect) -> Result<(), TestCaseError> {
+    match effect {
+        Effect::Stop { pid, .. } | Effect::Kill { pid } if !model.stopping => {
+            if let Some((_, until)) = model.baking.values().find(|(old, _)| old == pid) {
+                prop_assert!(
+                    matches!(effect, Effect::Stop { .. }) && now >= *until,
+                    "the old generation {} was signalled during the bake",
+                    pid
+                );
+            }
+        }
+        Effect::Publish { event, .. } => match event.phase {
+            Phase::Baking => {
+                let old = event.old_pid.unwrap_or_default();
+                model
+                    .baking
+                    .insert(event.service.clone(), (old, now + BAKE));
+            }
+            Phase::RolledBack => {
+                if let Some((old, _)) = model.baking.remove(&event.service) {
+                    model.kept.push((event.service.clone(), old));
+                }
+            }
+            Phase::Running => {}
+            _ => {
+                model.baking.remove(&event.service);
+            }
+        },
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Runs `prefix` then `actions`, checking every input, then stops: everything ends and every
+/// request had exactly one last reply.
+fn run(prefix: &[Action], actions: &[Action]) -> Result<(), TestCaseError> {
+    let (mut sim, _) = Sim::new(vec![baked("api"), rules("worker")]);
+    let mut model = Model::default();
+    for action in prefix.iter().chain(actions) {
+        let effects = apply(&mut sim, &mut model, action);
+        check(&sim, &mut model, &effects)?;
+    }
+    // Stop, reap whatever runs, and let every deadline pass: everything ends.
+    model.stopping = true;
+    let effects = sim.feed(Input::Stop);
+    check(&sim, &mut model, &effects)?;
+    for _ in 0..20 {
+        while let Some(&pid) = sim.live.keys().next() {
+            let effects = sim.exit(pid);
+            check(&sim, &mut model, &effects)?;
+        }
+        if sim.core.done() {
+            break;
+        }
+        if sim.core.next_deadline().is_some() {
+            let effects = sim.fire();
+            check(&sim, &mut model, &effects)?;
+        }
+    }
+    prop_assert!(sim.core.done(), "the supervisor did not stop");
+    prop_assert!(
+        model.open_waiters.is_empty(),
+        "unanswered: {:?}",
+        model.open_waiters
+    );
+    Ok(())
+}
+
+/// Both services ready, then `api` upgraded to r2 and its new generation ready: baking.
+const BAKING: [Action; 4] = [
+    Action::Ready(0),
+    Action::Ready(1),
+    Action::Upgrade {
+        service: 0,
+        release: 2,
+    },
+    Action::ReadyNewest,
+];
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
     fn random_inputs_keep_the_invariants(actions in prop::collection::vec(action(), 1..80)) {
-        let (mut sim, _) = Sim::new(vec![rules("api"), rules("worker")]);
-        let mut model = Model::default();
-        for action in &actions {
-            let effects = apply(&mut sim, &mut model, action);
-            check(&sim, &mut model, &effects)?;
-        }
-        // Stop, reap whatever runs, and let every deadline pass: everything ends.
-        model.stopping = true;
-        let effects = sim.feed(Input::Stop);
-        check(&sim, &mut model, &effects)?;
-        for _ in 0..20 {
-            while let Some(&pid) = sim.live.keys().next() {
-                let effects = sim.exit(pid);
-                check(&sim, &mut model, &effects)?;
-            }
-            if sim.core.done() {
-                break;
-            }
-            if sim.core.next_deadline().is_some() {
-                let effects = sim.fire();
-                check(&sim, &mut model, &effects)?;
-            }
-        }
-        prop_assert!(sim.core.done(), "the supervisor did not stop");
-        // Every request had exactly one last reply.
-        prop_assert!(model.open_waiters.is_empty(), "unanswered: {:?}", model.open_waiters);
+        run(&[], &actions)?;
+    }
+
+    #[test]
+    fn random_inputs_during_a_bake_keep_the_invariants(
+        actions in prop::collection::vec(action(), 1..40)
+    ) {
+        run(&BAKING, &actions)?;
     }
 }
 

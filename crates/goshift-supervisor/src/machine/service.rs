@@ -2,9 +2,10 @@
 //!
 //! Outside an upgrade: `Starting` → (ready) `Running` → (death) `Restarting { at }` →
 //! (backoff over) `Starting`. An upgrade is `Upgrading`, whose [`Step`] is `Spawned` →
-//! (ready) `Draining` → (old reaped) `Watching { until }` → (window over) `Running`; a
-//! failure before the cutover returns to `Running` on the old generation, a death after it
-//! goes through `RollingBack`. Generations that got a stop signal or `SIGKILL` wait in
+//! (ready) `Draining` (with `bake`: `Baking { until }` first) → (old reaped)
+//! `Watching { until }` → (window over) `Running`; a failure before the cutover or during the
+//! bake returns to `Running` on the old generation, a death after it goes through
+//! `RollingBack`. Generations that got a stop signal or `SIGKILL` wait in
 //! `retiring` until they are reaped.
 
 use std::time::{Instant, SystemTime};

@@ -24,6 +24,7 @@ pub(super) fn rules(name: &str) -> Rules {
         stop_signal: libc::SIGTERM,
         grace: Duration::from_secs(10),
         watch: Duration::from_secs(3),
+        bake: None,
         backoff: Duration::from_secs(1),
         backoff_max: Duration::from_secs(4),
         checks: Vec::new(),
@@ -245,7 +246,7 @@ fn refusal(effects: &[Effect]) -> &str {
         .unwrap_or_else(|| panic!("no refusal in {effects:#?}"))
 }
 
-fn signals(effects: &[Effect]) -> Vec<(u32, i32)> {
+pub(super) fn signals(effects: &[Effect]) -> Vec<(u32, i32)> {
     effects
         .iter()
         .filter_map(|e| match e {

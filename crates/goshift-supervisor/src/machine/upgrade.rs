@@ -1,9 +1,11 @@
 //! Upgrades: `Spawned` → (ready) `Ready`, `Draining` → (old reaped) `Watching` →
-//! (window over) `Upgraded`. Before the cutover a failure (exit, ready timeout, spawn error)
+//! (window over) `Upgraded`; with `bake`, `Baking` (both serve) comes between `Ready` and
+//! `Draining` (`bake.rs`). Before the cutover a failure (exit, ready timeout, spawn error)
 //! kills the new generation and ends `RolledBack` while the old one never stopped serving;
-//! after it, a death of the new generation starts the previous release again
-//! (`RollingBack`), and its readiness ends `RolledBack`.
+//! so does an abort of the bake. After it, a death of the new generation starts the previous
+//! release again (`RollingBack`), and its readiness ends `RolledBack`.
 
+mod bake;
 mod measured;
 
 pub(super) use measured::incident_id;
@@ -74,13 +76,12 @@ pub(super) struct Info {
 
 /// Where an upgrade is.
 #[derive(Debug)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per upgrading service, inside a box already"
-)]
 pub(super) enum Step {
     /// The new generation is starting; the old one (if it is alive) serves.
     Spawned { old: Option<Gen>, new: Gen },
+    /// Both generations serve until `until`; the checks judge the new one. The old one gets
+    /// its stop signal only once the bake passed; an abort stops the new one alone.
+    Baking { old: Gen, new: Gen, until: Instant },
     /// The new generation serves; the old one got its stop signal.
     Draining { new: Gen, old: u64 },
     /// The old generation is gone; a death of the new one before `until` rolls back.
@@ -103,6 +104,9 @@ pub(super) enum Begun {
     Refused(String),
     /// The release already serves.
     Unchanged(Box<Outcome>),
+    /// The request ended the running upgrade (a `svc rollback` during a bake) with this
+    /// outcome.
+    Ended(Box<Outcome>),
 }
 
 impl Info {
@@ -162,7 +166,7 @@ impl Upgrade {
             Step::Spawned { new: child, .. } | Step::RollingBack { child, .. } => {
                 (child.readiness == Readiness::Starting).then_some(child.deadline)
             }
-            Step::Watching { until, .. } => Some(
+            Step::Baking { until, .. } | Step::Watching { until, .. } => Some(
                 self.info
                     .analysis
                     .deadline()
@@ -175,6 +179,7 @@ impl Upgrade {
     pub(super) fn gens(&self) -> Vec<&Gen> {
         match &self.step {
             Step::Spawned { old, new } => old.iter().chain([new]).collect(),
+            Step::Baking { old, new, .. } => vec![old, new],
             Step::Draining { new, .. } | Step::Watching { new, .. } => vec![new],
             Step::RollingBack { child, .. } => vec![child],
         }
@@ -183,6 +188,7 @@ impl Upgrade {
     pub(super) fn gen_mut(&mut self, id: u64) -> Option<&mut Gen> {
         match &mut self.step {
             Step::Spawned { old, new } => old.iter_mut().chain([new]).find(|g| g.id == id),
+            Step::Baking { old, new, .. } => [old, new].into_iter().find(|g| g.id == id),
             Step::Draining { new, .. } | Step::Watching { new, .. } => {
                 Some(new).filter(|g| g.id == id)
             }
@@ -194,7 +200,9 @@ impl Upgrade {
     pub(super) fn active(&self) -> Option<&Gen> {
         match &self.step {
             Step::Spawned { old, .. } => old.as_ref(),
-            Step::Draining { new, .. } | Step::Watching { new, .. } => Some(new),
+            Step::Baking { new, .. } | Step::Draining { new, .. } | Step::Watching { new, .. } => {
+                Some(new)
+            }
             Step::RollingBack { child, .. } => Some(child),
         }
     }
@@ -212,6 +220,7 @@ impl Upgrade {
         }
         match self.step {
             Step::Spawned { old, new } => old.into_iter().chain([new]).collect(),
+            Step::Baking { old, new, .. } => vec![old, new],
             Step::Draining { new, .. } | Step::Watching { new, .. } => vec![new],
             Step::RollingBack { child, .. } => vec![child],
         }
@@ -219,7 +228,8 @@ impl Upgrade {
 }
 
 impl Service {
-    /// Starts an upgrade of this service to `release`, or says why not.
+    /// Starts an upgrade of this service to `release`, or says why not. A `svc rollback`
+    /// during a bake ends the bake instead.
     pub(super) fn begin_upgrade(
         &mut self,
         index: usize,
@@ -229,14 +239,10 @@ impl Service {
         waiter: Option<WaiterId>,
         cx: &mut Cx,
     ) -> Begun {
-        let name = self.rules.name.clone();
-        if let State::Upgrading(running) = &self.state {
-            return Begun::Refused(format!(
-                "an upgrade of `{name}` is already in progress (upgrade {} to {}); wait for its outcome",
-                running.info.id,
-                running.info.to.id()
-            ));
+        if let Some(begun) = self.busy(index, kind, cx) {
+            return begun;
         }
+        let name = self.rules.name.clone();
         let release = match release {
             Ok(release) => release,
             Err(message) => return Begun::Refused(message),
@@ -275,6 +281,35 @@ impl Service {
             step: Step::Spawned { old, new },
         }));
         Begun::Started
+    }
+
+    /// What a request meets while an upgrade runs: a refusal, or for `svc rollback` during a
+    /// bake, the end of the bake. `None` when no upgrade runs.
+    fn busy(&mut self, index: usize, kind: Kind, cx: &mut Cx) -> Option<Begun> {
+        let name = &self.rules.name;
+        match std::mem::replace(&mut self.state, State::Stopping) {
+            State::Upgrading(running) => match *running {
+                Upgrade {
+                    info,
+                    step: Step::Baking { old, new, .. },
+                } if kind == Kind::Rollback => {
+                    Some(self.rollback_bake(index, &info, old, &new, cx))
+                }
+                running => {
+                    let message = format!(
+                        "an upgrade of `{name}` is already in progress (upgrade {} to {}); wait for its outcome",
+                        running.info.id,
+                        running.info.to.id()
+                    );
+                    self.state = State::Upgrading(Box::new(running));
+                    Some(Begun::Refused(message))
+                }
+            },
+            state => {
+                self.state = state;
+                None
+            }
+        }
     }
 
     /// Takes the serving generation (if any) out of a state an upgrade may start from, or
@@ -367,13 +402,23 @@ impl Service {
                     old_pid: old.as_ref().and_then(|g| g.pid),
                     ..info.event(self, cx, Phase::Ready)
                 };
-                // The stop signal goes out before anything is published: the supervisor's
-                // share of the cutover is the decision alone.
-                if let Some(old) = &old {
-                    self.retire(index, old, cx);
+                match (old, self.rules.bake) {
+                    (Some(old), Some(bake)) => {
+                        self.publish(cx, event, info.waiter);
+                        info.analysis = Analysis::start(&self.rules.checks, cx.now.mono);
+                        self.start_bake(&mut info, old, new, bake, cx)
+                    }
+                    (old, _) => {
+                        // The stop signal goes out before anything is published: the
+                        // supervisor's share of the cutover is the decision alone.
+                        if let Some(old) = &old {
+                            self.retire(index, old, cx);
+                        }
+                        self.publish(cx, event, info.waiter);
+                        info.analysis = Analysis::start(&self.rules.checks, cx.now.mono);
+                        self.cut_over(&mut info, old, new, cx)
+                    }
                 }
-                self.publish(cx, event, info.waiter);
-                self.cut_over(&mut info, old, new, cx)
             }
             Step::RollingBack { mut child, failure } if child.id == id && is_starting(&child) => {
                 child.readiness = Readiness::Ready;
@@ -392,7 +437,6 @@ impl Service {
     /// The new generation is ready and the old one got its stop signal (`Draining`), or, when
     /// it is already gone, the watch window starts.
     fn cut_over(&mut self, info: &mut Info, old: Option<Gen>, new: Gen, cx: &mut Cx) -> Step {
-        info.analysis = Analysis::start(&self.rules.checks, cx.now.mono);
         if let Some(old) = old {
             info.drained = true;
             let event = PhaseEvent {
@@ -467,6 +511,12 @@ impl Service {
             Step::Draining { new, .. } | Step::Watching { new, .. } if new.id == id => {
                 return self.died_after_cutover(index, info, &new, status, cx);
             }
+            Step::Baking { old, new, .. } if new.id == id => {
+                return self.died_in_bake(index, info, old, &new, status, cx);
+            }
+            Step::Baking { old, new, .. } if old.id == id => {
+                self.old_died_in_bake(&info, new, status, cx)
+            }
             Step::RollingBack { child, failure } if child.id == id => {
                 self.conclude(index, &info, Some(&failure), None, cx);
                 let detail = format!("the previous release exited too ({status})");
@@ -507,10 +557,15 @@ impl Service {
     pub(super) fn upgrade_timer(&mut self, index: usize, upgrade: Upgrade, cx: &mut Cx) {
         let now = cx.now.mono;
         let Upgrade { mut info, step } = upgrade;
-        if let Step::Draining { new, .. } | Step::Watching { new, .. } = &step
+        let (judged, beside) = match &step {
+            Step::Draining { new, .. } | Step::Watching { new, .. } => (Some(new), None),
+            Step::Baking { old, new, .. } => (Some(new), old.pid.map(|pid| (old.id, pid))),
+            Step::Spawned { .. } | Step::RollingBack { .. } => (None, None),
+        };
+        if let Some(new) = judged
             && let Some(pid) = new.pid
         {
-            info.analysis.due(index, new.id, pid, cx);
+            info.analysis.due(index, (new.id, pid), beside, cx);
         }
         let step = match step {
             Step::Spawned { old, new }
@@ -531,6 +586,9 @@ impl Service {
                     failed_pid: new.pid,
                 };
                 return self.fail_before_cutover(index, &info, old, &failure, cx);
+            }
+            Step::Baking { old, new, until } if until <= now => {
+                self.bake_passed(index, &mut info, old, new, cx)
             }
             Step::Watching { new, until } if until <= now => {
                 let event = info.event(self, cx, Phase::Upgraded);
@@ -724,7 +782,7 @@ impl Service {
         let reason = Some("SIGHUP".to_owned());
         match self.begin_upgrade(index, Kind::Reload, target.release, reason, None, cx) {
             Begun::Started => {}
-            Begun::Unchanged(_) => cx.reload_ended(),
+            Begun::Unchanged(_) | Begun::Ended(_) => cx.reload_ended(),
             Begun::Refused(message) => {
                 let event = PhaseEvent {
                     release: Some(self.release.id().to_owned()),

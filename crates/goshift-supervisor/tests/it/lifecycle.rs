@@ -290,6 +290,7 @@ fn counters_start_at_zero_for_every_label() {
         "ready_timeout",
         "spawn_failed",
         "died_in_watch",
+        "died_in_bake",
         "requested",
     ] {
         let line = format!("goshift_rollbacks_total{{service=\"api\",reason=\"{reason}\"}} 0");

@@ -9,6 +9,7 @@
 
 mod activation;
 mod analysis;
+mod bake;
 mod function_length;
 mod harness;
 mod lifecycle;

@@ -34,7 +34,9 @@ impl Service {
             }
         };
         let new = match &upgrade.step {
-            Step::Draining { new, .. } | Step::Watching { new, .. } if new.id == generation => {
+            Step::Baking { new, .. } | Step::Draining { new, .. } | Step::Watching { new, .. }
+                if new.id == generation =>
+            {
                 new.pid
             }
             _ => {
@@ -66,9 +68,10 @@ impl Service {
     }
 
     /// A check decided a rollback: the failed generation's incident is recorded (its
-    /// goroutine dump ends it; `SIGKILL` follows after the grace period if not), and the
-    /// previous release starts again. The listeners stay open throughout: connections that
-    /// arrive meanwhile wait in the accept queue for it.
+    /// goroutine dump ends it; `SIGKILL` follows after the grace period if not). During a
+    /// bake the old generation serves on, warm; after it, the previous release starts
+    /// again. The listeners stay open throughout: connections that arrive meanwhile wait in
+    /// the accept queue for it.
     fn analysis_failed(
         &mut self,
         index: usize,
@@ -78,9 +81,13 @@ impl Service {
         cx: &mut Cx,
     ) {
         let Upgrade { mut info, step } = upgrade;
-        let (Step::Draining { new, .. } | Step::Watching { new, .. }) = step else {
-            self.state = State::Upgrading(Box::new(Upgrade { info, step }));
-            return;
+        let (new, old) = match step {
+            Step::Draining { new, .. } | Step::Watching { new, .. } => (new, None),
+            Step::Baking { old, new, .. } => (new, Some(old)),
+            step => {
+                self.state = State::Upgrading(Box::new(Upgrade { info, step }));
+                return;
+            }
         };
         let failure = Failure {
             reason: check.reason(),
@@ -94,6 +101,9 @@ impl Service {
             kill_at: Some(cx.now.mono + self.rules.grace),
             killed: false,
         });
+        if let Some(old) = old {
+            return self.fail_before_cutover(index, &info, Some(old), &failure, cx);
+        }
         self.release = info.from.clone();
         // `RollingBack` is published once the previous release runs (`upgrade_started`).
         let child = self.spawn(index, info.from.clone(), cx);
