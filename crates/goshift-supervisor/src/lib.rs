@@ -45,6 +45,7 @@ compile_error!(
 );
 
 mod activation;
+pub mod handoff;
 pub mod analysis;
 mod config;
 mod control;
