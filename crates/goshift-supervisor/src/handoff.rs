@@ -37,6 +37,31 @@ const VERSION: u32 = 1;
 /// The largest state read: a few hundred bytes per service.
 const MAX_STATE: u64 = 4 * 1024 * 1024;
 
+/// What a reload did, as `goshift supervise --reload` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadReport {
+    /// The supervisor's pid, the same before and after.
+    pub pid: u32,
+    /// The goshift binary running now.
+    pub program: PathBuf,
+    /// The one that ran before (`(deleted)` when it was replaced on disk).
+    pub previous_program: PathBuf,
+    /// The service file loaded.
+    pub config: PathBuf,
+    /// `SIGHUP` or `goshift supervise --reload`.
+    pub trigger: String,
+    /// Services whose generation was kept, with its pid.
+    pub kept: Vec<(String, u32)>,
+    /// Services upgraded by the reload (changed settings, or `current` moved).
+    pub upgraded: Vec<String>,
+    /// Services the new file added, started.
+    pub started: Vec<String>,
+    /// Services the new file removed, stopped.
+    pub stopped: Vec<String>,
+    /// Why a service was not upgraded (rolled back, refused); empty when all went well.
+    pub failures: Vec<String>,
+}
+
 /// What a supervisor hands its successor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
@@ -89,6 +114,8 @@ pub(crate) struct RetiredState {
     pub(crate) pid: u32,
     pub(crate) signal: i32,
     pub(crate) grace_ms: u64,
+    /// Its stdout and stderr pipes: read to the end, so it can still log while it drains.
+    pub(crate) output: Option<(RawFd, RawFd)>,
 }
 
 impl State {
@@ -109,6 +136,11 @@ impl State {
         }
     }
 
+    /// The service file the successor loads.
+    pub fn config(&self) -> &Path {
+        &self.config
+    }
+
     /// Every descriptor the state names.
     pub(crate) fn fds(&self) -> Vec<RawFd> {
         let mut fds: Vec<RawFd> = self.control.into_iter().collect();
@@ -116,6 +148,9 @@ impl State {
             fds.extend(service.listeners.iter().map(|(_, fd, _)| *fd));
             fds.extend(service.notify.iter().map(|(fd, _)| *fd));
             fds.extend(service.output.iter().flat_map(|(o, e)| [*o, *e]));
+        }
+        for retired in &self.retired {
+            fds.extend(retired.output.iter().flat_map(|(o, e)| [*o, *e]));
         }
         fds
     }
@@ -295,6 +330,68 @@ pub(crate) fn exec(program: &Path, args: &[OsString], state_fd: RawFd) -> std::i
     // end with a null pointer, as execve requires.
     unsafe { libc::execve(program.as_ptr(), argv_ptrs.as_ptr(), envp_ptrs.as_ptr()) };
     std::io::Error::last_os_error()
+}
+
+/// Waits for child `pid` and says how it ended, as the standard library's exit status
+/// reads; a child reaped before the handoff (by the predecessor's reaper thread, just
+/// before the exec) is accounted as exited with its status lost.
+#[expect(unsafe_code, reason = "waitpid on a child of this process")]
+pub(crate) fn wait(pid: u32) -> String {
+    use std::os::unix::process::ExitStatusExt as _;
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return format!("pid {pid} is out of range");
+    };
+    let mut status = 0;
+    loop {
+        // SAFETY: `status` is a valid int to write to; waitpid touches nothing else.
+        let done = unsafe { libc::waitpid(pid, &raw mut status, 0) };
+        if done == pid {
+            return std::process::ExitStatus::from_raw(status).to_string();
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return format!(
+                "exited during the supervisor's re-exec; its exit status was lost ({error})"
+            );
+        }
+    }
+}
+
+/// Stops the generation of a service the new file removed, on a thread: its stop signal,
+/// `SIGKILL` after its grace period, and reaping. Its output is read and dropped, so a
+/// service that logs while it drains does not die of a closed pipe.
+pub(crate) fn retire(retired: &RetiredState) -> Result<(), String> {
+    let output = retired
+        .output
+        .map(|(o, e)| Ok::<_, String>((take_fd(o, "a stdout pipe")?, take_fd(e, "a stderr pipe")?)))
+        .transpose()?;
+    let (pid, signal) = (retired.pid, retired.signal);
+    let grace = std::time::Duration::from_millis(retired.grace_ms);
+    if let Some((out, err)) = output {
+        for pipe in [out, err] {
+            let _ = std::thread::Builder::new()
+                .name("retired-output".into())
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    let _ = std::io::copy(&mut std::fs::File::from(pipe), &mut std::io::sink());
+                });
+        }
+    }
+    crate::sys::kill(pid, signal);
+    std::thread::Builder::new()
+        .name("retired-reaper".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(wait(pid));
+            });
+            if rx.recv_timeout(grace).is_err() {
+                crate::sys::kill(pid, libc::SIGKILL);
+            }
+        })
+        .map(drop)
+        .map_err(|e| format!("the thread stopping pid {pid}: {e}"))
 }
 
 /// What a new service file changes, service by service.

@@ -70,6 +70,7 @@ pub use config::{
     parse_signal,
 };
 pub use control::{Client, Reply, Request};
+pub use handoff::ReloadReport;
 pub use error::{ActivationError, ConfigError, ControlError, ReleaseError, StartError};
 pub use notify::{NotifyMessage, send_to_manager};
 pub use output::{GenerationLog, GenerationOutput, OutputLine, Stream, TAIL_BYTES};
@@ -77,7 +78,7 @@ pub use phase::{
     Outcome, Phase, PhaseEvent, Readiness, RollbackReason, ServiceStatus, Trigger, UpgradeResult,
 };
 pub use release::{BuildFacts, Provenance, Release, ReleaseStore, check_program};
-pub use supervisor::{Handle, KEPT_GENERATIONS, Options, Supervisor};
+pub use supervisor::{Handle, KEPT_GENERATIONS, Options, Reexec, Supervisor};
 pub use sys::SignalSet;
 
 /// Blocks `SIGHUP`, `SIGTERM` and `SIGINT` in the calling thread (and so in every thread it

@@ -35,6 +35,7 @@ fn sample() -> State {
         pid: 101,
         signal: libc::SIGTERM,
         grace_ms: 5000,
+        output: Some((11, 12)),
     });
     state
 }
@@ -43,7 +44,7 @@ fn sample() -> State {
 fn a_state_round_trips_and_names_every_descriptor() {
     let state = sample();
     assert_eq!(State::decode(&state.encode(), 4242).unwrap(), state);
-    assert_eq!(state.fds(), [5, 6, 7, 8, 9, 10]);
+    assert_eq!(state.fds(), [5, 6, 7, 8, 9, 10, 11, 12]);
 }
 
 #[test]

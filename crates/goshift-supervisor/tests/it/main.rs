@@ -10,6 +10,7 @@
 mod activation;
 mod analysis;
 mod function_length;
+mod handoff;
 mod harness;
 mod lifecycle;
 mod metrics;
