@@ -296,35 +296,41 @@ pub(crate) fn set_cloexec(fd: RawFd, on: bool) -> std::io::Result<()> {
 #[expect(unsafe_code, reason = "execve")]
 pub(crate) fn exec(program: &Path, args: &[OsString], state_fd: RawFd) -> std::io::Error {
     let c = |s: &[u8]| CString::new(s).map_err(|_| std::io::ErrorKind::InvalidInput);
-    let build = || -> Result<(CString, Vec<CString>, Vec<CString>), std::io::ErrorKind> {
+    let strings = || -> Result<(CString, Vec<CString>, Vec<CString>), std::io::ErrorKind> {
         let program = c(program.as_os_str().as_bytes())?;
-        let argv = args
+        let arg_strings = args
             .iter()
             .map(|a| c(a.as_bytes()))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut envp = Vec::new();
+        let mut env_strings = Vec::new();
         for (key, value) in std::env::vars_os() {
-            if ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LISTEN_PIDFDID", ENV_FD]
-                .iter()
-                .any(|own| key == *own)
+            if [
+                "LISTEN_FDS",
+                "LISTEN_PID",
+                "LISTEN_FDNAMES",
+                "LISTEN_PIDFDID",
+                ENV_FD,
+            ]
+            .iter()
+            .any(|own| key == *own)
             {
                 continue;
             }
             let mut pair = key.as_bytes().to_vec();
             pair.push(b'=');
             pair.extend_from_slice(value.as_bytes());
-            envp.push(c(&pair)?);
+            env_strings.push(c(&pair)?);
         }
-        envp.push(c(format!("{ENV_FD}={state_fd}").as_bytes())?);
-        Ok((program, argv, envp))
+        env_strings.push(c(format!("{ENV_FD}={state_fd}").as_bytes())?);
+        Ok((program, arg_strings, env_strings))
     };
-    let (program, argv, envp) = match build() {
-        Ok(built) => built,
+    let (program, arg_strings, env_strings) = match strings() {
+        Ok(all) => all,
         Err(kind) => return kind.into(),
     };
-    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    let mut argv_ptrs: Vec<*const libc::c_char> = arg_strings.iter().map(|a| a.as_ptr()).collect();
     argv_ptrs.push(std::ptr::null());
-    let mut envp_ptrs: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
+    let mut envp_ptrs: Vec<*const libc::c_char> = env_strings.iter().map(|e| e.as_ptr()).collect();
     envp_ptrs.push(std::ptr::null());
     // SAFETY: every pointer is to a NUL-terminated string kept alive above, and both arrays
     // end with a null pointer, as execve requires.

@@ -45,11 +45,11 @@ compile_error!(
 );
 
 mod activation;
-pub mod handoff;
 pub mod analysis;
 mod config;
 mod control;
 mod error;
+pub mod handoff;
 pub mod incident;
 mod listen;
 mod machine;
@@ -70,8 +70,8 @@ pub use config::{
     parse_signal,
 };
 pub use control::{Client, Reply, Request};
-pub use handoff::ReloadReport;
 pub use error::{ActivationError, ConfigError, ControlError, ReleaseError, StartError};
+pub use handoff::ReloadReport;
 pub use notify::{NotifyMessage, send_to_manager};
 pub use output::{GenerationLog, GenerationOutput, OutputLine, Stream, TAIL_BYTES};
 pub use phase::{

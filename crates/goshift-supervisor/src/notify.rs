@@ -83,9 +83,7 @@ impl NotifySocket {
 
     /// The socket's descriptor, before [`start`](Self::start) takes it to its thread.
     pub(crate) fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
-        self.socket
-            .as_ref()
-            .map(std::os::fd::AsRawFd::as_raw_fd)
+        self.socket.as_ref().map(std::os::fd::AsRawFd::as_raw_fd)
     }
 
     pub(crate) fn path(&self) -> &Path {

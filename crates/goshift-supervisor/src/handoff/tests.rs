@@ -25,7 +25,10 @@ fn sample() -> State {
         previous: Some("20251231T000000Z-def".into()),
         status_text: Some("serving".into()),
         restarts: 2,
-        listeners: vec![("http".into(), 6, None), ("grpc".into(), 7, Some("/run/g".into()))],
+        listeners: vec![
+            ("http".into(), 6, None),
+            ("grpc".into(), 7, Some("/run/g".into())),
+        ],
         notify: Some((8, "/run/api.3.notify".into())),
         output: Some((9, 10)),
         admin: Some("127.0.0.1:9000".parse().unwrap()),
@@ -61,7 +64,10 @@ fn a_foreign_or_stale_state_is_refused_with_the_reason() {
             br#"{"magic":"goshift-supervisor-handoff","version":1}"#.to_vec(),
             "malformed",
         ),
-        (state.encode(), "written by pid 4242 for itself, and this is pid 1"),
+        (
+            state.encode(),
+            "written by pid 4242 for itself, and this is pid 1",
+        ),
     ];
     for (bytes, expected) in cases {
         let error = State::decode(&bytes, 1).unwrap_err();
@@ -90,7 +96,10 @@ fn the_state_travels_in_a_sealed_memfd_and_only_there() {
     std::mem::forget(fd);
     assert_eq!(read(&raw.to_string()).unwrap(), state);
     let error = read(&raw.to_string()).unwrap_err();
-    assert!(error.contains("not a sealed memfd"), "read closes it: {error}");
+    assert!(
+        error.contains("not a sealed memfd"),
+        "read closes it: {error}"
+    );
     let file = tempfile::tempfile().unwrap();
     let error = read(&file.as_raw_fd().to_string()).unwrap_err();
     assert!(error.contains("not a sealed memfd"), "{error}");
@@ -122,7 +131,10 @@ fn reload_plans_keep_upgrade_stop_and_start() {
         ),
         (
             "web's arguments changed",
-            BASE.replace("binary = \"/srv/web\"", "binary = \"/srv/web\"\nargs = [\"-v\"]"),
+            BASE.replace(
+                "binary = \"/srv/web\"",
+                "binary = \"/srv/web\"\nargs = [\"-v\"]",
+            ),
             Plan {
                 keep: names(&["api"]),
                 upgrade: names(&["web"]),
@@ -159,14 +171,24 @@ fn reload_plans_keep_upgrade_stop_and_start() {
 fn a_reload_that_moves_the_control_socket_is_refused() {
     let moved = config(&format!("control = \"/run/other.sock\"\n{BASE}"));
     let error = plan(&config(BASE), &moved).unwrap_err();
-    assert!(error.contains("control socket") && error.contains("restart"), "{error}");
+    assert!(
+        error.contains("control socket") && error.contains("restart"),
+        "{error}"
+    );
 }
 
 #[test]
 fn only_listeners_with_the_same_name_and_address_are_handed_over() {
-    let new = config(&BASE.replace("8080", "8090").replace("[services.web]", "[services.db]"));
+    let new = config(
+        &BASE
+            .replace("8080", "8090")
+            .replace("[services.web]", "[services.db]"),
+    );
     let kept = kept_listeners(&config(BASE), &new);
-    assert_eq!(kept, BTreeMap::from([("api".to_owned(), Vec::<String>::new())]));
+    assert_eq!(
+        kept,
+        BTreeMap::from([("api".to_owned(), Vec::<String>::new())])
+    );
     let kept = kept_listeners(&config(BASE), &config(BASE));
     assert_eq!(kept["web"], ["http"]);
 }

@@ -104,8 +104,7 @@ impl Core {
 
     /// Upgrades asked for by a reload have not all ended.
     pub(crate) fn reloading(&self) -> bool {
-        self.cx.reloads_pending > 0
-            || self.services.iter().any(|s| s.pending_reload.is_some())
+        self.cx.reloads_pending > 0 || self.services.iter().any(|s| s.pending_reload.is_some())
     }
 
     /// A reload failed before any upgrade (the re-exec): `STATUS=` says so at its end.

@@ -49,6 +49,9 @@ impl Supervisor {
     /// Lets `SIGHUP` and reload requests re-execute `reexec` (without it, `SIGHUP` only
     /// upgrades to the `current` releases and a reload request is refused).
     pub fn reexec(&mut self, reexec: Reexec) {
+        if let Some(resumed) = &mut self.resumed {
+            resumed.report.program.clone_from(&reexec.program);
+        }
         self.reexec = Some(reexec);
     }
 
@@ -57,13 +60,14 @@ impl Supervisor {
     pub fn adopt(
         config: Config,
         options: Options,
-        state: State,
+        state: &State,
         facts: &dyn Fn(&Path) -> BuildFacts,
     ) -> Result<Self, StartError> {
         let mut handed = Vec::new();
         for service in &state.services {
             for (name, fd, _) in &service.listeners {
-                let fd = handoff::take_fd(*fd, &format!("listener {name}")).map_err(handoff_error)?;
+                let fd =
+                    handoff::take_fd(*fd, &format!("listener {name}")).map_err(handoff_error)?;
                 handed.push((store_name(&service.name, name), fd));
             }
         }
@@ -73,10 +77,15 @@ impl Supervisor {
             .transpose()
             .map_err(handoff_error)?
             .map(std::os::unix::net::UnixListener::from);
-        let (mut supervisor, machines) =
-            Self::assemble(config, options, Inherited::from_sockets(handed), facts, control)?;
+        let (mut supervisor, machines) = Self::assemble(
+            config,
+            options,
+            Inherited::from_sockets(handed),
+            facts,
+            control,
+        )?;
         supervisor
-            .take_over(&state, machines)
+            .take_over(state, machines)
             .map_err(handoff_error)?;
         Ok(supervisor)
     }
@@ -86,7 +95,6 @@ impl Supervisor {
         let mut adopted = Vec::new();
         let mut report = ReloadReport {
             pid: std::process::id(),
-            program: self.reexec.as_ref().map(|r| r.program.clone()).unwrap_or_default(),
             previous_program: state.previous_program.clone(),
             config: state.config.clone(),
             trigger: state.trigger.clone(),
@@ -112,14 +120,15 @@ impl Supervisor {
         let machines = machines
             .into_iter()
             .zip(&adopted)
-            .map(|((rules, first), a)| (rules, a.as_ref().map_or(first, |a| a.running.release.clone())))
+            .map(|((rules, first), a)| {
+                (
+                    rules,
+                    a.as_ref().map_or(first, |a| a.running.release.clone()),
+                )
+            })
             .collect();
-        self.core = crate::machine::Core::adopt(
-            machines,
-            adopted,
-            state.next_generation,
-            super::now(),
-        );
+        self.core =
+            crate::machine::Core::adopt(machines, adopted, state.next_generation, super::now());
         self.resumed = Some(Resumed {
             report,
             waiters: Vec::new(),
@@ -165,7 +174,8 @@ impl Supervisor {
         };
         let process = launch.adopt(handed)?;
         let io = &mut self.services[index];
-        io.outputs.push_back(std::sync::Arc::clone(&process.capture));
+        io.outputs
+            .push_back(std::sync::Arc::clone(&process.capture));
         self.processes.insert(handed.generation, process);
         Ok(Adopted {
             running,
@@ -253,9 +263,9 @@ impl Supervisor {
             (Some(Trigger::Reload), Phase::RolledBack) => report
                 .failures
                 .push(format!("{}: rolled back ({detail})", event.service)),
-            (None, _) if detail.starts_with("SIGHUP: not upgraded") => report
-                .failures
-                .push(format!("{}: {detail}", event.service)),
+            (None, _) if detail.starts_with("SIGHUP: not upgraded") => {
+                report.failures.push(format!("{}: {detail}", event.service))
+            }
             _ => {}
         }
     }
@@ -293,6 +303,11 @@ impl Supervisor {
     /// Checks the new file, the plan and the binary, and writes the state to hand over.
     fn handoff_state(&self, path: &Path, trigger: &str) -> Result<(State, OwnedFd), String> {
         let reexec = self.reexec.as_ref().ok_or("no program to re-execute")?;
+        // A child's parent is the thread that forked it: any other thread dies at the exec,
+        // and the children's parent-death signal with it.
+        if nix::unistd::gettid() != nix::unistd::getpid() {
+            return Err("the supervisor runs on a thread other than the process's main one, so its children would die with the exec; run `Supervisor::run` on the main thread, or restart the supervisor instead".into());
+        }
         let new = Config::load(path)
             .map_err(|e| format!("the service file `{}` is not valid: {e}", path.display()))?;
         let plan = handoff::plan(&self.config, &new)?;
@@ -304,7 +319,12 @@ impl Supervisor {
             )
         })?;
         let previous = std::fs::read_link("/proc/self/exe").unwrap_or_default();
-        let mut state = State::new(std::process::id(), path.to_owned(), trigger.into(), previous);
+        let mut state = State::new(
+            std::process::id(),
+            path.to_owned(),
+            trigger.into(),
+            previous,
+        );
         state.next_generation = self.core.next_generation();
         state.control = self.control_fd;
         state.changed.clone_from(&plan.upgrade);

@@ -10,7 +10,6 @@
 mod activation;
 mod analysis;
 mod function_length;
-mod handoff;
 mod harness;
 mod lifecycle;
 mod metrics;

@@ -34,6 +34,10 @@ pub(crate) struct SuperviseArgs {
         num_args = 0..=1,
         conflicts_with = "config"
     )]
+    #[expect(
+        clippy::option_option,
+        reason = "clap's shape for a flag with an optional value: absent, `--reload`, `--reload FILE`"
+    )]
     pub(crate) reload: Option<Option<PathBuf>>,
     /// With `--reload`: the control socket (default: `GOSHIFT_SUPERVISOR_SOCKET`, then
     /// `$GOSHIFT_HOME/run/supervisor.sock`).

@@ -107,8 +107,14 @@ fn adopt(fd: &str, settings: &GlobalSettings) -> anyhow::Result<Supervisor> {
         .hint("the services were lost with it; start the supervisor again (under systemd its listeners are kept in the file-descriptor store)")?;
     let path = state.config().to_owned();
     let config = Config::load(&path).hint("see docs/supervisor.md for the service file format")?;
-    let mut supervisor = Supervisor::adopt(config, options(settings), state, &super::svc::build_facts)
-        .with_context(|| format!("the supervisor could not take over from `{}`", path.display()))?;
+    let mut supervisor =
+        Supervisor::adopt(config, options(settings), &state, &super::svc::build_facts)
+            .with_context(|| {
+                format!(
+                    "the supervisor could not take over from `{}`",
+                    path.display()
+                )
+            })?;
     for note in supervisor.notes() {
         settings.printer.warn(note);
     }

@@ -21,8 +21,7 @@ pub(super) fn reload(
     let config = file.map(|f| settings.cwd.join(f));
     if let Some(path) = &config {
         // Checked here as well, for the error to name the file before anything is asked.
-        Config::load(path)
-            .hint("fix the service file; the running supervisor was not touched")?;
+        Config::load(path).hint("fix the service file; the running supervisor was not touched")?;
     }
     let client = crate::commands::svc::client(control, settings);
     let mut refusal = None;
@@ -46,8 +45,9 @@ pub(super) fn reload(
         .hint("see its log (stderr, `journalctl -u goshift`): the new process could not adopt what was handed over")?;
     match answer {
         Some(Reply::Reloaded { report }) => Ok(print(&report, settings)),
-        Some(Reply::Error { message }) => Err(anyhow::anyhow!(message))
-            .context("the supervisor answered, but not about a reload"),
+        Some(Reply::Error { message }) => {
+            Err(anyhow::anyhow!(message)).context("the supervisor answered, but not about a reload")
+        }
         _ => anyhow::bail!("the supervisor closed the connection before reporting the reload"),
     }
 }

@@ -1,7 +1,13 @@
-//! The re-exec handoff with real processes: a supervisor process (this test binary running
-//! the ignored `host` test) re-executes itself on a reload request; its generation keeps its
-//! pid and keeps serving on the listener, a changed service file is applied, and a bad one
-//! changes nothing.
+//! The re-exec handoff with real processes: a supervisor process (this test binary, started
+//! with `GOSHIFT_TEST_HOST_CONFIG`) re-executes itself on a reload request; its generation
+//! keeps its pid and keeps serving on the listener, a changed service file is applied, and a
+//! bad one changes nothing.
+//!
+//! No libtest harness: the supervisor must run on the main thread, the one that forks the
+//! children and calls `execve` (a child's parent is the thread that forked it; any other
+//! thread dies at the exec, and the children with it).
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+#![expect(clippy::print_stderr, reason = "the test runner's report")]
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -17,31 +23,60 @@ use goshift_supervisor::{
 };
 use goshift_testkit::service::service_variant;
 
-use crate::harness::WAIT;
+const WAIT: Duration = Duration::from_secs(30);
 
 const HOST_CONFIG: &str = "GOSHIFT_TEST_HOST_CONFIG";
 const HOST_HOME: &str = "GOSHIFT_TEST_HOST_HOME";
 const HOST_PROGRAM: &str = "GOSHIFT_TEST_HOST_PROGRAM";
 
+const TESTS: [(&str, fn()); 3] = [
+    (
+        "a_reexec_keeps_the_generation_serving_on_its_listener",
+        a_reexec_keeps_the_generation_serving_on_its_listener,
+    ),
+    (
+        "a_reload_applies_a_changed_service_file_and_refuses_a_bad_one",
+        a_reload_applies_a_changed_service_file_and_refuses_a_bad_one,
+    ),
+    (
+        "a_reload_whose_binary_cannot_run_leaves_the_supervisor_as_it_was",
+        a_reload_whose_binary_cannot_run_leaves_the_supervisor_as_it_was,
+    ),
+];
+
+/// The host when started as one, else every test whose name contains the first non-flag
+/// argument (all without one), one after the other.
+fn main() -> std::process::ExitCode {
+    if std::env::var_os(HOST_CONFIG).is_some() {
+        host();
+        return std::process::ExitCode::SUCCESS;
+    }
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let mut failed = Vec::new();
+    for (name, test) in TESTS {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        eprintln!("test handoff::{name} ...");
+        if std::panic::catch_unwind(test).is_err() {
+            failed.push(name);
+        }
+    }
+    if failed.is_empty() {
+        eprintln!("handoff: ok");
+        std::process::ExitCode::SUCCESS
+    } else {
+        eprintln!("handoff: FAILED: {}", failed.join(", "));
+        std::process::ExitCode::FAILURE
+    }
+}
+
 fn host_args() -> Vec<OsString> {
-    let exe = std::env::current_exe().unwrap();
-    [
-        exe.as_os_str(),
-        "handoff::host".as_ref(),
-        "--exact".as_ref(),
-        "--ignored".as_ref(),
-        "--nocapture".as_ref(),
-        "--test-threads=1".as_ref(),
-    ]
-    .iter()
-    .map(|a| a.to_os_string())
-    .collect()
+    vec![std::env::current_exe().unwrap().into_os_string()]
 }
 
 /// The supervisor process: started by the tests below, re-executed by its own reloads
 /// (then it adopts what its predecessor handed over).
-#[test]
-#[ignore = "the supervisor process the handoff tests start and re-execute"]
 fn host() {
     let config = PathBuf::from(std::env::var_os(HOST_CONFIG).expect(HOST_CONFIG));
     let options = Options {
@@ -55,7 +90,7 @@ fn host() {
         Ok(fd) => {
             let state = handoff::read(&fd).unwrap();
             let loaded = Config::load(state.config()).unwrap();
-            Supervisor::adopt(loaded, options, state, &facts).unwrap()
+            Supervisor::adopt(loaded, options, &state, &facts).unwrap()
         }
         Err(_) => Supervisor::new(Config::load(&config).unwrap(), options, &facts).unwrap(),
     };
@@ -94,12 +129,14 @@ impl Host {
     fn start(text: &str, program: Option<&Path>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("supervisor.toml");
-        std::fs::write(&config, text.replace("{dir}", &dir.path().display().to_string()))
-            .unwrap();
+        std::fs::write(
+            &config,
+            text.replace("{dir}", &dir.path().display().to_string()),
+        )
+        .unwrap();
         let home = dir.path().join("home");
         let mut command = Command::new(std::env::current_exe().unwrap());
         command
-            .args(&host_args()[1..])
             .env(HOST_CONFIG, &config)
             .env(HOST_HOME, &home)
             .env_remove(handoff::ENV_FD)
@@ -132,7 +169,10 @@ impl Host {
         let until = Instant::now() + WAIT;
         loop {
             let mut replies = Vec::new();
-            if self.client.request(&Request::Status, |r| replies.push(r)).is_ok()
+            if self
+                .client
+                .request(&Request::Status, |r| replies.push(r))
+                .is_ok()
                 && let [Reply::Status { services }] = replies.as_slice()
                 && services.iter().all(|s| s.readiness == Readiness::Ready)
                 && also(services)
@@ -180,7 +220,11 @@ impl Drop for Host {
 fn serving_pid(port: u16) -> u32 {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
-    write!(stream, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     let mut buf = [0_u8; 1024];
     while !response.contains("count=") {
@@ -200,7 +244,6 @@ fn pid_of(services: &[ServiceStatus], name: &str) -> u32 {
         .unwrap()
 }
 
-#[test]
 fn a_reexec_keeps_the_generation_serving_on_its_listener() {
     let scratch = tempfile::tempdir().unwrap();
     let v1 = service_variant(scratch.path(), "v1", None);
@@ -222,7 +265,6 @@ fn a_reexec_keeps_the_generation_serving_on_its_listener() {
     host.stop();
 }
 
-#[test]
 fn a_reload_applies_a_changed_service_file_and_refuses_a_bad_one() {
     let scratch = tempfile::tempdir().unwrap();
     let v1 = service_variant(scratch.path(), "v1", None);
@@ -235,8 +277,16 @@ fn a_reload_applies_a_changed_service_file_and_refuses_a_bad_one() {
         [Reply::Error { message }] => assert!(message.contains("is not valid"), "{message}"),
         other => panic!("{other:?}"),
     }
-    let pids = |s: &[ServiceStatus]| s.iter().map(|s| (s.name.clone(), s.pid)).collect::<Vec<_>>();
-    assert_eq!(pids(&host.status()), pids(&running), "a refused reload changes nothing");
+    let pids = |s: &[ServiceStatus]| {
+        s.iter()
+            .map(|s| (s.name.clone(), s.pid))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        pids(&host.status()),
+        pids(&running),
+        "a refused reload changes nothing"
+    );
     // web's arguments change, api stays, db is added.
     let db = free_port();
     let second = service_table("api", &v1, api, "")
@@ -260,7 +310,6 @@ fn a_reload_applies_a_changed_service_file_and_refuses_a_bad_one() {
     host.stop();
 }
 
-#[test]
 fn a_reload_whose_binary_cannot_run_leaves_the_supervisor_as_it_was() {
     let scratch = tempfile::tempdir().unwrap();
     let v1 = service_variant(scratch.path(), "v1", None);
