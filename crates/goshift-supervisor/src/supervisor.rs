@@ -256,19 +256,8 @@ impl Supervisor {
         let control_path = control
             .or(config.control)
             .unwrap_or_else(|| run_dir.join("supervisor.sock"));
-        let control = Some(match control_listener {
-            Some(listener) => listener,
-            None => control::bind(&control_path)?,
-        });
-        let metrics_listener = config
-            .metrics
-            .map(|address| {
-                TcpListener::bind(address).map_err(|source| StartError::Setup {
-                    what: format!("the metrics endpoint `{address}`"),
-                    source,
-                })
-            })
-            .transpose()?;
+        let control = Some(control_listener.map_or_else(|| control::bind(&control_path), Ok)?);
+        let metrics_listener = bind_metrics(config.metrics)?;
         let supervisor = Self {
             core: Core::new(machines.clone(), now()),
             services,
@@ -954,6 +943,18 @@ fn bind_services(
         });
     }
     Ok((services, machines, fresh))
+}
+
+/// The metrics endpoint, when the service file asks for one.
+fn bind_metrics(address: Option<std::net::SocketAddr>) -> Result<Option<TcpListener>, StartError> {
+    address
+        .map(|address| {
+            TcpListener::bind(address).map_err(|source| StartError::Setup {
+                what: format!("the metrics endpoint `{address}`"),
+                source,
+            })
+        })
+        .transpose()
 }
 
 /// Under a service manager: stores each listener bound here in its file-descriptor store and

@@ -342,27 +342,41 @@ impl Supervisor {
                 });
                 continue;
             }
-            state.services.push(ServiceState {
-                name: name.clone(),
-                generation: run.generation,
-                pid: run.pid,
-                release: run.release.id().to_owned(),
-                previous: run.previous.as_ref().map(|r| r.id().to_owned()),
-                status_text: run.status_text.clone(),
-                restarts: run.restarts,
-                listeners: io
-                    .listeners
-                    .iter()
-                    .filter(|l| kept.get(name).is_some_and(|k| k.contains(&l.name)))
-                    .map(|l| (l.name.clone(), l.raw(), l.unix_path.clone()))
-                    .collect(),
-                notify: process.and_then(|p| p.notify_fd.clone()),
-                output: process.and_then(|p| p.output_fds),
-                admin: process.and_then(|p| p.admin),
-            });
+            let listeners = kept.get(name).map_or(&[][..], Vec::as_slice);
+            state
+                .services
+                .push(service_state(io, run, process, listeners));
         }
         let memfd = handoff::write_memfd(&state)
             .map_err(|e| format!("the handoff state could not be written: {e}"))?;
         Ok((state, memfd))
+    }
+}
+
+/// What is handed over of a service that keeps running: its generation, and the listeners
+/// named in `kept`.
+fn service_state(
+    io: &super::ServiceIo,
+    run: &crate::machine::Running,
+    process: Option<&super::generation::Process>,
+    kept: &[String],
+) -> ServiceState {
+    ServiceState {
+        name: io.config.name.clone(),
+        generation: run.generation,
+        pid: run.pid,
+        release: run.release.id().to_owned(),
+        previous: run.previous.as_ref().map(|r| r.id().to_owned()),
+        status_text: run.status_text.clone(),
+        restarts: run.restarts,
+        listeners: io
+            .listeners
+            .iter()
+            .filter(|l| kept.contains(&l.name))
+            .map(|l| (l.name.clone(), l.raw(), l.unix_path.clone()))
+            .collect(),
+        notify: process.and_then(|p| p.notify_fd.clone()),
+        output: process.and_then(|p| p.output_fds),
+        admin: process.and_then(|p| p.admin),
     }
 }
