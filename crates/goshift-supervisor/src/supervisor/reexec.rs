@@ -292,8 +292,10 @@ impl Supervisor {
                 return format!("descriptor {fd} could not be kept across the exec: {error}");
             }
         }
+        let dropped = self.unstore_dropped(&state);
         let error = handoff::exec(&reexec.program, &reexec.args, memfd.as_raw_fd());
         restore(&fds);
+        self.restore_dropped(&dropped);
         format!(
             "executing `{}` failed: {error}; the running supervisor carries on unchanged",
             reexec.program.display()
@@ -312,6 +314,7 @@ impl Supervisor {
             .map_err(|e| format!("the service file `{}` is not valid: {e}", path.display()))?;
         let plan = handoff::plan(&self.config, &new)?;
         let running = self.core.handoff_ready()?;
+        self.preflight(&new, &plan)?;
         release::check_program(&reexec.program).map_err(|e| {
             format!(
                 "the goshift binary `{}` cannot be run: {e}",
@@ -350,6 +353,70 @@ impl Supervisor {
         let memfd = handoff::write_memfd(&state)
             .map_err(|e| format!("the handoff state could not be written: {e}"))?;
         Ok((state, memfd))
+    }
+}
+
+impl Supervisor {
+    /// Takes the listeners not handed over (removed, moved) out of the service manager's
+    /// file-descriptor store, so a later restart is not given a stale socket under a name the
+    /// new file uses. Returns them, `(index of the service, of the listener, store name)`.
+    fn unstore_dropped(&self, state: &State) -> Vec<(usize, usize, String)> {
+        let Some(manager) = &self.manager_notify else {
+            return Vec::new();
+        };
+        let mut dropped = Vec::new();
+        for (index, io) in self.services.iter().enumerate() {
+            let handed = state.services.iter().find(|s| s.name == io.config.name);
+            for (at, listener) in io.listeners.iter().enumerate() {
+                if handed.is_some_and(|h| h.listeners.iter().any(|(n, _, _)| *n == listener.name)) {
+                    continue;
+                }
+                let name = store_name(&io.config.name, &listener.name);
+                let _ = crate::notify::send_to_manager(
+                    manager,
+                    &format!("FDSTOREREMOVE=1\nFDNAME={name}"),
+                );
+                dropped.push((index, at, name));
+            }
+        }
+        dropped
+    }
+
+    /// The exec failed: the listeners taken out of the store go back in.
+    fn restore_dropped(&self, dropped: &[(usize, usize, String)]) {
+        if let Some(manager) = &self.manager_notify {
+            for (index, at, name) in dropped {
+                let fd = &self.services[*index].listeners[*at].fd;
+                let _ = crate::notify::store_with_manager(manager, name, fd);
+            }
+        }
+    }
+
+    /// What the new process will start or bind, tried here first: a release that cannot run
+    /// or an address that cannot be bound refuses the reload instead of ending the new
+    /// process (and every generation with it).
+    fn preflight(&self, new: &Config, plan: &handoff::Plan) -> Result<(), String> {
+        let kept = handoff::kept_listeners(&self.config, new);
+        for (name, service) in &new.services {
+            if plan.start.contains(name) || plan.upgrade.contains(name) {
+                let store = release::ReleaseStore::new(&self.home, name);
+                let binary = match store.current() {
+                    Ok(Some(current)) => current.binary,
+                    _ => service.binary.clone(),
+                };
+                release::check_program(&binary)
+                    .map_err(|e| format!("service `{name}` could not start: {e}"))?;
+            }
+            let held = kept.get(name).map_or(&[][..], Vec::as_slice);
+            for listener in service.listen.iter().filter(|l| !held.contains(&l.name)) {
+                crate::listen::bind(name, listener).map_err(|e| {
+                    let cause = std::error::Error::source(&e)
+                        .map_or_else(String::new, |c| format!(": {c}"));
+                    format!("{e}{cause}")
+                })?;
+            }
+        }
+        Ok(())
     }
 }
 

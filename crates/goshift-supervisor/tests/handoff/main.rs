@@ -325,6 +325,23 @@ fn a_reload_whose_binary_cannot_run_leaves_the_supervisor_as_it_was() {
         other => panic!("{other:?}"),
     }
     assert_eq!(serving_pid(port), before);
+    // An added service whose binary is missing is found before the exec, not after it.
+    let added = service_table("api", &v1, port, "")
+        + &service_table("db", &scratch.path().join("no-such-db"), free_port(), "");
+    let added = host.write("added.toml", &added);
+    match host
+        .ask(&Request::Reload {
+            config: Some(added),
+        })
+        .as_slice()
+    {
+        [Reply::Error { message }] => assert!(
+            message.contains("service `db` could not start") && message.contains("no-such-db"),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(pid_of(&host.status(), "api"), before);
     assert!(
         matches!(host.ask(&Request::Reloaded).as_slice(), [Reply::Error { message }] if message.contains("did not start from a reload"))
     );
