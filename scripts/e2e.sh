@@ -80,7 +80,7 @@ declare -A package_of=(
 required=(python3 curl tar sha256sum timeout flock ps awk)
 for part in "${parts[@]}"; do
     case $(basename "$part") in
-    50-* | 51-*) required+=(wrk) ;;
+    50-* | 51-* | 56-*) required+=(wrk) ;;
     esac
 done
 missing=()

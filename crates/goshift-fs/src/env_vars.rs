@@ -49,6 +49,10 @@ impl EnvVars {
     pub const GOSHIFT_SUPERVISOR_CONFIG: &'static str = "GOSHIFT_SUPERVISOR_CONFIG";
     /// The supervisor's control socket. Default `$GOSHIFT_HOME/run/supervisor.sock`.
     pub const GOSHIFT_SUPERVISOR_SOCKET: &'static str = "GOSHIFT_SUPERVISOR_SOCKET";
+    /// Set by a supervisor for the new process of its own re-exec (`goshift supervise
+    /// --reload`, `SIGHUP`): the descriptor of the sealed state it hands over. Not to be set
+    /// by hand.
+    pub const GOSHIFT_HANDOFF_FD: &'static str = "GOSHIFT_HANDOFF_FD";
     /// The service manager's notification socket (set by systemd for `Type=notify`); the
     /// supervisor reports `READY=1`, `RELOADING=1`, `STOPPING=1` and `STATUS=` there.
     pub const NOTIFY_SOCKET: &'static str = "NOTIFY_SOCKET";

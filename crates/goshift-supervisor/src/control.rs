@@ -14,6 +14,7 @@ use std::sync::mpsc::{self, Sender};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ControlError, StartError};
+use crate::handoff::ReloadReport;
 use crate::output::GenerationLog;
 use crate::phase::{Outcome, PhaseEvent, ServiceStatus};
 use crate::sys;
@@ -57,6 +58,16 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         generation: Option<u64>,
     },
+    /// Hand everything to a new process of the goshift binary (re-exec) that loads
+    /// `config` (the running service file when `None`). Only a failure is answered; on
+    /// success the connection closes with the exec: ask [`Request::Reloaded`] then.
+    Reload {
+        /// The service file to load (absolute).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<PathBuf>,
+    },
+    /// The report of the reload this supervisor process came from, once its upgrades ended.
+    Reloaded,
     /// Drain and stop everything, then exit.
     Stop,
 }
@@ -92,6 +103,11 @@ pub enum Reply {
     Outcome {
         /// The outcome.
         outcome: Outcome,
+    },
+    /// What a reload did.
+    Reloaded {
+        /// The report.
+        report: ReloadReport,
     },
     /// The request was accepted (stop).
     Accepted,

@@ -257,6 +257,12 @@ pub enum StartError {
         #[source]
         source: ActivationError,
     },
+    /// The state a predecessor handed over by re-exec cannot be adopted.
+    #[error("the handoff from the previous supervisor process cannot be adopted: {message}")]
+    Handoff {
+        /// Why.
+        message: String,
+    },
     /// The run directory, control socket or metrics listener could not be set up.
     #[error("failed to set up `{what}`")]
     Setup {

@@ -49,6 +49,7 @@ pub mod analysis;
 mod config;
 mod control;
 mod error;
+pub mod handoff;
 pub mod incident;
 mod listen;
 mod machine;
@@ -70,13 +71,14 @@ pub use config::{
 };
 pub use control::{Client, Reply, Request};
 pub use error::{ActivationError, ConfigError, ControlError, ReleaseError, StartError};
+pub use handoff::ReloadReport;
 pub use notify::{NotifyMessage, send_to_manager};
 pub use output::{GenerationLog, GenerationOutput, OutputLine, Stream, TAIL_BYTES};
 pub use phase::{
     Outcome, Phase, PhaseEvent, Readiness, RollbackReason, ServiceStatus, Trigger, UpgradeResult,
 };
 pub use release::{BuildFacts, Provenance, Release, ReleaseStore, check_program};
-pub use supervisor::{Handle, KEPT_GENERATIONS, Options, Supervisor};
+pub use supervisor::{Handle, KEPT_GENERATIONS, Options, Reexec, Supervisor};
 pub use sys::SignalSet;
 
 /// Blocks `SIGHUP`, `SIGTERM` and `SIGINT` in the calling thread (and so in every thread it

@@ -34,6 +34,7 @@
 //! match arm in `service.rs`.
 
 mod analysis;
+mod handoff;
 mod service;
 mod upgrade;
 
@@ -57,6 +58,7 @@ use crate::phase::{PhaseEvent, ServiceStatus};
 use crate::release::Release;
 
 pub(crate) use analysis::{Check, CheckRule, Role};
+pub(crate) use handoff::{Adopted, Running};
 pub(crate) use upgrade::Kind;
 
 use service::Service;
@@ -527,7 +529,7 @@ impl Core {
         ));
         for (service, target) in self.services.iter_mut().zip(targets) {
             if let Some(target) = target
-                && !service.settled_on(&target.id)
+                && (service.settings_changed || !service.settled_on(&target.id))
                 && service.pending_reload.replace(target).is_none()
             {
                 self.cx.reloads_pending += 1;

@@ -70,6 +70,22 @@ impl NotifySocket {
         })
     }
 
+    /// A socket a predecessor bound at `path`, handed over by re-exec.
+    pub(crate) fn adopt(path: PathBuf, fd: std::os::fd::OwnedFd) -> std::io::Result<Self> {
+        let socket = UnixDatagram::from(fd);
+        socket.set_read_timeout(Some(Duration::from_millis(100)))?;
+        Ok(Self {
+            path,
+            socket: Some(socket),
+            stop: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The socket's descriptor, before [`start`](Self::start) takes it to its thread.
+    pub(crate) fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.socket.as_ref().map(std::os::fd::AsRawFd::as_raw_fd)
+    }
+
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

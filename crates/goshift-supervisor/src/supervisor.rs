@@ -10,6 +10,7 @@
 mod analyse;
 mod capture;
 mod generation;
+mod reexec;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsString;
@@ -38,6 +39,7 @@ use crate::release::{self, BuildFacts, Release, ReleaseStore};
 
 use analyse::Analysts;
 use generation::{Launch, Process};
+pub use reexec::Reexec;
 
 /// What the caller resolves for the supervisor (it reads no environment itself).
 #[derive(Debug, Clone)]
@@ -141,6 +143,14 @@ pub struct Supervisor {
     timelines: HashMap<String, Vec<TimelineEntry>>,
     /// Pids whose goroutine dump is being taken: the capture thread kills them after it.
     dumping: HashSet<u32>,
+    /// The service file running, which a reload compares the new one with.
+    config: Config,
+    /// How to re-execute for a reload; `None` in a library caller.
+    reexec: Option<Reexec>,
+    /// The control socket's descriptor, kept across a re-exec.
+    control_fd: Option<std::os::fd::RawFd>,
+    /// The reload this process came from (re-exec), until it is reported.
+    resumed: Option<reexec::Resumed>,
 }
 
 /// What the driver keeps of a service: its sockets and its release store.
@@ -212,9 +222,22 @@ impl Supervisor {
     pub fn activated(
         config: Config,
         options: Options,
-        mut inherited: Inherited,
+        inherited: Inherited,
         facts: &dyn Fn(&Path) -> BuildFacts,
     ) -> Result<Self, StartError> {
+        Self::assemble(config, options, inherited, facts, None).map(|(supervisor, _)| supervisor)
+    }
+
+    /// [`activated`](Self::activated), with the control socket already bound when given;
+    /// also returns what the core was made of.
+    fn assemble(
+        config: Config,
+        options: Options,
+        mut inherited: Inherited,
+        facts: &dyn Fn(&Path) -> BuildFacts,
+        control_listener: Option<UnixListener>,
+    ) -> Result<(Self, Vec<(Rules, Release)>), StartError> {
+        let running = config.clone();
         let Options {
             home,
             control,
@@ -233,18 +256,10 @@ impl Supervisor {
         let control_path = control
             .or(config.control)
             .unwrap_or_else(|| run_dir.join("supervisor.sock"));
-        let control = Some(control::bind(&control_path)?);
-        let metrics_listener = config
-            .metrics
-            .map(|address| {
-                TcpListener::bind(address).map_err(|source| StartError::Setup {
-                    what: format!("the metrics endpoint `{address}`"),
-                    source,
-                })
-            })
-            .transpose()?;
-        Ok(Self {
-            core: Core::new(machines, now()),
+        let control = Some(control_listener.map_or_else(|| control::bind(&control_path), Ok)?);
+        let metrics_listener = bind_metrics(config.metrics)?;
+        let supervisor = Self {
+            core: Core::new(machines.clone(), now()),
             services,
             processes: HashMap::new(),
             waiters: HashMap::new(),
@@ -263,7 +278,12 @@ impl Supervisor {
             home,
             timelines: HashMap::new(),
             dumping: HashSet::new(),
-        })
+            config: running,
+            reexec: None,
+            control_fd: None,
+            resumed: None,
+        };
+        Ok((supervisor, machines))
     }
 
     /// What happened to the sockets the service manager passed or keeps that the caller
@@ -308,6 +328,7 @@ impl Supervisor {
         self.serve_sockets();
         let effects = self.core.start(now());
         self.carry_out(effects);
+        self.resume_reload();
         while !self.core.done() {
             let received = match self.core.next_deadline() {
                 Some(deadline) => self
@@ -330,12 +351,14 @@ impl Supervisor {
             {
                 self.feed(Input::Timer);
             }
+            self.answer_reloaded();
         }
         self.remove_sockets();
     }
 
     fn serve_sockets(&mut self) {
         if let Some(listener) = self.control.take() {
+            self.control_fd = Some(std::os::fd::AsRawFd::as_raw_fd(&listener));
             let events = self.events.clone();
             control::serve(listener, move |request, reply| {
                 let _ = events.send(Event::Request(request, reply));
@@ -377,7 +400,7 @@ impl Supervisor {
             Event::Request(request, reply) => self.on_request(request, reply),
             Event::Subscribe(tx) => self.subscribers.push(tx),
             Event::Signal(signal) => match signal {
-                libc::SIGHUP => self.feed(Input::Reload(self.reload_targets())),
+                libc::SIGHUP => self.on_sighup(),
                 libc::SIGTERM | libc::SIGINT => self.feed(Input::Stop),
                 _ => {}
             },
@@ -438,6 +461,8 @@ impl Supervisor {
             } => {
                 let _ = reply.send(self.logs(&service, generation));
             }
+            Request::Reload { config } => self.on_reload(config, &reply),
+            Request::Reloaded => self.on_reloaded(reply),
             Request::Stop => {
                 let _ = reply.send(Reply::Accepted);
                 self.feed(Input::Stop);
@@ -697,6 +722,7 @@ impl Supervisor {
 
     fn publish(&mut self, event: &PhaseEvent, waiter: Option<u64>) {
         self.remember(event);
+        self.note_reload(event);
         if let Some(id) = waiter
             && let Some(tx) = self.waiters.get(&id)
             && tx
@@ -917,6 +943,18 @@ fn bind_services(
         });
     }
     Ok((services, machines, fresh))
+}
+
+/// The metrics endpoint, when the service file asks for one.
+fn bind_metrics(address: Option<std::net::SocketAddr>) -> Result<Option<TcpListener>, StartError> {
+    address
+        .map(|address| {
+            TcpListener::bind(address).map_err(|source| StartError::Setup {
+                what: format!("the metrics endpoint `{address}`"),
+                source,
+            })
+        })
+        .transpose()
 }
 
 /// Under a service manager: stores each listener bound here in its file-descriptor store and

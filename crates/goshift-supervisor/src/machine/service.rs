@@ -82,6 +82,9 @@ pub(super) struct Service {
     pub(super) last_outcome: Option<Outcome>,
     /// A first generation was ready, or failed: the unit may report ready.
     pub(super) settled: bool,
+    /// A reload changed its settings: its next reload upgrades it even to the release that
+    /// serves.
+    pub(super) settings_changed: bool,
 }
 
 impl Service {
@@ -98,6 +101,7 @@ impl Service {
             since: now,
             last_outcome: None,
             settled: false,
+            settings_changed: false,
         }
     }
 
@@ -150,6 +154,10 @@ impl Service {
     }
 
     pub(super) fn start(&mut self, index: usize, cx: &mut Cx) {
+        // A generation adopted from a re-exec's predecessor already runs.
+        if !matches!(self.state, State::Idle) {
+            return;
+        }
         let child = self.spawn(index, self.release.clone(), cx);
         self.state = State::Starting(child);
     }

@@ -317,7 +317,9 @@ impl Service {
     fn take_serving(&mut self, release: &Release, id: &str, cx: &Cx) -> Result<Option<Gen>, Begun> {
         let name = &self.rules.name;
         match std::mem::replace(&mut self.state, State::Stopping) {
-            State::Running(child) if child.release.id() == release.id() => {
+            State::Running(child)
+                if child.release.id() == release.id() && !self.settings_changed =>
+            {
                 self.state = State::Running(child);
                 Err(Begun::Unchanged(Box::new(self.unchanged(
                     id.to_owned(),
@@ -325,7 +327,10 @@ impl Service {
                     cx,
                 ))))
             }
-            State::Running(child) => Ok(Some(child)),
+            State::Running(child) => {
+                self.settings_changed = false;
+                Ok(Some(child))
+            }
             State::Idle | State::Restarting { .. } => Ok(None),
             State::Starting(child) => {
                 let message = format!(

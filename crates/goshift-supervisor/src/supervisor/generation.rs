@@ -6,14 +6,15 @@
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::os::fd::AsRawFd;
-use std::path::Path;
-use std::process::Child;
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, ChildStdout};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use crate::config::ServiceConfig;
+use crate::handoff::{self, ServiceState};
 use crate::listen::{self, Listener};
 use crate::machine::Input;
 use crate::notify::NotifySocket;
@@ -45,6 +46,10 @@ pub(super) struct Process {
     pub(super) release: String,
     /// The connections it was seen holding on the service's TCP listeners.
     pub(super) accepted: Accepted,
+    /// Its notify socket's descriptor and path, and its stdout and stderr pipes: what a
+    /// re-exec hands over.
+    pub(super) notify_fd: Option<(RawFd, PathBuf)>,
+    pub(super) output_fds: Option<(RawFd, RawFd)>,
     _notify: NotifySocket,
     _probe: Option<ProbeHandle>,
 }
@@ -86,6 +91,12 @@ impl Launch<'_> {
         drop(admin);
         let pid = child.id();
         let capture = Capture::new(id, pid);
+        let output_fds = child
+            .stdout
+            .as_ref()
+            .zip(child.stderr.as_ref())
+            .map(|(o, e)| (o.as_raw_fd(), e.as_raw_fd()));
+        let notify_fd = notify.raw_fd().map(|fd| (fd, notify.path().to_owned()));
         if let Err(error) = self.watch(id, child, &capture) {
             sys::kill(pid, libc::SIGKILL);
             return Err(error);
@@ -105,6 +116,8 @@ impl Launch<'_> {
             capture,
             release: release.id().to_owned(),
             accepted: Accepted::default(),
+            notify_fd,
+            output_fds,
             _notify: notify,
             _probe: admin_address.and_then(|admin| self.probe(id, admin, pid)),
         })
@@ -168,6 +181,65 @@ impl Launch<'_> {
                 }));
             })?;
         Ok(())
+    }
+
+    /// Takes over a generation a predecessor left running (re-exec): its notify socket and
+    /// output pipes from the handed descriptors, and a thread that reaps it by pid (it is
+    /// still this process's child; one that exited meanwhile is reaped at once).
+    pub(super) fn adopt(&self, state: &ServiceState) -> Result<Process, String> {
+        let (id, pid) = (state.generation, state.pid);
+        let (fd, path) = state
+            .notify
+            .clone()
+            .ok_or_else(|| format!("generation {id} of `{}` has no notify socket", state.name))?;
+        let notify_fd = Some((fd, path.clone()));
+        let mut notify = NotifySocket::adopt(path, handoff::take_fd(fd, "a notify socket")?)
+            .map_err(|e| format!("the notify socket of generation {id}: {e}"))?;
+        let capture = Capture::new(id, pid);
+        if let Some((out, err)) = state.output {
+            let stdout = ChildStdout::from(handoff::take_fd(out, "a stdout pipe")?);
+            let stderr = ChildStderr::from(handoff::take_fd(err, "a stderr pipe")?);
+            let (capture, sink) = (Arc::clone(&capture), self.sink.clone());
+            let buf = vec![0_u8; 8192];
+            std::thread::Builder::new()
+                .name("output".into())
+                .stack_size(64 * 1024)
+                .spawn(move || output::read_both(stdout, stderr, &capture, &sink, buf))
+                .map_err(|e| e.to_string())?;
+        }
+        let (events, service) = (self.events.clone(), self.service_index);
+        std::thread::Builder::new()
+            .name("reaper".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let status = handoff::wait(pid);
+                let _ = events.send(Event::Core(Input::Exited {
+                    service,
+                    generation: id,
+                    status,
+                    at: Instant::now(),
+                }));
+            })
+            .map_err(|e| e.to_string())?;
+        let events = self.events.clone();
+        notify.start(pid, move |message| {
+            let _ = events.send(Event::Core(Input::Notify {
+                service,
+                generation: id,
+                message,
+            }));
+        });
+        Ok(Process {
+            pid,
+            admin: state.admin,
+            capture,
+            release: state.release.clone(),
+            accepted: Accepted::default(),
+            notify_fd,
+            output_fds: state.output,
+            _notify: notify,
+            _probe: None,
+        })
     }
 
     fn probe(&self, id: u64, admin: SocketAddr, pid: u32) -> Option<ProbeHandle> {

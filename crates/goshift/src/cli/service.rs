@@ -22,6 +22,27 @@ pub(crate) struct SuperviseArgs {
     /// `$XDG_CONFIG_HOME/goshift/supervisor.toml`).
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    /// Reload the running supervisor with no connection refused: it hands its listening
+    /// sockets and running services to a new process of the goshift binary at its path (an
+    /// upgraded goshift runs next), which loads FILE (default: the running service file).
+    /// Unchanged services keep their process; changed ones are upgraded in place; removed
+    /// ones stop; added ones start. Waits for the upgrades; fails when one rolled back or the
+    /// reload was refused (nothing changed then).
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        conflicts_with = "config"
+    )]
+    #[expect(
+        clippy::option_option,
+        reason = "clap's shape for a flag with an optional value: absent, `--reload`, `--reload FILE`"
+    )]
+    pub(crate) reload: Option<Option<PathBuf>>,
+    /// With `--reload`: the control socket (default: `GOSHIFT_SUPERVISOR_SOCKET`, then
+    /// `$GOSHIFT_HOME/run/supervisor.sock`).
+    #[arg(long, value_name = "SOCKET", requires = "reload")]
+    pub(crate) control: Option<PathBuf>,
 }
 
 /// `goshift svc …`.

@@ -1,6 +1,10 @@
-//! `goshift supervise`: run the services of a service file until stopped.
+//! `goshift supervise`: run the services of a service file until stopped; `--reload`
+//! hands a running one over to a new process.
 
-use std::path::PathBuf;
+mod reload;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
 
@@ -8,7 +12,8 @@ use anyhow::Context;
 use goshift_audit::Outcome;
 use goshift_fs::EnvVars;
 use goshift_supervisor::{
-    ActivationEnv, Config, Inherited, Options, OutputLine, Phase, PhaseEvent, Supervisor, Trigger,
+    ActivationEnv, Config, Inherited, Options, OutputLine, Phase, PhaseEvent, Reexec, Supervisor,
+    Trigger,
 };
 
 use crate::cli::SuperviseArgs;
@@ -23,8 +28,18 @@ pub(crate) fn supervise(
     args: SuperviseArgs,
     settings: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
-    let SuperviseArgs { config } = args;
-    let mut supervisor = start(config, settings)?;
+    let SuperviseArgs {
+        config,
+        reload,
+        control,
+    } = args;
+    if let Some(file) = reload {
+        return reload::reload(file, control, settings);
+    }
+    let mut supervisor = match settings.env.var(EnvVars::GOSHIFT_HANDOFF_FD) {
+        Some(fd) => adopt(&fd, settings)?,
+        None => start(config, settings)?,
+    };
     crate::platform::one_allocator_arena();
     let events = supervisor.subscribe();
     let output = supervisor.subscribe_output();
@@ -69,7 +84,7 @@ fn start(config: Option<PathBuf>, settings: &GlobalSettings) -> anyhow::Result<S
     let inherited = Inherited::from_env(&activation, std::process::id())
         .context("the sockets passed by the service manager (LISTEN_FDS) cannot be used")
         .hint("see docs/supervisor.md, \"Restarting the supervisor\"")?;
-    let supervisor = Supervisor::activated(
+    let mut supervisor = Supervisor::activated(
         config,
         options(settings),
         inherited,
@@ -79,7 +94,56 @@ fn start(config: Option<PathBuf>, settings: &GlobalSettings) -> anyhow::Result<S
     for note in supervisor.notes() {
         settings.printer.warn(note);
     }
+    supervisor.reexec(reexec(&path, settings));
     Ok(supervisor)
+}
+
+/// This process was re-executed by a supervisor (`--reload`, `SIGHUP`): takes over the
+/// sockets and generations it handed over in descriptor `fd`.
+fn adopt(fd: &str, settings: &GlobalSettings) -> anyhow::Result<Supervisor> {
+    let state = goshift_supervisor::handoff::read(fd)
+        .map_err(anyhow::Error::msg)
+        .context("the state handed over by the previous supervisor process cannot be used")
+        .hint("the services were lost with it; start the supervisor again (under systemd its listeners are kept in the file-descriptor store)")?;
+    let path = state.config().to_owned();
+    let config = Config::load(&path).hint("see docs/supervisor.md for the service file format")?;
+    let mut supervisor =
+        Supervisor::adopt(config, options(settings), &state, &super::svc::build_facts)
+            .with_context(|| {
+                format!(
+                    "the supervisor could not take over from `{}`",
+                    path.display()
+                )
+            })?;
+    for note in supervisor.notes() {
+        settings.printer.warn(note);
+    }
+    supervisor.reexec(reexec(&path, settings));
+    settings.printer.status(format!(
+        "took over from the previous supervisor process (pid {}, service file `{}`)",
+        std::process::id(),
+        path.display()
+    ));
+    Ok(supervisor)
+}
+
+/// How a reload re-executes: the goshift binary at the path it was started by (so an
+/// upgraded binary put there runs next), with the same arguments.
+fn reexec(config: &Path, settings: &GlobalSettings) -> Reexec {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let named = args
+        .first()
+        .map(PathBuf::from)
+        .filter(|p| p.components().count() > 1)
+        .map(|p| settings.cwd.join(p));
+    let program = named
+        .or_else(|| std::env::current_exe().ok())
+        .unwrap_or_else(|| PathBuf::from("goshift"));
+    Reexec {
+        program,
+        args,
+        config: config.to_owned(),
+    }
 }
 
 fn options(settings: &GlobalSettings) -> Options {
@@ -92,6 +156,7 @@ fn options(settings: &GlobalSettings) -> Options {
         base_env: settings
             .env
             .vars()
+            .filter(|(k, _)| *k != EnvVars::GOSHIFT_HANDOFF_FD)
             .map(|(k, v)| (k.into(), v.clone()))
             .collect(),
         manager_notify: settings.env.var(EnvVars::NOTIFY_SOCKET).map(PathBuf::from),
