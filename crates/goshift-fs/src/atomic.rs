@@ -133,12 +133,16 @@ pub fn ensure_private_home(dir: &Path) -> io::Result<()> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Link {
+pub(crate) enum Link {
     Refuse,
     Follow,
 }
 
-fn check_private(dir: &Path, metadata: &std::fs::Metadata, link: Link) -> io::Result<()> {
+pub(crate) fn check_private(
+    dir: &Path,
+    metadata: &std::fs::Metadata,
+    link: Link,
+) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt as _;
     let shown = dir.display();
     if link == Link::Refuse && metadata.file_type().is_symlink() {
