@@ -311,20 +311,26 @@ impl Store {
         staging: &Staging,
         caller: &mut C,
     ) -> Result<Filled, InstallError<C::Error>> {
-        let tree = staging.tree();
+        let create_tree = || {
+            staging
+                .area()
+                .create_dir("go")
+                .map_err(StepError::CreateTree)
+        };
         let dir = match &plan.origin {
             Origin::Archive(archive) => {
-                fs::create_dir(&tree).map_err(StepError::CreateTree)?;
+                create_tree()?;
                 return Ok(self.unpack_archive(plan, archive, staging, caller)?);
             }
             Origin::Tree { dir } => dir,
         };
         caller.event(Event::Copying { from: dir });
-        fs::create_dir(&tree).map_err(StepError::CreateTree)?;
-        let entries = goshift_dist::copy_tree(dir, &tree).map_err(|source| StepError::Copy {
-            from: dir.clone(),
-            source,
-        })?;
+        create_tree()?;
+        let entries =
+            goshift_dist::copy_tree(dir, &staging.tree()).map_err(|source| StepError::Copy {
+                from: dir.clone(),
+                source,
+            })?;
         Ok(Filled {
             source: Source::Import { path: dir.clone() },
             archive_sha256: None,
