@@ -60,14 +60,25 @@ impl Dir {
     /// directory it leads to must be this user's and writable by nobody else (checked on
     /// the handle).
     pub fn open_home(path: &Path) -> io::Result<Self> {
-        crate::ensure_private_home(path)?;
-        let fd = nix::fcntl::openat(
-            AT_FDCWD,
-            path,
-            DIRECTORY & !OFlag::O_NOFOLLOW,
-            Mode::empty(),
-        )
-        .map_err(|errno| failed("open", path, errno))?;
+        let open = || {
+            nix::fcntl::openat(
+                AT_FDCWD,
+                path,
+                DIRECTORY & !OFlag::O_NOFOLLOW,
+                Mode::empty(),
+            )
+        };
+        let fd = match open() {
+            Err(Errno::ENOENT) => {
+                crate::ensure_private_home(path)?;
+                open()
+            }
+            other => other,
+        }
+        .map_err(|errno| match errno {
+            Errno::ENOTDIR => crate::atomic::not_a_directory(path),
+            _ => failed("open", path, errno),
+        })?;
         let dir = Self::new(fd, path.to_owned());
         dir.check_private()?;
         Ok(dir)
@@ -119,8 +130,22 @@ impl Dir {
     /// refused with the fix.
     pub fn private_dir(&self, name: impl AsRef<OsStr>) -> io::Result<Self> {
         let name = name.as_ref();
-        match self.mkdir(name) {
-            Ok(()) => {
+        match self.open_dir(name) {
+            Ok(dir) => {
+                dir.check_private()?;
+                Ok(dir)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+                Err(crate::atomic::not_a_directory(&self.join(name)))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                match self.mkdir(name) {
+                    // Created meanwhile by another process: checked as found.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        return self.private_dir(name);
+                    }
+                    other => other?,
+                }
                 let dir = self.open_dir(name)?;
                 let mode = fstat(dir.fd.as_fd())
                     .map_err(|e| dir.failed("inspect", e))?
@@ -128,11 +153,6 @@ impl Dir {
                 // Ours, just created: the umask may have left it group-writable.
                 fchmod(dir.fd.as_fd(), Mode::from_bits_truncate(mode & 0o7755))
                     .map_err(|e| dir.failed("set the mode of", e))?;
-                Ok(dir)
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let dir = self.open_dir(name)?;
-                dir.check_private()?;
                 Ok(dir)
             }
             Err(e) => Err(e),
@@ -379,14 +399,8 @@ impl Dir {
 
     /// Fails unless this directory is this user's and writable by nobody else.
     fn check_private(&self) -> io::Result<()> {
-        let metadata = std::fs::File::from(self.fd.try_clone().map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("failed to inspect `{}`: {e}", self.shown.display()),
-            )
-        })?)
-        .metadata()?;
-        crate::atomic::check_private(&self.shown, &metadata, crate::atomic::Link::Follow)
+        let stat = fstat(self.fd.as_fd()).map_err(|e| self.failed("inspect", e))?;
+        crate::atomic::check_owner_and_mode(&self.shown, stat.st_uid, stat.st_mode)
     }
 
     fn failed(&self, action: &str, errno: Errno) -> io::Error {
