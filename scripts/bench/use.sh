@@ -10,6 +10,10 @@
 # with one home on the disk and one on tmpfs (`/dev/shm`, where fsync returns at once), so the
 # difference between the two is what a switch waits for the disk, under the same load.
 #
+# With BASELINE_GOSHIFT set to another build (an older commit's), the same switches on tmpfs
+# are also timed in alternation with that build, and both builds' system calls per switch are
+# counted with strace: a change to how `use` touches the store shows as a ratio and a count.
+#
 # Usage: scripts/bench/use.sh [--no-build]   (RUNS=N sets the hyperfine runs, default 200)
 set -euo pipefail
 
@@ -69,3 +73,27 @@ print(f"use, home on disk:  median {disk:.2f} ms")
 print(f"use, home on tmpfs: median {tmpfs:.2f} ms (goal <= 5 ms)")
 print(f"ratio disk/tmpfs: {disk / tmpfs:.2f}x; waiting for the disk: {disk - tmpfs:.2f} ms")
 PY
+
+[[ -n ${BASELINE_GOSHIFT:-} ]] || exit 0
+echo
+echo "==> alternating: this build vs BASELINE_GOSHIFT=$BASELINE_GOSHIFT, home on tmpfs"
+python3 scripts/bench/interleave.py --runs "$runs" --warmup 10 \
+    "baseline-a=env GOSHIFT_HOME=$shm/home $BASELINE_GOSHIFT use --quiet 1.21.13" \
+    "baseline-b=env GOSHIFT_HOME=$shm/home $BASELINE_GOSHIFT use --quiet 1.22.10" \
+    "this-a=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.21.13" \
+    "this-b=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.22.10" | tee "$E2E_DIR/baseline.txt"
+python3 - "$E2E_DIR/baseline.txt" <<'PY'
+import json, sys
+result = json.loads(open(sys.argv[1]).read().splitlines()[-1])["commands"]
+before = (result["baseline-a"]["median"] + result["baseline-b"]["median"]) / 2
+after = (result["this-a"]["median"] + result["this-b"]["median"]) / 2
+print(f"use, baseline build: median {before:.2f} ms")
+print(f"use, this build:     median {after:.2f} ms")
+print(f"ratio this/baseline: {after / before:.2f}x")
+PY
+command -v strace >/dev/null || { echo "bench: no strace; skipping the system call count" >&2; exit 0; }
+for build in "$BASELINE_GOSHIFT" "$GOSHIFT"; do
+    GOSHIFT_HOME="$shm/home" "$build" use --quiet 1.21.13
+    GOSHIFT_HOME="$shm/home" strace -f -c -o "$E2E_DIR/strace.txt" "$build" use --quiet 1.22.10
+    echo "system calls per switch, $build: $(awk '$NF == "total" {print $4}' "$E2E_DIR/strace.txt")"
+done
