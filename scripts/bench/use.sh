@@ -52,6 +52,15 @@ print(f"ratio use/home: {use['median'] / home['median']:.2f}x")
 PY
 "$GOSHIFT" history | tail -n 1
 
+# The mean of the medians of NAME-a and NAME-b, for each NAME, from interleave.py's last line.
+pair_medians() {
+    python3 - "$@" <<'PY'
+import json, sys
+result = json.loads(open(sys.argv[1]).read().splitlines()[-1])["commands"]
+print(" ".join(f"{(result[n + '-a']['median'] + result[n + '-b']['median']) / 2:.2f}" for n in sys.argv[2:]))
+PY
+}
+
 [[ -d /dev/shm && -w /dev/shm ]] || { echo "bench: no writable /dev/shm; skipping the disk/tmpfs comparison" >&2; exit 0; }
 shm=$(mktemp -d /dev/shm/goshift-bench-use.XXXXXX)
 trap 'rm -rf "$shm"; mirror_stop' EXIT
@@ -64,15 +73,10 @@ python3 scripts/bench/interleave.py --runs "$runs" --warmup 10 \
     "disk-b=env GOSHIFT_HOME=$GOSHIFT_HOME $GOSHIFT use --quiet 1.22.10" \
     "tmpfs-a=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.21.13" \
     "tmpfs-b=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.22.10" | tee "$E2E_DIR/interleave.txt"
-python3 - "$E2E_DIR/interleave.txt" <<'PY'
-import json, sys
-result = json.loads(open(sys.argv[1]).read().splitlines()[-1])["commands"]
-disk = (result["disk-a"]["median"] + result["disk-b"]["median"]) / 2
-tmpfs = (result["tmpfs-a"]["median"] + result["tmpfs-b"]["median"]) / 2
-print(f"use, home on disk:  median {disk:.2f} ms")
-print(f"use, home on tmpfs: median {tmpfs:.2f} ms (goal <= 5 ms)")
-print(f"ratio disk/tmpfs: {disk / tmpfs:.2f}x; waiting for the disk: {disk - tmpfs:.2f} ms")
-PY
+read -r disk tmpfs < <(pair_medians "$E2E_DIR/interleave.txt" disk tmpfs)
+echo "use, home on disk:  median $disk ms"
+echo "use, home on tmpfs: median $tmpfs ms (goal <= 5 ms)"
+awk -v d="$disk" -v t="$tmpfs" 'BEGIN { printf "ratio disk/tmpfs: %.2fx; waiting for the disk: %.2f ms\n", d / t, d - t }'
 
 [[ -n ${BASELINE_GOSHIFT:-} ]] || exit 0
 echo
@@ -82,15 +86,10 @@ python3 scripts/bench/interleave.py --runs "$runs" --warmup 10 \
     "baseline-b=env GOSHIFT_HOME=$shm/home $BASELINE_GOSHIFT use --quiet 1.22.10" \
     "this-a=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.21.13" \
     "this-b=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.22.10" | tee "$E2E_DIR/baseline.txt"
-python3 - "$E2E_DIR/baseline.txt" <<'PY'
-import json, sys
-result = json.loads(open(sys.argv[1]).read().splitlines()[-1])["commands"]
-before = (result["baseline-a"]["median"] + result["baseline-b"]["median"]) / 2
-after = (result["this-a"]["median"] + result["this-b"]["median"]) / 2
-print(f"use, baseline build: median {before:.2f} ms")
-print(f"use, this build:     median {after:.2f} ms")
-print(f"ratio this/baseline: {after / before:.2f}x")
-PY
+read -r before after < <(pair_medians "$E2E_DIR/baseline.txt" baseline this)
+echo "use, baseline build: median $before ms"
+echo "use, this build:     median $after ms"
+awk -v b="$before" -v a="$after" 'BEGIN { printf "ratio this/baseline: %.2fx\n", a / b }'
 command -v strace >/dev/null || { echo "bench: no strace; skipping the system call count" >&2; exit 0; }
 for build in "$BASELINE_GOSHIFT" "$GOSHIFT"; do
     GOSHIFT_HOME="$shm/home" "$build" use --quiet 1.21.13
