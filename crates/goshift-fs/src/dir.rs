@@ -38,7 +38,7 @@ pub struct Entry {
 }
 
 /// The type of an [`Entry`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     /// A directory.
     Dir,
@@ -191,19 +191,34 @@ impl Dir {
 
     /// The names in this directory, sorted (without `.` and `..`).
     pub fn names(&self) -> io::Result<Vec<OsString>> {
+        Ok(self.entries()?.into_iter().map(|(name, _)| name).collect())
+    }
+
+    /// The names in this directory with their kind when the listing tells it (most file
+    /// systems do; otherwise ask [`Dir::entry`]), sorted by name.
+    pub fn entries(&self) -> io::Result<Vec<(OsString, Option<Kind>)>> {
+        use nix::dir::Type;
         let fd = nix::fcntl::openat(self.fd.as_fd(), ".", DIRECTORY, Mode::empty())
             .map_err(|errno| self.failed("list", errno))?;
-        let mut dir = nix::dir::Dir::from_fd(fd).map_err(|errno| self.failed("list", errno))?;
-        let mut names = Vec::new();
-        for entry in dir.iter() {
+        let dir = nix::dir::Dir::from_fd(fd).map_err(|errno| self.failed("list", errno))?;
+        let mut entries = Vec::new();
+        // Owned, so dropping it closes the directory without rewinding it first.
+        for entry in dir {
             let entry = entry.map_err(|errno| self.failed("list", errno))?;
             let name = entry.file_name().to_bytes();
-            if name != b"." && name != b".." {
-                names.push(OsStr::from_bytes(name).to_owned());
+            if name == b"." || name == b".." {
+                continue;
             }
+            let kind = entry.file_type().map(|kind| match kind {
+                Type::Directory => Kind::Dir,
+                Type::File => Kind::File,
+                Type::Symlink => Kind::Link,
+                _ => Kind::Other,
+            });
+            entries.push((OsStr::from_bytes(name).to_owned(), kind));
         }
-        names.sort();
-        Ok(names)
+        entries.sort();
+        Ok(entries)
     }
 
     /// Removes the file or link `name`.

@@ -408,13 +408,13 @@ pub fn is_installed_in(home: &Path, version: &GoVersion) -> bool {
 /// holds only goshift's own trees or files): a link there is never followed, and the user
 /// removes it.
 fn refuse_links_in(dir: &Dir) -> Result<(), StoreError> {
-    for name in dir.names().at("list", dir.path())? {
+    for (name, kind) in dir.entries().at("list", dir.path())? {
         let path = dir.join(&name);
-        if dir
-            .entry(&name)
-            .at("inspect", &path)?
-            .is_some_and(|e| e.kind == Kind::Link)
-        {
+        let kind = match kind {
+            Some(kind) => Some(kind),
+            None => dir.entry(&name).at("inspect", &path)?.map(|e| e.kind),
+        };
+        if kind == Some(Kind::Link) {
             return Err(goshift_fs::link_refused(&path)).at("use", path);
         }
     }

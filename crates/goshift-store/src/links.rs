@@ -41,21 +41,22 @@ impl Store {
                     .at("link", bin.join(name))?;
             }
         }
-        for name in bin.names().at("list", bin.path())? {
+        for (name, kind) in bin.entries().at("list", bin.path())? {
             let Ok(name) = name.into_string() else {
                 continue;
             };
             let is_version_link = name
                 .strip_prefix("go")
                 .is_some_and(|v| GoVersion::parse(v).is_ok());
+            if !is_version_link || wanted.contains(&name) {
+                continue;
+            }
             let path = bin.join(&name);
-            if is_version_link
-                && !wanted.contains(&name)
-                && bin
-                    .entry(&name)
-                    .at("inspect", &path)?
-                    .is_some_and(|e| e.kind == Kind::Link)
-            {
+            let kind = match kind {
+                Some(kind) => Some(kind),
+                None => bin.entry(&name).at("inspect", &path)?.map(|e| e.kind),
+            };
+            if kind == Some(Kind::Link) {
                 bin.remove_file(&name).at("remove", path)?;
             }
         }
