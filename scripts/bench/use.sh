@@ -10,6 +10,10 @@
 # with one home on the disk and one on tmpfs (`/dev/shm`, where fsync returns at once), so the
 # difference between the two is what a switch waits for the disk, under the same load.
 #
+# With BASELINE_GOSHIFT set to another build (an older commit's), the same switches on tmpfs
+# are also timed in alternation with that build, and both builds' system calls per switch are
+# counted with strace: a change to how `use` touches the store shows as a ratio and a count.
+#
 # Usage: scripts/bench/use.sh [--no-build]   (RUNS=N sets the hyperfine runs, default 200)
 set -euo pipefail
 
@@ -48,6 +52,15 @@ print(f"ratio use/home: {use['median'] / home['median']:.2f}x")
 PY
 "$GOSHIFT" history | tail -n 1
 
+# The mean of the medians of NAME-a and NAME-b, for each NAME, from interleave.py's last line.
+pair_medians() {
+    python3 - "$@" <<'PY'
+import json, sys
+result = json.loads(open(sys.argv[1]).read().splitlines()[-1])["commands"]
+print(" ".join(f"{(result[n + '-a']['median'] + result[n + '-b']['median']) / 2:.2f}" for n in sys.argv[2:]))
+PY
+}
+
 [[ -d /dev/shm && -w /dev/shm ]] || { echo "bench: no writable /dev/shm; skipping the disk/tmpfs comparison" >&2; exit 0; }
 shm=$(mktemp -d /dev/shm/goshift-bench-use.XXXXXX)
 trap 'rm -rf "$shm"; mirror_stop' EXIT
@@ -60,12 +73,26 @@ python3 scripts/bench/interleave.py --runs "$runs" --warmup 10 \
     "disk-b=env GOSHIFT_HOME=$GOSHIFT_HOME $GOSHIFT use --quiet 1.22.10" \
     "tmpfs-a=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.21.13" \
     "tmpfs-b=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.22.10" | tee "$E2E_DIR/interleave.txt"
-python3 - "$E2E_DIR/interleave.txt" <<'PY'
-import json, sys
-result = json.loads(open(sys.argv[1]).read().splitlines()[-1])["commands"]
-disk = (result["disk-a"]["median"] + result["disk-b"]["median"]) / 2
-tmpfs = (result["tmpfs-a"]["median"] + result["tmpfs-b"]["median"]) / 2
-print(f"use, home on disk:  median {disk:.2f} ms")
-print(f"use, home on tmpfs: median {tmpfs:.2f} ms (goal <= 5 ms)")
-print(f"ratio disk/tmpfs: {disk / tmpfs:.2f}x; waiting for the disk: {disk - tmpfs:.2f} ms")
-PY
+read -r disk tmpfs < <(pair_medians "$E2E_DIR/interleave.txt" disk tmpfs)
+echo "use, home on disk:  median $disk ms"
+echo "use, home on tmpfs: median $tmpfs ms (goal <= 5 ms)"
+awk -v d="$disk" -v t="$tmpfs" 'BEGIN { printf "ratio disk/tmpfs: %.2fx; waiting for the disk: %.2f ms\n", d / t, d - t }'
+
+[[ -n ${BASELINE_GOSHIFT:-} ]] || exit 0
+echo
+echo "==> alternating: this build vs BASELINE_GOSHIFT=$BASELINE_GOSHIFT, home on tmpfs"
+python3 scripts/bench/interleave.py --runs "$runs" --warmup 10 \
+    "baseline-a=env GOSHIFT_HOME=$shm/home $BASELINE_GOSHIFT use --quiet 1.21.13" \
+    "baseline-b=env GOSHIFT_HOME=$shm/home $BASELINE_GOSHIFT use --quiet 1.22.10" \
+    "this-a=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.21.13" \
+    "this-b=env GOSHIFT_HOME=$shm/home $GOSHIFT use --quiet 1.22.10" | tee "$E2E_DIR/baseline.txt"
+read -r before after < <(pair_medians "$E2E_DIR/baseline.txt" baseline this)
+echo "use, baseline build: median $before ms"
+echo "use, this build:     median $after ms"
+awk -v b="$before" -v a="$after" 'BEGIN { printf "ratio this/baseline: %.2fx\n", a / b }'
+command -v strace >/dev/null || { echo "bench: no strace; skipping the system call count" >&2; exit 0; }
+for build in "$BASELINE_GOSHIFT" "$GOSHIFT"; do
+    GOSHIFT_HOME="$shm/home" "$build" use --quiet 1.21.13
+    GOSHIFT_HOME="$shm/home" strace -f -c -o "$E2E_DIR/strace.txt" "$build" use --quiet 1.22.10
+    echo "system calls per switch, $build: $(awk '$NF == "total" {print $4}' "$E2E_DIR/strace.txt")"
+done

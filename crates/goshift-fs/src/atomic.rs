@@ -140,27 +140,40 @@ enum Link {
 
 fn check_private(dir: &Path, metadata: &std::fs::Metadata, link: Link) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt as _;
-    let shown = dir.display();
     if link == Link::Refuse && metadata.file_type().is_symlink() {
         return Err(crate::link_refused(dir));
     }
     if !metadata.is_dir() {
-        return Err(crate::beneath::refusal(
-            io::ErrorKind::AlreadyExists,
-            format!("`{shown}` is not a directory: move it away and run the command again"),
-        ));
+        return Err(not_a_directory(dir));
     }
+    check_owner_and_mode(dir, metadata.uid(), metadata.mode())
+}
+
+/// The refusal of `dir`, found to be something other than a directory.
+pub(crate) fn not_a_directory(dir: &Path) -> io::Error {
+    crate::beneath::refusal(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "`{}` is not a directory: move it away and run the command again",
+            dir.display()
+        ),
+    )
+}
+
+/// Fails unless a directory `dir` with this owner and mode is this user's and writable by
+/// nobody else, naming it and the fix.
+pub(crate) fn check_owner_and_mode(dir: &Path, uid: u32, mode: u32) -> io::Result<()> {
+    let shown = dir.display();
     let me = effective_uid();
-    if metadata.uid() != me {
+    if uid != me {
         return Err(crate::beneath::refusal(
             io::ErrorKind::PermissionDenied,
             format!(
-                "`{shown}` belongs to uid {}, not to this user (uid {me}): goshift runs nothing another user could have put there; use a directory of your own (`GOSHIFT_HOME`), or `chown -R {me} {shown}` if it is yours",
-                metadata.uid()
+                "`{shown}` belongs to uid {uid}, not to this user (uid {me}): goshift runs nothing another user could have put there; use a directory of your own (`GOSHIFT_HOME`), or `chown -R {me} {shown}` if it is yours"
             ),
         ));
     }
-    let mode = metadata.mode() & 0o7777;
+    let mode = mode & 0o7777;
     if mode & 0o022 != 0 {
         return Err(crate::beneath::refusal(
             io::ErrorKind::PermissionDenied,

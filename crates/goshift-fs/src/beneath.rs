@@ -126,7 +126,12 @@ pub fn read_beneath(root: &Path, relative: &Path, limit: u64) -> io::Result<Vec<
 
 /// The error for `name` (shown as `shown`) that could not be opened in `parent`: a link is
 /// [`link_refused`] whatever the kernel said (`ELOOP`, or `ENOTDIR` for a directory).
-fn refused_or(errno: Errno, parent: &impl AsFd, name: &std::ffi::OsStr, shown: &Path) -> io::Error {
+pub(crate) fn refused_or(
+    errno: Errno,
+    parent: &impl AsFd,
+    name: &std::ffi::OsStr,
+    shown: &Path,
+) -> io::Error {
     let is_link = fstatat(parent, name, AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|stat| {
         SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK
     });

@@ -14,6 +14,7 @@
 mod atomic;
 mod beneath;
 mod bounded;
+mod dir;
 mod dirs;
 mod env_vars;
 mod lock;
@@ -27,6 +28,7 @@ pub use beneath::{Access, is_refusal, link_refused, open_beneath, read_beneath, 
 pub use bounded::{
     process_exists, read_limited, read_text_limited, read_text_limited_if_exists, write_output,
 };
+pub use dir::{Dir, Entry, Kind};
 pub use dirs::{Dirs, DirsError};
 pub use env_vars::EnvVars;
 pub use fs_err as fs;

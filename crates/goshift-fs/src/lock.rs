@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct LockFile {
     path: PathBuf,
+    /// The directory it is opened in, by name, when it lives in one of goshift's.
+    parent: Option<crate::Dir>,
 }
 
 /// Holds the lock until dropped.
@@ -49,7 +51,50 @@ pub enum LockError {
 impl LockFile {
     /// A lock at `path`; the file is created on first use.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            parent: None,
+        }
+    }
+
+    /// The lock file `name` in `dir`, opened relative to the directory's handle.
+    pub fn beneath(dir: &crate::Dir, name: impl AsRef<std::ffi::OsStr>) -> Self {
+        Self {
+            path: dir.join(name),
+            parent: Some(dir.clone()),
+        }
+    }
+
+    /// Opens the file (never through a link), creating it when `create` says so.
+    fn open(&self, write: bool) -> io::Result<std::fs::File> {
+        use nix::fcntl::OFlag;
+        let Some(parent) = &self.parent else {
+            return std::fs::OpenOptions::new()
+                .read(true)
+                .write(write)
+                .create(write)
+                .truncate(false)
+                // A link planted where the lock belongs is refused, never followed (the
+                // holder writes its pid into the file it opens).
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&self.path);
+        };
+        let flags = OFlag::O_NOFOLLOW
+            | OFlag::O_CLOEXEC
+            | if write {
+                OFlag::O_RDWR | OFlag::O_CREAT
+            } else {
+                OFlag::O_RDONLY
+            };
+        let name = self.path.file_name().unwrap_or_default();
+        nix::fcntl::openat(
+            parent.as_fd(),
+            name,
+            flags,
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+        )
+        .map(std::fs::File::from)
+        .map_err(io::Error::from)
     }
 
     /// The lock file's path.
@@ -68,15 +113,8 @@ impl LockFile {
             path: self.path.clone(),
             source,
         };
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            // A link planted where the lock belongs is refused, never followed (the holder
-            // writes its pid into the file it opens).
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&self.path)
+        let file = self
+            .open(true)
             .map_err(|e| io_error(no_follow_error(&self.path, &e)))?;
         let mut file = fs_err::File::from_parts(file, &self.path);
         let start = Instant::now();
@@ -116,17 +154,14 @@ impl LockFile {
 
     /// Returns the pid written by the current or last holder, if any.
     pub fn last_holder(&self) -> Option<u32> {
-        let text = fs_err::read_to_string(&self.path).ok()?;
+        let mut text = String::new();
+        self.open(false).ok()?.read_to_string(&mut text).ok()?;
         text.trim().parse().ok()
     }
 
     /// Returns true if and only if some process holds the lock right now.
     pub fn is_held(&self) -> io::Result<bool> {
-        let file = match std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&self.path)
-        {
+        let file = match self.open(false) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(no_follow_error(&self.path, &e)),

@@ -277,7 +277,7 @@ impl Store {
         }
         let published = self.publish_recorded(&lock, &staging, manifest, plan, caller)?;
         if let Some(sha256) = &published.archive_sha256 {
-            self.keep_in_cache(&staging, sha256);
+            keep_in_cache(&lock, &staging, sha256);
         }
         self.refresh_links(&lock, &plan.goshift_exe)
             .map_err(StepError::Links)?;
@@ -311,20 +311,26 @@ impl Store {
         staging: &Staging,
         caller: &mut C,
     ) -> Result<Filled, InstallError<C::Error>> {
-        let tree = staging.tree();
+        let create_tree = || {
+            staging
+                .area()
+                .create_dir("go")
+                .map_err(StepError::CreateTree)
+        };
         let dir = match &plan.origin {
             Origin::Archive(archive) => {
-                fs::create_dir(&tree).map_err(StepError::CreateTree)?;
+                create_tree()?;
                 return Ok(self.unpack_archive(plan, archive, staging, caller)?);
             }
             Origin::Tree { dir } => dir,
         };
         caller.event(Event::Copying { from: dir });
-        fs::create_dir(&tree).map_err(StepError::CreateTree)?;
-        let entries = goshift_dist::copy_tree(dir, &tree).map_err(|source| StepError::Copy {
-            from: dir.clone(),
-            source,
-        })?;
+        create_tree()?;
+        let entries =
+            goshift_dist::copy_tree(dir, &staging.tree()).map_err(|source| StepError::Copy {
+                from: dir.clone(),
+                source,
+            })?;
         Ok(Filled {
             source: Source::Import { path: dir.clone() },
             archive_sha256: None,
@@ -352,7 +358,7 @@ impl Store {
         let copied = cached.is_none()
             && (matches!(archive, Archive::Download { .. }) || expected.sha256.is_some());
         goshift_dist::check_space(expected, self.home(), copied).map_err(StepError::Space)?;
-        let cache_copy = staging.dir().join("archive");
+        let cache_copy = staging.area().anchored().join("archive");
         let opened = open_archive(plan, archive, cached, &cache_copy, caller)?;
         caller.event(Event::TransferStarted {
             total: opened.length,
@@ -407,14 +413,17 @@ impl Store {
             }
         }
     }
+}
 
-    /// Moves the verified archive copy into the archive cache as `<sha256>` (best effort:
-    /// the cache only saves a later download; it may be on another file system).
-    fn keep_in_cache(&self, staging: &Staging, sha256: &str) {
-        let copy = staging.dir().join("archive");
-        if copy.is_file() {
-            let _ = goshift_fs::move_file(&copy, &self.archive_cache_dir().join(sha256));
-        }
+/// Moves the verified archive copy into the archive cache as `<sha256>` (best effort: the
+/// cache only saves a later download; it may be on another file system).
+fn keep_in_cache(lock: &StoreLock, staging: &Staging, sha256: &str) {
+    let area = staging.area();
+    if area
+        .entry("archive")
+        .is_ok_and(|e| e.is_some_and(|e| e.kind == goshift_fs::Kind::File))
+    {
+        let _ = area.move_file("archive", &lock.dirs.archive_cache, sha256);
     }
 }
 
@@ -500,7 +509,7 @@ fn smoke_test<C: Caller>(
     }
     caller.event(Event::SmokeTestStarted);
     let result = SmokeTest {
-        goroot: &staging.tree(),
+        goroot: &staging.tree_by_path(),
         expected: &plan.version,
         scratch: &staging.scratch(),
         path: settings.path.clone(),

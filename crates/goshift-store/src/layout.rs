@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use goshift_fs::{LockFile, LockGuard, fs};
+use goshift_fs::{Dir, Kind, LockFile, LockGuard, fs};
 use goshift_version::GoVersion;
 
 use crate::error::{IoContext, StoreError};
@@ -28,6 +28,37 @@ pub struct Store {
 #[derive(Debug)]
 pub struct StoreLock {
     _guard: LockGuard,
+    /// The store's directories, opened when the lock was taken: every mutation works
+    /// relative to these handles.
+    pub(crate) dirs: Handles,
+}
+
+/// The store's directories, each opened once without following a link (see
+/// [`goshift_fs::Dir`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Handles {
+    pub(crate) home: Dir,
+    pub(crate) toolchains: Dir,
+    pub(crate) manifests: Dir,
+    pub(crate) staging: Dir,
+    pub(crate) cache: Dir,
+    pub(crate) archive_cache: Dir,
+    pub(crate) bin: Dir,
+}
+
+impl Handles {
+    /// [`is_installed_in`], through the handles.
+    pub(crate) fn is_installed(&self, version: &GoVersion) -> Result<bool, StoreError> {
+        let me = goshift_fs::effective_uid();
+        let name = version.toolchain_name();
+        let ours = |dir: &Dir, name: &str, kind: Kind| {
+            dir.entry(name)
+                .map(|entry| entry.is_some_and(|e| e.kind == kind && e.uid == me))
+                .at("inspect", dir.join(name))
+        };
+        Ok(ours(&self.toolchains, &name, Kind::Dir)?
+            && ours(&self.manifests, &format!("{name}.json"), Kind::File)?)
+    }
 }
 
 /// An installed toolchain.
@@ -122,24 +153,28 @@ impl Store {
 
     /// Moves archives from where older versions kept them into the cache, best effort: one
     /// that cannot move stays where [`Store::cached_archive`] still finds it.
-    fn migrate_archives(&self) {
-        let Some(legacy) = self.legacy_archive_cache_dir() else {
+    fn migrate_archives(&self, dirs: &Handles) {
+        if self.legacy_archive_cache_dir().is_none() {
+            return;
+        }
+        let Ok(legacy) = dirs.cache.open_dir("archives") else {
             return;
         };
-        let Ok(entries) = fs::read_dir(&legacy) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-            let name = entry.file_name();
-            let target = self.archive_cache.join(&name);
-            if is_file && !target.exists() {
-                let _ = goshift_fs::move_file(&entry.path(), &target);
+        for name in legacy.names().unwrap_or_default() {
+            let is_file = legacy
+                .entry(&name)
+                .is_ok_and(|e| e.is_some_and(|e| e.kind == Kind::File));
+            let taken = dirs
+                .archive_cache
+                .entry(&name)
+                .map_or(true, |e| e.is_some());
+            if is_file && !taken {
+                let _ = legacy.move_file(&name, &dirs.archive_cache, &name);
             } else if is_file {
-                let _ = fs::remove_file(entry.path());
+                let _ = legacy.remove_file(&name);
             }
         }
-        let _ = fs::remove_dir(&legacy);
+        let _ = dirs.cache.remove_dir("archives");
     }
 
     /// `bin/`: the `go` proxy links.
@@ -169,25 +204,43 @@ impl Store {
         timeout: Duration,
         on_wait: impl FnMut(&str),
     ) -> Result<StoreLock, StoreError> {
-        // Every directory is checked before anything is read from it or removed in it: a
+        // Every directory is opened once, checked on its handle, and used through it: a
         // link, a foreign owner or a writable mode is an error naming it, never followed.
-        goshift_fs::ensure_private_home(&self.home).at("create the directory", &self.home)?;
-        for dir in [
-            self.toolchains_dir(),
-            self.manifests_dir(),
-            self.staging_dir(),
-            self.home.join("cache"),
-            self.archive_cache_dir(),
-            self.bin_dir(),
-        ] {
-            goshift_fs::ensure_private_dir(&dir).at("create the directory", &dir)?;
+        let home = Dir::open_home(&self.home).at("create the directory", &self.home)?;
+        let open = |parent: &Dir, name: &str| {
+            parent
+                .private_dir(name)
+                .at("create the directory", parent.join(name))
+        };
+        let toolchains = open(&home, "toolchains")?;
+        let manifests = open(&home, "manifests")?;
+        let staging = open(&home, "staging")?;
+        let cache = open(&home, "cache")?;
+        let archive_cache = if self.legacy_archive_cache_dir().is_none() {
+            open(&cache, "archives")?
+        } else {
+            Dir::open_private(&self.archive_cache)
+                .at("create the directory", &self.archive_cache)?
+        };
+        let bin = open(&home, "bin")?;
+        for dir in [&toolchains, &manifests] {
+            refuse_links_in(dir)?;
         }
-        for dir in [self.toolchains_dir(), self.manifests_dir()] {
-            refuse_links_in(&dir)?;
-        }
-        let guard = LockFile::new(self.lock_path()).acquire(timeout, on_wait)?;
-        self.migrate_archives();
-        Ok(StoreLock { _guard: guard })
+        let guard = LockFile::beneath(&home, "lock").acquire(timeout, on_wait)?;
+        let dirs = Handles {
+            home,
+            toolchains,
+            manifests,
+            staging,
+            cache,
+            archive_cache,
+            bin,
+        };
+        self.migrate_archives(&dirs);
+        Ok(StoreLock {
+            _guard: guard,
+            dirs,
+        })
     }
 
     /// The installed toolchains, oldest first.
@@ -290,12 +343,24 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::InvalidInput => return Ok(None),
             Err(e) => return Err(e).at("read the link", link),
         };
-        let version = target
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix("go"))
-            .and_then(|v| GoVersion::parse(v).ok());
-        Ok(version.filter(|v| self.is_installed(v)))
+        Ok(version_of_link(&target).filter(|v| self.is_installed(v)))
+    }
+
+    /// [`Store::default_version`] through the handles taken with the lock.
+    pub(crate) fn default_version_in(
+        &self,
+        dirs: &Handles,
+    ) -> Result<Option<GoVersion>, StoreError> {
+        let target = match dirs.home.read_link("default") {
+            Ok(target) => target,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => return Ok(None),
+            Err(e) => return Err(e).at("read the link", self.default_link()),
+        };
+        match version_of_link(&target) {
+            Some(version) if dirs.is_installed(&version)? => Ok(Some(version)),
+            _ => Ok(None),
+        }
     }
 
     /// Reports a phase to the observer, if any. Only the store reports its phases (the
@@ -305,6 +370,15 @@ impl Store {
             observer(phase);
         }
     }
+}
+
+/// The version a `default` link to `target` names (`toolchains/go1.22.10` → 1.22.10).
+fn version_of_link(target: &Path) -> Option<GoVersion> {
+    target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("go"))
+        .and_then(|v| GoVersion::parse(v).ok())
 }
 
 /// Returns true if and only if `version` is installed in the store at `home`:
@@ -333,11 +407,14 @@ pub fn is_installed_in(home: &Path, version: &GoVersion) -> bool {
 /// Fails naming the first symbolic link among the entries of `dir` (a store directory that
 /// holds only goshift's own trees or files): a link there is never followed, and the user
 /// removes it.
-fn refuse_links_in(dir: &Path) -> Result<(), StoreError> {
-    for entry in fs::read_dir(dir).at("list", dir)? {
-        let entry = entry.at("list", dir)?;
-        let path = entry.path();
-        if entry.file_type().at("inspect", &path)?.is_symlink() {
+fn refuse_links_in(dir: &Dir) -> Result<(), StoreError> {
+    for (name, kind) in dir.entries().at("list", dir.path())? {
+        let path = dir.join(&name);
+        let kind = match kind {
+            Some(kind) => Some(kind),
+            None => dir.entry(&name).at("inspect", &path)?.map(|e| e.kind),
+        };
+        if kind == Some(Kind::Link) {
             return Err(goshift_fs::link_refused(&path)).at("use", path);
         }
     }

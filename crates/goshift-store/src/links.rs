@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use goshift_fs::fs;
+use goshift_fs::Kind;
 use goshift_version::GoVersion;
 
 use crate::error::{IoContext, StoreError};
@@ -15,32 +15,49 @@ use crate::layout::{Store, StoreLock};
 impl Store {
     /// Makes `bin/go`, `bin/gofmt` and `bin/go<version>` (one per installed version) links
     /// to `goshift_exe`, and removes `bin/go<version>` links of versions no longer installed.
-    pub fn refresh_links(&self, _lock: &StoreLock, goshift_exe: &Path) -> Result<(), StoreError> {
-        let bin = self.bin_dir();
-        goshift_fs::ensure_private_dir(&bin).at("create the directory", &bin)?;
-        let installed = self.installed_versions()?;
+    pub fn refresh_links(&self, lock: &StoreLock, goshift_exe: &Path) -> Result<(), StoreError> {
+        let bin = &lock.dirs.bin;
         let mut wanted: Vec<String> = vec!["go".to_owned(), "gofmt".to_owned()];
-        wanted.extend(installed.iter().map(GoVersion::toolchain_name));
-        for name in &wanted {
-            let link = bin.join(name);
-            let current = fs::read_link(&link).ok();
-            if current.as_deref() != Some(goshift_exe) {
-                goshift_fs::replace_symlink(goshift_exe, &link).at("link", &link)?;
+        for name in lock
+            .dirs
+            .toolchains
+            .names()
+            .at("list", lock.dirs.toolchains.path())?
+        {
+            let version = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("go"))
+                .and_then(|v| GoVersion::parse(v).ok());
+            if let Some(version) = version
+                && lock.dirs.is_installed(&version)?
+            {
+                wanted.push(version.toolchain_name());
             }
         }
-        for entry in fs::read_dir(&bin).at("list", &bin)? {
-            let entry = entry.at("list", &bin)?;
-            let Ok(name) = entry.file_name().into_string() else {
+        for name in &wanted {
+            let current = bin.read_link(name).ok();
+            if current.as_deref() != Some(goshift_exe) {
+                bin.replace_symlink(goshift_exe, name)
+                    .at("link", bin.join(name))?;
+            }
+        }
+        for (name, kind) in bin.entries().at("list", bin.path())? {
+            let Ok(name) = name.into_string() else {
                 continue;
             };
             let is_version_link = name
                 .strip_prefix("go")
                 .is_some_and(|v| GoVersion::parse(v).is_ok());
-            if is_version_link
-                && !wanted.contains(&name)
-                && entry.file_type().at("inspect", entry.path())?.is_symlink()
-            {
-                fs::remove_file(entry.path()).at("remove", entry.path())?;
+            if !is_version_link || wanted.contains(&name) {
+                continue;
+            }
+            let path = bin.join(&name);
+            let kind = match kind {
+                Some(kind) => Some(kind),
+                None => bin.entry(&name).at("inspect", &path)?.map(|e| e.kind),
+            };
+            if kind == Some(Kind::Link) {
+                bin.remove_file(&name).at("remove", path)?;
             }
         }
         Ok(())

@@ -99,7 +99,11 @@ impl Store {
         serde_json::from_slice(&bytes).map_err(|source| StoreError::BadManifest { path, source })
     }
 
-    pub(crate) fn write_manifest(&self, manifest: &Manifest) -> Result<(), StoreError> {
+    pub(crate) fn write_manifest(
+        &self,
+        lock: &crate::StoreLock,
+        manifest: &Manifest,
+    ) -> Result<(), StoreError> {
         let path = self.manifest_path(&manifest.version);
         let mut bytes =
             serde_json::to_vec_pretty(manifest).map_err(|source| StoreError::BadManifest {
@@ -107,6 +111,10 @@ impl Store {
                 source,
             })?;
         bytes.push(b'\n');
-        goshift_fs::write_atomic(&path, &bytes).at("write the manifest", path)
+        let name = format!("{}.json", manifest.version.toolchain_name());
+        lock.dirs
+            .manifests
+            .write_atomic(name, &bytes, 0o644)
+            .at("write the manifest", path)
     }
 }

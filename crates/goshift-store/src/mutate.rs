@@ -3,12 +3,11 @@
 
 use std::path::PathBuf;
 
-use goshift_fs::fs;
 use goshift_version::GoVersion;
 
 use crate::error::{IoContext, StoreError};
 use crate::history::{Action, Switch};
-use crate::layout::{Store, StoreLock};
+use crate::layout::{Handles, Store, StoreLock};
 use crate::manifest::Manifest;
 use crate::phase::Phase;
 use crate::staging::{REMOVED_PREFIX, REPLACED_PREFIX, Staging};
@@ -46,7 +45,7 @@ impl Store {
     /// dies between the two renames.
     pub fn publish(
         &self,
-        _lock: &StoreLock,
+        lock: &StoreLock,
         staging: &Staging,
         manifest: &Manifest,
         replace: Replace,
@@ -56,29 +55,39 @@ impl Store {
         let found = goshift_dist::read_version_file(&tree)?;
         if &found != version {
             return Err(StoreError::VersionMismatch {
-                path: tree,
+                path: staging.tree_by_path(),
                 expected: Box::new(version.clone()),
                 found: Box::new(found),
             });
         }
+        let dirs = &lock.dirs;
+        let name = version.toolchain_name();
         let target = self.toolchain_dir(version);
-        let exists = target.exists();
+        let exists = dirs
+            .toolchains
+            .entry(&name)
+            .at("inspect", &target)?
+            .is_some();
         if exists && replace == Replace::Never {
             return Err(StoreError::AlreadyInstalled {
                 version: Box::new(version.clone()),
             });
         }
-        self.write_manifest(manifest)?;
+        self.write_manifest(lock, manifest)?;
         self.reached(Phase::ManifestWritten);
+        let publish = || staging.area().rename("go", &dirs.toolchains, &name);
         if exists {
-            let aside = aside_path(self, REPLACED_PREFIX, version);
-            fs::rename(&target, &aside).at("move aside", &target)?;
-            fs::rename(&tree, &target).at("publish", &target)?;
-            goshift_fs::remove_dir_all_if_exists(&aside).at("remove", &aside)?;
+            let aside = aside_name(REPLACED_PREFIX, version);
+            let aside_path = dirs.staging.join(&aside);
+            dirs.toolchains
+                .rename(&name, &dirs.staging, &aside)
+                .at("move aside", &target)?;
+            publish().at("publish", &target)?;
+            dirs.staging.remove_tree(&aside).at("remove", &aside_path)?;
         } else {
-            fs::rename(&tree, &target).at("publish", &target)?;
+            publish().at("publish", &target)?;
         }
-        goshift_fs::fsync_dir(&self.toolchains_dir()).at("sync", self.toolchains_dir())?;
+        dirs.toolchains.sync().at("sync", dirs.toolchains.path())?;
         self.reached(Phase::Published);
         Ok(target)
     }
@@ -87,12 +96,15 @@ impl Store {
     /// default changes nothing and records nothing.
     pub fn set_default(
         &self,
-        _lock: &StoreLock,
+        lock: &StoreLock,
         version: &GoVersion,
         action: Action,
     ) -> Result<Switch, StoreError> {
-        self.require_installed(version)?;
-        let from = self.default_version()?;
+        let dirs = &lock.dirs;
+        if !dirs.is_installed(version)? {
+            self.require_installed(version)?;
+        }
+        let from = self.default_version_in(dirs)?;
         if from.as_ref() == Some(version) {
             return Ok(Switch {
                 from,
@@ -102,8 +114,10 @@ impl Store {
         }
         let relative = PathBuf::from("toolchains").join(version.toolchain_name());
         let link = self.default_link();
-        let previous = fs::read_link(&link).ok();
-        goshift_fs::replace_symlink(&relative, &link).at("switch the link", &link)?;
+        let previous = dirs.home.read_link("default").ok();
+        dirs.home
+            .replace_symlink(&relative, "default")
+            .at("switch the link", &link)?;
         self.reached(Phase::DefaultSwitched);
         let seq = match self.record(action, from.clone(), Some(version.clone())) {
             Ok(seq) => seq,
@@ -111,7 +125,7 @@ impl Store {
                 // The switch and its history entry are one unit: without the entry, the
                 // link goes back. Should that fail too, the next mutation adds the entry
                 // (see `reconcile_history`).
-                self.restore_link(previous.as_deref());
+                restore_link(dirs, previous.as_deref());
                 return Err(error);
             }
         };
@@ -128,26 +142,31 @@ impl Store {
     /// default was removed.
     pub fn uninstall(
         &self,
-        _lock: &StoreLock,
+        lock: &StoreLock,
         version: &GoVersion,
         force: bool,
     ) -> Result<Option<Switch>, StoreError> {
-        self.require_installed(version)?;
+        let dirs = &lock.dirs;
+        if !dirs.is_installed(version)? {
+            self.require_installed(version)?;
+        }
         let mut switch = None;
-        if self.default_version()?.as_ref() == Some(version) {
+        if self.default_version_in(dirs)?.as_ref() == Some(version) {
             if !force {
                 return Err(StoreError::IsDefault {
                     version: Box::new(version.clone()),
                 });
             }
             let link = self.default_link();
-            let previous = fs::read_link(&link).ok();
-            fs::remove_file(&link).at("remove the link", &link)?;
+            let previous = dirs.home.read_link("default").ok();
+            dirs.home
+                .remove_file("default")
+                .at("remove the link", &link)?;
             self.reached(Phase::DefaultSwitched);
             let seq = match self.record(Action::Uninstall, Some(version.clone()), None) {
                 Ok(seq) => seq,
                 Err(error) => {
-                    self.restore_link(previous.as_deref());
+                    restore_link(dirs, previous.as_deref());
                     return Err(error);
                 }
             };
@@ -157,28 +176,22 @@ impl Store {
                 seq: Some(seq),
             });
         }
-        let target = self.toolchain_dir(version);
-        let aside = aside_path(self, REMOVED_PREFIX, version);
-        fs::rename(&target, &aside).at("move aside", &target)?;
+        let name = version.toolchain_name();
+        let aside = aside_name(REMOVED_PREFIX, version);
+        dirs.toolchains
+            .rename(&name, &dirs.staging, &aside)
+            .at("move aside", self.toolchain_dir(version))?;
         self.reached(Phase::Removed);
-        let manifest = self.manifest_path(version);
-        match fs::remove_file(&manifest) {
+        match dirs.manifests.remove_file(format!("{name}.json")) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).at("remove the manifest", manifest);
+                return Err(e).at("remove the manifest", self.manifest_path(version));
             }
             _ => {}
         }
-        goshift_fs::remove_dir_all_if_exists(&aside).at("remove", &aside)?;
+        dirs.staging
+            .remove_tree(&aside)
+            .at("remove", dirs.staging.join(&aside))?;
         Ok(switch)
-    }
-
-    /// Puts the `default` link back as it was (`None`: no link), best effort.
-    fn restore_link(&self, previous: Option<&std::path::Path>) {
-        let link = self.default_link();
-        let _ = match previous {
-            Some(target) => goshift_fs::replace_symlink(target, &link),
-            None => fs::remove_file(&link),
-        };
     }
 
     /// Repairs what an interrupted or failed switch left in the history: cuts a torn last
@@ -206,13 +219,22 @@ impl Store {
     }
 }
 
-fn aside_path(store: &Store, prefix: &str, version: &GoVersion) -> PathBuf {
+/// Puts the `default` link back as it was (`None`: no link), best effort.
+fn restore_link(dirs: &Handles, previous: Option<&std::path::Path>) {
+    let _ = match previous {
+        Some(target) => dirs.home.replace_symlink(target, "default"),
+        None => dirs.home.remove_file("default"),
+    };
+}
+
+/// The name in `staging/` of a toolchain moved out of `toolchains/`.
+fn aside_name(prefix: &str, version: &GoVersion) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    store.staging_dir().join(format!(
+    format!(
         "{prefix}{}.{}.{n}",
         version.toolchain_name(),
         std::process::id()
-    ))
+    )
 }

@@ -12,19 +12,22 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use goshift_fs::{LockFile, LockGuard, fs};
+use goshift_fs::{Dir, Kind, LockFile, LockGuard};
 use goshift_version::GoVersion;
 
 use crate::error::{IoContext, StoreError};
-use crate::layout::{Store, StoreLock};
+use crate::layout::{Handles, Store, StoreLock};
 use crate::phase::Phase;
 
-/// A private work directory in the store. Dropping it deletes it (and whatever is still in
-/// it); a tree moved out by [`Store::publish`] survives.
+/// A private work directory in the store, held open: goshift's own work in it goes through
+/// its handle ([`Staging::tree`]). Dropping it deletes it (and whatever is still in it); a
+/// tree moved out by [`Store::publish`] survives.
 #[derive(Debug)]
 pub struct Staging {
     dir: PathBuf,
-    lock_path: PathBuf,
+    area: Dir,
+    parent: Dir,
+    name: String,
     _lock: LockGuard,
 }
 
@@ -34,13 +37,20 @@ pub(crate) const REPLACED_PREFIX: &str = "replaced-";
 pub(crate) const REMOVED_PREFIX: &str = "removed-";
 
 impl Staging {
-    /// The staging directory.
+    /// The staging directory, as the user would find it.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Where the toolchain tree goes: `<dir>/go`.
+    /// Where the toolchain tree goes, reached through the area's handle
+    /// ([`Dir::anchored`]): `<dir>/go`. For this process only.
     pub fn tree(&self) -> PathBuf {
+        self.area.anchored().join("go")
+    }
+
+    /// `<dir>/go` by its path, for the smoke test's commands (another process cannot use
+    /// this one's handle).
+    pub(crate) fn tree_by_path(&self) -> PathBuf {
         self.dir.join("go")
     }
 
@@ -48,34 +58,43 @@ impl Staging {
     pub fn scratch(&self) -> PathBuf {
         self.dir.join("scratch")
     }
+
+    /// The area's handle.
+    pub(crate) fn area(&self) -> &Dir {
+        &self.area
+    }
 }
 
 impl Drop for Staging {
     fn drop(&mut self) {
         // The directory first, then the lock file: see the module docs.
-        let _ = goshift_fs::remove_dir_all_if_exists(&self.dir);
-        let _ = fs::remove_file(&self.lock_path);
+        let _ = self.parent.remove_tree(&self.name);
+        let _ = self.parent.remove_file(format!("{}.lock", self.name));
     }
 }
 
 impl Store {
     /// Creates a staging area named after `label` (e.g. `go1.22.10`).
-    pub fn stage(&self, _lock: &StoreLock, label: &str) -> Result<Staging, StoreError> {
+    pub fn stage(&self, lock: &StoreLock, label: &str) -> Result<Staging, StoreError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("{label}.{}.{n}", std::process::id());
-        let staging = self.staging_dir();
-        let dir = staging.join(&name);
-        let lock_path = staging.join(format!("{name}.lock"));
-        let lock = LockFile::new(&lock_path).acquire(Duration::ZERO, |_| {})?;
-        if let Err(e) = fs::create_dir(&dir) {
-            let _ = fs::remove_file(&lock_path);
-            return Err(e).at("create the staging directory", dir);
-        }
+        let staging = &lock.dirs.staging;
+        let lock_name = format!("{name}.lock");
+        let guard = LockFile::beneath(staging, &lock_name).acquire(Duration::ZERO, |_| {})?;
+        let area = match staging.create_dir(&name) {
+            Ok(area) => area,
+            Err(e) => {
+                let _ = staging.remove_file(&lock_name);
+                return Err(e).at("create the staging directory", staging.join(&name));
+            }
+        };
         let staging = Staging {
-            dir,
-            lock_path,
-            _lock: lock,
+            dir: staging.join(&name),
+            area,
+            parent: staging.clone(),
+            name,
+            _lock: guard,
         };
         self.reached(Phase::Staged);
         Ok(staging)
@@ -84,85 +103,118 @@ impl Store {
     /// Removes what dead processes left: staging areas whose lock is free, toolchains
     /// moved aside by an interrupted replace or uninstall, manifests without a toolchain,
     /// temporary files of interrupted atomic writes, and a `default` link to nothing.
-    /// Returns the paths removed.
-    pub fn clean(&self, _lock: &StoreLock) -> Result<Vec<PathBuf>, StoreError> {
-        let mut removed = Vec::new();
-        let staging = self.staging_dir();
-        for entry in read_dir_names(&staging)? {
-            let path = staging.join(&entry);
-            if let Some(area) = entry.strip_suffix(".lock") {
-                let area_dir = staging.join(area);
-                if !LockFile::new(&path).is_held().at("check the lock", &path)? {
-                    race_point(StaleLock::Found, &path);
-                    match goshift_fs::remove_dir_all_if_exists(&area_dir) {
-                        Ok(()) => {}
-                        // Something still writes into it (a child of its dead owner): the
-                        // next clean removes it; this command goes on.
-                        Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => continue,
-                        Err(e) => {
-                            return Err(e).at("remove the stale staging directory", &area_dir);
-                        }
-                    }
-                    race_point(StaleLock::AreaRemoved, &path);
-                    // Its owner may be removing it at this very moment (an owner removes its
-                    // area without the store lock): a lock file already gone is fine.
-                    match fs::remove_file(&path) {
-                        Ok(()) => removed.push(area_dir),
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(e).at("remove the stale lock", &path),
-                    }
-                }
-                continue;
-            }
-            if staging.join(format!("{entry}.lock")).exists() {
-                continue;
-            }
-            if let Some(rest) = entry.strip_prefix(REPLACED_PREFIX) {
-                // A replace was interrupted between its two renames: put the old tree back
-                // if the new one never arrived.
-                let is_dir = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
-                if let Some(version) = version_of_area(rest).filter(|_| is_dir) {
-                    let target = self.toolchain_dir(&version);
-                    if fs::symlink_metadata(&target).is_err() {
-                        fs::rename(&path, &target).at("restore", &target)?;
-                        removed.push(path);
-                        continue;
-                    }
-                }
-            }
-            goshift_fs::remove_dir_all_if_exists(&path).at("remove", &path)?;
-            removed.push(path);
-        }
-        for dir in [self.manifests_dir(), self.bin_dir(), self.home().to_owned()] {
-            for entry in read_dir_names(&dir)? {
+    /// Returns the paths removed. Everything goes through the handles taken with the lock.
+    pub fn clean(&self, lock: &StoreLock) -> Result<Vec<PathBuf>, StoreError> {
+        let dirs = &lock.dirs;
+        let mut removed = clean_staging(dirs)?;
+        for dir in [&dirs.manifests, &dirs.bin, &dirs.home] {
+            for entry in names(dir)? {
                 if entry.starts_with('.') && entry.contains(".tmp-") {
                     let path = dir.join(&entry);
-                    fs::remove_file(&path).at("remove the stale temporary file", &path)?;
+                    dir.remove_file(&entry)
+                        .at("remove the stale temporary file", &path)?;
                     removed.push(path);
                 }
             }
         }
-        let manifests = self.manifests_dir();
-        for entry in read_dir_names(&manifests)? {
+        for entry in names(&dirs.manifests)? {
             let version = entry
                 .strip_suffix(".json")
                 .and_then(|n| n.strip_prefix("go"))
                 .and_then(|v| GoVersion::parse(v).ok());
             if let Some(version) = version
-                && !self.is_installed(&version)
+                && !dirs.is_installed(&version)?
             {
-                let path = manifests.join(&entry);
-                fs::remove_file(&path).at("remove the orphan manifest", &path)?;
+                let path = dirs.manifests.join(&entry);
+                dirs.manifests
+                    .remove_file(&entry)
+                    .at("remove the orphan manifest", &path)?;
                 removed.push(path);
             }
         }
         let link = self.default_link();
-        if fs::symlink_metadata(&link).is_ok() && self.default_version()?.is_none() {
-            fs::remove_file(&link).at("remove the dangling link", &link)?;
+        if dirs.home.entry("default").at("inspect", &link)?.is_some()
+            && self.default_version_in(dirs)?.is_none()
+        {
+            dirs.home
+                .remove_file("default")
+                .at("remove the dangling link", &link)?;
             removed.push(link);
         }
         Ok(removed)
     }
+}
+
+/// [`Store::clean`] of `staging/`: areas whose lock is free, directories without a lock,
+/// and replaced trees to restore.
+fn clean_staging(dirs: &Handles) -> Result<Vec<PathBuf>, StoreError> {
+    let mut removed = Vec::new();
+    let staging = &dirs.staging;
+    for entry in names(staging)? {
+        let path = staging.join(&entry);
+        if let Some(area) = entry.strip_suffix(".lock") {
+            let area_dir = staging.join(area);
+            if !LockFile::beneath(staging, &entry)
+                .is_held()
+                .at("check the lock", &path)?
+            {
+                race_point(StaleLock::Found, &path);
+                match staging.remove_tree(area) {
+                    Ok(()) => {}
+                    // Something still writes into it (a child of its dead owner): the
+                    // next clean removes it; this command goes on.
+                    Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => continue,
+                    Err(e) => {
+                        return Err(e).at("remove the stale staging directory", &area_dir);
+                    }
+                }
+                race_point(StaleLock::AreaRemoved, &path);
+                // Its owner may be removing it at this very moment (an owner removes its
+                // area without the store lock): a lock file already gone is fine.
+                match staging.remove_file(&entry) {
+                    Ok(()) => removed.push(area_dir),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e).at("remove the stale lock", &path),
+                }
+            }
+            continue;
+        }
+        let lock_name = format!("{entry}.lock");
+        if staging
+            .entry(&lock_name)
+            .at("inspect", staging.join(&lock_name))?
+            .is_some()
+        {
+            continue;
+        }
+        if let Some(rest) = entry.strip_prefix(REPLACED_PREFIX) {
+            // A replace was interrupted between its two renames: put the old tree back
+            // if the new one never arrived.
+            let is_dir = staging
+                .entry(&entry)
+                .at("inspect", &path)?
+                .is_some_and(|e| e.kind == Kind::Dir);
+            if let Some(version) = version_of_area(rest).filter(|_| is_dir) {
+                let name = version.toolchain_name();
+                let target = dirs.toolchains.join(&name);
+                if dirs
+                    .toolchains
+                    .entry(&name)
+                    .at("inspect", &target)?
+                    .is_none()
+                {
+                    staging
+                        .rename(&entry, &dirs.toolchains, &name)
+                        .at("restore", &target)?;
+                    removed.push(path);
+                    continue;
+                }
+            }
+        }
+        staging.remove_tree(&entry).at("remove", &path)?;
+        removed.push(path);
+    }
+    Ok(removed)
 }
 
 /// Where [`Store::clean`] stands with a stale staging lock, for the tests that race another
@@ -207,21 +259,13 @@ fn version_of_area(name: &str) -> Option<GoVersion> {
     GoVersion::parse(parts.next()?.strip_prefix("go")?).ok()
 }
 
-fn read_dir_names(dir: &Path) -> Result<Vec<String>, StoreError> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).at("list", dir),
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.at("list", dir)?;
-        if let Ok(name) = entry.file_name().into_string() {
-            names.push(name);
-        }
-    }
-    names.sort();
-    Ok(names)
+/// The names in `dir` that are valid UTF-8 (goshift names no other), sorted.
+fn names(dir: &Dir) -> Result<Vec<String>, StoreError> {
+    let names = dir.names().at("list", dir.path())?;
+    Ok(names
+        .into_iter()
+        .filter_map(|n| n.into_string().ok())
+        .collect())
 }
 
 #[cfg(test)]

@@ -434,3 +434,5 @@ fn smoke_test_catches_lies_and_breakage() {
         "`go version` failed with exit status: 3: boom"
     );
 }
+
+mod planted;

@@ -11,8 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use goshift_fs::fs;
-use goshift_fs::fs::os::unix::fs::OpenOptionsExt as _;
+use goshift_fs::{Dir, fs};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -112,7 +111,7 @@ impl ReleaseStore {
         // costs no 7 MiB buffer and its page faults.
         let mut file = fs::File::open(binary).map_err(read_error)?;
         let (sha256, size) = hash_pieces(&mut file, |_| Ok(())).map_err(read_error)?;
-        let _staging_lock = self.lock_staging()?;
+        let (_staging_lock, root) = self.lock_staging()?;
         if let Some(existing) = self.find_by_sha256(&sha256)? {
             return Ok(existing);
         }
@@ -129,7 +128,7 @@ impl ReleaseStore {
             revision: facts.revision,
             reason,
         };
-        let target = self.write_release(&mut file, &provenance)?;
+        let target = self.write_release(&root, &mut file, &provenance)?;
         Ok(Release {
             provenance,
             binary: target.join(BINARY_NAME),
@@ -139,26 +138,26 @@ impl ReleaseStore {
     /// Takes the service's `stage.lock`. Staging is serialised per service: two upgrades of
     /// the same bytes at once share one release instead of racing for its directory
     /// ("Directory not empty").
-    fn lock_staging(&self) -> Result<goshift_fs::LockGuard, ReleaseError> {
+    /// Returns the guard and `services/<name>` opened: the release is written through that
+    /// handle.
+    fn lock_staging(&self) -> Result<(goshift_fs::LockGuard, Dir), ReleaseError> {
         let lock_path = self.root.join("stage.lock");
-        // `services/` and `services/<name>` are goshift's own: a link planted for either is
-        // refused naming it, never followed (a release written through it would leave the
-        // home).
-        for dir in [self.root.parent(), Some(self.root.as_path())]
-            .into_iter()
-            .flatten()
-        {
-            goshift_fs::ensure_private_dir(dir).map_err(|source| ReleaseError::Store {
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
-        goshift_fs::LockFile::new(&lock_path)
+        // `services/` and `services/<name>` are goshift's own: each is opened once without
+        // following a link (a link planted for either is refused naming it; a release written
+        // through it would leave the home) and used through its handle.
+        let store_error = |path: PathBuf| move |source| ReleaseError::Store { path, source };
+        let services = self.root.parent().unwrap_or(Path::new("."));
+        let root = Dir::open_private(services)
+            .map_err(store_error(services.to_owned()))?
+            .private_dir(&self.service)
+            .map_err(store_error(self.root.clone()))?;
+        let guard = goshift_fs::LockFile::beneath(&root, "stage.lock")
             .acquire(STAGE_LOCK_TIMEOUT, |_| {})
             .map_err(|error| ReleaseError::Store {
                 path: lock_path,
                 source: std::io::Error::other(error),
-            })
+            })?;
+        Ok((guard, root))
     }
 
     /// Copies `file` (hashed again as it is written) and its provenance into a new release
@@ -166,30 +165,33 @@ impl ReleaseStore {
     /// on failure.
     fn write_release(
         &self,
+        root: &Dir,
         file: &mut fs::File,
         provenance: &Provenance,
     ) -> Result<PathBuf, ReleaseError> {
-        let releases = self.root.join("releases");
-        goshift_fs::ensure_private_dir(&releases).map_err(|source| ReleaseError::Store {
-            path: releases.clone(),
-            source,
-        })?;
-        let target = releases.join(&provenance.id);
-        let staging = goshift_fs::temp_name(&target);
+        let releases_path = self.root.join("releases");
+        let releases = root
+            .private_dir("releases")
+            .map_err(|source| ReleaseError::Store {
+                path: releases_path.clone(),
+                source,
+            })?;
+        let target = releases_path.join(&provenance.id);
+        let staging = goshift_fs::temp_name(Path::new(&provenance.id)).into_os_string();
         let result = (|| {
-            fs::create_dir(&staging)?;
+            let dir = releases.create_dir(&staging)?;
             file.seek(SeekFrom::Start(0))?;
-            if !copy_checked(file, &staging.join(BINARY_NAME), provenance)? {
+            if !copy_checked(file, dir.create_file(BINARY_NAME, 0o755)?, provenance)? {
                 return Ok(false);
             }
             let json = serde_json::to_vec_pretty(provenance).map_err(std::io::Error::other)?;
-            goshift_fs::write_atomic(&staging.join(PROVENANCE), &json)?;
-            fs::rename(&staging, &target)?;
-            goshift_fs::fsync_dir(&releases)?;
+            dir.write_atomic(PROVENANCE, &json, 0o644)?;
+            releases.rename(&staging, &releases, &provenance.id)?;
+            releases.sync()?;
             Ok(true)
         })();
         if !matches!(result, Ok(true)) {
-            let _ = goshift_fs::remove_dir_all_if_exists(&staging);
+            let _ = releases.remove_tree(&staging);
         }
         match result {
             Ok(true) => Ok(target),
@@ -451,22 +453,19 @@ fn hash_pieces(
     Ok((format!("{:x}", hasher.finalize()), size))
 }
 
-/// Copies `file` (from where it is) to a new executable at `to`, hashing it again as it is
-/// written, and syncs it; returns false when the bytes are not the ones `provenance` names
-/// (the file changed since it was hashed). The store keeps exactly what its provenance says.
-fn copy_checked(file: &mut fs::File, to: &Path, provenance: &Provenance) -> std::io::Result<bool> {
-    let mut copy = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o755)
-        .open(to)?;
+/// Copies `file` (from where it is) into `copy` (a new executable, its mode set exactly),
+/// hashing it again as it is written, and syncs it; returns false when the bytes are not the
+/// ones `provenance` names (the file changed since it was hashed). The store keeps exactly
+/// what its provenance says.
+fn copy_checked(
+    file: &mut fs::File,
+    mut copy: std::fs::File,
+    provenance: &Provenance,
+) -> std::io::Result<bool> {
     let (sha256, size) = hash_pieces(file, |piece| copy.write_all(piece))?;
     if sha256 != provenance.sha256 || size != provenance.size {
         return Ok(false);
     }
-    // The umask may have narrowed the mode; set it exactly, as the store always has.
-    copy.file()
-        .set_permissions(std::fs::Permissions::from_mode(0o755))?;
     copy.sync_all()?;
     Ok(true)
 }
@@ -489,6 +488,7 @@ const STAGE_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_mins(2
 #[cfg(test)]
 mod tests {
     use super::*;
+    use goshift_fs::fs::os::unix::fs::OpenOptionsExt as _;
     use std::time::Duration;
 
     #[test]
@@ -644,6 +644,10 @@ mod tests {
         check_program(&release.binary).unwrap();
     }
 
+    fn new_file(path: &Path) -> std::fs::File {
+        std::fs::File::create_new(path).unwrap()
+    }
+
     #[test]
     fn a_binary_that_changed_since_it_was_hashed_is_not_kept() {
         let dir = tempfile::tempdir().unwrap();
@@ -664,10 +668,10 @@ mod tests {
         };
         write_exec(&source, b"#!/bin/sh\nexit 1\n");
         let mut file = fs::File::open(&source).unwrap();
-        assert!(!copy_checked(&mut file, &dir.path().join("copy"), &provenance).unwrap());
+        assert!(!copy_checked(&mut file, new_file(&dir.path().join("copy")), &provenance).unwrap());
         write_exec(&source, b"#!/bin/sh\nexit 0\n");
         let mut file = fs::File::open(&source).unwrap();
-        assert!(copy_checked(&mut file, &dir.path().join("copy2"), &provenance).unwrap());
+        assert!(copy_checked(&mut file, new_file(&dir.path().join("copy2")), &provenance).unwrap());
         assert_eq!(
             std::fs::read(dir.path().join("copy2")).unwrap(),
             b"#!/bin/sh\nexit 0\n"

@@ -5,12 +5,13 @@
 //! link is then switched to it in one rename, so readers see the old database or the new
 //! one, never a mix.
 
-use std::io::Read as _;
+use std::ffi::OsStr;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use goshift_fs::fs;
+use goshift_fs::Dir;
 
 use super::VulnError;
 use super::osv::{DbIndex, Entry, ModuleIndex};
@@ -96,28 +97,24 @@ pub fn sync(
         });
     }
 
-    let parent = cache.parent().unwrap_or(Path::new("."));
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| VulnError::Io { path, source }
-    };
-    goshift_fs::ensure_private_dir(parent).map_err(io(parent))?;
+    // The directory is opened once; the copy is made and published through its handle, so
+    // a directory swapped for a link meanwhile leads nowhere.
+    let parent_path = cache.parent().unwrap_or(Path::new("."));
+    let parent = Dir::open_private(parent_path).map_err(io(parent_path))?;
     let staging = goshift_fs::temp_name(&cache.with_extension("d"));
-    fs::create_dir_all(staging.join("index")).map_err(io(&staging))?;
-    fs::create_dir_all(staging.join("ID")).map_err(io(&staging))?;
+    let staging_name = staging.file_name().unwrap_or_default();
     let result = (|| {
-        download_entries(&fetcher, &ids, &staging, progress)?;
-        for (name, bytes) in [
-            ("index/db.json", &db_bytes),
-            ("index/modules.json", &modules_bytes),
-        ] {
-            let path = staging.join(name);
-            fs::write(&path, bytes).map_err(io(&path))?;
+        let copy = parent.create_dir(staging_name).map_err(io(&staging))?;
+        let index = copy.create_dir("index").map_err(io(&staging))?;
+        let advisories = copy.create_dir("ID").map_err(io(&staging))?;
+        download_entries(&fetcher, &ids, &advisories, progress)?;
+        for (name, bytes) in [("db.json", &db_bytes), ("modules.json", &modules_bytes)] {
+            write_new(&index, name, bytes)?;
         }
-        publish(&staging, cache)
+        publish(&parent, staging_name, cache)
     })();
     if result.is_err() {
-        let _ = goshift_fs::remove_dir_all_if_exists(&staging);
+        let _ = parent.remove_tree(staging_name);
     }
     result?;
     Ok(SyncReport {
@@ -143,7 +140,7 @@ pub(crate) fn is_advisory_id(id: &str) -> bool {
 fn download_entries(
     fetcher: &Fetcher<'_>,
     ids: &[String],
-    staging: &Path,
+    advisories: &Dir,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(), VulnError> {
     let next = AtomicUsize::new(0);
@@ -159,7 +156,7 @@ fn download_entries(
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(id) = ids.get(index) else { break };
-                    if let Err(error) = fetch_entry(fetcher, id, staging) {
+                    if let Err(error) = fetch_entry(fetcher, id, advisories) {
                         let mut slot = failure
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -182,39 +179,47 @@ fn download_entries(
     }
 }
 
-fn fetch_entry(fetcher: &Fetcher<'_>, id: &str, staging: &Path) -> Result<(), VulnError> {
+fn fetch_entry(fetcher: &Fetcher<'_>, id: &str, advisories: &Dir) -> Result<(), VulnError> {
     let name = format!("ID/{id}.json");
     let bytes = fetcher.fetch(&format!("ID/{id}"))?;
     let entry: Entry = parse(&name, &bytes)?;
     if entry.id != id {
         return Err(VulnError::Mismatch { name, id: entry.id });
     }
-    let path = staging.join(&name);
-    fs::write(&path, &bytes).map_err(|source| VulnError::Io { path, source })
+    write_new(advisories, &format!("{id}.json"), &bytes)
+}
+
+/// Writes the new file `name` in `dir` (never through a link, never over a file).
+fn write_new(dir: &Dir, name: &str, bytes: &[u8]) -> Result<(), VulnError> {
+    dir.create_file(name, 0o644)
+        .and_then(|mut file| file.write_all(bytes))
+        .map_err(io(&dir.join(name)))
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VulnError {
+    let path = path.to_owned();
+    move |source| VulnError::Io { path, source }
 }
 
 /// Points `cache` at `staging` and removes the previous copy.
-fn publish(staging: &Path, cache: &Path) -> Result<(), VulnError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| VulnError::Io { path, source }
-    };
-    let previous = fs::read_link(cache).ok();
-    if previous.is_none() && cache.exists() {
+fn publish(parent: &Dir, staging: &OsStr, cache: &Path) -> Result<(), VulnError> {
+    let name = cache.file_name().unwrap_or_default();
+    let previous = parent.read_link(name).ok();
+    if previous.is_none() && parent.entry(name).map_err(io(cache))?.is_some() {
         // A plain directory from an older layout: move it aside so the link can take its name.
-        let aside = goshift_fs::temp_name(cache);
-        fs::rename(cache, &aside).map_err(io(cache))?;
-        let _ = goshift_fs::remove_dir_all_if_exists(&aside);
+        let aside = goshift_fs::temp_name(Path::new(name)).into_os_string();
+        parent.rename(name, parent, &aside).map_err(io(cache))?;
+        let _ = parent.remove_tree(&aside);
     }
-    let target = staging
-        .file_name()
-        .map_or_else(|| staging.to_owned(), PathBuf::from);
-    goshift_fs::replace_symlink(&target, cache).map_err(io(cache))?;
-    if let Some(previous) = previous {
-        let previous = cache.parent().unwrap_or(Path::new(".")).join(previous);
-        if previous != staging {
-            let _ = goshift_fs::remove_dir_all_if_exists(&previous);
-        }
+    parent
+        .replace_symlink(Path::new(staging), name)
+        .map_err(io(cache))?;
+    // The copy it replaces is one of this directory's entries (goshift makes no other).
+    if let Some(previous) = previous
+        && previous.as_os_str() != staging
+        && previous.parent() == Some(Path::new(""))
+    {
+        let _ = parent.remove_tree(previous);
     }
     Ok(())
 }
@@ -301,7 +306,7 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, VulnError> {
         path: path.to_owned(),
         source,
     };
-    let file = fs::File::open(path).map_err(io)?;
+    let file = goshift_fs::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
     file.take(MAX_FILE).read_to_end(&mut bytes).map_err(io)?;
     Ok(bytes)

@@ -268,6 +268,52 @@ fn a_broken_source_leaves_the_cache_untouched() {
 }
 
 #[test]
+fn a_cache_swapped_for_a_link_mid_sync_receives_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    goshift_testkit::vulndb::write(&db, false);
+    let cache_dir = dir.path().join("cache");
+    let cache = cache_dir.join("vulndb");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    // After the first advisory, `cache/` becomes a link to a directory holding an entry of
+    // each name (the sync's staging copy among them, with its subdirectories).
+    let swapped = std::sync::Once::new();
+    let swap = || {
+        for entry in std::fs::read_dir(&cache_dir).unwrap() {
+            let name = entry.unwrap().file_name();
+            for sub in ["index", "ID"] {
+                std::fs::create_dir_all(outside.join(&name).join(sub)).unwrap();
+            }
+        }
+        std::fs::rename(&cache_dir, dir.path().join("cache.moved")).unwrap();
+        std::os::unix::fs::symlink(&outside, &cache_dir).unwrap();
+    };
+    sync(&Source::Dir(db), &cache, &|_, _| swapped.call_once(swap)).unwrap();
+    assert!(swapped.is_completed());
+    let mut found = Vec::new();
+    for area in std::fs::read_dir(&outside).unwrap() {
+        let area = area.unwrap().path();
+        found.push(area.clone());
+        for sub in ["index", "ID"] {
+            assert_eq!(
+                std::fs::read_dir(area.join(sub)).unwrap().count(),
+                0,
+                "{}",
+                area.display()
+            );
+        }
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    // The database is complete where the sync opened its directory.
+    let database = Database::open(&dir.path().join("cache.moved/vulndb")).unwrap();
+    assert_eq!(
+        database.advisory_count(),
+        goshift_testkit::vulndb::ADVISORIES.len()
+    );
+}
+
+#[test]
 fn sources_parse() {
     assert_eq!(
         Source::parse("https://vuln.go.dev/").unwrap(),

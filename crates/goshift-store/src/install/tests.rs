@@ -248,3 +248,141 @@ fn a_lock_the_caller_cannot_take_stops_before_anything_is_staged() {
     assert!(phases.lock().unwrap().is_empty());
     assert_eq!(caller.calls, ["lock"]);
 }
+
+/// A gzipped tar of a go1.22.10 tree in `dir`, and the plan that installs it.
+fn archive_plan(dir: &Path) -> (Plan, Vec<u8>) {
+    use goshift_testkit::archive::TarBuilder;
+    let archive = TarBuilder::new()
+        .dir("go/", 0o755)
+        .file("go/VERSION", 0o644, b"go1.22.10\ntime 2024-01-01\n")
+        .dir("go/bin/", 0o755)
+        .file("go/bin/go", 0o755, b"#!/bin/sh\n")
+        .tar_gz();
+    let path = dir.join("go1.22.10.linux-amd64.tar.gz");
+    std::fs::write(&path, &archive).unwrap();
+    let plan = Plan {
+        origin: Origin::Archive(super::Archive::File { path: path.clone() }),
+        expected: Expected {
+            sha256: Some(goshift_testkit::mirror::sha256_hex(&archive)),
+            size: Some(archive.len() as u64),
+            version: Some(v("1.22.10")),
+        },
+        verification: Verification::Sha256Flag,
+        ..import_plan(&path, "1.22.10", false, Replace::Never)
+    };
+    (plan, archive)
+}
+
+#[test]
+fn an_archive_is_extracted_through_the_area_s_handle_when_staging_is_swapped_for_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let (plan, _) = archive_plan(dir.path());
+    // Once the area exists, `staging` becomes a link to a directory holding entries of the
+    // same names: extraction, the archive's copy and the area's removal would all land
+    // there.
+    let (home_copy, outside_copy) = (home.clone(), outside.clone());
+    let store = Store::new(&home).with_observer(move |phase| {
+        if phase == Phase::Staged {
+            for entry in std::fs::read_dir(home_copy.join("staging")).unwrap() {
+                let name = entry.unwrap().file_name();
+                std::fs::create_dir_all(outside_copy.join(&name)).unwrap();
+            }
+            std::fs::rename(home_copy.join("staging"), home_copy.join("staging.moved")).unwrap();
+            std::os::unix::fs::symlink(&outside_copy, home_copy.join("staging")).unwrap();
+        }
+    });
+    // Extraction goes on in the area goshift opened; the lock taken to publish refuses the
+    // link by name, and the area is removed where it is.
+    let error = match store.install(&plan, &mut locking(&store)) {
+        Err(InstallError::Caller(error)) => error,
+        other => panic!("{other:?}"),
+    };
+    assert!(error.contains("home/staging"), "{error}");
+    let error = store.lock(Duration::from_secs(5), |_| {}).unwrap_err();
+    assert!(
+        format!("{error:?}").contains("staging` is a symbolic link"),
+        "{error:?}"
+    );
+    // The outside entries are exactly as planted: two empty directories (the area's name
+    // and its lock file's).
+    let planted: Vec<_> = std::fs::read_dir(&outside)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(planted.len(), 2, "{planted:?}");
+    for area in planted {
+        assert_eq!(
+            std::fs::read_dir(&area).unwrap().count(),
+            0,
+            "{}",
+            area.display()
+        );
+    }
+    assert!(!store.is_installed(&v("1.22.10")));
+    let left: Vec<_> = std::fs::read_dir(home.join("staging.moved"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn the_archive_cache_and_the_bin_links_stay_home_when_swapped_for_links_after_the_publish() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (plan, archive) = archive_plan(dir.path());
+    let sha256 = plan.expected.sha256.clone().unwrap();
+    // Outside directories shaped like `cache/` and `bin/`, with what goshift would write or
+    // remove there: an archive of the same hash and a stale version link.
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(outside.join("cache/archives")).unwrap();
+    std::fs::create_dir_all(outside.join("bin")).unwrap();
+    std::os::unix::fs::symlink("/bin/true", outside.join("bin/go1.21.13")).unwrap();
+    std::fs::write(outside.join("bin/go"), "outside").unwrap();
+    let (home_copy, outside_copy) = (home.clone(), outside.clone());
+    let store = Store::new(&home).with_observer(move |phase| {
+        if phase == Phase::Published {
+            for name in ["cache", "bin"] {
+                let moved = home_copy.join(format!("{name}.moved"));
+                std::fs::rename(home_copy.join(name), moved).unwrap();
+                std::os::unix::fs::symlink(outside_copy.join(name), home_copy.join(name)).unwrap();
+            }
+        }
+    });
+    let installed = store.install(&plan, &mut locking(&store));
+    assert!(
+        matches!(installed, Ok(Installation::Published(_))),
+        "{installed:?}"
+    );
+    assert_eq!(
+        std::fs::read(home.join("cache.moved/archives").join(&sha256)).unwrap(),
+        archive
+    );
+    assert_eq!(
+        std::fs::read_link(home.join("bin.moved/go1.22.10")).unwrap(),
+        Path::new("/bin/true")
+    );
+    assert_eq!(
+        std::fs::read_dir(outside.join("cache/archives"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_link(outside.join("bin/go1.21.13")).unwrap(),
+        Path::new("/bin/true")
+    );
+    assert_eq!(
+        std::fs::read_to_string(outside.join("bin/go")).unwrap(),
+        "outside"
+    );
+    assert_eq!(std::fs::read_dir(outside.join("bin")).unwrap().count(), 2);
+    let error = store.lock(Duration::from_secs(5), |_| {}).unwrap_err();
+    assert!(
+        format!("{error:?}").contains("cache` is a symbolic link"),
+        "{error:?}"
+    );
+}

@@ -89,21 +89,33 @@ impl LocalHost {
         self.services().into_iter().find(|s| s.name == name)
     }
 
-    /// Downloads the rollout's artifact into `fleet/artifacts/<sha256>`, verified.
+    /// Downloads the rollout's artifact into `fleet/artifacts/<sha256>`, verified, through
+    /// the handles of `fleet/` and `fleet/artifacts/` (a link there is refused, never
+    /// followed).
     fn fetch_artifact(&self, rollout: &Rollout) -> anyhow::Result<PathBuf> {
-        let dir = self.settings.dirs.in_home("fleet").join("artifacts");
-        goshift_fs::fs::create_dir_all(&dir)?;
-        let path = dir.join(&rollout.sha256);
-        if path.is_file() {
-            return Ok(path);
+        let home = goshift_fs::Dir::open_home(&self.settings.dirs.home)?;
+        let dir = home.private_dir("fleet")?.private_dir("artifacts")?;
+        let name = rollout.sha256.as_str();
+        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            anyhow::bail!("the rollout's sha256 `{name}` is not 64 hexadecimal digits");
         }
-        let partial = dir.join(format!("{}.partial", rollout.sha256));
+        if dir
+            .entry(name)?
+            .is_some_and(|e| e.kind == goshift_fs::Kind::File)
+        {
+            return Ok(dir.join(name));
+        }
+        let partial = format!("{name}.partial");
+        // Left by an interrupted fetch.
+        if dir.entry(&partial)?.is_some() {
+            dir.remove_file(&partial)?;
+        }
         let mut download = self
             .toolchain
             .client
             .open(&rollout.artifact, false)
             .map_err(|e| anyhow::anyhow!("failed to fetch {}: {e}", rollout.artifact))?;
-        let mut file = goshift_fs::fs::File::create(&partial)?;
+        let mut file = dir.create_file(&partial, 0o755)?;
         let mut hasher = Sha256::new();
         let mut buffer = vec![0u8; 64 << 10];
         loop {
@@ -118,16 +130,15 @@ impl LocalHost {
         drop(file);
         let actual = format!("{:x}", hasher.finalize());
         if actual != rollout.sha256 {
-            let _ = goshift_fs::fs::remove_file(&partial);
+            let _ = dir.remove_file(&partial);
             anyhow::bail!(
                 "{} has sha256 {actual}, but the rollout says {}; nothing was staged",
                 rollout.artifact,
                 rollout.sha256
             );
         }
-        set_executable(&partial)?;
-        goshift_fs::fs::rename(&partial, &path)?;
-        Ok(path)
+        dir.rename(&partial, &dir, name)?;
+        Ok(dir.join(name))
     }
 
     fn sha256_of_release(&self, service: &str, release: &str) -> Option<String> {
@@ -136,11 +147,6 @@ impl LocalHost {
             .ok()
             .map(|r| r.provenance.sha256)
     }
-}
-
-fn set_executable(path: &std::path::Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    goshift_fs::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
 }
 
 impl Host for LocalHost {

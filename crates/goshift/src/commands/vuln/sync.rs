@@ -109,22 +109,22 @@ fn clean_leftovers(destination: &std::path::Path) -> usize {
     let (Some(parent), Some(name)) = (destination.parent(), destination.file_name()) else {
         return 0;
     };
-    let Ok(entries) = goshift_fs::fs::read_dir(parent) else {
+    // Listed and removed through the directory's handle, never through a link.
+    let Ok(dir) = goshift_fs::Dir::open_private(parent) else {
         return 0;
     };
-    let live = goshift_fs::fs::read_link(destination).ok();
+    let Ok(entries) = dir.names() else {
+        return 0;
+    };
+    let live = dir.read_link(name).ok();
     let name = name.to_string_lossy();
     let prefixes = [format!(".{name}.d.tmp-"), format!(".{name}.tmp-")];
     let mut removed = 0;
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(file_name) = file_name.to_str() else {
+    for file_name in entries {
+        let Some(text) = file_name.to_str() else {
             continue;
         };
-        let Some(rest) = prefixes
-            .iter()
-            .find_map(|p| file_name.strip_prefix(p.as_str()))
-        else {
+        let Some(rest) = prefixes.iter().find_map(|p| text.strip_prefix(p.as_str())) else {
             continue;
         };
         let owner = rest
@@ -132,17 +132,11 @@ fn clean_leftovers(destination: &std::path::Path) -> usize {
             .next()
             .and_then(|pid| pid.parse::<i32>().ok());
         if owner.is_none_or(goshift_fs::process_exists)
-            || live.as_deref() == Some(std::path::Path::new(file_name))
+            || live.as_deref() == Some(std::path::Path::new(text))
         {
             continue;
         }
-        let path = entry.path();
-        let gone = if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            goshift_fs::remove_dir_all_if_exists(&path)
-        } else {
-            goshift_fs::fs::remove_file(&path)
-        };
-        if gone.is_ok() {
+        if dir.remove_tree(&file_name).is_ok() {
             removed += 1;
         }
     }
