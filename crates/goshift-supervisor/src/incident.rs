@@ -35,6 +35,8 @@ pub enum Trigger {
     StopIgnored,
     /// The new generation died after the cutover (its own last words are the evidence).
     DiedInWatch,
+    /// The new generation died during the bake, beside the old one that kept serving.
+    DiedInBake,
 }
 
 impl Trigger {
@@ -45,6 +47,7 @@ impl Trigger {
             Self::RollbackKill => "killed while rolling back",
             Self::StopIgnored => "ignored its stop signal",
             Self::DiedInWatch => "died after the cutover",
+            Self::DiedInBake => "died during the bake",
         }
     }
 }

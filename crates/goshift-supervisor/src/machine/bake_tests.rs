@@ -162,7 +162,7 @@ fn the_new_generation_dying_in_the_bake_leaves_the_old_one_serving() {
     let incident = incidents(&all);
     assert_eq!(
         (incident[0].pid, incident[0].trigger, incident[0].after),
-        (new, Trigger::DiedInWatch, AfterDump::Gone)
+        (new, Trigger::DiedInBake, AfterDump::Gone)
     );
     let result = outcome(&all).unwrap();
     assert_eq!(result.rollback_reason, Some(RollbackReason::DiedInBake));

@@ -73,7 +73,7 @@ impl Service {
         status: &str,
         cx: &mut Cx,
     ) {
-        self.record_incident(index, &mut info, new, Trigger::DiedInWatch, cx);
+        self.record_incident(index, &mut info, new, Trigger::DiedInBake, cx);
         let failure = Failure {
             reason: RollbackReason::DiedInBake,
             detail: format!("the new generation died during the bake ({status})"),

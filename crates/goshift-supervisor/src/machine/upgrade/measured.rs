@@ -147,7 +147,7 @@ impl Service {
             after: match trigger {
                 Trigger::AnalysisRollback => AfterDump::Quit,
                 Trigger::RollbackKill | Trigger::StopIgnored => AfterDump::Kill,
-                Trigger::DiedInWatch => AfterDump::Gone,
+                Trigger::DiedInWatch | Trigger::DiedInBake => AfterDump::Gone,
             },
         })));
     }
