@@ -24,7 +24,7 @@ check() {
 }
 fail() {
     echo "FAIL: $*" >&2
-    [[ -n ${MAN_DIR:-} ]] && tail -20 "$MAN_DIR/manager.log" "$MAN_DIR/supervisor.log" >&2
+    [[ -n ${MAN_DIR:-} ]] && tail -n 20 "$MAN_DIR/manager.log" "$MAN_DIR/supervisor.log" >&2
     exit 1
 }
 

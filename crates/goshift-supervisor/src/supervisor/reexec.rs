@@ -264,7 +264,7 @@ impl Supervisor {
                 .failures
                 .push(format!("{}: rolled back ({detail})", event.service)),
             (None, _) if detail.starts_with("SIGHUP: not upgraded") => {
-                report.failures.push(format!("{}: {detail}", event.service))
+                report.failures.push(format!("{}: {detail}", event.service));
             }
             _ => {}
         }

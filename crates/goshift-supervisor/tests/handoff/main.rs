@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use goshift_supervisor::handoff;
 use goshift_supervisor::{
-    BuildFacts, Client, Config, Options, Readiness, Reexec, ReloadReport, Reply, Request,
-    ServiceStatus, Supervisor,
+    BuildFacts, Client, Config, Options, Readiness, Reexec, ReleaseStore, ReloadReport, Reply,
+    Request, ServiceStatus, Supervisor,
 };
 use goshift_testkit::service::service_variant;
 
@@ -307,6 +307,21 @@ fn a_reload_applies_a_changed_service_file_and_refuses_a_bad_one() {
     assert_eq!(report.stopped, ["web"]);
     assert_eq!(report.kept.len(), 2, "{report:?}");
     assert_eq!(serving_pid(api), pid_of(&running, "api"));
+    // A changed service whose `current` release crashes at start is rolled back, and the
+    // report says so; it keeps serving on its old generation.
+    let store = ReleaseStore::new(&host.dir.path().join("home"), "db");
+    let crashing = service_variant(scratch.path(), "crashing", Some("crash-at-start"));
+    let staged = store.stage(&crashing, BuildFacts::default(), None).unwrap();
+    store.set_current(staged.id()).unwrap();
+    let db_before = pid_of(&host.status(), "db");
+    let fourth =
+        service_table("api", &v1, api, "") + &service_table("db", &v1, db, "args = [\"-changed\"]");
+    let report = host.reload(Some(host.write("fourth.toml", &fourth)));
+    assert!(
+        report.failures.len() == 1 && report.failures[0].starts_with("db: rolled back"),
+        "{report:?}"
+    );
+    assert_eq!(serving_pid(db), db_before);
     host.stop();
 }
 

@@ -27,6 +27,7 @@ mod pty;
 mod service;
 mod service_crash;
 mod service_incidents;
+mod service_reload;
 mod shell_hook;
 mod toolchain;
 mod toolchain_crash;

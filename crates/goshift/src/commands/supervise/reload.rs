@@ -21,7 +21,9 @@ pub(super) fn reload(
     let config = file.map(|f| settings.cwd.join(f));
     if let Some(path) = &config {
         // Checked here as well, for the error to name the file before anything is asked.
-        Config::load(path).hint("fix the service file; the running supervisor was not touched")?;
+        Config::load(path)
+            .with_context(|| format!("`{}` cannot be reloaded", path.display()))
+            .hint("fix the service file; the running supervisor was not touched")?;
     }
     let client = crate::commands::svc::client(control, settings);
     let mut refusal = None;
