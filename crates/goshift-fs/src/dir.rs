@@ -68,17 +68,15 @@ impl Dir {
                 Mode::empty(),
             )
         };
+        // Missing, or not a directory: the path-based check creates it or says why not,
+        // with the messages it always had.
         let fd = match open() {
-            Err(Errno::ENOENT) => {
+            Ok(fd) => fd,
+            Err(_) => {
                 crate::ensure_private_home(path)?;
-                open()
+                open().map_err(|errno| failed("open", path, errno))?
             }
-            other => other,
-        }
-        .map_err(|errno| match errno {
-            Errno::ENOTDIR => crate::atomic::not_a_directory(path),
-            _ => failed("open", path, errno),
-        })?;
+        };
         let dir = Self::new(fd, path.to_owned());
         dir.check_private()?;
         Ok(dir)
