@@ -68,17 +68,15 @@ impl Dir {
                 Mode::empty(),
             )
         };
+        // Missing, or not a directory: the path-based check creates it or says why not,
+        // with the messages it always had.
         let fd = match open() {
-            Err(Errno::ENOENT) => {
+            Ok(fd) => fd,
+            Err(_) => {
                 crate::ensure_private_home(path)?;
-                open()
+                open().map_err(|errno| failed("open", path, errno))?
             }
-            other => other,
-        }
-        .map_err(|errno| match errno {
-            Errno::ENOTDIR => crate::atomic::not_a_directory(path),
-            _ => failed("open", path, errno),
-        })?;
+        };
         let dir = Self::new(fd, path.to_owned());
         dir.check_private()?;
         Ok(dir)
@@ -197,26 +195,10 @@ impl Dir {
     /// The names in this directory with their kind when the listing tells it (most file
     /// systems do; otherwise ask [`Dir::entry`]), sorted by name.
     pub fn entries(&self) -> io::Result<Vec<(OsString, Option<Kind>)>> {
-        use nix::dir::Type;
+        // A descriptor of its own: a listing moves the file position.
         let fd = nix::fcntl::openat(self.fd.as_fd(), ".", DIRECTORY, Mode::empty())
             .map_err(|errno| self.failed("list", errno))?;
-        let dir = nix::dir::Dir::from_fd(fd).map_err(|errno| self.failed("list", errno))?;
-        let mut entries = Vec::new();
-        // Owned, so dropping it closes the directory without rewinding it first.
-        for entry in dir {
-            let entry = entry.map_err(|errno| self.failed("list", errno))?;
-            let name = entry.file_name().to_bytes();
-            if name == b"." || name == b".." {
-                continue;
-            }
-            let kind = entry.file_type().map(|kind| match kind {
-                Type::Directory => Kind::Dir,
-                Type::File => Kind::File,
-                Type::Symlink => Kind::Link,
-                _ => Kind::Other,
-            });
-            entries.push((OsStr::from_bytes(name).to_owned(), kind));
-        }
+        let mut entries = list(fd).map_err(|errno| self.failed("list", errno))?;
         entries.sort();
         Ok(entries)
     }
@@ -420,6 +402,73 @@ impl Dir {
     }
 }
 
+/// The entries of the open directory `fd` (without `.` and `..`), read with `getdents64`:
+/// no `fdopendir`, whose `fstat` and `fcntl`s a switch would pay for every listing.
+#[cfg(target_os = "linux")]
+#[expect(unsafe_code, reason = "getdents64 has no wrapper in std, nix or libc")]
+fn list(fd: OwnedFd) -> nix::Result<Vec<(OsString, Option<Kind>)>> {
+    let mut buffer = vec![0_u8; 32 * 1024];
+    let mut entries = Vec::new();
+    loop {
+        // SAFETY: the kernel writes at most `buffer.len()` bytes into `buffer`, which is
+        // alive and not otherwise borrowed during the call; `fd` is an open directory.
+        let read = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                fd.as_raw_fd(),
+                buffer.as_mut_ptr(),
+                buffer.len(),
+            )
+        };
+        let read = usize::try_from(read).map_err(|_| Errno::last())?;
+        if read == 0 {
+            // The listing's own descriptor, closed once it is read.
+            drop(fd);
+            return Ok(entries);
+        }
+        // Each record: inode (8 bytes), offset (8), record length (2), type (1), name (NUL).
+        let mut at = 0;
+        while at + 19 < read {
+            let length = usize::from(u16::from_ne_bytes([buffer[at + 16], buffer[at + 17]]));
+            let record = buffer.get(at + 19..at + length).ok_or(Errno::EIO)?;
+            let name = &record[..record.iter().position(|&b| b == 0).unwrap_or(record.len())];
+            if name != b"." && name != b".." {
+                let kind = match buffer[at + 18] {
+                    libc::DT_DIR => Some(Kind::Dir),
+                    libc::DT_REG => Some(Kind::File),
+                    libc::DT_LNK => Some(Kind::Link),
+                    libc::DT_UNKNOWN => None,
+                    _ => Some(Kind::Other),
+                };
+                entries.push((OsStr::from_bytes(name).to_owned(), kind));
+            }
+            at += length.max(1);
+        }
+    }
+}
+
+/// The entries of the open directory `fd` (without `.` and `..`).
+#[cfg(not(target_os = "linux"))]
+fn list(fd: OwnedFd) -> nix::Result<Vec<(OsString, Option<Kind>)>> {
+    use nix::dir::Type;
+    let mut entries = Vec::new();
+    // Owned, so dropping it closes the directory without rewinding it first.
+    for entry in nix::dir::Dir::from_fd(fd)? {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            let kind = entry.file_type().map(|kind| match kind {
+                Type::Directory => Kind::Dir,
+                Type::File => Kind::File,
+                Type::Symlink => Kind::Link,
+                _ => Kind::Other,
+            });
+            entries.push((OsStr::from_bytes(name).to_owned(), kind));
+        }
+    }
+    Ok(entries)
+}
+
 fn entry_of(stat: &FileStat) -> Entry {
     let kind = match SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT {
         SFlag::S_IFDIR => Kind::Dir,
@@ -508,6 +557,32 @@ mod tests {
         );
         assert!(error.to_string().contains("(`rm "), "{error}");
         assert_eq!(home.entry("staging").unwrap().unwrap().kind, Kind::Link);
+    }
+
+    #[test]
+    fn a_listing_longer_than_one_read_has_every_entry_and_its_kind() {
+        let root = tempfile::tempdir().unwrap();
+        let home = Dir::open_home(root.path()).unwrap();
+        for n in 0..3000 {
+            std::fs::write(
+                root.path().join(format!("file-with-a-long-name-{n:05}")),
+                "",
+            )
+            .unwrap();
+        }
+        home.create_dir("a-dir").unwrap();
+        symlink("nowhere", root.path().join("a-link")).unwrap();
+        let entries = home.entries().unwrap();
+        assert_eq!(entries.len(), 3002);
+        assert_eq!(entries[0], (OsString::from("a-dir"), Some(Kind::Dir)));
+        assert_eq!(entries[1], (OsString::from("a-link"), Some(Kind::Link)));
+        assert_eq!(
+            entries[3001],
+            (
+                OsString::from("file-with-a-long-name-02999"),
+                Some(Kind::File)
+            )
+        );
     }
 
     #[test]
