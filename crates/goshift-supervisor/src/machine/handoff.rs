@@ -128,8 +128,8 @@ mod tests {
         }
     }
 
-    fn adopted(changed: bool) -> Option<Adopted> {
-        Some(Adopted {
+    fn adopted(changed: bool) -> Adopted {
+        Adopted {
             running: Running {
                 generation: 5,
                 pid: 500,
@@ -139,13 +139,13 @@ mod tests {
                 restarts: 2,
             },
             changed,
-        })
+        }
     }
 
     /// Services `api` (adopted) and `web` (added), started.
     fn adopted_core(changed: bool) -> (Core, Vec<Effect>) {
         let services = vec![(rules("api"), release("r1")), (rules("web"), release("r1"))];
-        let mut core = Core::adopt(services, vec![adopted(changed), None], 9, now());
+        let mut core = Core::adopt(services, vec![Some(adopted(changed)), None], 9, now());
         let effects = core.start(now());
         (core, effects)
     }
