@@ -253,7 +253,7 @@ fn a_reexec_keeps_the_generation_serving_on_its_listener() {
     assert_eq!(serving_pid(port), before);
     let report = host.reload(None);
     assert_eq!(report.pid, host.child.id(), "the same process, re-executed");
-    assert_eq!(report.kept, [("api".to_owned(), before)]);
+    assert_eq!(report.kept, [kept("api", before)]);
     assert!(report.failures.is_empty(), "{report:?}");
     assert_eq!(pid_of(&host.status(), "api"), before);
     assert_eq!(serving_pid(port), before, "the generation still serves");
@@ -293,7 +293,7 @@ fn a_reload_applies_a_changed_service_file_and_refuses_a_bad_one() {
         + &service_table("web", &v1, web, "args = [\"-changed\"]")
         + &service_table("db", &v1, db, "");
     let report = host.reload(Some(host.write("second.toml", &second)));
-    assert_eq!(report.kept, [("api".to_owned(), pid_of(&running, "api"))]);
+    assert_eq!(report.kept, [kept("api", pid_of(&running, "api"))]);
     assert_eq!(report.upgraded, ["web"]);
     assert_eq!(report.started, ["db"]);
     let now = host.wait_ready(|s| s.len() == 3);
@@ -364,6 +364,13 @@ fn a_reload_whose_binary_cannot_run_leaves_the_supervisor_as_it_was() {
         matches!(host.ask(&Request::Reloaded).as_slice(), [Reply::Error { message }] if message.contains("did not start from a reload"))
     );
     host.stop();
+}
+
+fn kept(service: &str, pid: u32) -> handoff::Kept {
+    handoff::Kept {
+        service: service.to_owned(),
+        pid,
+    }
 }
 
 fn nix_kill(pid: u32, signal: i32) {
