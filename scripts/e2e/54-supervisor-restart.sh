@@ -12,7 +12,8 @@
 # their connections with it: those are counted and printed, and only refused connections
 # (wrk's connect errors) fail the part. A SIGTERM restart drains first: there every socket
 # error fails the part. Also: SIGHUP (`systemctl reload`) reports RELOADING=1 with
-# MONOTONIC_USEC= and then READY=1.
+# MONOTONIC_USEC= and then READY=1 (a SIGHUP re-executes the supervisor in place: part 56 checks
+# that handoff, and `goshift supervise --reload`, under load).
 set -euo pipefail
 
 : "${GOSHIFT:?} ${REPO:?} ${E2E_DIR:?} ${GO121:?} ${GO122:?}"

@@ -43,15 +43,15 @@ pub struct ReloadReport {
     /// The supervisor's pid, the same before and after.
     pub pid: u32,
     /// The goshift binary running now.
-    pub program: PathBuf,
+    pub program_path: PathBuf,
     /// The one that ran before (`(deleted)` when it was replaced on disk).
-    pub previous_program: PathBuf,
+    pub previous_program_path: PathBuf,
     /// The service file loaded.
-    pub config: PathBuf,
+    pub config_path: PathBuf,
     /// `SIGHUP` or `goshift supervise --reload`.
     pub trigger: String,
-    /// Services whose generation was kept, with its pid.
-    pub kept: Vec<(String, u32)>,
+    /// Services whose generation was kept.
+    pub kept: Vec<Kept>,
     /// Services upgraded by the reload (changed settings, or `current` moved).
     pub upgraded: Vec<String>,
     /// Services the new file added, started.
@@ -60,6 +60,15 @@ pub struct ReloadReport {
     pub stopped: Vec<String>,
     /// Why a service was not upgraded (rolled back, refused); empty when all went well.
     pub failures: Vec<String>,
+}
+
+/// A service whose generation a reload kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kept {
+    /// The service.
+    pub service: String,
+    /// Its generation's pid, the same as before the reload.
+    pub pid: u32,
 }
 
 /// What a supervisor hands its successor.

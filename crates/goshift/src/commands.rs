@@ -105,7 +105,7 @@ fn without_json(command: &Command) -> Option<&'static str> {
         Command::Project(ProjectCommand::Exec(_)) => "exec",
         Command::Project(ProjectCommand::Config(ConfigCommand::Set { .. })) => "config set",
         Command::Project(ProjectCommand::Config(ConfigCommand::Unset { .. })) => "config unset",
-        Command::Service(ServiceCommand::Supervise(_)) => "supervise",
+        Command::Service(ServiceCommand::Supervise(args)) if args.reload.is_none() => "supervise",
         Command::Service(ServiceCommand::Svc(SvcCommand::Stop(_))) => "svc stop",
         Command::Governance(GovernanceCommand::Audit(AuditCommand::Repair)) => "audit repair",
         Command::Governance(GovernanceCommand::Audit(AuditCommand::Export { .. })) => {

@@ -112,3 +112,116 @@ impl Core {
         self.cx.reload_failures.push(why);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant, SystemTime};
+
+    use super::super::tests::{Sim, release, rules};
+    use super::super::{Effect, Input, Kind, ReloadTarget};
+    use super::*;
+
+    fn now() -> Now {
+        Now {
+            mono: Instant::now(),
+            wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_243_512),
+        }
+    }
+
+    fn adopted(changed: bool) -> Adopted {
+        Adopted {
+            running: Running {
+                generation: 5,
+                pid: 500,
+                release: release("r1"),
+                previous: Some(release("r0")),
+                status_text: Some("serving".into()),
+                restarts: 2,
+            },
+            changed,
+        }
+    }
+
+    /// Services `api` (adopted) and `web` (added), started.
+    fn adopted_core(changed: bool) -> (Core, Vec<Effect>) {
+        let services = vec![(rules("api"), release("r1")), (rules("web"), release("r1"))];
+        let mut core = Core::adopt(services, vec![Some(adopted(changed)), None], 9, now());
+        let effects = core.start(now());
+        (core, effects)
+    }
+
+    fn spawns(effects: &[Effect]) -> Vec<(usize, u64)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Spawn {
+                    service,
+                    generation,
+                    ..
+                } => Some((*service, *generation)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn reload_to_r1(core: &mut Core) -> Vec<Effect> {
+        let target = || {
+            Some(ReloadTarget {
+                id: "r1".into(),
+                release: Ok(release("r1")),
+            })
+        };
+        core.handle(Input::Reload(vec![target(), target()]), now())
+    }
+
+    #[test]
+    fn only_a_core_whose_services_all_serve_hands_over() {
+        let mut sim = Sim::running();
+        let running = sim.core.handoff_ready().unwrap();
+        assert_eq!(
+            (
+                running[0].generation,
+                running[0].pid,
+                running[0].release.id()
+            ),
+            (1, 100, "r1")
+        );
+        sim.upgrade(Kind::Upgrade, "r2");
+        let error = sim.core.handoff_ready().unwrap_err();
+        assert!(
+            error.contains("service `api` is busy (upgrade ") && error.contains("in progress"),
+            "{error}"
+        );
+        let (starting, _) = Sim::new(vec![rules("api")]);
+        let error = starting.core.handoff_ready().unwrap_err();
+        assert!(error.contains("it is starting"), "{error}");
+    }
+
+    #[test]
+    fn an_adopted_service_serves_at_once_and_an_added_one_starts() {
+        let (core, effects) = adopted_core(false);
+        assert_eq!(spawns(&effects), [(1, 9)], "only the added service starts");
+        assert_eq!(
+            core.live(),
+            [(0, 5, 500)],
+            "the added one has no pid until it started"
+        );
+        let (status, active) = core.status().remove(0);
+        assert_eq!(
+            (status.pid, active, status.restarts),
+            (Some(500), Some(5), 2)
+        );
+        assert_eq!(core.previous("api").map(Release::id), Some("r0"));
+        assert_eq!(core.next_generation(), 10);
+    }
+
+    #[test]
+    fn a_reload_upgrades_a_changed_service_even_to_the_release_it_runs() {
+        for (changed, expected) in [(true, vec![(0, 10)]), (false, vec![])] {
+            let (mut core, _) = adopted_core(changed);
+            let effects = reload_to_r1(&mut core);
+            assert_eq!(spawns(&effects), expected, "changed: {changed}");
+            assert_eq!(core.reloading(), changed);
+        }
+    }
+}

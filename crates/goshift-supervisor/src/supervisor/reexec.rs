@@ -11,7 +11,7 @@ use crate::activation::{Inherited, store_name};
 use crate::config::Config;
 use crate::control::Reply;
 use crate::error::StartError;
-use crate::handoff::{self, ReloadReport, RetiredState, ServiceState, State};
+use crate::handoff::{self, Kept, ReloadReport, RetiredState, ServiceState, State};
 use crate::machine::{Adopted, Input, Rules};
 use crate::phase::{Phase, PhaseEvent, Trigger};
 use crate::release::{self, BuildFacts, Release};
@@ -50,7 +50,7 @@ impl Supervisor {
     /// upgrades to the `current` releases and a reload request is refused).
     pub fn reexec(&mut self, reexec: Reexec) {
         if let Some(resumed) = &mut self.resumed {
-            resumed.report.program.clone_from(&reexec.program);
+            resumed.report.program_path.clone_from(&reexec.program);
         }
         self.reexec = Some(reexec);
     }
@@ -95,8 +95,8 @@ impl Supervisor {
         let mut adopted = Vec::new();
         let mut report = ReloadReport {
             pid: std::process::id(),
-            previous_program: state.previous_program.clone(),
-            config: state.config.clone(),
+            previous_program_path: state.previous_program.clone(),
+            config_path: state.config.clone(),
             trigger: state.trigger.clone(),
             ..ReloadReport::default()
         };
@@ -109,7 +109,10 @@ impl Supervisor {
             };
             adopted.push(Some(self.adopt_generation(index, handed, state)?));
             if !state.changed.contains(&name) {
-                report.kept.push((name, handed.pid));
+                report.kept.push(Kept {
+                    service: name,
+                    pid: handed.pid,
+                });
             }
         }
         for retired in &state.retired {

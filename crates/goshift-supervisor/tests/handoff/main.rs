@@ -253,7 +253,7 @@ fn a_reexec_keeps_the_generation_serving_on_its_listener() {
     assert_eq!(serving_pid(port), before);
     let report = host.reload(None);
     assert_eq!(report.pid, host.child.id(), "the same process, re-executed");
-    assert_eq!(report.kept, [("api".to_owned(), before)]);
+    assert_eq!(report.kept, [kept("api", before)]);
     assert!(report.failures.is_empty(), "{report:?}");
     assert_eq!(pid_of(&host.status(), "api"), before);
     assert_eq!(serving_pid(port), before, "the generation still serves");
@@ -293,7 +293,7 @@ fn a_reload_applies_a_changed_service_file_and_refuses_a_bad_one() {
         + &service_table("web", &v1, web, "args = [\"-changed\"]")
         + &service_table("db", &v1, db, "");
     let report = host.reload(Some(host.write("second.toml", &second)));
-    assert_eq!(report.kept, [("api".to_owned(), pid_of(&running, "api"))]);
+    assert_eq!(report.kept, [kept("api", pid_of(&running, "api"))]);
     assert_eq!(report.upgraded, ["web"]);
     assert_eq!(report.started, ["db"]);
     let now = host.wait_ready(|s| s.len() == 3);
@@ -330,7 +330,9 @@ fn a_reload_whose_binary_cannot_run_leaves_the_supervisor_as_it_was() {
     let v1 = service_variant(scratch.path(), "v1", None);
     let port = free_port();
     let missing = scratch.path().join("no-such-goshift");
-    let host = Host::start(&service_table("api", &v1, port, ""), Some(&missing));
+    // A long watch window, so the upgrade below is still running when the reload comes.
+    let table = service_table("api", &v1, port, "").replace("200ms", "60s");
+    let host = Host::start(&table, Some(&missing));
     let before = pid_of(&host.status(), "api");
     match host.ask(&Request::Reload { config: None }).as_slice() {
         [Reply::Error { message }] => assert!(
@@ -357,13 +359,44 @@ fn a_reload_whose_binary_cannot_run_leaves_the_supervisor_as_it_was() {
         other => panic!("{other:?}"),
     }
     assert_eq!(pid_of(&host.status(), "api"), before);
+    a_reload_during_an_upgrade_is_refused(&host, scratch.path());
     assert!(
         matches!(host.ask(&Request::Reloaded).as_slice(), [Reply::Error { message }] if message.contains("did not start from a reload"))
     );
     host.stop();
 }
 
+fn kept(service: &str, pid: u32) -> handoff::Kept {
+    handoff::Kept {
+        service: service.to_owned(),
+        pid,
+    }
+}
+
 fn nix_kill(pid: u32, signal: i32) {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::try_from(signal).unwrap()).unwrap();
+}
+
+/// While an upgrade runs, a reload is refused with the reason (not queued).
+fn a_reload_during_an_upgrade_is_refused(host: &Host, scratch: &Path) {
+    let store = ReleaseStore::new(&host.dir.path().join("home"), "api");
+    let v2 = service_variant(scratch, "v2", None);
+    let release = store.stage(&v2, BuildFacts::default(), None).unwrap();
+    let client = Client::new(host.dir.path().join("home/run/supervisor.sock"));
+    let request = Request::Upgrade {
+        service: "api".into(),
+        release: release.id().to_owned(),
+        reason: None,
+    };
+    // The upgrade's client waits for its outcome; the supervisor's stop ends it.
+    drop(std::thread::spawn(move || client.request(&request, |_| {})));
+    host.wait_ready(|s| s[0].upgrading.is_some());
+    match host.ask(&Request::Reload { config: None }).as_slice() {
+        [Reply::Error { message }] => assert!(
+            message.contains("service `api` is busy") && message.contains("is in progress"),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
 }

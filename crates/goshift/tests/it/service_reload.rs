@@ -29,6 +29,11 @@ fn a_reload_keeps_the_supervisor_pid_and_the_service_process() {
         "the supervisor exited"
     );
     assert_eq!(pid_of_api(), api);
+    let json = context.run(["--json", "supervise", "--reload"]);
+    assert_eq!(json.status.code(), Some(0), "{json:?}");
+    let report = crate::json_schema::follows_schema("supervise-reload", &json.stdout);
+    assert_eq!(report["pid"], supervisor);
+    assert_eq!(report["kept"][0]["pid"], api);
 
     let missing = context.run(["supervise", "--reload", "missing.toml"]);
     let stderr = String::from_utf8_lossy(&missing.stderr);

@@ -46,7 +46,7 @@ pub(super) fn reload(
         .context("the supervisor did not come back after its re-exec")
         .hint("see its log (stderr, `journalctl -u goshift`): the new process could not adopt what was handed over")?;
     match answer {
-        Some(Reply::Reloaded { report }) => Ok(print(&report, settings)),
+        Some(Reply::Reloaded { report }) => print(&report, settings),
         Some(Reply::Error { message }) => {
             Err(anyhow::anyhow!(message)).context("the supervisor answered, but not about a reload")
         }
@@ -54,8 +54,17 @@ pub(super) fn reload(
     }
 }
 
-fn print(report: &ReloadReport, settings: &GlobalSettings) -> ExitStatus {
+fn print(report: &ReloadReport, settings: &GlobalSettings) -> anyhow::Result<ExitStatus> {
     let printer = &settings.printer;
+    let status = if report.failures.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    };
+    if printer.json() {
+        printer.json_value(report)?;
+        return Ok(status);
+    }
     let list = |names: &[String]| {
         if names.is_empty() {
             "none".to_owned()
@@ -66,25 +75,22 @@ fn print(report: &ReloadReport, settings: &GlobalSettings) -> ExitStatus {
     let kept: Vec<String> = report
         .kept
         .iter()
-        .map(|(name, pid)| format!("{name} (pid {pid})"))
+        .map(|k| format!("{} (pid {})", k.service, k.pid))
         .collect();
     printer.data(format!(
         "{} supervisor pid {}: `{}` now runs (was `{}`), service file `{}`",
         printer.paint(Style::Green, "reloaded"),
         report.pid,
-        report.program.display(),
-        report.previous_program.display(),
-        report.config.display()
+        report.program_path.display(),
+        report.previous_program_path.display(),
+        report.config_path.display()
     ));
     printer.data(format!("  kept:     {}", list(&kept)));
     printer.data(format!("  upgraded: {}", list(&report.upgraded)));
     printer.data(format!("  started:  {}", list(&report.started)));
     printer.data(format!("  stopped:  {}", list(&report.stopped)));
-    if report.failures.is_empty() {
-        return ExitStatus::Success;
-    }
     for failure in &report.failures {
         printer.warn(format!("reload: {failure}"));
     }
-    ExitStatus::Failure
+    Ok(status)
 }
