@@ -70,12 +70,11 @@ impl Dir {
         };
         // Missing, or not a directory: the path-based check creates it or says why not,
         // with the messages it always had.
-        let fd = match open() {
-            Ok(fd) => fd,
-            Err(_) => {
-                crate::ensure_private_home(path)?;
-                open().map_err(|errno| failed("open", path, errno))?
-            }
+        let fd = if let Ok(fd) = open() {
+            fd
+        } else {
+            crate::ensure_private_home(path)?;
+            open().map_err(|errno| failed("open", path, errno))?
         };
         let dir = Self::new(fd, path.to_owned());
         dir.check_private()?;
@@ -387,7 +386,7 @@ impl Dir {
     }
 
     /// The handle itself, for calls this type does not wrap (`openat` of a lock file).
-    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+    pub(crate) fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.fd.as_fd()
     }
 

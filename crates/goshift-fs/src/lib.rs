@@ -7,6 +7,10 @@
 //! whose error names the holder's pid). [`fs`] re-exports `fs-err`, whose errors name the path
 //! that failed; use it instead of `std::fs`.
 //!
+//! [`Dir`] holds a directory of the home open and does the work in it relative to that
+//! handle (`openat`, `renameat`, `unlinkat` without following links), so a directory swapped
+//! for a link after it was opened leads nowhere.
+//!
 //! [`EnvVars`] is the registry of every environment variable goshift reads, and [`Dirs`]
 //! resolves goshift's home and config directories from an environment given by the caller.
 #![warn(missing_docs)]
