@@ -205,6 +205,68 @@ pub(crate) fn write_memfd(state: &State) -> std::io::Result<OwnedFd> {
     Ok(file.into())
 }
 
+/// What a goshift prints when asked for its handoff format (`goshift supervise
+/// --handoff-format`): the state's magic and the format version it writes and reads.
+pub fn format_line() -> String {
+    format!("{MAGIC} {VERSION}")
+}
+
+/// Runs `program` with `args`, which make it print its handoff format ([`format_line`]), and
+/// refuses a program that prints another, prints nothing or does not end within `timeout`.
+/// A successor that could not read the state would end every generation with it, so this
+/// runs before the exec, while nothing has changed.
+pub(crate) fn check_format(
+    program: &Path,
+    args: &[OsString],
+    timeout: std::time::Duration,
+) -> Result<(), String> {
+    let shown = program.display();
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("`{shown}` could not be started to ask its handoff format: {e}"))?;
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            outcome => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let why = outcome.err().map_or_else(
+                    || format!("it did not answer within {} ms", timeout.as_millis()),
+                    |e| e.to_string(),
+                );
+                return Err(format!("`{shown}` was asked its handoff format: {why}"));
+            }
+        }
+    };
+    let mut said = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_string(&mut said);
+    }
+    let said = said.trim();
+    if status.success() && said == format_line() {
+        return Ok(());
+    }
+    let said = if said.is_empty() {
+        format!("nothing ({status})")
+    } else {
+        format!("`{}`", said.chars().take(80).collect::<String>())
+    };
+    Err(format!(
+        "`{shown}` reads another handoff format: asked, it printed {said} where this supervisor \
+         writes `{}`; install a goshift of the same format, or restart the supervisor instead \
+         (its services start anew)",
+        format_line()
+    ))
+}
+
 #[expect(unsafe_code, reason = "memfd_create and fcntl on a descriptor we own")]
 fn memfd() -> std::io::Result<OwnedFd> {
     // SAFETY: the name is a valid C string; the returned descriptor is new and ours.

@@ -192,3 +192,35 @@ fn only_listeners_with_the_same_name_and_address_are_handed_over() {
     let kept = kept_listeners(&config(BASE), &config(BASE));
     assert_eq!(kept["web"], ["http"]);
 }
+
+/// `/bin/sh -c SCRIPT` as the program asked for its handoff format.
+fn ask_shell(script: &str, timeout_ms: u64) -> Result<(), String> {
+    check_format(
+        Path::new("/bin/sh"),
+        &["-c".into(), script.into()],
+        std::time::Duration::from_millis(timeout_ms),
+    )
+}
+
+#[test]
+fn a_successor_that_prints_this_format_may_take_over() {
+    ask_shell(&format!("echo '{}'", format_line()), 10_000).unwrap();
+}
+
+#[test]
+fn a_successor_of_another_format_or_none_is_refused_before_the_exec() {
+    let other = ask_shell(&format!("echo '{MAGIC} {}'", VERSION + 1), 10_000).unwrap_err();
+    assert!(
+        other.contains(&format!("printed `{MAGIC} {}`", VERSION + 1))
+            && other.contains("restart the supervisor instead"),
+        "{other}"
+    );
+    // An older goshift has no such flag: it fails and prints nothing on stdout.
+    let older = ask_shell("echo 'unexpected argument' >&2; exit 2", 10_000).unwrap_err();
+    assert!(
+        older.contains("printed nothing (exit status: 2)"),
+        "{older}"
+    );
+    let silent = ask_shell("exec sleep 5", 100).unwrap_err();
+    assert!(silent.contains("did not answer within 100 ms"), "{silent}");
+}

@@ -30,6 +30,11 @@ pub struct Reexec {
     pub args: Vec<OsString>,
     /// The service file running now (absolute), which `SIGHUP` reloads.
     pub config: PathBuf,
+    /// Arguments that make `program` print its handoff format
+    /// ([`handoff::format_line`](crate::handoff::format_line)), asked before each exec: a
+    /// program that answers another is refused while nothing has changed. `None` skips the
+    /// question (a host program that is not goshift).
+    pub format_args: Option<Vec<OsString>>,
 }
 
 /// A reload this process came from, and who waits for its end.
@@ -40,6 +45,9 @@ pub(super) struct Resumed {
     /// The upgrades it asked for were handed to the core.
     begun: bool,
 }
+
+/// How long a goshift binary may take to say its handoff format.
+const FORMAT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn handoff_error(message: String) -> StartError {
     StartError::Handoff { message }
@@ -324,6 +332,9 @@ impl Supervisor {
                 reexec.program.display()
             )
         })?;
+        if let Some(args) = &reexec.format_args {
+            handoff::check_format(&reexec.program, args, FORMAT_TIMEOUT)?;
+        }
         let previous = std::fs::read_link("/proc/self/exe").unwrap_or_default();
         let mut state = State::new(
             std::process::id(),

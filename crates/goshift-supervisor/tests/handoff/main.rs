@@ -100,6 +100,8 @@ fn host() {
         program,
         args: host_args(),
         config,
+        // The host program is not goshift: it has no `supervise --handoff-format`.
+        format_args: None,
     });
     supervisor.run();
 }

@@ -43,6 +43,10 @@ pub(crate) struct SuperviseArgs {
     /// `$GOSHIFT_HOME/run/supervisor.sock`).
     #[arg(long, value_name = "SOCKET", requires = "reload")]
     pub(crate) control: Option<PathBuf>,
+    /// Print the format in which this goshift hands a running supervisor over, and exit: a
+    /// supervisor asks its successor binary before a reload.
+    #[arg(long, hide = true, conflicts_with_all = ["config", "reload", "control"])]
+    pub(crate) handoff_format: bool,
 }
 
 /// `goshift svc …`.

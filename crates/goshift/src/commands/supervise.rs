@@ -32,7 +32,14 @@ pub(crate) fn supervise(
         config,
         reload,
         control,
+        handoff_format,
     } = args;
+    if handoff_format {
+        settings
+            .printer
+            .data(goshift_supervisor::handoff::format_line());
+        return Ok(ExitStatus::Success);
+    }
     if let Some(file) = reload {
         return reload::reload(file, control, settings);
     }
@@ -143,6 +150,7 @@ fn reexec(config: &Path, settings: &GlobalSettings) -> Reexec {
         program,
         args,
         config: config.to_owned(),
+        format_args: Some(vec!["supervise".into(), "--handoff-format".into()]),
     }
 }
 

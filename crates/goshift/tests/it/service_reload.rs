@@ -15,6 +15,13 @@ fn a_reload_keeps_the_supervisor_pid_and_the_service_process() {
         services[0]["pid"].as_u64().unwrap()
     };
     let api = pid_of_api();
+    // What the supervisor asks its successor binary before the exec.
+    let format = context.run(["supervise", "--handoff-format"]);
+    assert_eq!(format.status.code(), Some(0), "{format:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&format.stdout).trim(),
+        goshift_supervisor::handoff::format_line()
+    );
     let reload = context.run(["supervise", "--reload"]);
     let stdout = String::from_utf8_lossy(&reload.stdout);
     assert_eq!(reload.status.code(), Some(0), "{reload:?}");
