@@ -6,14 +6,16 @@
 //! `<log>.intents/`, held by its process for as long as the change runs, so another process
 //! can tell an intent whose change is still running from one whose process died:
 //! [`AuditLog::open_intents`] lists them, and [`AuditLog::close`] records how a dead one
-//! ended, as the caller found the state.
+//! ended, as the caller found the state. The directory and its lock files are reached
+//! through the handle of the log's directory and never through a link.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use goshift_fs::{LockFile, LockGuard, fs};
+use goshift_fs::{Dir, LockFile, LockGuard};
 use serde_json::Value;
 
 use crate::log::{AuditError, AuditLog};
@@ -29,7 +31,8 @@ const LOCK_KEY: &str = "intent_lock";
 #[derive(Debug)]
 pub struct Intent {
     record: Record,
-    lock_path: PathBuf,
+    /// The intents' directory and the name of this intent's lock file in it.
+    lock: (Dir, String),
     guard: Option<LockGuard>,
 }
 
@@ -50,13 +53,40 @@ impl AuditLog {
         self.path().with_file_name(name)
     }
 
+    /// The [`intents_dir`](Self::intents_dir), created when missing, opened through the handle
+    /// of the log's directory: a link in its place is refused by name.
+    fn intents_created(&self) -> Result<Dir, AuditError> {
+        self.intents_with(|home, name| home.private_dir(name))
+    }
+
+    /// The [`intents_dir`](Self::intents_dir) as [`intents_created`](Self::intents_created)
+    /// opens it, or `None` when it is missing.
+    fn intents_found(&self) -> Result<Option<Dir>, AuditError> {
+        if goshift_fs::fs::symlink_metadata(self.intents_dir()).is_err() {
+            return Ok(None);
+        }
+        self.intents_with(|home, name| home.open_dir(name))
+            .map(Some)
+    }
+
+    fn intents_with(
+        &self,
+        open: impl FnOnce(&Dir, &OsStr) -> std::io::Result<Dir>,
+    ) -> Result<Dir, AuditError> {
+        let path = self.intents_dir();
+        let parent = path.parent().unwrap_or(Path::new("."));
+        let name = path.file_name().unwrap_or_default();
+        Dir::open_home(parent)
+            .and_then(|home| open(&home, name))
+            .map_err(|source| self.io_error(source))
+    }
+
     /// Records that the change `entry` describes is about to be made (its outcome is set to
     /// [`Outcome::Intent`]). Nothing may change before this returns: a change whose intent
     /// cannot be recorded must not be made.
     pub fn begin(&self, mut entry: Entry) -> Result<Intent, AuditError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let dir = self.intents_dir();
-        goshift_fs::ensure_private_dir(&dir).map_err(|source| self.io_error(source))?;
+        let dir = self.intents_created()?;
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -65,23 +95,22 @@ impl AuditLog {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let lock_path = dir.join(&name);
-        let guard = LockFile::new(&lock_path).acquire(Duration::ZERO, |_| {})?;
+        let guard = LockFile::beneath(&dir, &name).acquire(Duration::ZERO, |_| {})?;
         entry.outcome = Outcome::Intent;
         let mut details = match entry.details {
             Value::Object(map) => map,
             _ => serde_json::Map::new(),
         };
-        details.insert(LOCK_KEY.to_owned(), Value::String(name));
+        details.insert(LOCK_KEY.to_owned(), Value::String(name.clone()));
         entry.details = Value::Object(details);
         match self.append(entry) {
             Ok(record) => Ok(Intent {
                 record,
-                lock_path,
+                lock: (dir, name),
                 guard: Some(guard),
             }),
             Err(error) => {
-                let _ = fs::remove_file(&lock_path);
+                let _ = dir.remove_file(&name);
                 Err(error)
             }
         }
@@ -93,10 +122,12 @@ impl AuditLog {
     /// is open and the log need not be read: it grows with every change, and reading all of
     /// it before each change made every change slower than the one before.
     pub fn may_have_open_intents(&self) -> Result<bool, AuditError> {
-        match fs::read_dir(self.intents_dir()) {
-            Ok(mut entries) => Ok(entries.next().is_some()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(source) => Err(self.io_error(source)),
+        match self.intents_found()? {
+            Some(dir) => Ok(!dir
+                .names()
+                .map_err(|source| self.io_error(source))?
+                .is_empty()),
+            None => Ok(false),
         }
     }
 
@@ -112,14 +143,14 @@ impl AuditLog {
                 open.remove(&seq);
             }
         }
-        let dir = self.intents_dir();
+        let dir = self.intents_found()?;
         open.into_values()
             .map(|record| {
-                let running = match lock_name(&record) {
-                    Some(name) => LockFile::new(dir.join(name))
+                let running = match (lock_name(&record), &dir) {
+                    (Some(name), Some(dir)) => LockFile::beneath(dir, name)
                         .is_held()
                         .map_err(|source| self.io_error(source))?,
-                    None => false,
+                    _ => false,
                 };
                 Ok(OpenIntent { record, running })
             })
@@ -130,23 +161,15 @@ impl AuditLog {
     /// open intent names: what a process killed before it appended its intent left behind.
     /// Returns how many were removed.
     pub fn clean_intent_locks(&self, open: &[OpenIntent]) -> Result<usize, AuditError> {
-        let dir = self.intents_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(source) => return Err(self.io_error(source)),
+        let Some(dir) = self.intents_found()? else {
+            return Ok(0);
         };
+        let entries = dir.names().map_err(|source| self.io_error(source))?;
         let named: Vec<&str> = open.iter().filter_map(|o| lock_name(&o.record)).collect();
         let mut removed = 0;
-        for entry in entries {
-            let entry = entry.map_err(|source| self.io_error(source))?;
-            let name = entry.file_name();
+        for name in entries {
             let Some(name) = name.to_str() else { continue };
-            if named.contains(&name)
-                || std::path::Path::new(name)
-                    .extension()
-                    .is_none_or(|e| e != "lock")
-            {
+            if named.contains(&name) || Path::new(name).extension().is_none_or(|e| e != "lock") {
                 continue;
             }
             // A process creates its lock file an instant before it locks it: leave the files
@@ -158,14 +181,13 @@ impl AuditLog {
             if owner.is_none_or(goshift_fs::process_exists) {
                 continue;
             }
-            let path = entry.path();
-            if LockFile::new(&path)
+            if LockFile::beneath(&dir, name)
                 .is_held()
                 .map_err(|source| self.io_error(source))?
             {
                 continue;
             }
-            match fs::remove_file(&path) {
+            match dir.remove_file(name) {
                 Ok(()) => removed += 1,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(source) => return Err(self.io_error(source)),
@@ -178,8 +200,8 @@ impl AuditLog {
     /// was found (`details.intent` is set to the intent's `seq`), and removes its lock file.
     pub fn close(&self, intent: &Record, entry: Entry) -> Result<Record, AuditError> {
         let record = self.append(outcome_of(intent, entry))?;
-        if let Some(name) = lock_name(intent) {
-            let _ = fs::remove_file(self.intents_dir().join(name));
+        if let (Some(name), Ok(Some(dir))) = (lock_name(intent), self.intents_found()) {
+            let _ = dir.remove_file(name);
         }
         Ok(record)
     }
@@ -195,7 +217,8 @@ impl Intent {
     /// the intent. On error the intent stays open, to be reconciled later.
     pub fn finish(mut self, log: &AuditLog, entry: Entry) -> Result<Record, AuditError> {
         let record = log.append(outcome_of(&self.record, entry))?;
-        let _ = fs::remove_file(&self.lock_path);
+        let (dir, name) = &self.lock;
+        let _ = dir.remove_file(name);
         self.guard.take();
         Ok(record)
     }
@@ -252,5 +275,32 @@ mod tests {
         let open = log.open_intents().unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].record.seq, seq);
+    }
+
+    #[test]
+    fn a_link_in_place_of_the_intents_directory_is_refused_and_nothing_goes_behind_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path().join("audit.log"));
+        std::os::unix::fs::symlink(outside.path(), log.intents_dir()).unwrap();
+        let error = log.begin(entry()).unwrap_err();
+        let error = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
+        assert!(
+            error.contains("audit.log.intents") && error.contains("link"),
+            "{error}"
+        );
+        // Nor do the readers look behind it.
+        assert!(log.may_have_open_intents().is_err());
+        std::fs::write(outside.path().join("1.2.3.lock"), "").unwrap();
+        assert!(log.clean_intent_locks(&[]).is_err());
+        let behind: Vec<_> = std::fs::read_dir(outside.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(behind, ["1.2.3.lock"], "only what the test put there");
+        assert!(!log.path().exists(), "no intent was appended");
     }
 }
