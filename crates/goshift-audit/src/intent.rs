@@ -284,10 +284,8 @@ mod tests {
         let log = AuditLog::open(dir.path().join("audit.log"));
         std::os::unix::fs::symlink(outside.path(), log.intents_dir()).unwrap();
         let error = log.begin(entry()).unwrap_err();
-        let error = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(": ");
+        // The log's error names the log; its cause names the link and the fix.
+        let error = std::error::Error::source(&error).unwrap().to_string();
         assert!(
             error.contains("audit.log.intents") && error.contains("link"),
             "{error}"

@@ -17,6 +17,7 @@ mod snapshot;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use goshift_fs::Dir;
 use serde::{Deserialize, Serialize};
 
 use crate::release::Provenance;
@@ -240,8 +241,8 @@ pub fn write(
     let trigger = input.trigger.ok_or_else(|| IncidentError::NoTrigger {
         service: input.service.clone(),
     })?;
-    let parent = incidents_dir(home, &input.service);
-    goshift_fs::fs::create_dir_all(&parent).map_err(io("create", &parent))?;
+    let path = incidents_dir(home, &input.service);
+    let parent = open_incidents(home, &input.service).map_err(io("create", &path))?;
     let base = match &input.id {
         Some(id) => {
             check_name("incident id", id)?;
@@ -251,53 +252,66 @@ pub fn write(
     };
     let mut id = base.clone();
     let mut n = 1;
-    while parent.join(&id).exists() {
+    while parent.entry(&id).map_err(io("inspect", &path))?.is_some() {
         n += 1;
         id = format!("{base}-{n}");
     }
-    let staging = parent.join(format!(".{id}.partial"));
-    let result = assemble(&staging, &id, input, trigger, proc, at);
-    let report = match result {
+    let staging = format!(".{id}.partial");
+    let report = match assemble(&parent, &staging, &id, input, trigger, proc, at) {
         Ok(report) => report,
         Err(error) => {
-            let _ = goshift_fs::remove_dir_all_if_exists(&staging);
+            let _ = parent.remove_tree(&staging);
             return Err(error);
         }
     };
     let dir = parent.join(&id);
-    if let Err(source) = std::fs::rename(&staging, &dir) {
-        let _ = goshift_fs::remove_dir_all_if_exists(&staging);
+    if let Err(source) = parent.rename(&staging, &parent, &id) {
+        let _ = parent.remove_tree(&staging);
         return Err(IncidentError::Io {
             action: "move into place",
             path: dir,
             source,
         });
     }
-    goshift_fs::fsync_dir(&parent).map_err(io("sync", &parent))?;
+    parent.sync().map_err(io("sync", &path))?;
     Ok(Incident { report, dir })
 }
 
+/// `services/<service>/incidents/` of `home`, each directory opened through its parent's
+/// handle (created when missing): a link in place of any of them is refused by name, and
+/// the incident is written through the handle, never through a path looked up again.
+fn open_incidents(home: &Path, service: &str) -> std::io::Result<Dir> {
+    Dir::open_home(home)?
+        .private_dir("services")?
+        .private_dir(service)?
+        .private_dir("incidents")
+}
+
+/// Writes the incident into `parent/staging` (a new directory), through its handle.
 fn assemble(
-    staging: &Path,
+    parent: &Dir,
+    staging: &str,
     id: &str,
     input: IncidentInput,
     trigger: Trigger,
     proc: Option<ProcSnapshot>,
     at: SystemTime,
 ) -> Result<Report, IncidentError> {
-    goshift_fs::remove_dir_all_if_exists(staging).map_err(io("clear", staging))?;
-    goshift_fs::fs::create_dir(staging).map_err(io("create", staging))?;
+    let shown = parent.join(staging);
+    parent.remove_tree(staging).map_err(io("clear", &shown))?;
+    let staging = parent.create_dir(staging).map_err(io("create", &shown))?;
     let mut profiles = Vec::new();
     if !input.profiles.is_empty() {
-        let dir = staging.join("profiles");
-        goshift_fs::fs::create_dir(&dir).map_err(io("create", &dir))?;
+        let path = staging.join("profiles");
+        let dir = staging
+            .create_dir("profiles")
+            .map_err(io("create", &path))?;
         for (name, bytes) in &input.profiles {
             check_name("profile name", name)?;
-            let path = dir.join(name);
-            goshift_fs::write_atomic(&path, bytes).map_err(io("write", &path))?;
+            dir.write_atomic(name, bytes, 0o644)
+                .map_err(io("write", &dir.join(name)))?;
             profiles.push(format!("profiles/{name}"));
         }
-        goshift_fs::fsync_dir(&dir).map_err(io("sync", &dir))?;
     }
     let report = Report {
         id: id.to_owned(),
@@ -318,12 +332,15 @@ fn assemble(
         path: staging.join("report.json"),
         message: e.to_string(),
     })?;
-    let path = staging.join("report.json");
-    goshift_fs::write_atomic(&path, &json).map_err(io("write", &path))?;
-    let path = staging.join("report.md");
-    goshift_fs::write_atomic(&path, render::markdown(&report).as_bytes())
-        .map_err(io("write", &path))?;
-    goshift_fs::fsync_dir(staging).map_err(io("sync", staging))?;
+    // Each write is synced and its directory with it.
+    for (name, bytes) in [
+        ("report.json", json),
+        ("report.md", render::markdown(&report).into_bytes()),
+    ] {
+        staging
+            .write_atomic(name, &bytes, 0o644)
+            .map_err(io("write", &staging.join(name)))?;
+    }
     Ok(report)
 }
 

@@ -288,3 +288,25 @@ fn bad_input_writes_nothing() {
     assert!(left.is_empty(), "a failed write leaves nothing: {left:?}");
     assert!(!home.path().join("services/escape").exists());
 }
+
+#[test]
+fn an_incidents_directory_swapped_for_a_link_is_refused_and_nothing_goes_behind_it() {
+    let home = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    write(home.path(), input("api", 1, None), None, at(0)).unwrap();
+    let incidents = home.path().join("services/api/incidents");
+    std::fs::rename(&incidents, home.path().join("moved")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &incidents).unwrap();
+    let error = write(home.path(), input("api", 2, None), None, at(1)).unwrap_err();
+    // The incident's error says what it was doing; its cause names the link and the fix.
+    let shown = std::error::Error::source(&error).unwrap().to_string();
+    assert!(
+        shown.contains("services/api/incidents") && shown.contains("link"),
+        "{shown}"
+    );
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        0,
+        "nothing was written behind the link"
+    );
+}
