@@ -85,26 +85,9 @@ wait_running() {
     fail "no $1th running phase within 30s"
 }
 
-# wrk_errors FILE: prints `connect read write timeout` of wrk's socket errors.
-wrk_errors() {
-    python3 - "$1" <<'PY'
-import re, sys
-m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", open(sys.argv[1]).read())
-print(*(m.groups() if m else (0, 0, 0, 0)))
-PY
-}
-
-# under_load NAME ACTION: wrk for 8 s; ACTION after 2 s. Prints wrk's summary and errors.
+# under_load NAME ACTION: sup_under_load; the caller judges the socket errors.
 under_load() {
-    local out="$SUP_DIR/wrk-$1.txt"
-    sup_wrk_start 8s "$out"
-    sleep 2
-    "$2"
-    wait "$SUP_WRK_PID" || fail "wrk failed: $(cat "$out")"
-    read -r rps p99 errors non2xx requests < <(sup_wrk_summary "$out")
-    read -r connect read write timeout < <(wrk_errors "$out")
-    echo "$1: $requests requests, $rps req/s, p99 ${p99}ms, non-2xx $non2xx; socket errors: connect $connect, read $read, write $write, timeout $timeout"
-    ((non2xx == 0)) || fail "$1: $non2xx non-2xx answers"
+    sup_under_load "$@" || fail "$1 under load"
 }
 
 kill_main() {

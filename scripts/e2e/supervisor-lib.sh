@@ -264,3 +264,23 @@ sup_stop() {
     "$GOSHIFT" svc stop
     wait "$SUP_PID"
 }
+
+# sup_under_load NAME ACTION: wrk for 8 s against the service, ACTION after 2 s; prints wrk's
+# summary and sets `connect read write timeout` to its socket errors for the caller to judge.
+# Fails (returns 1) when wrk failed or any answer was not 2xx.
+sup_under_load() {
+    local out="$SUP_DIR/wrk-$1.txt" rps p99 errors non2xx requests
+    sup_wrk_start 8s "$out"
+    sleep 2
+    "$2"
+    wait "$SUP_WRK_PID" || { echo "wrk failed: $(cat "$out")" >&2; return 1; }
+    read -r rps p99 errors non2xx requests < <(sup_wrk_summary "$out")
+    read -r connect read write timeout < <(python3 - "$out" <<'PY'
+import re, sys
+m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", open(sys.argv[1]).read())
+print(*(m.groups() if m else (0, 0, 0, 0)))
+PY
+    )
+    echo "$1: $requests requests, $rps req/s, p99 ${p99}ms, non-2xx $non2xx; socket errors: connect $connect, read $read, write $write, timeout $timeout"
+    ((non2xx == 0)) || { echo "$1: $non2xx non-2xx answers" >&2; return 1; }
+}
