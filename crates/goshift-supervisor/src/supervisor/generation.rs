@@ -101,15 +101,7 @@ impl Launch<'_> {
             sys::kill(pid, libc::SIGKILL);
             return Err(error);
         }
-        let events = self.events.clone();
-        let service = self.service_index;
-        notify.start(pid, move |message| {
-            let _ = events.send(Event::Core(Input::Notify {
-                service,
-                generation: id,
-                message,
-            }));
-        });
+        self.forward_notify(&mut notify, pid, id);
         Ok(Process {
             pid,
             admin: admin_address,
@@ -158,29 +150,60 @@ impl Launch<'_> {
     /// Starts the threads that read the child's stdout and stderr and that reap it.
     fn watch(&self, id: u64, mut child: Child, capture: &Arc<Capture>) -> std::io::Result<()> {
         if let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) {
-            let capture = Arc::clone(capture);
-            let sink = self.sink.clone();
-            let buf = vec![0_u8; 8192];
-            std::thread::Builder::new()
-                .name("output".into())
-                .stack_size(64 * 1024)
-                .spawn(move || output::read_both(stdout, stderr, &capture, &sink, buf))?;
+            self.read_output(stdout, stderr, capture)?;
         }
-        let events = self.events.clone();
-        let service = self.service_index;
+        self.reap(id, move || {
+            child
+                .wait()
+                .map_or_else(|e| e.to_string(), |s| s.to_string())
+        })
+    }
+
+    /// Starts the thread that reads a generation's stdout and stderr to the end.
+    fn read_output(
+        &self,
+        stdout: ChildStdout,
+        stderr: ChildStderr,
+        capture: &Arc<Capture>,
+    ) -> std::io::Result<()> {
+        let (capture, sink) = (Arc::clone(capture), self.sink.clone());
+        let buf = vec![0_u8; 8192];
+        std::thread::Builder::new()
+            .name("output".into())
+            .stack_size(64 * 1024)
+            .spawn(move || output::read_both(stdout, stderr, &capture, &sink, buf))?;
+        Ok(())
+    }
+
+    /// Starts the thread that waits for generation `id` to exit (`wait` returns its status)
+    /// and tells the core.
+    fn reap(&self, id: u64, wait: impl FnOnce() -> String + Send + 'static) -> std::io::Result<()> {
+        let (events, service) = (self.events.clone(), self.service_index);
         std::thread::Builder::new()
             .name("reaper".into())
             .stack_size(64 * 1024)
             .spawn(move || {
-                let status = child.wait();
+                let status = wait();
                 let _ = events.send(Event::Core(Input::Exited {
                     service,
                     generation: id,
-                    status: status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+                    status,
                     at: Instant::now(),
                 }));
             })?;
         Ok(())
+    }
+
+    /// Hands generation `id`'s notify messages to the core.
+    fn forward_notify(&self, notify: &mut NotifySocket, pid: u32, id: u64) {
+        let (events, service) = (self.events.clone(), self.service_index);
+        notify.start(pid, move |message| {
+            let _ = events.send(Event::Core(Input::Notify {
+                service,
+                generation: id,
+                message,
+            }));
+        });
     }
 
     /// Takes over a generation a predecessor left running (re-exec): its notify socket and
@@ -199,36 +222,12 @@ impl Launch<'_> {
         if let Some((out, err)) = state.output {
             let stdout = ChildStdout::from(handoff::take_fd(out, "a stdout pipe")?);
             let stderr = ChildStderr::from(handoff::take_fd(err, "a stderr pipe")?);
-            let (capture, sink) = (Arc::clone(&capture), self.sink.clone());
-            let buf = vec![0_u8; 8192];
-            std::thread::Builder::new()
-                .name("output".into())
-                .stack_size(64 * 1024)
-                .spawn(move || output::read_both(stdout, stderr, &capture, &sink, buf))
+            self.read_output(stdout, stderr, &capture)
                 .map_err(|e| e.to_string())?;
         }
-        let (events, service) = (self.events.clone(), self.service_index);
-        std::thread::Builder::new()
-            .name("reaper".into())
-            .stack_size(64 * 1024)
-            .spawn(move || {
-                let status = handoff::wait(pid);
-                let _ = events.send(Event::Core(Input::Exited {
-                    service,
-                    generation: id,
-                    status,
-                    at: Instant::now(),
-                }));
-            })
+        self.reap(id, move || handoff::wait(pid))
             .map_err(|e| e.to_string())?;
-        let events = self.events.clone();
-        notify.start(pid, move |message| {
-            let _ = events.send(Event::Core(Input::Notify {
-                service,
-                generation: id,
-                message,
-            }));
-        });
+        self.forward_notify(&mut notify, pid, id);
         Ok(Process {
             pid,
             admin: state.admin,
